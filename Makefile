@@ -1,0 +1,69 @@
+# awsome-chat: every command a user or CI needs. Each target bootstraps
+# the virtualenv it uses, so a fresh clone needs only Python 3.11+ (and
+# Terraform for deploy/destroy/rehearse).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+TF_DIR := terraform
+PORT   ?= 8080
+
+.PHONY: dev test lint fmt build bench bench-smoke deploy destroy rehearse clean checkov-venv
+
+$(STAMP): requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+checkov-venv: $(CHECKOV_VENV)/.installed
+
+## dev: run the whole chat locally on http://127.0.0.1:$(PORT)
+dev: $(STAMP)
+	$(PY) -m local_stack.dev --port $(PORT)
+
+## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal)
+test: $(STAMP) checkov-venv lint build
+	$(PY) -m pytest
+
+## lint: ruff and mypy --strict on the source
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+	terraform -chdir=$(TF_DIR) fmt -recursive
+
+## build: the reproducible Lambda zip in build/lambda.zip
+build: $(STAMP)
+	$(PY) scripts/build_lambda.py
+
+## bench: the benchmarks (never part of `make test`)
+bench: $(STAMP) build
+	$(PY) -m bench
+
+## rehearse: apply terraform/ against a local AWS emulator and run the chat checks on it
+rehearse: $(STAMP) build
+	$(PY) -m local_stack.rehearse
+
+## deploy / destroy: the real thing, with your AWS credentials
+deploy: $(STAMP) build
+	terraform -chdir=$(TF_DIR) init
+	terraform -chdir=$(TF_DIR) apply
+
+destroy:
+	terraform -chdir=$(TF_DIR) init
+	terraform -chdir=$(TF_DIR) destroy
+
+clean:
+	rm -rf build test-artifacts bench/results .pytest_cache .mypy_cache .ruff_cache

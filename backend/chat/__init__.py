@@ -1,0 +1,1 @@
+"""awsome-chat's Lambda: a thin router over plain chat use cases."""

@@ -1,0 +1,65 @@
+"""Build the Lambda deployment package reproducibly.
+
+Same source, same bytes: entries are sorted, every timestamp is fixed to
+1980-01-01 (the zip epoch) and permissions are normalised, so the archive's
+hash changes only when the code does. Terraform's ``source_code_hash`` and
+the rehearsal's ``CodeSha256`` check both rely on that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "backend"
+PACKAGE = "chat"
+DEFAULT_OUTPUT = ROOT / "build" / "lambda.zip"
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def package_files(source: Path = SOURCE) -> list[Path]:
+    """Return the files that go into the zip, relative to ``source``, sorted."""
+    files = [
+        path.relative_to(source)
+        for path in (source / PACKAGE).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix == ".py"
+    ]
+    return sorted(files, key=lambda p: p.as_posix())
+
+
+def build(output: Path = DEFAULT_OUTPUT, source: Path = SOURCE) -> Path:
+    """Write the zip to ``output`` and return its path."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for rel in package_files(source):
+            info = zipfile.ZipInfo(rel.as_posix(), date_time=FIXED_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3  # Unix, so the permission bits are honoured
+            zf.writestr(info, (source / rel).read_bytes())
+    tmp.replace(output)
+    return output
+
+
+def code_sha256(path: Path) -> str:
+    """The zip's SHA-256 in base64, the form Lambda reports as ``CodeSha256``."""
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode("ascii")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    path = build(args.output)
+    print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}  {code_sha256(path)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
