@@ -1,0 +1,13 @@
+// Rendered from config.js.tpl by Terraform's templatefile and by the local stack.
+export const config = Object.freeze({
+  websocketUrl: "${websocket_url}",
+  maxMessageChars: Number("${max_message_chars}"),
+  // docs/protocol.md: API Gateway closes a socket idle for 10 minutes; ping every 5.
+  pingIntervalMs: 300000,
+  // No frame at all this long after a ping: the socket is presumed dead.
+  pongTimeoutMs: 20000,
+  reconnectBaseMs: 1000,
+  reconnectCapMs: 30000,
+  // A socket open this long counts as healthy: the backoff starts over after it drops.
+  stableAfterMs: 10000,
+});

@@ -1,0 +1,60 @@
+<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <!-- Rendered from index.html.tpl: connect-src names the one WebSocket origin this page may use. -->
+  <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src ${websocket_origin}; base-uri 'none'; form-action 'none'">
+  <meta name="referrer" content="no-referrer">
+  <meta name="color-scheme" content="light dark">
+  <title>awsome-chat</title>
+  <link rel="icon" href="favicon.svg" type="image/svg+xml">
+  <link rel="stylesheet" href="css/style.css">
+  <script type="module" src="js/app.js"></script>
+</head>
+<body>
+  <div class="app">
+    <header class="topbar">
+      <div class="brand">
+        <img class="brand__logo" src="favicon.svg" alt="" width="32" height="32">
+        <div>
+          <h1 class="brand__name">awsome-chat</h1>
+          <p class="brand__room">Room <span id="room-name">lobby</span></p>
+        </div>
+      </div>
+      <p id="status" class="status" data-state="connecting">
+        <span class="status__dot" aria-hidden="true"></span>
+        <span id="status-text">Connecting…</span>
+      </p>
+    </header>
+
+    <form id="join-form" class="join" novalidate>
+      <div class="field">
+        <label for="name">Nickname</label>
+        <input id="name" name="name" autocomplete="nickname" spellcheck="false" maxlength="64" required aria-describedby="join-error">
+      </div>
+      <div class="field">
+        <label for="room">Room</label>
+        <input id="room" name="room" autocomplete="off" autocapitalize="none" spellcheck="false" maxlength="64" required aria-describedby="join-error">
+      </div>
+      <button type="submit" class="button button--quiet">Join</button>
+      <p id="join-error" class="join__error" role="alert" hidden></p>
+    </form>
+
+    <main class="chat">
+      <div id="messages" class="messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
+      <button id="jump" class="jump" type="button" hidden>New messages ↓</button>
+    </main>
+
+    <form id="send-form" class="composer">
+      <label for="text" class="visually-hidden">Message</label>
+      <textarea id="text" name="text" rows="1" placeholder="Write a message…" enterkeyhint="send" aria-describedby="counter composer-hint"></textarea>
+      <div class="composer__side">
+        <button id="send" type="submit" class="button" disabled>Send</button>
+        <p id="counter" class="counter">0</p>
+      </div>
+      <p id="composer-hint" class="visually-hidden">Enter sends, Shift+Enter starts a new line.</p>
+    </form>
+  </div>
+</body>
+</html>
