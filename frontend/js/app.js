@@ -124,8 +124,9 @@ function main() {
   function updateComposer() {
     const count = charCount(ui.text.value.trim());
     const over = count > maxChars;
+    const excess = count - maxChars;
     ui.counter.textContent = over
-      ? `${count - maxChars} characters too many`
+      ? `${excess} ${excess === 1 ? "character" : "characters"} too many`
       : `${count} / ${maxChars}`;
     ui.counter.classList.toggle("counter--over", over);
     ui.counter.classList.toggle("counter--near", !over && count > maxChars * 0.9);

@@ -1,0 +1,195 @@
+"""Fixtures for the browser tests: one local stack, one headless Chromium, chat pages.
+
+Each page gets its own browser context (so its own localStorage, like a separate
+person) and an init script that records the page's WebSockets and the frames
+they receive. Init scripts are injected by the DevTools protocol, not by the
+page, so the page's Content-Security-Policy does not apply to them; tests use
+them to reach past the UI (force an over-long frame, replay a frame).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from local_stack.stack import StackOptions, running_stack
+from tests.conftest import require_tool
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Fast reconnects so a dropped socket comes back within a second.
+FAST_TIMINGS = {"reconnect_base_ms": "100", "reconnect_cap_ms": "400"}
+
+RECORD_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.__frames = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__sockets.push(this);
+      this.addEventListener("message", (event) => window.__frames.push(event.data));
+    }
+  };
+})();
+"""
+
+PHONE = {"width": 390, "height": 760}
+DESKTOP = {"width": 1024, "height": 720}
+
+
+@dataclass(frozen=True)
+class ChatPage:
+    """A chat page joined to ``room`` as ``name``."""
+
+    page: Page
+    name: str
+    room: str
+
+    def send(self, text: str) -> None:
+        """Type ``text`` and press Enter, as a person would."""
+        self.page.fill("#text", text)
+        self.page.press("#text", "Enter")
+
+    def messages_with_text(self, text: str) -> list[dict[str, str | bool]]:
+        """Every shown message whose text is exactly ``text``."""
+        result: list[dict[str, str | bool]] = self.page.evaluate(
+            """(text) => [...document.querySelectorAll("#messages .message")]
+                .filter((m) => m.querySelector(".message__text").textContent === text)
+                .map((m) => ({
+                  from: m.querySelector(".message__from").textContent,
+                  own: m.classList.contains("message--own"),
+                }))""",
+            text,
+        )
+        return result
+
+    def wait_for_message(self, text: str, timeout_ms: float = 5000) -> None:
+        """Wait until a message with exactly ``text`` is shown."""
+        self.page.wait_for_function(
+            """(text) => [...document.querySelectorAll("#messages .message__text")]
+                .some((node) => node.textContent === text)""",
+            arg=text,
+            timeout=timeout_ms,
+        )
+
+    def wait_for_notice(self, words: str, timeout_ms: float = 5000) -> None:
+        """Wait until a system notice containing ``words`` is shown."""
+        self.page.wait_for_function(
+            """(words) => [...document.querySelectorAll("#messages .notice")]
+                .some((node) => node.textContent.includes(words))""",
+            arg=words,
+            timeout=timeout_ms,
+        )
+
+    def screenshot(self, file_name: str) -> Path:
+        """Save a screenshot under test-artifacts/screenshots/ and return its path."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / file_name
+        self.page.screenshot(path=str(path))
+        return path
+
+
+OpenChat = Callable[..., ChatPage]
+
+
+class Stack(Protocol):
+    """What the browser tests use of the local stack."""
+
+    page_url: str
+    ws_url: str
+    connections_endpoint: str
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The local stack (emulator, Lambda code, local DynamoDB, the site)."""
+    with running_stack(StackOptions(port=0)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def playwright_session() -> Iterator[Playwright]:
+    """The Playwright driver."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium, headless."""
+    executable = require_tool("chromium", "the browser tests drive a real Chromium")
+    launched = playwright_session.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def page_at_site(browser: Browser, stack: Stack) -> Iterator[Page]:
+    """A fresh page at the site, for importing its modules."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(stack.page_url)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def room() -> str:
+    """A room no other test uses."""
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def open_chat(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
+    """Open a chat page, join ``room`` as ``name`` through the form, wait for the connection."""
+    contexts = []
+    errors: list[str] = []
+
+    def opener(
+        name: str,
+        room: str,
+        *,
+        viewport: dict[str, int] | None = None,
+        color_scheme: str = "light",
+        params: dict[str, str] | None = None,
+    ) -> ChatPage:
+        context = browser.new_context(
+            viewport=viewport or DESKTOP,  # type: ignore[arg-type]
+            color_scheme=color_scheme,  # type: ignore[arg-type]
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.add_init_script(RECORD_SOCKETS)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{stack.page_url}?{urlencode(params or FAST_TIMINGS)}")
+        page.fill("#name", name)
+        page.fill("#room", room)
+        page.click("#join-form button[type=submit]")
+        chat = ChatPage(page=page, name=name, room=room)
+        chat.wait_for_notice(f"Connected to room {room} as {name}.")
+        return chat
+
+    yield opener
+    for context in contexts:
+        context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
