@@ -1,0 +1,273 @@
+"""Fan-out: deliver one frame to many connections, in parallel, each failure isolated.
+
+For each recipient, ``broadcast`` posts through a ``Sender`` and reacts to the domain errors of
+``gateway.py``:
+
+- ``ConnectionGone`` (410): the peer left without a ``$disconnect``; delete its item, carry on.
+- ``RetryableDeliveryError`` (429, 5xx, timeouts): retry with full-jitter exponential backoff
+  ("Exponential Backoff And Jitter", AWS Architecture Blog), at most ``max_attempts`` in all.
+- ``DeliveryForbidden`` (403): the deployment is wrong; counted and logged once, never pruned.
+- ``PayloadTooLarge`` (413): counted, so the caller can tell the sender.
+- anything else: counted as failed and logged; the other recipients are not affected.
+
+The Lambda's remaining time bounds everything: no attempt or backoff starts when less than
+``reserve_ms`` is left, and the broadcast stops waiting for stragglers shortly before the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from itertools import chain
+from typing import Final, Protocol
+
+from .connections import ConnectionId
+from .errors import (
+    ConnectionGone,
+    DeliveryForbidden,
+    PayloadTooLarge,
+    RetryableDeliveryError,
+)
+from .gateway import Sender
+
+log = logging.getLogger("chat.broadcast")
+
+# Stop waiting for in-flight posts this long before the Lambda would be killed, so the handler
+# can still log and answer.
+WAIT_CUTOFF_MS: Final = 250
+
+
+class Pruner(Protocol):
+    """The part of the connection store the broadcaster needs: forgetting a gone connection."""
+
+    def delete(self, connection_id: ConnectionId) -> None:
+        """Delete ``connection_id``'s item; a missing item is fine."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try one recipient."""
+
+    max_attempts: int = 3
+    base_delay_s: float = 0.05
+    max_delay_s: float = 1.0
+    reserve_ms: int = 1000
+
+    def backoff(self, attempt: int, jitter: float) -> float:
+        """Full jitter: uniform in ``[0, min(max_delay, base * 2**(attempt-1))]``."""
+        return jitter * min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
+
+
+DEFAULT_POLICY: Final = RetryPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastStats:
+    """What happened to one broadcast; ``failed`` includes ``too_large`` and ``forbidden``."""
+
+    delivered: int = 0
+    pruned: int = 0
+    retried: int = 0
+    failed: int = 0
+    too_large: int = 0
+    forbidden: int = 0
+
+    def __add__(self, other: BroadcastStats) -> BroadcastStats:
+        """Add two stats field by field."""
+        return BroadcastStats(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(BroadcastStats))
+        )
+
+
+class _Outcome(Enum):
+    DELIVERED = "delivered"
+    PRUNED = "pruned"
+    FAILED = "failed"
+    TOO_LARGE = "too_large"
+    FORBIDDEN = "forbidden"
+    OUT_OF_TIME = "out_of_time"
+    RETRY = "retry"  # an attempt's result only, never a recipient's
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    outcome: _Outcome
+    retries: int = 0
+    error: BaseException | None = field(default=None, compare=False)
+
+
+class _Deadline:
+    """The Lambda's remaining time, read through ``context.get_remaining_time_in_millis``."""
+
+    def __init__(self, remaining_ms: Callable[[], int] | None, reserve_ms: int) -> None:
+        self._remaining_ms = remaining_ms
+        self._reserve_ms = reserve_ms
+
+    def allows(self, extra_s: float = 0.0) -> bool:
+        """Whether an attempt may start after waiting ``extra_s`` seconds."""
+        if self._remaining_ms is None:
+            return True
+        return self._remaining_ms() - extra_s * 1000 > self._reserve_ms
+
+    def wait_timeout_s(self) -> float | None:
+        """How long to wait for in-flight posts, or ``None`` without a deadline."""
+        if self._remaining_ms is None:
+            return None
+        return max(0.0, (self._remaining_ms() - WAIT_CUTOFF_MS) / 1000)
+
+
+def broadcast(
+    payload: bytes,
+    recipients: Iterable[ConnectionId],
+    sender: Sender,
+    store: Pruner,
+    *,
+    concurrency: int,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    remaining_ms: Callable[[], int] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    jitter: Callable[[], float] = random.random,
+) -> BroadcastStats:
+    """Post ``payload`` to every recipient with at most ``concurrency`` posts in flight.
+
+    ``recipients`` may be a lazy iterator (the store's paginated Query): posting starts while
+    later pages are still being read. ``remaining_ms`` is the Lambda context's
+    ``get_remaining_time_in_millis``; ``sleep`` and ``jitter`` are injectable for tests.
+    One recipient's failure never raises; only an error reading ``recipients`` does.
+    """
+    deadline = _Deadline(remaining_ms, policy.reserve_ms)
+    deliver = _Courier(payload, sender, store, policy, deadline, sleep=sleep, jitter=jitter).deliver
+
+    iterator = iter(recipients)
+    first = next(iterator, None)
+    if first is None:
+        return BroadcastStats()
+    second = next(iterator, None)
+    if second is None or concurrency <= 1:  # one recipient (a reply): no threads needed
+        ids: Iterator[ConnectionId] = chain((first,), () if second is None else (second,))
+        results = [deliver(connection_id) for connection_id in chain(ids, iterator)]
+        return _summarise(results, unfinished=0)
+
+    executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fanout")
+    futures: list[Future[_Result]] = []
+    try:
+        for connection_id in chain((first, second), iterator):
+            futures.append(executor.submit(deliver, connection_id))
+        done, not_done = wait(futures, timeout=deadline.wait_timeout_s(), return_when=ALL_COMPLETED)
+    finally:
+        # Never block past the deadline on a stuck socket; queued posts are cancelled.
+        executor.shutdown(wait=False, cancel_futures=True)
+    return _summarise([future.result() for future in done], unfinished=len(not_done))
+
+
+class _Courier:
+    """Delivers the one payload to one recipient at a time; shared by the pool's threads."""
+
+    def __init__(
+        self,
+        payload: bytes,
+        sender: Sender,
+        store: Pruner,
+        policy: RetryPolicy,
+        deadline: _Deadline,
+        *,
+        sleep: Callable[[float], None],
+        jitter: Callable[[], float],
+    ) -> None:
+        self._payload = payload
+        self._sender = sender
+        self._store = store
+        self._policy = policy
+        self._deadline = deadline
+        self._sleep = sleep
+        self._jitter = jitter
+
+    def deliver(self, connection_id: ConnectionId) -> _Result:
+        """Post, retrying what is retryable, until delivered, hopeless or out of time."""
+        retries = 0
+        error: BaseException | None = None
+        for attempt in range(1, self._policy.max_attempts + 1):
+            if not self._deadline.allows():
+                return _Result(_Outcome.OUT_OF_TIME, retries, error)
+            outcome, error = self._attempt(connection_id)
+            if outcome is not _Outcome.RETRY:
+                return _Result(outcome, retries, error)
+            if attempt == self._policy.max_attempts:
+                break
+            delay = self._policy.backoff(attempt, self._jitter())
+            if not self._deadline.allows(delay):
+                return _Result(_Outcome.OUT_OF_TIME, retries, error)
+            self._sleep(delay)
+            retries += 1
+        return _Result(_Outcome.FAILED, retries, error)
+
+    def _attempt(self, connection_id: ConnectionId) -> tuple[_Outcome, BaseException | None]:
+        try:
+            self._sender.post(connection_id, self._payload)
+        except ConnectionGone:
+            return self._prune(connection_id)
+        except PayloadTooLarge as error:
+            return _Outcome.TOO_LARGE, error
+        except DeliveryForbidden as error:
+            return _Outcome.FORBIDDEN, error
+        except RetryableDeliveryError as error:
+            return _Outcome.RETRY, error
+        except Exception as error:  # isolation: one broken recipient never sinks the rest
+            return _Outcome.FAILED, error
+        return _Outcome.DELIVERED, None
+
+    def _prune(self, connection_id: ConnectionId) -> tuple[_Outcome, BaseException | None]:
+        try:
+            self._store.delete(connection_id)
+        except Exception as error:  # the item stays until TTL; the broadcast goes on
+            return _Outcome.FAILED, error
+        return _Outcome.PRUNED, None
+
+
+def _summarise(results: list[_Result], *, unfinished: int) -> BroadcastStats:
+    counts = Counter(result.outcome for result in results)
+    failures = [r for r in results if r.outcome is _Outcome.FAILED and r.error is not None]
+    forbidden = counts[_Outcome.FORBIDDEN]
+    out_of_time = counts[_Outcome.OUT_OF_TIME] + unfinished
+    if forbidden:
+        first = next(r.error for r in results if r.outcome is _Outcome.FORBIDDEN)
+        log.error(
+            "configuration error: @connections refused to post (check the endpoint and the "
+            "execute-api:ManageConnections permission)",
+            extra={"fields": {"forbidden": forbidden, "error": _describe(first)}},
+        )
+    if failures:
+        log.warning(
+            "deliveries failed",
+            extra={
+                "fields": {
+                    "failed": len(failures),
+                    "errors": dict(Counter(_describe(r.error) for r in failures)),
+                }
+            },
+        )
+    if out_of_time:
+        log.warning(
+            "deliveries skipped: the invocation is running out of time",
+            extra={"fields": {"skipped": out_of_time}},
+        )
+    too_large = counts[_Outcome.TOO_LARGE]
+    return BroadcastStats(
+        delivered=counts[_Outcome.DELIVERED],
+        pruned=counts[_Outcome.PRUNED],
+        retried=sum(result.retries for result in results),
+        failed=len(results) + unfinished - counts[_Outcome.DELIVERED] - counts[_Outcome.PRUNED],
+        too_large=too_large,
+        forbidden=forbidden,
+    )
+
+
+def _describe(error: BaseException | None) -> str:
+    # Error class names only: an exception's text might echo a connection's data.
+    return "none" if error is None else type(error).__name__

@@ -1,0 +1,102 @@
+"""The function's settings, read once from the environment and validated.
+
+The variable names and defaults are the contract in ``docs/internals.md`` ("The Lambda's
+environment"); Terraform and the local stack set them. Local DynamoDB is reached through boto3's
+own ``AWS_ENDPOINT_URL_DYNAMODB``, which boto3 reads itself, so it does not appear here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import ConfigurationError
+
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+DEFAULT_FANOUT_CONCURRENCY = 32
+DEFAULT_CONNECTION_TTL_SECONDS = 3 * 60 * 60
+# API Gateway closes every WebSocket after 2 hours ("API Gateway quotas for configuring and
+# running a WebSocket API"); an item must outlive its connection, since $disconnect is best effort.
+MAX_CONNECTION_SECONDS = 2 * 60 * 60
+# A frame is at most 128 KB and a character takes up to 4 bytes in UTF-8.
+MAX_MESSAGE_CHARS_LIMIT = 30_000
+MAX_FANOUT_CONCURRENCY = 256
+
+
+def normalize_origin(origin: str) -> str:
+    """Compare origins as browsers send them: scheme and host are case-insensitive, no slash."""
+    return origin.strip().rstrip("/").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the function reads from its environment."""
+
+    table_name: str
+    connections_endpoint: str | None = None
+    allowed_origins: frozenset[str] = frozenset()
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
+    fanout_concurrency: int = DEFAULT_FANOUT_CONCURRENCY
+    connection_ttl_seconds: int = DEFAULT_CONNECTION_TTL_SECONDS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from ``env``; raise ``ConfigurationError`` naming every bad variable."""
+        problems: list[str] = []
+        table_name = env.get("TABLE_NAME", "").strip()
+        if not table_name:
+            problems.append("TABLE_NAME is required: set it to the connections table's name")
+
+        endpoint = env.get("CONNECTIONS_ENDPOINT", "").strip().rstrip("/") or None
+        if endpoint is not None and not endpoint.startswith(("https://", "http://")):
+            problems.append(
+                f"CONNECTIONS_ENDPOINT must be an http(s) URL such as "
+                f"https://{{api}}.execute-api.{{region}}.amazonaws.com/{{stage}}, got {endpoint!r}"
+            )
+
+        origins = frozenset(
+            normalize_origin(part)
+            for part in env.get("ALLOWED_ORIGINS", "").split(",")
+            if part.strip()
+        )
+
+        max_chars = _int(env, "MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS, problems)
+        if not 1 <= max_chars <= MAX_MESSAGE_CHARS_LIMIT:
+            problems.append(
+                f"MAX_MESSAGE_CHARS must be between 1 and {MAX_MESSAGE_CHARS_LIMIT} "
+                f"(frames are capped at 128 KB), got {max_chars}"
+            )
+        concurrency = _int(env, "FANOUT_CONCURRENCY", DEFAULT_FANOUT_CONCURRENCY, problems)
+        if not 1 <= concurrency <= MAX_FANOUT_CONCURRENCY:
+            problems.append(
+                f"FANOUT_CONCURRENCY must be between 1 and {MAX_FANOUT_CONCURRENCY}, "
+                f"got {concurrency}"
+            )
+        ttl = _int(env, "CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, problems)
+        if ttl <= MAX_CONNECTION_SECONDS:
+            problems.append(
+                f"CONNECTION_TTL_SECONDS must exceed API Gateway's {MAX_CONNECTION_SECONDS} s "
+                f"connection limit, got {ttl}"
+            )
+
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        return cls(
+            table_name=table_name,
+            connections_endpoint=endpoint,
+            allowed_origins=origins,
+            max_message_chars=max_chars,
+            fanout_concurrency=concurrency,
+            connection_ttl_seconds=ttl,
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        problems.append(f"{name} must be a whole number, got {raw!r}")
+        return default

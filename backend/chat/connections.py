@@ -1,0 +1,145 @@
+"""The connections table: the only module that talks to DynamoDB.
+
+Key design (docs/internals.md, "The connections table"):
+
+- Table key: ``connectionId`` (S), hash key only. API Gateway never reuses a connection id, so
+  writes are unconditional: ``put_item`` on ``$connect`` and ``delete_item`` on ``$disconnect``
+  or on a 410 are both idempotent, which is what a best-effort ``$disconnect`` needs.
+- Item: ``connectionId`` S, ``room`` S, ``name`` S, ``connectedAt`` N (epoch ms), ``expiresAt``
+  N (epoch s). ``expiresAt`` is the table's TTL attribute; TTL deletes late (typically within
+  days, "Working with time to live (TTL)"), so every read skips expired items itself.
+- Global secondary index ``room-index``: hash key ``room``, projection ``INCLUDE expiresAt``.
+  The fan-out is a paginated Query on it that reads ids and expiry only; never a Scan.
+- The sender's own item is read with a strongly consistent ``get_item``: a client may speak
+  right after ``$connect`` returned. The index is eventually consistent (GSIs always are), so a
+  connection may miss messages sent in the first instants after it connected.
+
+Every DynamoDB call is a direct method call on the injected low-level client (``self._client``);
+a Terraform test derives the function's IAM actions from the method names in this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final, NewType, Protocol
+
+from .errors import StoreError
+
+ConnectionId = NewType("ConnectionId", str)
+
+ROOM_INDEX: Final = "room-index"
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """One open WebSocket, as stored."""
+
+    connection_id: ConnectionId
+    room: str
+    name: str
+    connected_at_ms: int
+    expires_at_s: int
+
+
+class ConnectionStore(Protocol):
+    """What the use cases need from the connections table."""
+
+    def put(self, connection: Connection) -> None:
+        """Store (or overwrite) a connection."""
+
+    def delete(self, connection_id: ConnectionId) -> None:
+        """Forget a connection; a missing one is fine."""
+
+    def get(self, connection_id: ConnectionId) -> Connection | None:
+        """The stored connection, or ``None``."""
+
+    def room_members(self, room: str, now_s: int) -> Iterator[ConnectionId]:
+        """Every unexpired connection of ``room``, lazily, page by page."""
+
+
+class DynamoConnectionStore:
+    """``ConnectionStore`` on a DynamoDB table through a boto3 low-level client."""
+
+    def __init__(self, client: Any, table_name: str, *, page_size: int | None = None) -> None:
+        """``page_size`` sets the Query's ``Limit`` (default: DynamoDB's 1 MB pages)."""
+        self._client = client
+        self._table = table_name
+        self._page_size = page_size
+
+    def put(self, connection: Connection) -> None:
+        """Store ``connection`` (``PutItem``)."""
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "connectionId": {"S": connection.connection_id},
+                "room": {"S": connection.room},
+                "name": {"S": connection.name},
+                "connectedAt": {"N": str(connection.connected_at_ms)},
+                "expiresAt": {"N": str(connection.expires_at_s)},
+            },
+        )
+
+    def delete(self, connection_id: ConnectionId) -> None:
+        """Forget ``connection_id`` (``DeleteItem``; deleting a missing item succeeds)."""
+        self._client.delete_item(TableName=self._table, Key={"connectionId": {"S": connection_id}})
+
+    def get(self, connection_id: ConnectionId) -> Connection | None:
+        """Read one connection with a strongly consistent ``GetItem``."""
+        response = self._client.get_item(
+            TableName=self._table,
+            Key={"connectionId": {"S": connection_id}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return None if item is None else _connection_from_item(item)
+
+    def room_members(self, room: str, now_s: int) -> Iterator[ConnectionId]:
+        """Query ``room-index`` page by page (``LastEvaluatedKey``), skipping expired items."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": ROOM_INDEX,
+            "KeyConditionExpression": "#room = :room",
+            # TTL deletes late: an expired item may still be there for days.
+            "FilterExpression": "#expires > :now",
+            "ProjectionExpression": "connectionId, #expires",
+            "ExpressionAttributeNames": {"#room": "room", "#expires": "expiresAt"},
+            "ExpressionAttributeValues": {":room": {"S": room}, ":now": {"N": str(now_s)}},
+        }
+        if self._page_size is not None:
+            request["Limit"] = self._page_size
+        while True:
+            page = self._client.query(**request)
+            for item in page.get("Items", []):
+                connection_id = _string(item, "connectionId")
+                if _number(item, "expiresAt") > now_s:  # belt and braces over the filter
+                    yield ConnectionId(connection_id)
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key:
+                return
+            request["ExclusiveStartKey"] = last_key
+
+
+def _string(item: dict[str, Any], name: str) -> str:
+    value = item.get(name, {}).get("S")
+    if not isinstance(value, str):
+        raise StoreError(f"connections item lacks the string attribute {name!r}")
+    return value
+
+
+def _number(item: dict[str, Any], name: str) -> int:
+    value = item.get(name, {}).get("N")
+    try:
+        return int(str(value))
+    except ValueError:
+        raise StoreError(f"connections item lacks the whole-number attribute {name!r}") from None
+
+
+def _connection_from_item(item: dict[str, Any]) -> Connection:
+    return Connection(
+        connection_id=ConnectionId(_string(item, "connectionId")),
+        room=_string(item, "room"),
+        name=_string(item, "name"),
+        connected_at_ms=_number(item, "connectedAt"),
+        expires_at_s=_number(item, "expiresAt"),
+    )

@@ -1,0 +1,98 @@
+"""Every exception the chat raises on purpose, in one place.
+
+::
+
+    ChatError                      base of everything below (``ErrorCode`` lists the wire codes)
+    ├── ClientError(code, message) a bad client frame; answered with an ``error`` frame
+    ├── HandshakeRefused(status, reason)
+    │                              ``$connect`` refused with 400/403; ``reason`` goes to the log
+    ├── ConfigurationError         the deployment is wrong (environment, IAM); fix it, not the code
+    ├── InvalidEvent               the Lambda event is not an API Gateway WebSocket event
+    ├── StoreError                 the connections table holds something we cannot read
+    └── DeliveryFailed             one post to one connection failed, not retryable
+        ├── ConnectionGone         410: the peer left; prune its item and carry on
+        ├── PayloadTooLarge        413: API Gateway refused the frame's size; tell the sender
+        ├── DeliveryForbidden      403: the Lambda may not post (IAM/endpoint); also a
+        │                          ConfigurationError, never a reason to prune
+        └── RetryableDeliveryError 429/5xx/timeouts: worth another jittered attempt
+
+Only ``ClientError`` carries text meant for users; nothing here ever carries a stack trace or
+AWS error text to a client.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """The ``code`` of an ``error`` frame (docs/protocol.md): stable and machine-readable."""
+
+    INVALID_JSON = "invalid_json"
+    INVALID_FRAME = "invalid_frame"
+    UNKNOWN_ACTION = "unknown_action"
+    INVALID_FIELD = "invalid_field"
+    EMPTY_MESSAGE = "empty_message"
+    MESSAGE_TOO_LONG = "message_too_long"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    NOT_CONNECTED = "not_connected"
+    INTERNAL_ERROR = "internal_error"
+
+
+class ChatError(Exception):
+    """Base class of every deliberate chat exception."""
+
+
+class ClientError(ChatError):
+    """A client frame broke the protocol; the sender gets ``{"type": "error", ...}``."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class HandshakeRefused(ChatError):
+    """``$connect`` is refused with ``status``; ``reason`` is a log-safe machine word."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"handshake refused with {status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+
+class ConfigurationError(ChatError):
+    """The environment or permissions are wrong; the message says what to fix."""
+
+
+class InvalidEvent(ChatError):
+    """The event lacks what every API Gateway WebSocket event has; the message names it."""
+
+
+class StoreError(ChatError):
+    """An item in the connections table does not have the expected shape."""
+
+
+class DeliveryFailed(ChatError):
+    """A post to one connection failed and retrying will not help."""
+
+    def __init__(self, connection_id: str, detail: str) -> None:
+        super().__init__(f"delivery to {connection_id} failed: {detail}")
+        self.connection_id = connection_id
+        self.detail = detail
+
+
+class ConnectionGone(DeliveryFailed):
+    """API Gateway answered 410: the connection no longer exists."""
+
+
+class PayloadTooLarge(DeliveryFailed):
+    """API Gateway answered 413: the frame is larger than it accepts."""
+
+
+class DeliveryForbidden(DeliveryFailed, ConfigurationError):
+    """API Gateway answered 403 (or no credentials): this function may not post there."""
+
+
+class RetryableDeliveryError(DeliveryFailed):
+    """Throttling (429), a server error (5xx) or a network timeout: try again later."""

@@ -1,0 +1,84 @@
+"""Reading an API Gateway WebSocket event ("Setting up a WebSocket API integration request":
+the Lambda proxy event of ``$connect``, ``$disconnect`` and message routes) into a typed value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .connections import ConnectionId
+from .errors import ConfigurationError, InvalidEvent
+
+CONNECT = "$connect"
+DISCONNECT = "$disconnect"
+DEFAULT = "$default"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the use cases need from one event. Header names are lower-cased."""
+
+    route_key: str
+    connection_id: ConnectionId
+    domain_name: str | None = None
+    stage: str | None = None
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: str | None = None
+    is_base64: bool = False
+
+    @property
+    def is_message(self) -> bool:
+        """Whether a client frame caused this event (so the client can be answered)."""
+        return self.route_key not in {CONNECT, DISCONNECT}
+
+    @property
+    def origin(self) -> str | None:
+        """The ``Origin`` header, if the client sent one (browsers always do)."""
+        return self.headers.get("origin")
+
+    def endpoint(self, configured: str | None) -> str:
+        """The ``@connections`` base URL: configured, else ``https://{domainName}/{stage}``."""
+        if configured:
+            return configured
+        if not self.domain_name or not self.stage:
+            raise ConfigurationError(
+                "set CONNECTIONS_ENDPOINT: the event has no domainName/stage to derive it from"
+            )
+        return f"https://{self.domain_name}/{self.stage}"
+
+
+def _strings(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def parse_event(event: Any) -> Request:
+    """Read ``event``; raise ``InvalidEvent`` if it is not an API Gateway WebSocket event."""
+    if not isinstance(event, dict):
+        raise InvalidEvent("the event is not a JSON object")
+    context = event.get("requestContext")
+    if not isinstance(context, dict):
+        raise InvalidEvent("the event has no requestContext")
+    route_key = context.get("routeKey")
+    connection_id = context.get("connectionId")
+    if not isinstance(route_key, str) or not route_key:
+        raise InvalidEvent("the event has no requestContext.routeKey")
+    if not isinstance(connection_id, str) or not connection_id:
+        raise InvalidEvent("the event has no requestContext.connectionId")
+    domain_name = context.get("domainName")
+    stage = context.get("stage")
+    body = event.get("body")
+    return Request(
+        route_key=route_key,
+        connection_id=ConnectionId(connection_id),
+        domain_name=domain_name if isinstance(domain_name, str) else None,
+        stage=stage if isinstance(stage, str) else None,
+        query=_strings(event.get("queryStringParameters")),
+        headers={k.lower(): v for k, v in _strings(event.get("headers")).items()},
+        body=body if isinstance(body, str) else None,
+        is_base64=event.get("isBase64Encoded") is True,
+    )

@@ -1,0 +1,186 @@
+"""The Lambda entry point, ``chat.handler.handler``: a thin router over ``usecases``.
+
+It reads ``requestContext.routeKey``, looks it up in ``ROUTES``, calls one use case and turns the
+result into the API Gateway response in one place. No exception reaches the Lambda runtime: it is
+logged, answered with a bare 500 and, where a client frame caused the invocation, the client gets
+a generic ``internal_error`` frame. Every invocation writes exactly one summary log line (route,
+connection id, outcome, duration, delivery counts); user data never goes into it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from . import usecases
+from .broadcast import BroadcastStats
+from .errors import ClientError, HandshakeRefused
+from .events import CONNECT, DEFAULT, DISCONNECT, Request, parse_event
+from .logs import configure
+from .protocol import INTERNAL_ERROR_FRAME, PING, SENDMESSAGE
+from .runtime import Runtime, runtime_for
+from .usecases import Outbox
+
+configure()
+log = logging.getLogger("chat.handler")
+
+
+@dataclass(frozen=True, slots=True)
+class RouteResult:
+    """What a route did: the status for API Gateway and what goes into the summary log line."""
+
+    status: int = 200
+    outcome: str = "ok"
+    stats: BroadcastStats = field(default_factory=BroadcastStats)
+    code: str | None = None
+    reason: str | None = None
+
+
+# A route gets an Outbox only when a client frame caused the event: nothing is ever posted
+# during $connect (API Gateway answers 410) or after $disconnect.
+Route = Callable[[Request, Runtime, "Outbox | None"], RouteResult]
+
+
+def _connect(request: Request, runtime: Runtime, _outbox: Outbox | None) -> RouteResult:
+    try:
+        usecases.connect(
+            request.connection_id,
+            request.query,
+            request.origin,
+            store=runtime.store,
+            settings=runtime.settings,
+            now_ms=runtime.now_ms(),
+            guest_name=runtime.guest_name,
+        )
+    except HandshakeRefused as refused:
+        return RouteResult(status=refused.status, outcome="refused", reason=refused.reason)
+    return RouteResult()
+
+
+def _disconnect(request: Request, runtime: Runtime, _outbox: Outbox | None) -> RouteResult:
+    usecases.disconnect(request.connection_id, store=runtime.store)
+    return RouteResult()
+
+
+MessageAction = Callable[[Request, Runtime, Outbox], BroadcastStats]
+
+
+def _answering(action: MessageAction) -> Route:
+    """Wrap a message route: a ``ClientError`` becomes an error frame to the sender alone."""
+
+    def route(request: Request, runtime: Runtime, outbox: Outbox | None) -> RouteResult:
+        if outbox is None:
+            raise RuntimeError("a message route needs an outbox")
+        try:
+            return RouteResult(stats=action(request, runtime, outbox))
+        except ClientError as error:
+            stats = usecases.reply_error(request.connection_id, error, outbox=outbox)
+            return RouteResult(outcome="rejected", code=str(error.code), stats=stats)
+
+    return route
+
+
+def _sendmessage(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    return usecases.send_message(
+        request.connection_id,
+        request.body,
+        is_base64=request.is_base64,
+        store=runtime.store,
+        outbox=outbox,
+        settings=runtime.settings,
+        new_id=runtime.new_id,
+    )
+
+
+def _ping(request: Request, _runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    return usecases.ping(request.connection_id, outbox=outbox)
+
+
+def _default(request: Request, _runtime: Runtime, _outbox: Outbox) -> BroadcastStats:
+    usecases.reject_default(request.body, is_base64=request.is_base64)
+
+
+ROUTES: Final[Mapping[str, Route]] = {
+    CONNECT: _connect,
+    DISCONNECT: _disconnect,
+    SENDMESSAGE: _answering(_sendmessage),
+    PING: _answering(_ping),
+    DEFAULT: _answering(_default),
+}
+
+
+def _remaining_ms(context: Any) -> Callable[[], int] | None:
+    method = getattr(context, "get_remaining_time_in_millis", None)
+    return method if callable(method) else None
+
+
+def _outbox(request: Request, runtime: Runtime, context: Any) -> Outbox:
+    settings = runtime.settings
+    return Outbox(
+        sender=runtime.sender_for(request.endpoint(settings.connections_endpoint)),
+        store=runtime.store,
+        concurrency=settings.fanout_concurrency,
+        policy=runtime.policy,
+        remaining_ms=_remaining_ms(context),
+    )
+
+
+def _notify_failure(request: Request | None, outbox: Outbox | None) -> None:
+    """Best effort: tell the client something failed, without any detail."""
+    if request is None or outbox is None or not request.is_message:
+        return
+    try:
+        outbox.sender.post(request.connection_id, INTERNAL_ERROR_FRAME)
+    except Exception:  # the client may be gone too; the summary line already says 500
+        log.warning("could not send internal_error to the client")
+
+
+def handle(
+    event: Any, context: Any, runtime_factory: Callable[[], Runtime] | None = None
+) -> dict[str, int]:
+    """Serve one event with the runtime from ``runtime_factory`` (default: the environment)."""
+    started = time.perf_counter()
+    request: Request | None = None
+    outbox: Outbox | None = None
+    summary: dict[str, Any] = {
+        "route": None,
+        "connectionId": None,
+        "requestId": getattr(context, "aws_request_id", None),
+    }
+    level = logging.INFO
+    exc_info = False
+    try:
+        request = parse_event(event)
+        summary["route"] = request.route_key
+        summary["connectionId"] = request.connection_id
+        runtime = runtime_factory() if runtime_factory else runtime_for(os.environ)
+        if request.is_message:
+            outbox = _outbox(request, runtime, context)
+        route = ROUTES.get(request.route_key, ROUTES[DEFAULT])
+        result = route(request, runtime, outbox)
+    except Exception as error:
+        level, exc_info = logging.ERROR, True
+        result = RouteResult(status=500, outcome="error", reason=type(error).__name__)
+        _notify_failure(request, outbox)
+    summary.update(
+        outcome=result.outcome,
+        status=result.status,
+        code=result.code,
+        reason=result.reason,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        delivered=result.stats.delivered,
+        pruned=result.stats.pruned,
+        retried=result.stats.retried,
+        failed=result.stats.failed,
+    )
+    log.log(level, "invocation", exc_info=exc_info, extra={"fields": summary})
+    return {"statusCode": result.status}
+
+
+def handler(event: Any, context: Any) -> dict[str, int]:
+    """The Lambda handler: route one API Gateway WebSocket event. Never raises."""
+    return handle(event, context)

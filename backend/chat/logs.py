@@ -1,0 +1,50 @@
+"""Structured logs: one JSON object per line on standard output, which CloudWatch Logs keeps.
+
+Callers log through ``logging.getLogger("chat...")`` and pass their fields as
+``extra={"fields": {...}}``. Fields are ids, counts and machine words only: never message text,
+names, rooms or AWS error text that could echo them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any, Final
+
+LOGGER_NAME: Final = "chat"
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one line of JSON: time, level, logger, message and its fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` (and its exception, if any) as a single JSON line."""
+        line: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, separators=(",", ":"))
+
+
+def configure() -> logging.Logger:
+    """Give the ``chat`` logger one JSON handler on stdout (idempotent) and return it."""
+    logger = logging.getLogger(LOGGER_NAME)
+    if not any(getattr(handler, "_chat_json", False) for handler in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        handler._chat_json = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        # The Lambda runtime's root handler would print every line a second time, as text.
+        logger.propagate = False
+    return logger

@@ -1,0 +1,95 @@
+"""Wiring: the settings and AWS clients one container reuses across invocations.
+
+``runtime_for(os.environ)`` builds them on first use (not at import, so a bad environment is an
+answered, logged 500 rather than an import crash) and keeps them keyed by the variables they were
+built from: a process that runs the handler under several environments (the local stack, tests)
+gets the right clients for each.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import boto3
+from botocore.config import Config
+
+from .broadcast import DEFAULT_POLICY, RetryPolicy
+from .config import Settings
+from .connections import ConnectionStore, DynamoConnectionStore
+from .gateway import FALLBACK_REGION, Sender, SenderPool
+from .ids import UlidGenerator, guest_name, now_ms
+
+# Everything build_runtime reads, directly or through boto3's endpoint and region resolution.
+RUNTIME_ENV: Final = (
+    "TABLE_NAME",
+    "CONNECTIONS_ENDPOINT",
+    "ALLOWED_ORIGINS",
+    "MAX_MESSAGE_CHARS",
+    "FANOUT_CONCURRENCY",
+    "CONNECTION_TTL_SECONDS",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The collaborators the handler hands to the use cases."""
+
+    settings: Settings
+    store: ConnectionStore
+    sender_for: Callable[[str], Sender]
+    new_id: Callable[[], str]
+    now_ms: Callable[[], int] = now_ms
+    guest_name: Callable[[], str] = guest_name
+    policy: RetryPolicy = DEFAULT_POLICY
+
+
+def dynamodb_config(concurrency: int) -> Config:
+    """Short timeouts, botocore's standard retries (DynamoDB throttles are worth retrying), and
+    a pool big enough for the fan-out's parallel prunes."""
+    return Config(
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"mode": "standard", "max_attempts": 3},
+        max_pool_connections=concurrency,
+    )
+
+
+def build_runtime(env: Mapping[str, str]) -> Runtime:
+    """Validate the settings in ``env`` and create the AWS clients."""
+    settings = Settings.from_env(env)
+    session = boto3.session.Session()
+    # AWS_ENDPOINT_URL_DYNAMODB (the local stack) is honoured by boto3 itself.
+    dynamodb = session.client(
+        "dynamodb",
+        region_name=session.region_name or FALLBACK_REGION,
+        config=dynamodb_config(settings.fanout_concurrency),
+    )
+    senders = SenderPool.from_session(session, concurrency=settings.fanout_concurrency)
+    return Runtime(
+        settings=settings,
+        store=DynamoConnectionStore(dynamodb, settings.table_name),
+        sender_for=senders.sender_for,
+        new_id=UlidGenerator().new,
+    )
+
+
+_runtimes: dict[tuple[str | None, ...], Runtime] = {}
+_lock = threading.Lock()
+
+
+def runtime_for(env: Mapping[str, str]) -> Runtime:
+    """The container's runtime for ``env``, built once and reused by later invocations."""
+    key = tuple(env.get(name) for name in RUNTIME_ENV)
+    with _lock:
+        runtime = _runtimes.get(key)
+        if runtime is None:
+            runtime = build_runtime(env)
+            _runtimes[key] = runtime
+        return runtime
