@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page, WebSocketRoute
 
-from tests.browser.conftest import PHONE, SCREENSHOTS, OpenChat
+from tests.browser.conftest import PHONE, SCREENSHOTS, OpenChat, Stack
 
 pytestmark = pytest.mark.browser
 
@@ -258,3 +258,35 @@ def test_backoff_is_capped_exponential_and_jittered(page_at_site: Page) -> None:
     assert result["high"] == [100, 200, 400, 800, 1000, 1000, 1000]
     assert result["spread"] > 10
 
+
+
+def test_page_pings_and_the_server_answers(open_chat: OpenChat, room: str) -> None:
+    """With a short ping interval the page sends ping and receives pong on the same socket."""
+    alice = open_chat("alice", room, params={"ping_ms": "500"})
+
+    alice.page.wait_for_function(
+        "() => window.__frames.some((data) => JSON.parse(data).type === 'pong')", timeout=3000
+    )
+    assert alice.page.evaluate("window.__sockets.at(-1).readyState") == 1
+    assert alice.page.locator("#messages .notice--warning").count() == 0
+
+
+def test_a_socket_that_stops_answering_is_replaced(browser: Browser, stack: Stack) -> None:
+    """No answer to a ping within the pong timeout counts as a drop: the page reconnects."""
+    context = browser.new_context()
+    page = context.new_page()
+    opened: list[WebSocketRoute] = []
+    # A server that accepts the socket and then never says anything.
+    page.route_web_socket(re.compile(r"^ws://"), lambda socket: opened.append(socket))
+    page.goto(
+        f"{stack.page_url}?ping_ms=500&pong_timeout_ms=500"
+        "&reconnect_base_ms=100&reconnect_cap_ms=200"
+    )
+    page.wait_for_function(
+        """() => [...document.querySelectorAll("#messages .notice")]
+             .some((node) => node.textContent.includes("Connection lost. Reconnecting"))""",
+        timeout=5000,
+    )
+    page.wait_for_selector("#status[data-state=open]")
+    assert len(opened) >= 2
+    context.close()
