@@ -86,6 +86,7 @@ function main() {
       view.addMessage({ ...frame, own: index >= 0 });
     } else if (frame.type === "error") {
       view.addNotice(describeError(frame.code, maxChars), "error");
+      if (frame.code === "not_connected") connection.reconnect();
     }
   }
 
@@ -147,7 +148,8 @@ function main() {
   }
 
   function sendCurrent() {
-    const text = ui.text.value.trim();
+    // A lone surrogate (a half-pasted emoji) is refused by the backend: mend it here.
+    const text = ui.text.value.toWellFormed().trim();
     if (ui.send.disabled || text === "") return;
     if (!connection.send(sendMessageFrame(text))) {
       view.addNotice("Not connected: your message is still in the box.", "warning");

@@ -57,6 +57,11 @@ export class Connection {
     this.#options.onStatus({ state: "closed", attempt: 0 });
   }
 
+  /** Treat the current socket as dropped (the server asked for a reconnect). */
+  reconnect() {
+    if (!this.#deliberate && this.#socket !== null) this.#dropped();
+  }
+
   /** Send a text frame; false when there is no open socket to send it on. */
   send(data) {
     const socket = this.#socket;

@@ -8,8 +8,9 @@ export const NAME_MAX_CHARS = 32;
 export const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const DEFAULT_ROOM = "lobby";
 
-// Control, format and unassigned code points, which the backend refuses in names.
-const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cn}]/u;
+// Code points the backend refuses in names: control, format, surrogate,
+// unassigned, line and paragraph separators.
+const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Cn}\p{Zl}\p{Zp}]/u;
 const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** Length in Unicode code points, as the backend counts (not UTF-16 units). */
@@ -54,6 +55,7 @@ const ERROR_WORDS = {
   invalid_field: "The server did not understand this page's request. Reloading the page may help.",
   empty_message: "Type something before sending.",
   payload_too_large: "That message was too large to deliver.",
+  not_connected: "The server lost track of this connection. Reconnecting…",
   internal_error: "Something went wrong on the server. Please try again.",
 };
 

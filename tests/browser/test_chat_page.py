@@ -290,3 +290,19 @@ def test_a_socket_that_stops_answering_is_replaced(browser: Browser, stack: Stac
     page.wait_for_selector("#status[data-state=open]")
     assert len(opened) >= 2
     context.close()
+
+
+def test_not_connected_error_makes_the_page_reconnect(open_chat: OpenChat, room: str) -> None:
+    """The server saying it has no record of the connection makes the page open a new one."""
+    alice = open_chat("alice", room)
+    before = alice.page.evaluate("window.__sockets.length")
+
+    alice.page.evaluate(
+        """() => window.__sockets.at(-1).dispatchEvent(new MessageEvent("message", {
+             data: JSON.stringify({ type: "error", code: "not_connected", message: "x" }) }))"""
+    )
+    alice.wait_for_notice("Reconnected.")
+
+    assert alice.page.evaluate("window.__sockets.length") == before + 1
+    alice.send("back again")
+    alice.wait_for_message("back again")
