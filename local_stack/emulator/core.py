@@ -1,0 +1,629 @@
+"""The sans-I/O core of the API Gateway WebSocket emulator.
+
+Everything here is pure: no sockets, no event loop, no Lambda. Time comes from an injectable
+``clock`` (epoch seconds) and ids from an injectable ``new_id``, so the rules can be tested with
+fixed values. ``server.py`` moves the bytes and calls these functions.
+
+- ``ConnectionRegistry``: every connection's state (connecting -> open -> closed), activity,
+  and the idle / maximum-duration deadlines. ``close()`` reports a connection exactly once,
+  which is what makes ``$disconnect`` fire exactly once whichever side closes.
+- ``RouteSelector``: the route selection expression (``$request.body.action``, nested paths
+  such as ``$request.body.a.b``) and the ``$default`` fallback.
+- ``EventBuilder``: the events API Gateway sends to a Lambda proxy integration.
+- Response rules: ``decide_connect`` (the ``$connect`` answer decides the handshake),
+  ``message_reply`` and ``forbidden_frame`` (the frames API Gateway itself sends), and the
+  ``@connections`` answers (``check_post``, ``check_connection``, ``connection_info``).
+- ``FaultInjection``: optional delays and 429/500 answers on ``@connections``.
+
+References are to the API Gateway developer guide, "WebSocket APIs" chapter.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Final, NewType
+
+ConnectionId = NewType("ConnectionId", str)
+Clock = Callable[[], float]
+"""Returns the current time in epoch seconds (``time.time``)."""
+IdSource = Callable[[], str]
+"""Returns a fresh API Gateway-shaped id (``new_aws_id``)."""
+
+CONNECT_ROUTE: Final = "$connect"
+DISCONNECT_ROUTE: Final = "$disconnect"
+DEFAULT_ROUTE: Final = "$default"
+RESERVED_ROUTES: Final = frozenset({CONNECT_ROUTE, DISCONNECT_ROUTE, DEFAULT_ROUTE})
+DEFAULT_ROUTE_SELECTION_EXPRESSION: Final = "$request.body.action"
+
+# "Amazon API Gateway quotas for configuring and running a WebSocket API".
+MESSAGE_LIMIT_BYTES: Final = 128 * 1024
+IDLE_TIMEOUT_S: Final = 600.0
+MAX_CONNECTION_S: Final = 7200.0
+
+_MONTHS: Final = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
+
+class EmulatorConfigError(ValueError):
+    """A setting of the emulator is invalid; the message says which and why."""
+
+
+def new_aws_id(token_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
+    """A fresh id shaped like API Gateway's connection and request ids (``L0SM9cOFvHcCIhw=``).
+
+    11 random bytes in URL-safe base64: 16 characters ending in ``=``, never ``/`` or ``+``,
+    so the id can go into a URL path as it is.
+    """
+    return base64.urlsafe_b64encode(token_bytes(11)).decode("ascii")
+
+
+# --------------------------------------------------------------------------- connections
+
+
+class ConnectionState(Enum):
+    """Where a connection is in its life."""
+
+    CONNECTING = "connecting"  # $connect is running; @connections answers 410
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class CloseReason:
+    """Why a connection closed: the status code and reason ``$disconnect`` reports."""
+
+    code: int
+    reason: str
+
+
+# The close codes and reasons API Gateway reports in $disconnect, per cause.
+NO_STATUS: Final = CloseReason(1005, "Client-side close frame status not set")
+ABNORMAL: Final = CloseReason(1006, "Connection closed abnormally")
+IDLE_TIMEOUT: Final = CloseReason(1001, "Going away")
+MAX_DURATION: Final = CloseReason(1001, "Going away")
+MESSAGE_TOO_BIG: Final = CloseReason(1009, "Message too big")
+DELETED: Final = CloseReason(1000, "Connection was disconnected by the @connections API")
+SHUTDOWN: Final = CloseReason(1001, "Going away")
+
+
+def client_close(code: int, reason: str) -> CloseReason:
+    """The close reason for a close frame from the client (code 0: the frame had no status)."""
+    if code == 0:
+        return NO_STATUS
+    return CloseReason(code, reason)
+
+
+@dataclass
+class Connection:
+    """One client socket as API Gateway sees it."""
+
+    connection_id: ConnectionId
+    connected_at: float
+    source_ip: str
+    user_agent: str | None
+    domain_name: str
+    headers: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, str], ...] = ()
+    state: ConnectionState = ConnectionState.CONNECTING
+    last_active_at: float = 0.0
+    closed_by: CloseReason | None = None
+
+    @property
+    def connected_at_ms(self) -> int:
+        """``requestContext.connectedAt``: fixed at connect, epoch milliseconds."""
+        return int(self.connected_at * 1000)
+
+
+class ConnectionRegistry:
+    """All connections the emulator knows, with their state and deadlines."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        new_id: IdSource,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        max_connection_s: float = MAX_CONNECTION_S,
+    ) -> None:
+        if idle_timeout_s <= 0 or max_connection_s <= 0:
+            raise EmulatorConfigError(
+                "idle_timeout_s and max_connection_s must be positive numbers of seconds"
+            )
+        self._clock = clock
+        self._new_id = new_id
+        self.idle_timeout_s = idle_timeout_s
+        self.max_connection_s = max_connection_s
+        self._connections: dict[ConnectionId, Connection] = {}
+
+    def begin(
+        self,
+        *,
+        source_ip: str,
+        user_agent: str | None,
+        domain_name: str,
+        headers: Iterable[tuple[str, str]] = (),
+        query: Iterable[tuple[str, str]] = (),
+    ) -> Connection:
+        """Register a handshake that is waiting for ``$connect``; returns it in CONNECTING."""
+        connection_id = ConnectionId(self._new_id())
+        while connection_id in self._connections:  # astronomically unlikely, but cheap
+            connection_id = ConnectionId(self._new_id())
+        now = self._clock()
+        connection = Connection(
+            connection_id=connection_id,
+            connected_at=now,
+            source_ip=source_ip,
+            user_agent=user_agent,
+            domain_name=domain_name,
+            headers=tuple(headers),
+            query=tuple(query),
+            last_active_at=now,
+        )
+        self._connections[connection_id] = connection
+        return connection
+
+    def accept(self, connection_id: ConnectionId) -> Connection:
+        """``$connect`` said yes and the socket is upgraded: the connection is OPEN."""
+        connection = self._connections[connection_id]
+        if connection.state is not ConnectionState.CONNECTING:
+            raise ValueError(f"connection {connection_id} is {connection.state.value}")
+        connection.state = ConnectionState.OPEN
+        connection.last_active_at = self._clock()
+        return connection
+
+    def refuse(self, connection_id: ConnectionId) -> None:
+        """``$connect`` said no: forget the handshake (no ``$disconnect`` for it)."""
+        connection = self._connections.pop(connection_id, None)
+        if connection is not None:
+            connection.state = ConnectionState.CLOSED
+
+    def touch(self, connection_id: ConnectionId) -> None:
+        """The client sent a frame: the idle timer starts over."""
+        connection = self._connections.get(connection_id)
+        if connection is not None and connection.state is ConnectionState.OPEN:
+            connection.last_active_at = self._clock()
+
+    def get(self, connection_id: str) -> Connection | None:
+        """The connection with that id in any live state, or None if unknown or closed."""
+        return self._connections.get(ConnectionId(connection_id))
+
+    def open_connection(self, connection_id: str) -> Connection | None:
+        """The connection if it is OPEN (what ``@connections`` may talk to), else None."""
+        connection = self._connections.get(ConnectionId(connection_id))
+        if connection is None or connection.state is not ConnectionState.OPEN:
+            return None
+        return connection
+
+    def open_ids(self) -> list[ConnectionId]:
+        """The ids of every OPEN connection."""
+        return [
+            c.connection_id for c in self._connections.values() if c.state is ConnectionState.OPEN
+        ]
+
+    def close(self, connection_id: ConnectionId, why: CloseReason) -> Connection | None:
+        """Close a connection; returns it the first time only, and only if it was OPEN.
+
+        Whoever closes first (the client, ``DELETE @connections``, a timeout) records the
+        reason; later calls return None, so ``$disconnect`` fires exactly once.
+        """
+        connection = self._connections.get(connection_id)
+        if connection is None:
+            return None
+        del self._connections[connection_id]
+        was_open = connection.state is ConnectionState.OPEN
+        connection.state = ConnectionState.CLOSED
+        connection.closed_by = why
+        return connection if was_open else None
+
+    def expired(self) -> list[tuple[ConnectionId, CloseReason]]:
+        """OPEN connections past the idle timeout or the maximum duration, with the reason."""
+        now = self._clock()
+        due: list[tuple[ConnectionId, CloseReason]] = []
+        for connection in self._connections.values():
+            if connection.state is not ConnectionState.OPEN:
+                continue
+            if now - connection.connected_at >= self.max_connection_s:
+                due.append((connection.connection_id, MAX_DURATION))
+            elif now - connection.last_active_at >= self.idle_timeout_s:
+                due.append((connection.connection_id, IDLE_TIMEOUT))
+        return due
+
+    def __len__(self) -> int:
+        return len(self._connections)
+
+
+# --------------------------------------------------------------------------- routes
+
+
+_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_BODY_PREFIX = "$request.body."
+
+
+@dataclass(frozen=True)
+class RouteSelector:
+    """Picks the route for a client frame ("Route selection expressions").
+
+    Only string values select a custom route; a missing value, a non-JSON or binary frame,
+    or a value that names no route falls back to ``$default`` (None when there is none).
+    """
+
+    expression: str
+    routes: frozenset[str]
+    path: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        text = self.expression.strip()
+        if text.startswith("${") and text.endswith("}"):
+            text = "$" + text[2:-1]
+        if not text.startswith(_BODY_PREFIX):
+            raise EmulatorConfigError(
+                f"route selection expression {self.expression!r} is not supported: "
+                f"use {_BODY_PREFIX}<path>, for example {DEFAULT_ROUTE_SELECTION_EXPRESSION}"
+            )
+        path = tuple(text[len(_BODY_PREFIX) :].split("."))
+        bad = [segment for segment in path if not _SEGMENT.fullmatch(segment)]
+        if bad:
+            raise EmulatorConfigError(
+                f"route selection expression {self.expression!r} has invalid path segment(s) "
+                f"{bad}: use dot-separated names such as $request.body.a.b"
+            )
+        unknown = {r for r in self.routes if r.startswith("$")} - RESERVED_ROUTES
+        if unknown:
+            raise EmulatorConfigError(
+                f"unknown reserved route key(s) {sorted(unknown)}: only {sorted(RESERVED_ROUTES)} "
+                "may start with '$'"
+            )
+        object.__setattr__(self, "path", path)
+
+    def select(self, body: str | bytes) -> str | None:
+        """The route key for this frame, ``$default``, or None (no route: API Gateway refuses)."""
+        value = self._evaluate(body)
+        if value is not None and value in self.routes and value not in RESERVED_ROUTES:
+            return value
+        return DEFAULT_ROUTE if DEFAULT_ROUTE in self.routes else None
+
+    def _evaluate(self, body: str | bytes) -> str | None:
+        if isinstance(body, bytes):
+            return None  # binary frames cannot be evaluated as JSON
+        try:
+            node: Any = json.loads(body)
+        except ValueError:
+            return None
+        for segment in self.path:
+            if not isinstance(node, dict) or segment not in node:
+                return None
+            node = node[segment]
+        return node if isinstance(node, str) else None
+
+
+# --------------------------------------------------------------------------- events
+
+
+def request_time(epoch_s: float) -> str:
+    """``requestContext.requestTime``: CLF format, e.g. ``25/Nov/2026:12:34:56 +0000``."""
+    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    return f"{moment.day:02d}/{_MONTHS[moment.month - 1]}/{moment:%Y:%H:%M:%S} +0000"
+
+
+def iso8601_ms(epoch_s: float) -> str:
+    """ISO 8601 UTC with milliseconds, as the management API returns timestamps."""
+    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+def single_and_multi(
+    pairs: Iterable[tuple[str, str]],
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Both forms API Gateway gives headers and query strings in: last value, and all values."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    return single, multi
+
+
+def gateway_headers(
+    headers: Iterable[tuple[str, str]],
+    *,
+    source_ip: str,
+    port: int,
+    proto: str,
+    trace_id: str,
+) -> tuple[tuple[str, str], ...]:
+    """The handshake headers as the integration sees them, with the ones API Gateway adds."""
+    result: list[tuple[str, str]] = []
+    forwarded_for: str | None = None
+    for name, value in headers:
+        if name.lower() == "x-forwarded-for":
+            forwarded_for = value
+        elif name.lower() not in {"x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"}:
+            result.append((name, value))
+    chain = source_ip if forwarded_for is None else f"{forwarded_for}, {source_ip}"
+    result += [
+        ("X-Amzn-Trace-Id", trace_id),
+        ("X-Forwarded-For", chain),
+        ("X-Forwarded-Port", str(port)),
+        ("X-Forwarded-Proto", proto),
+    ]
+    return tuple(result)
+
+
+def trace_id(epoch_s: float, token_hex: Callable[[int], str] = secrets.token_hex) -> str:
+    """An X-Ray trace header value (``Root=1-<epoch hex>-<96 random bits>``)."""
+    return f"Root=1-{int(epoch_s):08x}-{token_hex(12)}"
+
+
+@dataclass(frozen=True)
+class EventBuilder:
+    """Builds the events of a Lambda proxy integration ("$connect", messages, "$disconnect")."""
+
+    api_id: str
+    stage: str
+    clock: Clock
+
+    def connect(self, connection: Connection, request_id: str) -> dict[str, Any]:
+        """The ``$connect`` event: headers and query strings in single and multi-value form."""
+        headers, multi_headers = single_and_multi(connection.headers)
+        event: dict[str, Any] = {
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+        }
+        if connection.query:
+            query, multi_query = single_and_multi(connection.query)
+            event["queryStringParameters"] = query
+            event["multiValueQueryStringParameters"] = multi_query
+        event["requestContext"] = self._context(connection, CONNECT_ROUTE, "CONNECT", request_id)
+        event["isBase64Encoded"] = False
+        return event
+
+    def message(
+        self,
+        connection: Connection,
+        route_key: str,
+        body: str | bytes,
+        *,
+        request_id: str,
+        message_id: str,
+    ) -> dict[str, Any]:
+        """A client frame's event; binary frames arrive base64-encoded."""
+        context = self._context(connection, route_key, "MESSAGE", request_id)
+        context["messageId"] = message_id
+        if isinstance(body, bytes):
+            return {
+                "requestContext": context,
+                "body": base64.b64encode(body).decode("ascii"),
+                "isBase64Encoded": True,
+            }
+        return {"requestContext": context, "body": body, "isBase64Encoded": False}
+
+    def disconnect(
+        self, connection: Connection, why: CloseReason, request_id: str
+    ) -> dict[str, Any]:
+        """The ``$disconnect`` event, with the close status code and reason."""
+        # API Gateway sends these few headers on $disconnect, not the handshake's.
+        headers = {
+            "Host": connection.domain_name,
+            "x-api-key": "",
+            "X-Forwarded-For": "",
+            "x-restapi": "",
+        }
+        context = self._context(connection, DISCONNECT_ROUTE, "DISCONNECT", request_id)
+        context["disconnectStatusCode"] = why.code
+        context["disconnectReason"] = why.reason
+        return {
+            "headers": headers,
+            "multiValueHeaders": {name: [value] for name, value in headers.items()},
+            "requestContext": context,
+            "isBase64Encoded": False,
+        }
+
+    def _context(
+        self, connection: Connection, route_key: str, event_type: str, request_id: str
+    ) -> dict[str, Any]:
+        now = self.clock()
+        return {
+            "routeKey": route_key,
+            "eventType": event_type,
+            "extendedRequestId": request_id,
+            "requestTime": request_time(now),
+            "messageDirection": "IN",
+            "stage": self.stage,
+            "connectedAt": connection.connected_at_ms,
+            "requestTimeEpoch": int(now * 1000),
+            "identity": {"userAgent": connection.user_agent, "sourceIp": connection.source_ip},
+            "requestId": request_id,
+            "domainName": connection.domain_name,
+            "connectionId": connection.connection_id,
+            "apiId": self.api_id,
+        }
+
+
+# --------------------------------------------------------------------------- response rules
+
+
+@dataclass(frozen=True)
+class InvocationOk:
+    """The function returned; ``payload`` is what it returned (JSON types)."""
+
+    payload: Any
+
+
+@dataclass(frozen=True)
+class InvocationFailed:
+    """The function raised, timed out, crashed, or could not be loaded."""
+
+    error_type: str
+    message: str
+
+
+InvocationResult = InvocationOk | InvocationFailed
+
+
+@dataclass(frozen=True)
+class ConnectDecision:
+    """What the handshake answers, from the ``$connect`` invocation's result."""
+
+    accepted: bool
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: str = ""
+
+
+def decide_connect(result: InvocationResult) -> ConnectDecision:
+    """A 2xx ``statusCode`` upgrades the socket; anything else refuses with that status.
+
+    A failed invocation refuses with 500. A result without a valid ``statusCode`` refuses with
+    502: a conservative reading of the proxy integration contract, so a handler that forgets
+    its answer fails here rather than only in AWS.
+    """
+    if isinstance(result, InvocationFailed):
+        return ConnectDecision(False, 500, {}, json.dumps({"message": "Internal server error"}))
+    payload = result.payload
+    status = payload.get("statusCode") if isinstance(payload, dict) else None
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        return ConnectDecision(False, 502, {}, json.dumps({"message": "Internal server error"}))
+    raw_headers = payload.get("headers")
+    headers = (
+        {str(k): str(v) for k, v in raw_headers.items()} if isinstance(raw_headers, dict) else {}
+    )
+    body = payload.get("body")
+    return ConnectDecision(
+        200 <= status <= 299, status, headers, body if isinstance(body, str) else ""
+    )
+
+
+def _gateway_frame(message: str, connection_id: str, request_id: str) -> str:
+    return json.dumps({"message": message, "connectionId": connection_id, "requestId": request_id})
+
+
+def forbidden_frame(connection_id: str, request_id: str) -> str:
+    """The frame API Gateway sends when no route matches and there is no ``$default``."""
+    return _gateway_frame("Forbidden", connection_id, request_id)
+
+
+def message_reply(result: InvocationResult, connection_id: str, request_id: str) -> str | None:
+    """The frame API Gateway sends after a message route's invocation, if any.
+
+    A failed invocation gets the ``Internal server error`` frame; a successful one gets
+    nothing, since the routes have no route response (replies go through ``@connections``).
+    """
+    if isinstance(result, InvocationFailed):
+        return _gateway_frame("Internal server error", connection_id, request_id)
+    return None
+
+
+# --------------------------------------------------------------------------- @connections
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """An error answer of the management API, shaped as botocore's service model expects."""
+
+    status: int
+    error_type: str
+    message: str | None = None
+
+    def body(self) -> bytes:
+        """The JSON body (``{}`` when the error has no message, as GoneException does)."""
+        return json.dumps({} if self.message is None else {"message": self.message}).encode()
+
+
+GONE: Final = ApiError(410, "GoneException")
+PAYLOAD_TOO_LARGE: Final = ApiError(413, "PayloadTooLargeException", "Message too long")
+LIMIT_EXCEEDED: Final = ApiError(429, "LimitExceededException", "Rate exceeded")
+FORBIDDEN: Final = ApiError(403, "ForbiddenException", "Missing Authentication Token")
+INTERNAL_ERROR: Final = ApiError(500, "InternalServerErrorException", "Internal server error")
+_INJECTABLE: Final = {429: LIMIT_EXCEEDED, 500: INTERNAL_ERROR, 410: GONE, 403: FORBIDDEN}
+
+
+def check_post(connection: Connection | None, size: int) -> ApiError | None:
+    """``PostToConnection``: 413 over 128 KB; 410 unless the connection is OPEN."""
+    if size > MESSAGE_LIMIT_BYTES:
+        return PAYLOAD_TOO_LARGE
+    return check_connection(connection)
+
+
+def check_connection(connection: Connection | None) -> ApiError | None:
+    """``GetConnection``/``DeleteConnection``: 410 unless the connection is OPEN."""
+    if connection is None or connection.state is not ConnectionState.OPEN:
+        return GONE
+    return None
+
+
+def connection_info(connection: Connection) -> dict[str, Any]:
+    """The ``GetConnection`` answer body."""
+    return {
+        "connectedAt": iso8601_ms(connection.connected_at),
+        "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
+        "lastActiveAt": iso8601_ms(connection.last_active_at),
+    }
+
+
+@dataclass(frozen=True)
+class FaultInjection:
+    """Optional misbehaviour of ``@connections``, for benchmarks and reliability tests.
+
+    ``delay_s`` is a fixed delay or a ``(low, high)`` range drawn uniformly per call;
+    ``error_rate`` is the fraction of calls answered with one of ``error_statuses``.
+    """
+
+    delay_s: float | tuple[float, float] = 0.0
+    error_rate: float = 0.0
+    error_statuses: tuple[int, ...] = (429, 500)
+
+    def __post_init__(self) -> None:
+        low, high = self._delay_range()
+        if not 0 <= low <= high:
+            raise EmulatorConfigError(
+                f"inject delay {self.delay_s!r} must be >= 0 seconds, "
+                "or (low, high) with 0 <= low <= high"
+            )
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise EmulatorConfigError(f"inject error rate {self.error_rate} must be in [0, 1]")
+        unknown = set(self.error_statuses) - set(_INJECTABLE)
+        if unknown or not self.error_statuses:
+            raise EmulatorConfigError(
+                f"inject error statuses {self.error_statuses} must be some of {sorted(_INJECTABLE)}"
+            )
+
+    @property
+    def active(self) -> bool:
+        """Whether this injects anything at all."""
+        return self._delay_range() != (0.0, 0.0) or self.error_rate > 0
+
+    def draw(self, rng: random.Random) -> tuple[float, ApiError | None]:
+        """The delay and the error (or None) for one call."""
+        low, high = self._delay_range()
+        delay = low if low == high else rng.uniform(low, high)
+        error = None
+        if self.error_rate > 0 and rng.random() < self.error_rate:
+            error = _INJECTABLE[rng.choice(self.error_statuses)]
+        return delay, error
+
+    def _delay_range(self) -> tuple[float, float]:
+        if isinstance(self.delay_s, tuple):
+            return float(self.delay_s[0]), float(self.delay_s[1])
+        return float(self.delay_s), float(self.delay_s)

@@ -1,0 +1,432 @@
+"""The I/O layer of the emulator: one aiohttp application on one port.
+
+- ``GET /<stage>`` with an upgrade: the WebSocket API. ``$connect`` runs before the 101, and
+  its answer decides the handshake; every frame is routed and invoked concurrently, as API
+  Gateway does; ``$disconnect`` fires once when either side closes.
+- ``/<stage>/@connections/{id}``: the management API (POST, GET, DELETE), answering with the
+  status codes, ``x-amzn-ErrorType`` headers and JSON bodies botocore's service model expects.
+- ``GET /...``: the static site, if one is given.
+
+The rules (who may be posted to, what an event holds, what the client gets) live in ``core``;
+this module only moves bytes and schedules work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from aiohttp import WSMsgType, web
+from aiohttp.http_websocket import WebSocketError
+
+from local_stack.emulator.core import (
+    ABNORMAL,
+    CONNECT_ROUTE,
+    DEFAULT_ROUTE,
+    DEFAULT_ROUTE_SELECTION_EXPRESSION,
+    DELETED,
+    DISCONNECT_ROUTE,
+    FORBIDDEN,
+    GONE,
+    IDLE_TIMEOUT_S,
+    LIMIT_EXCEEDED,
+    MAX_CONNECTION_S,
+    MESSAGE_LIMIT_BYTES,
+    MESSAGE_TOO_BIG,
+    SHUTDOWN,
+    ApiError,
+    Clock,
+    CloseReason,
+    Connection,
+    ConnectionId,
+    ConnectionRegistry,
+    EmulatorConfigError,
+    EventBuilder,
+    FaultInjection,
+    IdSource,
+    InvocationFailed,
+    InvocationResult,
+    RouteSelector,
+    check_connection,
+    check_post,
+    client_close,
+    connection_info,
+    decide_connect,
+    forbidden_frame,
+    gateway_headers,
+    message_reply,
+    new_aws_id,
+    trace_id,
+)
+from local_stack.site import Site, SiteTemplateError
+
+log = logging.getLogger(__name__)
+
+Invoker = Callable[[Mapping[str, Any]], Awaitable[InvocationResult]]
+"""Runs the integration for one event (``LambdaRuntime.invoke``)."""
+
+DEFAULT_ROUTES: Final = frozenset(
+    {CONNECT_ROUTE, DISCONNECT_ROUTE, DEFAULT_ROUTE, "sendmessage", "ping"}
+)
+# A client that stops reading: past this many unsent bytes, PostToConnection answers 429
+# ("the WebSocket client side buffer is full", the service model's LimitExceededException).
+CLIENT_BUFFER_LIMIT: Final = 4 * 1024 * 1024
+_STAGE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_SHUTDOWN_CLOSE_TIMEOUT_S: Final = 2.0
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """How the emulated WebSocket API is configured."""
+
+    stage: str = "local"
+    api_id: str = "loca1stack"
+    route_selection_expression: str = DEFAULT_ROUTE_SELECTION_EXPRESSION
+    routes: frozenset[str] = DEFAULT_ROUTES
+    idle_timeout_s: float = IDLE_TIMEOUT_S
+    max_connection_s: float = MAX_CONNECTION_S
+    heartbeat_s: float | None = 20.0
+    """WebSocket pings to find clients that vanished without a close or a TCP reset."""
+    faults: FaultInjection = field(default_factory=FaultInjection)
+    disconnect_loss_rate: float = 0.0
+    """Fraction of ``$disconnect`` events dropped (API Gateway delivers them best-effort)."""
+    seed: int | None = None
+    """Seeds the random choices of fault injection and event loss, for repeatable runs."""
+
+    def __post_init__(self) -> None:
+        if not _STAGE.fullmatch(self.stage):
+            raise EmulatorConfigError(f"stage {self.stage!r} must be 1-128 of A-Z a-z 0-9 _ -")
+        if not 0.0 <= self.disconnect_loss_rate <= 1.0:
+            raise EmulatorConfigError("disconnect_loss_rate must be in [0, 1]")
+
+
+@dataclass
+class _Socket:
+    ws: web.WebSocketResponse
+    transport: asyncio.Transport | None
+
+
+def _api_response(
+    status: int, body: bytes | None = None, error_type: str | None = None
+) -> web.Response:
+    headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+    if error_type is not None:
+        headers["x-amzn-ErrorType"] = error_type
+    if body is None:
+        return web.Response(status=status, headers=headers)
+    return web.Response(status=status, body=body, headers=headers, content_type="application/json")
+
+
+def _api_error(error: ApiError) -> web.Response:
+    return _api_response(error.status, error.body(), error.error_type)
+
+
+class Emulator:
+    """An API Gateway WebSocket API in front of one integration; mount with ``application()``."""
+
+    def __init__(
+        self,
+        settings: EmulatorSettings,
+        invoke: Invoker,
+        *,
+        site: Site | None = None,
+        clock: Clock = time.time,
+        new_id: IdSource = new_aws_id,
+    ) -> None:
+        self.settings = settings
+        self.site = site
+        self.registry = ConnectionRegistry(
+            clock=clock,
+            new_id=new_id,
+            idle_timeout_s=settings.idle_timeout_s,
+            max_connection_s=settings.max_connection_s,
+        )
+        self.selector = RouteSelector(settings.route_selection_expression, settings.routes)
+        self.events = EventBuilder(settings.api_id, settings.stage, clock)
+        self.counters: Counter[str] = Counter()
+        self._invoke = invoke
+        self._clock = clock
+        self._new_id = new_id
+        self._rng = random.Random(settings.seed)  # noqa: S311 -- test faults, not secrets
+        self._sockets: dict[ConnectionId, _Socket] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def application(self) -> web.Application:
+        """The aiohttp application serving the WebSocket API, ``@connections`` and the site."""
+        stage = self.settings.stage
+        # Large enough that an oversized post reaches our 413, not aiohttp's.
+        app = web.Application(client_max_size=16 * MESSAGE_LIMIT_BYTES)
+        app.router.add_get(f"/{stage}", self._websocket)
+        app.router.add_route("*", f"/{stage}/@connections/{{connection_id}}", self._connections)
+        app.router.add_get("/{path:.*}", self._site)
+        app.on_startup.append(self._on_startup)
+        app.on_shutdown.append(self._on_shutdown)
+        return app
+
+    def open_connection_ids(self) -> list[ConnectionId]:
+        """The ids of every open connection."""
+        return self.registry.open_ids()
+
+    def close_connection(self, connection_id: str, why: CloseReason = DELETED) -> bool:
+        """Close a connection from the server side, as ``DELETE @connections`` does."""
+        return self._server_close(ConnectionId(connection_id), why)
+
+    # ------------------------------------------------------------------ WebSocket API
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        if not web.WebSocketResponse().can_prepare(request).ok:
+            return web.json_response({"message": "Upgrade Required"}, status=426)
+        source_ip = request.remote or "127.0.0.1"
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        port = int(sockname[1]) if sockname else 0
+        connection = self.registry.begin(
+            source_ip=source_ip,
+            user_agent=request.headers.get("User-Agent"),
+            domain_name=request.host,
+            headers=gateway_headers(
+                request.headers.items(),
+                source_ip=source_ip,
+                port=port,
+                proto=request.scheme,
+                trace_id=trace_id(self._clock()),
+            ),
+            query=request.query.items(),
+        )
+        cid = connection.connection_id
+        self.counters["connect"] += 1
+        result = await self._invoke(self.events.connect(connection, self._new_id()))
+        decision = decide_connect(result)
+        if not decision.accepted:
+            self.registry.refuse(cid)
+            self.counters["refused"] += 1
+            return web.Response(status=decision.status, text=decision.body)
+        protocol = next(
+            (v for k, v in decision.headers.items() if k.lower() == "sec-websocket-protocol"), None
+        )
+        ws = web.WebSocketResponse(
+            protocols=(protocol,) if protocol else (),
+            heartbeat=self.settings.heartbeat_s,
+            compress=False,  # API Gateway does not negotiate permessage-deflate
+            # aiohttp refuses a message of max_msg_size bytes; 128 KB itself is allowed.
+            max_msg_size=MESSAGE_LIMIT_BYTES + 1,
+        )
+        self.registry.accept(cid)
+        try:
+            await ws.prepare(request)
+        except (ConnectionError, RuntimeError):
+            self._client_closed(cid, ABNORMAL)  # the client left while $connect ran
+            raise
+        self._sockets[cid] = _Socket(ws, request.transport)
+        why = ABNORMAL
+        try:
+            while True:
+                message = await ws.receive()
+                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    self.registry.touch(cid)
+                    self._spawn(self._on_frame(cid, message.data))
+                elif message.type is WSMsgType.CLOSE:
+                    why = client_close(int(message.data), str(message.extra or ""))
+                    break
+                elif message.type is WSMsgType.ERROR:
+                    error = message.data
+                    if isinstance(error, WebSocketError) and error.code == MESSAGE_TOO_BIG.code:
+                        why = MESSAGE_TOO_BIG
+                    elif isinstance(error, WebSocketError):
+                        why = CloseReason(error.code, str(error))
+                    break
+                else:  # CLOSING (we closed it) or CLOSED (the TCP connection ended)
+                    break
+        finally:
+            self._client_closed(cid, why)
+        return ws
+
+    def _client_closed(self, cid: ConnectionId, why: CloseReason) -> None:
+        socket = self._sockets.pop(cid, None)
+        if socket is not None and not socket.ws.closed:
+            self._spawn(socket.ws.close())
+        connection = self.registry.close(cid, why)
+        if connection is not None:  # None: the server closed it first and fired $disconnect
+            self._spawn(self._disconnect(connection, why))
+
+    def _server_close(self, cid: ConnectionId, why: CloseReason) -> bool:
+        connection = self.registry.close(cid, why)
+        if connection is None:
+            return False
+        socket = self._sockets.get(cid)
+        if socket is not None:
+            self._spawn(socket.ws.close(code=why.code, message=why.reason.encode()))
+        self._spawn(self._disconnect(connection, why))
+        return True
+
+    async def _on_frame(self, cid: ConnectionId, data: str | bytes) -> None:
+        connection = self.registry.open_connection(cid)
+        if connection is None:
+            return
+        request_id = self._new_id()
+        route = self.selector.select(data)
+        self.counters["frames"] += 1
+        if route is None:
+            await self._send(cid, forbidden_frame(cid, request_id))
+            return
+        event = self.events.message(
+            connection, route, data, request_id=request_id, message_id=self._new_id()
+        )
+        reply = message_reply(await self._invoke(event), cid, request_id)
+        if reply is not None:
+            self.counters["integration_errors"] += 1
+            await self._send(cid, reply)
+
+    async def _disconnect(self, connection: Connection, why: CloseReason) -> None:
+        if self.settings.disconnect_loss_rate and (
+            self._rng.random() < self.settings.disconnect_loss_rate
+        ):
+            self.counters["disconnect_lost"] += 1
+            return
+        self.counters["disconnect"] += 1
+        result = await self._invoke(self.events.disconnect(connection, why, self._new_id()))
+        if isinstance(result, InvocationFailed):
+            log.warning("$disconnect of %s failed: %s", connection.connection_id, result.message)
+
+    async def _send(self, cid: ConnectionId, data: str | bytes) -> bool:
+        socket = self._sockets.get(cid)
+        if socket is None or socket.ws.closed:
+            return False
+        try:
+            if isinstance(data, str):
+                await socket.ws.send_str(data)
+            else:
+                await socket.ws.send_bytes(data)
+        except (ConnectionError, RuntimeError):
+            return False
+        return True
+
+    # ------------------------------------------------------------------ @connections
+
+    async def _connections(self, request: web.Request) -> web.Response:
+        refusal = await self._gate(request)
+        if refusal is not None:
+            return refusal
+        cid = ConnectionId(request.match_info["connection_id"])
+        if request.method == "POST":
+            self.counters["posts"] += 1
+            error = await self._post(cid, await request.read())
+            if error is not None:
+                self.counters[f"post_{error.status}"] += 1
+                return _api_error(error)
+            return _api_response(200, b"")
+        if request.method in {"GET", "DELETE"}:
+            return self._get_or_delete(cid, request.method)
+        return _api_error(FORBIDDEN)
+
+    def _get_or_delete(self, cid: ConnectionId, method: str) -> web.Response:
+        connection = self.registry.get(cid)
+        if connection is None or check_connection(connection) is not None:
+            return _api_error(GONE)
+        if method == "GET":
+            return web.json_response(
+                connection_info(connection), headers={"x-amzn-RequestId": str(uuid.uuid4())}
+            )
+        self._server_close(cid, DELETED)
+        self.counters["deleted"] += 1
+        return _api_response(204)
+
+    async def _gate(self, request: web.Request) -> web.Response | None:
+        """What comes before the operation: the signature check, then injected faults."""
+        if "Authorization" not in request.headers:
+            return _api_error(FORBIDDEN)  # API Gateway refuses unsigned calls first
+        if not self.settings.faults.active:
+            return None
+        delay, injected = self.settings.faults.draw(self._rng)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if injected is None:
+            return None
+        self.counters[f"injected_{injected.status}"] += 1
+        return _api_error(injected)
+
+    async def _post(self, cid: ConnectionId, data: bytes) -> ApiError | None:
+        """Deliver one post as one frame; the error to answer with, if any."""
+        error = check_post(self.registry.get(cid), len(data))
+        if error is not None:
+            return error
+        socket = self._sockets.get(cid)
+        if socket is None:
+            return GONE  # accepted, but the upgrade has not finished
+        transport = socket.transport
+        if transport is not None and transport.get_write_buffer_size() > CLIENT_BUFFER_LIMIT:
+            return LIMIT_EXCEEDED
+        try:
+            frame: str | bytes = data.decode("utf-8")
+        except UnicodeDecodeError:
+            frame = data
+        return None if await self._send(cid, frame) else GONE
+
+    # ------------------------------------------------------------------ site
+
+    async def _site(self, request: web.Request) -> web.StreamResponse:
+        if self.site is None:
+            raise web.HTTPNotFound()
+        try:
+            found = self.site.lookup(request.path)
+        except SiteTemplateError as exc:
+            log.error("%s", exc)
+            return web.Response(status=500, text=str(exc))
+        if found is None:
+            raise web.HTTPNotFound()
+        return web.Response(
+            body=found.body,
+            headers={"Content-Type": found.content_type, "Cache-Control": "no-cache"},
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("emulator task failed", exc_info=task.exception())
+
+    async def _sweep(self) -> None:
+        interval = max(
+            0.02, min(1.0, self.settings.idle_timeout_s / 4, self.settings.max_connection_s / 4)
+        )
+        while True:
+            await asyncio.sleep(interval)
+            for cid, why in self.registry.expired():
+                self._server_close(cid, why)
+
+    async def _on_startup(self, _app: web.Application) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def _on_shutdown(self, _app: web.Application) -> None:
+        """Close every socket with 1001; no ``$disconnect``, since the stack is going away."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        sockets = list(self._sockets.items())
+        for cid, _socket in sockets:
+            self.registry.close(cid, SHUTDOWN)
+        closing = [
+            s.ws.close(code=SHUTDOWN.code, message=SHUTDOWN.reason.encode()) for _, s in sockets
+        ]
+        if closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*closing, return_exceptions=True), _SHUTDOWN_CLOSE_TIMEOUT_S
+                )
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,133 @@
+"""The static site: ``frontend/`` published the way Terraform publishes it (docs/internals.md).
+
+Files ending in ``.tpl`` are rendered and published without the suffix; every other file is
+published as it is. Templates may use only ``${name}`` placeholders (what both Terraform's
+``templatefile`` and this renderer fill); an unknown name, or any other ``${`` or ``%{``
+(Terraform template syntax this renderer does not implement), is a ``SiteTemplateError``, so
+a template that would render differently in the two places fails here first.
+
+Files are read on every request, so edits to ``frontend/`` show up on reload in ``make dev``.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[1]
+FRONTEND_DIR: Final = REPO_ROOT / "frontend"
+TEMPLATE_SUFFIX: Final = ".tpl"
+
+_PLACEHOLDER: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ANY_DIRECTIVE: Final = re.compile(r"[$%]\{")
+
+# Types that mimetypes gets wrong or leaves out on minimal systems.
+_CONTENT_TYPES: Final = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
+    ".png": "image/png",
+    ".txt": "text/plain; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+}
+
+
+class SiteTemplateError(ValueError):
+    """A template cannot be rendered the same way Terraform would render it."""
+
+
+def site_variables(websocket_url: str, max_message_chars: int | str = 2000) -> dict[str, str]:
+    """The template variables of docs/internals.md for one WebSocket URL."""
+    scheme, _, rest = websocket_url.partition("://")
+    origin = f"{scheme}://{rest.split('/', 1)[0]}"
+    return {
+        "websocket_url": websocket_url,
+        "websocket_origin": origin,
+        "max_message_chars": str(max_message_chars),
+    }
+
+
+def render_template(text: str, variables: Mapping[str, str], *, name: str = "template") -> str:
+    """Fill every ``${name}``; raise ``SiteTemplateError`` for anything else."""
+    unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(text)} - set(variables))
+    if unknown:
+        raise SiteTemplateError(
+            f"{name}: unknown template variable(s) {unknown}; known: {sorted(variables)}"
+        )
+    leftover = _ANY_DIRECTIVE.search(_PLACEHOLDER.sub("", text))
+    if leftover is not None:
+        raise SiteTemplateError(
+            f"{name}: only ${{name}} placeholders are allowed in templates, found "
+            f"{leftover.group(0)!r} (docs/internals.md, Site templates)"
+        )
+    return _PLACEHOLDER.sub(lambda m: variables[m.group(1)], text)
+
+
+def content_type(path: PurePosixPath | str) -> str:
+    """The Content-Type to publish a file with."""
+    suffix = PurePosixPath(path).suffix.lower()
+    if suffix in _CONTENT_TYPES:
+        return _CONTENT_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(str(path))
+    return guessed or "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class SiteFile:
+    """One published file."""
+
+    path: PurePosixPath
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Site:
+    """A site directory and the variables its templates get."""
+
+    root: Path
+    variables: Mapping[str, str]
+
+    def lookup(self, url_path: str) -> SiteFile | None:
+        """The file published at ``url_path`` (``/`` is ``index.html``), or None."""
+        stripped = url_path.lstrip("/")
+        if stripped == "" or stripped.endswith("/"):
+            stripped += "index.html"
+        relative = PurePosixPath(stripped)
+        if ".." in relative.parts:
+            return None
+        if relative.suffix == TEMPLATE_SUFFIX:
+            return None  # templates are published rendered, under their own name
+        root = self.root.resolve()
+        plain = (root / relative).resolve()
+        if not plain.is_relative_to(root):
+            return None
+        if plain.is_file():
+            return SiteFile(relative, plain.read_bytes(), content_type(relative))
+        template = plain.with_name(plain.name + TEMPLATE_SUFFIX)
+        if template.is_file():
+            text = render_template(
+                template.read_text(encoding="utf-8"), self.variables, name=str(relative)
+            )
+            return SiteFile(relative, text.encode(), content_type(relative))
+        return None
+
+    def render_all(self) -> dict[PurePosixPath, SiteFile]:
+        """Every published file, keyed by its published path (renders every template)."""
+        published: dict[PurePosixPath, SiteFile] = {}
+        for source in sorted(p for p in self.root.rglob("*") if p.is_file()):
+            relative = PurePosixPath(source.relative_to(self.root).as_posix())
+            if relative.suffix == TEMPLATE_SUFFIX:
+                relative = relative.with_suffix("")
+            found = self.lookup(str(relative))
+            if found is not None:
+                published[relative] = found
+        return published

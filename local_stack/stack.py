@@ -1,0 +1,292 @@
+"""The whole local stack in one call: DynamoDB, the WebSocket API emulator, the Lambda, the site.
+
+    from local_stack.stack import running_stack, StackOptions
+
+    with running_stack(StackOptions(port=0)) as stack:
+        stack.page_url              # "http://127.0.0.1:PORT/"
+        stack.ws_url                # "ws://127.0.0.1:PORT/local"
+        stack.connections_endpoint  # "http://127.0.0.1:PORT/local"
+        stack.dynamodb_endpoint     # moto's URL
+        stack.table_name
+
+Everything runs on 127.0.0.1 in a background thread with its own event loop (the Lambda in
+worker processes, moto in a child process), so a test can drive it with blocking or asyncio
+clients alike; leaving the ``with`` block stops all of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Coroutine, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from aiohttp import web
+
+from local_stack.dynamodb import LocalDynamoDB, create_table, dynamodb_client
+from local_stack.emulator.core import (
+    DEFAULT_ROUTE_SELECTION_EXPRESSION,
+    IDLE_TIMEOUT_S,
+    MAX_CONNECTION_S,
+    EmulatorConfigError,
+    FaultInjection,
+)
+from local_stack.emulator.lambda_runtime import BACKEND_DIR, FunctionConfig, LambdaRuntime
+from local_stack.emulator.server import DEFAULT_ROUTES, Emulator, EmulatorSettings
+from local_stack.site import FRONTEND_DIR, Site, site_variables
+
+T = TypeVar("T")
+
+DEFAULT_TABLE_NAME: Final = "awsome-chat-local-connections"
+_START_TIMEOUT_S: Final = 60.0
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """Everything about a local stack that a test or ``make dev`` may choose."""
+
+    host: str = "127.0.0.1"
+    """The address to listen on; keep it on loopback."""
+    port: int = 0
+    """The one port for WebSocket, ``@connections`` and site; 0 picks a free one."""
+    stage: str = "local"
+    """The stage name: the WebSocket path and the ``@connections`` prefix."""
+    route_selection_expression: str = DEFAULT_ROUTE_SELECTION_EXPRESSION
+    """API Gateway's route selection expression, e.g. ``$request.body.action``."""
+    routes: frozenset[str] = DEFAULT_ROUTES
+    """The route keys that exist (all go to the one function)."""
+    handler: str = "chat.handler.handler"
+    """The Lambda handler, ``package.module.function``."""
+    code_dir: Path = BACKEND_DIR
+    """The function's code (the zip's root): ``backend/``, or an extracted ``lambda.zip``."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Function environment variables, merged over the defaults built from the stack."""
+    lambda_timeout_s: float = 10.0
+    """The function timeout; a slower invocation is killed and counts as failed."""
+    lambda_concurrency: int = 8
+    """How many invocations may run at once (worker processes)."""
+    lambda_memory_mb: int = 128
+    """What the context reports as ``memory_limit_in_mb``."""
+    idle_timeout_s: float = IDLE_TIMEOUT_S
+    """API Gateway's idle timeout (10 minutes); shorten it in tests."""
+    max_connection_s: float = MAX_CONNECTION_S
+    """API Gateway's maximum connection duration (2 hours); shorten it in tests."""
+    heartbeat_s: float | None = 20.0
+    """WebSocket ping interval used to detect vanished clients; None turns it off."""
+    inject_delay_s: float | tuple[float, float] = 0.0
+    """Delay every ``@connections`` call: fixed seconds, or a (low, high) random range."""
+    inject_error_rate: float = 0.0
+    """Fraction of ``@connections`` calls answered with an error from ``inject_error_statuses``."""
+    inject_error_statuses: tuple[int, ...] = (429, 500)
+    """The statuses injected errors use (429 LimitExceeded, 500, 410 Gone, 403 Forbidden)."""
+    disconnect_loss_rate: float = 0.0
+    """Fraction of ``$disconnect`` events dropped, as API Gateway may (best-effort delivery)."""
+    seed: int | None = None
+    """Seeds fault injection and event loss, for repeatable runs."""
+    site_dir: Path | None = FRONTEND_DIR
+    """The site to serve at ``/`` (``*.tpl`` rendered); None serves no site."""
+    site_variables: Mapping[str, str] = field(default_factory=dict)
+    """Template variables over the defaults (``websocket_url``, ``websocket_origin``, ...)."""
+    dynamodb_endpoint: str | None = None
+    """Use this DynamoDB (its table must exist) instead of starting moto."""
+    table_name: str | None = None
+    """The connections table; required with ``dynamodb_endpoint``, else a default is created."""
+    region: str = "us-east-1"
+    """The region the function and its clients use."""
+    warm: bool = True
+    """Load the handler in one worker before returning, so the first connect is not cold."""
+
+    def __post_init__(self) -> None:
+        if self.dynamodb_endpoint is not None and not self.table_name:
+            raise EmulatorConfigError("dynamodb_endpoint needs table_name: the table must exist")
+        object.__setattr__(self, "routes", frozenset(self.routes))
+        object.__setattr__(self, "code_dir", Path(self.code_dir))
+        if self.site_dir is not None:
+            object.__setattr__(self, "site_dir", Path(self.site_dir))
+
+
+class _LoopThread:
+    """An event loop running forever in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name="local-stack", daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def run(self, work: Coroutine[Any, Any, T], timeout_s: float | None = None) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout_s)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
+class Stack:
+    """A running local stack (see the module docstring); made by ``running_stack``."""
+
+    def __init__(
+        self,
+        *,
+        options: StackOptions,
+        port: int,
+        dynamodb_endpoint: str,
+        table_name: str,
+        environment: Mapping[str, str],
+        emulator: Emulator,
+        runtime: LambdaRuntime,
+        loop: _LoopThread,
+    ) -> None:
+        base = f"{options.host}:{port}"
+        self.options = options
+        self.port = port
+        self.page_url = f"http://{base}/"
+        self.ws_url = f"ws://{base}/{options.stage}"
+        self.connections_endpoint = f"http://{base}/{options.stage}"
+        self.dynamodb_endpoint = dynamodb_endpoint
+        self.table_name = table_name
+        self.region = options.region
+        self.environment = dict(environment)
+        """The function's environment variables (without Lambda's reserved ones)."""
+        self.emulator = emulator
+        self.runtime = runtime
+        self._loop = loop
+
+    def reload_handler(self) -> None:
+        """Make the next invocation import the handler's code afresh (after an edit)."""
+        self._loop.run(self.runtime.reload())
+
+    def open_connection_ids(self) -> list[str]:
+        """The ids of every open WebSocket connection."""
+        return list(self._loop.run(_call(self.emulator.open_connection_ids)))
+
+    def close_connection(self, connection_id: str) -> bool:
+        """Close a connection from the server side (as ``DELETE @connections`` does)."""
+        closed: bool = self._loop.run(_call(lambda: self.emulator.close_connection(connection_id)))
+        return closed
+
+    def counters(self) -> dict[str, int]:
+        """What the emulator counted so far (connects, frames, posts, 410s, injected errors)."""
+        counts: dict[str, int] = self._loop.run(_call(lambda: dict(self.emulator.counters)))
+        counts["invocations"] = self.runtime.invocations
+        counts["cold_starts"] = self.runtime.cold_starts
+        return counts
+
+    def dynamodb(self) -> Any:
+        """A boto3 DynamoDB client for this stack's DynamoDB."""
+        return dynamodb_client(self.dynamodb_endpoint, self.region)
+
+
+async def _call(function: Any) -> Any:
+    return function()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise EmulatorConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return sock
+
+
+@contextlib.contextmanager
+def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
+    """Start the whole stack, yield it, and stop everything on exit (see the module docstring)."""
+    options = options or StackOptions()
+    faults = FaultInjection(
+        options.inject_delay_s, options.inject_error_rate, options.inject_error_statuses
+    )
+    settings = EmulatorSettings(
+        stage=options.stage,
+        route_selection_expression=options.route_selection_expression,
+        routes=options.routes,
+        idle_timeout_s=options.idle_timeout_s,
+        max_connection_s=options.max_connection_s,
+        heartbeat_s=options.heartbeat_s,
+        faults=faults,
+        disconnect_loss_rate=options.disconnect_loss_rate,
+        seed=options.seed,
+    )
+    with contextlib.ExitStack() as cleanup:
+        sock = _listen(options.host, options.port)
+        cleanup.callback(sock.close)
+        port = int(sock.getsockname()[1])
+        connections_endpoint = f"http://{options.host}:{port}/{options.stage}"
+
+        if options.dynamodb_endpoint is None:
+            database = LocalDynamoDB(options.host)
+            endpoint = database.start()
+            cleanup.callback(database.stop)
+            table_name = options.table_name or DEFAULT_TABLE_NAME
+            create_table(endpoint, table_name, options.region)
+        else:
+            endpoint = options.dynamodb_endpoint
+            table_name = str(options.table_name)
+
+        environment = {
+            "TABLE_NAME": table_name,
+            "CONNECTIONS_ENDPOINT": connections_endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+            "AWS_REGION": options.region,
+            **options.environment,
+        }
+        function = FunctionConfig(
+            handler=options.handler,
+            code_dir=options.code_dir,
+            environment=environment,
+            timeout_s=options.lambda_timeout_s,
+            memory_mb=options.lambda_memory_mb,
+            region=options.region,
+            concurrency=options.lambda_concurrency,
+        )
+        site = None
+        if options.site_dir is not None:
+            variables = site_variables(
+                f"ws://{options.host}:{port}/{options.stage}",
+                environment.get("MAX_MESSAGE_CHARS", "2000"),
+            )
+            site = Site(options.site_dir, {**variables, **options.site_variables})
+
+        loop = _LoopThread()
+        cleanup.callback(loop.stop)
+
+        async def start() -> tuple[LambdaRuntime, Emulator, web.AppRunner]:
+            runtime = LambdaRuntime(function)
+            emulator = Emulator(settings, runtime.invoke, site=site)
+            runner = web.AppRunner(emulator.application(), access_log=None, shutdown_timeout=5)
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+            if options.warm:
+                await runtime.warm()
+            return runtime, emulator, runner
+
+        runtime, emulator, runner = loop.run(start(), _START_TIMEOUT_S)
+
+        async def stop() -> None:
+            try:
+                await runner.cleanup()
+            finally:
+                await runtime.close()
+
+        cleanup.callback(lambda: loop.run(stop(), _START_TIMEOUT_S))
+        yield Stack(
+            options=options,
+            port=port,
+            dynamodb_endpoint=endpoint,
+            table_name=table_name,
+            environment=environment,
+            emulator=emulator,
+            runtime=runtime,
+            loop=loop,
+        )
