@@ -13,13 +13,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from local_stack.stack import StackOptions, running_stack
+from local_stack.stack import Stack, StackOptions, running_stack
 from tests.conftest import require_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -112,12 +111,27 @@ class ChatPage:
 OpenChat = Callable[..., ChatPage]
 
 
-class Stack(Protocol):
-    """What the browser tests use of the local stack."""
-
-    page_url: str
-    ws_url: str
-    connections_endpoint: str
+def connection_of(stack: Stack, room: str, name: str) -> str:
+    """The id of the one connection ``name`` has open in ``room``, read from DynamoDB."""
+    table = stack.dynamodb()
+    found = table.query(
+        TableName=stack.table_name,
+        IndexName="room-index",
+        KeyConditionExpression="room = :room",
+        ExpressionAttributeValues={":room": {"S": room}},
+    )["Items"]
+    ids: list[str] = [item["connectionId"]["S"] for item in found]
+    mine: list[str] = [
+        cid
+        for cid in ids
+        if table.get_item(TableName=stack.table_name, Key={"connectionId": {"S": cid}})
+        .get("Item", {})
+        .get("name", {})
+        .get("S")
+        == name
+    ]
+    assert len(mine) == 1, f"expected one connection of {name} in {room}, found {mine}"
+    return mine[0]
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import boto3
 import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute
 
-from tests.browser.conftest import PHONE, SCREENSHOTS, OpenChat, Stack
+from local_stack.stack import Stack
+from tests.browser.conftest import PHONE, SCREENSHOTS, OpenChat, connection_of
 
 pytestmark = pytest.mark.browser
 
@@ -18,26 +20,26 @@ def test_message_reaches_its_room_once_with_sender_and_not_other_rooms(
     open_chat: OpenChat, room: str
 ) -> None:
     """A message appears once in every page of its room, with its sender, and nowhere else."""
+    hello = "Hello Bob, is the chat up?"
     alice = open_chat("alice", room)
     bob = open_chat("bob", room, viewport=PHONE, color_scheme="dark")
     carol = open_chat("carol", f"{room}-other")
 
-    alice.send("Hello Bob, is the chat up?")
-    bob.wait_for_message("Hello Bob, is the chat up?")
+    alice.send(hello)
+    bob.wait_for_message(hello)
     # Bob's reply travels after alice's message on every socket, so once it has
     # arrived everywhere any duplicate of alice's message would have too.
     bob.send("It is. Hi Alice!")
     alice.wait_for_message("It is. Hi Alice!")
     bob.wait_for_message("It is. Hi Alice!")
+    alice.wait_for_message(hello)
     carol.send("Anyone in here?")
     carol.wait_for_message("Anyone in here?")
-    alice.wait_for_message("Hello Bob, is the chat up?")
 
-    hello = "Hello Bob, is the chat up?"
     assert bob.messages_with_text(hello) == [{"from": "alice", "own": False}]
     assert alice.messages_with_text(hello) == [{"from": "alice", "own": True}]
     assert alice.messages_with_text("It is. Hi Alice!") == [{"from": "bob", "own": False}]
-    assert carol.messages_with_text("Hello Bob, is the chat up?") == []
+    assert carol.messages_with_text(hello) == []
     assert carol.messages_with_text("It is. Hi Alice!") == []
 
     shots = [alice.screenshot("alice-desktop.png"), bob.screenshot("bob-phone-dark.png")]
@@ -69,9 +71,7 @@ def test_a_markup_nickname_is_shown_as_text(open_chat: OpenChat, room: str) -> N
     mallory.send("hi")
     bob.wait_for_message("hi")
 
-    assert bob.messages_with_text("hi") == [
-        {"from": '<b onclick="__xss=1">m</b>', "own": False}
-    ]
+    assert bob.messages_with_text("hi") == [{"from": '<b onclick="__xss=1">m</b>', "own": False}]
     assert bob.page.locator("#messages b").count() == 0
 
 
@@ -206,8 +206,10 @@ def test_auto_scroll_only_when_reader_is_at_the_bottom(open_chat: OpenChat, room
     assert page.eval_on_selector("#messages", distance_from_bottom) < 2
 
 
-def test_content_security_policy_forbids_inline_script(open_chat: OpenChat, room: str) -> None:
-    """The CSP meta allows only same-origin script and the configured WebSocket origin."""
+def test_content_security_policy_forbids_inline_script(
+    open_chat: OpenChat, room: str, stack: Stack
+) -> None:
+    """The CSP meta allows only same-origin script and the stack's WebSocket origin."""
     alice = open_chat("alice", room)
     page = alice.page
     policy = page.get_attribute('meta[http-equiv="Content-Security-Policy"]', "content") or ""
@@ -215,9 +217,7 @@ def test_content_security_policy_forbids_inline_script(open_chat: OpenChat, room
         name: values
         for name, *values in (part.split() for part in policy.split(";") if part.strip())
     }
-    ws_origin = re.sub(r"^(wss?://[^/]+).*$", r"\1", page.evaluate(
-        "import('/config.js').then((m) => m.config.websocketUrl)"
-    ))
+    ws_origin = re.sub(r"^(wss?://[^/]+).*$", r"\1", stack.ws_url)
 
     assert directives["script-src"] == ["'self'"]
     assert directives["default-src"] in (["'none'"], ["'self'"])
@@ -259,7 +259,6 @@ def test_backoff_is_capped_exponential_and_jittered(page_at_site: Page) -> None:
     assert result["spread"] > 10
 
 
-
 def test_page_pings_and_the_server_answers(open_chat: OpenChat, room: str) -> None:
     """With a short ping interval the page sends ping and receives pong on the same socket."""
     alice = open_chat("alice", room, params={"ping_ms": "500"})
@@ -276,8 +275,12 @@ def test_a_socket_that_stops_answering_is_replaced(browser: Browser, stack: Stac
     context = browser.new_context()
     page = context.new_page()
     opened: list[WebSocketRoute] = []
-    # A server that accepts the socket and then never says anything.
-    page.route_web_socket(re.compile(r"^ws://"), lambda socket: opened.append(socket))
+
+    def accept_and_stay_silent(socket: WebSocketRoute) -> None:
+        # Not connecting it to the server leaves the socket open and mute.
+        opened.append(socket)
+
+    page.route_web_socket(re.compile(r"^ws://"), accept_and_stay_silent)
     page.goto(
         f"{stack.page_url}?ping_ms=500&pong_timeout_ms=500"
         "&reconnect_base_ms=100&reconnect_cap_ms=200"
@@ -306,3 +309,38 @@ def test_not_connected_error_makes_the_page_reconnect(open_chat: OpenChat, room:
     assert alice.page.evaluate("window.__sockets.length") == before + 1
     alice.send("back again")
     alice.wait_for_message("back again")
+
+
+def test_dropped_connection_comes_back_on_its_own(
+    open_chat: OpenChat, room: str, stack: Stack
+) -> None:
+    """After a DELETE on @connections the page says so, reconnects by itself, and chats again."""
+    # A backoff long enough to see the offline state, short enough to keep the test quick.
+    slow = {"reconnect_base_ms": "600", "reconnect_cap_ms": "800"}
+    alice = open_chat("alice", room, params=slow)
+    bob = open_chat("bob", room)
+    alice.page.fill("#text", "are you still there?")
+    assert alice.page.is_enabled("#send")
+
+    management = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=stack.connections_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    alice_id = connection_of(stack, room, "alice")
+    management.delete_connection(ConnectionId=alice_id)
+
+    alice.wait_for_notice("Connection lost. Reconnecting")
+    assert "Reconnecting" in (alice.page.text_content("#status-text") or "")
+    assert alice.page.is_disabled("#send")
+    alice.wait_for_notice("Reconnected.")
+    assert alice.page.get_attribute("#status", "data-state") == "open"
+    assert alice.page.input_value("#text") == "are you still there?"
+
+    alice.page.click("#send")
+    bob.wait_for_message("are you still there?")
+    bob.send("yes, welcome back")
+    alice.wait_for_message("yes, welcome back")
+    assert connection_of(stack, room, "alice") != alice_id
