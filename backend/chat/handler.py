@@ -152,7 +152,7 @@ def handle(
         "requestId": getattr(context, "aws_request_id", None),
     }
     level = logging.INFO
-    exc_info = False
+    failure: BaseException | None = None
     try:
         request = parse_event(event)
         summary["route"] = request.route_key
@@ -163,7 +163,7 @@ def handle(
         route = ROUTES.get(request.route_key, ROUTES[DEFAULT])
         result = route(request, runtime, outbox)
     except Exception as error:
-        level, exc_info = logging.ERROR, True
+        level, failure = logging.ERROR, error
         result = RouteResult(status=500, outcome="error", reason=type(error).__name__)
         _notify_failure(request, outbox)
     summary.update(
@@ -177,7 +177,7 @@ def handle(
         retried=result.stats.retried,
         failed=result.stats.failed,
     )
-    log.log(level, "invocation", exc_info=exc_info, extra={"fields": summary})
+    log.log(level, "invocation", exc_info=failure, extra={"fields": summary})
     return {"statusCode": result.status}
 
 

@@ -1,0 +1,115 @@
+"""Small recording fakes for the backend's ports (sender, store) and the Lambda context."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat.connections import Connection, ConnectionId
+
+
+class RecordingSender:
+    """A ``Sender`` that records every post and raises scripted errors per connection.
+
+    ``script[connection_id]`` is a list consumed one attempt at a time: an exception instance is
+    raised, ``None`` means deliver. An empty or missing script delivers.
+    """
+
+    def __init__(
+        self,
+        script: dict[str, list[BaseException | None]] | None = None,
+        delay_s: float = 0.0,
+    ) -> None:
+        self.script = {key: list(value) for key, value in (script or {}).items()}
+        self.delay_s = delay_s
+        self.attempts: dict[str, int] = defaultdict(int)
+        self.delivered: dict[str, list[bytes]] = defaultdict(list)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+
+    def post(self, connection_id: ConnectionId, data: bytes) -> None:
+        """Record an attempt, then deliver or raise what the script says."""
+        with self._lock:
+            self.attempts[connection_id] += 1
+            steps = self.script.get(connection_id)
+            step = steps.pop(0) if steps else None
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            if step is not None:
+                raise step
+            with self._lock:
+                self.delivered[connection_id].append(data)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def frames(self, connection_id: str) -> list[dict[str, Any]]:
+        """The JSON frames delivered to ``connection_id``."""
+        return [json.loads(data) for data in self.delivered.get(connection_id, [])]
+
+    def all_frames(self) -> list[dict[str, Any]]:
+        """Every frame delivered to anyone."""
+        return [json.loads(data) for datas in self.delivered.values() for data in datas]
+
+
+@dataclass
+class MemoryStore:
+    """A ``ConnectionStore`` in a dict, recording deletes; ``fail_delete`` makes deletes raise."""
+
+    items: dict[str, Connection] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+    fail_delete: bool = False
+
+    def put(self, connection: Connection) -> None:
+        """Store ``connection``."""
+        self.items[connection.connection_id] = connection
+
+    def delete(self, connection_id: ConnectionId) -> None:
+        """Forget ``connection_id``."""
+        if self.fail_delete:
+            raise RuntimeError("table unavailable")
+        self.deleted.append(connection_id)
+        self.items.pop(connection_id, None)
+
+    def get(self, connection_id: ConnectionId) -> Connection | None:
+        """The stored connection or ``None``."""
+        return self.items.get(connection_id)
+
+    def room_members(self, room: str, now_s: int) -> Iterator[ConnectionId]:
+        """Unexpired members of ``room``."""
+        members = [c for c in self.items.values() if c.room == room and c.expires_at_s > now_s]
+        for connection in members:
+            yield connection.connection_id
+
+    def add(self, connection_id: str, room: str = "lobby", name: str | None = None) -> None:
+        """Test helper: store a live connection."""
+        self.put(
+            Connection(
+                connection_id=ConnectionId(connection_id),
+                room=room,
+                name=name or f"user-{connection_id}",
+                connected_at_ms=0,
+                expires_at_s=4_000_000_000,
+            )
+        )
+
+
+@dataclass
+class FakeContext:
+    """The parts of the Lambda context the handler reads."""
+
+    remaining: Callable[[], int] = lambda: 30_000
+    aws_request_id: str = "req-0001"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left in this invocation."""
+        return self.remaining()

@@ -1,0 +1,93 @@
+"""scripts/build_lambda.py writes a reproducible zip holding only the chat package's sources."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from scripts import build_lambda
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def names(path: Path) -> list[str]:
+    """The entry names of a zip, in archive order."""
+    with zipfile.ZipFile(path) as zf:
+        return zf.namelist()
+
+
+def fake_source(root: Path) -> Path:
+    """A source tree with the package, a subpackage and things that must stay out."""
+    package = root / "chat"
+    (package / "sub").mkdir(parents=True)
+    (package / "__pycache__").mkdir()
+    (package / "zeta.py").write_text("Z = 1\n")
+    (package / "__init__.py").write_text("")
+    (package / "alpha.py").write_text("A = 1\n")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "__pycache__" / "alpha.cpython-311.pyc").write_bytes(b"\x00")
+    (package / "notes.txt").write_text("not code")
+    (package / "alpha.pyc").write_bytes(b"\x00")
+    (root / "other.py").write_text("X = 1\n")
+    return root
+
+
+def test_same_source_gives_identical_bytes(tmp_path: Path) -> None:
+    """Two builds of the same source are byte-identical, even after the files' mtimes change."""
+    source = fake_source(tmp_path / "src")
+    first = build_lambda.build(tmp_path / "one.zip", source)
+    for path in source.rglob("*.py"):
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    second = build_lambda.build(tmp_path / "two.zip", source)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_only_package_sources_sorted(tmp_path: Path) -> None:
+    """Only chat/**/*.py goes in, sorted; caches, bytecode and other files stay out."""
+    zip_path = build_lambda.build(tmp_path / "out.zip", fake_source(tmp_path / "src"))
+    assert names(zip_path) == [
+        "chat/__init__.py",
+        "chat/alpha.py",
+        "chat/sub/__init__.py",
+        "chat/zeta.py",
+    ]
+
+
+def test_fixed_timestamps_and_permissions(tmp_path: Path) -> None:
+    """Every entry has the 1980-01-01 timestamp and rw-r--r-- permissions."""
+    zip_path = build_lambda.build(tmp_path / "out.zip", fake_source(tmp_path / "src"))
+    with zipfile.ZipFile(zip_path) as zf:
+        infos = zf.infolist()
+    assert infos
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {info.external_attr >> 16 for info in infos} == {0o644}
+
+
+def test_real_package_is_complete_and_importable(tmp_path: Path) -> None:
+    """The real build holds every backend/chat module and imports with no repository on the path."""
+    zip_path = build_lambda.build(tmp_path / "lambda.zip")
+    expected = sorted(f"chat/{p.name}" for p in (ROOT / "backend" / "chat").glob("*.py"))
+    assert names(zip_path) == expected
+    result = subprocess.run(
+        [sys.executable, "-c", "import chat.handler as h; print(callable(h.handler))"],
+        env={**os.environ, "PYTHONPATH": str(zip_path)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def test_code_sha256_is_lambdas_form(tmp_path: Path) -> None:
+    """code_sha256 is the base64 SHA-256 that Lambda reports as CodeSha256."""
+    zip_path = build_lambda.build(tmp_path / "out.zip", fake_source(tmp_path / "src"))
+    digest = base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+    assert build_lambda.code_sha256(zip_path) == digest

@@ -1,0 +1,74 @@
+"""Settings come from the environment variables of docs/internals.md, validated."""
+
+from __future__ import annotations
+
+import pytest
+from chat.config import Settings
+from chat.errors import ConfigurationError
+
+
+def test_defaults() -> None:
+    """Only TABLE_NAME is required; everything else has the documented default."""
+    settings = Settings.from_env({"TABLE_NAME": "t"})
+    assert settings == Settings(
+        table_name="t",
+        connections_endpoint=None,
+        allowed_origins=frozenset(),
+        max_message_chars=2000,
+        fanout_concurrency=32,
+        connection_ttl_seconds=10800,
+    )
+
+
+def test_every_variable_is_read() -> None:
+    """Each variable lands in its field; origins and the endpoint are normalised."""
+    settings = Settings.from_env(
+        {
+            "TABLE_NAME": " chat-connections ",
+            "CONNECTIONS_ENDPOINT": "http://127.0.0.1:8080/local/",
+            "ALLOWED_ORIGINS": "https://Chat.Example.com/, http://127.0.0.1:8080,,",
+            "MAX_MESSAGE_CHARS": "500",
+            "FANOUT_CONCURRENCY": "8",
+            "CONNECTION_TTL_SECONDS": "7201",
+        }
+    )
+    assert settings.table_name == "chat-connections"
+    assert settings.connections_endpoint == "http://127.0.0.1:8080/local"
+    assert settings.allowed_origins == {"https://chat.example.com", "http://127.0.0.1:8080"}
+    assert (settings.max_message_chars, settings.fanout_concurrency) == (500, 8)
+    assert settings.connection_ttl_seconds == 7201
+
+
+def test_missing_table_name_says_what_to_set() -> None:
+    """Without TABLE_NAME the error names the variable."""
+    with pytest.raises(ConfigurationError, match="TABLE_NAME is required"):
+        Settings.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("MAX_MESSAGE_CHARS", "lots", "MAX_MESSAGE_CHARS must be a whole number"),
+        ("MAX_MESSAGE_CHARS", "0", "MAX_MESSAGE_CHARS must be between 1 and"),
+        ("MAX_MESSAGE_CHARS", "100000", "MAX_MESSAGE_CHARS must be between 1 and"),
+        ("FANOUT_CONCURRENCY", "0", "FANOUT_CONCURRENCY must be between 1 and"),
+        ("FANOUT_CONCURRENCY", "2.5", "FANOUT_CONCURRENCY must be a whole number"),
+        ("CONNECTION_TTL_SECONDS", "7200", "must exceed API Gateway's 7200 s"),
+        ("CONNECTIONS_ENDPOINT", "abc.execute-api", "CONNECTIONS_ENDPOINT must be an http(s) URL"),
+    ],
+)
+def test_bad_values_are_refused_clearly(name: str, value: str, fragment: str) -> None:
+    """A bad value is refused with a message naming the variable and the rule."""
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"TABLE_NAME": "t", name: value})
+    assert fragment in str(caught.value)
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    """Several bad variables are reported together, not one per deployment."""
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"FANOUT_CONCURRENCY": "-1", "CONNECTION_TTL_SECONDS": "60"})
+    message = str(caught.value)
+    assert "TABLE_NAME" in message
+    assert "FANOUT_CONCURRENCY" in message
+    assert "CONNECTION_TTL_SECONDS" in message

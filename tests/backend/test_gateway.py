@@ -1,0 +1,166 @@
+"""@connections errors become domain errors, provoked with Stubber and with a real HTTP server."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from chat.connections import ConnectionId
+from chat.errors import (
+    ConfigurationError,
+    ConnectionGone,
+    DeliveryFailed,
+    DeliveryForbidden,
+    PayloadTooLarge,
+    RetryableDeliveryError,
+)
+from chat.gateway import (
+    CONNECT_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    ManagementApiSender,
+    SenderPool,
+    client_config,
+)
+
+from tests.backend.connections_server import ConnectionsServer
+
+CID = ConnectionId("Cq3VbdUxjoECH0A=")
+
+
+def stubbed_client() -> Any:
+    """A real management-API client (never sends: the Stubber answers)."""
+    return boto3.session.Session().client(
+        "apigatewaymanagementapi",
+        endpoint_url="https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod",
+        region_name="eu-west-1",
+    )
+
+
+def test_post_sends_the_connection_id_and_bytes() -> None:
+    """A successful post calls PostToConnection with the id and the frame's bytes."""
+    client = stubbed_client()
+    with Stubber(client) as stub:
+        stub.add_response("post_to_connection", {}, {"ConnectionId": CID, "Data": b"{}"})
+        ManagementApiSender(client).post(CID, b"{}")
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [
+        ("GoneException", 410, ConnectionGone),
+        ("PayloadTooLargeException", 413, PayloadTooLarge),
+        ("ForbiddenException", 403, DeliveryForbidden),
+        ("LimitExceededException", 429, RetryableDeliveryError),
+        ("InternalServerErrorException", 500, RetryableDeliveryError),
+        ("ServiceUnavailable", 503, RetryableDeliveryError),
+        ("GoneException", 400, ConnectionGone),  # the code alone is enough
+    ],
+)
+def test_stubbed_errors_map_to_domain_errors(
+    code: str, status: int, expected: type[DeliveryFailed]
+) -> None:
+    """Each PostToConnection error from the API reference becomes its domain error."""
+    client = stubbed_client()
+    with Stubber(client) as stub:
+        stub.add_client_error("post_to_connection", code, "no", http_status_code=status)
+        with pytest.raises(expected) as caught:
+            ManagementApiSender(client).post(CID, b"{}")
+    assert type(caught.value) is expected
+    assert caught.value.connection_id == CID
+
+
+def test_other_client_errors_are_plain_delivery_failures() -> None:
+    """An undocumented 4xx is a non-retryable DeliveryFailed, not gone and not forbidden."""
+    client = stubbed_client()
+    with Stubber(client) as stub:
+        stub.add_client_error("post_to_connection", "BadRequestException", "bad", 400)
+        with pytest.raises(DeliveryFailed) as caught:
+            ManagementApiSender(client).post(CID, b"{}")
+    assert type(caught.value) is DeliveryFailed
+
+
+def test_forbidden_is_a_configuration_error() -> None:
+    """403 is part of the ConfigurationError family: fix the deployment, not the code."""
+    assert issubclass(DeliveryForbidden, ConfigurationError)
+
+
+def test_client_config_is_deliberate() -> None:
+    """The pool matches the fan-out, timeouts are short and botocore does not retry."""
+    config = client_config(17)
+    assert config.max_pool_connections == 17
+    assert config.connect_timeout == CONNECT_TIMEOUT_SECONDS <= 2
+    assert config.read_timeout == READ_TIMEOUT_SECONDS <= 5
+    assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
+
+
+def pool_sender(endpoint: str) -> ManagementApiSender:
+    """A sender built exactly as the Lambda builds it."""
+    return SenderPool.from_session(boto3.session.Session(), concurrency=4).sender_for(endpoint)
+
+
+def test_real_endpoint_delivers(connections_server: ConnectionsServer) -> None:
+    """Through real HTTP the frame's bytes arrive at /{stage}/@connections/{id}."""
+    pool_sender(connections_server.endpoint).post(CID, b'{"type":"pong"}')
+    assert connections_server.received[CID] == [b'{"type":"pong"}']
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (410, ConnectionGone),
+        (413, PayloadTooLarge),
+        (403, DeliveryForbidden),
+        (429, RetryableDeliveryError),
+        (500, RetryableDeliveryError),
+        (503, RetryableDeliveryError),
+    ],
+)
+def test_real_endpoint_errors_map_to_domain_errors(
+    connections_server: ConnectionsServer, status: int, expected: type[DeliveryFailed]
+) -> None:
+    """API Gateway-shaped error responses parsed by a real boto3 client map correctly,
+    and botocore does not retry on its own (exactly one request per post)."""
+    connections_server.script[CID] = [status, status, status]
+    with pytest.raises(expected) as caught:
+        pool_sender(connections_server.endpoint).post(CID, b"{}")
+    assert type(caught.value) is expected
+    assert connections_server.requests[CID] == 1
+    assert not connections_server.received[CID]
+
+
+def test_unreachable_endpoint_is_retryable() -> None:
+    """A refused connection is a transient network failure, not a crash."""
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(RetryableDeliveryError):
+        pool_sender(f"http://127.0.0.1:{port}/prod").post(CID, b"{}")
+
+
+def test_missing_credentials_are_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without credentials the post cannot be signed: DeliveryForbidden, not a crash."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(DeliveryForbidden):
+        pool_sender("http://127.0.0.1:9/prod").post(CID, b"{}")
+
+
+def test_sender_pool_creates_one_client_per_endpoint() -> None:
+    """Clients are created lazily, once per endpoint, and reused."""
+    made: list[str] = []
+
+    def factory(endpoint: str) -> object:
+        made.append(endpoint)
+        return object()
+
+    pool = SenderPool(factory)
+    assert made == []
+    first = pool.sender_for("https://a/prod")
+    assert pool.sender_for("https://a/prod") is first
+    assert pool.sender_for("https://b/prod") is not first
+    assert made == ["https://a/prod", "https://b/prod"]
