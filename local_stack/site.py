@@ -24,6 +24,7 @@ TEMPLATE_SUFFIX: Final = ".tpl"
 
 _PLACEHOLDER: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ANY_DIRECTIVE: Final = re.compile(r"[$%]\{")
+_ESCAPE: Final = re.compile(r"\$\$\{|%%\{")
 
 # Types that mimetypes gets wrong or leaves out on minimal systems.
 _CONTENT_TYPES: Final = {
@@ -62,7 +63,8 @@ def render_template(text: str, variables: Mapping[str, str], *, name: str = "tem
         raise SiteTemplateError(
             f"{name}: unknown template variable(s) {unknown}; known: {sorted(variables)}"
         )
-    leftover = _ANY_DIRECTIVE.search(_PLACEHOLDER.sub("", text))
+    # Terraform reads $${ and %%{ as escapes; this renderer would not, so refuse them too.
+    leftover = _ESCAPE.search(text) or _ANY_DIRECTIVE.search(_PLACEHOLDER.sub("", text))
     if leftover is not None:
         raise SiteTemplateError(
             f"{name}: only ${{name}} placeholders are allowed in templates, found "

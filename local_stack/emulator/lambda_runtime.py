@@ -116,6 +116,7 @@ class _Worker:
     def __init__(self, process: asyncio.subprocess.Process, generation: int) -> None:
         self.process = process
         self.generation = generation
+        self.log_pump: asyncio.Task[None] | None = None
 
     @property
     def alive(self) -> bool:
@@ -153,10 +154,13 @@ class LambdaRuntime:
         self._slots = asyncio.Semaphore(config.concurrency)
         self._idle: list[_Worker] = []
         self._workers: set[_Worker] = set()
+        self._pumps: set[asyncio.Task[None]] = set()
         self._generation = 0
         self._closed = False
         self.invocations = 0
         self.cold_starts = 0
+        # Where the function's output goes, as Lambda sends it to CloudWatch Logs.
+        self._function_log = logging.getLogger(f"lambda.{config.function_name}")
 
     @property
     def environment(self) -> Mapping[str, str]:
@@ -198,7 +202,9 @@ class LambdaRuntime:
         """Kill every worker, busy or not; later invocations fail."""
         self._closed = True
         self._idle = []
-        await asyncio.gather(*(self._retire(w) for w in list(self._workers)))
+        workers = list(self._workers)
+        await asyncio.gather(*(self._retire(w) for w in workers))
+        await asyncio.gather(*(w.log_pump for w in workers if w.log_pump is not None))
 
     async def _checkout(self) -> _Worker | InvocationFailed:
         while self._idle:
@@ -218,12 +224,16 @@ class LambdaRuntime:
             self.config.handler,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             env=self._environment,
             cwd=str(self.config.code_dir),
             limit=_CHANNEL_LIMIT,
             start_new_session=True,  # Ctrl-C in `make dev` is the emulator's to handle
         )
         worker = _Worker(process, self._generation)
+        worker.log_pump = asyncio.get_running_loop().create_task(self._pump_log(process))
+        self._pumps.add(worker.log_pump)  # a strong reference until the worker's log ends
+        worker.log_pump.add_done_callback(self._pumps.discard)
         self._workers.add(worker)
         try:
             ready = await worker.read(self.config.init_timeout_s)
@@ -277,6 +287,13 @@ class LambdaRuntime:
         return InvocationFailed(
             str(reply.get("errorType")), str(reply.get("errorMessage", ""))
         ), True
+
+    async def _pump_log(self, process: asyncio.subprocess.Process) -> None:
+        """Forward the function's log (its stderr and prints) to ``logging``, line by line."""
+        if process.stderr is None:
+            return
+        while line := await process.stderr.readline():
+            self._function_log.info("%s", line.decode("utf-8", "replace").rstrip())
 
     async def _retire(self, worker: _Worker) -> None:
         self._workers.discard(worker)

@@ -233,7 +233,7 @@ class Emulator:
                 message = await ws.receive()
                 if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                     self.registry.touch(cid)
-                    self._spawn(self._on_frame(cid, message.data))
+                    self._spawn(self._on_frame(connection, message.data))
                 elif message.type is WSMsgType.CLOSE:
                     why = client_close(int(message.data), str(message.extra or ""))
                     break
@@ -268,10 +268,9 @@ class Emulator:
         self._spawn(self._disconnect(connection, why))
         return True
 
-    async def _on_frame(self, cid: ConnectionId, data: str | bytes) -> None:
-        connection = self.registry.open_connection(cid)
-        if connection is None:
-            return
+    async def _on_frame(self, connection: Connection, data: str | bytes) -> None:
+        # A frame received before a close is still routed, as API Gateway does.
+        cid = connection.connection_id
         request_id = self._new_id()
         route = self.selector.select(data)
         self.counters["frames"] += 1

@@ -1,0 +1,253 @@
+"""End to end: real WebSocket clients, the emulator, the real handler (backend/), moto DynamoDB."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
+
+from local_stack.stack import Stack, StackOptions, running_stack
+
+ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+SENT_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    """The chat as `make dev` runs it, on a free port, without the site."""
+    with running_stack(StackOptions(site_dir=None)) as running:
+        yield running
+
+
+def room() -> str:
+    """A fresh room per test, so tests sharing a stack never hear each other."""
+    return f"r-{uuid.uuid4().hex[:12]}"
+
+
+def join(stack: Stack, name: str, room_name: str) -> Any:
+    """Open a client socket in ``room_name`` as ``name``."""
+    return connect(
+        f"{stack.ws_url}?name={name}&room={room_name}",
+        proxy=None,
+        compression=None,
+        open_timeout=10,
+    )
+
+
+async def frame(ws: ClientConnection, timeout_s: float = 5.0) -> dict[str, Any]:
+    """The next frame, decoded."""
+    decoded: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout_s))
+    return decoded
+
+
+async def silent(ws: ClientConnection, seconds: float = 0.5) -> bool:
+    """Whether nothing arrives on ``ws`` for ``seconds``."""
+    try:
+        await asyncio.wait_for(ws.recv(), seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+async def say(ws: ClientConnection, text: str, **extra: Any) -> None:
+    await ws.send(json.dumps({"action": "sendmessage", "text": text, **extra}))
+
+
+def items_in(stack: Stack, room_name: str) -> dict[str, str]:
+    """The stored connections of a room, as {name: connectionId}."""
+    answer = stack.dynamodb().scan(
+        TableName=stack.table_name,
+        FilterExpression="room = :r",
+        ExpressionAttributeValues={":r": {"S": room_name}},
+    )
+    return {item["name"]["S"]: item["connectionId"]["S"] for item in answer["Items"]}
+
+
+def test_two_clients_in_a_room_exchange_messages(stack: Stack) -> None:
+    """A message reaches every connection of the room, the sender included, in protocol shape."""
+    lobby = room()
+
+    async def chat() -> list[dict[str, Any]]:
+        async with join(stack, "alice", lobby) as alice, join(stack, "bob", lobby) as bob:
+            await say(alice, "  hello bob  ")
+            seen = [await frame(alice), await frame(bob)]
+            await say(bob, "hi alice 👋")
+            seen += [await frame(alice), await frame(bob)]
+            return seen
+
+    a1, b1, a2, b2 = asyncio.run(chat())
+    assert a1 == b1
+    assert a2 == b2
+    assert {k: a1[k] for k in ("type", "room", "from", "text")} == {
+        "type": "message",
+        "room": lobby,
+        "from": "alice",
+        "text": "hello bob",
+    }
+    assert (a2["from"], a2["text"]) == ("bob", "hi alice 👋")
+    assert ULID.fullmatch(a1["id"])
+    assert a1["id"] < a2["id"]  # ULIDs sort in time order
+    assert SENT_AT.fullmatch(a1["sentAt"])
+
+
+def test_a_client_in_another_room_receives_nothing(stack: Stack) -> None:
+    """Messages stay in their room: a client elsewhere gets only its own pong."""
+    here, elsewhere = room(), room()
+
+    async def chat() -> tuple[dict[str, Any], dict[str, Any], bool]:
+        async with (
+            join(stack, "alice", here) as alice,
+            join(stack, "carol", elsewhere) as carol,
+        ):
+            await say(alice, "only for this room")
+            mine = await frame(alice)
+            await carol.send(json.dumps({"action": "ping"}))
+            first_for_carol = await frame(carol)
+            return mine, first_for_carol, await silent(carol)
+
+    mine, first_for_carol, then_silent = asyncio.run(chat())
+    assert mine["text"] == "only for this room"
+    assert first_for_carol == {"type": "pong"}
+    assert then_silent
+
+
+def test_sender_and_room_come_from_the_connection_not_the_frame(stack: Stack) -> None:
+    """`from` and `room` in a client frame are ignored."""
+    lobby = room()
+
+    async def chat() -> dict[str, Any]:
+        async with join(stack, "alice", lobby) as alice:
+            await say(alice, "it's me", **{"from": "mallory", "room": "elsewhere"})
+            return await frame(alice)
+
+    message = asyncio.run(chat())
+    assert (message["from"], message["room"]) == ("alice", lobby)
+
+
+def test_ping_gets_a_pong_for_the_sender_only(stack: Stack) -> None:
+    """`ping` answers `pong` to the sender; the rest of the room hears nothing."""
+    lobby = room()
+
+    async def chat() -> tuple[dict[str, Any], bool]:
+        async with join(stack, "alice", lobby) as alice, join(stack, "bob", lobby) as bob:
+            await alice.send(json.dumps({"action": "ping"}))
+            return await frame(alice), await silent(bob)
+
+    pong, bob_silent = asyncio.run(chat())
+    assert pong == {"type": "pong"}
+    assert bob_silent
+
+
+def test_bad_frames_get_an_error_for_the_sender_only(stack: Stack) -> None:
+    """Each bad frame gets its error code back; the others keep chatting undisturbed."""
+    lobby = room()
+    bad_frames = [
+        ("not json", "invalid_json"),
+        ("[1, 2]", "invalid_frame"),
+        ('{"action": "dance"}', "unknown_action"),
+        ('{"text": "no action"}', "unknown_action"),
+        ('{"action": "sendmessage"}', "invalid_field"),
+        ('{"action": "sendmessage", "text": 5}', "invalid_field"),
+        ('{"action": "sendmessage", "text": "   "}', "empty_message"),
+        (json.dumps({"action": "sendmessage", "text": "x" * 2001}), "message_too_long"),
+    ]
+
+    async def chat() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+        async with join(stack, "alice", lobby) as alice, join(stack, "bob", lobby) as bob:
+            errors = []
+            for bad, _ in bad_frames:
+                await alice.send(bad)
+                errors.append(await frame(alice))
+            await say(bob, "still here")
+            return errors, await frame(bob), await frame(alice)
+
+    errors, bobs_first, alices_next = asyncio.run(chat())
+    assert [e["code"] for e in errors] == [code for _, code in bad_frames]
+    for error in errors:
+        assert error["type"] == "error"
+        assert isinstance(error["message"], str)
+        assert "Traceback" not in error["message"]
+    assert (bobs_first["type"], bobs_first["text"]) == ("message", "still here")
+    assert alices_next == bobs_first
+
+
+def test_invalid_handshake_parameters_are_refused_with_400(stack: Stack) -> None:
+    """An invalid room or an empty name refuses the handshake with HTTP 400."""
+
+    async def status(query: str) -> int:
+        try:
+            async with connect(f"{stack.ws_url}?{query}", proxy=None):
+                return 101
+        except InvalidStatus as exc:
+            return exc.response.status_code
+
+    assert asyncio.run(status("room=no%20spaces")) == 400
+    assert asyncio.run(status("name=")) == 400
+    assert asyncio.run(status("name=ok&room=fine")) == 101
+
+
+def test_closing_removes_the_connection_item(stack: Stack) -> None:
+    """$disconnect deletes the item of a client that closes normally."""
+    lobby = room()
+
+    async def chat() -> dict[str, str]:
+        async with join(stack, "alice", lobby) as alice:
+            await alice.send(json.dumps({"action": "ping"}))
+            await frame(alice)
+            return items_in(stack, lobby)
+
+    stored = asyncio.run(chat())
+    assert list(stored) == ["alice"]
+    wait_for(lambda: not items_in(stack, lobby), "the item to be deleted")
+
+
+def wait_for(probe: Any, what: str, timeout_s: float = 5.0) -> None:
+    async def poll() -> None:
+        for _ in range(int(timeout_s / 0.05)):
+            if probe():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    asyncio.run(poll())
+
+
+def test_a_client_that_died_without_closing_is_pruned_by_the_next_broadcast() -> None:
+    """With its $disconnect lost, a dead client's item is deleted when a post gets 410."""
+    with running_stack(StackOptions(site_dir=None, disconnect_loss_rate=1.0)) as lossy:
+        lobby = room()
+
+        async def chat() -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
+            async with join(lossy, "alice", lobby) as alice:
+                bob = await join(lossy, "bob", lobby)
+                await bob.send(json.dumps({"action": "ping"}))
+                await frame(bob)
+                bob_id = items_in(lossy, lobby)["bob"]
+                bob.transport.abort()  # gone: no close frame, and its $disconnect is lost
+                for _ in range(100):
+                    if bob_id not in lossy.open_connection_ids():
+                        break
+                    await asyncio.sleep(0.05)
+                before = items_in(lossy, lobby)
+                await say(alice, "anyone there?")
+                message = await frame(alice)
+                for _ in range(100):
+                    if "bob" not in items_in(lossy, lobby):
+                        break
+                    await asyncio.sleep(0.05)
+                return before, items_in(lossy, lobby), message
+
+        before, after, message = asyncio.run(chat())
+        counters = lossy.counters()
+    assert sorted(before) == ["alice", "bob"]  # the stale item survived the lost $disconnect
+    assert message["text"] == "anyone there?"
+    assert list(after) == ["alice"]
+    assert counters["post_410"] >= 1
+    assert counters["disconnect_lost"] >= 1

@@ -1,0 +1,121 @@
+"""Helpers for the emulator's tests: stack options with the test handlers, the event log,
+WebSocket and management API clients."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from websockets.asyncio.client import ClientConnection, connect
+
+from local_stack.stack import Stack, StackOptions
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEST_HANDLER = "tests.local_stack.handlers.handler"
+TEST_ROUTES = frozenset(
+    {"$connect", "$disconnect", "$default", "echo", "crash", "hang", "exit", "context", "env",
+     "delete"}
+)  # fmt: skip
+
+T = TypeVar("T")
+
+
+def handler_options(event_log: Path, **overrides: Any) -> StackOptions:
+    """Stack options that run ``tests/local_stack/handlers.py`` and log its events."""
+    settings: dict[str, Any] = {
+        "handler": TEST_HANDLER,
+        "code_dir": REPO_ROOT,
+        "routes": TEST_ROUTES,
+        "environment": {"EVENT_LOG": str(event_log)},
+        "lambda_timeout_s": 2.0,
+        "site_dir": None,
+    }
+    settings.update(overrides)
+    return StackOptions(**settings)
+
+
+def wait_until(probe: Callable[[], T | None], timeout_s: float = 5.0, what: str = "it") -> T:
+    """Poll ``probe`` until it returns something truthy; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.02)
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """The events the test handler received, read back from its log file."""
+
+    path: Path
+
+    def records(self) -> list[dict[str, Any]]:
+        """Everything logged so far, in order."""
+        if not self.path.exists():
+            return []
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def events(self, connection_id: str | None = None, route: str | None = None) -> list[Any]:
+        """The logged events, optionally of one connection and one route."""
+        found = []
+        for record in self.records():
+            context = record.get("requestContext")
+            if context is None:
+                continue
+            if connection_id is not None and context["connectionId"] != connection_id:
+                continue
+            if route is not None and context["routeKey"] != route:
+                continue
+            found.append(record)
+        return found
+
+    def wait_for(
+        self, route: str, connection_id: str | None = None, timeout_s: float = 5.0
+    ) -> dict[str, Any]:
+        """The first event of ``route`` (for ``connection_id``), waiting for it to arrive."""
+        events = wait_until(
+            lambda: self.events(connection_id, route), timeout_s, f"a {route} event"
+        )
+        return events[0]  # type: ignore[no-any-return]
+
+
+def management_client(stack: Stack, *, attempts: int = 1) -> Any:
+    """A boto3 ``apigatewaymanagementapi`` client on the stack; no retries unless asked."""
+    return boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=stack.connections_endpoint,
+        region_name=stack.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}),
+    )
+
+
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ``ClientError``."""
+    return str(exc.response["Error"]["Code"])  # type: ignore[attr-defined]
+
+
+def ws_connect(url: str, **kwargs: Any) -> connect:
+    """A WebSocket client with no proxy and no compression (API Gateway offers none)."""
+    kwargs.setdefault("proxy", None)
+    kwargs.setdefault("compression", None)
+    kwargs.setdefault("open_timeout", 10)
+    return connect(url, **kwargs)
+
+
+async def whoami(ws: ClientConnection) -> str:
+    """The connection id the emulator gave this client (asks the echo route)."""
+    await ws.send(json.dumps({"action": "echo"}))
+    reply = json.loads(await ws.recv(decode=True))
+    return str(reply["connectionId"])

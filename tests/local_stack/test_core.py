@@ -1,0 +1,367 @@
+"""The emulator's pure rules, with a fixed clock and fixed ids."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+
+import pytest
+
+from local_stack.emulator import core
+from local_stack.emulator.core import (
+    ConnectionRegistry,
+    ConnectionState,
+    EmulatorConfigError,
+    FaultInjection,
+    InvocationFailed,
+    InvocationOk,
+    RouteSelector,
+)
+
+ROUTES = frozenset({"$connect", "$disconnect", "$default", "sendmessage", "ping"})
+
+
+class FakeClock:
+    """A clock that moves only when told."""
+
+    def __init__(self, now: float = 1_764_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_registry(clock: FakeClock, idle: float = 600, most: float = 7200) -> ConnectionRegistry:
+    ids = (f"id{n:013d}=" for n in itertools.count())
+    return ConnectionRegistry(
+        clock=clock, new_id=lambda: next(ids), idle_timeout_s=idle, max_connection_s=most
+    )
+
+
+def begin(registry: ConnectionRegistry) -> core.Connection:
+    return registry.begin(source_ip="127.0.0.1", user_agent="ua", domain_name="localhost:1")
+
+
+def test_ids_are_url_safe_and_shaped_like_api_gateways() -> None:
+    """Ids are 16 URL-safe base64 characters ending in '=', never containing '/' or '+'."""
+    ids = {core.new_aws_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for value in ids:
+        assert re.fullmatch(r"[A-Za-z0-9_-]{15}=", value), value
+    assert core.new_aws_id(lambda n: b"\xff" * n) == "______________8="
+
+
+def test_connection_goes_connecting_open_closed() -> None:
+    """A connection is CONNECTING until accepted, then OPEN, then gone once closed."""
+    registry = make_registry(FakeClock())
+    connection = begin(registry)
+    assert connection.state is ConnectionState.CONNECTING
+    assert registry.open_connection(connection.connection_id) is None
+    registry.accept(connection.connection_id)
+    assert registry.open_connection(connection.connection_id) is connection
+    assert registry.open_ids() == [connection.connection_id]
+    registry.close(connection.connection_id, core.NO_STATUS)
+    assert connection.state is ConnectionState.CLOSED
+    assert registry.get(connection.connection_id) is None
+    assert len(registry) == 0
+
+
+def test_close_reports_an_open_connection_exactly_once() -> None:
+    """The first close wins and returns the connection; later closes return None."""
+    registry = make_registry(FakeClock())
+    connection = begin(registry)
+    registry.accept(connection.connection_id)
+    assert registry.close(connection.connection_id, core.DELETED) is connection
+    assert registry.close(connection.connection_id, core.NO_STATUS) is None
+    assert connection.closed_by == core.DELETED
+
+
+def test_refused_handshake_is_never_reported_as_a_disconnect() -> None:
+    """A refused or abandoned handshake never was OPEN, so close() reports nothing."""
+    registry = make_registry(FakeClock())
+    refused, abandoned = begin(registry), begin(registry)
+    registry.refuse(refused.connection_id)
+    assert registry.get(refused.connection_id) is None
+    assert registry.close(abandoned.connection_id, core.ABNORMAL) is None
+
+
+def test_connected_at_is_fixed_and_last_active_follows_frames() -> None:
+    """connectedAt stays at the handshake time; touch() moves lastActiveAt only."""
+    clock = FakeClock()
+    registry = make_registry(clock)
+    connection = begin(registry)
+    registry.accept(connection.connection_id)
+    clock.now += 42.5
+    registry.touch(connection.connection_id)
+    assert connection.connected_at_ms == int(1_764_000_000.0 * 1000)
+    assert connection.last_active_at == clock.now
+    info = core.connection_info(connection)
+    assert info["connectedAt"] == "2025-11-24T16:00:00.000Z"
+    assert info["lastActiveAt"] == "2025-11-24T16:00:42.500Z"
+    assert info["identity"] == {"sourceIp": "127.0.0.1", "userAgent": "ua"}
+
+
+def test_idle_connections_expire_and_activity_postpones_it() -> None:
+    """A connection idle for the timeout is due; a frame restarts the timer."""
+    clock = FakeClock()
+    registry = make_registry(clock, idle=10, most=100)
+    connection = begin(registry)
+    registry.accept(connection.connection_id)
+    clock.now += 9
+    registry.touch(connection.connection_id)
+    clock.now += 9
+    assert registry.expired() == []
+    clock.now += 1
+    assert registry.expired() == [(connection.connection_id, core.IDLE_TIMEOUT)]
+
+
+def test_connections_expire_at_the_maximum_duration_even_when_busy() -> None:
+    """The maximum duration counts from connect, whatever the activity."""
+    clock = FakeClock()
+    registry = make_registry(clock, idle=10, most=30)
+    connection = begin(registry)
+    registry.accept(connection.connection_id)
+    for _ in range(6):
+        clock.now += 5
+        registry.touch(connection.connection_id)
+    assert registry.expired() == [(connection.connection_id, core.MAX_DURATION)]
+
+
+def test_connecting_connections_do_not_expire() -> None:
+    """Timeouts apply to open connections only."""
+    clock = FakeClock()
+    registry = make_registry(clock, idle=1, most=2)
+    begin(registry)
+    clock.now += 100
+    assert registry.expired() == []
+
+
+def test_registry_rejects_non_positive_timeouts() -> None:
+    """A zero timeout is a configuration error, not an instant disconnect."""
+    with pytest.raises(EmulatorConfigError, match="positive"):
+        make_registry(FakeClock(), idle=0)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"action": "sendmessage", "text": "hi"}', "sendmessage"),
+        ('{"action": "ping"}', "ping"),
+        ('{"action": "unknown"}', "$default"),
+        ('{"text": "no action"}', "$default"),
+        ('{"action": 5}', "$default"),
+        ('{"action": null}', "$default"),
+        ('{"action": ["ping"]}', "$default"),
+        ('{"action": "$connect"}', "$default"),
+        ('{"action": "$disconnect"}', "$default"),
+        ('["ping"]', "$default"),
+        ('"ping"', "$default"),
+        ("not json", "$default"),
+        ("", "$default"),
+        (b"\x00binary", "$default"),
+    ],
+)
+def test_route_selection_falls_back_to_default(body: str | bytes, expected: str) -> None:
+    """Only a string naming a custom route selects it; everything else goes to $default."""
+    assert RouteSelector("$request.body.action", ROUTES).select(body) == expected
+
+
+def test_route_selection_is_case_sensitive() -> None:
+    """Route keys match exactly, as in API Gateway."""
+    assert RouteSelector("$request.body.action", ROUTES).select('{"action": "Ping"}') == "$default"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"a": {"b": "ping"}}', "ping"),
+        ('{"a": {"b": {"c": "ping"}}}', "$default"),
+        ('{"a": "ping"}', "$default"),
+        ('{"a": {"x": "ping"}}', "$default"),
+        ('{"b": "ping"}', "$default"),
+    ],
+)
+def test_route_selection_follows_nested_paths(body: str, expected: str) -> None:
+    """$request.body.a.b reads a nested property."""
+    assert RouteSelector("$request.body.a.b", ROUTES).select(body) == expected
+
+
+def test_route_selection_accepts_the_braced_form() -> None:
+    """${request.body.action} is the same expression as $request.body.action."""
+    assert RouteSelector("${request.body.action}", ROUTES).select('{"action": "ping"}') == "ping"
+
+
+def test_without_default_route_unmatched_frames_have_no_route() -> None:
+    """With no $default, an unmatched frame selects nothing (API Gateway answers Forbidden)."""
+    selector = RouteSelector("$request.body.action", frozenset({"$connect", "ping"}))
+    assert selector.select('{"action": "ping"}') == "ping"
+    assert selector.select('{"action": "nope"}') is None
+    assert selector.select("garbage") is None
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "$request.header.action",
+        "action",
+        "$request.body.",
+        "$request.body.a..b",
+        "$request.body.a b",
+    ],
+)
+def test_unsupported_route_selection_expressions_are_refused(expression: str) -> None:
+    """A malformed or unsupported expression fails at configuration with a clear message."""
+    with pytest.raises(EmulatorConfigError, match="route selection expression"):
+        RouteSelector(expression, ROUTES)
+
+
+def test_unknown_reserved_route_keys_are_refused() -> None:
+    """Only $connect, $disconnect and $default may start with '$'."""
+    with pytest.raises(EmulatorConfigError, match=r"\$other"):
+        RouteSelector("$request.body.action", frozenset({"$other"}))
+
+
+@pytest.mark.parametrize(
+    ("payload", "accepted", "status"),
+    [
+        ({"statusCode": 200}, True, 200),
+        ({"statusCode": 204, "body": ""}, True, 204),
+        ({"statusCode": "200"}, True, 200),
+        ({"statusCode": 400, "body": "bad name"}, False, 400),
+        ({"statusCode": 403}, False, 403),
+        ({"statusCode": 500}, False, 500),
+        ({"statusCode": 302}, False, 302),
+        (None, False, 502),
+        ({}, False, 502),
+        ({"statusCode": True}, False, 502),
+        ({"statusCode": 99}, False, 502),
+        ("200", False, 502),
+    ],
+)
+def test_connect_answer_decides_the_handshake(payload: object, accepted: bool, status: int) -> None:
+    """2xx accepts; any other status refuses with it; a malformed answer refuses with 502."""
+    decision = core.decide_connect(InvocationOk(payload))
+    assert (decision.accepted, decision.status) == (accepted, status)
+
+
+def test_connect_failure_refuses_with_500_and_passes_headers_on_success() -> None:
+    """An exception refuses with 500; a 2xx answer's headers reach the handshake."""
+    failed = core.decide_connect(InvocationFailed("RuntimeError", "boom"))
+    assert (failed.accepted, failed.status) == (False, 500)
+    assert "boom" not in failed.body
+    ok = core.decide_connect(
+        InvocationOk({"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "chat"}})
+    )
+    assert ok.headers == {"Sec-WebSocket-Protocol": "chat"}
+
+
+def test_gateway_frames_match_api_gateways() -> None:
+    """Forbidden and Internal server error frames carry the connection and request ids."""
+    assert json.loads(core.forbidden_frame("c=", "r=")) == {
+        "message": "Forbidden",
+        "connectionId": "c=",
+        "requestId": "r=",
+    }
+    failed = core.message_reply(InvocationFailed("E", "secret detail"), "c=", "r=")
+    assert failed is not None
+    assert json.loads(failed) == {
+        "message": "Internal server error",
+        "connectionId": "c=",
+        "requestId": "r=",
+    }
+    assert core.message_reply(InvocationOk({"statusCode": 500}), "c=", "r=") is None
+
+
+def test_post_checks_size_then_state() -> None:
+    """Over 128 KB is 413; otherwise only an OPEN connection may be posted to (else 410)."""
+    registry = make_registry(FakeClock())
+    connection = begin(registry)
+    limit = core.MESSAGE_LIMIT_BYTES
+    assert core.check_post(connection, 10) == core.GONE  # still connecting
+    registry.accept(connection.connection_id)
+    assert core.check_post(connection, limit) is None
+    assert core.check_post(connection, limit + 1) == core.PAYLOAD_TOO_LARGE
+    assert core.check_post(None, 10) == core.GONE
+    registry.close(connection.connection_id, core.DELETED)
+    assert core.check_post(connection, 10) == core.GONE
+    assert core.check_connection(connection) == core.GONE
+
+
+def test_api_errors_have_botocore_shapes() -> None:
+    """Error bodies are JSON; GoneException carries no message, as API Gateway's does."""
+    assert json.loads(core.GONE.body()) == {}
+    assert (core.GONE.status, core.GONE.error_type) == (410, "GoneException")
+    assert json.loads(core.PAYLOAD_TOO_LARGE.body()) == {"message": "Message too long"}
+    assert core.PAYLOAD_TOO_LARGE.status == 413
+    assert core.LIMIT_EXCEEDED.status == 429
+
+
+def test_fault_injection_draws_fixed_and_random_delays() -> None:
+    """A fixed delay is exact; a range draws within it; no errors at rate 0."""
+    rng = random.Random(1)
+    assert FaultInjection(delay_s=0.25).draw(rng) == (0.25, None)
+    delays = [FaultInjection(delay_s=(0.1, 0.2)).draw(rng)[0] for _ in range(200)]
+    assert all(0.1 <= d <= 0.2 for d in delays)
+    assert max(delays) - min(delays) > 0.05
+    assert not FaultInjection().active
+
+
+def test_fault_injection_error_rate_and_statuses() -> None:
+    """About error_rate of the draws fail, with the configured statuses only."""
+    rng = random.Random(7)
+    faults = FaultInjection(error_rate=0.3, error_statuses=(429, 500))
+    errors = [faults.draw(rng)[1] for _ in range(4000)]
+    failed = [e for e in errors if e is not None]
+    assert 0.25 < len(failed) / len(errors) < 0.35
+    assert {e.status for e in failed} == {429, 500}
+    always = FaultInjection(error_rate=1.0, error_statuses=(410,))
+    assert always.draw(rng)[1] == core.GONE
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"delay_s": -1.0},
+        {"delay_s": (0.5, 0.1)},
+        {"error_rate": 1.5},
+        {"error_statuses": (418,)},
+        {"error_statuses": ()},
+    ],
+)
+def test_fault_injection_rejects_bad_settings(settings: dict[str, object]) -> None:
+    """Impossible injection settings fail at configuration."""
+    with pytest.raises(EmulatorConfigError):
+        FaultInjection(**settings)  # type: ignore[arg-type]
+
+
+def test_request_time_uses_clf_with_english_months() -> None:
+    """requestTime looks like API Gateway's: 09/Feb/2024:18:11:43 +0000."""
+    assert core.request_time(1707502303.42) == "09/Feb/2024:18:11:43 +0000"
+    assert core.request_time(1764000000.0) == "24/Nov/2025:16:00:00 +0000"
+
+
+def test_gateway_headers_add_forwarding_and_keep_client_headers() -> None:
+    """X-Forwarded-* and a trace id are added; a client X-Forwarded-For is extended."""
+    headers = core.gateway_headers(
+        [("Host", "h"), ("X-Forwarded-For", "10.0.0.1"), ("X-Amzn-Trace-Id", "spoofed")],
+        source_ip="127.0.0.1",
+        port=8080,
+        proto="http",
+        trace_id="Root=1-abc",
+    )
+    as_dict = dict(headers)
+    assert as_dict["Host"] == "h"
+    assert as_dict["X-Forwarded-For"] == "10.0.0.1, 127.0.0.1"
+    assert as_dict["X-Forwarded-Port"] == "8080"
+    assert as_dict["X-Forwarded-Proto"] == "http"
+    assert as_dict["X-Amzn-Trace-Id"] == "Root=1-abc"
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", core.trace_id(1764000000.0))
+
+
+def test_single_and_multi_value_forms() -> None:
+    """Single-value forms keep the last value; multi-value forms keep all, in order."""
+    single, multi = core.single_and_multi([("a", "1"), ("b", "x"), ("a", "2")])
+    assert single == {"a": "2", "b": "x"}
+    assert multi == {"a": ["1", "2"], "b": ["x"]}

@@ -1,0 +1,153 @@
+"""The events the emulator sends match API Gateway's, checked against Powertools' models."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayWebSocketConnectEventModel,
+    APIGatewayWebSocketDisconnectEventModel,
+    APIGatewayWebSocketMessageEventModel,
+)
+
+from local_stack.emulator import core
+from local_stack.stack import Stack
+from tests.local_stack.support import EventLog, whoami, ws_connect
+
+CONTEXT_FIELDS = {
+    "routeKey",
+    "eventType",
+    "connectionId",
+    "connectedAt",
+    "requestTimeEpoch",
+    "requestTime",
+    "requestId",
+    "extendedRequestId",
+    "messageDirection",
+    "stage",
+    "domainName",
+    "apiId",
+    "identity",
+}
+
+
+def built_events() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    clock = iter([1_764_000_000.0, 1_764_000_000.5, 1_764_000_001.0, 1_764_000_002.0])
+    builder = core.EventBuilder("abc123defg", "prod", lambda: next(clock))
+    registry = core.ConnectionRegistry(
+        clock=lambda: 1_764_000_000.0, new_id=lambda: "L0SM9cOFvHcCIhw="
+    )
+    connection = registry.begin(
+        source_ip="192.0.2.1",
+        user_agent="Mozilla/5.0",
+        domain_name="abc123defg.execute-api.eu-west-1.amazonaws.com",
+        headers=[
+            ("Host", "abc123defg.execute-api.eu-west-1.amazonaws.com"),
+            ("Origin", "https://x"),
+        ],
+        query=[("name", "alice"), ("room", "lobby"), ("room", "other")],
+    )
+    connect = builder.connect(connection, "req1")
+    message = builder.message(
+        connection, "sendmessage", '{"action":"sendmessage"}', request_id="req2", message_id="msg1"
+    )
+    binary = builder.message(
+        connection, "$default", b"\x00\x01", request_id="req3", message_id="msg2"
+    )
+    disconnect = builder.disconnect(connection, core.NO_STATUS, "req4")
+    return connect, message, binary, disconnect
+
+
+def test_built_events_validate_against_powertools_models() -> None:
+    """Connect, message and disconnect events parse with Powertools' WebSocket models."""
+    connect, message, binary, disconnect = built_events()
+    parsed_connect = APIGatewayWebSocketConnectEventModel.model_validate(connect)
+    parsed_message = APIGatewayWebSocketMessageEventModel.model_validate(message)
+    APIGatewayWebSocketMessageEventModel.model_validate(binary)
+    parsed_disconnect = APIGatewayWebSocketDisconnectEventModel.model_validate(disconnect)
+    assert parsed_connect.request_context.route_key == "$connect"
+    assert parsed_message.request_context.message_id == "msg1"
+    assert parsed_disconnect.request_context.disconnect_status_code == 1005
+
+
+def test_built_events_carry_every_field_api_gateway_sends() -> None:
+    """Every requestContext field of the issue is present, with API Gateway's types."""
+    connect, message, binary, disconnect = built_events()
+    for event in (connect, message, binary, disconnect):
+        context = event["requestContext"]
+        assert set(context) >= CONTEXT_FIELDS
+        assert context["connectedAt"] == 1_764_000_000_000  # fixed at connect
+        assert isinstance(context["requestTimeEpoch"], int)
+        assert context["messageDirection"] == "IN"
+        assert context["identity"] == {"userAgent": "Mozilla/5.0", "sourceIp": "192.0.2.1"}
+        assert context["extendedRequestId"] == context["requestId"]
+    assert connect["queryStringParameters"] == {"name": "alice", "room": "other"}
+    assert connect["multiValueQueryStringParameters"]["room"] == ["lobby", "other"]
+    assert connect["multiValueHeaders"]["Origin"] == ["https://x"]
+    assert message["requestContext"]["requestTime"] == "24/Nov/2025:16:00:00 +0000"
+    assert "messageId" not in connect["requestContext"]
+    assert binary["isBase64Encoded"] is True
+    assert base64.b64decode(binary["body"]) == b"\x00\x01"
+    assert disconnect["requestContext"]["disconnectReason"] == core.NO_STATUS.reason
+
+
+def test_connect_without_query_string_has_no_query_fields() -> None:
+    """Without a query string, the query fields are absent, as in API Gateway."""
+    registry = core.ConnectionRegistry(clock=lambda: 0.0, new_id=lambda: "x")
+    connection = registry.begin(source_ip="127.0.0.1", user_agent=None, domain_name="h")
+    event = core.EventBuilder("a", "s", lambda: 0.0).connect(connection, "r")
+    assert "queryStringParameters" not in event
+    APIGatewayWebSocketConnectEventModel.model_validate(event)
+
+
+def test_events_through_real_sockets_validate(stack: Stack, event_log: EventLog) -> None:
+    """Events recorded from a real client session validate and hold what the client sent."""
+
+    async def session() -> str:
+        async with ws_connect(
+            stack.ws_url + "?name=alice&room=a&room=b",
+            additional_headers={"Origin": "http://example.test", "X-Custom": "1"},
+            user_agent_header="test-agent/1.0",
+        ) as ws:
+            connection_id = await whoami(ws)
+            await ws.send(b"\x01\x02binary")
+            await ws.recv()
+            await ws.close(code=4000, reason="bye now")
+        return connection_id
+
+    connection_id = asyncio.run(session())
+    disconnect = event_log.wait_for("$disconnect", connection_id)
+    connect = event_log.wait_for("$connect", connection_id)
+    echo = event_log.wait_for("echo", connection_id)
+    binary = event_log.wait_for("$default", connection_id)
+
+    APIGatewayWebSocketConnectEventModel.model_validate(connect)
+    APIGatewayWebSocketMessageEventModel.model_validate(echo)
+    APIGatewayWebSocketMessageEventModel.model_validate(binary)
+    APIGatewayWebSocketDisconnectEventModel.model_validate(disconnect)
+
+    context = connect["requestContext"]
+    assert context["stage"] == "local"
+    assert context["domainName"] == f"127.0.0.1:{stack.port}"
+    assert context["identity"] == {"userAgent": "test-agent/1.0", "sourceIp": "127.0.0.1"}
+    assert connect["headers"]["Origin"] == "http://example.test"
+    assert connect["headers"]["X-Custom"] == "1"
+    assert connect["headers"]["X-Forwarded-For"] == "127.0.0.1"
+    assert connect["multiValueQueryStringParameters"]["room"] == ["a", "b"]
+    assert connect["queryStringParameters"] == {"name": "alice", "room": "b"}
+    assert json.loads(echo["body"]) == {"action": "echo"}
+    assert echo["isBase64Encoded"] is False
+    assert binary["isBase64Encoded"] is True
+    assert base64.b64decode(binary["body"]) == b"\x01\x02binary"
+    assert disconnect["requestContext"]["disconnectStatusCode"] == 4000
+    assert disconnect["requestContext"]["disconnectReason"] == "bye now"
+    for event in (connect, echo, binary, disconnect):
+        assert set(event["requestContext"]) >= CONTEXT_FIELDS
+        assert event["requestContext"]["connectedAt"] == context["connectedAt"]
+        assert event["requestContext"]["requestTimeEpoch"] >= context["connectedAt"]
+    request_ids = {e["requestContext"]["requestId"] for e in (connect, echo, binary, disconnect)}
+    assert len(request_ids) == 4
+    assert echo["requestContext"]["messageId"] != binary["requestContext"]["messageId"]

@@ -1,0 +1,132 @@
+"""The static site: template rendering as Terraform does it, and serving it from the stack."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from local_stack.site import FRONTEND_DIR, Site, SiteTemplateError, render_template, site_variables
+from local_stack.stack import StackOptions, running_stack
+
+VARIABLES = site_variables("ws://127.0.0.1:9999/local", 1234)
+
+
+def fetch(url: str) -> tuple[int, str, bytes]:
+    """Status, Content-Type and body of a GET."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 -- loopback
+            return answer.status, answer.headers["Content-Type"], answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+
+
+def test_site_variables_derive_the_origin() -> None:
+    """websocket_origin is the scheme and host of websocket_url, as the CSP needs."""
+    assert site_variables("wss://abc.execute-api.eu-west-1.amazonaws.com/prod") == {
+        "websocket_url": "wss://abc.execute-api.eu-west-1.amazonaws.com/prod",
+        "websocket_origin": "wss://abc.execute-api.eu-west-1.amazonaws.com",
+        "max_message_chars": "2000",
+    }
+
+
+def test_placeholders_are_filled() -> None:
+    """Every ${name} is replaced, however often it appears; other text is untouched."""
+    text = "a=${websocket_url} b=${max_message_chars} a=${websocket_url} $ {x} $x"
+    assert render_template(text, VARIABLES) == (
+        "a=ws://127.0.0.1:9999/local b=1234 a=ws://127.0.0.1:9999/local $ {x} $x"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("${unknown}", "unknown template variable"),
+        ("%{ if true }x%{ endif }", "only"),
+        ("${ websocket_url }", "only"),
+        ("$${websocket_url}", "only"),
+        ("${upper(websocket_url)}", "only"),
+    ],
+)
+def test_anything_but_plain_placeholders_is_an_error(text: str, message: str) -> None:
+    """Unknown names and other Terraform template syntax fail, naming the file."""
+    with pytest.raises(SiteTemplateError, match=message) as caught:
+        render_template(text, VARIABLES, name="config.js")
+    assert "config.js" in str(caught.value)
+
+
+@pytest.fixture
+def site_dir(tmp_path: Path) -> Path:
+    (tmp_path / "js").mkdir()
+    (tmp_path / "index.html.tpl").write_text("<p>${websocket_origin}</p>")
+    (tmp_path / "js" / "app.js").write_text("export const x = '${not_a_template}';")
+    (tmp_path / "style.css").write_text("p{}")
+    (tmp_path / "logo.svg").write_text("<svg/>")
+    (tmp_path / "bad.txt.tpl").write_text("${nope}")
+    return tmp_path
+
+
+def test_lookup_renders_templates_and_serves_other_files_as_they_are(site_dir: Path) -> None:
+    """index.html comes from index.html.tpl; non-templates are byte for byte, ${} included."""
+    site = Site(site_dir, VARIABLES)
+    index = site.lookup("/")
+    assert index is not None
+    assert index.body == b"<p>ws://127.0.0.1:9999</p>"
+    assert index.content_type.startswith("text/html")
+    app = site.lookup("/js/app.js")
+    assert app is not None
+    assert app.body == b"export const x = '${not_a_template}';"
+    assert app.content_type.startswith("text/javascript")
+    assert site.lookup("/style.css").content_type.startswith("text/css")  # type: ignore[union-attr]
+    assert site.lookup("/logo.svg").content_type == "image/svg+xml"  # type: ignore[union-attr]
+
+
+def test_lookup_refuses_templates_traversal_and_missing_files(site_dir: Path) -> None:
+    """Raw templates, paths out of the site and missing files are not found."""
+    site = Site(site_dir / "js", VARIABLES)
+    assert site.lookup("/../index.html.tpl") is None
+    assert site.lookup("/../style.css") is None
+    assert Site(site_dir, VARIABLES).lookup("/index.html.tpl") is None
+    assert Site(site_dir, VARIABLES).lookup("/missing.js") is None
+    with pytest.raises(SiteTemplateError):
+        Site(site_dir, VARIABLES).lookup("/bad.txt")
+
+
+def test_the_real_frontend_renders_completely() -> None:
+    """Every frontend template renders with the documented variables and nothing is left over."""
+    published = Site(FRONTEND_DIR, VARIABLES).render_all()
+    assert PurePosixPath("index.html") in published
+    assert PurePosixPath("config.js") in published
+    assert not any(path.suffix == ".tpl" for path in published)
+    for path in FRONTEND_DIR.rglob("*.tpl"):
+        rendered = published[PurePosixPath(path.relative_to(FRONTEND_DIR).as_posix()[:-4])]
+        assert not re.search(rb"[$%]\{", rendered.body), path
+
+
+def test_stack_serves_the_frontend_pointing_at_itself() -> None:
+    """The stack serves index.html at / and a config.js with its own WebSocket URL."""
+    with running_stack(StackOptions(warm=False)) as stack:
+        status, kind, body = fetch(stack.page_url)
+        assert (status, kind) == (200, "text/html; charset=utf-8")
+        assert f"connect-src ws://127.0.0.1:{stack.port}".encode() in body
+        status, kind, body = fetch(stack.page_url + "config.js")
+        assert status == 200
+        assert kind.startswith("text/javascript")
+        assert f'"{stack.ws_url}"'.encode() in body
+        assert fetch(stack.page_url + "config.js.tpl")[0] == 404
+        assert fetch(stack.page_url + "nowhere.js")[0] == 404
+
+
+def test_stack_serves_another_site_with_overrides(site_dir: Path) -> None:
+    """site_dir and site_variables let a caller serve other files (as the rehearsal does)."""
+    options = StackOptions(
+        site_dir=site_dir, site_variables={"websocket_origin": "wss://x.test"}, warm=False
+    )
+    with running_stack(options) as stack:
+        assert fetch(stack.page_url)[2] == b"<p>wss://x.test</p>"
+        status, _, body = fetch(stack.page_url + "bad.txt")
+        assert status == 500
+        assert b"nope" in body
