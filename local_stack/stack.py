@@ -229,7 +229,6 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             endpoint = database.start()
             cleanup.callback(database.stop)
             table_name = options.table_name or DEFAULT_TABLE_NAME
-            create_table(endpoint, table_name, options.region)
         else:
             endpoint = options.dynamodb_endpoint
             table_name = str(options.table_name)
@@ -260,26 +259,32 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
 
         loop = _LoopThread()
         cleanup.callback(loop.stop)
+        runtime = LambdaRuntime(function)
+        emulator = Emulator(settings, runtime.invoke, site=site)
+        runner = web.AppRunner(emulator.application(), access_log=None, shutdown_timeout=5)
 
-        async def start() -> tuple[LambdaRuntime, Emulator, web.AppRunner]:
-            runtime = LambdaRuntime(function)
-            emulator = Emulator(settings, runtime.invoke, site=site)
-            runner = web.AppRunner(emulator.application(), access_log=None, shutdown_timeout=5)
+        async def start() -> None:
             await runner.setup()
             await web.SockSite(runner, sock).start()
             if options.warm:
                 await runtime.warm()
-            return runtime, emulator, runner
-
-        runtime, emulator, runner = loop.run(start(), _START_TIMEOUT_S)
 
         async def stop() -> None:
+            # The function first: in-flight invocations fail at once instead of holding the
+            # server's shutdown until their timeout (no $disconnect fires at shutdown anyway).
             try:
-                await runner.cleanup()
-            finally:
                 await runtime.close()
+            finally:
+                await runner.cleanup()
 
         cleanup.callback(lambda: loop.run(stop(), _START_TIMEOUT_S))
+        # The server starts and the first worker loads while this thread creates the table.
+        starting = asyncio.run_coroutine_threadsafe(start(), loop.loop)
+        try:
+            if options.dynamodb_endpoint is None:
+                create_table(endpoint, table_name, options.region)
+        finally:
+            starting.result(_START_TIMEOUT_S)  # never tear down a half-started server
         yield Stack(
             options=options,
             port=port,

@@ -167,6 +167,10 @@ class LambdaRuntime:
         """The environment every worker gets."""
         return dict(self._environment)
 
+    def worker_pids(self) -> list[int]:
+        """The process ids of the live workers (idle or busy)."""
+        return [w.process.pid for w in list(self._workers) if w.alive]
+
     async def invoke(self, event: Mapping[str, Any]) -> InvocationResult:
         """Run ``handler(event, context)``; every failure is a result, never an exception."""
         async with self._slots:

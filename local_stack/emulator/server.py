@@ -81,7 +81,7 @@ DEFAULT_ROUTES: Final = frozenset(
 # ("the WebSocket client side buffer is full", the service model's LimitExceededException).
 CLIENT_BUFFER_LIMIT: Final = 4 * 1024 * 1024
 _STAGE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_SHUTDOWN_CLOSE_TIMEOUT_S: Final = 2.0
+_SHUTDOWN_CLOSE_TIMEOUT_S: Final = 1.0
 
 
 @dataclass(frozen=True)
