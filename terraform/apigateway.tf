@@ -1,0 +1,56 @@
+resource "aws_apigatewayv2_api" "chat" {
+  name                       = local.api_name
+  protocol_type              = "WEBSOCKET"
+  route_selection_expression = "$request.body.action"
+  description                = "awsome-chat WebSocket API (${var.name_prefix})"
+}
+
+# One Lambda proxy integration serves every route; the handler dispatches on
+# requestContext.routeKey.
+resource "aws_apigatewayv2_integration" "lambda" {
+  api_id             = aws_apigatewayv2_api.chat.id
+  integration_type   = "AWS_PROXY"
+  integration_method = "POST"
+  integration_uri    = aws_lambda_function.chat.invoke_arn
+}
+
+resource "aws_apigatewayv2_route" "chat" {
+  #checkov:skip=CKV_AWS_309:The chat is open by design: anyone with the page may join under any name. API Gateway allows an authorizer only on $connect, where the Lambda already enforces the origin allowlist.
+  for_each = local.route_keys
+
+  api_id    = aws_apigatewayv2_api.chat.id
+  route_key = each.value
+  target    = "integrations/${aws_apigatewayv2_integration.lambda.id}"
+}
+
+# auto_deploy creates a new deployment whenever a route or integration
+# changes, so there is no aws_apigatewayv2_deployment to keep in step.
+resource "aws_apigatewayv2_stage" "chat" {
+  #checkov:skip=CKV2_AWS_51:Browsers connect from anywhere, so there is no client certificate to demand; API Gateway's client certificates authenticate it to HTTP backends, and the Lambda proxy integration has none.
+  api_id      = aws_apigatewayv2_api.chat.id
+  name        = var.stage_name
+  auto_deploy = true
+
+  default_route_settings {
+    throttling_burst_limit = var.throttling_burst_limit
+    throttling_rate_limit  = var.throttling_rate_limit
+  }
+
+  dynamic "access_log_settings" {
+    for_each = var.enable_access_logging ? [1] : []
+    content {
+      destination_arn = aws_cloudwatch_log_group.access[0].arn
+      format = jsonencode({
+        requestId    = "$context.requestId"
+        connectionId = "$context.connectionId"
+        routeKey     = "$context.routeKey"
+        eventType    = "$context.eventType"
+        status       = "$context.status"
+        requestTime  = "$context.requestTime"
+        sourceIp     = "$context.identity.sourceIp"
+        error        = "$context.error.message"
+        integration  = "$context.integration.error"
+      })
+    }
+  }
+}

@@ -1,0 +1,41 @@
+# The connections table of docs/internals.md: one item per open WebSocket,
+# found by connectionId on disconnect and by room (through room-index) for
+# the fan-out Query.
+resource "aws_dynamodb_table" "connections" {
+  #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed key (aws/dynamodb); a customer managed key adds $1/month and key administration for connection ids that live at most a few hours.
+  name                        = local.table_name
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "connectionId"
+  deletion_protection_enabled = var.table_deletion_protection
+
+  attribute {
+    name = "connectionId"
+    type = "S"
+  }
+
+  attribute {
+    name = "room"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name               = local.room_index
+    hash_key           = "room"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["expiresAt"]
+  }
+
+  # Connections whose $disconnect never arrived expire on their own.
+  ttl {
+    attribute_name = "expiresAt"
+    enabled        = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+}

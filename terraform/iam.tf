@@ -1,0 +1,56 @@
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    sid     = "LambdaAssumesRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  name               = local.role_name
+  description        = "Execution role of ${local.function_name}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+# Least privilege, one resource per statement (docs/internals.md names the
+# calls; tests/terraform checks the actions against the backend's code).
+data "aws_iam_policy_document" "lambda" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda.arn}:log-stream:*"]
+  }
+
+  statement {
+    sid       = "ConnectionsTable"
+    actions   = local.dynamodb_table_actions
+    resources = [aws_dynamodb_table.connections.arn]
+  }
+
+  statement {
+    sid       = "ConnectionsRoomIndex"
+    actions   = local.dynamodb_index_actions
+    resources = ["${aws_dynamodb_table.connections.arn}/index/${local.room_index}"]
+  }
+
+  # arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/@connections/{connection-id}
+  # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html)
+  statement {
+    sid     = "ManageConnections"
+    actions = ["execute-api:ManageConnections"]
+    resources = [
+      for method in local.management_api_methods :
+      "${aws_apigatewayv2_api.chat.execution_arn}/${var.stage_name}/${method}/@connections/*"
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  name   = "${var.name_prefix}-lambda"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.lambda.json
+}

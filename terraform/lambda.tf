@@ -1,0 +1,59 @@
+resource "aws_lambda_function" "chat" {
+  #checkov:skip=CKV_AWS_50:X-Ray tracing is a cost and a console to learn; the JSON logs carry the request and connection ids needed to follow a message.
+  #checkov:skip=CKV_AWS_115:No reserved concurrency: new accounts have a concurrency quota of 10 and Lambda refuses any reservation that leaves fewer than 10 unreserved, so setting one breaks first deploys. Stage throttling bounds the load instead.
+  #checkov:skip=CKV_AWS_116:No dead-letter queue: WebSocket routes invoke synchronously, and a DLQ only receives failed asynchronous invocations.
+  #checkov:skip=CKV_AWS_117:Not in a VPC: the function reaches only DynamoDB and API Gateway's public endpoints, and a VPC would need NAT or endpoints at a fixed monthly cost.
+  #checkov:skip=CKV_AWS_173:The environment holds no secret (a table name, an endpoint URL, limits); Lambda encrypts it at rest with the AWS managed key.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and a signing step in the build; the zip is built reproducibly and its hash pinned by source_code_hash.
+  function_name = local.function_name
+  description   = "awsome-chat WebSocket routes (${var.name_prefix})"
+  role          = aws_iam_role.lambda.arn
+  runtime       = "python3.13"
+  architectures = ["arm64"]
+  handler       = local.lambda_handler
+  memory_size   = var.lambda_memory_mb
+  timeout       = var.lambda_timeout_seconds
+
+  filename = local.lambda_zip_path
+  # Guarded so that `validate` and the precondition below, not a function
+  # error, report a missing zip.
+  source_code_hash = fileexists(local.lambda_zip_path) ? filebase64sha256(local.lambda_zip_path) : null
+
+  environment {
+    variables = {
+      TABLE_NAME             = aws_dynamodb_table.connections.name
+      CONNECTIONS_ENDPOINT   = local.connections_endpoint
+      ALLOWED_ORIGINS        = join(",", local.allowed_origins)
+      MAX_MESSAGE_CHARS      = tostring(var.max_message_chars)
+      FANOUT_CONCURRENCY     = tostring(var.fanout_concurrency)
+      CONNECTION_TTL_SECONDS = tostring(var.connection_ttl_seconds)
+    }
+  }
+
+  logging_config {
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.lambda.name
+    application_log_level = "INFO"
+    system_log_level      = "WARN"
+  }
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.lambda_zip_path)
+      error_message = "The Lambda package ${local.lambda_zip_path} does not exist: run `make build` first (`make deploy` does)."
+    }
+  }
+
+  # The role's permissions (logs above all) must exist before the first
+  # invocation can happen.
+  depends_on = [aws_iam_role_policy.lambda]
+}
+
+# Lets this API, and only this API's stage, invoke the function.
+resource "aws_lambda_permission" "apigateway" {
+  statement_id  = "AllowInvokeFromWebSocketApi"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.chat.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_apigatewayv2_api.chat.execution_arn}/${var.stage_name}/*"
+}

@@ -1,0 +1,34 @@
+locals {
+  # Every name derives from the prefix, so two stacks coexist in one account.
+  table_name     = "${var.name_prefix}-connections"
+  function_name  = "${var.name_prefix}-handler"
+  api_name       = "${var.name_prefix}-websocket"
+  role_name      = "${var.name_prefix}-lambda"
+  room_index     = "room-index"
+  lambda_handler = "chat.handler.handler"
+
+  # Defaults that depend on the module's location cannot be variable defaults.
+  lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../build/lambda.zip")
+  site_dir        = coalesce(var.site_dir, "${path.module}/../frontend")
+
+  # The API Gateway management API URL the Lambda posts replies to
+  # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html).
+  connections_endpoint = "https://${aws_apigatewayv2_api.chat.id}.execute-api.${var.region}.amazonaws.com/${var.stage_name}"
+  websocket_origin     = "wss://${aws_apigatewayv2_api.chat.id}.execute-api.${var.region}.amazonaws.com"
+  websocket_url        = "${local.websocket_origin}/${var.stage_name}"
+
+  # Browsers send the site's origin; by default only the stack's own site may connect.
+  allowed_origins = var.allowed_origins == null ? [local.website_origin] : var.allowed_origins
+
+  # The routes of docs/internals.md, all served by the one Lambda integration.
+  route_keys = toset(["$connect", "$disconnect", "$default", "sendmessage", "ping"])
+
+  # Exactly the DynamoDB and @connections calls the backend makes
+  # (backend/chat/connections.py and backend/chat/gateway.py); a test derives
+  # the same lists from the code and fails when they drift apart.
+  dynamodb_table_actions = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+  dynamodb_index_actions = ["dynamodb:Query"]
+  # HTTP methods of the management API calls; execute-api:ManageConnections
+  # is scoped per method in the resource ARN.
+  management_api_methods = ["POST"]
+}

@@ -1,0 +1,34 @@
+output "website_url" {
+  description = "Open this in a browser to chat."
+  value       = "${local.website_origin}/"
+}
+
+output "websocket_url" {
+  description = "The WebSocket URL clients connect to (the site's config.js holds it)."
+  value       = local.websocket_url
+}
+
+output "connections_endpoint" {
+  description = "Base URL of the API Gateway management API (@connections), as given to the Lambda."
+  value       = local.connections_endpoint
+}
+
+output "table_name" {
+  description = "The DynamoDB connections table."
+  value       = aws_dynamodb_table.connections.name
+}
+
+output "function_name" {
+  description = "The Lambda function serving every route."
+  value       = aws_lambda_function.chat.function_name
+}
+
+output "site_bucket" {
+  description = "The S3 bucket holding the website files."
+  value       = aws_s3_bucket.site.id
+}
+
+output "api_id" {
+  description = "The WebSocket API's id."
+  value       = aws_apigatewayv2_api.chat.id
+}

@@ -1,0 +1,184 @@
+variable "region" {
+  description = "AWS region for every resource (CloudFront is global but is managed from here)."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$", var.region))
+    error_message = "region must be an AWS region code such as \"eu-west-1\"."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name; give each stack in an account its own (e.g. \"chat-dev\", \"chat-prod\")."
+  type        = string
+  default     = "awsome-chat"
+
+  # Lower case, digits and hyphens so the same string is valid for S3 buckets,
+  # IAM roles, Lambda functions and DynamoDB tables; 24 characters leave room
+  # for the longest suffix within S3's 37-character bucket_prefix limit.
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3 to 24 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'."
+  }
+}
+
+variable "stage_name" {
+  description = "Name of the WebSocket API stage; it is the last path segment of the WebSocket URL."
+  type        = string
+  default     = "prod"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,128}$", var.stage_name)) && var.stage_name != "$default"
+    error_message = "stage_name must be 1 to 128 characters of A-Z, a-z, 0-9, '_' and '-'."
+  }
+}
+
+variable "log_retention_days" {
+  description = "How long CloudWatch keeps the Lambda's (and, if enabled, the stage's access) logs, in days."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of the Lambda function in MB. CPU and network scale with it, and a broadcast is a burst of parallel HTTPS posts."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb
+    error_message = "lambda_memory_mb must be a whole number from 128 to 10240."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Lambda timeout in seconds. A broadcast to a large room needs more than the 3-second default; API Gateway stops waiting for a route's response after 29 seconds."
+  type        = number
+  default     = 29
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 3 && var.lambda_timeout_seconds <= 900 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
+    error_message = "lambda_timeout_seconds must be a whole number from 3 to 900."
+  }
+}
+
+variable "throttling_burst_limit" {
+  description = "Default route throttling of the WebSocket stage: burst size (requests)."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.throttling_burst_limit >= 0 && floor(var.throttling_burst_limit) == var.throttling_burst_limit
+    error_message = "throttling_burst_limit must be a whole number, 0 or more."
+  }
+}
+
+variable "throttling_rate_limit" {
+  description = "Default route throttling of the WebSocket stage: steady rate (requests per second)."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.throttling_rate_limit >= 0
+    error_message = "throttling_rate_limit must be 0 or more."
+  }
+}
+
+variable "hosting_mode" {
+  description = "How the website is served: \"cloudfront\" (private S3 bucket behind CloudFront, HTTPS) or \"s3-website\" (public S3 static website endpoint, HTTP only)."
+  type        = string
+  default     = "cloudfront"
+
+  validation {
+    condition     = contains(["cloudfront", "s3-website"], var.hosting_mode)
+    error_message = "hosting_mode must be \"cloudfront\" or \"s3-website\"."
+  }
+}
+
+variable "allowed_origins" {
+  description = "Browser origins allowed to open a WebSocket (e.g. [\"https://chat.example.com\"]). null allows only this stack's own website; [] allows every origin."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition = var.allowed_origins == null ? true : alltrue([
+      for origin in var.allowed_origins : can(regex("^https?://[^/,\\s]+$", origin))
+    ])
+    error_message = "Each allowed origin must be a scheme and host with no path, comma or trailing slash, e.g. \"https://chat.example.com\"."
+  }
+}
+
+variable "max_message_chars" {
+  description = "Longest chat message, in characters (MAX_MESSAGE_CHARS)."
+  type        = number
+  default     = 2000
+
+  # A frame from a browser is at most 32 KB; 8000 characters of the worst
+  # case (4-byte UTF-8) still fit with the JSON envelope.
+  validation {
+    condition     = var.max_message_chars >= 1 && var.max_message_chars <= 8000 && floor(var.max_message_chars) == var.max_message_chars
+    error_message = "max_message_chars must be a whole number from 1 to 8000."
+  }
+}
+
+variable "fanout_concurrency" {
+  description = "Parallel @connections posts per broadcast, and the HTTP pool size (FANOUT_CONCURRENCY)."
+  type        = number
+  default     = 32
+
+  validation {
+    condition     = var.fanout_concurrency >= 1 && var.fanout_concurrency <= 256 && floor(var.fanout_concurrency) == var.fanout_concurrency
+    error_message = "fanout_concurrency must be a whole number from 1 to 256."
+  }
+}
+
+variable "connection_ttl_seconds" {
+  description = "How long past connect a connection item lives before DynamoDB's TTL may delete it (CONNECTION_TTL_SECONDS). Must exceed API Gateway's 2-hour connection limit."
+  type        = number
+  default     = 10800
+
+  validation {
+    condition     = var.connection_ttl_seconds > 7200 && var.connection_ttl_seconds <= 604800 && floor(var.connection_ttl_seconds) == var.connection_ttl_seconds
+    error_message = "connection_ttl_seconds must be a whole number above 7200 (API Gateway's connection limit) and at most 604800."
+  }
+}
+
+variable "table_deletion_protection" {
+  description = "DynamoDB deletion protection on the connections table. Off by default: the table holds only live connections, and `make destroy` must be able to remove it."
+  type        = bool
+  default     = false
+}
+
+variable "enable_access_logging" {
+  description = "Write WebSocket stage access logs to CloudWatch. Needs the account's API Gateway CloudWatch role (aws_api_gateway_account, one per region) to be set already; this stack never sets it, so it cannot overwrite another stack's."
+  type        = bool
+  default     = false
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the Lambda zip built by `make build`. null means build/lambda.zip in the repository."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_zip_path == null ? true : endswith(var.lambda_zip_path, ".zip")
+    error_message = "lambda_zip_path must name a .zip file (run `make build` to create build/lambda.zip)."
+  }
+}
+
+variable "site_dir" {
+  description = "Directory of the website files. null means frontend/ in the repository."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Extra tags for every resource, merged into the provider's default_tags."
+  type        = map(string)
+  default     = {}
+}

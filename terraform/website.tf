@@ -1,0 +1,124 @@
+# The site's files, shared by both hosting modes (website_cloudfront.tf and
+# website_s3.tf): one bucket, every file of frontend/ uploaded with its
+# content type, templates (*.tpl) rendered and published without the suffix
+# (docs/internals.md, "Site templates").
+
+locals {
+  cloudfront = var.hosting_mode == "cloudfront"
+
+  site_files     = fileset(local.site_dir, "**")
+  site_templates = { for f in local.site_files : trimsuffix(f, ".tpl") => f if endswith(f, ".tpl") }
+  site_static    = { for f in local.site_files : f => f if !endswith(f, ".tpl") }
+
+  template_vars = {
+    websocket_url     = local.websocket_url
+    websocket_origin  = local.websocket_origin
+    max_message_chars = var.max_message_chars
+  }
+
+  content_types = {
+    css         = "text/css; charset=utf-8"
+    gif         = "image/gif"
+    html        = "text/html; charset=utf-8"
+    ico         = "image/x-icon"
+    jpeg        = "image/jpeg"
+    jpg         = "image/jpeg"
+    js          = "text/javascript; charset=utf-8"
+    json        = "application/json"
+    map         = "application/json"
+    mjs         = "text/javascript; charset=utf-8"
+    png         = "image/png"
+    svg         = "image/svg+xml"
+    txt         = "text/plain; charset=utf-8"
+    webmanifest = "application/manifest+json"
+    webp        = "image/webp"
+    woff        = "font/woff"
+    woff2       = "font/woff2"
+  }
+
+  # Rendered files carry this deployment's URLs and the HTML names every
+  # other file, so browsers revalidate them on every load; the rest may be
+  # cached briefly, so a redeploy reaches everyone within five minutes.
+  no_cache   = "no-cache"
+  short_life = "public, max-age=300"
+
+  website_origin = (
+    local.cloudfront
+    ? "https://${aws_cloudfront_distribution.site[0].domain_name}"
+    : "http://${aws_s3_bucket_website_configuration.site[0].website_endpoint}"
+  )
+}
+
+resource "aws_s3_bucket" "site" {
+  #checkov:skip=CKV_AWS_18:The bucket holds only the public site; server access logs would need a second bucket (and its own logging) for no security gain. CloudFront is the access path in the default mode.
+  #checkov:skip=CKV_AWS_144:Cross-region replication of a static site that Terraform re-uploads from the repository would double the storage for nothing.
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) is set below: the S3 website endpoint cannot serve SSE-KMS objects, and with CloudFront it would need a key policy for the distribution.
+  #checkov:skip=CKV_AWS_21:No versioning: every file is generated from the repository, so a previous site is restored by deploying its commit, and old versions would only make destroy slower.
+  #checkov:skip=CKV2_AWS_61:No lifecycle rules: without versioning (CKV_AWS_21) there are no old versions to expire, and the site's few files are replaced in place.
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to uploads of the site's files, so there is no event notification to configure.
+  # A generated suffix makes the globally unique name; force_destroy lets
+  # `make destroy` remove the bucket even if someone added a file by hand.
+  bucket_prefix = "${var.name_prefix}-site-"
+  force_destroy = true
+
+  lifecycle {
+    precondition {
+      condition     = contains(keys(local.site_templates), "index.html") || contains(keys(local.site_static), "index.html")
+      error_message = "The site directory ${local.site_dir} has no index.html or index.html.tpl; point site_dir at the frontend/ folder."
+    }
+  }
+}
+
+# ACLs disabled: the only way in is the bucket policy (the default for new
+# buckets since April 2023, set explicitly so older accounts get it too).
+resource "aws_s3_bucket_ownership_controls" "site" {
+  bucket = aws_s3_bucket.site.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "site" {
+  bucket = aws_s3_bucket.site.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_object" "site_static" {
+  for_each = local.site_static
+
+  bucket        = aws_s3_bucket.site.id
+  key           = each.key
+  source        = "${local.site_dir}/${each.value}"
+  etag          = filemd5("${local.site_dir}/${each.value}")
+  content_type  = lookup(local.content_types, lower(reverse(split(".", each.key))[0]), "application/octet-stream")
+  cache_control = endswith(each.key, ".html") ? local.no_cache : local.short_life
+
+  depends_on = [aws_s3_bucket_ownership_controls.site, aws_s3_bucket_server_side_encryption_configuration.site]
+}
+
+resource "aws_s3_object" "site_rendered" {
+  for_each = local.site_templates
+
+  bucket        = aws_s3_bucket.site.id
+  key           = each.key
+  content       = templatefile("${local.site_dir}/${each.value}", local.template_vars)
+  etag          = md5(templatefile("${local.site_dir}/${each.value}", local.template_vars))
+  content_type  = lookup(local.content_types, lower(reverse(split(".", each.key))[0]), "application/octet-stream")
+  cache_control = local.no_cache
+
+  depends_on = [aws_s3_bucket_ownership_controls.site, aws_s3_bucket_server_side_encryption_configuration.site]
+}
+
+resource "aws_s3_bucket_policy" "site" {
+  bucket = aws_s3_bucket.site.id
+  policy = local.cloudfront ? data.aws_iam_policy_document.site_cloudfront[0].json : data.aws_iam_policy_document.site_public[0].json
+
+  # S3 rejects a public policy while Block Public Access still forbids one.
+  depends_on = [aws_s3_bucket_public_access_block.site]
+}

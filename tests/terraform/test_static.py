@@ -1,0 +1,175 @@
+"""terraform/ without an emulator: format, provider-schema validation, variable checks, checkov."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_stack.tfharness import (
+    TERRAFORM_DIR,
+    MotoServer,
+    StackSources,
+    Terraform,
+    TerraformTool,
+    terraform_workspace,
+)
+
+pytestmark = pytest.mark.terraform
+
+SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+):(.*)")
+
+
+@pytest.fixture(scope="module")
+def workspace(terraform_tool: TerraformTool) -> Iterator[Terraform]:
+    """An initialised copy of terraform/ (provider from the mirror, no emulator)."""
+    with terraform_workspace(tool=terraform_tool, require_zip=False) as terraform:
+        yield terraform
+
+
+def test_configuration_is_formatted(workspace: Terraform) -> None:
+    """`terraform fmt -check` finds nothing to rewrite."""
+    assert workspace.fmt_check() == []
+
+
+def test_configuration_is_valid_for_the_provider_schema(workspace: Terraform) -> None:
+    """`terraform validate` against the mirrored provider reports no error and no warning."""
+    result = workspace.validate()
+    assert result["valid"], result["diagnostics"]
+    assert result["warning_count"] == 0, result["diagnostics"]
+
+
+def test_only_the_aws_provider_is_required(workspace: Terraform) -> None:
+    """The configuration needs hashicorp/aws and no other provider."""
+    providers = workspace.run("providers", "-no-color").stdout
+    assert set(re.findall(r"provider\[([^\]]+)\]", providers)) == {
+        "registry.terraform.io/hashicorp/aws"
+    }
+
+
+BAD_VARIABLES = {
+    "region": ("Europe", "region must be an AWS region code"),
+    "name_prefix": ("Chat_Prod", "name_prefix must be 3 to 24 characters"),
+    "stage_name": ("prod/v1", "stage_name must be 1 to 128 characters"),
+    "log_retention_days": (10, "log_retention_days must be one of"),
+    "lambda_memory_mb": (64, "lambda_memory_mb must be a whole number"),
+    "lambda_timeout_seconds": (1000, "lambda_timeout_seconds must be a whole number"),
+    "throttling_burst_limit": (-1, "throttling_burst_limit must be a whole number"),
+    "throttling_rate_limit": (-5, "throttling_rate_limit must be 0 or more"),
+    "hosting_mode": ("ftp", 'hosting_mode must be "cloudfront" or "s3-website"'),
+    "allowed_origins": (["https://chat.example.com/"], "Each allowed origin must be"),
+    "max_message_chars": (0, "max_message_chars must be a whole number"),
+    "fanout_concurrency": (1000, "fanout_concurrency must be a whole number"),
+    "connection_ttl_seconds": (3600, "connection_ttl_seconds must be a whole number above 7200"),
+    "lambda_zip_path": ("build/lambda.tar", "lambda_zip_path must name a .zip file"),
+}
+
+
+def test_bad_variables_are_refused_before_anything_is_created(workspace: Terraform) -> None:
+    """Every validated variable rejects a bad value at plan time with its own message."""
+    varfile = workspace.workdir / "bad.tfvars.json"
+    varfile.write_text(json.dumps({k: v for k, (v, _) in BAD_VARIABLES.items()}))
+    result = workspace.run(
+        "plan", "-no-color", "-input=false", f"-var-file={varfile}", ok_codes=(1,)
+    )
+    # Terraform wraps long messages; compare with white space collapsed.
+    errors = " ".join(result.stderr.split())
+    missing = [name for name, (_, msg) in BAD_VARIABLES.items() if msg not in errors]
+    assert missing == [], f"no validation error for {missing}:\n{result.stderr}"
+    assert errors.count("Invalid value for variable") == len(BAD_VARIABLES)
+
+
+def test_a_missing_lambda_zip_is_reported_with_the_fix(
+    terraform_tool: TerraformTool, tmp_path: Path
+) -> None:
+    """Planning without the zip fails with a message that says to run `make build`."""
+    no_zip = StackSources(lambda_zip=tmp_path / "never-built.zip")
+    with (
+        MotoServer() as moto,
+        terraform_workspace(
+            no_zip, tool=terraform_tool, endpoint=moto.endpoint, require_zip=False
+        ) as tf,
+    ):
+        result = tf.run("plan", "-no-color", "-input=false", ok_codes=(1,))
+    assert "does not exist: run `make build` first" in " ".join(result.stderr.split())
+
+
+# --- checkov ----------------------------------------------------------------------------------
+
+
+def run_checkov(checkov: Path, directory: Path) -> dict[str, Any]:
+    """checkov's JSON report for the Terraform in ``directory`` (offline)."""
+    command = [str(checkov), "-d", str(directory), "--skip-download"]
+    command += ["--framework", "terraform", "-o", "json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    # One framework gives one report (a list only when several ran).
+    first: dict[str, Any] = report[0] if isinstance(report, list) else report
+    return first
+
+
+def findings(report: dict[str, Any], kind: str) -> set[tuple[str, str]]:
+    """``(check id, resource)`` pairs of ``kind`` (failed_checks, skipped_checks)."""
+    results = report.get("results", {}).get(kind, [])
+    # for_each instances (aws_apigatewayv2_route.chat["ping"]) share one block and its skips.
+    return {(r["check_id"], re.sub(r"\[.*\]$", "", r["resource"])) for r in results}
+
+
+@pytest.fixture(scope="module")
+def checkov_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """terraform/ copied without Terraform's working files."""
+    target = tmp_path_factory.mktemp("checkov") / "terraform"
+    shutil.copytree(
+        TERRAFORM_DIR, target, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*")
+    )
+    return target
+
+
+@pytest.fixture(scope="module")
+def checkov_report(checkov: Path, checkov_copy: Path) -> dict[str, Any]:
+    """checkov on terraform/ as shipped."""
+    return run_checkov(checkov, checkov_copy)
+
+
+def test_checkov_finds_no_failed_check(checkov_report: dict[str, Any]) -> None:
+    """checkov reports zero failed checks."""
+    failed = sorted(findings(checkov_report, "failed_checks"))
+    assert checkov_report["summary"]["passed"] > 0
+    assert failed == [], f"checkov failures: {failed}"
+
+
+def test_every_checkov_skip_is_justified_inline(
+    checkov_report: dict[str, Any], checkov_copy: Path
+) -> None:
+    """Each skip sits in its resource's block with a reason of a sentence or more."""
+    comments = [
+        match
+        for tf in sorted(checkov_copy.glob("*.tf"))
+        for match in SKIP_COMMENT.finditer(tf.read_text(encoding="utf-8"))
+    ]
+    short = [m.group(0) for m in comments if len(m.group(2).split()) < 8]
+    assert short == [], f"skips without a real reason: {short}"
+    # checkov honours a skip only inside a resource block: every comment must have taken effect.
+    applied = findings(checkov_report, "skipped_checks")
+    assert len(applied) == len(comments), (
+        f"{len(comments)} skip comments but {len(applied)} took effect: {sorted(applied)}"
+    )
+
+
+def test_every_checkov_skip_is_needed(
+    checkov: Path, checkov_report: dict[str, Any], checkov_copy: Path, tmp_path: Path
+) -> None:
+    """Without the skip comments, exactly the skipped checks fail: no skip is stale."""
+    bare = tmp_path / "terraform"
+    shutil.copytree(checkov_copy, bare)
+    for tf in bare.glob("*.tf"):
+        tf.write_text(SKIP_COMMENT.sub("", tf.read_text(encoding="utf-8")), encoding="utf-8")
+    failing_without_skips = findings(run_checkov(checkov, bare), "failed_checks")
+    assert failing_without_skips == findings(checkov_report, "skipped_checks")
