@@ -82,6 +82,7 @@ DEFAULT_ROUTES: Final = frozenset(
 CLIENT_BUFFER_LIMIT: Final = 4 * 1024 * 1024
 _STAGE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _SHUTDOWN_CLOSE_TIMEOUT_S: Final = 1.0
+_SEND_TIMEOUT_S: Final = 5.0
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,10 @@ class Emulator:
         except (ConnectionError, RuntimeError):
             self._client_closed(cid, ABNORMAL)  # the client left while $connect ran
             raise
+        if request.transport is not None:
+            # Flow control at our own limit: below it a send never waits for a slow reader,
+            # above it a post is refused with 429 (see _post) rather than left hanging.
+            request.transport.set_write_buffer_limits(high=CLIENT_BUFFER_LIMIT)
         self._sockets[cid] = _Socket(ws, request.transport)
         why = ABNORMAL
         try:
@@ -300,11 +305,12 @@ class Emulator:
         socket = self._sockets.get(cid)
         if socket is None or socket.ws.closed:
             return False
+        sending = socket.ws.send_str(data) if isinstance(data, str) else socket.ws.send_bytes(data)
         try:
-            if isinstance(data, str):
-                await socket.ws.send_str(data)
-            else:
-                await socket.ws.send_bytes(data)
+            # The frame is buffered at once; only flow control can wait, and not for ever.
+            await asyncio.wait_for(sending, _SEND_TIMEOUT_S)
+        except TimeoutError:
+            return True
         except (ConnectionError, RuntimeError):
             return False
         return True
@@ -362,7 +368,10 @@ class Emulator:
         if socket is None:
             return GONE  # accepted, but the upgrade has not finished
         transport = socket.transport
-        if transport is not None and transport.get_write_buffer_size() > CLIENT_BUFFER_LIMIT:
+        if transport is not None and (
+            transport.get_write_buffer_size() + len(data) > CLIENT_BUFFER_LIMIT
+        ):
+            self.counters["client_buffer_full"] += 1
             return LIMIT_EXCEEDED
         try:
             frame: str | bytes = data.decode("utf-8")

@@ -6,7 +6,9 @@ import asyncio
 import json
 import re
 import uuid
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from local_stack.stack import Stack, StackOptions, running_stack
+from scripts import build_lambda
 
 ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 SENT_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -251,3 +254,21 @@ def test_a_client_that_died_without_closing_is_pruned_by_the_next_broadcast() ->
     assert list(after) == ["alice"]
     assert counters["post_410"] >= 1
     assert counters["disconnect_lost"] >= 1
+
+
+def test_the_deployment_zip_runs_unchanged(tmp_path: Path) -> None:
+    """The extracted lambda.zip, alone on the function's path, serves the chat."""
+    archive = build_lambda.build(tmp_path / "lambda.zip")
+    code = tmp_path / "code"
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(code)
+    with running_stack(StackOptions(site_dir=None, code_dir=code)) as from_zip:
+        lobby = room()
+
+        async def chat() -> dict[str, Any]:
+            async with join(from_zip, "alice", lobby) as alice:
+                await say(alice, "from the zip")
+                return await frame(alice)
+
+        message = asyncio.run(chat())
+    assert (message["from"], message["text"]) == ("alice", "from the zip")

@@ -3,7 +3,10 @@ WebSocket and management API clients."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,3 +122,33 @@ async def whoami(ws: ClientConnection) -> str:
     await ws.send(json.dumps({"action": "echo"}))
     reply = json.loads(await ws.recv(decode=True))
     return str(reply["connectionId"])
+
+
+def raw_upgrade(port: int, path: str) -> socket.socket:
+    """A WebSocket handshake by hand; the returned socket then never reads nor answers pings."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def tagged_connection(log: EventLog, tag: str) -> str:
+    """The id of the connection whose handshake had ``?tag=<tag>``, once its $connect ran."""
+    connects = wait_until(
+        lambda: [
+            e
+            for e in log.events(route="$connect")
+            if (e.get("queryStringParameters") or {}).get("tag") == tag
+        ],
+        what=f"the $connect of ?tag={tag}",
+    )
+    return str(connects[0]["requestContext"]["connectionId"])

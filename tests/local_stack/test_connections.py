@@ -20,6 +20,8 @@ from tests.local_stack.support import (
     error_code,
     handler_options,
     management_client,
+    raw_upgrade,
+    tagged_connection,
     wait_until,
     whoami,
     ws_connect,
@@ -256,3 +258,22 @@ def test_injected_delays(tmp_path: Path) -> None:
                 client.get_connection(ConnectionId="AAAAAAAAAAAAAAA=")
             durations.append(time.monotonic() - started)
     assert all(0.15 <= d < 0.6 for d in durations), durations
+
+
+def test_client_that_stops_reading_gets_429_instead_of_a_hanging_post(
+    stack: Stack, event_log: EventLog
+) -> None:
+    """Posts to a client that reads nothing answer at once, then 429 when its buffer is full."""
+    client = management_client(stack)
+    sock = raw_upgrade(stack.port, "/local?tag=stalled")
+    try:
+        connection_id = tagged_connection(event_log, "stalled")
+        chunk = b"z" * MESSAGE_LIMIT_BYTES
+        started = time.monotonic()
+        with pytest.raises(ClientError) as full:
+            for _ in range(200):  # 25 MB: far beyond any socket buffer
+                client.post_to_connection(ConnectionId=connection_id, Data=chunk)
+        assert error_code(full.value) == "LimitExceededException"
+        assert time.monotonic() - started < 20
+    finally:
+        sock.close()

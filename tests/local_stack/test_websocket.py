@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +15,15 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from local_stack.emulator.core import MESSAGE_LIMIT_BYTES
 from local_stack.stack import Stack, running_stack
-from tests.local_stack.support import EventLog, handler_options, wait_until, whoami, ws_connect
+from tests.local_stack.support import (
+    EventLog,
+    handler_options,
+    raw_upgrade,
+    tagged_connection,
+    wait_until,
+    whoami,
+    ws_connect,
+)
 
 
 def refused_status(url: str) -> int:
@@ -219,23 +224,6 @@ def test_client_that_vanishes_without_close_frame_is_disconnected(
     assert event["requestContext"]["disconnectStatusCode"] == 1006
 
 
-def raw_upgrade(port: int, path: str) -> socket.socket:
-    """A WebSocket handshake by hand; the returned socket then never reads nor answers pings."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert head.startswith(b"HTTP/1.1 101"), head
-    return sock
-
-
 @pytest.fixture(scope="module")
 def timeouts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, EventLog]]:
     """A stack with API Gateway's timeouts shortened to fractions of a second."""
@@ -296,15 +284,7 @@ def test_client_that_stops_answering_pings_is_disconnected(
     stack, log = timeouts
     sock = raw_upgrade(stack.port, "/local?tag=silent")
     try:
-        connect = wait_until(
-            lambda: [
-                e
-                for e in log.events(route="$connect")
-                if (e.get("queryStringParameters") or {}).get("tag") == "silent"
-            ],
-            what="the silent client's $connect",
-        )[0]
-        connection_id = connect["requestContext"]["connectionId"]
+        connection_id = tagged_connection(log, "silent")
         event = log.wait_for("$disconnect", connection_id, timeout_s=3)
         assert event["requestContext"]["disconnectStatusCode"] == 1006
     finally:
