@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 from aiohttp.http_websocket import WebSocketError
 
 from local_stack.emulator.core import (
@@ -46,6 +46,7 @@ from local_stack.emulator.core import (
     ApiError,
     Clock,
     CloseReason,
+    ConnectDecision,
     Connection,
     ConnectionId,
     ConnectionRegistry,
@@ -131,6 +132,17 @@ def _api_error(error: ApiError) -> web.Response:
     return _api_response(error.status, error.body(), error.error_type)
 
 
+def _close_reason(message: WSMessage) -> CloseReason | None:
+    """Why the socket ended, from the message that ended it; None when we closed it."""
+    if message.type is WSMsgType.CLOSE:
+        return client_close(int(message.data), str(message.extra or ""))
+    if message.type is WSMsgType.ERROR and isinstance(message.data, WebSocketError):
+        if message.data.code == MESSAGE_TOO_BIG.code:
+            return MESSAGE_TOO_BIG
+        return CloseReason(message.data.code, str(message.data))
+    return None  # CLOSING (we closed it), CLOSED or ERROR (the connection was lost): ABNORMAL
+
+
 class Emulator:
     """An API Gateway WebSocket API in front of one integration; mount with ``application()``."""
 
@@ -187,26 +199,8 @@ class Emulator:
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if not web.WebSocketResponse().can_prepare(request).ok:
             return web.json_response({"message": "Upgrade Required"}, status=426)
-        source_ip = request.remote or "127.0.0.1"
-        sockname = request.transport.get_extra_info("sockname") if request.transport else None
-        port = int(sockname[1]) if sockname else 0
-        connection = self.registry.begin(
-            source_ip=source_ip,
-            user_agent=request.headers.get("User-Agent"),
-            domain_name=request.host,
-            headers=gateway_headers(
-                request.headers.items(),
-                source_ip=source_ip,
-                port=port,
-                proto=request.scheme,
-                trace_id=trace_id(self._clock()),
-            ),
-            query=request.query.items(),
-        )
+        connection, decision = await self._handshake(request)
         cid = connection.connection_id
-        self.counters["connect"] += 1
-        result = await self._invoke(self.events.connect(connection, self._new_id()))
-        decision = decide_connect(result)
         if not decision.accepted:
             self.registry.refuse(cid)
             self.counters["refused"] += 1
@@ -239,21 +233,37 @@ class Emulator:
                 if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                     self.registry.touch(cid)
                     self._spawn(self._on_frame(connection, message.data))
-                elif message.type is WSMsgType.CLOSE:
-                    why = client_close(int(message.data), str(message.extra or ""))
-                    break
-                elif message.type is WSMsgType.ERROR:
-                    error = message.data
-                    if isinstance(error, WebSocketError) and error.code == MESSAGE_TOO_BIG.code:
-                        why = MESSAGE_TOO_BIG
-                    elif isinstance(error, WebSocketError):
-                        why = CloseReason(error.code, str(error))
-                    break
-                else:  # CLOSING (we closed it) or CLOSED (the TCP connection ended)
-                    break
+                    continue
+                why = _close_reason(message) or why
+                break
         finally:
             self._client_closed(cid, why)
         return ws
+
+    async def _handshake(self, request: web.Request) -> tuple[Connection, ConnectDecision]:
+        """Register the handshake and run ``$connect``; its answer decides the upgrade."""
+        source_ip = request.remote or "127.0.0.1"
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        connection = self.registry.begin(
+            source_ip=source_ip,
+            user_agent=request.headers.get("User-Agent"),
+            domain_name=request.host,
+            headers=gateway_headers(
+                request.headers.items(),
+                source_ip=source_ip,
+                port=int(sockname[1]) if sockname else 0,
+                proto=request.scheme,
+                trace_id=trace_id(self._clock()),
+            ),
+            query=request.query.items(),
+        )
+        self.counters["connect"] += 1
+        try:
+            result = await self._invoke(self.events.connect(connection, self._new_id()))
+        except BaseException:  # cancelled (shutdown): forget the handshake
+            self.registry.refuse(connection.connection_id)
+            raise
+        return connection, decide_connect(result)
 
     def _client_closed(self, cid: ConnectionId, why: CloseReason) -> None:
         socket = self._sockets.pop(cid, None)
