@@ -671,3 +671,39 @@ def applied_stack(
             _close_quietly(stack, keep_workdir=keep_workdir)
             raise
         stack.close(keep_workdir=keep_workdir)
+
+
+def emulator_inventory(endpoint: str, region: str) -> dict[str, list[str]]:
+    """Everything of a kind this configuration creates, as the emulator lists it.
+
+    For checking that a destroy left nothing behind; one page per listing is enough for the
+    handful of resources a test creates.
+    """
+
+    def client(service: str) -> Any:
+        return boto3_client(service, endpoint, region)
+
+    cloudfront = client("cloudfront")
+    iam = client("iam")
+    return {
+        "dynamodb tables": client("dynamodb").list_tables()["TableNames"],
+        "lambda functions": [
+            f["FunctionName"] for f in client("lambda").list_functions()["Functions"]
+        ],
+        "iam roles": [r["RoleName"] for r in iam.list_roles()["Roles"]],
+        "iam policies": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]],
+        "websocket apis": [a["Name"] for a in client("apigatewayv2").get_apis()["Items"]],
+        "s3 buckets": [b["Name"] for b in client("s3").list_buckets()["Buckets"]],
+        "cloudfront distributions": [
+            d["Id"] for d in cloudfront.list_distributions()["DistributionList"].get("Items", [])
+        ],
+        "cloudfront origin access controls": [
+            c["Name"]
+            for c in cloudfront.list_origin_access_controls()["OriginAccessControlList"].get(
+                "Items", []
+            )
+        ],
+        "log groups": [
+            g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]
+        ],
+    }

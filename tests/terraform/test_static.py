@@ -173,3 +173,19 @@ def test_every_checkov_skip_is_needed(
         tf.write_text(SKIP_COMMENT.sub("", tf.read_text(encoding="utf-8")), encoding="utf-8")
     failing_without_skips = findings(run_checkov(checkov, bare), "failed_checks")
     assert failing_without_skips == findings(checkov_report, "skipped_checks")
+
+
+def test_every_variable_and_output_is_documented_for_users() -> None:
+    """docs/deploy.md lists each variable of variables.tf and each output of outputs.tf."""
+    docs = (TERRAFORM_DIR.parent / "docs" / "deploy.md").read_text(encoding="utf-8")
+
+    def declared(kind: str, filename: str) -> set[str]:
+        text = (TERRAFORM_DIR / filename).read_text(encoding="utf-8")
+        return set(re.findall(rf'^{kind} "([a-z0-9_]+)"', text, flags=re.MULTILINE))
+
+    variables = declared("variable", "variables.tf")
+    outputs = declared("output", "outputs.tf")
+    assert "region" in variables
+    assert "website_url" in outputs
+    assert sorted(v for v in variables if f"`{v}`" not in docs) == []
+    assert sorted(o for o in outputs if f"`{o}`" not in docs) == []

@@ -1,0 +1,465 @@
+"""terraform/ applied to a local AWS emulator (moto), in both hosting modes, then destroyed.
+
+Both stacks are applied at once, with different name prefixes, into one emulated account: that
+also proves two stacks coexist. boto3 then reads back what was created and checks the wiring;
+the last test destroys both and lists what is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+
+from local_stack.dynamodb import TABLE_SCHEMA
+from local_stack.site import content_type, render_template, site_variables
+from local_stack.tfharness import (
+    REPO_ROOT,
+    SITE_DIR,
+    AppliedStack,
+    HarnessError,
+    MotoServer,
+    StackSources,
+    TerraformTool,
+    apply_stack,
+    emulator_inventory,
+)
+from scripts.build_lambda import code_sha256
+from tests.terraform.backend_calls import dynamodb_actions, management_api_http_methods
+from tests.terraform.emulator_gaps import unexplained_diffs
+
+pytestmark = [pytest.mark.terraform, pytest.mark.slow]
+
+MODES = ("cloudfront", "s3-website")
+PREFIXES = {"cloudfront": "tf-cf", "s3-website": "tf-s3"}
+STAGE = "prod"
+ROUTE_KEYS = {"$connect", "$disconnect", "$default", "sendmessage", "ping"}
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    """One emulated AWS account for both stacks."""
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stacks(
+    moto: MotoServer, terraform_tool: TerraformTool, lambda_zip: Path
+) -> Iterator[dict[str, AppliedStack]]:
+    """Both hosting modes applied side by side; closed (destroyed) at the end in any case."""
+    sources = StackSources(lambda_zip=lambda_zip)
+
+    def apply(mode: str) -> AppliedStack:
+        variables = {"name_prefix": PREFIXES[mode], "hosting_mode": mode, "stage_name": STAGE}
+        return apply_stack(variables, endpoint=moto.endpoint, sources=sources, tool=terraform_tool)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(MODES)) as pool:
+        futures = {mode: pool.submit(apply, mode) for mode in MODES}
+    applied: dict[str, AppliedStack] = {}
+    failure: BaseException | None = None
+    for mode, future in futures.items():
+        try:
+            applied[mode] = future.result()
+        except HarnessError as error:
+            failure = failure or error
+    try:
+        if failure is not None:
+            raise failure
+        print(f"\napplied both stacks in {time.monotonic() - started:.0f}s")
+        yield applied
+    finally:
+        for stack in applied.values():
+            stack.close()
+
+
+@pytest.fixture(params=MODES)
+def stack(request: pytest.FixtureRequest, stacks: dict[str, AppliedStack]) -> AppliedStack:
+    """One applied stack per hosting mode."""
+    applied = stacks[request.param]
+    if applied.destroyed:
+        pytest.fail("the stack was destroyed by an earlier test", pytrace=False)
+    return applied
+
+
+def only_statement(policy: str | dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements of a policy document given as JSON text or already parsed."""
+    document = json.loads(policy) if isinstance(policy, str) else policy
+    statements = document["Statement"]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def as_set(value: str | list[str]) -> set[str]:
+    """IAM allows a single string or a list for Action and Resource."""
+    return {value} if isinstance(value, str) else set(value)
+
+
+# --- idempotence ------------------------------------------------------------------------------
+
+
+def test_second_plan_changes_nothing_but_known_emulator_gaps(stack: AppliedStack) -> None:
+    """A plan right after apply differs from the state only in attributes moto cannot store."""
+    plan = stack.plan()
+    assert unexplained_diffs(plan) == [], plan.text
+    assert plan.output_changes == ()
+
+
+# --- API Gateway ------------------------------------------------------------------------------
+
+
+def test_outputs_name_what_was_created(stack: AppliedStack) -> None:
+    """The outputs are the URLs and names derived from the API id, region, stage and prefix."""
+    out = stack.outputs
+    host = f"{out['api_id']}.execute-api.{stack.region}.amazonaws.com"
+    prefix = stack.variables["name_prefix"]
+    assert out["websocket_url"] == f"wss://{host}/{STAGE}"
+    assert out["connections_endpoint"] == f"https://{host}/{STAGE}"
+    assert out["table_name"] == f"{prefix}-connections"
+    assert out["function_name"] == f"{prefix}-handler"
+    assert out["site_bucket"].startswith(f"{prefix}-site-")
+
+
+def test_every_route_targets_the_one_lambda_integration(stack: AppliedStack) -> None:
+    """The five routes select on body.action and all reach one AWS_PROXY integration."""
+    api = stack.client("apigatewayv2")
+    api_id = stack.outputs["api_id"]
+    described = api.get_api(ApiId=api_id)
+    assert described["ProtocolType"] == "WEBSOCKET"
+    assert described["RouteSelectionExpression"] == "$request.body.action"
+
+    integrations = api.get_integrations(ApiId=api_id)["Items"]
+    assert len(integrations) == 1
+    integration = integrations[0]
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    function_arn = stack.client("lambda").get_function(FunctionName=stack.outputs["function_name"])[
+        "Configuration"
+    ]["FunctionArn"]
+    assert integration["IntegrationUri"] == (
+        f"arn:aws:apigateway:{stack.region}:lambda:path/2015-03-31/functions/"
+        f"{function_arn}/invocations"
+    )
+
+    routes = api.get_routes(ApiId=api_id)["Items"]
+    assert {r["RouteKey"] for r in routes} == ROUTE_KEYS
+    assert len(routes) == len(ROUTE_KEYS)
+    targets = {r["RouteKey"]: r["Target"] for r in routes}
+    assert targets == dict.fromkeys(ROUTE_KEYS, f"integrations/{integration['IntegrationId']}")
+
+
+def test_stage_auto_deploys_with_default_throttling(stack: AppliedStack) -> None:
+    """The stage redeploys on every change and throttles every route by default."""
+    stage = stack.client("apigatewayv2").get_stage(ApiId=stack.outputs["api_id"], StageName=STAGE)
+    assert stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 500
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 1000
+    assert "AccessLogSettings" not in stage  # opt-in, off by default
+
+
+# --- Lambda -----------------------------------------------------------------------------------
+
+
+def documented_environment() -> set[str]:
+    """The variable names of docs/internals.md's "The Lambda's environment" table."""
+    text = (REPO_ROOT / "docs" / "internals.md").read_text(encoding="utf-8")
+    section = text.split("## The Lambda's environment", 1)[1].split("\n## ", 1)[0]
+    names = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", section, flags=re.MULTILINE))
+    # boto3's own AWS_* variables are for the local stack only.
+    return {name for name in names if not name.startswith("AWS_")}
+
+
+def test_function_is_built_as_documented(stack: AppliedStack, lambda_zip: Path) -> None:
+    """python3.13 on arm64, the documented handler, sized for fan-out, running today's zip."""
+    config = stack.client("lambda").get_function_configuration(
+        FunctionName=stack.outputs["function_name"]
+    )
+    assert config["Runtime"] == "python3.13"
+    assert config["Architectures"] == ["arm64"]
+    assert config["Handler"] == "chat.handler.handler"
+    assert config["MemorySize"] == 512
+    assert config["Timeout"] == 29
+    assert config["CodeSha256"] == code_sha256(lambda_zip)
+    role = stack.client("iam").get_role(RoleName=f"{stack.variables['name_prefix']}-lambda")
+    assert config["Role"] == role["Role"]["Arn"]
+
+
+def test_function_environment_names_the_table_and_the_endpoint(stack: AppliedStack) -> None:
+    """Exactly the documented variables, naming this stack's table, endpoint and site."""
+    config = stack.client("lambda").get_function_configuration(
+        FunctionName=stack.outputs["function_name"]
+    )
+    env = config["Environment"]["Variables"]
+    assert set(env) == documented_environment()
+    assert env["TABLE_NAME"] == stack.outputs["table_name"]
+    assert env["CONNECTIONS_ENDPOINT"] == stack.outputs["connections_endpoint"]
+    # By default only the stack's own site may open a socket.
+    assert env["ALLOWED_ORIGINS"] == stack.outputs["website_url"].rstrip("/")
+    assert env["MAX_MESSAGE_CHARS"] == "2000"
+    assert env["FANOUT_CONCURRENCY"] == "32"
+    assert env["CONNECTION_TTL_SECONDS"] == "10800"
+
+
+def test_only_this_api_stage_may_invoke_the_function(stack: AppliedStack) -> None:
+    """The resource policy lets API Gateway invoke, from this API's stage only."""
+    policy = stack.client("lambda").get_policy(FunctionName=stack.outputs["function_name"])
+    (statement,) = only_statement(policy["Policy"])
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    account = stack.client("sts").get_caller_identity()["Account"]
+    assert statement["Condition"] == {
+        "ArnLike": {
+            "AWS:SourceArn": (
+                f"arn:aws:execute-api:{stack.region}:{account}:{stack.outputs['api_id']}/{STAGE}/*"
+            )
+        }
+    }
+
+
+def test_log_group_exists_with_retention(stack: AppliedStack) -> None:
+    """The function's log group is managed, with a finite retention."""
+    name = f"/aws/lambda/{stack.outputs['function_name']}"
+    groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    assert [(g["logGroupName"], g.get("retentionInDays")) for g in groups] == [(name, 14)]
+
+
+def test_default_tags_reach_the_resources(stack: AppliedStack) -> None:
+    """The provider's default_tags mark every taggable resource with the project and stack."""
+    function_arn = stack.client("lambda").get_function(FunctionName=stack.outputs["function_name"])[
+        "Configuration"
+    ]["FunctionArn"]
+    tags = stack.client("lambda").list_tags(Resource=function_arn)["Tags"]
+    assert tags == {
+        "Project": "awsome-chat",
+        "Stack": stack.variables["name_prefix"],
+        "ManagedBy": "terraform",
+    }
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------
+
+
+def test_table_matches_the_local_stack_schema(stack: AppliedStack) -> None:
+    """Keys, attributes, room index and projection equal local_stack.dynamodb.TABLE_SCHEMA."""
+    table = stack.client("dynamodb").describe_table(TableName=stack.outputs["table_name"])["Table"]
+
+    def by_name(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        return sorted(items, key=lambda item: str(item[key]))
+
+    assert by_name(table["AttributeDefinitions"], "AttributeName") == by_name(
+        TABLE_SCHEMA["AttributeDefinitions"], "AttributeName"
+    )
+    assert table["KeySchema"] == TABLE_SCHEMA["KeySchema"]
+    assert table["BillingModeSummary"]["BillingMode"] == TABLE_SCHEMA["BillingMode"]
+    indexes = [
+        {
+            "IndexName": gsi["IndexName"],
+            "KeySchema": gsi["KeySchema"],
+            "Projection": {
+                "ProjectionType": gsi["Projection"]["ProjectionType"],
+                "NonKeyAttributes": sorted(gsi["Projection"].get("NonKeyAttributes", [])),
+            },
+        }
+        for gsi in table["GlobalSecondaryIndexes"]
+    ]
+    assert indexes == TABLE_SCHEMA["GlobalSecondaryIndexes"]
+
+
+def test_table_expires_items_and_is_protected(stack: AppliedStack) -> None:
+    """TTL on expiresAt, encryption at rest, point-in-time recovery, deletion protection off."""
+    dynamodb = stack.client("dynamodb")
+    name = stack.outputs["table_name"]
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    assert table["DeletionProtectionEnabled"] is False
+    backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+# --- IAM --------------------------------------------------------------------------------------
+
+
+def test_iam_policy_grants_exactly_what_the_code_calls(stack: AppliedStack) -> None:
+    """Log writes to its group, the backend's DynamoDB calls, POSTs to this stage's @connections."""
+    iam = stack.client("iam")
+    role = f"{stack.variables['name_prefix']}-lambda"
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+    granted = {
+        frozenset(as_set(s["Action"])): as_set(s["Resource"]) for s in only_statement(document)
+    }
+    assert all(s["Effect"] == "Allow" for s in only_statement(document))
+
+    table_arn = stack.client("dynamodb").describe_table(TableName=stack.outputs["table_name"])[
+        "Table"
+    ]["TableArn"]
+    account = stack.client("sts").get_caller_identity()["Account"]
+    execution_arn = f"arn:aws:execute-api:{stack.region}:{account}:{stack.outputs['api_id']}"
+    log_group = f"/aws/lambda/{stack.outputs['function_name']}"
+
+    called = dynamodb_actions()
+    index_actions = called & {"dynamodb:Query"}  # the fan-out queries the room index only
+    expected = {
+        frozenset({"logs:CreateLogStream", "logs:PutLogEvents"}): {
+            f"arn:aws:logs:{stack.region}:{account}:log-group:{log_group}:log-stream:*"
+        },
+        frozenset(called - index_actions): {table_arn},
+        frozenset(index_actions): {f"{table_arn}/index/room-index"},
+        frozenset({"execute-api:ManageConnections"}): {
+            f"{execution_arn}/{STAGE}/{method}/@connections/*"
+            for method in management_api_http_methods()
+        },
+    }
+    assert granted == expected
+
+
+def test_only_lambda_may_assume_the_role(stack: AppliedStack) -> None:
+    """The role trusts the Lambda service and nobody else."""
+    role = stack.client("iam").get_role(RoleName=f"{stack.variables['name_prefix']}-lambda")
+    (statement,) = only_statement(role["Role"]["AssumeRolePolicyDocument"])
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+
+
+# --- website ----------------------------------------------------------------------------------
+
+
+def expected_site(stack: AppliedStack) -> dict[str, bytes]:
+    """What the bucket should hold: frontend/ with templates rendered as the local stack does."""
+    variables = site_variables(stack.outputs["websocket_url"], 2000)
+    site: dict[str, bytes] = {}
+    for path in sorted(p for p in SITE_DIR.rglob("*") if p.is_file()):
+        key = path.relative_to(SITE_DIR).as_posix()
+        if key.endswith(".tpl"):
+            text = render_template(path.read_text(encoding="utf-8"), variables, name=key)
+            site[key.removesuffix(".tpl")] = text.encode("utf-8")
+        else:
+            site[key] = path.read_bytes()
+    return site
+
+
+def test_site_files_are_published_with_types_and_etags(stack: AppliedStack) -> None:
+    """Each site file is in the bucket, rendered, typed and etagged as the local stack serves it."""
+    s3 = stack.client("s3")
+    bucket = stack.outputs["site_bucket"]
+    site = expected_site(stack)
+    assert "index.html" in site
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    assert {o["Key"] for o in listed} == set(site)
+    for key, body in site.items():
+        obj = s3.get_object(Bucket=bucket, Key=key)
+        assert obj["Body"].read() == body, key
+        assert obj["ContentType"] == content_type(PurePosixPath(key)), key
+        assert obj["ETag"].strip('"') == hashlib.md5(body).hexdigest(), key  # noqa: S324
+        rendered = (SITE_DIR / f"{key}.tpl").exists()
+        fresh = rendered or key.endswith(".html")
+        assert obj["CacheControl"] == ("no-cache" if fresh else "public, max-age=300"), key
+
+
+def test_config_js_holds_the_websocket_url(stack: AppliedStack) -> None:
+    """config.js in the bucket points the page at this stack's WebSocket URL, uncached."""
+    obj = stack.client("s3").get_object(Bucket=stack.outputs["site_bucket"], Key="config.js")
+    text = obj["Body"].read().decode("utf-8")
+    assert f'"{stack.outputs["websocket_url"]}"' in text
+    assert "${" not in text
+    assert obj["CacheControl"] == "no-cache"
+
+
+def test_cloudfront_mode_keeps_the_bucket_private(stacks: dict[str, AppliedStack]) -> None:
+    """Block Public Access fully on, no ACLs, and only this distribution may read, via OAC."""
+    stack = stacks["cloudfront"]
+    s3 = stack.client("s3")
+    cloudfront = stack.client("cloudfront")
+    bucket = stack.outputs["site_bucket"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == dict.fromkeys(
+        ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"], True
+    )
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
+    assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+    domain = stack.outputs["website_url"].removeprefix("https://").rstrip("/")
+    (summary,) = [
+        d
+        for d in cloudfront.list_distributions()["DistributionList"]["Items"]
+        if d["DomainName"] == domain
+    ]
+    distribution = cloudfront.get_distribution(Id=summary["Id"])["Distribution"]
+    config = distribution["DistributionConfig"]
+    (origin,) = config["Origins"]["Items"]
+    assert origin["DomainName"] == f"{bucket}.s3.{stack.region}.amazonaws.com"
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["DefaultRootObject"] == "index.html"
+
+    (statement,) = only_statement(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == f"arn:aws:s3:::{bucket}/*"
+    assert statement["Condition"] == {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}}
+
+    controls = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
+    (control,) = [c for c in controls if c["Name"] == f"{PREFIXES['cloudfront']}-site"]
+    assert (
+        control["OriginAccessControlOriginType"],
+        control["SigningBehavior"],
+        control["SigningProtocol"],
+    ) == ("s3", "always", "sigv4")
+
+
+def test_s3_website_mode_is_public_by_policy_only(stacks: dict[str, AppliedStack]) -> None:
+    """ACLs disabled and blocked; a bucket policy lets anyone read objects; the website is on."""
+    stack = stacks["s3-website"]
+    s3 = stack.client("s3")
+    bucket = stack.outputs["site_bucket"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False,
+    }
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
+    assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    (statement,) = only_statement(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert statement["Principal"] == "*"
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == f"arn:aws:s3:::{bucket}/*"
+    assert s3.get_bucket_website(Bucket=bucket)["IndexDocument"] == {"Suffix": "index.html"}
+    assert stack.outputs["website_url"] == (
+        f"http://{bucket}.s3-website-{stack.region}.amazonaws.com/"
+    )
+
+
+# --- destroy ----------------------------------------------------------------------------------
+
+
+def test_destroy_leaves_nothing(stacks: dict[str, AppliedStack], moto: MotoServer) -> None:
+    """Both stacks coexist in one account, and destroying them empties it."""
+    region = next(iter(stacks.values())).region
+    before = emulator_inventory(moto.endpoint, region)
+    for mode, stack in stacks.items():
+        assert stack.outputs["table_name"] in before["dynamodb tables"], mode
+        assert stack.outputs["function_name"] in before["lambda functions"], mode
+        assert stack.outputs["site_bucket"] in before["s3 buckets"], mode
+    assert len(before["websocket apis"]) == len(MODES)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(stacks)) as pool:
+        list(pool.map(AppliedStack.destroy, stacks.values()))
+    print(f"\ndestroyed both stacks in {time.monotonic() - started:.0f}s")
+
+    for stack in stacks.values():
+        assert stack.terraform.state_addresses() == []
+    after = emulator_inventory(moto.endpoint, region)
+    assert after == {kind: [] for kind in before}
