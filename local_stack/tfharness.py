@@ -488,10 +488,11 @@ class StackSources:
 
     terraform_dir: Path = TERRAFORM_DIR
     site_dir: Path = SITE_DIR
-    lambda_zip: Path = LAMBDA_ZIP
+    # None: no package to lay out (a configuration without the Lambda, or `validate` only).
+    lambda_zip: Path | None = LAMBDA_ZIP
 
 
-def prepare_workdir(root: Path, sources: StackSources, *, require_zip: bool = True) -> Path:
+def prepare_workdir(root: Path, sources: StackSources) -> Path:
     """Lay out ``sources`` under ``root`` like the repository; return the Terraform directory."""
     if not (sources.terraform_dir / "versions.tf").is_file():
         raise HarnessError(f"{sources.terraform_dir} is not the Terraform configuration")
@@ -499,11 +500,11 @@ def prepare_workdir(root: Path, sources: StackSources, *, require_zip: bool = Tr
     shutil.copytree(sources.terraform_dir, workdir, ignore=_IGNORED_IN_COPY)
     if sources.site_dir.is_dir():
         shutil.copytree(sources.site_dir, root / "frontend")
-    if sources.lambda_zip.is_file():
+    if sources.lambda_zip is not None:
+        if not sources.lambda_zip.is_file():
+            raise HarnessError(f"{sources.lambda_zip} does not exist: run `make build` first")
         (root / "build").mkdir()
         shutil.copy2(sources.lambda_zip, root / "build" / "lambda.zip")
-    elif require_zip:
-        raise HarnessError(f"{sources.lambda_zip} does not exist: run `make build` first")
     return workdir
 
 
@@ -520,12 +521,11 @@ class Workspace:
         tool: TerraformTool | None = None,
         endpoint: str | None = None,
         variables: Mapping[str, Any] | None = None,
-        require_zip: bool = True,
     ) -> None:
         tool = tool or TerraformTool.locate()
         self.root = Path(tempfile.mkdtemp(prefix="awsome-tf-"))
         try:
-            workdir = prepare_workdir(self.root, sources or StackSources(), require_zip=require_zip)
+            workdir = prepare_workdir(self.root, sources or StackSources())
             cli_config = self.root / "terraformrc"
             cli_config.write_text(cli_config_text(tool.mirror), encoding="utf-8")
             if endpoint is not None:
@@ -550,13 +550,10 @@ def terraform_workspace(
     tool: TerraformTool | None = None,
     endpoint: str | None = None,
     variables: Mapping[str, Any] | None = None,
-    require_zip: bool = True,
     keep: bool = False,
 ) -> Iterator[Terraform]:
     """``Workspace`` as a context manager; the directory is removed unless ``keep``."""
-    workspace = Workspace(
-        sources, tool=tool, endpoint=endpoint, variables=variables, require_zip=require_zip
-    )
+    workspace = Workspace(sources, tool=tool, endpoint=endpoint, variables=variables)
     try:
         yield workspace.terraform
     finally:
@@ -655,6 +652,7 @@ def applied_stack(
     *,
     sources: StackSources | None = None,
     moto: MotoServer | None = None,
+    tool: TerraformTool | None = None,
     keep_workdir: bool = False,
 ) -> Iterator[AppliedStack]:
     """Apply the stack against moto, yield it, then destroy it, also when the body fails.
@@ -664,7 +662,7 @@ def applied_stack(
     """
     with ExitStack() as resources:
         server = moto if moto is not None else resources.enter_context(MotoServer())
-        stack = apply_stack(variables, endpoint=server.endpoint, sources=sources)
+        stack = apply_stack(variables, endpoint=server.endpoint, sources=sources, tool=tool)
         try:
             yield stack
         except BaseException:

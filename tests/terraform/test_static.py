@@ -29,7 +29,7 @@ SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+):(.*)")
 @pytest.fixture(scope="module")
 def workspace(terraform_tool: TerraformTool) -> Iterator[Terraform]:
     """An initialised copy of terraform/ (provider from the mirror, no emulator)."""
-    with terraform_workspace(tool=terraform_tool, require_zip=False) as terraform:
+    with terraform_workspace(StackSources(lambda_zip=None), tool=terraform_tool) as terraform:
         yield terraform
 
 
@@ -85,19 +85,24 @@ def test_bad_variables_are_refused_before_anything_is_created(workspace: Terrafo
     assert errors.count("Invalid value for variable") == len(BAD_VARIABLES)
 
 
-def test_a_missing_lambda_zip_is_reported_with_the_fix(
+def test_a_missing_zip_or_page_is_reported_with_the_fix(
     terraform_tool: TerraformTool, tmp_path: Path
 ) -> None:
-    """Planning without the zip fails with a message that says to run `make build`."""
-    no_zip = StackSources(lambda_zip=tmp_path / "never-built.zip")
+    """Planning without the zip or without index.html fails saying what to do."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "style.css").write_text("p {}")
+    sources = StackSources(site_dir=tmp_path / "site", lambda_zip=None)
     with (
         MotoServer() as moto,
-        terraform_workspace(
-            no_zip, tool=terraform_tool, endpoint=moto.endpoint, require_zip=False
-        ) as tf,
+        terraform_workspace(sources, tool=terraform_tool, endpoint=moto.endpoint) as tf,
     ):
-        result = tf.run("plan", "-no-color", "-input=false", ok_codes=(1,))
-    assert "does not exist: run `make build` first" in " ".join(result.stderr.split())
+        no_page = tf.run("plan", "-no-color", "-input=false", ok_codes=(1,))
+        (tf.workdir.parent / "frontend" / "index.html").write_text("<title>chat</title>")
+        no_zip = tf.run("plan", "-no-color", "-input=false", ok_codes=(1,))
+    assert "has no index.html or index.html.tpl; point site_dir at the frontend/ folder" in (
+        " ".join(no_page.stderr.split())
+    )
+    assert "does not exist: run `make build` first" in " ".join(no_zip.stderr.split())
 
 
 # --- checkov ----------------------------------------------------------------------------------
