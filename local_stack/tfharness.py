@@ -632,18 +632,20 @@ def apply_stack(
     try:
         workspace.terraform.apply()
         stack.outputs = workspace.terraform.outputs()
-    except BaseException:
-        _close_quietly(stack)
+    except BaseException as failure:
+        _close_after(failure, stack)
         raise
     return stack
 
 
-def _close_quietly(stack: AppliedStack, *, keep_workdir: bool = False) -> None:
-    """Close after a failure without hiding that failure behind a second one."""
+def _close_after(
+    failure: BaseException, stack: AppliedStack, *, keep_workdir: bool = False
+) -> None:
+    """Close after ``failure`` without hiding it: a failed destroy becomes a note on it."""
     try:
         stack.close(keep_workdir=keep_workdir)
     except HarnessError as error:
-        print(f"tfharness: destroy after a failure also failed: {error}", file=sys.stderr)
+        failure.add_note(f"tfharness: the destroy after this failure also failed: {error}")
 
 
 @contextmanager
@@ -665,8 +667,8 @@ def applied_stack(
         stack = apply_stack(variables, endpoint=server.endpoint, sources=sources, tool=tool)
         try:
             yield stack
-        except BaseException:
-            _close_quietly(stack, keep_workdir=keep_workdir)
+        except BaseException as failure:
+            _close_after(failure, stack, keep_workdir=keep_workdir)
             raise
         stack.close(keep_workdir=keep_workdir)
 

@@ -24,7 +24,8 @@ resource "aws_apigatewayv2_route" "chat" {
 }
 
 # auto_deploy creates a new deployment whenever a route or integration
-# changes, so there is no aws_apigatewayv2_deployment to keep in step.
+# changes, so there is no aws_apigatewayv2_deployment to keep in step. The
+# stage waits for the routes so that its first deployment already has them.
 resource "aws_apigatewayv2_stage" "chat" {
   #checkov:skip=CKV2_AWS_51:Browsers connect from anywhere, so there is no client certificate to demand; API Gateway's client certificates authenticate it to HTTP backends, and the Lambda proxy integration has none.
   api_id      = aws_apigatewayv2_api.chat.id
@@ -53,4 +54,6 @@ resource "aws_apigatewayv2_stage" "chat" {
       })
     }
   }
+
+  depends_on = [aws_apigatewayv2_route.chat]
 }

@@ -311,7 +311,7 @@ def test_iam_policy_grants_exactly_what_the_code_calls(stack: AppliedStack) -> N
     index_actions = called & {"dynamodb:Query"}  # the fan-out queries the room index only
     expected = {
         frozenset({"logs:CreateLogStream", "logs:PutLogEvents"}): {
-            f"arn:aws:logs:{stack.region}:{account}:log-group:{log_group}:log-stream:*"
+            f"arn:aws:logs:{stack.region}:{account}:log-group:{log_group}:*"
         },
         frozenset(called - index_actions): {table_arn},
         frozenset(index_actions): {f"{table_arn}/index/room-index"},
