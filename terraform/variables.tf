@@ -4,7 +4,7 @@ variable "region" {
   default     = "eu-west-1"
 
   validation {
-    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$", var.region))
+    condition     = can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", var.region))
     error_message = "region must be an AWS region code such as \"eu-west-1\"."
   }
 }
@@ -29,7 +29,7 @@ variable "stage_name" {
   default     = "prod"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,128}$", var.stage_name)) && var.stage_name != "$default"
+    condition     = can(regex("^[A-Za-z0-9_-]{1,128}$", var.stage_name))
     error_message = "stage_name must be 1 to 128 characters of A-Z, a-z, 0-9, '_' and '-'."
   }
 }
