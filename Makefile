@@ -60,6 +60,7 @@ rehearse: $(STAMP) build
 deploy: $(STAMP) build
 	terraform -chdir=$(TF_DIR) init
 	terraform -chdir=$(TF_DIR) apply
+	@echo "Open the chat at: $$(terraform -chdir=$(TF_DIR) output -raw website_url)"
 
 destroy:
 	terraform -chdir=$(TF_DIR) init
