@@ -1,0 +1,28 @@
+"""The deployment rehearsal: ``terraform/`` applied to a local AWS emulator, then the chat run on
+exactly what it created, then destroyed (``make rehearse``, ``python -m local_stack.rehearse``).
+
+    from local_stack.rehearsal import RehearsalOptions, rehearse
+
+    report = rehearse(RehearsalOptions(hosting_mode="s3-website"), out=print)
+    report.ok           # every step passed and the stack was destroyed
+    report.problems     # [Problem(area, message), ...], each saying what is wrong and what breaks
+    report.destroyed    # True also when a step failed
+
+Modules: ``deployment`` reads back what Terraform created (boto3 on the emulator), ``checks``
+judges it and maps it onto the local stack (pure), ``code`` checks and inspects the function's
+package, ``e2e`` runs the WebSocket and browser chat checks, ``runner`` puts the steps in order
+with destroy in a ``finally``, ``report`` prints and keeps the findings.
+"""
+
+from local_stack.rehearsal.report import Problem, RehearsalError, Report, Step
+from local_stack.rehearsal.runner import HOSTING_MODES, RehearsalOptions, rehearse
+
+__all__ = [
+    "HOSTING_MODES",
+    "Problem",
+    "RehearsalError",
+    "RehearsalOptions",
+    "Report",
+    "Step",
+    "rehearse",
+]

@@ -1,0 +1,535 @@
+"""The rehearsal, step by step: apply, read back, check, run the chat on it, destroy.
+
+Everything after a successful apply runs inside ``try``/``finally``: the stack is destroyed
+whatever happens (a problem found, a check failed, a bug, Ctrl-C), and the report says so.
+When the read-back finds problems, the chat is not started: its failures would only be
+symptoms of what the report already names.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from local_stack.emulator.core import EmulatorConfigError
+from local_stack.rehearsal import checks, code, deployment, e2e
+from local_stack.rehearsal.checks import ApiWiring
+from local_stack.rehearsal.deployment import Api, Function
+from local_stack.rehearsal.report import Printer, RehearsalError, Report, Step
+from local_stack.stack import Stack, StackOptions, running_stack
+from local_stack.tfharness import (
+    LAMBDA_ZIP,
+    SITE_DIR,
+    TERRAFORM_DIR,
+    AppliedStack,
+    HarnessError,
+    MotoServer,
+    StackSources,
+    TerraformTool,
+    apply_stack,
+    emulator_inventory,
+)
+
+HOSTING_MODES: Final = ("cloudfront", "s3-website")
+CHROMIUM_ENV: Final = "AWSOME_CHROMIUM"
+LOCAL_HOST: Final = "127.0.0.1"
+_LISTEN_ATTEMPTS: Final = 3
+_TIMEOUT_S: Final = 10.0
+
+STEP_SETUP: Final = "find Terraform, start the AWS emulator"
+STEP_APPLY: Final = "apply terraform/ against the emulator"
+STEP_API: Final = "read back the WebSocket API"
+STEP_FUNCTION: Final = "read back the function and its permission"
+STEP_CODE: Final = "check the function's code"
+STEP_ENV: Final = "check the function's environment and table"
+STEP_SITE: Final = "download and check the site"
+STEP_START: Final = "start the local gateway from what Terraform created"
+STEP_WEBSOCKETS: Final = "chat over WebSockets"
+STEP_BROWSER: Final = "chat in the browser"
+STEP_DESTROY: Final = "destroy everything Terraform created"
+
+
+@dataclass(frozen=True)
+class RehearsalOptions:
+    """What to rehearse, and with what."""
+
+    hosting_mode: str = "cloudfront"
+    """``cloudfront`` (the default of terraform/) or ``s3-website``."""
+    terraform_dir: Path = TERRAFORM_DIR
+    """The configuration to apply (copied first: the directory is never written to)."""
+    site_dir: Path = SITE_DIR
+    lambda_zip: Path = LAMBDA_ZIP
+    """The package Terraform uploads (``make build``)."""
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    """More Terraform variables, over ``hosting_mode``."""
+    browser: bool = True
+    """Run the browser check (needs Chromium)."""
+    chromium: Path | None = None
+    """Chromium's executable; default ``$AWSOME_CHROMIUM``, else ``chromium`` on PATH."""
+    moto: MotoServer | None = None
+    """A running emulator to apply to (left running); default: one started for the run."""
+    tool: TerraformTool | None = None
+    """Terraform and its provider mirror; default: located as tfharness does."""
+
+    def __post_init__(self) -> None:
+        if self.hosting_mode not in HOSTING_MODES:
+            raise RehearsalError(
+                f"hosting mode {self.hosting_mode!r} is not one of {', '.join(HOSTING_MODES)}"
+            )
+
+
+def find_chromium(configured: Path | None) -> Path:
+    """Chromium's executable, or ``RehearsalError`` saying how to provide it."""
+    import os  # noqa: PLC0415 - only here
+
+    candidate = configured or (
+        Path(os.environ[CHROMIUM_ENV]) if os.environ.get(CHROMIUM_ENV) else None
+    )
+    if candidate is None:
+        found = shutil.which("chromium")
+        candidate = Path(found) if found else None
+    if candidate is None or not candidate.is_file():
+        raise RehearsalError(
+            "chromium not found for the browser check: install it (apt-get install chromium), "
+            f"set {CHROMIUM_ENV}, or pass --no-browser"
+        )
+    return candidate
+
+
+@dataclass
+class _Found:
+    """What the read-back steps learnt, for the steps after them."""
+
+    api: Api | None = None
+    wiring: ApiWiring | None = None
+    function: Function | None = None
+    code_dir: Path | None = None
+    facts: code.CodeFacts | None = None
+    objects: dict[str, deployment.SiteObject] = field(default_factory=dict)
+    rendered_url: str | None = None
+    website_origin: str = ""
+
+
+def rehearse(options: RehearsalOptions | None = None, out: Printer | None = None) -> Report:
+    """Run the whole rehearsal; ``out`` gets the report line by line. Never leaves a stack."""
+    options = options or RehearsalOptions()
+    report = Report(out)
+    report.out(
+        f"Rehearsal: {options.terraform_dir} (hosting_mode={options.hosting_mode}) applied to a "
+        "local AWS emulator, then the chat run on what it created"
+    )
+    with ExitStack() as resources:
+        tool: TerraformTool | None = None
+        moto: MotoServer | None = None
+        chromium: Path | None = None
+        with report.step(STEP_SETUP) as step:
+            tool = options.tool or TerraformTool.locate()
+            step.note(f"terraform {tool.binary}, provider mirror {tool.mirror}")
+            if options.browser:
+                chromium = find_chromium(options.chromium)
+                step.note(f"chromium {chromium}")
+            moto = options.moto or resources.enter_context(MotoServer())
+            step.note(f"moto at {moto.endpoint}")
+        if tool is None or moto is None or step.problems:
+            report.destroyed = True  # nothing was created
+            report.out(report.summary())
+            return report
+
+        before = emulator_inventory(moto.endpoint, _region(options))
+        stack = _apply(report, options, tool, moto)
+        if stack is None:
+            report.out(report.summary())
+            return report
+        try:
+            _rehearse_applied(report, options, stack, chromium)
+        finally:
+            _destroy(report, stack, before)
+    report.out(report.summary())
+    return report
+
+
+def _region(options: RehearsalOptions) -> str:
+    from local_stack.tfharness import DEFAULT_REGION  # noqa: PLC0415
+
+    return str(options.variables.get("region", DEFAULT_REGION))
+
+
+def _apply(
+    report: Report, options: RehearsalOptions, tool: TerraformTool, moto: MotoServer
+) -> AppliedStack | None:
+    variables = {"hosting_mode": options.hosting_mode, **options.variables}
+    sources = StackSources(
+        terraform_dir=options.terraform_dir,
+        site_dir=options.site_dir,
+        lambda_zip=options.lambda_zip,
+    )
+    applied: AppliedStack | None = None
+    failure: HarnessError | None = None
+    with report.step(STEP_APPLY, area="terraform apply") as step:
+        try:
+            applied = apply_stack(variables, endpoint=moto.endpoint, sources=sources, tool=tool)
+        except HarnessError as error:
+            failure = error
+            raise
+        seconds = dict(applied.terraform.timings).get("apply", 0.0)
+        step.note(f"applied in {seconds:.0f} s, region {applied.region}")
+        for name, value in sorted(applied.outputs.items()):
+            step.note(f"output {name} = {value}")
+    if applied is None:
+        # tfharness destroyed what the failed apply created, unless it said otherwise.
+        notes = getattr(failure, "__notes__", [])
+        report.destroyed = not any("destroy" in note for note in notes)
+        report.out(
+            "    apply failed; what it created was destroyed"
+            if report.destroyed
+            else "    apply failed, and so did the destroy after it: see above"
+        )
+    return applied
+
+
+def _destroy(report: Report, stack: AppliedStack, before: Mapping[str, list[str]]) -> None:
+    with report.step(STEP_DESTROY, area="terraform destroy") as step:
+        step.note("destroying (this runs whether or not the steps above passed)")
+        stack.close()
+        seconds = dict(stack.terraform.timings).get("destroy", 0.0)
+        left = {
+            kind: sorted(set(names) - set(before.get(kind, [])))
+            for kind, names in emulator_inventory(stack.endpoint, stack.region).items()
+        }
+        leftovers = {kind: names for kind, names in left.items() if names}
+        if leftovers:
+            step.problem("terraform destroy", f"destroy left resources behind: {leftovers}")
+        else:
+            step.note(f"destroyed in {seconds:.0f} s; nothing Terraform created is left")
+        report.destroyed = stack.destroyed
+
+
+def _rehearse_applied(
+    report: Report, options: RehearsalOptions, stack: AppliedStack, chromium: Path | None
+) -> None:
+    found = _Found()
+    with tempfile.TemporaryDirectory(prefix="awsome-rehearsal-") as scratch:
+        work = Path(scratch)
+        with report.step(STEP_API, area=checks.API_AREA) as step:
+            _read_api(step, stack, found)
+        if found.wiring is not None and found.wiring.function_arn is not None:
+            with report.step(STEP_FUNCTION, area="function") as step:
+                _read_function(step, stack, found)
+        if found.function is not None:
+            with report.step(STEP_CODE, area=code.CODE_AREA) as step:
+                _check_code(step, stack, options, found, work)
+            with report.step(STEP_ENV, area=checks.ENV_AREA) as step:
+                _check_environment(step, stack, found)
+        with report.step(STEP_SITE, area=checks.SITE_AREA) as step:
+            _check_site(step, stack, found)
+
+        later = [STEP_START, STEP_WEBSOCKETS, STEP_BROWSER]
+        if report.problems or found.function is None or found.code_dir is None:
+            reason = "the deployment has the problems above; a chat on it would only show them"
+            for title in later:
+                report.skip(title, reason)
+            return
+        with ExitStack() as local:
+            running: Stack | None = None
+            with report.step(STEP_START, area="local gateway") as step:
+                running = _start_local(step, local, stack, found, work)
+            if running is None:
+                for title in later[1:]:
+                    report.skip(title, "the local gateway did not start")
+                return
+            with report.step(STEP_WEBSOCKETS, area=e2e.WEBSOCKET_AREA) as step:
+                notes, problems = e2e.websocket_checks(
+                    running.ws_url,
+                    dynamodb=stack.client("dynamodb"),
+                    table_name=running.table_name,
+                    origins_restricted=bool(running.environment.get(checks.ORIGINS_VARIABLE)),
+                )
+                for note in notes:
+                    step.note(note)
+                step.extend(problems)
+            if chromium is None:
+                report.skip(STEP_BROWSER, "not asked for (--no-browser)")
+            else:
+                with report.step(STEP_BROWSER, area=e2e.BROWSER_AREA) as step:
+                    notes, problems = e2e.browser_check(running.page_url, chromium)
+                    for note in notes:
+                        step.note(note)
+                    step.extend(problems)
+
+
+# --- read-back steps --------------------------------------------------------------------------
+
+
+def _api_id(stack: AppliedStack) -> str:
+    apis = stack.client("apigatewayv2").get_apis().get("Items", [])
+    websocket = [a["ApiId"] for a in apis if a.get("ProtocolType") == "WEBSOCKET"]
+    named = stack.outputs.get("api_id")
+    if named in websocket:
+        return str(named)
+    if len(websocket) == 1:
+        return str(websocket[0])
+    raise RehearsalError(
+        f"cannot tell which WebSocket API Terraform created: output api_id is {named!r}, the "
+        f"emulator has {websocket or 'none'}"
+    )
+
+
+def _read_api(step: Step, stack: AppliedStack, found: _Found) -> None:
+    api = deployment.read_api(stack, _api_id(stack))
+    stage_hint = str(stack.outputs.get("websocket_url", "")).rstrip("/").rpartition("/")[2] or None
+    wiring, problems = checks.check_api(api, stack.region, stage_hint)
+    found.api, found.wiring = api, wiring
+    step.note(
+        f"API {api.api_id} ({api.protocol_type}), route selection "
+        f"{api.route_selection_expression}, endpoint {wiring.websocket_url}"
+    )
+    for stage in api.stages:
+        step.note(
+            f"stage {stage.name}: auto deploy {'on' if stage.auto_deploy else 'off'}, "
+            f"deployment {stage.deployment_id or 'none'}"
+        )
+    step.note(
+        f"routes to {wiring.function_arn or 'no function'}: {', '.join(sorted(wiring.route_keys))}"
+    )
+    step.extend(problems)
+
+
+def _read_function(step: Step, stack: AppliedStack, found: _Found) -> None:
+    assert found.wiring is not None and found.wiring.function_arn is not None  # noqa: S101
+    assert found.api is not None  # noqa: S101
+    function = deployment.read_function(stack, found.wiring.function_arn)
+    found.function = function
+    step.note(
+        f"function {function.name}: {function.runtime}, handler {function.handler}, "
+        f"{function.memory_mb} MB, {function.timeout_s} s"
+    )
+    step.note(
+        f"environment: {', '.join(f'{k}={v}' for k, v in sorted(function.environment.items()))}"
+    )
+    route = "$connect" if "$connect" in found.wiring.route_keys else min(found.wiring.route_keys)
+    step.extend(checks.check_permission(function, found.api.api_id, found.wiring.stage, route))
+    if not step.problems:
+        step.note(f"its resource policy lets this API's stage {found.wiring.stage} invoke it")
+
+
+def _check_code(
+    step: Step, stack: AppliedStack, options: RehearsalOptions, found: _Found, work: Path
+) -> None:
+    assert found.function is not None and found.wiring is not None  # noqa: S101
+    assert found.api is not None  # noqa: S101
+    function = found.function
+    package, source = _package(step, stack, options, function, work)
+    step.extend(code.check_code_hash(package.read_bytes(), function.code_sha256, source))
+    if step.problems:
+        return
+    step.note(f"{source} is the code the function runs (CodeSha256 {function.code_sha256})")
+    code_dir = work / "code"
+    names = code.extract(package, code_dir)
+    step.extend(code.check_handler_in_zip(names, function.handler))
+    if step.problems:
+        return
+    facts = code.probe(code_dir, function.handler, function.environment)
+    found.facts = facts
+    step.extend(code.check_probe(facts, function.handler, code_dir))
+    if step.problems:
+        return
+    found.code_dir = code_dir
+    step.note(
+        f"{function.handler} imports from the package ({len(names)} files) under Python "
+        f"{sys.version_info.major}.{sys.version_info.minor} (the function runs {function.runtime})"
+    )
+    module = function.handler.rpartition(".")[0]
+    if facts.routes is None:
+        step.note(f"{module} has no ROUTES table: route keys not checked against the code")
+    else:
+        step.note(f"{module}.ROUTES handles {', '.join(sorted(facts.routes))}")
+        step.extend(
+            checks.check_routes_against_code(
+                found.wiring.route_keys,
+                facts.routes,
+                found.api.route_selection_expression,
+                f"{module}.ROUTES",
+            )
+        )
+
+
+def _package(
+    step: Step, stack: AppliedStack, options: RehearsalOptions, function: Function, work: Path
+) -> tuple[Path, str]:
+    """The deployed package: downloaded when the emulator serves it, else the checked zip."""
+    location = function.code_location or ""
+    if location and urlsplit(location).netloc == urlsplit(stack.endpoint).netloc:
+        target = work / "downloaded-lambda.zip"
+        with urllib.request.urlopen(location, timeout=_TIMEOUT_S) as answer:  # noqa: S310
+            target.write_bytes(answer.read())
+        return target, f"the package downloaded from {location}"
+    step.note(
+        f"the emulator's code location ({location or 'none'}) is not on the emulator, so it is "
+        f"not fetched; checking {options.lambda_zip} against CodeSha256 instead"
+    )
+    return options.lambda_zip, str(options.lambda_zip)
+
+
+def _check_environment(step: Step, stack: AppliedStack, found: _Found) -> None:
+    assert found.function is not None and found.wiring is not None  # noqa: S101
+    environment = found.function.environment
+    facts = found.facts
+    tables = deployment.table_names(stack)
+    found.website_origin = checks.url_origin(str(stack.outputs.get("website_url", "")).rstrip("/"))
+    module = found.function.handler.split(".")[0]
+    step.extend(
+        checks.check_environment(
+            environment,
+            code_reads=None if facts is None else facts.reads_env,
+            reads_where=f"{module}.runtime.RUNTIME_ENV",
+            config_error=None if facts is None else facts.config_error,
+            tables=tables,
+            connections_endpoint=found.wiring.connections_endpoint,
+            website_origin=found.website_origin,
+        )
+    )
+    if facts is None or facts.reads_env is None:
+        step.note("the code does not list the variables it reads: names not checked against it")
+    if facts is not None and facts.validates_environment and facts.config_error is None:
+        step.note("the code accepts the function's environment")
+    table_name = environment.get(checks.TABLE_VARIABLE)
+    if table_name in tables:
+        table = deployment.read_table(stack, str(table_name))
+        if table is None:
+            step.problem(checks.TABLE_AREA, f"table {table_name!r} vanished while being read")
+            return
+        step.extend(checks.check_table(table))
+        step.note(
+            f"table {table.name}: key {table.key_schema[0][0]}, indexes "
+            f"{', '.join(sorted(table.indexes))}, TTL on {table.ttl_attribute}"
+        )
+
+
+def _check_site(step: Step, stack: AppliedStack, found: _Found) -> None:
+    bucket = stack.outputs.get("site_bucket")
+    if not bucket:
+        raise RehearsalError("Terraform has no site_bucket output: cannot find the site's files")
+    objects = deployment.read_site(stack, str(bucket))
+    found.objects = objects
+    step.note(f"bucket {bucket}: {', '.join(sorted(objects)) or 'empty'}")
+    if found.wiring is None:
+        return
+    environment = found.function.environment if found.function is not None else {}
+    site, problems = checks.check_site(
+        objects, found.wiring.websocket_url, environment.get(checks.MAX_CHARS_VARIABLE)
+    )
+    step.extend(problems)
+    found.rendered_url = site.rendered_url
+    if site.rendered_url is not None:
+        step.note(f"config.js points at {site.rendered_url}, the API's endpoint")
+        step.note(
+            f"every page's Content-Security-Policy allows {checks.url_origin(site.rendered_url)}"
+        )
+
+
+# --- the local stack --------------------------------------------------------------------------
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_local(
+    step: Step, local: ExitStack, stack: AppliedStack, found: _Found, work: Path
+) -> Stack:
+    assert found.function is not None and found.wiring is not None  # noqa: S101
+    assert found.api is not None and found.code_dir is not None  # noqa: S101
+    assert found.rendered_url is not None  # noqa: S101
+    function, wiring = found.function, found.wiring
+    host = LOCAL_HOST
+    # The environment and the site need the gateway's URL before it starts, so the port is
+    # chosen first; another process taking it in between only costs a retry.
+    for attempt in range(1, _LISTEN_ATTEMPTS + 1):
+        port = _free_port(host)
+        origin = f"http://{host}:{port}"
+        ws_url = f"ws://{host}:{port}/{wiring.stage}"
+        environment, changes = checks.local_environment(
+            function.environment,
+            connections_endpoint=f"{origin}/{wiring.stage}",
+            dynamodb_endpoint=stack.endpoint,
+            website_origin=found.website_origin,
+            page_origin=origin,
+        )
+        site_dir = work / f"site-{port}"
+        _write_site(site_dir, checks.rewrite_site(found.objects, found.rendered_url, ws_url))
+        options = StackOptions(
+            host=host,
+            port=port,
+            stage=wiring.stage,
+            route_selection_expression=found.api.route_selection_expression,
+            routes=wiring.route_keys,
+            handler=function.handler,
+            code_dir=found.code_dir,
+            environment=environment,
+            lambda_timeout_s=float(function.timeout_s),
+            lambda_memory_mb=function.memory_mb,
+            site_dir=site_dir,
+            dynamodb_endpoint=stack.endpoint,
+            table_name=function.environment[checks.TABLE_VARIABLE],
+            region=stack.region,
+        )
+        try:
+            running = local.enter_context(running_stack(options))
+        except EmulatorConfigError as error:
+            if "cannot listen" in str(error) and attempt < _LISTEN_ATTEMPTS:
+                continue
+            raise
+        break
+    step.note(
+        f"gateway {running.ws_url}: route selection {options.route_selection_expression}, "
+        f"routes {', '.join(sorted(options.routes))}"
+    )
+    step.note(f"function {function.handler} from the extracted package, {function.timeout_s} s")
+    step.note(f"table {running.table_name} in the emulator Terraform applied to")
+    for change in changes:
+        step.note(f"mapped {change}")
+    step.note(f"site {running.page_url}: the bucket's {len(found.objects)} files")
+    step.note(f"mapped config.js {found.rendered_url} -> {ws_url}")
+    step.note(
+        f"mapped Content-Security-Policy connect-src {checks.url_origin(found.rendered_url)} -> "
+        f"{checks.url_origin(ws_url)}"
+    )
+    _check_served_site(running, ws_url)
+    return running
+
+
+def _write_site(root: Path, files: Mapping[str, bytes]) -> None:
+    for key, body in files.items():
+        path = root / deployment.safe_relative_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+
+
+def _fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as answer:  # noqa: S310 - 127.0.0.1
+        body: bytes = answer.read()
+    return body.decode("utf-8")
+
+
+def _check_served_site(running: Stack, ws_url: str) -> None:
+    """What the local gateway serves must point at itself, or the browser check is moot."""
+    config = _fetch(f"{running.page_url}{checks.CONFIG_JS}")
+    if ws_url not in config:
+        raise RehearsalError(f"the served config.js does not hold {ws_url} after mapping")
+    allowed, sources = checks.page_allows(_fetch(running.page_url), checks.url_origin(ws_url))
+    if not allowed:
+        raise RehearsalError(
+            f"the served index.html's connect-src ({' '.join(sources)}) does not allow "
+            f"{checks.url_origin(ws_url)} after mapping"
+        )
