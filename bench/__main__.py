@@ -1,0 +1,198 @@
+"""``python -m bench``: run the benchmarks, print the table, write ``bench/results/``.
+
+    python -m bench                      # everything, default sizes (a few minutes on 2 cores)
+    python -m bench --smoke              # tiny sizes: proves the benchmarks work (seconds)
+    python -m bench --only fanout --only readcost --large-table 20000
+
+Writes ``results.json`` (every figure, the machine, the targets), ``results.txt`` (the tables)
+and ``fanout.png`` (when the fan-out ran) into ``--out``. Missed targets are reported, not
+errors; a benchmark that fails is recorded with its error and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final
+
+from bench import coldstart, fanout, readcost, throughput
+from bench.aws import isolate_environment
+from bench.measure import Target
+from bench.paths import RESULTS
+from bench.plot import fanout_plot
+from bench.report import machine, render
+
+BENCHMARKS: Final = ("fanout", "coldstart", "readcost", "throughput")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every benchmark's configuration for one run."""
+
+    fanout: fanout.FanoutConfig
+    coldstart: coldstart.ColdStartConfig
+    readcost: readcost.ReadCostConfig
+    throughput: throughput.ThroughputConfig
+
+
+FULL: Final = Plan(
+    fanout.FanoutConfig(),
+    coldstart.ColdStartConfig(),
+    readcost.ReadCostConfig(),
+    throughput.ThroughputConfig(),
+)
+SMOKE: Final = Plan(
+    fanout.FanoutConfig(
+        sizes=(4, 12),
+        repeats=1,
+        sequential_full_max=4,  # 12 is extrapolated: both paths run
+        sweep=(4,),
+        sweep_size=12,
+        sweep_repeats=1,
+        reference_size=4,
+        large_size=12,
+    ),
+    coldstart.ColdStartConfig(repeats=1, importtime_repeats=1),
+    readcost.ReadCostConfig(small_table=40, large_table=120, room_size=10),
+    throughput.ThroughputConfig(clients=(1, 3), seconds=0.4, warmup_s=0.4),
+)
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of sizes"
+        ) from None
+    if not sizes or min(sizes) < 2:
+        raise argparse.ArgumentTypeError("sizes must be whole numbers of at least 2")
+    return sizes
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds in all")
+    parser.add_argument(
+        "--only", action="append", choices=BENCHMARKS, help="run this benchmark (repeatable)"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    parser.add_argument("--fanout-sizes", type=_sizes, help="room sizes, e.g. 100,1000,5000")
+    parser.add_argument(
+        "--sequential-full-max",
+        type=_positive,
+        help="measure the sequential loop in full up to this size, extrapolate beyond",
+    )
+    parser.add_argument("--large-table", type=_positive, help="the read-cost large table's size")
+    parser.add_argument("--coldstart-repeats", type=_positive, help="fresh processes per variant")
+    return parser.parse_args(argv)
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    plan = SMOKE if args.smoke else FULL
+    fan = plan.fanout
+    if args.fanout_sizes:
+        fan = replace(fan, sizes=args.fanout_sizes)
+    if args.sequential_full_max:
+        fan = replace(fan, sequential_full_max=args.sequential_full_max)
+    read = plan.readcost
+    if args.large_table:
+        if args.large_table <= read.small_table:
+            raise SystemExit(f"--large-table must exceed the small table ({read.small_table})")
+        read = replace(read, large_table=args.large_table)
+    cold = plan.coldstart
+    if args.coldstart_repeats:
+        cold = replace(cold, repeats=args.coldstart_repeats)
+    return replace(plan, fanout=fan, readcost=read, coldstart=cold)
+
+
+def _say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run(
+    plan: Plan, selected: Sequence[str], out: Path, say: Callable[[str], None], *, mode: str
+) -> dict[str, Any]:
+    """Run the ``selected`` benchmarks of ``plan``; write and return the results."""
+    isolate_environment()
+    logs = out / "logs"
+    results: dict[str, Any] = {
+        "mode": mode,
+        "machine": machine(),
+        "benchmarks": {},
+        "errors": {},
+        "targets": [],
+    }
+    found: list[Target] = []
+    for name in selected:
+        started = time.perf_counter()
+        try:
+            data, targets = _one(name, plan, logs, say)
+        except Exception as error:  # recorded; the other benchmarks still run
+            say(f"{name} FAILED: {type(error).__name__}: {error}")
+            results["errors"][name] = traceback.format_exc()
+            found.append(Target(name, "ran to the end", "no error", type(error).__name__, False))
+            continue
+        data["seconds"] = time.perf_counter() - started
+        results["benchmarks"][name] = data
+        found.extend(targets)
+    results["targets"] = [target.as_json() for target in found]
+    results["machine"]["load_average_end"] = machine()["load_average_start"]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (out / "results.txt").write_text(render(results), encoding="utf-8")
+    if "fanout" in results["benchmarks"]:
+        fanout_plot(results["benchmarks"]["fanout"], out / "fanout.png")
+    return results
+
+
+def _one(
+    name: str, plan: Plan, logs: Path, say: Callable[[str], None]
+) -> tuple[dict[str, Any], list[Target]]:
+    if name == "fanout":
+        data = fanout.run(plan.fanout, logs, say)
+        return data, fanout.targets(data, plan.fanout)
+    if name == "coldstart":
+        data = coldstart.run(plan.coldstart, say)
+        return data, coldstart.targets(data)
+    if name == "readcost":
+        data = readcost.run(plan.readcost, say)
+        return data, readcost.targets(data)
+    data = throughput.run(plan.throughput, logs, say)
+    return data, throughput.targets(data)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; 0 when every selected benchmark ran (targets met or not)."""
+    args = _arguments(argv)
+    plan = _plan(args)
+    selected = [name for name in BENCHMARKS if not args.only or name in args.only]
+    mode = "smoke" if args.smoke else "full"
+    results = run(plan, selected, args.out, _say, mode=mode)
+    print()
+    print((args.out / "results.txt").read_text(encoding="utf-8"))
+    print(f"written: {args.out / 'results.json'}, {args.out / 'results.txt'}", end="")
+    print(f", {args.out / 'fanout.png'}" if "fanout" in results["benchmarks"] else "")
+    return 1 if results["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""Benchmark 2, cold start: a fresh process importing the handler and serving its first event.
+
+Each sample is a new ``python`` process, as a new Lambda sandbox is. The handler's code is
+``build/lambda.zip`` extracted into a fresh directory (``backend/chat`` copied if the zip is
+missing) and, as in Lambda, whose ``/var/task`` is read-only and whose zip holds no ``.pyc``,
+nothing is written back: ``PYTHONDONTWRITEBYTECODE=1``, so the handler's modules are compiled
+at every start. boto3 and botocore come precompiled, as the Lambda runtime's do.
+
+- ``ping``: import ``chat.handler``, serve a ``ping``: builds the runtime (a DynamoDB client and
+  the ``apigatewaymanagementapi`` client) and posts the ``pong`` to a local ``@connections``
+  sink that answers 200.
+- ``$connect``: import, serve a ``$connect``: a DynamoDB client and one ``PutItem`` to moto.
+- the floor, any boto3 handler's: import boto3, create a DynamoDB and an
+  ``apigatewaymanagementapi`` client.
+
+Two more variants explain the gap: ``floor_post``, the floor plus one post to the sink (what
+any handler that answers pays for its first request), and ``ping_pyc``, the ``ping`` with the
+handler's modules precompiled (what shipping ``.pyc`` in the zip would save).
+
+Times are taken inside the process, from before the first import to the handler's return
+(``in_process``), and from outside, from spawn to exit (``process``, which adds the
+interpreter's own start-up to both sides). Variants are interleaved so noise hits all alike.
+``python -X importtime`` gives the handler's own import time: the self times of ``chat.*``.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from bench.aws import DUMMY_CREDENTIALS, ISOLATION, REGION
+from bench.measure import Target, median
+from bench.paths import BACKEND, LAMBDA_ZIP
+from local_stack.dynamodb import LocalDynamoDB, create_table
+
+NAME: Final = "coldstart"
+_TABLE: Final = "bench-coldstart-connections"
+_MARK: Final = "BENCH-RESULT "
+_CHILD_TIMEOUT_S: Final = 60.0
+
+_HANDLER_CHILD: Final = """
+import time
+started = time.perf_counter()
+import chat.handler
+imported = time.perf_counter()
+result = chat.handler.handler(EVENT, None)
+served = time.perf_counter()
+import json
+print("MARK" + json.dumps({"init_s": imported - started, "first_event_s": served - imported,
+                           "in_process_s": served - started, "cpu_s": time.process_time(),
+                           "status": result["statusCode"]}))
+"""
+
+_FLOOR_CHILD: Final = """
+import time
+started = time.perf_counter()
+import boto3
+session = boto3.session.Session()
+session.client("dynamodb", region_name=REGION)
+session.client("apigatewaymanagementapi", endpoint_url=ENDPOINT, region_name=REGION)
+served = time.perf_counter()
+import json
+print("MARK" + json.dumps({"in_process_s": served - started, "cpu_s": time.process_time()}))
+"""
+
+_FLOOR_POST_CHILD: Final = """
+import time
+started = time.perf_counter()
+import boto3
+session = boto3.session.Session()
+session.client("dynamodb", region_name=REGION)
+client = session.client("apigatewaymanagementapi", endpoint_url=ENDPOINT, region_name=REGION)
+client.post_to_connection(ConnectionId="Cq3VbdUxjoECH0A=", Data=b'{"type":"pong"}')
+served = time.perf_counter()
+import json
+print("MARK" + json.dumps({"in_process_s": served - started, "cpu_s": time.process_time()}))
+"""
+
+_CONNECTION_ID: Final = "Cq3VbdUxjoECH0A="
+
+
+def _ping_event() -> dict[str, Any]:
+    return {
+        "requestContext": {
+            "routeKey": "ping",
+            "messageId": "Cq3dKe1hjoECF2w=",
+            "eventType": "MESSAGE",
+            "stage": "local",
+            "connectedAt": 1795610096000,
+            "requestTimeEpoch": 1795610396001,
+            "identity": {"sourceIp": "127.0.0.1"},
+            "requestId": "Cq3dKG6bjoEFxLw=",
+            "domainName": "127.0.0.1",
+            "connectionId": _CONNECTION_ID,
+            "apiId": "loca1stack",
+        },
+        "body": '{"action":"ping"}',
+        "isBase64Encoded": False,
+    }
+
+
+def _connect_event() -> dict[str, Any]:
+    return {
+        "headers": {"Host": "127.0.0.1", "User-Agent": "bench"},
+        "queryStringParameters": {"name": "alice", "room": "bench"},
+        "requestContext": {
+            "routeKey": "$connect",
+            "eventType": "CONNECT",
+            "stage": "local",
+            "connectedAt": 1795610096000,
+            "requestTimeEpoch": 1795610096000,
+            "identity": {"sourceIp": "127.0.0.1"},
+            "requestId": "Cq3VbF5JDoEFwYQ=",
+            "domainName": "127.0.0.1",
+            "connectionId": _CONNECTION_ID,
+            "apiId": "loca1stack",
+        },
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass(frozen=True)
+class ColdStartConfig:
+    """How many fresh processes per variant."""
+
+    repeats: int = 10
+    importtime_repeats: int = 3
+
+
+class _Sink(http.server.BaseHTTPRequestHandler):
+    """``@connections`` that accepts every post, as API Gateway does for an open connection."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.send_header("x-amzn-RequestId", "bench")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: no line per request."""
+
+
+@contextmanager
+def _sink() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/local"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@contextmanager
+def _code_dirs() -> Iterator[tuple[Path, Path, str]]:
+    """The function's code as Lambda unpacks it (no ``.pyc``), and a precompiled copy."""
+    with tempfile.TemporaryDirectory(prefix="bench-task-") as tmp:
+        task = Path(tmp) / "task"
+        if LAMBDA_ZIP.is_file():
+            with zipfile.ZipFile(LAMBDA_ZIP) as archive:
+                archive.extractall(task)
+            source = f"{LAMBDA_ZIP.relative_to(LAMBDA_ZIP.parents[1])} (extracted)"
+        else:
+            shutil.copytree(
+                BACKEND / "chat", task / "chat", ignore=shutil.ignore_patterns("__pycache__")
+            )
+            source = "backend/chat (copied; build/lambda.zip not built)"
+        compiled = Path(tmp) / "compiled"
+        shutil.copytree(task, compiled)
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(compiled)], check=True, timeout=60
+        )
+        yield task, compiled, source
+
+
+def _environment(task: Path, endpoint: str, dynamodb: str) -> dict[str, str]:
+    """A Lambda-like environment: the function's variables and nothing of the caller's."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(task),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        **DUMMY_CREDENTIALS,
+        **ISOLATION,
+        "TABLE_NAME": _TABLE,
+        "CONNECTIONS_ENDPOINT": endpoint,
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
+    }
+
+
+def _child(code: str, env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=_CHILD_TIMEOUT_S,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    lines = [line for line in done.stdout.splitlines() if line.startswith(_MARK)]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"cold-start child failed (exit {done.returncode}):\n{done.stderr[-2000:]}"
+        )
+    result: dict[str, Any] = json.loads(lines[-1][len(_MARK) :])
+    result["process_s"] = elapsed
+    return result
+
+
+def _handler_code(event: dict[str, Any]) -> str:
+    return _HANDLER_CHILD.replace("MARK", _MARK).replace("EVENT", repr(event))
+
+
+def _floor_code(endpoint: str, template: str = _FLOOR_CHILD) -> str:
+    return (
+        template.replace("MARK", _MARK)
+        .replace("REGION", repr(REGION))
+        .replace("ENDPOINT", repr(endpoint))
+    )
+
+
+def importtime(env: Mapping[str, str], cwd: Path) -> dict[str, float]:
+    """``python -X importtime -c 'import chat.handler'``: self and cumulative microseconds."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import chat.handler"],
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=_CHILD_TIMEOUT_S,
+        check=True,
+    )
+    return parse_importtime(done.stderr)
+
+
+def parse_importtime(report: str) -> dict[str, float]:
+    """Sum ``-X importtime`` lines: ``chat.*`` self time, boto3's and everything's cumulative."""
+    chat_self = 0
+    total = 0
+    boto3 = 0
+    modules = 0
+    for line in report.splitlines():
+        if not line.startswith("import time:"):
+            continue
+        parts = line[len("import time:") :].split("|")
+        if len(parts) != 3 or not parts[0].strip().isdigit():
+            continue  # the header line
+        self_us, cumulative_us = int(parts[0]), int(parts[1])
+        name = parts[2].strip()
+        nested = (len(parts[2]) - 1 - len(parts[2].lstrip())) // 2
+        modules += 1
+        if name == "chat" or name.startswith("chat."):
+            chat_self += self_us
+        if name == "boto3":
+            boto3 = cumulative_us
+        if nested == 0:
+            total += cumulative_us
+    return {
+        "chat_self_ms": chat_self / 1000,
+        "boto3_cumulative_ms": boto3 / 1000,
+        "total_ms": total / 1000,
+        "modules": modules,
+    }
+
+
+def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
+    """Run the cold-start benchmark; return its JSON-able results."""
+    say("cold start: starting moto's DynamoDB and a @connections sink")
+    with (
+        LocalDynamoDB() as database,
+        _sink() as endpoint,
+        _code_dirs() as (task, compiled, source),
+    ):
+        create_table(database.endpoint, _TABLE, REGION)
+        env = _environment(task, endpoint, database.endpoint)
+        variants = {
+            "floor": (_floor_code(endpoint), env),
+            "floor_post": (_floor_code(endpoint, _FLOOR_POST_CHILD), env),
+            "ping": (_handler_code(_ping_event()), env),
+            "connect": (_handler_code(_connect_event()), env),
+            "ping_pyc": (
+                _handler_code(_ping_event()),
+                _environment(compiled, endpoint, database.endpoint),
+            ),
+        }
+        samples: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+        for _ in range(max(1, config.repeats)):
+            for name, (code, variant_env) in variants.items():
+                samples[name].append(_child(code, variant_env, task))
+        say(f"cold start: {config.repeats} fresh processes per variant done")
+        imports = [importtime(env, task) for _ in range(max(1, config.importtime_repeats))]
+    statuses = {
+        name: sorted({run["status"] for run in runs if "status" in run})
+        for name, runs in samples.items()
+        if name not in {"floor", "floor_post"}
+    }
+    summary = {name: _summary(runs) for name, runs in samples.items()}
+    floor = summary["floor"]
+    for name in ("floor_post", "ping", "connect", "ping_pyc"):
+        summary[name]["ratio_in_process"] = summary[name]["in_process_s"] / floor["in_process_s"]
+        summary[name]["ratio_process"] = summary[name]["process_s"] / floor["process_s"]
+        summary[name]["ratio_cpu"] = summary[name]["cpu_s"] / floor["cpu_s"]
+    return {
+        "repeats": config.repeats,
+        "code": source,
+        "python": sys.version.split()[0],
+        "variants": summary,
+        "statuses": statuses,
+        "importtime": {key: median([sample[key] for sample in imports]) for key in imports[0]},
+        "samples": samples,
+    }
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = sorted({key for run in runs for key in run if key != "status"})
+    summary = {key: median([float(run[key]) for run in runs]) for key in keys}
+    summary["in_process_s_min"] = min(float(run["in_process_s"]) for run in runs)
+    return summary
+
+
+def targets(results: dict[str, Any]) -> list[Target]:
+    """The issue's cold-start target, for both first events."""
+    found = []
+    for name in ("ping", "connect"):
+        ratio = results["variants"][name]["ratio_in_process"]
+        found.append(
+            Target(
+                NAME,
+                f"import + first {name} vs the boto3 floor (median, in process)",
+                "<= 1.2x",
+                f"{ratio:.2f}x",
+                ratio <= 1.2,
+            )
+        )
+    return found

@@ -1,0 +1,325 @@
+"""The results as a text table (``results.txt``) and the machine they were measured on."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+from bench.paths import ROOT
+
+_PACKAGES: Final = ("boto3", "botocore", "urllib3", "aiohttp", "moto", "matplotlib")
+
+
+def machine() -> dict[str, Any]:
+    """Cores, CPU, Python, package versions, commit, time and load: what the numbers ran on."""
+    versions: dict[str, str] = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "cores": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "packages": versions,
+        "commit": _commit(),
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "load_average_start": _load(),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _commit() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
+    """A plain-text table; ``align`` has one ``l`` or ``r`` per column (default: ``lrr...``)."""
+    align = align or "l" + "r" * (len(headers) - 1)
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            str(cell).ljust(width) if side == "l" else str(cell).rjust(width)
+            for cell, width, side in zip(cells, widths, align, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def _s(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The whole report: the machine, one table per benchmark, then the targets."""
+    meta = results["machine"]
+    out = [
+        f"awsome-chat benchmarks ({results['mode']} run), {meta['date_utc']}, "
+        f"commit {meta['commit']}",
+        f"machine: {meta['cores']} cores, {meta['cpu']}, Python {meta['python']}, "
+        + ", ".join(f"{k} {v}" for k, v in meta["packages"].items()),
+        f"load average (1, 5, 15 min) at start {meta['load_average_start']}, "
+        f"at end {meta.get('load_average_end')}",
+        "",
+    ]
+    benchmarks = results["benchmarks"]
+    if "fanout" in benchmarks:
+        out += _fanout(benchmarks["fanout"])
+    if "coldstart" in benchmarks:
+        out += _coldstart(benchmarks["coldstart"])
+    if "readcost" in benchmarks:
+        out += _readcost(benchmarks["readcost"])
+    if "throughput" in benchmarks:
+        out += _throughput(benchmarks["throughput"])
+    out += [
+        "Targets",
+        table(
+            ["benchmark", "target", "goal", "measured", "met"],
+            [
+                [t["benchmark"], t["name"], t["goal"], t["value"], "yes" if t["met"] else "NO"]
+                for t in results["targets"]
+            ],
+            align="lllll",
+        ),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _fanout(data: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            _n(row["recipients"]),
+            _s(row["wall_s"]),
+            _s(row["cpu_ms_per_recipient"]),
+            _n(row["tcp_opened_first_run"]),
+            _n(row["tcp_opened_later_runs"]),
+            _n(row["tcp_accepted_kernel_first_run"]),
+            _s(data["floor_s"][str(row["recipients"])]),
+            _s(row["sequential"]["wall_s"], 2),
+            row["sequential"]["how"],
+            _s(row["sequential"].get("cpu_ms_per_recipient")),
+            f"{row['speedup']:.1f}x",
+        ]
+        for row in data["rows"]
+    ]
+    lines = [
+        f"Fan-out: chat.broadcast.broadcast + ManagementApiSender (boto3) against the local "
+        f"stack's @connections, {data['delay_ms']:g} ms per call, FANOUT_CONCURRENCY="
+        f"{data['concurrency']}, median of {data['repeats']} broadcasts",
+        table(
+            [
+                "recipients",
+                "wall s",
+                "CPU ms/recip",
+                "TCP opened (1st)",
+                "(later)",
+                "accepted (kernel)",
+                "floor s",
+                "sequential s",
+                "sequential is",
+                "seq CPU ms/recip",
+                "speed-up",
+            ],
+            rows,
+            align="rrrrrrrrlrr",
+        ),
+        "",
+    ]
+    if data["lean_experiment"]:
+        lines += [
+            "Experiment (bench/lean_sender.py, not the backend): the same broadcast() with a "
+            "sender that signs (botocore SigV4Auth) and POSTs over pooled http.client connections",
+            table(
+                ["recipients", "wall s", "CPU ms/recip", "TCP opened (1st)", "speed-up"],
+                [
+                    [
+                        _n(row["recipients"]),
+                        _s(row["wall_s"]),
+                        _s(row["cpu_ms_per_recipient"]),
+                        _n(row["tcp_opened_first_run"]),
+                        f"{row['speedup']:.1f}x",
+                    ]
+                    for row in data["lean_experiment"]
+                ],
+            ),
+            "",
+        ]
+    if data["sweep"]:
+        lines += [
+            f"Concurrency at {data['sweep_size']:,} recipients (median of the runs)",
+            table(
+                ["sender", "concurrency", "wall s", "CPU ms/recip", "TCP opened (1st)"],
+                [
+                    [
+                        row["sender"],
+                        str(row["concurrency"]),
+                        _s(row["wall_s"]),
+                        _s(row["cpu_ms_per_recipient"]),
+                        _n(row["tcp_opened_first_run"]),
+                    ]
+                    for row in data["sweep"]
+                ],
+                align="lrrrr",
+            ),
+            "",
+        ]
+    return lines
+
+
+def _coldstart(data: dict[str, Any]) -> list[str]:
+    names = {
+        "floor": "floor: import boto3 + DynamoDB and apigatewaymanagementapi clients",
+        "floor_post": "floor + one post_to_connection",
+        "ping": "chat.handler: import + first ping (both clients, one post)",
+        "connect": "chat.handler: import + first $connect (PutItem)",
+        "ping_pyc": "chat.handler, .pyc precompiled: import + first ping",
+    }
+    rows = []
+    for key, label in names.items():
+        variant = data["variants"][key]
+        rows.append(
+            [
+                label,
+                _s(variant["in_process_s"] * 1000, 1),
+                _s(variant["in_process_s_min"] * 1000, 1),
+                f"{variant.get('ratio_in_process', 1.0):.2f}x",
+                _s(variant["process_s"] * 1000, 1),
+                f"{variant.get('ratio_process', 1.0):.2f}x",
+                f"{variant.get('ratio_cpu', 1.0):.2f}x",
+            ]
+        )
+    imports = data["importtime"]
+    return [
+        f"Cold start: median of {data['repeats']} fresh processes per variant, code from "
+        f"{data['code']}",
+        table(
+            [
+                "variant",
+                "in-process ms",
+                "min ms",
+                "vs floor",
+                "whole process ms",
+                "vs floor",
+                "CPU vs floor",
+            ],
+            rows,
+        ),
+        f"python -X importtime -c 'import chat.handler' (median): chat.* self "
+        f"{imports['chat_self_ms']:.1f} ms (compiled at import, no .pyc), boto3 cumulative "
+        f"{imports['boto3_cumulative_ms']:.1f} ms, all imports {imports['total_ms']:.1f} ms",
+        "",
+    ]
+
+
+def _readcost(data: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            _n(row["table_items"]),
+            _n(row["room_size"]),
+            _n(row["query"]["items_read"]),
+            f"{row['query']['read_units']:g}",
+            _n(row["scan"]["items_read"]),
+            f"{row['scan']['read_units']:g}",
+            f"{row['units_ratio']:.0f}x",
+            _s(row["populate_s"], 1),
+        ]
+        for row in data["rows"]
+    ]
+    return [
+        f"Read cost per broadcast (eventually consistent read units by DynamoDB's rule; item "
+        f"{data['item_bytes']} B, index entry {data['index_entry_bytes']} B; plus 1 RCU for the "
+        f"sender's strongly consistent GetItem)",
+        table(
+            [
+                "table items",
+                "room",
+                "Query items read",
+                "Query RCU",
+                "Scan items read",
+                "Scan RCU",
+                "Scan/Query",
+                "fill s",
+            ],
+            rows,
+        ),
+        "",
+    ]
+
+
+def _throughput(data: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            str(row["clients"]),
+            _s(row["messages_per_s"], 1),
+            _s(row["deliveries_per_s"], 0),
+            f"{row['deliveries_vs_one_client']:.1f}x",
+            _s(row["latency_ms_p50"], 1),
+            _s(row["latency_ms_p99"], 1),
+            str(row["error_frames"]),
+        ]
+        for row in data["rows"]
+    ]
+    return [
+        "Local throughput: K clients in one room, each sending its next message when its "
+        "previous one came back (closed loop), through the whole local stack",
+        table(
+            [
+                "clients K",
+                "messages/s",
+                "deliveries/s",
+                "vs 1 client",
+                "latency p50 ms",
+                "p99 ms",
+                "errors",
+            ],
+            rows,
+        ),
+        "",
+    ]

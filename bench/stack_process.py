@@ -1,0 +1,64 @@
+"""``python -m bench.stack_process``: the local stack in a process of its own.
+
+The benchmark process then measures only its own side (``time.process_time()``); the
+emulator's CPU is reported by this process. Commands: ``ids`` (the open connections),
+``counters`` (the emulator's counters and this process's CPU seconds). Closing stdin stops the
+stack, which closes every socket with 1001 and fires no ``$disconnect``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from bench.children import serve
+from local_stack.stack import StackOptions, running_stack
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per @connections call")
+    parser.add_argument("--lambda-concurrency", type=int, default=8)
+    parser.add_argument("--environment", action="append", default=[], metavar="NAME=VALUE")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the stack until stdin closes."""
+    args = _arguments(argv)
+    logging.basicConfig(level=logging.WARNING)
+    environment = dict(item.split("=", 1) for item in args.environment)
+    options = StackOptions(
+        port=0,
+        inject_delay_s=args.delay,
+        heartbeat_s=None,  # thousands of idle sockets: no pings to muddy the figures
+        lambda_concurrency=args.lambda_concurrency,
+        lambda_timeout_s=30.0,
+        site_dir=None,
+        environment=environment,
+    )
+    with running_stack(options) as stack:
+
+        def ids(_request: dict[str, Any]) -> dict[str, Any]:
+            return {"ids": stack.open_connection_ids()}
+
+        def counters(_request: dict[str, Any]) -> dict[str, Any]:
+            return {"counters": stack.counters(), "cpu_s": time.process_time()}
+
+        serve(
+            {
+                "ws_url": stack.ws_url,
+                "connections_endpoint": stack.connections_endpoint,
+                "dynamodb_endpoint": stack.dynamodb_endpoint,
+                "table_name": stack.table_name,
+                "region": stack.region,
+            },
+            {"ids": ids, "counters": counters},
+        )
+
+
+if __name__ == "__main__":
+    main()

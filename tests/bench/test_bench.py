@@ -1,0 +1,144 @@
+"""The benchmarks still run and report what they should (``--smoke``: tiny sizes, no timing
+assertions), and their pure parts compute what DynamoDB and ``-X importtime`` define."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.__main__ import main
+from bench.coldstart import parse_importtime
+from bench.measure import percentile
+from bench.readcost import item_size, make_item, read_units
+from bench.report import table
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """One ``python -m bench --smoke`` run, shared by the tests that read its results."""
+    out = tmp_path_factory.mktemp("bench-results")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return out, json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_json_table_and_plot(smoke: tuple[Path, dict[str, Any]]) -> None:
+    """A smoke run writes results.json with every benchmark, results.txt and a PNG plot."""
+    out, results = smoke
+    assert results["mode"] == "smoke"
+    assert results["errors"] == {}
+    assert set(results["benchmarks"]) == {"fanout", "coldstart", "readcost", "throughput"}
+    assert {"cores", "python", "packages", "commit"} <= set(results["machine"])
+    text = (out / "results.txt").read_text(encoding="utf-8")
+    for heading in ("Fan-out", "Cold start", "Read cost", "Local throughput", "Targets"):
+        assert heading in text
+    assert (out / "fanout.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    benchmarks = {target["benchmark"] for target in results["targets"]}
+    assert benchmarks == {"fanout", "coldstart", "readcost", "throughput"}
+    assert all(isinstance(target["met"], bool) for target in results["targets"])
+
+
+@pytest.mark.slow
+def test_smoke_fanout_delivers_every_post_and_reports_its_figures(
+    smoke: tuple[Path, dict[str, Any]],
+) -> None:
+    """Every broadcast reached every client; wall, CPU, TCP and the baseline are reported."""
+    fanout = smoke[1]["benchmarks"]["fanout"]
+    for row in fanout["rows"] + fanout["lean_experiment"] + fanout["sweep"]:
+        size = row["recipients"]
+        assert row["delivered"] == size
+        assert row["frames_received_min"] == size
+        assert row["failed"] == 0
+        assert row["wall_s"] > 0
+        assert row["cpu_ms_per_recipient"] > 0
+        assert 1 <= row["tcp_opened_first_run"] <= min(size, row["concurrency"])
+    hows = [row["sequential"]["how"] for row in fanout["rows"]]
+    assert hows[0] == "measured"
+    assert hows[-1].startswith("extrapolated from")
+    assert all(row["speedup"] > 0 for row in fanout["rows"])
+
+
+@pytest.mark.slow
+def test_smoke_other_benchmarks_report_their_fields(smoke: tuple[Path, dict[str, Any]]) -> None:
+    """Cold start, read cost and throughput report the fields docs/performance.md quotes."""
+    benchmarks = smoke[1]["benchmarks"]
+    cold = benchmarks["coldstart"]
+    assert set(cold["variants"]) == {"floor", "floor_post", "ping", "connect", "ping_pyc"}
+    assert cold["statuses"] == {"ping": [200], "connect": [200], "ping_pyc": [200]}
+    assert cold["variants"]["ping"]["ratio_in_process"] > 0
+    assert cold["importtime"]["chat_self_ms"] > 0
+    read = benchmarks["readcost"]["rows"]
+    assert [row["query"]["items_read"] for row in read] == [10, 10]
+    assert [row["scan"]["items_read"] for row in read] == [40, 120]
+    for row in benchmarks["throughput"]["rows"]:
+        assert row["deliveries"] > 0
+        assert row["error_frames"] == 0
+        assert row["latency_ms_p50"] <= row["latency_ms_p99"]
+
+
+def test_bad_sizes_are_refused_with_a_clear_message(capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed size list stops the command line with a usage error, not a traceback."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["--fanout-sizes", "ten,20"])
+    assert stopped.value.code == 2
+    assert "not a comma-separated list of sizes" in capsys.readouterr().err
+
+
+def test_read_units_follow_dynamodbs_rounding() -> None:
+    """Item sizes and read units follow DynamoDB's rule: 4 KB steps, half for eventual reads."""
+    item = make_item(7, 100)
+    # connectionId 12+16, room 4+10, name 4+10, connectedAt 11+(13 digits -> 8), expiresAt 9+6
+    assert item_size(item) == 90
+    assert item_size(item, ("connectionId", "room", "expiresAt")) == 57
+    assert item_size(make_item(99_999, 100)) == 90
+    assert read_units(1) == 0.5
+    assert read_units(4096) == 0.5
+    assert read_units(4097) == 1.0
+    assert read_units(100 * 57) == 1.0
+
+
+def test_importtime_sums_the_chat_modules_self_time() -> None:
+    """Only ``chat.*`` self times are the handler's own; the total is the top level's sum."""
+    report = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:       100 |        100 |   chat",
+            "import time:       200 |        900 |       boto3",
+            "import time:        50 |         50 |     chattering",
+            "import time:       300 |       1250 | chat.handler",
+        ]
+    )
+    parsed = parse_importtime(report)
+    assert parsed["chat_self_ms"] == 0.4
+    assert parsed["boto3_cumulative_ms"] == 0.9
+    assert parsed["total_ms"] == 1.25  # top level only: chat.handler includes the rest
+    assert parsed["modules"] == 4
+
+
+def test_percentile_interpolates_between_order_statistics() -> None:
+    """p50 and p99 of 1..100 are 50.5 and 99.01, as linear interpolation gives."""
+    values = [float(v) for v in range(100, 0, -1)]
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 99) == pytest.approx(99.01)
+    assert percentile([], 50) != percentile([], 50)  # NaN for no values
+
+
+def test_table_pads_and_aligns_columns() -> None:
+    """Text columns are left-aligned and numbers right-aligned under a rule."""
+    rendered = table(["name", "n"], [["a", "1"], ["bbb", "22"]], align="lr")
+    assert rendered.splitlines() == ["name   n", "----  --", "a      1", "bbb   22"]
