@@ -26,7 +26,7 @@ from bench.aws import isolate_environment
 from bench.measure import Target
 from bench.paths import RESULTS
 from bench.plot import fanout_plot
-from bench.report import machine, render
+from bench.report import load_average, machine, render
 
 BENCHMARKS: Final = ("fanout", "coldstart", "readcost", "throughput")
 
@@ -144,6 +144,7 @@ def run(
     found: list[Target] = []
     for name in selected:
         started = time.perf_counter()
+        load_before = load_average()
         try:
             data, targets = _one(name, plan, logs, say)
         except Exception as error:  # recorded; the other benchmarks still run
@@ -152,6 +153,7 @@ def run(
             found.append(Target(name, "ran to the end", "no error", type(error).__name__, False))
             continue
         data["seconds"] = time.perf_counter() - started
+        data["load_average"] = {"before": load_before, "after": load_average()}
         results["benchmarks"][name] = data
         found.extend(targets)
     results["targets"] = [target.as_json() for target in found]

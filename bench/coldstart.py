@@ -20,7 +20,8 @@ handler's modules precompiled (what shipping ``.pyc`` in the zip would save).
 Times are taken inside the process, from before the first import to the handler's return
 (``in_process``), and from outside, from spawn to exit (``process``, which adds the
 interpreter's own start-up to both sides). Variants are interleaved so noise hits all alike.
-``python -X importtime`` gives the handler's own import time: the self times of ``chat.*``.
+``python -X importtime`` gives the handler's own import time: the self times of ``chat.*``
+(with and without ``.pyc``).
 """
 
 from __future__ import annotations
@@ -313,7 +314,10 @@ def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
             for name, (code, variant_env) in variants.items():
                 samples[name].append(_child(code, variant_env, task))
         say(f"cold start: {config.repeats} fresh processes per variant done")
-        imports = [importtime(env, task) for _ in range(max(1, config.importtime_repeats))]
+        repeats = range(max(1, config.importtime_repeats))
+        imports = [importtime(env, task) for _ in repeats]
+        compiled_env = _environment(compiled, endpoint, database.endpoint)
+        imports_pyc = [importtime(compiled_env, task) for _ in repeats]
     statuses = {
         name: sorted({run["status"] for run in runs if "status" in run})
         for name, runs in samples.items()
@@ -332,6 +336,9 @@ def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
         "variants": summary,
         "statuses": statuses,
         "importtime": {key: median([sample[key] for sample in imports]) for key in imports[0]},
+        "importtime_pyc": {
+            key: median([sample[key] for sample in imports_pyc]) for key in imports_pyc[0]
+        },
         "samples": samples,
     }
 

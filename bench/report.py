@@ -34,7 +34,7 @@ def machine() -> dict[str, Any]:
         "packages": versions,
         "commit": _commit(),
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "load_average_start": _load(),
+        "load_average_start": load_average(),
     }
 
 
@@ -63,7 +63,8 @@ def _commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def _load() -> list[float] | None:
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages: how busy the machine was (others' work too)."""
     try:
         return [round(value, 2) for value in os.getloadavg()]
     except OSError:
@@ -108,15 +109,24 @@ def render(results: dict[str, Any]) -> str:
         f"at end {meta.get('load_average_end')}",
         "",
     ]
-    benchmarks = results["benchmarks"]
-    if "fanout" in benchmarks:
-        out += _fanout(benchmarks["fanout"])
-    if "coldstart" in benchmarks:
-        out += _coldstart(benchmarks["coldstart"])
-    if "readcost" in benchmarks:
-        out += _readcost(benchmarks["readcost"])
-    if "throughput" in benchmarks:
-        out += _throughput(benchmarks["throughput"])
+    sections = {
+        "fanout": _fanout,
+        "coldstart": _coldstart,
+        "readcost": _readcost,
+        "throughput": _throughput,
+    }
+    for name, section in sections.items():
+        data = results["benchmarks"].get(name)
+        if data is None:
+            continue
+        lines = section(data)
+        load = data.get("load_average", {})
+        lines.insert(
+            -1,
+            f"({data.get('seconds', 0):.0f} s; load average before {load.get('before')}, "
+            f"after {load.get('after')})",
+        )
+        out += lines
     out += [
         "Targets",
         table(
@@ -252,7 +262,8 @@ def _coldstart(data: dict[str, Any]) -> list[str]:
             rows,
         ),
         f"python -X importtime -c 'import chat.handler' (median): chat.* self "
-        f"{imports['chat_self_ms']:.1f} ms (compiled at import, no .pyc), boto3 cumulative "
+        f"{imports['chat_self_ms']:.1f} ms (compiled at import, no .pyc; "
+        f"{data['importtime_pyc']['chat_self_ms']:.1f} ms with .pyc), boto3 cumulative "
         f"{imports['boto3_cumulative_ms']:.1f} ms, all imports {imports['total_ms']:.1f} ms",
         "",
     ]
