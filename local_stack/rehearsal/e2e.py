@@ -209,7 +209,9 @@ def websocket_checks(
 # --- the browser ------------------------------------------------------------------------------
 
 
-def browser_check(page_url: str, chromium: Path) -> tuple[Notes, list[Problem]]:
+def browser_check(
+    page_url: str, chromium: Path, timeout_ms: float = PAGE_TIMEOUT_MS
+) -> tuple[Notes, list[Problem]]:
     """Two pages of the site join one room in Chromium and exchange a message each way."""
     from playwright.sync_api import Error as PlaywrightError  # noqa: PLC0415 - heavy import
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
@@ -225,13 +227,20 @@ def browser_check(page_url: str, chromium: Path) -> tuple[Notes, list[Problem]]:
             try:
                 pages = {}
                 for name in ("alice", "bob"):
-                    pages[name] = _open_page(browser, page_url, name, room, console_errors)
+                    pages[name] = _open_page(
+                        browser,
+                        page_url,
+                        name,
+                        room,
+                        console_errors=console_errors,
+                        timeout_ms=timeout_ms,
+                    )
                 notes.append(f"alice and bob opened {page_url} and joined room {room}")
                 for sender, reader in (("alice", "bob"), ("bob", "alice")):
                     text = f"{sender} says hi from the browser"
                     pages[sender].fill("#text", text)
                     pages[sender].press("#text", "Enter")
-                    _wait_for_message(pages[reader], reader, sender, text)
+                    _wait_for_message(pages[reader], reader, sender, text, timeout_ms)
                     notes.append(f"{reader}'s page shows {sender}'s message")
             finally:
                 browser.close()
@@ -248,11 +257,17 @@ def browser_check(page_url: str, chromium: Path) -> tuple[Notes, list[Problem]]:
 
 
 def _open_page(
-    browser: Browser, page_url: str, name: str, room: str, console_errors: list[str]
+    browser: Browser,
+    page_url: str,
+    name: str,
+    room: str,
+    *,
+    console_errors: list[str],
+    timeout_ms: float,
 ) -> Page:
     """A page of its own (a separate person), joined to ``room`` as ``name``."""
     page = browser.new_context().new_page()
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.set_default_timeout(timeout_ms)
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":  # CSP violations and failed sockets show up here
@@ -263,7 +278,7 @@ def _open_page(
 
     page.on("console", on_console)
     page.on("pageerror", on_error)
-    _join_page(page, page_url, name, room)
+    _join_page(page, page_url, name, room, timeout_ms)
     return page
 
 
@@ -273,7 +288,7 @@ def _with_console(message: str, console_errors: list[str]) -> str:
     return f"{message}; the pages logged: {' | '.join(console_errors[:5])}"
 
 
-def _join_page(page: Page, page_url: str, name: str, room: str) -> None:
+def _join_page(page: Page, page_url: str, name: str, room: str, timeout_ms: float) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
 
     page.goto(page_url)
@@ -290,12 +305,12 @@ def _join_page(page: Page, page_url: str, name: str, room: str) -> None:
     except PlaywrightTimeout as error:
         status = page.text_content("#status-text") or ""
         raise CheckFailed(
-            f"{name}'s page did not connect within {PAGE_TIMEOUT_MS / 1000:.0f} s "
-            f"(its status says {status.strip()!r})"
+            f"{name}'s page did not connect within {timeout_ms / 1000:.0f} s (its status says "
+            f"{status.strip()!r})"
         ) from error
 
 
-def _wait_for_message(page: Page, reader: str, sender: str, text: str) -> None:
+def _wait_for_message(page: Page, reader: str, sender: str, text: str, timeout_ms: float) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
 
     try:
@@ -308,5 +323,5 @@ def _wait_for_message(page: Page, reader: str, sender: str, text: str) -> None:
     except PlaywrightTimeout as error:
         raise CheckFailed(
             f"{reader}'s page did not show {sender}'s message {text!r} within "
-            f"{PAGE_TIMEOUT_MS / 1000:.0f} s"
+            f"{timeout_ms / 1000:.0f} s"
         ) from error

@@ -172,6 +172,11 @@ class Report:
             and self.destroyed
         )
 
+    def finish(self) -> None:
+        """Print the summary, line by line."""
+        for line in self.summary().splitlines():
+            self.out(line)
+
     def summary(self) -> str:
         """The closing lines: the verdict, every problem, and whether destroy ran."""
         lines = []

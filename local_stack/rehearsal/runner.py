@@ -141,19 +141,19 @@ def rehearse(options: RehearsalOptions | None = None, out: Printer | None = None
             step.note(f"moto at {moto.endpoint}")
         if tool is None or moto is None or step.problems:
             report.destroyed = True  # nothing was created
-            report.out(report.summary())
+            report.finish()
             return report
 
         before = emulator_inventory(moto.endpoint, _region(options))
         stack = _apply(report, options, tool, moto)
         if stack is None:
-            report.out(report.summary())
+            report.finish()
             return report
         try:
             _rehearse_applied(report, options, stack, chromium)
         finally:
             _destroy(report, stack, before)
-    report.out(report.summary())
+    report.finish()
     return report
 
 
