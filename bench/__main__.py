@@ -60,7 +60,9 @@ SMOKE: Final = Plan(
     ),
     coldstart.ColdStartConfig(repeats=1, importtime_repeats=1),
     readcost.ReadCostConfig(small_table=40, large_table=120, room_size=10),
-    throughput.ThroughputConfig(clients=(1, 3), seconds=0.4, warmup_s=0.4),
+    throughput.ThroughputConfig(
+        clients=(1, 3), seconds=0.4, warmup_s=0.4, paced_clients=(3,), paced_room_rate=10.0
+    ),
 )
 
 

@@ -308,9 +308,12 @@ def _throughput(data: dict[str, Any]) -> list[str]:
     rows = [
         [
             str(row["clients"]),
+            row.get("mode", "closed loop"),
             _s(row["messages_per_s"], 1),
             _s(row["deliveries_per_s"], 0),
-            f"{row['deliveries_vs_one_client']:.1f}x",
+            "-"
+            if row.get("deliveries_vs_one_client") is None
+            else f"{row['deliveries_vs_one_client']:.1f}x",
             _s(row["latency_ms_p50"], 1),
             _s(row["latency_ms_p99"], 1),
             str(row["error_frames"]),
@@ -318,11 +321,13 @@ def _throughput(data: dict[str, Any]) -> list[str]:
         for row in data["rows"]
     ]
     return [
-        "Local throughput: K clients in one room, each sending its next message when its "
-        "previous one came back (closed loop), through the whole local stack",
+        "Local throughput: K clients in one room through the whole local stack; closed loop: "
+        "each sends its next message when its previous one came back; paced: "
+        f"{_paced_rate(data)} messages/s in all, evenly spread",
         table(
             [
                 "clients K",
+                "mode",
                 "messages/s",
                 "deliveries/s",
                 "vs 1 client",
@@ -331,6 +336,12 @@ def _throughput(data: dict[str, Any]) -> list[str]:
                 "errors",
             ],
             rows,
+            align="rlrrrrrr",
         ),
         "",
     ]
+
+
+def _paced_rate(data: dict[str, Any]) -> str:
+    rates = {row["offered_messages_per_s"] for row in data["rows"] if row.get("mode") == "paced"}
+    return ", ".join(f"{rate:g}" for rate in sorted(rates)) or "-"

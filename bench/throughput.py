@@ -7,8 +7,11 @@ the stack sustains. Every client reads every message of the room; the text carri
 time, so each delivery gives a send-to-receive latency (one clock: all clients are in this
 process). After a warm-up (Lambda workers starting), deliveries are counted for ``seconds``.
 
-The baseline is one client alone (K = 1): the round trip of a single sender. The stack runs in
-its own process, with no injected delay; its Lambda concurrency is the stack's default.
+The baseline is one client alone (K = 1): the round trip of a single sender. A closed loop
+measures the most the stack delivers, and its latency is mostly queueing; so the latency is
+also measured at a steady, chat-like load: K clients sending ``paced_room_rate`` messages per
+second in all, evenly spread (``paced`` rows). The stack runs in its own process, with no
+injected delay; its Lambda concurrency is the stack's default.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from bench.measure import Target, percentile
 
 NAME: Final = "throughput"
 _ECHO_TIMEOUT_S: Final = 10.0
+_PACED_DRAIN_S: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class ThroughputConfig:
     clients: tuple[int, ...] = (1, 10, 50)
     seconds: float = 5.0
     warmup_s: float = 2.0
+    paced_clients: tuple[int, ...] = (10, 50)
+    paced_room_rate: float = 10.0
+    """Messages per second the paced clients send in all."""
 
 
 @dataclass
@@ -57,8 +64,15 @@ class _Window:
 
 
 async def _client(
-    session: aiohttp.ClientSession, ws_url: str, room: str, index: int, window: _Window
+    session: aiohttp.ClientSession,
+    ws_url: str,
+    room: str,
+    index: int,
+    *,
+    window: _Window,
+    pace: tuple[float, float] | None,
 ) -> None:
+    """One client: closed loop, or (``pace`` = (interval, phase)) one message per interval."""
     ws = await session.ws_connect(ws_url, params={"room": room, "name": f"tp-{index}"})
     mine = asyncio.Event()
 
@@ -77,20 +91,33 @@ async def _client(
             if sender == str(index):
                 mine.set()
 
+    async def send(sequence: int) -> None:
+        now = time.perf_counter()
+        if window.inside(now):
+            window.sent += 1
+        text = f"{index}:{sequence}:{now!r}"
+        await ws.send_str(json.dumps({"action": "sendmessage", "text": text}))
+
     reader = asyncio.get_running_loop().create_task(read())
     sequence = 0
     try:
-        # Send, wait for the echo (or give up on it after a while), repeat until told to stop.
-        while not window.stopping:
-            sequence += 1
-            mine.clear()
-            now = time.perf_counter()
-            if window.inside(now):
-                window.sent += 1
-            text = f"{index}:{sequence}:{now!r}"
-            await ws.send_str(json.dumps({"action": "sendmessage", "text": text}))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(mine.wait(), _ECHO_TIMEOUT_S)
+        if pace is None:
+            # Send, wait for the echo (or give up on it after a while), repeat until told to stop.
+            while not window.stopping:
+                sequence += 1
+                mine.clear()
+                await send(sequence)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(mine.wait(), _ECHO_TIMEOUT_S)
+        else:
+            interval, phase = pace
+            tick = time.perf_counter() + phase
+            while not window.stopping:
+                await asyncio.sleep(max(0.0, tick - time.perf_counter()))
+                sequence += 1
+                await send(sequence)
+                tick += interval
+            await asyncio.sleep(_PACED_DRAIN_S)
     finally:
         await ws.close()
         reader.cancel()
@@ -98,11 +125,20 @@ async def _client(
             await reader
 
 
-async def _measure(ws_url: str, room: str, count: int, config: ThroughputConfig) -> dict[str, Any]:
+async def _measure(
+    ws_url: str, room: str, count: int, config: ThroughputConfig, *, paced: bool
+) -> dict[str, Any]:
     window = _Window()
+    interval = count / config.paced_room_rate
+
+    def pace(index: int) -> tuple[float, float] | None:
+        return (interval, interval * index / count) if paced else None
+
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         tasks = [
-            asyncio.create_task(_client(session, ws_url, room, index, window))
+            asyncio.create_task(
+                _client(session, ws_url, room, index, window=window, pace=pace(index))
+            )
             for index in range(count)
         ]
         await asyncio.sleep(config.warmup_s)
@@ -114,6 +150,8 @@ async def _measure(ws_url: str, room: str, count: int, config: ThroughputConfig)
     latencies = window.latencies_ms
     return {
         "clients": count,
+        "mode": "paced" if paced else "closed loop",
+        "offered_messages_per_s": config.paced_room_rate if paced else None,
         "seconds": config.seconds,
         "messages_sent": window.sent,
         "messages_per_s": window.sent / config.seconds,
@@ -132,18 +170,23 @@ def run(config: ThroughputConfig, logs: Path, say: Callable[[str], None]) -> dic
     rows: list[dict[str, Any]] = []
     with Child("bench.stack_process", [], log_path=logs / "throughput-stack.log") as stack:
         ws_url = str(stack.hello["ws_url"])
-        for count in config.clients:
-            row = asyncio.run(_measure(ws_url, f"throughput-{count}", count, config))
+        runs = [(count, False) for count in config.clients]
+        runs += [(count, True) for count in config.paced_clients]
+        for count, paced in runs:
+            room = f"throughput-{'paced' if paced else 'closed'}-{count}"
+            row = asyncio.run(_measure(ws_url, room, count, config, paced=paced))
             rows.append(row)
             say(
-                f"throughput: {count} clients: {row['deliveries_per_s']:.0f} deliveries/s, "
+                f"throughput: {count} clients, {row['mode']}: "
+                f"{row['deliveries_per_s']:.0f} deliveries/s, "
                 f"p50 {row['latency_ms_p50']:.1f} ms, p99 {row['latency_ms_p99']:.1f} ms"
             )
         counters = stack.ask("counters")["counters"]
     baseline = rows[0]
     for row in rows:
-        row["deliveries_vs_one_client"] = row["deliveries_per_s"] / max(
-            baseline["deliveries_per_s"], 1e-9
+        closed = row["mode"] == "closed loop"
+        row["deliveries_vs_one_client"] = (
+            row["deliveries_per_s"] / max(baseline["deliveries_per_s"], 1e-9) if closed else None
         )
     return {"rows": rows, "stack_counters": counters, "warmup_s": config.warmup_s}
 
@@ -157,7 +200,8 @@ def targets(results: dict[str, Any]) -> list[Target]:
             "messages delivered, no error frames",
             "deliveries > 0, errors = 0",
             ", ".join(
-                f"K={row['clients']}: {row['deliveries']} ({row['error_frames']} errors)"
+                f"K={row['clients']} {row['mode']}: {row['deliveries']} "
+                f"({row['error_frames']} errors)"
                 for row in rows
             ),
             all(row["deliveries"] > 0 and row["error_frames"] == 0 for row in rows),

@@ -85,6 +85,8 @@ def test_smoke_other_benchmarks_report_their_fields(smoke: tuple[Path, dict[str,
     read = benchmarks["readcost"]["rows"]
     assert [row["query"]["items_read"] for row in read] == [10, 10]
     assert [row["scan"]["items_read"] for row in read] == [40, 120]
+    modes = {row["mode"] for row in benchmarks["throughput"]["rows"]}
+    assert modes == {"closed loop", "paced"}
     for row in benchmarks["throughput"]["rows"]:
         assert row["deliveries"] > 0
         assert row["error_frames"] == 0
