@@ -35,6 +35,7 @@ CONFIG_JS: Final = "config.js"
 INDEX_HTML: Final = "index.html"
 
 API_AREA: Final = "API"
+OUTPUTS_AREA: Final = "outputs"
 ROUTES_AREA: Final = "routes"
 PERMISSION_AREA: Final = "function permission"
 ENV_AREA: Final = "function environment"
@@ -226,6 +227,22 @@ def check_api(
         connections_endpoint=f"https://{host}/{stage}",
     )
     return wiring, problems
+
+
+def check_outputs(outputs: Mapping[str, Any], wiring: ApiWiring) -> list[Problem]:
+    """Terraform's URL outputs (what a person copies) must be the API's real endpoints."""
+    expected = {
+        "websocket_url": wiring.websocket_url,
+        "connections_endpoint": wiring.connections_endpoint,
+    }
+    return [
+        Problem(
+            OUTPUTS_AREA,
+            f"Terraform's output {name} is {outputs[name]!r}, but the API's endpoint is {value!r}",
+        )
+        for name, value in expected.items()
+        if name in outputs and str(outputs[name]).rstrip("/") != value
+    ]
 
 
 def check_routes_against_code(

@@ -8,6 +8,7 @@ symptoms of what the report already names.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sys
@@ -27,6 +28,7 @@ from local_stack.rehearsal.deployment import Api, Function
 from local_stack.rehearsal.report import Printer, RehearsalError, Report, Step
 from local_stack.stack import Stack, StackOptions, running_stack
 from local_stack.tfharness import (
+    DEFAULT_REGION,
     LAMBDA_ZIP,
     SITE_DIR,
     TERRAFORM_DIR,
@@ -89,8 +91,6 @@ class RehearsalOptions:
 
 def find_chromium(configured: Path | None) -> Path:
     """Chromium's executable, or ``RehearsalError`` saying how to provide it."""
-    import os  # noqa: PLC0415 - only here
-
     candidate = configured or (
         Path(os.environ[CHROMIUM_ENV]) if os.environ.get(CHROMIUM_ENV) else None
     )
@@ -131,6 +131,7 @@ def rehearse(options: RehearsalOptions | None = None, out: Printer | None = None
         tool: TerraformTool | None = None
         moto: MotoServer | None = None
         chromium: Path | None = None
+        before: dict[str, list[str]] = {}
         with report.step(STEP_SETUP) as step:
             tool = options.tool or TerraformTool.locate()
             step.note(f"terraform {tool.binary}, provider mirror {tool.mirror}")
@@ -138,13 +139,14 @@ def rehearse(options: RehearsalOptions | None = None, out: Printer | None = None
                 chromium = find_chromium(options.chromium)
                 step.note(f"chromium {chromium}")
             moto = options.moto or resources.enter_context(MotoServer())
+            # What the emulator held before, so the destroy check blames only this run.
+            before = emulator_inventory(moto.endpoint, _region(options))
             step.note(f"moto at {moto.endpoint}")
         if tool is None or moto is None or step.problems:
             report.destroyed = True  # nothing was created
             report.finish()
             return report
 
-        before = emulator_inventory(moto.endpoint, _region(options))
         stack = _apply(report, options, tool, moto)
         if stack is None:
             report.finish()
@@ -158,8 +160,6 @@ def rehearse(options: RehearsalOptions | None = None, out: Printer | None = None
 
 
 def _region(options: RehearsalOptions) -> str:
-    from local_stack.tfharness import DEFAULT_REGION  # noqa: PLC0415
-
     return str(options.variables.get("region", DEFAULT_REGION))
 
 
@@ -287,6 +287,7 @@ def _read_api(step: Step, stack: AppliedStack, found: _Found) -> None:
     api = deployment.read_api(stack, _api_id(stack))
     stage_hint = str(stack.outputs.get("websocket_url", "")).rstrip("/").rpartition("/")[2] or None
     wiring, problems = checks.check_api(api, stack.region, stage_hint)
+    problems += checks.check_outputs(stack.outputs, wiring)
     found.api, found.wiring = api, wiring
     step.note(
         f"API {api.api_id} ({api.protocol_type}), route selection "

@@ -154,6 +154,18 @@ def test_a_route_without_target_and_a_missing_stage_are_reported() -> None:
     ]
 
 
+def test_url_outputs_must_be_the_apis_endpoints() -> None:
+    """A websocket_url output that names another stage is reported; the right ones pass."""
+    wiring, _ = check_api(api(), REGION)
+    good = {"websocket_url": WEBSOCKET_URL, "connections_endpoint": f"https://{HOST}/{STAGE}"}
+    assert checks.check_outputs(good, wiring) == []
+    wrong = {**good, "websocket_url": f"wss://{HOST}/dev"}
+    assert messages(checks.check_outputs(wrong, wiring)) == [
+        f"Terraform's output websocket_url is 'wss://{HOST}/dev', but the API's endpoint is "
+        f"'{WEBSOCKET_URL}'"
+    ]
+
+
 def test_routes_are_compared_with_the_code_both_ways() -> None:
     """A renamed route is reported as unknown to the code, and the code's route as missing."""
     renamed = (ROUTE_KEYS - {"sendmessage"}) | {"send_message"}
