@@ -4,8 +4,9 @@
     python -m bench --smoke              # tiny sizes: proves the benchmarks work (seconds)
     python -m bench --only fanout --only readcost --large-table 20000
 
-Writes ``results.json`` (every figure, the machine, the targets), ``results.txt`` (the tables)
-and ``fanout.png`` (when the fan-out ran) into ``--out``. Missed targets are reported, not
+Writes ``results.json`` (every figure, the machine, the targets), ``results.txt`` (the tables),
+``results.md`` (the same as Markdown, for docs/performance.md) and ``fanout.png`` (when the
+fan-out ran) into ``--out``. Missed targets are reported, not
 errors; a benchmark that fails is recorded with its error and the exit status is 1.
 """
 
@@ -163,6 +164,7 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (out / "results.txt").write_text(render(results), encoding="utf-8")
+    (out / "results.md").write_text(render(results, markdown=True), encoding="utf-8")
     if "fanout" in results["benchmarks"]:
         fanout_plot(results["benchmarks"]["fanout"], out / "fanout.png")
     return results

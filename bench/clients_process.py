@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import threading
 import time
@@ -87,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("count", type=int)
     parser.add_argument("--room", default="bench")
     args = parser.parse_args(argv)
+    # The clients stand for browsers on other machines: they yield the CPU to the broadcaster.
+    os.nice(10)
     clients = Clients(args.ws_url, args.count, args.room)
     try:
         seconds = clients.open()

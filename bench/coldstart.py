@@ -211,12 +211,12 @@ def _environment(task: Path, endpoint: str, dynamodb: str) -> dict[str, str]:
     }
 
 
-def _child(code: str, env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
+def _child(code: str, env: Mapping[str, str]) -> dict[str, Any]:
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code],
         env=dict(env),
-        cwd=cwd,
+        cwd=env["PYTHONPATH"],  # the code's directory, as Lambda runs in /var/task
         capture_output=True,
         text=True,
         timeout=_CHILD_TIMEOUT_S,
@@ -245,12 +245,12 @@ def _floor_code(endpoint: str, template: str = _FLOOR_CHILD) -> str:
     )
 
 
-def importtime(env: Mapping[str, str], cwd: Path) -> dict[str, float]:
+def importtime(env: Mapping[str, str]) -> dict[str, float]:
     """``python -X importtime -c 'import chat.handler'``: self and cumulative microseconds."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import chat.handler"],
         env=dict(env),
-        cwd=cwd,
+        cwd=env["PYTHONPATH"],  # -c puts the working directory first on sys.path
         capture_output=True,
         text=True,
         timeout=_CHILD_TIMEOUT_S,
@@ -312,12 +312,12 @@ def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
         samples: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
         for _ in range(max(1, config.repeats)):
             for name, (code, variant_env) in variants.items():
-                samples[name].append(_child(code, variant_env, task))
+                samples[name].append(_child(code, variant_env))
         say(f"cold start: {config.repeats} fresh processes per variant done")
         repeats = range(max(1, config.importtime_repeats))
-        imports = [importtime(env, task) for _ in repeats]
+        imports = [importtime(env) for _ in repeats]
         compiled_env = _environment(compiled, endpoint, database.endpoint)
-        imports_pyc = [importtime(compiled_env, task) for _ in repeats]
+        imports_pyc = [importtime(compiled_env) for _ in repeats]
     statuses = {
         name: sorted({run["status"] for run in runs if "status" in run})
         for name, runs in samples.items()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
@@ -71,9 +72,21 @@ def load_average() -> list[float] | None:
         return None
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
-    """A plain-text table; ``align`` has one ``l`` or ``r`` per column (default: ``lrr...``)."""
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    align: str = "",
+    *,
+    markdown: bool = False,
+) -> str:
+    """A table, plain text or Markdown; ``align`` has one ``l`` or ``r`` per column
+    (default: ``lrr...``)."""
     align = align or "l" + "r" * (len(headers) - 1)
+    if markdown:
+        rule = "|".join("---:" if side == "r" else "---" for side in align)
+        lines = [headers, *rows]
+        body = ["| " + " | ".join(str(cell) for cell in cells) + " |" for cells in lines]
+        return "\n".join([body[0], f"|{rule}|", *body[1:]])
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
@@ -97,8 +110,11 @@ def _n(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def render(results: dict[str, Any]) -> str:
-    """The whole report: the machine, one table per benchmark, then the targets."""
+def render(results: dict[str, Any], *, markdown: bool = False) -> str:
+    """The whole report: the machine, one table per benchmark, then the targets.
+
+    ``markdown`` renders Markdown tables, each block a paragraph, for docs/performance.md.
+    """
     meta = results["machine"]
     out = [
         f"awsome-chat benchmarks ({results['mode']} run), {meta['date_utc']}, "
@@ -119,7 +135,7 @@ def render(results: dict[str, Any]) -> str:
         data = results["benchmarks"].get(name)
         if data is None:
             continue
-        lines = section(data)
+        lines = section(data, markdown)
         load = data.get("load_average", {})
         lines.insert(
             -1,
@@ -130,8 +146,9 @@ def render(results: dict[str, Any]) -> str:
     out += [
         "Targets",
         table(
-            ["benchmark", "target", "goal", "measured", "met"],
-            [
+            markdown=markdown,
+            headers=["benchmark", "target", "goal", "measured", "met"],
+            rows=[
                 [t["benchmark"], t["name"], t["goal"], t["value"], "yes" if t["met"] else "NO"]
                 for t in results["targets"]
             ],
@@ -139,10 +156,13 @@ def render(results: dict[str, Any]) -> str:
         ),
         "",
     ]
+    if markdown:
+        return "\n\n".join(block for block in out if block) + "\n"
     return "\n".join(out)
 
 
-def _fanout(data: dict[str, Any]) -> list[str]:
+def _fanout(data: dict[str, Any], markdown: bool) -> list[str]:
+    tab = partial(table, markdown=markdown)
     rows = [
         [
             _n(row["recipients"]),
@@ -163,7 +183,7 @@ def _fanout(data: dict[str, Any]) -> list[str]:
         f"Fan-out: chat.broadcast.broadcast + ManagementApiSender (boto3) against the local "
         f"stack's @connections, {data['delay_ms']:g} ms per call, FANOUT_CONCURRENCY="
         f"{data['concurrency']}, median of {data['repeats']} broadcasts",
-        table(
+        tab(
             [
                 "recipients",
                 "wall s",
@@ -186,7 +206,7 @@ def _fanout(data: dict[str, Any]) -> list[str]:
         lines += [
             "Experiment (bench/lean_sender.py, not the backend): the same broadcast() with a "
             "sender that signs (botocore SigV4Auth) and POSTs over pooled http.client connections",
-            table(
+            tab(
                 ["recipients", "wall s", "CPU ms/recip", "TCP opened (1st)", "speed-up"],
                 [
                     [
@@ -204,7 +224,7 @@ def _fanout(data: dict[str, Any]) -> list[str]:
     if data["sweep"]:
         lines += [
             f"Concurrency at {data['sweep_size']:,} recipients (median of the runs)",
-            table(
+            tab(
                 ["sender", "concurrency", "wall s", "CPU ms/recip", "TCP opened (1st)"],
                 [
                     [
@@ -223,7 +243,8 @@ def _fanout(data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _coldstart(data: dict[str, Any]) -> list[str]:
+def _coldstart(data: dict[str, Any], markdown: bool) -> list[str]:
+    tab = partial(table, markdown=markdown)
     names = {
         "floor": "floor: import boto3 + DynamoDB and apigatewaymanagementapi clients",
         "floor_post": "floor + one post_to_connection",
@@ -249,7 +270,7 @@ def _coldstart(data: dict[str, Any]) -> list[str]:
     return [
         f"Cold start: median of {data['repeats']} fresh processes per variant, code from "
         f"{data['code']}",
-        table(
+        tab(
             [
                 "variant",
                 "in-process ms",
@@ -269,7 +290,8 @@ def _coldstart(data: dict[str, Any]) -> list[str]:
     ]
 
 
-def _readcost(data: dict[str, Any]) -> list[str]:
+def _readcost(data: dict[str, Any], markdown: bool) -> list[str]:
+    tab = partial(table, markdown=markdown)
     rows = [
         [
             _n(row["table_items"]),
@@ -287,7 +309,7 @@ def _readcost(data: dict[str, Any]) -> list[str]:
         f"Read cost per broadcast (eventually consistent read units by DynamoDB's rule; item "
         f"{data['item_bytes']} B, index entry {data['index_entry_bytes']} B; plus 1 RCU for the "
         f"sender's strongly consistent GetItem)",
-        table(
+        tab(
             [
                 "table items",
                 "room",
@@ -304,7 +326,8 @@ def _readcost(data: dict[str, Any]) -> list[str]:
     ]
 
 
-def _throughput(data: dict[str, Any]) -> list[str]:
+def _throughput(data: dict[str, Any], markdown: bool) -> list[str]:
+    tab = partial(table, markdown=markdown)
     rows = [
         [
             str(row["clients"]),
@@ -324,7 +347,7 @@ def _throughput(data: dict[str, Any]) -> list[str]:
         "Local throughput: K clients in one room through the whole local stack; closed loop: "
         "each sends its next message when its previous one came back; paced: "
         f"{_paced_rate(data)} messages/s in all, evenly spread",
-        table(
+        tab(
             [
                 "clients K",
                 "mode",
