@@ -3,6 +3,7 @@
     python -m bench                      # everything, default sizes (a few minutes on 2 cores)
     python -m bench --smoke              # tiny sizes: proves the benchmarks work (seconds)
     python -m bench --only fanout --only readcost --large-table 20000
+    python -m bench --only coldstart --merge   # measure one again, keep the others
 
 Writes ``results.json`` (every figure, the machine, the targets), ``results.txt`` (the tables),
 ``results.md`` (the same as Markdown, for docs/performance.md) and ``fanout.png`` (when the
@@ -24,7 +25,7 @@ from typing import Any, Final
 
 from bench import coldstart, fanout, readcost, throughput
 from bench.aws import isolate_environment
-from bench.measure import Target
+from bench.measure import Target, calibrate
 from bench.paths import RESULTS
 from bench.plot import fanout_plot
 from bench.report import load_average, machine, render
@@ -106,6 +107,11 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--large-table", type=_positive, help="the read-cost large table's size")
     parser.add_argument("--coldstart-repeats", type=_positive, help="fresh processes per variant")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other benchmarks' results already in --out (re-run a noisy one alone)",
+    )
     return parser.parse_args(argv)
 
 
@@ -132,9 +138,19 @@ def _say(message: str) -> None:
 
 
 def run(
-    plan: Plan, selected: Sequence[str], out: Path, say: Callable[[str], None], *, mode: str
+    plan: Plan,
+    selected: Sequence[str],
+    out: Path,
+    say: Callable[[str], None],
+    *,
+    mode: str,
+    merge: bool = False,
 ) -> dict[str, Any]:
-    """Run the ``selected`` benchmarks of ``plan``; write and return the results."""
+    """Run the ``selected`` benchmarks of ``plan``; write and return the results.
+
+    With ``merge``, the other benchmarks' results already in ``out`` are kept (each benchmark
+    carries its own baseline, so a noisy one can be measured again alone).
+    """
     isolate_environment()
     logs = out / "logs"
     results: dict[str, Any] = {
@@ -144,10 +160,13 @@ def run(
         "errors": {},
         "targets": [],
     }
+    if merge:
+        results = _previous(out / "results.json", mode, selected, results)
     found: list[Target] = []
     for name in selected:
         started = time.perf_counter()
-        load_before = load_average()
+        before = {"load": load_average(), "cpu_ms": calibrate()}
+        started_utc = _now()
         try:
             data, targets = _one(name, plan, logs, say)
         except Exception as error:  # recorded; the other benchmarks still run
@@ -156,11 +175,14 @@ def run(
             found.append(Target(name, "ran to the end", "no error", type(error).__name__, False))
             continue
         data["seconds"] = time.perf_counter() - started
-        data["load_average"] = {"before": load_before, "after": load_average()}
+        data["started_utc"] = started_utc
+        data["commit"] = results["machine"]["commit"]
+        data["load_average"] = {"before": before["load"], "after": load_average()}
+        data["calibration_cpu_ms"] = {"before": before["cpu_ms"], "after": calibrate()}
         results["benchmarks"][name] = data
         found.extend(targets)
-    results["targets"] = [target.as_json() for target in found]
-    results["machine"]["load_average_end"] = machine()["load_average_start"]
+    results["targets"] += [target.as_json() for target in found]
+    results["machine"]["load_average_end"] = load_average()
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (out / "results.txt").write_text(render(results), encoding="utf-8")
@@ -168,6 +190,31 @@ def run(
     if "fanout" in results["benchmarks"]:
         fanout_plot(results["benchmarks"]["fanout"], out / "fanout.png")
     return results
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _previous(
+    path: Path, mode: str, selected: Sequence[str], fresh: dict[str, Any]
+) -> dict[str, Any]:
+    """The earlier results in ``path`` without the ``selected`` benchmarks, for ``--merge``."""
+    try:
+        earlier: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return fresh
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"--merge: cannot read {path}: {error}") from None
+    if earlier.get("mode") != mode:
+        raise SystemExit(f"--merge: {path} holds a {earlier.get('mode')} run, not a {mode} run")
+    keep = {k: v for k, v in earlier.get("benchmarks", {}).items() if k not in selected}
+    return {
+        **fresh,
+        "benchmarks": keep,
+        "errors": {k: v for k, v in earlier.get("errors", {}).items() if k not in selected},
+        "targets": [t for t in earlier.get("targets", []) if t.get("benchmark") not in selected],
+    }
 
 
 def _one(
@@ -192,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = _plan(args)
     selected = [name for name in BENCHMARKS if not args.only or name in args.only]
     mode = "smoke" if args.smoke else "full"
-    results = run(plan, selected, args.out, _say, mode=mode)
+    results = run(plan, selected, args.out, _say, mode=mode, merge=args.merge)
     print()
     print((args.out / "results.txt").read_text(encoding="utf-8"))
     print(f"written: {args.out / 'results.json'}, {args.out / 'results.txt'}", end="")

@@ -113,52 +113,78 @@ class _Rig:
         return new
 
 
-def _measure_runs(
+@dataclass
+class _Contender:
+    """One way to post: the backend's boto3 sender or the experiment's lean one."""
+
+    name: str
+    sender: Sender
+    connections: Callable[[], int | None]
+    """TCP connections the sender has opened so far (None if unknown)."""
+    close: Callable[[], None]
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _one_run(
+    rig: _Rig, recipients: Sequence[ConnectionId], contender: _Contender, concurrency: int
+) -> dict[str, Any]:
+    """One broadcast to ``recipients`` through the real ``broadcast``, measured."""
+    pruner = _CountingPruner()
+    posts_before, emulator_cpu_before = rig.emulator()
+    opened_before = contender.connections()
+    kernel_before = kernel_tcp_opens()
+    with Stopwatch() as watch:
+        stats = broadcast(
+            rig.payload, recipients, contender.sender, pruner, concurrency=concurrency
+        )
+    accepted = passive_opens_since(kernel_before)
+    opened_after = contender.connections()
+    delivered = rig.wait_delivered(len(recipients))
+    posts_after, emulator_cpu_after = rig.emulator()
+    posts = posts_after - posts_before
+    return {
+        "wall_s": watch.span.wall_s,
+        "cpu_s": watch.span.cpu_s,
+        "stats": _stats(stats),
+        "pruned": pruner.deleted,
+        "frames_received": delivered,
+        "tcp_opened": None
+        if opened_before is None or opened_after is None
+        else opened_after - opened_before,
+        "tcp_accepted_kernel": accepted,
+        "emulator_cpu_ms_per_post": (emulator_cpu_after - emulator_cpu_before)
+        / max(posts, 1)
+        * 1000,
+    }
+
+
+def _compare(
     rig: _Rig,
     recipients: Sequence[ConnectionId],
-    sender: Sender,
+    contenders: Sequence[_Contender],
     *,
     concurrency: int,
     repeats: int,
-    connections: Callable[[], int | None],
-) -> dict[str, Any]:
-    """Broadcast to ``recipients`` ``repeats`` times through the real ``broadcast``."""
-    runs: list[dict[str, Any]] = []
+) -> list[dict[str, Any]]:
+    """Broadcast ``repeats`` times with each contender, taking turns, so that both meet the
+    same moments of a busy machine; one summary row per contender."""
     for _ in range(repeats):
-        pruner = _CountingPruner()
-        posts_before, emulator_cpu_before = rig.emulator()
-        opened_before = connections()
-        kernel_before = kernel_tcp_opens()
-        with Stopwatch() as watch:
-            stats = broadcast(rig.payload, recipients, sender, pruner, concurrency=concurrency)
-        accepted = passive_opens_since(kernel_before)
-        opened_after = connections()
-        delivered = rig.wait_delivered(len(recipients))
-        posts_after, emulator_cpu_after = rig.emulator()
-        posts = posts_after - posts_before
-        runs.append(
-            {
-                "wall_s": watch.span.wall_s,
-                "cpu_s": watch.span.cpu_s,
-                "stats": _stats(stats),
-                "pruned": pruner.deleted,
-                "frames_received": delivered,
-                "tcp_opened": None
-                if opened_before is None or opened_after is None
-                else opened_after - opened_before,
-                "tcp_accepted_kernel": accepted,
-                "emulator_cpu_ms_per_post": (emulator_cpu_after - emulator_cpu_before)
-                / max(posts, 1)
-                * 1000,
-            }
-        )
-    size = len(recipients)
+        for contender in contenders:
+            contender.runs.append(_one_run(rig, recipients, contender, concurrency))
+    for contender in contenders:
+        contender.close()
+    return [_summary(contender, len(recipients), concurrency) for contender in contenders]
+
+
+def _summary(contender: _Contender, size: int, concurrency: int) -> dict[str, Any]:
+    runs = contender.runs
     walls = [run["wall_s"] for run in runs]
     cpus = [run["cpu_s"] for run in runs]
     return {
+        "sender": contender.name,
         "recipients": size,
         "concurrency": concurrency,
-        "repeats": repeats,
+        "repeats": len(runs),
         "wall_s": median(walls),
         "wall_s_runs": walls,
         "cpu_ms_per_recipient": median(cpus) / size * 1000,
@@ -214,18 +240,25 @@ def _stats(stats: BroadcastStats) -> dict[str, int]:
     }
 
 
-def _backend_sender(rig: _Rig, concurrency: int) -> tuple[Sender, Callable[[], int | None]]:
-    """A fresh ``SenderPool`` (a new client: its pool opens its connections on first use)."""
+def _contenders(rig: _Rig, concurrency: int, *, lean: bool) -> list[_Contender]:
+    """Fresh senders: a new boto3 client (its pool opens connections on first use), and the
+    experiment's lean sender."""
     sender = SenderPool.from_session(local_session(), concurrency=concurrency).sender_for(
         rig.endpoint
     )
     client = getattr(sender, "_client", None)  # only to count its TCP connections
-    return sender, lambda: boto3_connections_opened(client)
-
-
-def _lean_sender(rig: _Rig) -> tuple[SignedHttpSender, Callable[[], int | None]]:
-    sender = SignedHttpSender(rig.endpoint, local_session().get_credentials(), REGION)
-    return sender, lambda: sender.opened
+    found = [
+        _Contender(
+            "boto3",
+            sender,
+            lambda: boto3_connections_opened(client),
+            lambda: client.close() if client is not None else None,
+        )
+    ]
+    if lean:
+        signed = SignedHttpSender(rig.endpoint, local_session().get_credentials(), REGION)
+        found.append(_Contender("lean", signed, lambda: signed.opened, signed.close))
+    return found
 
 
 def _payload() -> bytes:
@@ -264,55 +297,36 @@ def run(config: FanoutConfig, logs: Path, say: Callable[[str], None]) -> dict[st
 
 def _run_all(config: FanoutConfig, rig: _Rig, say: Callable[[str], None]) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
+    lean_rows: list[dict[str, Any]] = []
     for size in config.sizes:
-        sender, connections = _backend_sender(rig, config.concurrency)
-        row = _measure_runs(
+        contenders = _contenders(rig, config.concurrency, lean=config.lean)
+        measured = _compare(
             rig,
             rig.ids[:size],
-            sender,
+            contenders,
             concurrency=config.concurrency,
             repeats=config.repeats,
-            connections=connections,
         )
+        rows.append(measured[0])
+        lean_rows.extend(measured[1:])
         say(
-            f"fan-out: {size} recipients: {row['wall_s']:.3f} s, "
-            f"{row['cpu_ms_per_recipient']:.3f} ms CPU per recipient"
-        )
-        rows.append(row)
-
-    lean_rows: list[dict[str, Any]] = []
-    if config.lean:
-        for size in config.sizes:
-            lean, opened = _lean_sender(rig)
-            row = _measure_runs(
-                rig,
-                rig.ids[:size],
-                lean,
-                concurrency=config.concurrency,
-                repeats=config.repeats,
-                connections=opened,
+            f"fan-out: {size} recipients: "
+            + ", ".join(
+                f"{row['sender']} {row['wall_s']:.3f} s, "
+                f"{row['cpu_ms_per_recipient']:.3f} ms CPU per recipient"
+                for row in measured
             )
-            lean.close()
-            say(f"fan-out (lean sender experiment): {size} recipients: {row['wall_s']:.3f} s")
-            lean_rows.append(row)
+        )
 
     sweep: list[dict[str, Any]] = []
     for concurrency in config.sweep:
-        for name in ("boto3", "lean") if config.lean else ("boto3",):
-            if name == "boto3":
-                sender, connections = _backend_sender(rig, concurrency)
-            else:
-                sender, connections = _lean_sender(rig)
-            row = _measure_runs(
-                rig,
-                rig.ids[: config.sweep_size],
-                sender,
-                concurrency=concurrency,
-                repeats=config.sweep_repeats,
-                connections=connections,
-            )
-            row["sender"] = name
-            sweep.append(row)
+        sweep += _compare(
+            rig,
+            rig.ids[: config.sweep_size],
+            _contenders(rig, concurrency, lean=config.lean),
+            concurrency=concurrency,
+            repeats=config.sweep_repeats,
+        )
         say(f"fan-out: concurrency {concurrency} at {config.sweep_size} recipients done")
 
     sequential: dict[int, dict[str, Any]] = {}

@@ -34,6 +34,20 @@ class Stopwatch:
         self.span = Span(time.perf_counter() - self._wall, time.process_time() - self._cpu)
 
 
+def calibrate(rounds: int = 400_000) -> float:
+    """CPU milliseconds of a fixed pure-Python loop: how fast this machine is right now.
+
+    Measured before and after each benchmark, it shows when the machine slowed down (other
+    work on shared cores makes every CPU-time figure larger, not only the wall times).
+    """
+    started = time.process_time()
+    total = 0
+    for value in range(rounds):
+        total += value % 7
+    elapsed = time.process_time() - started
+    return elapsed * 1000 if total >= 0 else math.nan
+
+
 def median(values: Sequence[float]) -> float:
     """The median; NaN for no values."""
     return statistics.median(values) if values else math.nan

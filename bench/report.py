@@ -137,10 +137,13 @@ def render(results: dict[str, Any], *, markdown: bool = False) -> str:
             continue
         lines = section(data, markdown)
         load = data.get("load_average", {})
+        calibration = data.get("calibration_cpu_ms", {})
         lines.insert(
             -1,
-            f"({data.get('seconds', 0):.0f} s; load average before {load.get('before')}, "
-            f"after {load.get('after')})",
+            f"({data.get('seconds', 0):.0f} s from {data.get('started_utc', '?')}, commit "
+            f"{data.get('commit', '?')}; load average before {load.get('before')}, after "
+            f"{load.get('after')}; CPU calibration loop {_s(calibration.get('before'), 0)} ms "
+            f"before, {_s(calibration.get('after'), 0)} ms after)",
         )
         out += lines
     out += [

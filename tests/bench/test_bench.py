@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench.__main__ import main
+from bench.__main__ import _previous, main
 from bench.coldstart import parse_importtime
 from bench.measure import percentile
 from bench.readcost import item_size, make_item, read_units
@@ -144,3 +144,21 @@ def test_table_pads_and_aligns_columns() -> None:
     """Text columns are left-aligned and numbers right-aligned under a rule."""
     rendered = table(["name", "n"], [["a", "1"], ["bbb", "22"]], align="lr")
     assert rendered.splitlines() == ["name   n", "----  --", "a      1", "bbb   22"]
+
+
+def test_merge_keeps_the_other_benchmarks_and_refuses_another_mode(tmp_path: Path) -> None:
+    """--merge keeps earlier benchmarks not being re-run and will not mix smoke with full."""
+    earlier = {
+        "mode": "full",
+        "benchmarks": {"fanout": {"rows": []}, "coldstart": {"old": True}},
+        "errors": {},
+        "targets": [{"benchmark": "fanout", "met": False}, {"benchmark": "coldstart"}],
+    }
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(earlier), encoding="utf-8")
+    fresh = {"mode": "full", "machine": {}, "benchmarks": {}, "errors": {}, "targets": []}
+    merged = _previous(path, "full", ["coldstart"], fresh)
+    assert merged["benchmarks"] == {"fanout": {"rows": []}}
+    assert merged["targets"] == [{"benchmark": "fanout", "met": False}]
+    with pytest.raises(SystemExit, match="holds a full run, not a smoke run"):
+        _previous(path, "smoke", ["coldstart"], fresh)
