@@ -1,5 +1,9 @@
 """Wiring: the settings and AWS clients one container reuses across invocations.
 
+The only boto3 client is DynamoDB's; ``@connections`` posts go through ``gateway``'s signed HTTP
+sender, which borrows the boto3 session's credentials and region (no second client to create at
+cold start).
+
 ``runtime_for(os.environ)`` builds them on first use (not at import, so a bad environment is an
 answered, logged 500 rather than an import crash) and keeps them keyed by the variables they were
 built from: a process that runs the handler under several environments (the local stack, tests)

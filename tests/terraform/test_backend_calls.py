@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.terraform.backend_calls import (
+    GATEWAY_MODULE,
     client_method_calls,
     dynamodb_actions,
     http_methods,
     management_api_http_methods,
     operations,
+    raw_http_methods,
 )
 
 SAMPLE = """
@@ -50,7 +54,47 @@ def test_management_api_calls_map_to_http_methods() -> None:
     assert http_methods("apigatewaymanagementapi", {"delete_connection"}) == {"DELETE"}
 
 
+RAW_SAMPLE = """
+SEND: Final = "POST"
+OTHER = "GET"
+
+def post(connection):
+    connection.request(SEND, "/prod/@connections/x", b"{}", {})
+    connection.putrequest(method="DELETE", url="/prod/@connections/y")
+    unrelated.requests.get("x")             # not a request(...) call
+"""
+
+
+def test_reads_raw_http_methods_from_literals_and_constants() -> None:
+    """``request``/``putrequest`` methods come from module constants, literals and keywords."""
+    assert raw_http_methods(RAW_SAMPLE) == {"POST", "DELETE"}
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["connection.request(method, path)", "connection.request(SEND.lower(), path)", "c.request()"],
+)
+def test_rejects_a_request_whose_method_cannot_be_read(call: str) -> None:
+    """A method the check cannot see is an error, never a method left out of the policy."""
+    with pytest.raises(ValueError, match="cannot tell the HTTP method"):
+        raw_http_methods(f'SEND = "POST"\n{call}\n')
+
+
+def test_a_new_raw_method_in_the_gateway_is_derived(tmp_path: Path) -> None:
+    """Sending another method from gateway.py changes the derivation (and so fails the IAM
+    check until the policy grants it); a method @connections does not have is refused."""
+    source = GATEWAY_MODULE.read_text(encoding="utf-8")
+    with_delete = tmp_path / "with_delete.py"
+    with_delete.write_text(source + '\nconnection.request("DELETE", "/x")\n', encoding="utf-8")
+    assert management_api_http_methods(with_delete) == management_api_http_methods() | {"DELETE"}
+    with_put = tmp_path / "with_put.py"
+    with_put.write_text(source + '\nconnection.request("PUT", "/x")\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="PUT"):
+        management_api_http_methods(with_put)
+
+
 def test_the_backend_makes_calls_the_policy_check_can_see() -> None:
-    """The backend's modules do call DynamoDB and ``@connections`` through ``self._client``."""
+    """The backend calls DynamoDB through ``self._client`` and POSTs to ``@connections``."""
     assert "dynamodb:PutItem" in dynamodb_actions()
-    assert management_api_http_methods()
+    assert "POST" in management_api_http_methods()
+    assert "POST" in raw_http_methods(GATEWAY_MODULE.read_text(encoding="utf-8"))
