@@ -2,14 +2,20 @@
 
 It answers like API Gateway's management API: 200 with an empty body on success, and for errors
 the status with an ``x-amzn-ErrorType`` header and a JSON ``{"message": ...}`` body, so a real
-boto3 client parses them exactly as it would in AWS.
+boto3 client parses them exactly as it would in AWS. It speaks HTTP/1.1 with keep-alive, counts
+the TCP connections it accepted, and can drop a connection (``DROP``) or stall (``HANG``)
+instead of answering.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
@@ -21,7 +27,21 @@ ERROR_TYPES = {
     429: ("LimitExceededException", "Rate exceeded"),
     500: ("InternalServerErrorException", "Internal server error"),
     503: (None, "Service Unavailable"),  # no error type: the client must go by the status
+    400: ("BadRequestException", "Invalid connectionId"),  # not in the documented error list
 }
+DROP = 0
+"""Scripted status: close the TCP connection after reading the request, without answering."""
+HANG = -1
+"""Scripted status: answer nothing for ``hang_s`` seconds, then close the connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One request as it arrived: the raw path and the headers (names lowercased)."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
 
 
 class ConnectionsServer:
@@ -32,6 +52,11 @@ class ConnectionsServer:
         self.script: dict[str, list[int]] = {}
         self.requests: dict[str, int] = defaultdict(int)
         self.received: dict[str, list[bytes]] = defaultdict(list)
+        self.log: list[Recorded] = []
+        self.accepted = 0
+        """TCP connections accepted so far."""
+        self.hang_s = 1.0
+        self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
@@ -53,15 +78,25 @@ class ConnectionsServer:
     def stop(self) -> None:
         """Stop serving and close the socket."""
         self._httpd.shutdown()
+        self.disconnect_all()  # handler threads wait on idle keep-alive connections
         self._httpd.server_close()
         self._thread.join(timeout=5)
+
+    def disconnect_all(self) -> None:
+        """Close every open client connection from the server's side (idle keep-alives too)."""
+        with self._lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):  # already closed by its handler
+                sock.shutdown(socket.SHUT_RDWR)
 
     def frames(self, connection_id: str) -> list[dict[str, Any]]:
         """The JSON frames delivered to ``connection_id``."""
         return [json.loads(body) for body in self.received.get(connection_id, [])]
 
-    def _answer(self, connection_id: str, body: bytes) -> int:
+    def _answer(self, connection_id: str, body: bytes, recorded: Recorded) -> int:
         with self._lock:
+            self.log.append(recorded)
             self.requests[connection_id] += 1
             steps = self.script.get(connection_id)
             status = steps.pop(0) if steps else 200
@@ -74,13 +109,34 @@ class ConnectionsServer:
         prefix = f"/{self.stage}/@connections/"
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server.accepted += 1
+                    server._open.add(self.connection)
+
+            def finish(self) -> None:
+                with server._lock:
+                    server._open.discard(self.connection)
+                super().finish()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 if not self.path.startswith(prefix):
                     self._reply(404, "NotFoundException", "Not Found")
                     return
-                status = server._answer(unquote(self.path[len(prefix) :]), body)
+                recorded = Recorded(
+                    self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
+                status = server._answer(unquote(self.path[len(prefix) :]), body, recorded)
+                if status in (DROP, HANG):
+                    if status == HANG:
+                        time.sleep(server.hang_s)
+                    self.close_connection = True
+                    return
                 if status == 200:
                     self.send_response(200)
                     self.send_header("Content-Length", "0")

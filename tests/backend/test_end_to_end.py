@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from chat.handler import handler
 from chat.runtime import runtime_for
@@ -136,3 +137,29 @@ def test_runtime_is_built_once_per_environment(deployed: ConnectionsServer) -> N
     other = runtime_for({**os.environ, "MAX_MESSAGE_CHARS": "5"})
     assert other is not first
     assert other.settings.max_message_chars == 5
+
+
+def test_the_runtime_creates_no_management_api_client(
+    deployed: ConnectionsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cold start makes one boto3 client (DynamoDB); posts are signed HTTP, keep-alive pooled."""
+    created: list[str] = []
+    create_client = botocore.session.Session.create_client
+
+    def recording(
+        self: botocore.session.Session, service_name: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        created.append(service_name)
+        return create_client(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", recording)
+    monkeypatch.setenv("CONNECTION_TTL_SECONDS", "7201")  # a new environment: a fresh runtime
+    members = [f"k{i}" for i in range(20)]
+    for cid in members:
+        connect(cid, "kept")
+    send("k0", "one")
+    send("k1", "two")
+    assert created == ["dynamodb"]
+    assert all([f["text"] for f in deployed.frames(cid)] == ["one", "two"] for cid in members)
+    assert 1 <= deployed.accepted <= 8  # FANOUT_CONCURRENCY: connections reused across sends
+    assert all(r.headers["authorization"].startswith("AWS4-HMAC-SHA256 ") for r in deployed.log)

@@ -1,8 +1,13 @@
-"""@connections errors become domain errors, provoked with Stubber and with a real HTTP server."""
+"""@connections errors become domain errors, provoked with Stubber and with a real HTTP server.
+
+The real-endpoint tests run both senders: the lean signed one the Lambda uses and the boto3
+reference (``ManagementApiSender``).
+"""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -21,7 +26,9 @@ from chat.gateway import (
     CONNECT_TIMEOUT_SECONDS,
     READ_TIMEOUT_SECONDS,
     ManagementApiSender,
+    Sender,
     SenderPool,
+    SignedHttpSender,
     client_config,
 )
 
@@ -97,15 +104,37 @@ def test_client_config_is_deliberate() -> None:
     assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
 
 
-def pool_sender(endpoint: str) -> ManagementApiSender:
-    """A sender built exactly as the Lambda builds it."""
-    return SenderPool.from_session(boto3.session.Session(), concurrency=4).sender_for(endpoint)
+POOLS = {"lean": SenderPool.from_session, "boto3": SenderPool.boto3_from_session}
 
 
-def test_real_endpoint_delivers(connections_server: ConnectionsServer) -> None:
-    """Through real HTTP the frame's bytes arrive at /{stage}/@connections/{id}."""
+@pytest.fixture(params=sorted(POOLS))
+def pool_sender(request: pytest.FixtureRequest) -> Callable[[str], Sender]:
+    """Makes a sender as the Lambda builds it (lean) or as the boto3 reference does."""
+    make_pool = POOLS[request.param]
+
+    def make(endpoint: str) -> Sender:
+        return make_pool(boto3.session.Session(), concurrency=4).sender_for(endpoint)
+
+    return make
+
+
+def test_the_lambdas_pool_makes_lean_senders() -> None:
+    """``from_session`` (what the runtime uses) builds the signed HTTP sender, no boto3 client."""
+    sender = SenderPool.from_session(boto3.session.Session(), concurrency=4).sender_for(
+        "https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod"
+    )
+    assert isinstance(sender, SignedHttpSender)
+
+
+def test_real_endpoint_delivers(
+    connections_server: ConnectionsServer, pool_sender: Callable[[str], Sender]
+) -> None:
+    """Through real HTTP the frame's bytes arrive at /{stage}/@connections/{id}, signed."""
     pool_sender(connections_server.endpoint).post(CID, b'{"type":"pong"}')
     assert connections_server.received[CID] == [b'{"type":"pong"}']
+    (request,) = connections_server.log
+    assert request.path == "/prod/@connections/Cq3VbdUxjoECH0A%3D"
+    assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
 
 
 @pytest.mark.parametrize(
@@ -120,10 +149,13 @@ def test_real_endpoint_delivers(connections_server: ConnectionsServer) -> None:
     ],
 )
 def test_real_endpoint_errors_map_to_domain_errors(
-    connections_server: ConnectionsServer, status: int, expected: type[DeliveryFailed]
+    connections_server: ConnectionsServer,
+    pool_sender: Callable[[str], Sender],
+    status: int,
+    expected: type[DeliveryFailed],
 ) -> None:
-    """API Gateway-shaped error responses parsed by a real boto3 client map correctly,
-    and botocore does not retry on its own (exactly one request per post)."""
+    """API Gateway-shaped error responses map correctly, and neither sender retries on its
+    own (exactly one request per post)."""
     connections_server.script[CID] = [status, status, status]
     with pytest.raises(expected) as caught:
         pool_sender(connections_server.endpoint).post(CID, b"{}")
@@ -132,7 +164,7 @@ def test_real_endpoint_errors_map_to_domain_errors(
     assert not connections_server.received[CID]
 
 
-def test_unreachable_endpoint_is_retryable() -> None:
+def test_unreachable_endpoint_is_retryable(pool_sender: Callable[[str], Sender]) -> None:
     """A refused connection is a transient network failure, not a crash."""
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
         probe.bind(("127.0.0.1", 0))
@@ -141,7 +173,9 @@ def test_unreachable_endpoint_is_retryable() -> None:
         pool_sender(f"http://127.0.0.1:{port}/prod").post(CID, b"{}")
 
 
-def test_missing_credentials_are_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_credentials_are_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, pool_sender: Callable[[str], Sender]
+) -> None:
     """Without credentials the post cannot be signed: DeliveryForbidden, not a crash."""
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
@@ -150,13 +184,13 @@ def test_missing_credentials_are_a_configuration_error(monkeypatch: pytest.Monke
         pool_sender("http://127.0.0.1:9/prod").post(CID, b"{}")
 
 
-def test_sender_pool_creates_one_client_per_endpoint() -> None:
-    """Clients are created lazily, once per endpoint, and reused."""
+def test_sender_pool_creates_one_sender_per_endpoint() -> None:
+    """Senders are created lazily, once per endpoint, and reused."""
     made: list[str] = []
 
-    def factory(endpoint: str) -> object:
+    def factory(endpoint: str) -> Sender:
         made.append(endpoint)
-        return object()
+        return ManagementApiSender(object())
 
     pool = SenderPool(factory)
     assert made == []
