@@ -6,9 +6,9 @@ missing) and, as in Lambda, whose ``/var/task`` is read-only and whose zip holds
 nothing is written back: ``PYTHONDONTWRITEBYTECODE=1``, so the handler's modules are compiled
 at every start. boto3 and botocore come precompiled, as the Lambda runtime's do.
 
-- ``ping``: import ``chat.handler``, serve a ``ping``: builds the runtime (a DynamoDB client and
-  the ``apigatewaymanagementapi`` client) and posts the ``pong`` to a local ``@connections``
-  sink that answers 200.
+- ``ping``: import ``chat.handler``, serve a ``ping``: builds the runtime (a DynamoDB client
+  and the ``@connections`` sender) and posts the ``pong`` to a local ``@connections`` sink that
+  answers 200.
 - ``$connect``: import, serve a ``$connect``: a DynamoDB client and one ``PutItem`` to moto.
 - the floor, any boto3 handler's: import boto3, create a DynamoDB and an
   ``apigatewaymanagementapi`` client.

@@ -1,11 +1,15 @@
 """Benchmark 1, fan-out: the backend's broadcast path against a sequential loop.
 
-The backend's real path: ``chat.broadcast.broadcast`` with the ``ManagementApiSender`` that
-``chat.gateway.SenderPool.from_session`` builds (a boto3 ``apigatewaymanagementapi`` client,
-``FANOUT_CONCURRENCY`` posts in flight), posting to the local stack's ``@connections``
-endpoint, which waits ``delay_s`` per call as API Gateway's round trip would. The recipients
-are real WebSocket clients in another process, each connected through ``$connect`` of the real
-handler; every post becomes a frame they receive and count.
+The backend's real path: ``chat.broadcast.broadcast`` with the sender that
+``chat.gateway.SenderPool.from_session`` builds (the Lambda's: SigV4-signed HTTP posts over
+pooled keep-alive connections, ``FANOUT_CONCURRENCY`` in flight), posting to the local stack's
+``@connections`` endpoint, which waits ``delay_s`` per call as API Gateway's round trip would.
+The recipients are real WebSocket clients in another process, each connected through
+``$connect`` of the real handler; every post becomes a frame they receive and count.
+
+Beside it, taking turns with it, the same ``broadcast`` with the boto3 reference sender
+(``SenderPool.boto3_from_session``: a ``post_to_connection`` per recipient), which the backend
+used before this benchmark showed it CPU-bound.
 
 The baseline is the loop of AWS's Python WebSocket chat example: one ``post_to_connection``
 after another with a default boto3 client. It takes ``size * delay_s`` seconds, so it is
@@ -26,9 +30,8 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-from bench.aws import REGION, local_session
+from bench.aws import local_session
 from bench.children import Child
-from bench.lean_sender import SignedHttpSender
 from bench.measure import (
     Stopwatch,
     Target,
@@ -65,8 +68,8 @@ class FanoutConfig:
     """Concurrency settings tried at ``sweep_size`` recipients (both senders)."""
     sweep_size: int = 1000
     sweep_repeats: int = 2
-    lean: bool = True
-    """Also run the experiment ``bench.lean_sender`` (what a leaner sender would gain)."""
+    reference: bool = True
+    """Also run the boto3 reference sender, taking turns with the backend's."""
     reference_size: int = 1000
     """The size the absolute targets are stated for."""
     large_size: int = 5000
@@ -115,7 +118,7 @@ class _Rig:
 
 @dataclass
 class _Contender:
-    """One way to post: the backend's boto3 sender or the experiment's lean one."""
+    """One way to post: the backend's sender or the boto3 reference."""
 
     name: str
     sender: Sender
@@ -240,24 +243,31 @@ def _stats(stats: BroadcastStats) -> dict[str, int]:
     }
 
 
-def _contenders(rig: _Rig, concurrency: int, *, lean: bool) -> list[_Contender]:
-    """Fresh senders: a new boto3 client (its pool opens connections on first use), and the
-    experiment's lean sender."""
-    sender = SenderPool.from_session(local_session(), concurrency=concurrency).sender_for(
+def _contenders(rig: _Rig, concurrency: int, *, reference: bool) -> list[_Contender]:
+    """Fresh senders (new pools: they open their connections on first use): the backend's,
+    and the boto3 reference."""
+    backend = SenderPool.from_session(local_session(), concurrency=concurrency).sender_for(
         rig.endpoint
     )
-    client = getattr(sender, "_client", None)  # only to count its TCP connections
     found = [
         _Contender(
-            "boto3",
-            sender,
-            lambda: boto3_connections_opened(client),
-            lambda: client.close() if client is not None else None,
+            "backend",
+            backend,
+            lambda: getattr(backend, "opened", None),
+            getattr(backend, "close", lambda: None),
         )
     ]
-    if lean:
-        signed = SignedHttpSender(rig.endpoint, local_session().get_credentials(), REGION)
-        found.append(_Contender("lean", signed, lambda: signed.opened, signed.close))
+    if reference:
+        boto3 = SenderPool.boto3_from_session(local_session(), concurrency=concurrency)
+        client = getattr(boto3.sender_for(rig.endpoint), "_client", None)  # to count its TCP
+        found.append(
+            _Contender(
+                "boto3",
+                boto3.sender_for(rig.endpoint),
+                lambda: boto3_connections_opened(client),
+                lambda: client.close() if client is not None else None,
+            )
+        )
     return found
 
 
@@ -297,9 +307,9 @@ def run(config: FanoutConfig, logs: Path, say: Callable[[str], None]) -> dict[st
 
 def _run_all(config: FanoutConfig, rig: _Rig, say: Callable[[str], None]) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
-    lean_rows: list[dict[str, Any]] = []
+    reference_rows: list[dict[str, Any]] = []
     for size in config.sizes:
-        contenders = _contenders(rig, config.concurrency, lean=config.lean)
+        contenders = _contenders(rig, config.concurrency, reference=config.reference)
         measured = _compare(
             rig,
             rig.ids[:size],
@@ -308,7 +318,7 @@ def _run_all(config: FanoutConfig, rig: _Rig, say: Callable[[str], None]) -> dic
             repeats=config.repeats,
         )
         rows.append(measured[0])
-        lean_rows.extend(measured[1:])
+        reference_rows.extend(measured[1:])
         say(
             f"fan-out: {size} recipients: "
             + ", ".join(
@@ -323,7 +333,7 @@ def _run_all(config: FanoutConfig, rig: _Rig, say: Callable[[str], None]) -> dic
         sweep += _compare(
             rig,
             rig.ids[: config.sweep_size],
-            _contenders(rig, concurrency, lean=config.lean),
+            _contenders(rig, concurrency, reference=config.reference),
             concurrency=concurrency,
             repeats=config.sweep_repeats,
         )
@@ -337,7 +347,7 @@ def _run_all(config: FanoutConfig, rig: _Rig, say: Callable[[str], None]) -> dic
     for row in rows:
         row["sequential"] = _sequential_estimate(row["recipients"], sequential)
         row["speedup"] = row["sequential"]["wall_s"] / row["wall_s"]
-    for row in lean_rows:
+    for row in reference_rows:
         row["speedup"] = (
             _sequential_estimate(row["recipients"], sequential)["wall_s"] / row["wall_s"]
         )
@@ -347,7 +357,7 @@ def _run_all(config: FanoutConfig, rig: _Rig, say: Callable[[str], None]) -> dic
         "repeats": config.repeats,
         "sequential_full_max": config.sequential_full_max,
         "rows": rows,
-        "lean_experiment": lean_rows,
+        "boto3_reference": reference_rows,
         "sweep": sweep,
         "sweep_size": config.sweep_size,
         "floor_s": {

@@ -22,15 +22,15 @@ def fanout_plot(data: dict[str, Any], path: Path) -> Path:
         [row["wall_s"] for row in data["rows"]],
         "o-",
         color="tab:blue",
-        label=f"backend broadcast (boto3, concurrency {data['concurrency']})",
+        label=f"backend broadcast (signed HTTP, concurrency {data['concurrency']})",
     )
-    if data["lean_experiment"]:
+    if data["boto3_reference"]:
         axes.plot(
-            [row["recipients"] for row in data["lean_experiment"]],
-            [row["wall_s"] for row in data["lean_experiment"]],
+            [row["recipients"] for row in data["boto3_reference"]],
+            [row["wall_s"] for row in data["boto3_reference"]],
             "s--",
-            color="tab:green",
-            label="experiment: lean signed-HTTP sender, same broadcast()",
+            color="tab:orange",
+            label="same broadcast(), boto3 post_to_connection (before)",
         )
     axes.plot(
         sizes,

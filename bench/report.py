@@ -183,9 +183,9 @@ def _fanout(data: dict[str, Any], markdown: bool) -> list[str]:
         for row in data["rows"]
     ]
     lines = [
-        f"Fan-out: chat.broadcast.broadcast + ManagementApiSender (boto3) against the local "
-        f"stack's @connections, {data['delay_ms']:g} ms per call, FANOUT_CONCURRENCY="
-        f"{data['concurrency']}, median of {data['repeats']} broadcasts",
+        f"Fan-out: chat.broadcast.broadcast + the backend's sender (SenderPool.from_session) "
+        f"against the local stack's @connections, {data['delay_ms']:g} ms per call, "
+        f"FANOUT_CONCURRENCY={data['concurrency']}, median of {data['repeats']} broadcasts",
         tab(
             [
                 "recipients",
@@ -205,10 +205,10 @@ def _fanout(data: dict[str, Any], markdown: bool) -> list[str]:
         ),
         "",
     ]
-    if data["lean_experiment"]:
+    if data["boto3_reference"]:
         lines += [
-            "Experiment (bench/lean_sender.py, not the backend): the same broadcast() with a "
-            "sender that signs (botocore SigV4Auth) and POSTs over pooled http.client connections",
+            "Reference, taking turns with the rows above: the same broadcast() with the boto3 "
+            "sender (SenderPool.boto3_from_session, one post_to_connection per recipient)",
             tab(
                 ["recipients", "wall s", "CPU ms/recip", "TCP opened (1st)", "speed-up"],
                 [
@@ -219,7 +219,7 @@ def _fanout(data: dict[str, Any], markdown: bool) -> list[str]:
                         _n(row["tcp_opened_first_run"]),
                         f"{row['speedup']:.1f}x",
                     ]
-                    for row in data["lean_experiment"]
+                    for row in data["boto3_reference"]
                 ],
             ),
             "",
@@ -251,7 +251,7 @@ def _coldstart(data: dict[str, Any], markdown: bool) -> list[str]:
     names = {
         "floor": "floor: import boto3 + DynamoDB and apigatewaymanagementapi clients",
         "floor_post": "floor + one post_to_connection",
-        "ping": "chat.handler: import + first ping (both clients, one post)",
+        "ping": "chat.handler: import + first ping (runtime, one post)",
         "connect": "chat.handler: import + first $connect (PutItem)",
         "ping_pyc": "chat.handler, .pyc precompiled: import + first ping",
     }

@@ -59,7 +59,7 @@ def test_smoke_fanout_delivers_every_post_and_reports_its_figures(
 ) -> None:
     """Every broadcast reached every client; wall, CPU, TCP and the baseline are reported."""
     fanout = smoke[1]["benchmarks"]["fanout"]
-    for row in fanout["rows"] + fanout["lean_experiment"] + fanout["sweep"]:
+    for row in fanout["rows"] + fanout["boto3_reference"] + fanout["sweep"]:
         size = row["recipients"]
         assert row["delivered"] == size
         assert row["frames_received_min"] == size
