@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import socket
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -343,3 +345,20 @@ def test_a_bad_endpoint_is_a_configuration_error(endpoint: str) -> None:
     """Only http(s) URLs with a host are endpoints; the error names the expected form."""
     with pytest.raises(ConfigurationError, match="execute-api"):
         SignedHttpSender(endpoint, frozen(), REGION, pool_size=1)
+
+
+def test_https_endpoints_use_one_verifying_tls_context() -> None:
+    """An https endpoint connects with TLS (certificates verified, one context per endpoint);
+    a refused connection is retryable and no connection is kept."""
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sender = SignedHttpSender(f"https://127.0.0.1:{port}/prod", frozen(), REGION, pool_size=2)
+    for _ in range(2):
+        with pytest.raises(RetryableDeliveryError):
+            sender.post(ConnectionId("a"), b"1")
+    context = sender._ssl_context
+    assert context is not None
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert sender._context() is context
+    assert sender.opened == 2 and sender._idle == []
