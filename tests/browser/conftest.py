@@ -134,21 +134,23 @@ def connection_of(stack: Stack, room: str, name: str) -> str:
     return mine[0]
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync driver runs, the main thread has a running
+# event loop, and every later test that calls asyncio.run() (emulator, e2e, rehearsal) would fail.
+@pytest.fixture(scope="package")
 def stack() -> Iterator[Stack]:
     """The local stack (emulator, Lambda code, local DynamoDB, the site)."""
     with running_stack(StackOptions(port=0)) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_session() -> Iterator[Playwright]:
     """The Playwright driver."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_session: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless."""
     executable = require_tool("chromium", "the browser tests drive a real Chromium")
