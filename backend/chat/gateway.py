@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import http.client
 import select
+import socket
 import ssl
 import threading
 import time
@@ -316,10 +317,18 @@ class SignedHttpSender:
 
     def post(self, connection_id: ConnectionId, data: bytes) -> None:
         """POST ``data`` to ``@connections/{connection_id}``; failures raise ``DeliveryFailed``s."""
-        label = quote(connection_id, safe=_UNRESERVED)
+        if connection_id.isascii() and connection_id.replace("=", "").isalnum():
+            # API Gateway's ids (base64 letters and '='): skip quote(), a tenth of the signing
+            label, canonical = (
+                connection_id.replace("=", "%3D"),
+                connection_id.replace("=", "%253D"),
+            )
+        else:
+            label = quote(connection_id, safe=_UNRESERVED)
+            canonical = canonical_uri(label)
         try:
             headers = self._signer.headers(
-                POST_TO_CONNECTION, self._canonical_prefix + canonical_uri(label), data
+                POST_TO_CONNECTION, self._canonical_prefix + canonical, data
             )
         except (NoCredentialsError, PartialCredentialsError) as error:
             raise DeliveryForbidden(connection_id, type(error).__name__) from None
@@ -383,6 +392,9 @@ class SignedHttpSender:
         connection.connect()  # TCP (and TLS) under the connect timeout, then the read timeout
         if connection.sock is not None:
             connection.sock.settimeout(self._read_timeout)
+            # http.client writes the headers and the body in two sends: without this, Nagle's
+            # algorithm holds the body back until the headers' delayed ACK (up to 40 ms).
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection
 
     def _context(self) -> ssl.SSLContext:

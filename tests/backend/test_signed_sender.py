@@ -264,6 +264,11 @@ def test_keep_alive_connections_are_reused_up_to_the_pool_size(
     assert 1 <= sender.opened <= 6
     assert connections_server.accepted == sender.opened
     assert all(connections_server.received[c] == [b'{"type":"message"}'] for c in recipients)
+    # Headers and body go in two writes: Nagle must not hold the body back for an ACK.
+    assert all(
+        c.sock is not None and c.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        for c in sender._idle
+    )
 
 
 def test_idle_pool_never_exceeds_its_size(connections_server: ConnectionsServer) -> None:
