@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,6 +39,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import boto3
+
+from local_stack import moto_server
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 TERRAFORM_DIR: Final = REPO_ROOT / "terraform"
@@ -79,7 +79,6 @@ EMULATED_SERVICES: Final = (
     "sts",
 )
 COMMAND_TIMEOUT_SECONDS: Final = 600.0
-MOTO_START_TIMEOUT_SECONDS: Final = 30.0
 
 # Copies skip Terraform's working files so a user's earlier `make deploy` (state, providers,
 # lock file) never leaks into a run, and a stale override never points somewhere else.
@@ -364,86 +363,16 @@ class Terraform:
 
 # --- the emulator -----------------------------------------------------------------------------
 
-# Runs in a child process, so moto's global state is never shared with the caller's own
-# `mock_aws` tests; it prints its port, then serves until its stdin closes (the parent
-# stopped it or died).
-_MOTO_MAIN: Final = """
-import sys
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
-sys.stdin.read()
-server.stop()
-"""
 
+class MotoServer(moto_server.MotoServer):
+    """``local_stack.moto_server.MotoServer`` that raises ``HarnessError`` and stays quiet.
 
-class MotoServer:
-    """moto's server in a child process on a free 127.0.0.1 port."""
+    Its stderr is dropped: moto's complaints about calls it does not emulate would bury the
+    rehearsal's own report.
+    """
 
-    def __init__(self, python: str = sys.executable) -> None:
-        self._python = python
-        self._process: subprocess.Popen[str] | None = None
-        self.port = 0
-
-    @property
-    def endpoint(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:50123``."""
-        if self._process is None:
-            raise HarnessError("the moto server is not running")
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> MotoServer:
-        """Start the server and wait until it reports its port."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self._process = subprocess.Popen(  # noqa: S603 - our interpreter, our script
-            [self._python, "-c", _MOTO_MAIN],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-        )
-        assert self._process.stdout is not None  # noqa: S101 - Popen with stdout=PIPE
-        line = _readline_with_timeout(self._process, MOTO_START_TIMEOUT_SECONDS)
-        if not line.strip().isdigit():
-            self.stop()
-            raise HarnessError(
-                "moto's server did not start: is moto[server] installed in this interpreter "
-                f"({self._python})? Run `make .venv/.installed`."
-            )
-        self.port = int(line)
-        return self
-
-    def stop(self) -> None:
-        """Stop the server (idempotent)."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stdout is not None:
-            process.stdout.close()
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def _readline_with_timeout(process: subprocess.Popen[str], timeout: float) -> str:
-    assert process.stdout is not None  # noqa: S101 - Popen with stdout=PIPE
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            return ""
-    return process.stdout.readline()
+    error = HarnessError
+    quiet = True
 
 
 def boto3_client(service: str, endpoint: str, region: str) -> Any:

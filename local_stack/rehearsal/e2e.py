@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Origin
 
+from local_stack.browser import CHROMIUM_ARGS
 from local_stack.dynamodb import INDEX_NAME
 from local_stack.rehearsal.report import Problem
 
@@ -30,17 +31,6 @@ BROWSER_AREA: Final = "browser chat"
 FRAME_TIMEOUT_S: Final = 5.0
 QUIET_S: Final = 0.5
 PAGE_TIMEOUT_MS: Final = 10_000
-# The flags of tests/browser/conftest.py: headless Chromium in containers and CI, no
-# background traffic (everything must stay on 127.0.0.1).
-CHROMIUM_ARGS: Final = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 FOREIGN_ORIGIN: Final = "https://not-the-chat.example"
 
 if TYPE_CHECKING:  # playwright is imported only when the browser check runs

@@ -18,21 +18,12 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from local_stack.browser import CHROMIUM_ARGS
 from local_stack.stack import Stack, StackOptions, running_stack
 from tests.conftest import require_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # Fast reconnects so a dropped socket comes back within a second.
 FAST_TIMINGS = {"reconnect_base_ms": "100", "reconnect_cap_ms": "400"}
@@ -154,7 +145,9 @@ def playwright_session() -> Iterator[Playwright]:
 def browser(playwright_session: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless."""
     executable = require_tool("chromium", "the browser tests drive a real Chromium")
-    launched = playwright_session.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    launched = playwright_session.chromium.launch(
+        executable_path=executable, args=list(CHROMIUM_ARGS)
+    )
     yield launched
     launched.close()
 

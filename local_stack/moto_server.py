@@ -1,0 +1,130 @@
+"""moto's server in a child process on a free port of 127.0.0.1.
+
+A child, not a thread: moto keeps its state in module globals, which ``moto.mock_aws`` in
+unit tests resets, and a server running beside those tests must not lose its resources.
+
+The child binds port 0 and prints the port it got, so no port is ever guessed; it serves
+until its stdin closes, so it also ends when the parent dies. It gets no ``AWS_*`` variable
+of ours: nothing in it can pick up real credentials or a profile. It runs in its own session,
+so Ctrl-C in a terminal reaches only the parent, which can still clean up through it (a
+Terraform destroy, say) before stopping it.
+
+Used by ``local_stack.dynamodb.LocalDynamoDB`` (the local stack's table) and
+``local_stack.tfharness.MotoServer`` (the AWS emulator Terraform applies to).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import subprocess
+import sys
+from types import TracebackType
+from typing import IO, ClassVar, Final, Self
+
+START_TIMEOUT_S: Final = 30.0
+STOP_TIMEOUT_S: Final = 5.0
+
+# Runs in the child: serve until the parent closes our stdin (or dies), then stop.
+_CHILD: Final = """
+import logging, sys
+from moto.server import ThreadedMotoServer
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+server = ThreadedMotoServer(ip_address=sys.argv[1], port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()
+server.stop()
+"""
+
+
+class MotoServerError(RuntimeError):
+    """moto's server could not start, or was used while not running."""
+
+
+class MotoServer:
+    """moto's server in a child process; use as a context manager or call start/stop.
+
+    Subclasses may set ``error`` (the exception raised on failure) and ``quiet`` (drop the
+    child's stderr instead of sharing ours).
+    """
+
+    error: ClassVar[type[Exception]] = MotoServerError
+    quiet: ClassVar[bool] = False
+
+    def __init__(self, host: str = "127.0.0.1", *, python: str = sys.executable) -> None:
+        self.host = host
+        self.port = 0
+        self._python = python
+        self._process: subprocess.Popen[str] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:50123`` (``AWS_ENDPOINT_URL``)."""
+        if self._process is None:
+            raise self.error("the moto server is not running")
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> str:
+        """Start the server, wait until it reports its port; returns its endpoint URL."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        self._process = subprocess.Popen(  # noqa: S603 -- our own interpreter and script
+            [self._python, "-c", _CHILD, self.host],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL if self.quiet else None,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        assert self._process.stdout is not None  # noqa: S101 -- Popen with stdout=PIPE
+        line = _readline(self._process.stdout, START_TIMEOUT_S)
+        if not line.strip().isdigit():
+            self.stop()
+            raise self.error(
+                f"moto's server did not start within {START_TIMEOUT_S:.0f} s: is moto[server] "
+                f"installed in this interpreter ({self._python})? Run `make .venv/.installed`."
+            )
+        self.port = int(line)
+        return self.endpoint
+
+    def stop(self) -> None:
+        """Stop the server (idempotent); kill it if it does not end."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+        # Its state is in memory only, so there is nothing to flush: no need to wait for
+        # werkzeug's graceful shutdown (half a second of polling).
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _readline(stream: IO[str], timeout: float) -> str:
+    """One line from ``stream``, or "" when none comes within ``timeout`` seconds."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            return ""
+    return stream.readline()
