@@ -43,7 +43,7 @@ def handler_options(event_log: Path, **overrides: Any) -> StackOptions:
     return StackOptions(**settings)
 
 
-def wait_until(probe: Callable[[], T | None], timeout_s: float = 5.0, what: str = "it") -> T:
+def wait_until(probe: Callable[[], T | None], timeout_s: float = 15.0, what: str = "it") -> T:
     """Poll ``probe`` until it returns something truthy; fail after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -65,8 +65,10 @@ class EventLog:
         """Everything logged so far, in order."""
         if not self.path.exists():
             return []
-        lines = self.path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        text = self.path.read_text(encoding="utf-8")
+        # A worker may be mid-way through appending a large record: only whole lines count.
+        complete = text[: text.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
     def events(self, connection_id: str | None = None, route: str | None = None) -> list[Any]:
         """The logged events, optionally of one connection and one route."""
@@ -83,7 +85,7 @@ class EventLog:
         return found
 
     def wait_for(
-        self, route: str, connection_id: str | None = None, timeout_s: float = 5.0
+        self, route: str, connection_id: str | None = None, timeout_s: float = 15.0
     ) -> dict[str, Any]:
         """The first event of ``route`` (for ``connection_id``), waiting for it to arrive."""
         events = wait_until(

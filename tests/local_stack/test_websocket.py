@@ -41,7 +41,7 @@ def refused_status(url: str) -> int:
     return asyncio.run(attempt())
 
 
-async def recv_json(ws: object, timeout_s: float = 5.0) -> dict[str, object]:
+async def recv_json(ws: object, timeout_s: float = 15.0) -> dict[str, object]:
     reply = await asyncio.wait_for(ws.recv(), timeout_s)  # type: ignore[attr-defined]
     decoded: dict[str, object] = json.loads(reply)
     return decoded
