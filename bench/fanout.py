@@ -22,6 +22,7 @@ The stack (emulator, Lambda workers, moto) and the clients run in processes of t
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from chat.protocol import message_frame  # noqa: E402
 
 NAME: Final = "fanout"
 _DELIVERY_TIMEOUT_S: Final = 60.0
+_SPARE_FILES: Final = 1024  # beyond one socket per connection: logs, pipes, HTTP pools
 
 
 @dataclass(frozen=True)
@@ -281,9 +283,28 @@ def _payload() -> bytes:
     )
 
 
+def ensure_open_files(needed: int) -> int:
+    """Raise this process's soft open-file limit to ``needed`` if the hard limit allows.
+
+    The stack and the clients (children, which inherit the limit) each hold one socket per
+    connection. Returns the limit now in force; raises ``RuntimeError`` saying what to do.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= needed:
+        return soft
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise RuntimeError(
+            f"the fan-out needs {needed} open files per process but the hard limit is {hard}: "
+            f"raise it (ulimit -Hn {needed}) or pass smaller --fanout-sizes"
+        )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    return needed
+
+
 def run(config: FanoutConfig, logs: Path, say: Callable[[str], None]) -> dict[str, Any]:
     """Run the fan-out benchmark; return its JSON-able results."""
     largest = max((*config.sizes, config.sweep_size if config.sweep else 0))
+    ensure_open_files(largest + _SPARE_FILES)
     say(f"fan-out: starting the local stack ({config.delay_s * 1000:g} ms per @connections call)")
     with Child(
         "bench.stack_process", ["--delay", str(config.delay_s)], log_path=logs / "fanout-stack.log"

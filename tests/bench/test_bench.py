@@ -4,6 +4,7 @@ assertions), and their pure parts compute what DynamoDB and ``-X importtime`` de
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from bench.__main__ import _previous, main
 from bench.coldstart import parse_importtime
+from bench.fanout import ensure_open_files
 from bench.measure import percentile
 from bench.readcost import item_size, make_item, read_units
 from bench.report import table
@@ -162,3 +164,12 @@ def test_merge_keeps_the_other_benchmarks_and_refuses_another_mode(tmp_path: Pat
     assert merged["targets"] == [{"benchmark": "fanout", "met": False}]
     with pytest.raises(SystemExit, match="holds a full run, not a smoke run"):
         _previous(path, "smoke", ["coldstart"], fresh)
+
+
+def test_open_file_limit_is_checked_before_thousands_of_sockets() -> None:
+    """A limit already high enough is kept; one beyond the hard limit is refused clearly."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert ensure_open_files(16) == soft
+    if hard != resource.RLIM_INFINITY:
+        with pytest.raises(RuntimeError, match="raise it"):
+            ensure_open_files(hard + 1)
