@@ -119,7 +119,8 @@ def _plan(args: argparse.Namespace) -> Plan:
     plan = SMOKE if args.smoke else FULL
     fan = plan.fanout
     if args.fanout_sizes:
-        fan = replace(fan, sizes=args.fanout_sizes)
+        sizes = args.fanout_sizes
+        fan = replace(fan, sizes=sizes, sweep_size=min(fan.sweep_size, max(sizes)))
     if args.sequential_full_max:
         fan = replace(fan, sequential_full_max=args.sequential_full_max)
     read = plan.readcost
