@@ -52,6 +52,10 @@ build: $(STAMP)
 bench: $(STAMP) build
 	$(PY) -m bench
 
+## bench-smoke: the benchmarks at tiny sizes, to check they still run (seconds)
+bench-smoke: $(STAMP) build
+	$(PY) -m bench --smoke
+
 ## rehearse: apply terraform/ against a local AWS emulator and run the chat checks on it
 rehearse: $(STAMP) build
 	$(PY) -m local_stack.rehearse
