@@ -335,8 +335,11 @@ def test_nested_expression_and_forbidden_without_default(
     assert forbidden["message"] == forbidden_text["message"] == "Forbidden"
     assert forbidden["connectionId"] == echo["connectionId"]
     assert forbidden["requestId"] != forbidden_text["requestId"]
+    # $disconnect comes after the close, asynchronously: wait for it, so the sequence is final.
+    log.wait_for("$disconnect", str(echo["connectionId"]))
     messages = log.events(str(echo["connectionId"]))
-    assert [e["requestContext"]["routeKey"] for e in messages] == ["$connect", "echo"]
+    routes = [e["requestContext"]["routeKey"] for e in messages]
+    assert routes == ["$connect", "echo", "$disconnect"]
 
 
 def test_lost_disconnect_events(tmp_path: Path) -> None:
