@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import IO, Any, Final
 
 from bench.paths import ROOT
+from local_stack.moto_server import reap
 
 _START_TIMEOUT_S: Final = 120.0
 _STOP_TIMEOUT_S: Final = 20.0
@@ -106,13 +107,7 @@ class Child:
         if process.stdin is not None and not process.stdin.closed:
             with contextlib.suppress(BrokenPipeError):
                 process.stdin.close()
-        try:
-            process.wait(timeout=_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        reap(process, _STOP_TIMEOUT_S)
         self._log.close()
 
     def __enter__(self) -> Child:

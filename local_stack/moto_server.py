@@ -100,13 +100,7 @@ class MotoServer:
         # Its state is in memory only, so there is nothing to flush: no need to wait for
         # werkzeug's graceful shutdown (half a second of polling).
         process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        reap(process, STOP_TIMEOUT_S)
 
     def __enter__(self) -> Self:
         self.start()
@@ -119,6 +113,17 @@ class MotoServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def reap(process: subprocess.Popen[str], timeout_s: float) -> None:
+    """Wait for a child that was asked to stop, kill it after ``timeout_s``, close its stdout."""
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _readline(stream: IO[str], timeout: float) -> str:
