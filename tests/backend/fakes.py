@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat.connections import Connection, ConnectionId
+from chat.errors import (
+    ConnectionGone,
+    DeliveryFailed,
+    DeliveryForbidden,
+    PayloadTooLarge,
+    RetryableDeliveryError,
+)
 
 
 class RecordingSender:
@@ -113,3 +120,15 @@ class FakeContext:
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left in this invocation."""
         return self.remaining()
+
+
+# What each error status of the @connections API must become (issue 2): 410 prunes, 413 tells
+# the sender, 403 is a configuration error, 429 and 5xx are retried. Both senders are held to it.
+ERROR_STATUSES: list[tuple[int, type[DeliveryFailed]]] = [
+    (410, ConnectionGone),
+    (413, PayloadTooLarge),
+    (403, DeliveryForbidden),
+    (429, RetryableDeliveryError),
+    (500, RetryableDeliveryError),
+    (503, RetryableDeliveryError),
+]

@@ -33,6 +33,7 @@ from chat.gateway import (
 )
 
 from tests.backend.connections_server import ConnectionsServer
+from tests.backend.fakes import ERROR_STATUSES
 
 CID = ConnectionId("Cq3VbdUxjoECH0A=")
 
@@ -137,17 +138,7 @@ def test_real_endpoint_delivers(
     assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
 
 
-@pytest.mark.parametrize(
-    ("status", "expected"),
-    [
-        (410, ConnectionGone),
-        (413, PayloadTooLarge),
-        (403, DeliveryForbidden),
-        (429, RetryableDeliveryError),
-        (500, RetryableDeliveryError),
-        (503, RetryableDeliveryError),
-    ],
-)
+@pytest.mark.parametrize(("status", "expected"), ERROR_STATUSES)
 def test_real_endpoint_errors_map_to_domain_errors(
     connections_server: ConnectionsServer,
     pool_sender: Callable[[str], Sender],

@@ -37,7 +37,7 @@ from chat.gateway import (
 
 from tests.backend.conftest import REGION
 from tests.backend.connections_server import DROP, HANG, ConnectionsServer
-from tests.backend.fakes import MemoryStore
+from tests.backend.fakes import ERROR_STATUSES, MemoryStore
 
 # 2026-11-26T23:59:58Z: two seconds before a new signing day.
 NOW = datetime.datetime(2026, 11, 26, 23, 59, 58, tzinfo=datetime.UTC).timestamp()
@@ -221,18 +221,7 @@ def lean(server: ConnectionsServer, pool_size: int = 4, **kwargs: Any) -> Signed
     return SignedHttpSender(server.endpoint, frozen(), REGION, pool_size=pool_size, **kwargs)
 
 
-@pytest.mark.parametrize(
-    ("status", "expected"),
-    [
-        (410, ConnectionGone),
-        (413, PayloadTooLarge),
-        (403, DeliveryForbidden),
-        (429, RetryableDeliveryError),
-        (500, RetryableDeliveryError),
-        (503, RetryableDeliveryError),
-        (400, DeliveryFailed),
-    ],
-)
+@pytest.mark.parametrize(("status", "expected"), [*ERROR_STATUSES, (400, DeliveryFailed)])
 def test_every_status_is_mapped_and_the_connection_kept(
     connections_server: ConnectionsServer, status: int, expected: type[DeliveryFailed]
 ) -> None:
