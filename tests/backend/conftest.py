@@ -14,7 +14,7 @@ import pytest
 from chat.logs import LOGGER_NAME, JsonFormatter
 from moto import mock_aws
 
-from tests.backend.connections_server import ConnectionsServer
+from tests.backend.management_api_server import ManagementApiServer
 
 EVENTS = Path(__file__).parent / "events"
 TABLE = "awsome-chat-test-connections"
@@ -129,9 +129,9 @@ def logs() -> Iterator[Logs]:
 
 
 @pytest.fixture
-def connections_server() -> Iterator[ConnectionsServer]:
+def management_api() -> Iterator[ManagementApiServer]:
     """A real local ``@connections`` HTTP endpoint on 127.0.0.1, stopped after the test."""
-    server = ConnectionsServer().start()
+    server = ManagementApiServer().start()
     try:
         yield server
     finally:

@@ -17,8 +17,8 @@ from chat.runtime import runtime_for
 from moto.server import ThreadedMotoServer
 
 from tests.backend.conftest import REGION, TABLE, Logs, create_table, load_event
-from tests.backend.connections_server import ConnectionsServer
 from tests.backend.fakes import FakeContext
+from tests.backend.management_api_server import ManagementApiServer
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +53,14 @@ def dynamodb_endpoint(moto_server: str) -> str:
 
 @pytest.fixture
 def deployed(
-    monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str, connections_server: ConnectionsServer
-) -> ConnectionsServer:
+    monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str, management_api: ManagementApiServer
+) -> ManagementApiServer:
     """Environment as the local stack sets it; returns the @connections server."""
     monkeypatch.setenv("TABLE_NAME", TABLE)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
-    monkeypatch.setenv("CONNECTIONS_ENDPOINT", connections_server.endpoint)
+    monkeypatch.setenv("CONNECTIONS_ENDPOINT", management_api.endpoint)
     monkeypatch.setenv("FANOUT_CONCURRENCY", "8")
-    return connections_server
+    return management_api
 
 
 def table(dynamodb_endpoint: str) -> Any:
@@ -85,7 +85,7 @@ def send(cid: str, text: str) -> dict[str, int]:
 
 
 def test_conversation_with_stale_and_throttled_recipients(
-    deployed: ConnectionsServer, dynamodb_endpoint: str, logs: Logs
+    deployed: ManagementApiServer, dynamodb_endpoint: str, logs: Logs
 ) -> None:
     """Over real HTTP: the gone recipient is pruned, the throttled one gets it on a retry."""
     for cid in ("a", "slow", "stale"):
@@ -105,7 +105,7 @@ def test_conversation_with_stale_and_throttled_recipients(
 
 
 def test_forbidden_and_failing_recipients(
-    deployed: ConnectionsServer, dynamodb_endpoint: str
+    deployed: ManagementApiServer, dynamodb_endpoint: str
 ) -> None:
     """403 keeps the item; a recipient failing with 500 is tried a bounded number of times."""
     for cid in ("a", "forbidden", "broken"):
@@ -119,7 +119,7 @@ def test_forbidden_and_failing_recipients(
     assert "Item" in client.get_item(TableName=TABLE, Key={"connectionId": {"S": "forbidden"}})
 
 
-def test_a_big_room_receives_everything(deployed: ConnectionsServer) -> None:
+def test_a_big_room_receives_everything(deployed: ManagementApiServer) -> None:
     """Sixty members of a room each get the message exactly once."""
     members = [f"m{i:02d}" for i in range(60)]
     for cid in members:
@@ -130,7 +130,7 @@ def test_a_big_room_receives_everything(deployed: ConnectionsServer) -> None:
     assert deployed.frames("outsider") == []
 
 
-def test_runtime_is_built_once_per_environment(deployed: ConnectionsServer) -> None:
+def test_runtime_is_built_once_per_environment(deployed: ManagementApiServer) -> None:
     """Clients are created once per container and reused; a different environment gets its own."""
     first = runtime_for(os.environ)
     assert runtime_for(os.environ) is first
@@ -140,7 +140,7 @@ def test_runtime_is_built_once_per_environment(deployed: ConnectionsServer) -> N
 
 
 def test_the_runtime_creates_no_management_api_client(
-    deployed: ConnectionsServer, monkeypatch: pytest.MonkeyPatch
+    deployed: ManagementApiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cold start makes one boto3 client (DynamoDB); posts are signed HTTP, keep-alive pooled."""
     created: list[str] = []

@@ -32,8 +32,8 @@ from chat.gateway import (
     client_config,
 )
 
-from tests.backend.connections_server import ConnectionsServer
 from tests.backend.fakes import ERROR_STATUSES
+from tests.backend.management_api_server import ManagementApiServer
 
 CID = ConnectionId("Cq3VbdUxjoECH0A=")
 
@@ -128,31 +128,31 @@ def test_the_lambdas_pool_makes_lean_senders() -> None:
 
 
 def test_real_endpoint_delivers(
-    connections_server: ConnectionsServer, pool_sender: Callable[[str], Sender]
+    management_api: ManagementApiServer, pool_sender: Callable[[str], Sender]
 ) -> None:
     """Through real HTTP the frame's bytes arrive at /{stage}/@connections/{id}, signed."""
-    pool_sender(connections_server.endpoint).post(CID, b'{"type":"pong"}')
-    assert connections_server.received[CID] == [b'{"type":"pong"}']
-    (request,) = connections_server.log
+    pool_sender(management_api.endpoint).post(CID, b'{"type":"pong"}')
+    assert management_api.received[CID] == [b'{"type":"pong"}']
+    (request,) = management_api.log
     assert request.path == "/prod/@connections/Cq3VbdUxjoECH0A%3D"
     assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
 
 
 @pytest.mark.parametrize(("status", "expected"), ERROR_STATUSES)
 def test_real_endpoint_errors_map_to_domain_errors(
-    connections_server: ConnectionsServer,
+    management_api: ManagementApiServer,
     pool_sender: Callable[[str], Sender],
     status: int,
     expected: type[DeliveryFailed],
 ) -> None:
     """API Gateway-shaped error responses map correctly, and neither sender retries on its
     own (exactly one request per post)."""
-    connections_server.script[CID] = [status, status, status]
+    management_api.script[CID] = [status, status, status]
     with pytest.raises(expected) as caught:
-        pool_sender(connections_server.endpoint).post(CID, b"{}")
+        pool_sender(management_api.endpoint).post(CID, b"{}")
     assert type(caught.value) is expected
-    assert connections_server.requests[CID] == 1
-    assert not connections_server.received[CID]
+    assert management_api.requests[CID] == 1
+    assert not management_api.received[CID]
 
 
 def test_unreachable_endpoint_is_retryable(pool_sender: Callable[[str], Sender]) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from local_stack.emulator.core import EmulatorConfigError, InvocationFailed, InvocationOk
 from local_stack.emulator.lambda_runtime import FunctionConfig, LambdaRuntime
+from tests.local_stack.support import REPO_ROOT
 
 T = TypeVar("T")
 
@@ -209,7 +210,7 @@ def test_load_failures_are_reported_per_invocation(
 
 def test_module_that_raises_on_import_is_an_import_error() -> None:
     """A module that raises while importing is Runtime.ImportModuleError, not a crash."""
-    repo = Path(__file__).resolve().parents[2]
+    repo = REPO_ROOT
     cfg = FunctionConfig(handler="tests.local_stack.broken_handler.handler", code_dir=repo)
     result = run(lambda rt: rt.invoke({}), cfg)
     assert isinstance(result, InvocationFailed)
