@@ -1,7 +1,7 @@
 """@connections errors become domain errors, provoked with Stubber and with a real HTTP server.
 
 The real-endpoint tests run both senders: the lean signed one the Lambda uses and the boto3
-reference (``ManagementApiSender``).
+reference (``bench.boto3_sender.ManagementApiSender``).
 """
 
 from __future__ import annotations
@@ -25,13 +25,12 @@ from chat.errors import (
 from chat.gateway import (
     CONNECT_TIMEOUT_SECONDS,
     READ_TIMEOUT_SECONDS,
-    ManagementApiSender,
     Sender,
     SenderPool,
     SignedHttpSender,
-    client_config,
 )
 
+from bench.boto3_sender import ManagementApiSender, boto3_pool, client_config
 from tests.backend.fakes import ERROR_STATUSES
 from tests.backend.management_api_server import ManagementApiServer
 
@@ -105,7 +104,7 @@ def test_client_config_is_deliberate() -> None:
     assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
 
 
-POOLS = {"lean": SenderPool.from_session, "boto3": SenderPool.boto3_from_session}
+POOLS = {"lean": SenderPool.from_session, "boto3": boto3_pool}
 
 
 @pytest.fixture(params=sorted(POOLS))

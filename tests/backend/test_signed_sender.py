@@ -27,14 +27,13 @@ from chat.errors import (
     RetryableDeliveryError,
 )
 from chat.gateway import (
-    ManagementApiSender,
     SignedHttpSender,
     SigV4Signer,
     classify,
-    client_config,
     session_credentials,
 )
 
+from bench.boto3_sender import ManagementApiSender, client_config
 from tests.backend.conftest import REGION
 from tests.backend.fakes import ERROR_STATUSES, MemoryStore
 from tests.backend.management_api_server import DROP, HANG, ManagementApiServer
