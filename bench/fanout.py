@@ -320,7 +320,7 @@ def run(config: FanoutConfig, logs: Path, say: Callable[[str], None]) -> dict[st
             ids = [ConnectionId(cid) for cid in stack.ask("ids")["ids"]]
             if len(ids) != largest:
                 raise RuntimeError(f"expected {largest} open connections, the stack has {len(ids)}")
-            rig = _Rig(stack, clients, str(stack.hello["connections_endpoint"]), ids, _payload())
+            rig = _Rig(stack, clients, str(stack.hello["management_endpoint"]), ids, _payload())
             results = _run_all(config, rig, say)
             results["clients_open_s"] = clients.hello["seconds"]
             stack.stop()  # first: the stack closes sockets without a $disconnect storm

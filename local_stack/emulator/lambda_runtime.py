@@ -53,7 +53,7 @@ DUMMY_CREDENTIALS: Final = {
 
 
 @dataclass(frozen=True)
-class FunctionConfig:
+class FunctionSettings:
     """One Lambda function: its code, handler, environment and limits."""
 
     handler: str = "chat.handler.handler"
@@ -80,7 +80,7 @@ class FunctionConfig:
             raise EmulatorConfigError("Lambda concurrency must be at least 1")
 
 
-def lambda_environment(config: FunctionConfig) -> dict[str, str]:
+def lambda_environment(config: FunctionSettings) -> dict[str, str]:
     """The whole environment of a worker: Lambda's reserved variables, then the function's.
 
     The credentials are dummies and the AWS config files are disabled, so the function can
@@ -148,7 +148,7 @@ class _Worker:
 class LambdaRuntime:
     """Invokes one function; create, use and close it on the same event loop."""
 
-    def __init__(self, config: FunctionConfig) -> None:
+    def __init__(self, config: FunctionSettings) -> None:
         self.config = config
         self._environment = lambda_environment(config)
         self._slots = asyncio.Semaphore(config.concurrency)

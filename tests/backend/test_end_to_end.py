@@ -12,6 +12,8 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
+from chat.config import EnvVar
+from chat.connections import CONNECTION_ID_ATTRIBUTE
 from chat.handler import handler
 from chat.runtime import runtime_for
 from moto.server import ThreadedMotoServer
@@ -56,10 +58,10 @@ def deployed(
     monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str, management_api: ManagementApiServer
 ) -> ManagementApiServer:
     """Environment as the local stack sets it; returns the @connections server."""
-    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv(EnvVar.TABLE_NAME, TABLE)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
-    monkeypatch.setenv("CONNECTIONS_ENDPOINT", management_api.endpoint)
-    monkeypatch.setenv("FANOUT_CONCURRENCY", "8")
+    monkeypatch.setenv(EnvVar.CONNECTIONS_ENDPOINT, management_api.endpoint)
+    monkeypatch.setenv(EnvVar.FANOUT_CONCURRENCY, "8")
     return management_api
 
 
@@ -99,7 +101,9 @@ def test_conversation_with_stale_and_throttled_recipients(
     assert deployed.requests["slow"] == 2
     assert deployed.frames("stale") == []
     client = table(dynamodb_endpoint)
-    assert "Item" not in client.get_item(TableName=TABLE, Key={"connectionId": {"S": "stale"}})
+    assert "Item" not in client.get_item(
+        TableName=TABLE, Key={CONNECTION_ID_ATTRIBUTE: {"S": "stale"}}
+    )
     (line,) = logs.invocations()
     assert (line["delivered"], line["pruned"], line["retried"], line["failed"]) == (2, 1, 1, 0)
 
@@ -116,7 +120,9 @@ def test_forbidden_and_failing_recipients(
     assert deployed.requests["broken"] == 3
     assert [f["text"] for f in deployed.frames("a")] == ["hello"]
     client = table(dynamodb_endpoint)
-    assert "Item" in client.get_item(TableName=TABLE, Key={"connectionId": {"S": "forbidden"}})
+    assert "Item" in client.get_item(
+        TableName=TABLE, Key={CONNECTION_ID_ATTRIBUTE: {"S": "forbidden"}}
+    )
 
 
 def test_a_big_room_receives_everything(deployed: ManagementApiServer) -> None:
@@ -134,7 +140,7 @@ def test_runtime_is_built_once_per_environment(deployed: ManagementApiServer) ->
     """Clients are created once per container and reused; a different environment gets its own."""
     first = runtime_for(os.environ)
     assert runtime_for(os.environ) is first
-    other = runtime_for({**os.environ, "MAX_MESSAGE_CHARS": "5"})
+    other = runtime_for({**os.environ, EnvVar.MAX_MESSAGE_CHARS: "5"})
     assert other is not first
     assert other.settings.max_message_chars == 5
 
@@ -153,7 +159,7 @@ def test_the_runtime_creates_no_management_api_client(
         return create_client(self, service_name, *args, **kwargs)
 
     monkeypatch.setattr(botocore.session.Session, "create_client", recording)
-    monkeypatch.setenv("CONNECTION_TTL_SECONDS", "7201")  # a new environment: a fresh runtime
+    monkeypatch.setenv(EnvVar.CONNECTION_TTL_SECONDS, "7201")  # a new environment: a fresh runtime
     members = [f"k{i}" for i in range(20)]
     for cid in members:
         connect(cid, "kept")

@@ -15,6 +15,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
+from local_stack.emulator.lambda_runtime import FunctionSettings
+from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import Stack, StackOptions, running_stack
 from scripts import build_lambda
 
@@ -224,7 +226,9 @@ def wait_for(probe: Any, what: str, timeout_s: float = 5.0) -> None:
 
 def test_a_client_that_died_without_closing_is_pruned_by_the_next_broadcast() -> None:
     """With its $disconnect lost, a dead client's item is deleted when a post gets 410."""
-    with running_stack(StackOptions(site_dir=None, disconnect_loss_rate=1.0)) as lossy:
+    with running_stack(
+        StackOptions(emulator=EmulatorSettings(disconnect_loss_rate=1.0), site_dir=None)
+    ) as lossy:
         lobby = room()
 
         async def chat() -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
@@ -262,7 +266,9 @@ def test_the_deployment_zip_runs_unchanged(tmp_path: Path) -> None:
     code = tmp_path / "code"
     with zipfile.ZipFile(archive) as zipped:
         zipped.extractall(code)
-    with running_stack(StackOptions(site_dir=None, code_dir=code)) as from_zip:
+    with running_stack(
+        StackOptions(function=FunctionSettings(code_dir=code), site_dir=None)
+    ) as from_zip:
         lobby = room()
 
         async def chat() -> dict[str, Any]:

@@ -8,7 +8,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +17,8 @@ import boto3
 from botocore.config import Config
 from websockets.asyncio.client import ClientConnection, connect
 
+from local_stack.emulator.lambda_runtime import FunctionSettings
+from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import Stack, StackOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,18 +31,28 @@ TEST_ROUTES = frozenset(
 T = TypeVar("T")
 
 
-def handler_options(event_log: Path, **overrides: Any) -> StackOptions:
-    """Stack options that run ``tests/local_stack/handlers.py`` and log its events."""
-    settings: dict[str, Any] = {
-        "handler": TEST_HANDLER,
-        "code_dir": REPO_ROOT,
-        "routes": TEST_ROUTES,
-        "environment": {"EVENT_LOG": str(event_log)},
-        "lambda_timeout_s": 2.0,
-        "site_dir": None,
-    }
-    settings.update(overrides)
-    return StackOptions(**settings)
+def handler_options(
+    event_log: Path,
+    *,
+    emulator: EmulatorSettings | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> StackOptions:
+    """Stack options that run ``tests/local_stack/handlers.py`` and log its events.
+
+    ``emulator`` defaults to API Gateway's settings with the test routes; ``environment``
+    replaces the function's (``EVENT_LOG``) mapping as a whole.
+    """
+    function = FunctionSettings(
+        handler=TEST_HANDLER,
+        code_dir=REPO_ROOT,
+        environment={"EVENT_LOG": str(event_log)} if environment is None else environment,
+        timeout_s=2.0,
+    )
+    return StackOptions(
+        emulator=EmulatorSettings(routes=TEST_ROUTES) if emulator is None else emulator,
+        function=function,
+        site_dir=None,
+    )
 
 
 def wait_until(probe: Callable[[], T | None], timeout_s: float = 15.0, what: str = "it") -> T:
@@ -98,7 +110,7 @@ def management_client(stack: Stack, *, attempts: int = 1) -> Any:
     """A boto3 ``apigatewaymanagementapi`` client on the stack; no retries unless asked."""
     return boto3.client(
         "apigatewaymanagementapi",
-        endpoint_url=stack.connections_endpoint,
+        endpoint_url=stack.management_endpoint,
         region_name=stack.region,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
