@@ -26,7 +26,14 @@ from chat.connections import (
 from local_stack.emulator.lambda_runtime import DUMMY_CREDENTIALS
 from local_stack.moto_server import MotoServer
 
-__all__ = ["TABLE_SCHEMA", "MotoServer", "create_table", "dynamodb_client"]
+__all__ = [
+    "INDEX_NAME",
+    "TABLE_SCHEMA",
+    "TTL_ATTRIBUTE",
+    "MotoServer",
+    "create_table",
+    "dynamodb_client",
+]
 
 # The rehearsal's names for the index and the TTL attribute; chat.connections defines them.
 INDEX_NAME: Final = ROOM_INDEX
