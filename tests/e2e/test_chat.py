@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import Stack, StackOptions, running_stack
 from scripts import build_lambda
+from tests.local_stack.support import fresh_room, room_connections, wait_until, ws_connect
 
 ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 SENT_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -33,17 +33,12 @@ def stack() -> Iterator[Stack]:
 
 def room() -> str:
     """A fresh room per test, so tests sharing a stack never hear each other."""
-    return f"r-{uuid.uuid4().hex[:12]}"
+    return fresh_room()
 
 
 def join(stack: Stack, name: str, room_name: str) -> Any:
     """Open a client socket in ``room_name`` as ``name``."""
-    return connect(
-        f"{stack.ws_url}?name={name}&room={room_name}",
-        proxy=None,
-        compression=None,
-        open_timeout=10,
-    )
+    return ws_connect(f"{stack.ws_url}?name={name}&room={room_name}")
 
 
 async def frame(ws: ClientConnection, timeout_s: float = 5.0) -> dict[str, Any]:
@@ -67,12 +62,7 @@ async def say(ws: ClientConnection, text: str, **extra: Any) -> None:
 
 def items_in(stack: Stack, room_name: str) -> dict[str, str]:
     """The stored connections of a room, as {name: connectionId}."""
-    answer = stack.dynamodb().scan(
-        TableName=stack.table_name,
-        FilterExpression="room = :r",
-        ExpressionAttributeValues={":r": {"S": room_name}},
-    )
-    return {item["name"]["S"]: item["connectionId"]["S"] for item in answer["Items"]}
+    return dict(room_connections(stack, room_name))
 
 
 def test_two_clients_in_a_room_exchange_messages(stack: Stack) -> None:
@@ -210,18 +200,7 @@ def test_closing_removes_the_connection_item(stack: Stack) -> None:
 
     stored = asyncio.run(chat())
     assert list(stored) == ["alice"]
-    wait_for(lambda: not items_in(stack, lobby), "the item to be deleted")
-
-
-def wait_for(probe: Any, what: str, timeout_s: float = 5.0) -> None:
-    async def poll() -> None:
-        for _ in range(int(timeout_s / 0.05)):
-            if probe():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}")
-
-    asyncio.run(poll())
+    wait_until(lambda: not items_in(stack, lobby), 5.0, "the item to be deleted")
 
 
 def test_a_client_that_died_without_closing_is_pruned_by_the_next_broadcast() -> None:

@@ -1,5 +1,6 @@
-"""Helpers for the emulator's tests: stack options with the test handlers, the event log,
-WebSocket and management API clients."""
+"""Helpers for the emulator's tests (stack options with the test handlers, the event log,
+WebSocket and management API clients), and for every test that drives a running local stack
+(``tests/e2e``, ``tests/browser``): fresh rooms and the table's view of a room."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
+from chat.connections import CONNECTION_ID_ATTRIBUTE, NAME_ATTRIBUTE, ROOM_ATTRIBUTE
 from websockets.asyncio.client import ClientConnection, connect
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
@@ -121,6 +124,24 @@ def management_client(stack: Stack, *, attempts: int = 1) -> Any:
 def error_code(exc: Exception) -> str:
     """The AWS error code of a botocore ``ClientError``."""
     return str(exc.response["Error"]["Code"])  # type: ignore[attr-defined]
+
+
+def fresh_room(prefix: str = "r") -> str:
+    """A room no other test uses, so tests sharing a stack never hear each other."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def room_connections(stack: Stack, room: str) -> list[tuple[str, str]]:
+    """The stored connections of ``room`` in ``stack``'s table, as (name, connection id)."""
+    answer = stack.dynamodb().scan(
+        TableName=stack.table_name,
+        FilterExpression="#room = :room",
+        ExpressionAttributeNames={"#room": ROOM_ATTRIBUTE},
+        ExpressionAttributeValues={":room": {"S": room}},
+    )
+    return [
+        (item[NAME_ATTRIBUTE]["S"], item[CONNECTION_ID_ATTRIBUTE]["S"]) for item in answer["Items"]
+    ]
 
 
 def ws_connect(url: str, **kwargs: Any) -> connect:
