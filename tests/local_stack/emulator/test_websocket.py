@@ -227,19 +227,25 @@ def test_client_that_vanishes_without_close_frame_is_disconnected(
     assert event["requestContext"]["disconnectStatusCode"] == 1006
 
 
+@contextlib.contextmanager
+def stack_with(
+    tmp_path_factory: pytest.TempPathFactory, name: str, emulator: EmulatorSettings
+) -> Iterator[tuple[Stack, EventLog]]:
+    """A stack of the test handlers with these emulator settings, and its event log."""
+    log = EventLog(Path(tmp_path_factory.mktemp(name)) / "events.jsonl")
+    with running_stack(handler_options(log.path, emulator=emulator)) as running:
+        yield running, log
+
+
 @pytest.fixture(scope="module")
 def timeouts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, EventLog]]:
     """A stack with API Gateway's timeouts shortened to fractions of a second."""
-    log = EventLog(Path(tmp_path_factory.mktemp("timeouts")) / "events.jsonl")
     # No heartbeat here: a pong late on a busy machine must not pass for a dead client.
-    options = handler_options(
-        log.path,
-        emulator=EmulatorSettings(
-            routes=TEST_ROUTES, idle_timeout_s=0.8, max_connection_s=2.5, heartbeat_s=None
-        ),
+    emulator = EmulatorSettings(
+        routes=TEST_ROUTES, idle_timeout_s=0.8, max_connection_s=2.5, heartbeat_s=None
     )
-    with running_stack(options) as running:
-        yield running, log
+    with stack_with(tmp_path_factory, "timeouts", emulator) as running:
+        yield running
 
 
 def test_idle_connection_is_closed_with_1001(timeouts: tuple[Stack, EventLog]) -> None:
@@ -313,16 +319,12 @@ def test_client_that_stops_answering_pings_is_disconnected(tmp_path: Path) -> No
 @pytest.fixture(scope="module")
 def strict_routes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, EventLog]]:
     """A stack with a nested route selection expression and no $default route."""
-    log = EventLog(Path(tmp_path_factory.mktemp("strict")) / "events.jsonl")
-    options = handler_options(
-        log.path,
-        emulator=EmulatorSettings(
-            route_selection_expression="$request.body.meta.route",
-            routes=frozenset({"$connect", "$disconnect", "echo"}),
-        ),
+    emulator = EmulatorSettings(
+        route_selection_expression="$request.body.meta.route",
+        routes=frozenset({"$connect", "$disconnect", "echo"}),
     )
-    with running_stack(options) as running:
-        yield running, log
+    with stack_with(tmp_path_factory, "strict", emulator) as running:
+        yield running
 
 
 def test_nested_expression_and_forbidden_without_default(
