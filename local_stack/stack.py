@@ -195,8 +195,8 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
 
         region = options.function.region
         environment = {
-            EnvVar.TABLE_NAME: table_name,
-            EnvVar.CONNECTIONS_ENDPOINT: management_endpoint,
+            EnvVar.TABLE_NAME.value: table_name,
+            EnvVar.CONNECTIONS_ENDPOINT.value: management_endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
             "AWS_REGION": region,
             **options.function.environment,

@@ -72,6 +72,7 @@ class FunctionSettings:
     """Lambda's 10-second limit on the init phase (importing the handler)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "code_dir", Path(self.code_dir))  # a str path works too
         if not self.code_dir.is_dir():
             raise EmulatorConfigError(f"the function's code directory {self.code_dir} is missing")
         if self.timeout_s <= 0 or self.init_timeout_s <= 0:

@@ -105,6 +105,7 @@ class EmulatorSettings:
     """Seeds the random choices of fault injection and event loss, for repeatable runs."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "routes", frozenset(self.routes))  # any iterable of route keys
         if not _STAGE.fullmatch(self.stage):
             raise EmulatorConfigError(f"stage {self.stage!r} must be 1-128 of A-Z a-z 0-9 _ -")
         if not 0.0 <= self.disconnect_loss_rate <= 1.0:
