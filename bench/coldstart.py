@@ -45,7 +45,7 @@ from typing import Any, Final
 from bench.aws import DUMMY_CREDENTIALS, ISOLATION, REGION
 from bench.measure import Target, median
 from bench.paths import BACKEND, LAMBDA_ZIP, use_backend
-from local_stack.dynamodb import LocalDynamoDB, create_table
+from local_stack.dynamodb import MotoServer, create_table
 
 use_backend()
 
@@ -299,7 +299,7 @@ def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
     """Run the cold-start benchmark; return its JSON-able results."""
     say("cold start: starting moto's DynamoDB and a @connections sink")
     with (
-        LocalDynamoDB() as database,
+        MotoServer() as database,
         _sink() as endpoint,
         _code_dirs() as (task, compiled, source),
     ):

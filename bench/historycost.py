@@ -27,7 +27,7 @@ from bench.aws import REGION, local_session
 from bench.measure import Target
 from bench.paths import use_backend
 from bench.readcost import CountingClient, item_size
-from local_stack.dynamodb import LocalDynamoDB, create_table
+from local_stack.dynamodb import MotoServer, create_table
 
 use_backend()
 
@@ -131,7 +131,7 @@ def run(config: HistoryCostConfig, say: Callable[[str], None]) -> dict[str, Any]
     item_bytes = item_size(make_message("r-large", 0))
     rows: list[dict[str, Any]] = []
     say("history cost: starting moto's DynamoDB")
-    with LocalDynamoDB() as database:
+    with MotoServer() as database:
         client = local_session().client(
             "dynamodb", endpoint_url=database.endpoint, region_name=REGION
         )

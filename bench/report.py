@@ -209,7 +209,7 @@ def _fanout(data: dict[str, Any], markdown: bool) -> list[str]:
     if data["boto3_reference"]:
         lines += [
             "Reference, taking turns with the rows above: the same broadcast() with the boto3 "
-            "sender (SenderPool.boto3_from_session, one post_to_connection per recipient)",
+            "sender (bench.boto3_sender.boto3_pool, one post_to_connection per recipient)",
             tab(
                 ["recipients", "wall s", "CPU ms/recip", "TCP opened (1st)", "speed-up"],
                 [

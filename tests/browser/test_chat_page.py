@@ -324,7 +324,7 @@ def test_dropped_connection_comes_back_on_its_own(
 
     management = boto3.client(
         "apigatewaymanagementapi",
-        endpoint_url=stack.connections_endpoint,
+        endpoint_url=stack.management_endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
