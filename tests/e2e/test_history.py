@@ -136,7 +136,7 @@ def test_a_resend_after_a_lost_acknowledgement_is_stored_and_shown_once(stack: S
             received = []
             try:
                 while True:
-                    received.append(await frame(bob, 1.0))
+                    received.append(await frame(bob, 3.0))
             except TimeoutError:
                 pass
             return ack, received

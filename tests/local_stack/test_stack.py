@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from chat.config import EnvVar
+from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 
 from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
 from local_stack.emulator.core import EmulatorConfigError
@@ -41,6 +42,7 @@ def test_urls_and_function_environment(tmp_path: Path) -> None:
             name: asyncio.run(env_of(stack, name))
             for name in (
                 EnvVar.TABLE_NAME,
+                EnvVar.MESSAGES_TABLE_NAME,
                 EnvVar.CONNECTIONS_ENDPOINT,
                 "AWS_ENDPOINT_URL_DYNAMODB",
                 "AWS_REGION",
@@ -50,6 +52,7 @@ def test_urls_and_function_environment(tmp_path: Path) -> None:
         }
         assert seen == {
             EnvVar.TABLE_NAME: stack.table_name,
+            EnvVar.MESSAGES_TABLE_NAME: stack.messages_table_name,
             EnvVar.CONNECTIONS_ENDPOINT: stack.management_endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb_endpoint,
             "AWS_REGION": "us-east-1",
@@ -58,7 +61,7 @@ def test_urls_and_function_environment(tmp_path: Path) -> None:
         }
         assert stack.environment[EnvVar.MAX_MESSAGE_CHARS] == "50"
         tables = stack.dynamodb().list_tables()["TableNames"]
-        assert tables == [stack.table_name]
+        assert sorted(tables) == sorted([stack.table_name, stack.messages_table_name])
     assert EnvVar.TABLE_NAME not in os.environ  # nothing leaked into this process
 
 
@@ -74,11 +77,16 @@ def test_site_gets_max_message_chars_from_the_function_environment() -> None:
 
 
 def test_existing_dynamodb_is_used_as_it_is(tmp_path: Path) -> None:
-    """With dynamodb_endpoint and table_name, the stack starts no moto and creates no table."""
+    """With dynamodb_endpoint and the table names, the stack starts no moto and creates no
+    table."""
     with MotoServer() as database:
         create_table(database.endpoint, "made-by-terraform", "us-east-1")
+        create_table(database.endpoint, "messages-by-terraform", "us-east-1", MESSAGES_SCHEMA)
         options = StackOptions(
-            dynamodb_endpoint=database.endpoint, table_name="made-by-terraform", site_dir=None
+            dynamodb_endpoint=database.endpoint,
+            table_name="made-by-terraform",
+            messages_table_name="messages-by-terraform",
+            site_dir=None,
         )
         with running_stack(options) as stack:
             assert stack.dynamodb_endpoint == database.endpoint
@@ -93,7 +101,14 @@ def test_existing_dynamodb_is_used_as_it_is(tmp_path: Path) -> None:
 
             asyncio.run(chat())
         names = dynamodb_client(database.endpoint, "us-east-1").list_tables()["TableNames"]
-        assert names == ["made-by-terraform"]
+        assert sorted(names) == ["made-by-terraform", "messages-by-terraform"]
+
+
+@pytest.mark.parametrize("tables", [{"table_name": "t"}, {"messages_table_name": "m"}])
+def test_an_existing_dynamodb_needs_both_table_names(tables: dict[str, str]) -> None:
+    """Pointing the stack at a DynamoDB without naming both tables is refused up front."""
+    with pytest.raises(EmulatorConfigError, match="table_name and messages_table_name"):
+        StackOptions(dynamodb_endpoint="http://127.0.0.1:9", **tables)
 
 
 def test_two_stacks_run_side_by_side(tmp_path: Path) -> None:
