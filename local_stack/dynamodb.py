@@ -55,10 +55,13 @@ def dynamodb_client(endpoint: str, region: str) -> Any:
     )
 
 
-def create_table(endpoint: str, table_name: str, region: str) -> None:
-    """Create the connections table (``TABLE_SCHEMA``) with TTL on ``expiresAt``."""
+def create_table(
+    endpoint: str, table_name: str, region: str, schema: dict[str, Any] = TABLE_SCHEMA
+) -> None:
+    """Create a table from ``schema`` (default: the connections table) with TTL on
+    ``expiresAt``; the messages table passes ``chat.messages.TABLE_SCHEMA``."""
     client = dynamodb_client(endpoint, region)
-    client.create_table(TableName=table_name, **copy.deepcopy(TABLE_SCHEMA))
+    client.create_table(TableName=table_name, **copy.deepcopy(schema))
     client.get_waiter("table_exists").wait(
         TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100}
     )

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
+from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 
 from local_stack.dynamodb import LocalDynamoDB, create_table, dynamodb_client
 from local_stack.emulator.core import (
@@ -42,6 +43,7 @@ from local_stack.site import FRONTEND_DIR, Site, site_variables
 T = TypeVar("T")
 
 DEFAULT_TABLE_NAME: Final = "awsome-chat-local-connections"
+DEFAULT_MESSAGES_TABLE_NAME: Final = "awsome-chat-local-messages"
 _START_TIMEOUT_S: Final = 60.0
 
 
@@ -95,14 +97,20 @@ class StackOptions:
     """Use this DynamoDB (its table must exist) instead of starting moto."""
     table_name: str | None = None
     """The connections table; required with ``dynamodb_endpoint``, else a default is created."""
+    messages_table_name: str | None = None
+    """The messages table; required with ``dynamodb_endpoint``, else a default is created."""
     region: str = "us-east-1"
     """The region the function and its clients use."""
     warm: bool = True
     """Load the handler in one worker before returning, so the first connect is not cold."""
 
     def __post_init__(self) -> None:
-        if self.dynamodb_endpoint is not None and not self.table_name:
-            raise EmulatorConfigError("dynamodb_endpoint needs table_name: the table must exist")
+        if self.dynamodb_endpoint is not None and not (
+            self.table_name and self.messages_table_name
+        ):
+            raise EmulatorConfigError(
+                "dynamodb_endpoint needs table_name and messages_table_name: the tables must exist"
+            )
         object.__setattr__(self, "routes", frozenset(self.routes))
         object.__setattr__(self, "code_dir", Path(self.code_dir))
         if self.site_dir is not None:
@@ -140,6 +148,7 @@ class Stack:
         port: int,
         dynamodb_endpoint: str,
         table_name: str,
+        messages_table_name: str,
         environment: Mapping[str, str],
         emulator: Emulator,
         runtime: LambdaRuntime,
@@ -153,6 +162,7 @@ class Stack:
         self.connections_endpoint = f"http://{base}/{options.stage}"
         self.dynamodb_endpoint = dynamodb_endpoint
         self.table_name = table_name
+        self.messages_table_name = messages_table_name
         self.region = options.region
         self.environment = dict(environment)
         """The function's environment variables (without Lambda's reserved ones)."""
@@ -200,6 +210,11 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _create_tables(endpoint: str, table_name: str, messages_table_name: str, region: str) -> None:
+    create_table(endpoint, table_name, region)
+    create_table(endpoint, messages_table_name, region, MESSAGES_SCHEMA)
+
+
 @contextlib.contextmanager
 def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
     """Start the whole stack, yield it, and stop everything on exit (see the module docstring)."""
@@ -229,12 +244,15 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             endpoint = database.start()
             cleanup.callback(database.stop)
             table_name = options.table_name or DEFAULT_TABLE_NAME
+            messages_table_name = options.messages_table_name or DEFAULT_MESSAGES_TABLE_NAME
         else:
             endpoint = options.dynamodb_endpoint
             table_name = str(options.table_name)
+            messages_table_name = str(options.messages_table_name)
 
         environment = {
             "TABLE_NAME": table_name,
+            "MESSAGES_TABLE_NAME": messages_table_name,
             "CONNECTIONS_ENDPOINT": connections_endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
             "AWS_REGION": options.region,
@@ -282,7 +300,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
         starting = asyncio.run_coroutine_threadsafe(start(), loop.loop)
         try:
             if options.dynamodb_endpoint is None:
-                create_table(endpoint, table_name, options.region)
+                _create_tables(endpoint, table_name, messages_table_name, options.region)
         finally:
             starting.result(_START_TIMEOUT_S)  # never tear down a half-started server
         yield Stack(
@@ -290,6 +308,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             port=port,
             dynamodb_endpoint=endpoint,
             table_name=table_name,
+            messages_table_name=messages_table_name,
             environment=environment,
             emulator=emulator,
             runtime=runtime,

@@ -20,7 +20,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from enum import Enum
@@ -131,10 +131,14 @@ def broadcast(
     concurrency: int,
     policy: RetryPolicy = DEFAULT_POLICY,
     remaining_ms: Callable[[], int] | None = None,
+    personal: Mapping[ConnectionId, bytes] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
 ) -> BroadcastStats:
     """Post ``payload`` to every recipient with at most ``concurrency`` posts in flight.
+
+    ``personal`` gives some recipients their own bytes instead (the sender's copy of a message
+    carries its ``clientId``); everyone else gets the one shared ``payload``.
 
     ``recipients`` may be a lazy iterator (the store's paginated Query): posting starts while
     later pages are still being read. ``remaining_ms`` is the Lambda context's
@@ -142,7 +146,16 @@ def broadcast(
     One recipient's failure never raises; only an error reading ``recipients`` does.
     """
     deadline = _Deadline(remaining_ms, policy.reserve_ms)
-    deliver = _Courier(payload, sender, store, policy, deadline, sleep=sleep, jitter=jitter).deliver
+    deliver = _Courier(
+        payload,
+        sender,
+        store,
+        policy,
+        deadline,
+        personal=personal or {},
+        sleep=sleep,
+        jitter=jitter,
+    ).deliver
 
     iterator = iter(recipients)
     first = next(iterator, None)
@@ -167,7 +180,8 @@ def broadcast(
 
 
 class _Courier:
-    """Delivers the one payload to one recipient at a time; shared by the pool's threads."""
+    """Delivers the broadcast's payload (or a recipient's personal one) to one recipient at a
+    time; shared by the pool's threads."""
 
     def __init__(
         self,
@@ -177,10 +191,12 @@ class _Courier:
         policy: RetryPolicy,
         deadline: _Deadline,
         *,
+        personal: Mapping[ConnectionId, bytes],
         sleep: Callable[[float], None],
         jitter: Callable[[], float],
     ) -> None:
         self._payload = payload
+        self._personal = personal
         self._sender = sender
         self._store = store
         self._policy = policy
@@ -209,7 +225,7 @@ class _Courier:
 
     def _attempt(self, connection_id: ConnectionId) -> tuple[_Outcome, BaseException | None]:
         try:
-            self._sender.post(connection_id, self._payload)
+            self._sender.post(connection_id, self._personal.get(connection_id, self._payload))
         except ConnectionGone:
             return self._prune(connection_id)
         except PayloadTooLarge as error:

@@ -15,6 +15,10 @@ from .errors import ConfigurationError
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 DEFAULT_FANOUT_CONCURRENCY = 32
 DEFAULT_CONNECTION_TTL_SECONDS = 3 * 60 * 60
+DEFAULT_MESSAGE_RETENTION_DAYS = 7
+# DynamoDB's TTL and our own reads work in days; ten years is beyond any chat's needs.
+MAX_MESSAGE_RETENTION_DAYS = 3650
+SECONDS_PER_DAY = 24 * 60 * 60
 # API Gateway closes every WebSocket after 2 hours ("API Gateway quotas for configuring and
 # running a WebSocket API"); an item must outlive its connection, since $disconnect is best effort.
 MAX_CONNECTION_SECONDS = 2 * 60 * 60
@@ -33,11 +37,18 @@ class Settings:
     """Everything the function reads from its environment."""
 
     table_name: str
+    messages_table_name: str
     connections_endpoint: str | None = None
     allowed_origins: frozenset[str] = frozenset()
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
     fanout_concurrency: int = DEFAULT_FANOUT_CONCURRENCY
     connection_ttl_seconds: int = DEFAULT_CONNECTION_TTL_SECONDS
+    message_retention_days: int = DEFAULT_MESSAGE_RETENTION_DAYS
+
+    @property
+    def message_retention_s(self) -> int:
+        """How long a message stays in the room's history, in seconds."""
+        return self.message_retention_days * SECONDS_PER_DAY
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -46,6 +57,9 @@ class Settings:
         table_name = env.get("TABLE_NAME", "").strip()
         if not table_name:
             problems.append("TABLE_NAME is required: set it to the connections table's name")
+        messages_table_name = env.get("MESSAGES_TABLE_NAME", "").strip()
+        if not messages_table_name:
+            problems.append("MESSAGES_TABLE_NAME is required: set it to the messages table's name")
 
         endpoint = env.get("CONNECTIONS_ENDPOINT", "").strip().rstrip("/") or None
         if endpoint is not None and not endpoint.startswith(("https://", "http://")):
@@ -78,16 +92,24 @@ class Settings:
                 f"CONNECTION_TTL_SECONDS must exceed API Gateway's {MAX_CONNECTION_SECONDS} s "
                 f"connection limit, got {ttl}"
             )
+        retention = _int(env, "MESSAGE_RETENTION_DAYS", DEFAULT_MESSAGE_RETENTION_DAYS, problems)
+        if not 1 <= retention <= MAX_MESSAGE_RETENTION_DAYS:
+            problems.append(
+                f"MESSAGE_RETENTION_DAYS must be between 1 and {MAX_MESSAGE_RETENTION_DAYS}, "
+                f"got {retention}"
+            )
 
         if problems:
             raise ConfigurationError("; ".join(problems))
         return cls(
             table_name=table_name,
+            messages_table_name=messages_table_name,
             connections_endpoint=endpoint,
             allowed_origins=origins,
             max_message_chars=max_chars,
             fanout_concurrency=concurrency,
             connection_ttl_seconds=ttl,
+            message_retention_days=retention,
         )
 
 

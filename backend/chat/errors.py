@@ -3,12 +3,15 @@
 ::
 
     ChatError                      base of everything below (``ErrorCode`` lists the wire codes)
-    ├── ClientError(code, message) a bad client frame; answered with an ``error`` frame
+    ├── ClientError(code, message, client_id)
+    │                              a bad client frame; answered with an ``error`` frame
     ├── HandshakeRefused(status, reason)
     │                              ``$connect`` refused with 400/403; ``reason`` goes to the log
     ├── ConfigurationError         the deployment is wrong (environment, IAM); fix it, not the code
     ├── InvalidEvent               the Lambda event is not an API Gateway WebSocket event
-    ├── StoreError                 the connections table holds something we cannot read
+    ├── StoreError                 a table holds something we cannot read
+    ├── MessageNotStored(reason)   the messages table refused or could not be reached; the
+    │                              sender gets ``not_stored`` and nobody sees the message
     └── DeliveryFailed             one post to one connection failed, not retryable
         ├── ConnectionGone         410: the peer left; prune its item and carry on
         ├── PayloadTooLarge        413: API Gateway refused the frame's size; tell the sender
@@ -35,6 +38,8 @@ class ErrorCode(StrEnum):
     EMPTY_MESSAGE = "empty_message"
     MESSAGE_TOO_LONG = "message_too_long"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    INVALID_CURSOR = "invalid_cursor"
+    NOT_STORED = "not_stored"
     NOT_CONNECTED = "not_connected"
     INTERNAL_ERROR = "internal_error"
 
@@ -44,12 +49,21 @@ class ChatError(Exception):
 
 
 class ClientError(ChatError):
-    """A client frame broke the protocol; the sender gets ``{"type": "error", ...}``."""
+    """A client frame broke the protocol; the sender gets ``{"type": "error", ...}``.
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    ``client_id`` is the ``clientId`` of the ``sendmessage`` it concerns, when that was valid:
+    the error frame carries it so the sender knows which message failed.
+    """
+
+    def __init__(self, code: ErrorCode, message: str, *, client_id: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.client_id = client_id
+
+    def about(self, client_id: str | None) -> ClientError:
+        """This error, concerning the message sent with ``client_id``."""
+        return ClientError(self.code, self.message, client_id=client_id)
 
 
 class HandshakeRefused(ChatError):
@@ -70,7 +84,15 @@ class InvalidEvent(ChatError):
 
 
 class StoreError(ChatError):
-    """An item in the connections table does not have the expected shape."""
+    """An item in a table does not have the expected shape."""
+
+
+class MessageNotStored(ChatError):
+    """A message could not be written; ``reason`` is a log-safe AWS error code or class name."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"message not stored: {reason}")
+        self.reason = reason
 
 
 class DeliveryFailed(ChatError):

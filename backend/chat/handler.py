@@ -21,7 +21,7 @@ from .broadcast import BroadcastStats
 from .errors import ClientError, HandshakeRefused
 from .events import CONNECT, DEFAULT, DISCONNECT, Request, parse_event
 from .logs import configure
-from .protocol import INTERNAL_ERROR_FRAME, PING, SENDMESSAGE
+from .protocol import HISTORY, INTERNAL_ERROR_FRAME, PING, SENDMESSAGE
 from .runtime import Runtime, runtime_for
 from .usecases import Outbox
 
@@ -90,9 +90,23 @@ def _sendmessage(request: Request, runtime: Runtime, outbox: Outbox) -> Broadcas
         request.body,
         is_base64=request.is_base64,
         store=runtime.store,
+        messages=runtime.messages,
         outbox=outbox,
         settings=runtime.settings,
         new_id=runtime.new_id,
+    )
+
+
+def _history(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    return usecases.history(
+        request.connection_id,
+        request.body,
+        is_base64=request.is_base64,
+        store=runtime.store,
+        messages=runtime.messages,
+        outbox=outbox,
+        settings=runtime.settings,
+        now_ms=runtime.now_ms(),
     )
 
 
@@ -108,6 +122,7 @@ ROUTES: Final[Mapping[str, Route]] = {
     CONNECT: _connect,
     DISCONNECT: _disconnect,
     SENDMESSAGE: _answering(_sendmessage),
+    HISTORY: _answering(_history),
     PING: _answering(_ping),
     DEFAULT: _answering(_default),
 }

@@ -8,6 +8,7 @@ sort in the order they were made (the spec's "monotonic" variant).
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -20,6 +21,9 @@ ULID_LENGTH: Final = 26
 _RANDOM_BITS: Final = 80
 _MAX_TIME: Final = (1 << 48) - 1
 _MAX_RANDOM: Final = (1 << _RANDOM_BITS) - 1
+_MAX_VALUE: Final = (1 << 128) - 1
+MAX_ULID: Final = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"
+_ULID: Final = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 
 
 def now_ms() -> int:
@@ -33,7 +37,10 @@ def encode_ulid(timestamp_ms: int, randomness: int) -> str:
         raise ValueError(f"a ULID time is 48 bits of milliseconds, got {timestamp_ms}")
     if not 0 <= randomness <= _MAX_RANDOM:
         raise ValueError("a ULID's random part is 80 bits")
-    value = (timestamp_ms << _RANDOM_BITS) | randomness
+    return _encode_value((timestamp_ms << _RANDOM_BITS) | randomness)
+
+
+def _encode_value(value: int) -> str:
     chars = []
     for _ in range(ULID_LENGTH):
         chars.append(CROCKFORD[value & 0x1F])
@@ -41,12 +48,33 @@ def encode_ulid(timestamp_ms: int, randomness: int) -> str:
     return "".join(reversed(chars))
 
 
-def decode_ulid_time(ulid: str) -> int:
-    """The millisecond timestamp a ULID carries."""
+def _decode_value(ulid: str) -> int:
     value = 0
     for char in ulid.upper():
         value = (value << 5) | CROCKFORD.index(char)
-    return value >> _RANDOM_BITS
+    return value
+
+
+def decode_ulid_time(ulid: str) -> int:
+    """The millisecond timestamp a ULID carries."""
+    return _decode_value(ulid) >> _RANDOM_BITS
+
+
+def is_ulid(text: str) -> bool:
+    """Whether ``text`` is a canonical ULID: 26 upper-case Crockford characters, at most
+    ``7ZZZ…`` (the largest 128-bit value)."""
+    return _ULID.fullmatch(text) is not None
+
+
+def ulid_successor(ulid: str) -> str:
+    """The next ULID in sort order (``MAX_ULID`` stays itself)."""
+    return _encode_value(min(_decode_value(ulid) + 1, _MAX_VALUE))
+
+
+def ulid_predecessor(ulid: str) -> str | None:
+    """The previous ULID in sort order, or ``None`` before the smallest."""
+    value = _decode_value(ulid)
+    return None if value == 0 else _encode_value(value - 1)
 
 
 class UlidGenerator:

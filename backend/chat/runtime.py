@@ -25,10 +25,13 @@ from .config import Settings
 from .connections import ConnectionStore, DynamoConnectionStore
 from .gateway import FALLBACK_REGION, Sender, SenderPool
 from .ids import UlidGenerator, guest_name, now_ms
+from .messages import DynamoMessageStore, MessageStore
 
 # Everything build_runtime reads, directly or through boto3's endpoint and region resolution.
 RUNTIME_ENV: Final = (
     "TABLE_NAME",
+    "MESSAGES_TABLE_NAME",
+    "MESSAGE_RETENTION_DAYS",
     "CONNECTIONS_ENDPOINT",
     "ALLOWED_ORIGINS",
     "MAX_MESSAGE_CHARS",
@@ -47,6 +50,7 @@ class Runtime:
 
     settings: Settings
     store: ConnectionStore
+    messages: MessageStore
     sender_for: Callable[[str], Sender]
     new_id: Callable[[], str]
     now_ms: Callable[[], int] = now_ms
@@ -79,6 +83,7 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
     return Runtime(
         settings=settings,
         store=DynamoConnectionStore(dynamodb, settings.table_name),
+        messages=DynamoMessageStore(dynamodb, settings.messages_table_name),
         sender_for=senders.sender_for,
         new_id=UlidGenerator().new,
     )

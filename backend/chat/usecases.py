@@ -6,24 +6,28 @@ pass small fakes for the store and the sender.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
 from .broadcast import DEFAULT_POLICY, BroadcastStats, RetryPolicy, broadcast
 from .config import Settings, normalize_origin
 from .connections import Connection, ConnectionId, ConnectionStore
-from .errors import ClientError, ErrorCode, HandshakeRefused
+from .errors import ClientError, ErrorCode, HandshakeRefused, MessageNotStored
 from .gateway import Sender
-from .ids import decode_ulid_time, iso_utc
+from .ids import decode_ulid_time
+from .messages import MessageStore, StoredMessage
 from .protocol import (
+    MESSAGE_FRAME_MAX,
     PAYLOAD_TOO_LARGE_FRAME,
+    History,
     SendMessage,
     error_frame,
-    message_frame,
+    history_frame,
     parse_frame,
     parse_object,
     pong_frame,
+    stored_message_frame,
     unknown_action,
 )
 from .validation import DEFAULT_ROOM, clean_name, clean_room
@@ -39,8 +43,13 @@ class Outbox:
     policy: RetryPolicy = DEFAULT_POLICY
     remaining_ms: Callable[[], int] | None = None
 
-    def send(self, payload: bytes, recipients: Iterable[ConnectionId]) -> BroadcastStats:
-        """Deliver ``payload`` to ``recipients`` through ``broadcast``."""
+    def send(
+        self,
+        payload: bytes,
+        recipients: Iterable[ConnectionId],
+        personal: Mapping[ConnectionId, bytes] | None = None,
+    ) -> BroadcastStats:
+        """Deliver ``payload`` to ``recipients`` (``personal`` bytes to some) via ``broadcast``."""
         return broadcast(
             payload,
             recipients,
@@ -49,6 +58,7 @@ class Outbox:
             concurrency=self.concurrency,
             policy=self.policy,
             remaining_ms=self.remaining_ms,
+            personal=personal,
         )
 
 
@@ -103,37 +113,114 @@ def send_message(
     *,
     is_base64: bool = False,
     store: ConnectionStore,
+    messages: MessageStore,
     outbox: Outbox,
     settings: Settings,
     new_id: Callable[[], str],
 ) -> BroadcastStats:
-    """Broadcast a ``sendmessage`` frame to the sender's room, the sender included.
+    """Store a ``sendmessage`` in the room's history, then broadcast it to the room.
 
     Name and room come from the stored connection; whatever else the frame holds is ignored.
-    Raises ``ClientError`` for a bad frame or an unknown sender, before anything is sent.
+    The sender's copy carries its ``clientId`` (the acknowledgement); a ``clientId`` already
+    used in the room stores and broadcasts nothing and sends the earlier message to the sender
+    alone. Raises ``ClientError`` for a bad frame, an unknown sender, an oversized message or a
+    failed write, before anyone but the sender hears of it.
     """
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
     if not isinstance(frame, SendMessage):
         raise unknown_action()
-    sender = store.get(connection_id)
-    if sender is None:
-        raise ClientError(
-            ErrorCode.NOT_CONNECTED,
-            "The server has no record of this connection; please reconnect.",
-        )
+    sender = _sender(store, connection_id, frame.client_id)
     message_id = new_id()
     sent_at_ms = decode_ulid_time(message_id)  # one clock reading for both id and sentAt
-    payload = message_frame(
+    message = StoredMessage(
         message_id=message_id,
         room=sender.room,
         sender=sender.name,
         text=frame.text,
-        sent_at=iso_utc(sent_at_ms),
+        sent_at_ms=sent_at_ms,
+        expires_at_s=sent_at_ms // 1000 + settings.message_retention_s,
     )
-    stats = outbox.send(payload, store.room_members(sender.room, sent_at_ms // 1000))
+    own_copy = stored_message_frame(message, frame.client_id)
+    if len(own_copy) > MESSAGE_FRAME_MAX:  # sizes as encoded: escapes can outgrow characters
+        raise ClientError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            "The message is too large to deliver; send a shorter one.",
+            client_id=frame.client_id,
+        )
+    try:
+        added = messages.add(message, frame.client_id, sent_at_ms // 1000)
+    except MessageNotStored:
+        raise ClientError(
+            ErrorCode.NOT_STORED,
+            "The message could not be saved, so nobody received it; please send it again.",
+            client_id=frame.client_id,
+        ) from None
+    if added.duplicate:  # already stored and broadcast: the sender alone learns its id
+        return outbox.send(stored_message_frame(added.message, frame.client_id), [connection_id])
+    stats = outbox.send(
+        stored_message_frame(message),
+        _sender_first(connection_id, store.room_members(sender.room, sent_at_ms // 1000)),
+        personal={connection_id: own_copy},
+    )
     if stats.too_large:
         stats += outbox.send(PAYLOAD_TOO_LARGE_FRAME, [connection_id])
     return stats
+
+
+def history(
+    connection_id: ConnectionId,
+    body: str | None,
+    *,
+    is_base64: bool = False,
+    store: ConnectionStore,
+    messages: MessageStore,
+    outbox: Outbox,
+    settings: Settings,
+    now_ms: int,
+) -> BroadcastStats:
+    """Answer a ``history`` frame with one page of the sender's own room, to the sender only.
+
+    The room comes from the stored connection, never from the frame. One Query on the room's
+    partition; the page is cut to the frame's byte budget and says whether more exists.
+    """
+    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    if not isinstance(frame, History):
+        raise unknown_action()
+    room = _sender(store, connection_id).room
+    read = messages.read(
+        room,
+        frame.direction,
+        frame.cursor,
+        frame.limit,
+        now_s=now_ms // 1000,
+        retention_s=settings.message_retention_s,
+    )
+    payload = history_frame(
+        room, read.messages, more=read.more, direction=frame.direction, cursor=frame.cursor
+    )
+    return outbox.send(payload, [connection_id])
+
+
+def _sender(
+    store: ConnectionStore, connection_id: ConnectionId, client_id: str | None = None
+) -> Connection:
+    connection = store.get(connection_id)
+    if connection is None:
+        raise ClientError(
+            ErrorCode.NOT_CONNECTED,
+            "The server has no record of this connection; please reconnect.",
+            client_id=client_id,
+        )
+    return connection
+
+
+def _sender_first(
+    connection_id: ConnectionId, members: Iterable[ConnectionId]
+) -> Iterator[ConnectionId]:
+    """The sender, then every other member: the sender gets its acknowledgement even while
+    the room index has not caught up with its own connection yet."""
+    yield connection_id
+    yield from (member for member in members if member != connection_id)
 
 
 def ping(connection_id: ConnectionId, *, outbox: Outbox) -> BroadcastStats:
@@ -151,4 +238,4 @@ def reply_error(
     connection_id: ConnectionId, error: ClientError, *, outbox: Outbox
 ) -> BroadcastStats:
     """Send ``error`` to the offending connection only."""
-    return outbox.send(error_frame(error.code, error.message), [connection_id])
+    return outbox.send(error_frame(error.code, error.message, error.client_id), [connection_id])

@@ -12,12 +12,14 @@ from typing import Any
 import boto3
 import pytest
 from chat.logs import LOGGER_NAME, JsonFormatter
+from chat.messages import TABLE_SCHEMA as MESSAGES_TABLE_SCHEMA
 from moto import mock_aws
 
 from tests.backend.connections_server import ConnectionsServer
 
 EVENTS = Path(__file__).parent / "events"
 TABLE = "awsome-chat-test-connections"
+MESSAGES_TABLE = "awsome-chat-test-messages"
 REGION = "eu-west-1"
 
 # docs/internals.md, "The connections table".
@@ -44,8 +46,9 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 def create_table(client: Any, name: str = TABLE) -> None:
-    """Create the connections table as Terraform and the local stack do."""
+    """Create the connections and messages tables as Terraform and the local stack do."""
     client.create_table(TableName=name, **TABLE_SCHEMA)
+    client.create_table(TableName=MESSAGES_TABLE, **MESSAGES_TABLE_SCHEMA)
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +60,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_SESSION_TOKEN",
         "TABLE_NAME",
+        "MESSAGES_TABLE_NAME",
+        "MESSAGE_RETENTION_DAYS",
         "CONNECTIONS_ENDPOINT",
         "ALLOWED_ORIGINS",
         "MAX_MESSAGE_CHARS",
@@ -74,7 +79,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
-    """A moto DynamoDB client with the connections table created."""
+    """A moto DynamoDB client with the connections and messages tables created."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)
         create_table(client)

@@ -8,15 +8,17 @@ from chat.errors import ConfigurationError
 
 
 def test_defaults() -> None:
-    """Only TABLE_NAME is required; everything else has the documented default."""
-    settings = Settings.from_env({"TABLE_NAME": "t"})
+    """Only the two table names are required; everything else has the documented default."""
+    settings = Settings.from_env({"TABLE_NAME": "t", "MESSAGES_TABLE_NAME": "m"})
     assert settings == Settings(
         table_name="t",
+        messages_table_name="m",
         connections_endpoint=None,
         allowed_origins=frozenset(),
         max_message_chars=2000,
         fanout_concurrency=32,
         connection_ttl_seconds=10800,
+        message_retention_days=7,
     )
 
 
@@ -25,6 +27,8 @@ def test_every_variable_is_read() -> None:
     settings = Settings.from_env(
         {
             "TABLE_NAME": " chat-connections ",
+            "MESSAGES_TABLE_NAME": " chat-messages ",
+            "MESSAGE_RETENTION_DAYS": "30",
             "CONNECTIONS_ENDPOINT": "http://127.0.0.1:8080/local/",
             "ALLOWED_ORIGINS": "https://Chat.Example.com/, http://127.0.0.1:8080,,",
             "MAX_MESSAGE_CHARS": "500",
@@ -33,6 +37,9 @@ def test_every_variable_is_read() -> None:
         }
     )
     assert settings.table_name == "chat-connections"
+    assert settings.messages_table_name == "chat-messages"
+    assert settings.message_retention_days == 30
+    assert settings.message_retention_s == 30 * 24 * 3600
     assert settings.connections_endpoint == "http://127.0.0.1:8080/local"
     assert settings.allowed_origins == {"https://chat.example.com", "http://127.0.0.1:8080"}
     assert (settings.max_message_chars, settings.fanout_concurrency) == (500, 8)
@@ -54,13 +61,15 @@ def test_missing_table_name_says_what_to_set() -> None:
         ("FANOUT_CONCURRENCY", "0", "FANOUT_CONCURRENCY must be between 1 and"),
         ("FANOUT_CONCURRENCY", "2.5", "FANOUT_CONCURRENCY must be a whole number"),
         ("CONNECTION_TTL_SECONDS", "7200", "must exceed API Gateway's 7200 s"),
+        ("MESSAGE_RETENTION_DAYS", "0", "MESSAGE_RETENTION_DAYS must be between 1 and"),
+        ("MESSAGE_RETENTION_DAYS", "a week", "MESSAGE_RETENTION_DAYS must be a whole number"),
         ("CONNECTIONS_ENDPOINT", "abc.execute-api", "CONNECTIONS_ENDPOINT must be an http(s) URL"),
     ],
 )
 def test_bad_values_are_refused_clearly(name: str, value: str, fragment: str) -> None:
     """A bad value is refused with a message naming the variable and the rule."""
     with pytest.raises(ConfigurationError) as caught:
-        Settings.from_env({"TABLE_NAME": "t", name: value})
+        Settings.from_env({"TABLE_NAME": "t", "MESSAGES_TABLE_NAME": "m", name: value})
     assert fragment in str(caught.value)
 
 

@@ -16,7 +16,7 @@ from chat.handler import handler
 from chat.runtime import runtime_for
 from moto.server import ThreadedMotoServer
 
-from tests.backend.conftest import REGION, TABLE, Logs, create_table, load_event
+from tests.backend.conftest import MESSAGES_TABLE, REGION, TABLE, Logs, create_table, load_event
 from tests.backend.connections_server import ConnectionsServer
 from tests.backend.fakes import FakeContext
 
@@ -57,6 +57,7 @@ def deployed(
 ) -> ConnectionsServer:
     """Environment as the local stack sets it; returns the @connections server."""
     monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv("MESSAGES_TABLE_NAME", MESSAGES_TABLE)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
     monkeypatch.setenv("CONNECTIONS_ENDPOINT", connections_server.endpoint)
     monkeypatch.setenv("FANOUT_CONCURRENCY", "8")

@@ -20,10 +20,11 @@ from chat.connections import DynamoConnectionStore
 from chat.errors import ConnectionGone, PayloadTooLarge
 from chat.handler import handle, handler
 from chat.ids import UlidGenerator
+from chat.messages import DynamoMessageStore
 from chat.runtime import Runtime
 from pydantic import BaseModel
 
-from tests.backend.conftest import TABLE, Logs, load_event
+from tests.backend.conftest import MESSAGES_TABLE, TABLE, Logs, load_event
 from tests.backend.fakes import FakeContext, RecordingSender
 
 NOW_MS = 1_795_610_096_789
@@ -88,7 +89,9 @@ class World:
 
     dynamodb: Any
     sender: RecordingSender = field(default_factory=RecordingSender)
-    settings: Settings = field(default_factory=lambda: Settings(table_name=TABLE))
+    settings: Settings = field(
+        default_factory=lambda: Settings(table_name=TABLE, messages_table_name=MESSAGES_TABLE)
+    )
     endpoints: list[str] = field(default_factory=list)
     store_wrapper: Callable[[Any], Any] = lambda store: store
     # One generator per world, as there is one per container.
@@ -104,6 +107,7 @@ class World:
         return Runtime(
             settings=self.settings,
             store=self.store_wrapper(DynamoConnectionStore(self.dynamodb, TABLE)),
+            messages=DynamoMessageStore(self.dynamodb, MESSAGES_TABLE),
             sender_for=sender_for,
             new_id=self.ids.new,
             now_ms=lambda: NOW_MS,
