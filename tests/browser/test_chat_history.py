@@ -14,11 +14,19 @@ from playwright.sync_api import ViewportSize
 from websockets.sync.client import ClientConnection, connect
 
 from local_stack.stack import Stack
-from tests.browser.conftest import PHONE, SCREENSHOTS, ChatPage, OpenChat, drop_connection
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    SCREENSHOTS,
+    ChatPage,
+    OpenChat,
+    drop_connection,
+)
 
 pytestmark = pytest.mark.browser
 
 PHONE_SIZE: ViewportSize = {"width": PHONE["width"], "height": PHONE["height"]}
+DESKTOP_SIZE: ViewportSize = {"width": DESKTOP["width"], "height": DESKTOP["height"]}
 
 # A reconnect that waits 2 to 4 s (equal jitter): long enough to send while the page is away.
 SLOW_RECONNECT = {"reconnect_base_ms": "4000", "reconnect_cap_ms": "4000"}
@@ -170,6 +178,9 @@ def test_a_late_joiner_sees_the_last_fifty_and_loads_earlier_ones_once_each(
     assert page.eval_on_selector("#messages", distance_from_bottom) < 2
 
     page.eval_on_selector("#messages", "(l) => { l.scrollTop = 0; }")
+    shot(bob, "history")
+    page.set_viewport_size(DESKTOP_SIZE)
+    page.eval_on_selector("#messages", "(l) => { l.scrollTop = 0; }")
     top_of = """(text) => [...document.querySelectorAll("#messages .message")]
         .find((m) => m.querySelector(".message__text").textContent === text)
         .getBoundingClientRect().top"""
@@ -180,7 +191,6 @@ def test_a_late_joiner_sees_the_last_fifty_and_loads_earlier_ones_once_each(
     # The reader still sees the message they were looking at, where it was.
     assert abs(page.evaluate(top_of, texts[70]) - before) <= 2
     assert page.is_visible("#earlier")
-    bob.screenshot("history-desktop.png")
 
     page.click("#earlier")
     page.wait_for_function(f"() => ({delivered})() === 120")
@@ -188,8 +198,6 @@ def test_a_late_joiner_sees_the_last_fifty_and_loads_earlier_ones_once_each(
     page.wait_for_selector("#earlier", state="hidden")
     page.wait_for_timeout(LATE_CATCH_UP_MS)
     assert bob.message_texts() == texts
-    page.set_viewport_size(PHONE_SIZE)
-    bob.screenshot("history-phone.png")
 
 
 HOLD_SENDS = """() => {
