@@ -281,7 +281,13 @@ function main() {
     save("name", ui.name.value);
     save("room", ui.room.value);
     const changed = ui.name.value !== current.name || ui.room.value !== current.room;
-    if (changed || !connection.isOpen) join(ui.name.value, ui.room.value);
+    if (changed) {
+      join(ui.name.value, ui.room.value);
+    } else if (!connection.isOpen) {
+      // Same room, same name: reconnect now, keeping the log and the messages
+      // waiting to be sent (the open catches up with what was missed).
+      connection.connect(connectUrl(config.websocketUrl, current.name, current.room));
+    }
     ui.text.focus();
   });
 
