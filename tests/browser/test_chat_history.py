@@ -290,3 +290,89 @@ def test_a_message_the_server_refuses_offers_to_edit_it(open_chat: OpenChat, roo
     assert refused.count() == 0
     assert alice.page.input_value("#text") == "short enough here"
     assert alice.page.locator("#messages .message").count() == 0
+
+
+def test_a_message_in_flight_when_the_socket_drops_is_resent_with_its_client_id_once(
+    open_chat: OpenChat, room: str
+) -> None:
+    """A socket lost right after sending: the page resends the same clientId; all see it once."""
+    alice = open_chat("alice", room)
+    bob = open_chat("bob", room)
+    text = "sent as the line went down"
+    # Close the socket right after the first sendmessage leaves: its own copy can never
+    # arrive on it (a closing socket delivers nothing), so the page cannot know it was stored.
+    alice.page.evaluate(
+        """() => {
+          const send = WebSocket.prototype.send;
+          window.__sent = [];
+          WebSocket.prototype.send = function (data) {
+            send.call(this, data);
+            const frame = JSON.parse(data);
+            if (frame.action !== "sendmessage") return;
+            window.__sent.push(frame.clientId);
+            if (window.__sent.length === 1) this.close();
+          };
+        }"""
+    )
+
+    alice.send(text)
+    alice.wait_for_notice("Reconnected.")
+    bob.wait_for_message(text)
+    alice.wait_for_message(text)
+    alice.page.wait_for_timeout(LATE_CATCH_UP_MS)
+
+    sent = alice.page.evaluate("window.__sent")
+    assert len(sent) == 2
+    assert sent[0] == sent[1]
+    assert alice.messages_with_text(text) == [{"from": "alice", "own": True}]
+    assert bob.messages_with_text(text) == [{"from": "alice", "own": False}]
+    assert frames_of_message(bob, text) == 1
+
+
+def test_the_size_cap_keeps_order_and_offers_what_it_dropped(
+    open_chat: OpenChat, room: str
+) -> None:
+    """Past 500 items the oldest go; the list stays in id order and 'load earlier' asks for them."""
+    alice = open_chat("alice", room)
+    page = alice.page
+    page.wait_for_function(
+        "() => window.__frames.some((data) => JSON.parse(data).type === 'history')"
+    )
+    assert page.is_hidden("#earlier")
+    ids = page.evaluate(
+        """() => {
+          const socket = window.__sockets.at(-1);
+          const room = new URL(socket.url).searchParams.get("room");
+          const ids = [];
+          // Newest first, then the rest: arrival order must not matter.
+          for (const i of [504, ...Array.from({ length: 504 }, (_, n) => n)]) {
+            const id = "01JDQ7ZK3V8Y6W4T2R1P0" + String(i).padStart(5, "0");
+            ids.push(id);
+            socket.dispatchEvent(new MessageEvent("message", { data: JSON.stringify({
+              type: "message", id, room, from: "bot", text: "line " + i,
+              sentAt: new Date().toISOString() }) }));
+          }
+          return ids.sort();
+        }"""
+    )
+    shown = page.eval_on_selector_all("#messages > *:not(#earlier)", "(items) => items.length")
+    shown_ids = page.eval_on_selector_all(
+        "#messages .message", "(ms) => ms.map((m) => m.dataset.id)"
+    )
+    assert shown <= 500
+    assert shown_ids == sorted(shown_ids)
+    assert shown_ids == ids[-len(shown_ids) :]
+    assert page.is_enabled("#earlier")
+
+    page.click("#earlier")
+    # The server has none of these made-up messages: nothing older, so the control goes.
+    page.wait_for_selector("#earlier", state="hidden")
+    asked = page.evaluate(
+        """() => window.__frames.map((data) => JSON.parse(data))
+             .filter((f) => f.type === "history" && f.before !== undefined).map((f) => f.before)"""
+    )
+    assert asked == [shown_ids[0]]
+    assert (
+        page.eval_on_selector_all("#messages .message", "(ms) => ms.map((m) => m.dataset.id)")
+        == shown_ids
+    )
