@@ -122,7 +122,9 @@ export class RoomSync {
     if (this.#chain !== NEWEST) return { accepted: false, requests: [] };
     // An empty room: everything from now on comes after the smallest ULID.
     this.#syncedUpTo = later(this.#syncedUpTo, newest ?? ZERO_ULID);
-    this.#moreBefore = page.more;
+    // `more` speaks of messages older than the page; a log trimmed before the
+    // page arrived (a flood of live messages) is missing some either way.
+    this.#moreBefore = page.more || this.#moreBefore === true;
     return { accepted: true, requests: this.#finished() };
   }
 

@@ -335,8 +335,11 @@ def test_the_size_cap_keeps_order_and_offers_what_it_dropped(
     """Past 500 items the oldest go; the list stays in id order and 'load earlier' asks for them."""
     alice = open_chat("alice", room)
     page = alice.page
+    # The newest page of this room (the page's first socket, before joining, was elsewhere).
     page.wait_for_function(
-        "() => window.__frames.some((data) => JSON.parse(data).type === 'history')"
+        """(room) => window.__frames.map((data) => JSON.parse(data))
+             .some((f) => f.type === "history" && f.room === room)""",
+        arg=room,
     )
     assert page.is_hidden("#earlier")
     ids = page.evaluate(

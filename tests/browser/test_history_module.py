@@ -210,3 +210,20 @@ def test_older_live_messages_wait_for_load_earlier_and_trimming_offers_it(
         """,
     )
     assert result == [False, "hidden", "ready", True, False, False]
+
+
+def test_a_log_trimmed_before_the_newest_page_arrives_still_offers_earlier(
+    page_at_site: Page,
+) -> None:
+    """The newest page saying 'no more' does not hide what the size cap already dropped."""
+    result = run(
+        page_at_site,
+        """
+        const sync = new RoomSync();
+        sync.opened();
+        sync.trimmed();
+        sync.received(page([], false));
+        return sync.earlierState;
+        """,
+    )
+    assert result == "ready"
