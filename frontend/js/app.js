@@ -132,7 +132,8 @@ function main() {
     if (entry === undefined) return;
     outbox.remove(clientId);
     view.removePending(clientId);
-    ui.text.value = entry.text;
+    // Never overwrite a draft: the refused text goes above it.
+    ui.text.value = ui.text.value.trim() === "" ? entry.text : `${entry.text}\n${ui.text.value}`;
     updateComposer();
     ui.text.focus();
   }
