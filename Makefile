@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 TF_DIR := terraform
 PORT   ?= 8080
 
-.PHONY: dev test lint fmt build bench bench-smoke deploy destroy rehearse clean checkov-venv
+.PHONY: dev check test lint fmt build bench bench-smoke deploy destroy rehearse clean checkov-venv
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ checkov-venv: $(CHECKOV_VENV)/.installed
 ## dev: run the whole chat locally on http://127.0.0.1:$(PORT)
 dev: $(STAMP)
 	$(PY) -m local_stack.dev --port $(PORT)
+
+## check: the fast loop (under a minute): lint, then the pure unit, handler and emulator-core
+## tests; no browser, Terraform, rehearsal, benchmark or end-to-end stack
+CHECK_TESTS := tests/backend tests/scripts tests/local_stack/emulator/test_core.py tests/bench/test_boto3_sender.py
+check: $(STAMP) lint
+	$(PY) -m pytest -q -m "not slow and not browser and not terraform" $(CHECK_TESTS)
 
 ## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal)
 test: $(STAMP) checkov-venv lint build

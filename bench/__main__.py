@@ -23,14 +23,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from bench import coldstart, fanout, readcost, throughput
+from bench import coldstart, fanout, historycost, readcost, throughput
 from bench.aws import isolate_environment
 from bench.measure import Target, calibrate
 from bench.paths import RESULTS
 from bench.plot import fanout_plot
 from bench.report import load_average, machine, render
 
-BENCHMARKS: Final = ("fanout", "coldstart", "readcost", "throughput")
+BENCHMARKS: Final = ("fanout", "coldstart", "readcost", "historycost", "throughput")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Plan:
     fanout: fanout.FanoutConfig
     coldstart: coldstart.ColdStartConfig
     readcost: readcost.ReadCostConfig
+    historycost: historycost.HistoryCostConfig
     throughput: throughput.ThroughputConfig
 
 
@@ -47,6 +48,7 @@ FULL: Final = Plan(
     fanout.FanoutConfig(),
     coldstart.ColdStartConfig(),
     readcost.ReadCostConfig(),
+    historycost.HistoryCostConfig(),
     throughput.ThroughputConfig(),
 )
 SMOKE: Final = Plan(
@@ -62,6 +64,7 @@ SMOKE: Final = Plan(
     ),
     coldstart.ColdStartConfig(repeats=1, importtime_repeats=1),
     readcost.ReadCostConfig(small_table=40, large_table=120, room_size=10),
+    historycost.HistoryCostConfig(small_room=30, large_room=90, page=5),
     throughput.ThroughputConfig(
         clients=(1, 3), seconds=0.4, warmup_s=0.4, paced_clients=(3,), paced_room_rate=10.0
     ),
@@ -230,6 +233,9 @@ def _one(
     if name == "readcost":
         data = readcost.run(plan.readcost, say)
         return data, readcost.targets(data)
+    if name == "historycost":
+        data = historycost.run(plan.historycost, say)
+        return data, historycost.targets(data)
     data = throughput.run(plan.throughput, logs, say)
     return data, throughput.targets(data)
 

@@ -44,11 +44,16 @@ from typing import Any, Final
 
 from bench.aws import DUMMY_CREDENTIALS, ISOLATION, REGION
 from bench.measure import Target, median
-from bench.paths import BACKEND, LAMBDA_ZIP
-from local_stack.dynamodb import LocalDynamoDB, create_table
+from bench.paths import BACKEND, LAMBDA_ZIP, use_backend
+from local_stack.dynamodb import MotoServer, create_table
+
+use_backend()
+
+from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA  # noqa: E402
 
 NAME: Final = "coldstart"
 _TABLE: Final = "bench-coldstart-connections"
+_MESSAGES_TABLE: Final = "bench-coldstart-messages"
 _MARK: Final = "BENCH-RESULT "
 _CHILD_TIMEOUT_S: Final = 60.0
 
@@ -206,6 +211,7 @@ def _environment(task: Path, endpoint: str, dynamodb: str) -> dict[str, str]:
         **DUMMY_CREDENTIALS,
         **ISOLATION,
         "TABLE_NAME": _TABLE,
+        "MESSAGES_TABLE_NAME": _MESSAGES_TABLE,
         "CONNECTIONS_ENDPOINT": endpoint,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
     }
@@ -293,11 +299,12 @@ def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
     """Run the cold-start benchmark; return its JSON-able results."""
     say("cold start: starting moto's DynamoDB and a @connections sink")
     with (
-        LocalDynamoDB() as database,
+        MotoServer() as database,
         _sink() as endpoint,
         _code_dirs() as (task, compiled, source),
     ):
         create_table(database.endpoint, _TABLE, REGION)
+        create_table(database.endpoint, _MESSAGES_TABLE, REGION, MESSAGES_SCHEMA)
         env = _environment(task, endpoint, database.endpoint)
         variants = {
             "floor": (_floor_code(endpoint), env),

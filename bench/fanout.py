@@ -8,7 +8,7 @@ The recipients are real WebSocket clients in another process, each connected thr
 ``$connect`` of the real handler; every post becomes a frame they receive and count.
 
 Beside it, taking turns with it, the same ``broadcast`` with the boto3 reference sender
-(``SenderPool.boto3_from_session``: a ``post_to_connection`` per recipient), which the backend
+(``bench.boto3_sender.boto3_pool``: a ``post_to_connection`` per recipient), which the backend
 used before this benchmark showed it CPU-bound.
 
 The baseline is the loop of AWS's Python WebSocket chat example: one ``post_to_connection``
@@ -32,6 +32,7 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from bench.aws import local_session
+from bench.boto3_sender import boto3_pool
 from bench.children import Child
 from bench.measure import (
     Stopwatch,
@@ -260,7 +261,7 @@ def _contenders(rig: _Rig, concurrency: int, *, reference: bool) -> list[_Conten
         )
     ]
     if reference:
-        boto3 = SenderPool.boto3_from_session(local_session(), concurrency=concurrency)
+        boto3 = boto3_pool(local_session(), concurrency=concurrency)
         client = getattr(boto3.sender_for(rig.endpoint), "_client", None)  # to count its TCP
         found.append(
             _Contender(
@@ -319,7 +320,7 @@ def run(config: FanoutConfig, logs: Path, say: Callable[[str], None]) -> dict[st
             ids = [ConnectionId(cid) for cid in stack.ask("ids")["ids"]]
             if len(ids) != largest:
                 raise RuntimeError(f"expected {largest} open connections, the stack has {len(ids)}")
-            rig = _Rig(stack, clients, str(stack.hello["connections_endpoint"]), ids, _payload())
+            rig = _Rig(stack, clients, str(stack.hello["management_endpoint"]), ids, _payload())
             results = _run_all(config, rig, say)
             results["clients_open_s"] = clients.hello["seconds"]
             stack.stop()  # first: the stack closes sockets without a $disconnect storm

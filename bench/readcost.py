@@ -30,7 +30,7 @@ from typing import Any, Final
 from bench.aws import REGION, local_session
 from bench.measure import Target
 from bench.paths import use_backend
-from local_stack.dynamodb import LocalDynamoDB, create_table
+from local_stack.dynamodb import MotoServer, create_table
 
 use_backend()
 
@@ -204,7 +204,7 @@ def run(config: ReadCostConfig, say: Callable[[str], None]) -> dict[str, Any]:
     index_entry_bytes = item_size(sample, _INDEX_ATTRIBUTES)
     rows: list[dict[str, Any]] = []
     say("read cost: starting moto's DynamoDB")
-    with LocalDynamoDB() as database:
+    with MotoServer() as database:
         client = local_session().client(
             "dynamodb", endpoint_url=database.endpoint, region_name=REGION
         )

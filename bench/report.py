@@ -129,6 +129,7 @@ def render(results: dict[str, Any], *, markdown: bool = False) -> str:
         "fanout": _fanout,
         "coldstart": _coldstart,
         "readcost": _readcost,
+        "historycost": _historycost,
         "throughput": _throughput,
     }
     for name, section in sections.items():
@@ -208,7 +209,7 @@ def _fanout(data: dict[str, Any], markdown: bool) -> list[str]:
     if data["boto3_reference"]:
         lines += [
             "Reference, taking turns with the rows above: the same broadcast() with the boto3 "
-            "sender (SenderPool.boto3_from_session, one post_to_connection per recipient)",
+            "sender (bench.boto3_sender.boto3_pool, one post_to_connection per recipient)",
             tab(
                 ["recipients", "wall s", "CPU ms/recip", "TCP opened (1st)", "speed-up"],
                 [
@@ -289,6 +290,40 @@ def _coldstart(data: dict[str, Any], markdown: bool) -> list[str]:
         f"{imports['chat_self_ms']:.1f} ms (compiled at import, no .pyc; "
         f"{data['importtime_pyc']['chat_self_ms']:.1f} ms with .pyc), boto3 cumulative "
         f"{imports['boto3_cumulative_ms']:.1f} ms, all imports {imports['total_ms']:.1f} ms",
+        "",
+    ]
+
+
+def _historycost(data: dict[str, Any], markdown: bool) -> list[str]:
+    tab = partial(table, markdown=markdown)
+    rows = [
+        [
+            _n(row["room_messages"]),
+            _n(row["page"]),
+            *(
+                f"{_n(row['pages'][name]['items_read'])} ({row['pages'][name]['read_units']:g})"
+                for name in ("latest", "before", "after")
+            ),
+            f"{_n(row['whole_room']['items_read'])} ({row['whole_room']['read_units']:g})",
+            _s(row["populate_s"], 1),
+        ]
+        for row in data["rows"]
+    ]
+    return [
+        f"History cost per page: items read (strongly consistent read units by DynamoDB's rule; "
+        f"message item {data['item_bytes']} B), against reading the whole room",
+        tab(
+            [
+                "room messages",
+                "page",
+                "newest page",
+                "page before the middle",
+                "page after the middle",
+                "whole room",
+                "fill s",
+            ],
+            rows,
+        ),
         "",
     ]
 

@@ -15,6 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.children import serve
+from local_stack.emulator.core import FaultInjection
+from local_stack.emulator.lambda_runtime import FunctionSettings
+from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import StackOptions, running_stack
 
 
@@ -33,12 +36,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     environment = dict(item.split("=", 1) for item in args.environment)
     options = StackOptions(
         port=0,
-        inject_delay_s=args.delay,
-        heartbeat_s=None,  # thousands of idle sockets: no pings to muddy the figures
-        lambda_concurrency=args.lambda_concurrency,
-        lambda_timeout_s=30.0,
+        emulator=EmulatorSettings(
+            faults=FaultInjection(delay_s=args.delay),
+            heartbeat_s=None,  # thousands of idle sockets: no pings to muddy the figures
+        ),
+        function=FunctionSettings(
+            concurrency=args.lambda_concurrency, timeout_s=30.0, environment=environment
+        ),
         site_dir=None,
-        environment=environment,
     )
     with running_stack(options) as stack:
 
@@ -51,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve(
             {
                 "ws_url": stack.ws_url,
-                "connections_endpoint": stack.connections_endpoint,
+                "management_endpoint": stack.management_endpoint,
                 "dynamodb_endpoint": stack.dynamodb_endpoint,
                 "table_name": stack.table_name,
                 "region": stack.region,

@@ -71,12 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"awsome-chat is running (started in {time.monotonic() - started:.1f} s)\n"
                 f"  page:        {stack.page_url}\n"
                 f"  websocket:   {stack.ws_url}\n"
-                f"  @connections {stack.connections_endpoint}\n"
+                f"  @connections {stack.management_endpoint}\n"
                 f"  dynamodb:    {stack.dynamodb_endpoint} (table {stack.table_name})\n"
                 "Edits to backend/ reload the handler. Ctrl-C stops everything.",
                 flush=True,
             )
-            code_dir = stack.options.code_dir
+            code_dir = stack.options.function.code_dir
             seen = snapshot(code_dir)
             while not stop.wait(_POLL_S):
                 current = snapshot(code_dir)

@@ -4,8 +4,11 @@
 ``TableName``); a Terraform test proves ``terraform/`` creates the same keys, index and
 projection, so the local stack and AWS cannot drift apart.
 
-``LocalDynamoDB`` is ``local_stack.moto_server.MotoServer`` (moto's server in a child process
-on a free port of 127.0.0.1), under the name the local stack and the benchmarks know.
+The names in it (attributes, key, index, TTL attribute) are ``chat.connections``'s, the module
+that reads and writes the table: one definition for the backend, the local stack and the tests.
+
+``MotoServer`` (``local_stack.moto_server``: moto's server in a child process on a free port of
+127.0.0.1) holds the table locally: ``with MotoServer() as db: db.endpoint``.
 """
 
 from __future__ import annotations
@@ -13,32 +16,45 @@ from __future__ import annotations
 import copy
 from typing import Any, Final
 
+from chat.connections import (
+    CONNECTION_ID_ATTRIBUTE,
+    ROOM_ATTRIBUTE,
+    ROOM_INDEX,
+    TTL_ATTRIBUTE,
+)
+
 from local_stack.emulator.lambda_runtime import DUMMY_CREDENTIALS
 from local_stack.moto_server import MotoServer
 
-INDEX_NAME: Final = "room-index"
-TTL_ATTRIBUTE: Final = "expiresAt"
+__all__ = [
+    "INDEX_NAME",
+    "TABLE_SCHEMA",
+    "TTL_ATTRIBUTE",
+    "MotoServer",
+    "create_table",
+    "dynamodb_client",
+]
+
+# The rehearsal's names for the index and the TTL attribute; chat.connections defines them.
+INDEX_NAME: Final = ROOM_INDEX
 
 TABLE_SCHEMA: Final[dict[str, Any]] = {
     "AttributeDefinitions": [
-        {"AttributeName": "connectionId", "AttributeType": "S"},
-        {"AttributeName": "room", "AttributeType": "S"},
+        {"AttributeName": CONNECTION_ID_ATTRIBUTE, "AttributeType": "S"},
+        {"AttributeName": ROOM_ATTRIBUTE, "AttributeType": "S"},
     ],
-    "KeySchema": [{"AttributeName": "connectionId", "KeyType": "HASH"}],
+    "KeySchema": [{"AttributeName": CONNECTION_ID_ATTRIBUTE, "KeyType": "HASH"}],
     "BillingMode": "PAY_PER_REQUEST",
     "GlobalSecondaryIndexes": [
         {
-            "IndexName": INDEX_NAME,
-            "KeySchema": [{"AttributeName": "room", "KeyType": "HASH"}],
+            "IndexName": ROOM_INDEX,
+            "KeySchema": [{"AttributeName": ROOM_ATTRIBUTE, "KeyType": "HASH"}],
             # The fan-out reads only ids and expiry: project nothing else.
             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": [TTL_ATTRIBUTE]},
         }
     ],
 }
 """``create_table`` keyword arguments for the connections table, except ``TableName``."""
-
-LocalDynamoDB = MotoServer
-"""moto's server holding the table: ``with LocalDynamoDB() as db: db.endpoint``."""
 
 
 def dynamodb_client(endpoint: str, region: str) -> Any:
@@ -59,7 +75,7 @@ def create_table(
     endpoint: str, table_name: str, region: str, schema: dict[str, Any] = TABLE_SCHEMA
 ) -> None:
     """Create a table from ``schema`` (default: the connections table) with TTL on
-    ``expiresAt``; the messages table passes ``chat.messages.TABLE_SCHEMA``."""
+    ``TTL_ATTRIBUTE``; the messages table passes ``chat.messages.TABLE_SCHEMA``."""
     client = dynamodb_client(endpoint, region)
     client.create_table(TableName=table_name, **copy.deepcopy(schema))
     client.get_waiter("table_exists").wait(

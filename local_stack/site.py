@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final
 
+from chat.config import DEFAULT_MAX_MESSAGE_CHARS
+
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 FRONTEND_DIR: Final = REPO_ROOT / "frontend"
 TEMPLATE_SUFFIX: Final = ".tpl"
@@ -45,7 +47,9 @@ class SiteTemplateError(ValueError):
     """A template cannot be rendered the same way Terraform would render it."""
 
 
-def site_variables(websocket_url: str, max_message_chars: int | str = 2000) -> dict[str, str]:
+def site_variables(
+    websocket_url: str, max_message_chars: int | str = DEFAULT_MAX_MESSAGE_CHARS
+) -> dict[str, str]:
     """The template variables of docs/internals.md for one WebSocket URL."""
     scheme, _, rest = websocket_url.partition("://")
     origin = f"{scheme}://{rest.split('/', 1)[0]}"

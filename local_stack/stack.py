@@ -5,7 +5,7 @@
     with running_stack(StackOptions(port=0)) as stack:
         stack.page_url              # "http://127.0.0.1:PORT/"
         stack.ws_url                # "ws://127.0.0.1:PORT/local"
-        stack.connections_endpoint  # "http://127.0.0.1:PORT/local"
+        stack.management_endpoint   # "http://127.0.0.1:PORT/local" (@connections)
         stack.dynamodb_endpoint     # moto's URL
         stack.table_name
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 import threading
 from collections.abc import Coroutine, Iterator, Mapping
@@ -26,18 +27,13 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
+from chat.config import DEFAULT_MAX_MESSAGE_CHARS, EnvVar
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 
-from local_stack.dynamodb import LocalDynamoDB, create_table, dynamodb_client
-from local_stack.emulator.core import (
-    DEFAULT_ROUTE_SELECTION_EXPRESSION,
-    IDLE_TIMEOUT_S,
-    MAX_CONNECTION_S,
-    EmulatorConfigError,
-    FaultInjection,
-)
-from local_stack.emulator.lambda_runtime import BACKEND_DIR, FunctionConfig, LambdaRuntime
-from local_stack.emulator.server import DEFAULT_ROUTES, Emulator, EmulatorSettings
+from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
+from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.lambda_runtime import FunctionSettings, LambdaRuntime
+from local_stack.emulator.server import Emulator, EmulatorSettings
 from local_stack.site import FRONTEND_DIR, Site, site_variables
 
 T = TypeVar("T")
@@ -49,46 +45,26 @@ _START_TIMEOUT_S: Final = 60.0
 
 @dataclass(frozen=True)
 class StackOptions:
-    """Everything about a local stack that a test or ``make dev`` may choose."""
+    """Everything about a local stack that a test or ``make dev`` may choose.
+
+    The emulator's and the function's settings are their own classes, each default defined
+    there once; this adds only what joins them (the port, the site, the table):
+
+        StackOptions(
+            emulator=EmulatorSettings(heartbeat_s=None, faults=FaultInjection(error_rate=0.1)),
+            function=FunctionSettings(timeout_s=3.0, environment={EnvVar.MAX_MESSAGE_CHARS: "50"}),
+        )
+    """
 
     host: str = "127.0.0.1"
     """The address to listen on; keep it on loopback."""
     port: int = 0
     """The one port for WebSocket, ``@connections`` and site; 0 picks a free one."""
-    stage: str = "local"
-    """The stage name: the WebSocket path and the ``@connections`` prefix."""
-    route_selection_expression: str = DEFAULT_ROUTE_SELECTION_EXPRESSION
-    """API Gateway's route selection expression, e.g. ``$request.body.action``."""
-    routes: frozenset[str] = DEFAULT_ROUTES
-    """The route keys that exist (all go to the one function)."""
-    handler: str = "chat.handler.handler"
-    """The Lambda handler, ``package.module.function``."""
-    code_dir: Path = BACKEND_DIR
-    """The function's code (the zip's root): ``backend/``, or an extracted ``lambda.zip``."""
-    environment: Mapping[str, str] = field(default_factory=dict)
-    """Function environment variables, merged over the defaults built from the stack."""
-    lambda_timeout_s: float = 10.0
-    """The function timeout; a slower invocation is killed and counts as failed."""
-    lambda_concurrency: int = 8
-    """How many invocations may run at once (worker processes)."""
-    lambda_memory_mb: int = 128
-    """What the context reports as ``memory_limit_in_mb``."""
-    idle_timeout_s: float = IDLE_TIMEOUT_S
-    """API Gateway's idle timeout (10 minutes); shorten it in tests."""
-    max_connection_s: float = MAX_CONNECTION_S
-    """API Gateway's maximum connection duration (2 hours); shorten it in tests."""
-    heartbeat_s: float | None = 20.0
-    """WebSocket ping interval used to detect vanished clients; None turns it off."""
-    inject_delay_s: float | tuple[float, float] = 0.0
-    """Delay every ``@connections`` call: fixed seconds, or a (low, high) random range."""
-    inject_error_rate: float = 0.0
-    """Fraction of ``@connections`` calls answered with an error from ``inject_error_statuses``."""
-    inject_error_statuses: tuple[int, ...] = (429, 500)
-    """The statuses injected errors use (429 LimitExceeded, 500, 410 Gone, 403 Forbidden)."""
-    disconnect_loss_rate: float = 0.0
-    """Fraction of ``$disconnect`` events dropped, as API Gateway may (best-effort delivery)."""
-    seed: int | None = None
-    """Seeds fault injection and event loss, for repeatable runs."""
+    emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
+    """The API: stage, routes, timeouts, heartbeat, fault injection, event loss."""
+    function: FunctionSettings = field(default_factory=FunctionSettings)
+    """The Lambda: handler, code, limits, region; its ``environment`` is merged over the
+    variables built from the stack (table, management endpoint, DynamoDB endpoint, region)."""
     site_dir: Path | None = FRONTEND_DIR
     """The site to serve at ``/`` (``*.tpl`` rendered); None serves no site."""
     site_variables: Mapping[str, str] = field(default_factory=dict)
@@ -99,8 +75,6 @@ class StackOptions:
     """The connections table; required with ``dynamodb_endpoint``, else a default is created."""
     messages_table_name: str | None = None
     """The messages table; required with ``dynamodb_endpoint``, else a default is created."""
-    region: str = "us-east-1"
-    """The region the function and its clients use."""
     warm: bool = True
     """Load the handler in one worker before returning, so the first connect is not cold."""
 
@@ -111,8 +85,6 @@ class StackOptions:
             raise EmulatorConfigError(
                 "dynamodb_endpoint needs table_name and messages_table_name: the tables must exist"
             )
-        object.__setattr__(self, "routes", frozenset(self.routes))
-        object.__setattr__(self, "code_dir", Path(self.code_dir))
         if self.site_dir is not None:
             object.__setattr__(self, "site_dir", Path(self.site_dir))
 
@@ -158,12 +130,13 @@ class Stack:
         self.options = options
         self.port = port
         self.page_url = f"http://{base}/"
-        self.ws_url = f"ws://{base}/{options.stage}"
-        self.connections_endpoint = f"http://{base}/{options.stage}"
+        self.ws_url = f"ws://{base}/{options.emulator.stage}"
+        self.management_endpoint = f"http://{base}/{options.emulator.stage}"
+        """The ``@connections`` management API's base URL (the ``CONNECTIONS_ENDPOINT``)."""
         self.dynamodb_endpoint = dynamodb_endpoint
         self.table_name = table_name
         self.messages_table_name = messages_table_name
-        self.region = options.region
+        self.region = options.function.region
         self.environment = dict(environment)
         """The function's environment variables (without Lambda's reserved ones)."""
         self.emulator = emulator
@@ -219,28 +192,15 @@ def _create_tables(endpoint: str, table_name: str, messages_table_name: str, reg
 def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
     """Start the whole stack, yield it, and stop everything on exit (see the module docstring)."""
     options = options or StackOptions()
-    faults = FaultInjection(
-        options.inject_delay_s, options.inject_error_rate, options.inject_error_statuses
-    )
-    settings = EmulatorSettings(
-        stage=options.stage,
-        route_selection_expression=options.route_selection_expression,
-        routes=options.routes,
-        idle_timeout_s=options.idle_timeout_s,
-        max_connection_s=options.max_connection_s,
-        heartbeat_s=options.heartbeat_s,
-        faults=faults,
-        disconnect_loss_rate=options.disconnect_loss_rate,
-        seed=options.seed,
-    )
     with contextlib.ExitStack() as cleanup:
         sock = _listen(options.host, options.port)
         cleanup.callback(sock.close)
         port = int(sock.getsockname()[1])
-        connections_endpoint = f"http://{options.host}:{port}/{options.stage}"
+        stage = options.emulator.stage
+        management_endpoint = f"http://{options.host}:{port}/{stage}"
 
         if options.dynamodb_endpoint is None:
-            database = LocalDynamoDB(options.host)
+            database = MotoServer(options.host)
             endpoint = database.start()
             cleanup.callback(database.stop)
             table_name = options.table_name or DEFAULT_TABLE_NAME
@@ -250,35 +210,28 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             table_name = str(options.table_name)
             messages_table_name = str(options.messages_table_name)
 
+        region = options.function.region
         environment = {
-            "TABLE_NAME": table_name,
-            "MESSAGES_TABLE_NAME": messages_table_name,
-            "CONNECTIONS_ENDPOINT": connections_endpoint,
+            EnvVar.TABLE_NAME.value: table_name,
+            EnvVar.MESSAGES_TABLE_NAME.value: messages_table_name,
+            EnvVar.CONNECTIONS_ENDPOINT.value: management_endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
-            "AWS_REGION": options.region,
-            **options.environment,
+            "AWS_REGION": region,
+            **options.function.environment,
         }
-        function = FunctionConfig(
-            handler=options.handler,
-            code_dir=options.code_dir,
-            environment=environment,
-            timeout_s=options.lambda_timeout_s,
-            memory_mb=options.lambda_memory_mb,
-            region=options.region,
-            concurrency=options.lambda_concurrency,
-        )
+        function = dataclasses.replace(options.function, environment=environment)
         site = None
         if options.site_dir is not None:
             variables = site_variables(
-                f"ws://{options.host}:{port}/{options.stage}",
-                environment.get("MAX_MESSAGE_CHARS", "2000"),
+                f"ws://{options.host}:{port}/{stage}",
+                environment.get(EnvVar.MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS),
             )
             site = Site(options.site_dir, {**variables, **options.site_variables})
 
         loop = _LoopThread()
         cleanup.callback(loop.stop)
         runtime = LambdaRuntime(function)
-        emulator = Emulator(settings, runtime.invoke, site=site)
+        emulator = Emulator(options.emulator, runtime.invoke, site=site)
         runner = web.AppRunner(emulator.application(), access_log=None, shutdown_timeout=5)
 
         async def start() -> None:
@@ -300,7 +253,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
         starting = asyncio.run_coroutine_threadsafe(start(), loop.loop)
         try:
             if options.dynamodb_endpoint is None:
-                _create_tables(endpoint, table_name, messages_table_name, options.region)
+                _create_tables(endpoint, table_name, messages_table_name, region)
         finally:
             starting.result(_START_TIMEOUT_S)  # never tear down a half-started server
         yield Stack(

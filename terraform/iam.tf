@@ -38,6 +38,12 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["${aws_dynamodb_table.connections.arn}/index/${local.room_index}"]
   }
 
+  statement {
+    sid       = "MessagesTable"
+    actions   = local.messages_table_actions
+    resources = [aws_dynamodb_table.messages.arn]
+  }
+
   # arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/@connections/{connection-id}
   # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html)
   statement {

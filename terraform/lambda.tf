@@ -22,6 +22,8 @@ resource "aws_lambda_function" "chat" {
   environment {
     variables = {
       TABLE_NAME             = aws_dynamodb_table.connections.name
+      MESSAGES_TABLE_NAME    = aws_dynamodb_table.messages.name
+      MESSAGE_RETENTION_DAYS = tostring(var.message_retention_days)
       CONNECTIONS_ENDPOINT   = local.connections_endpoint
       ALLOWED_ORIGINS        = join(",", local.allowed_origins)
       MAX_MESSAGE_CHARS      = tostring(var.max_message_chars)

@@ -1,11 +1,12 @@
 locals {
   # Every name derives from the prefix, so two stacks coexist in one account.
-  table_name     = "${var.name_prefix}-connections"
-  function_name  = "${var.name_prefix}-handler"
-  api_name       = "${var.name_prefix}-websocket"
-  role_name      = "${var.name_prefix}-lambda"
-  room_index     = "room-index"
-  lambda_handler = "chat.handler.handler"
+  table_name          = "${var.name_prefix}-connections"
+  messages_table_name = "${var.name_prefix}-messages"
+  function_name       = "${var.name_prefix}-handler"
+  api_name            = "${var.name_prefix}-websocket"
+  role_name           = "${var.name_prefix}-lambda"
+  room_index          = "room-index"
+  lambda_handler      = "chat.handler.handler"
 
   # Defaults that depend on the module's location cannot be variable defaults.
   lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../build/lambda.zip")
@@ -28,6 +29,9 @@ locals {
   # the same lists from the code and fails when they drift apart.
   dynamodb_table_actions = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
   dynamodb_index_actions = ["dynamodb:Query"]
+  # The messages table (backend/chat/messages.py): a transaction's Put needs
+  # PutItem, the resend path GetItem, history Query; never Scan.
+  messages_table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
   # HTTP methods of the management API calls; execute-api:ManageConnections
   # is scoped per method in the resource ARN.
   management_api_methods = ["POST"]

@@ -18,6 +18,11 @@ output "table_name" {
   value       = aws_dynamodb_table.connections.name
 }
 
+output "messages_table_name" {
+  description = "The DynamoDB messages table (the rooms' history)."
+  value       = aws_dynamodb_table.messages.name
+}
+
 output "function_name" {
   description = "The Lambda function serving every route."
   value       = aws_lambda_function.chat.function_name

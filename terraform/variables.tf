@@ -148,6 +148,23 @@ variable "connection_ttl_seconds" {
   }
 }
 
+variable "message_retention_days" {
+  description = "How long a room keeps its messages, in days (MESSAGE_RETENTION_DAYS): reads skip older ones and DynamoDB's TTL deletes them."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.message_retention_days >= 1 && var.message_retention_days <= 3650 && floor(var.message_retention_days) == var.message_retention_days
+    error_message = "message_retention_days must be a whole number from 1 to 3650."
+  }
+}
+
+variable "messages_point_in_time_recovery" {
+  description = "Keep 35 days of continuous backups of the messages table (point-in-time recovery; about $0.20 per GB-month)."
+  type        = bool
+  default     = true
+}
+
 variable "table_deletion_protection" {
   description = "DynamoDB deletion protection on the connections table. Off by default: the table holds only live connections, and `make destroy` must be able to remove it."
   type        = bool

@@ -9,8 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .errors import ConfigurationError
+
+
+class EnvVar(StrEnum):
+    """The names of the function's environment variables: the one definition Terraform's
+    ``lambda.tf`` (checked by a test), the local stack and the tests use."""
+
+    TABLE_NAME = "TABLE_NAME"
+    MESSAGES_TABLE_NAME = "MESSAGES_TABLE_NAME"
+    MESSAGE_RETENTION_DAYS = "MESSAGE_RETENTION_DAYS"
+    CONNECTIONS_ENDPOINT = "CONNECTIONS_ENDPOINT"
+    ALLOWED_ORIGINS = "ALLOWED_ORIGINS"
+    MAX_MESSAGE_CHARS = "MAX_MESSAGE_CHARS"
+    FANOUT_CONCURRENCY = "FANOUT_CONCURRENCY"
+    CONNECTION_TTL_SECONDS = "CONNECTION_TTL_SECONDS"
+
 
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 DEFAULT_FANOUT_CONCURRENCY = 32
@@ -54,49 +70,55 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Build settings from ``env``; raise ``ConfigurationError`` naming every bad variable."""
         problems: list[str] = []
-        table_name = env.get("TABLE_NAME", "").strip()
+        table_name = env.get(EnvVar.TABLE_NAME, "").strip()
         if not table_name:
-            problems.append("TABLE_NAME is required: set it to the connections table's name")
-        messages_table_name = env.get("MESSAGES_TABLE_NAME", "").strip()
+            problems.append(
+                f"{EnvVar.TABLE_NAME} is required: set it to the connections table's name"
+            )
+        messages_table_name = env.get(EnvVar.MESSAGES_TABLE_NAME, "").strip()
         if not messages_table_name:
-            problems.append("MESSAGES_TABLE_NAME is required: set it to the messages table's name")
+            problems.append(
+                f"{EnvVar.MESSAGES_TABLE_NAME} is required: set it to the messages table's name"
+            )
 
-        endpoint = env.get("CONNECTIONS_ENDPOINT", "").strip().rstrip("/") or None
+        endpoint = env.get(EnvVar.CONNECTIONS_ENDPOINT, "").strip().rstrip("/") or None
         if endpoint is not None and not endpoint.startswith(("https://", "http://")):
             problems.append(
-                f"CONNECTIONS_ENDPOINT must be an http(s) URL such as "
+                f"{EnvVar.CONNECTIONS_ENDPOINT} must be an http(s) URL such as "
                 f"https://{{api}}.execute-api.{{region}}.amazonaws.com/{{stage}}, got {endpoint!r}"
             )
 
         origins = frozenset(
             normalize_origin(part)
-            for part in env.get("ALLOWED_ORIGINS", "").split(",")
+            for part in env.get(EnvVar.ALLOWED_ORIGINS, "").split(",")
             if part.strip()
         )
 
-        max_chars = _int(env, "MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS, problems)
+        max_chars = _int(env, EnvVar.MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS, problems)
         if not 1 <= max_chars <= MAX_MESSAGE_CHARS_LIMIT:
             problems.append(
-                f"MAX_MESSAGE_CHARS must be between 1 and {MAX_MESSAGE_CHARS_LIMIT} "
+                f"{EnvVar.MAX_MESSAGE_CHARS} must be between 1 and {MAX_MESSAGE_CHARS_LIMIT} "
                 f"(frames are capped at 128 KB), got {max_chars}"
             )
-        concurrency = _int(env, "FANOUT_CONCURRENCY", DEFAULT_FANOUT_CONCURRENCY, problems)
+        concurrency = _int(env, EnvVar.FANOUT_CONCURRENCY, DEFAULT_FANOUT_CONCURRENCY, problems)
         if not 1 <= concurrency <= MAX_FANOUT_CONCURRENCY:
             problems.append(
-                f"FANOUT_CONCURRENCY must be between 1 and {MAX_FANOUT_CONCURRENCY}, "
+                f"{EnvVar.FANOUT_CONCURRENCY} must be between 1 and {MAX_FANOUT_CONCURRENCY}, "
                 f"got {concurrency}"
             )
-        ttl = _int(env, "CONNECTION_TTL_SECONDS", DEFAULT_CONNECTION_TTL_SECONDS, problems)
+        ttl = _int(env, EnvVar.CONNECTION_TTL_SECONDS, DEFAULT_CONNECTION_TTL_SECONDS, problems)
         if ttl <= MAX_CONNECTION_SECONDS:
             problems.append(
-                f"CONNECTION_TTL_SECONDS must exceed API Gateway's {MAX_CONNECTION_SECONDS} s "
-                f"connection limit, got {ttl}"
+                f"{EnvVar.CONNECTION_TTL_SECONDS} must exceed API Gateway's "
+                f"{MAX_CONNECTION_SECONDS} s connection limit, got {ttl}"
             )
-        retention = _int(env, "MESSAGE_RETENTION_DAYS", DEFAULT_MESSAGE_RETENTION_DAYS, problems)
+        retention = _int(
+            env, EnvVar.MESSAGE_RETENTION_DAYS, DEFAULT_MESSAGE_RETENTION_DAYS, problems
+        )
         if not 1 <= retention <= MAX_MESSAGE_RETENTION_DAYS:
             problems.append(
-                f"MESSAGE_RETENTION_DAYS must be between 1 and {MAX_MESSAGE_RETENTION_DAYS}, "
-                f"got {retention}"
+                f"{EnvVar.MESSAGE_RETENTION_DAYS} must be between 1 and "
+                f"{MAX_MESSAGE_RETENTION_DAYS}, got {retention}"
             )
 
         if problems:

@@ -28,6 +28,16 @@ from .errors import StoreError
 
 ConnectionId = NewType("ConnectionId", str)
 
+# The table's names (docs/internals.md, "The connections table"): the local stack's schema
+# (local_stack.dynamodb.TABLE_SCHEMA) and the tests are built from these.
+CONNECTION_ID_ATTRIBUTE: Final = "connectionId"
+"""The table's hash key (S)."""
+ROOM_ATTRIBUTE: Final = "room"
+"""The room (S); the hash key of ``ROOM_INDEX``."""
+NAME_ATTRIBUTE: Final = "name"
+CONNECTED_AT_ATTRIBUTE: Final = "connectedAt"
+TTL_ATTRIBUTE: Final = "expiresAt"
+"""Expiry in epoch seconds (N): the table's TTL attribute, projected into ``ROOM_INDEX``."""
 ROOM_INDEX: Final = "room-index"
 
 
@@ -72,38 +82,40 @@ class DynamoConnectionStore:
         self._client.put_item(
             TableName=self._table,
             Item={
-                "connectionId": {"S": connection.connection_id},
-                "room": {"S": connection.room},
-                "name": {"S": connection.name},
-                "connectedAt": {"N": str(connection.connected_at_ms)},
-                "expiresAt": {"N": str(connection.expires_at_s)},
+                CONNECTION_ID_ATTRIBUTE: {"S": connection.connection_id},
+                ROOM_ATTRIBUTE: {"S": connection.room},
+                NAME_ATTRIBUTE: {"S": connection.name},
+                CONNECTED_AT_ATTRIBUTE: {"N": str(connection.connected_at_ms)},
+                TTL_ATTRIBUTE: {"N": str(connection.expires_at_s)},
             },
         )
 
     def delete(self, connection_id: ConnectionId) -> None:
         """Forget ``connection_id`` (``DeleteItem``; deleting a missing item succeeds)."""
-        self._client.delete_item(TableName=self._table, Key={"connectionId": {"S": connection_id}})
+        self._client.delete_item(
+            TableName=self._table, Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}}
+        )
 
     def get(self, connection_id: ConnectionId) -> Connection | None:
         """Read one connection with a strongly consistent ``GetItem``."""
         response = self._client.get_item(
             TableName=self._table,
-            Key={"connectionId": {"S": connection_id}},
+            Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}},
             ConsistentRead=True,
         )
         item = response.get("Item")
         return None if item is None else _connection_from_item(item)
 
     def room_members(self, room: str, now_s: int) -> Iterator[ConnectionId]:
-        """Query ``room-index`` page by page (``LastEvaluatedKey``), skipping expired items."""
+        """Query ``ROOM_INDEX`` page by page (``LastEvaluatedKey``), skipping expired items."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": ROOM_INDEX,
             "KeyConditionExpression": "#room = :room",
             # TTL deletes late: an expired item may still be there for days.
             "FilterExpression": "#expires > :now",
-            "ProjectionExpression": "connectionId, #expires",
-            "ExpressionAttributeNames": {"#room": "room", "#expires": "expiresAt"},
+            "ProjectionExpression": f"{CONNECTION_ID_ATTRIBUTE}, #expires",
+            "ExpressionAttributeNames": {"#room": ROOM_ATTRIBUTE, "#expires": TTL_ATTRIBUTE},
             "ExpressionAttributeValues": {":room": {"S": room}, ":now": {"N": str(now_s)}},
         }
         if self._page_size is not None:
@@ -111,8 +123,8 @@ class DynamoConnectionStore:
         while True:
             page = self._client.query(**request)
             for item in page.get("Items", []):
-                connection_id = _string(item, "connectionId")
-                if _number(item, "expiresAt") > now_s:  # belt and braces over the filter
+                connection_id = _string(item, CONNECTION_ID_ATTRIBUTE)
+                if _number(item, TTL_ATTRIBUTE) > now_s:  # belt and braces over the filter
                     yield ConnectionId(connection_id)
             last_key = page.get("LastEvaluatedKey")
             if not last_key:
@@ -137,9 +149,9 @@ def _number(item: dict[str, Any], name: str) -> int:
 
 def _connection_from_item(item: dict[str, Any]) -> Connection:
     return Connection(
-        connection_id=ConnectionId(_string(item, "connectionId")),
-        room=_string(item, "room"),
-        name=_string(item, "name"),
-        connected_at_ms=_number(item, "connectedAt"),
-        expires_at_s=_number(item, "expiresAt"),
+        connection_id=ConnectionId(_string(item, CONNECTION_ID_ATTRIBUTE)),
+        room=_string(item, ROOM_ATTRIBUTE),
+        name=_string(item, NAME_ATTRIBUTE),
+        connected_at_ms=_number(item, CONNECTED_AT_ATTRIBUTE),
+        expires_at_s=_number(item, TTL_ATTRIBUTE),
     )

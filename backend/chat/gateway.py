@@ -20,8 +20,8 @@ the sender signs and sends the request itself with the standard library:
   whole invocation); a broken connection is discarded and the post reported retryable. Nothing
   retries here: the broadcaster does, bounded and jittered, within the Lambda's remaining time.
 
-``ManagementApiSender`` is the same ``Sender`` over a boto3 ``apigatewaymanagementapi`` client:
-the reference the benchmarks compare with, and a fallback should the lean path ever need one.
+The boto3 reference the benchmarks compare it with (a ``post_to_connection`` per recipient)
+lives in ``bench/boto3_sender.py``: the zip carries only what the Lambda runs.
 """
 
 from __future__ import annotations
@@ -38,16 +38,11 @@ from collections.abc import Callable
 from typing import Any, Final, NamedTuple, Protocol
 from urllib.parse import quote, urlsplit
 
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
-    HTTPClientError,
     NoCredentialsError,
-    NoRegionError,
     PartialCredentialsError,
 )
-from botocore.exceptions import ClientError as BotoClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from .connections import ConnectionId
 from .errors import (
@@ -103,14 +98,6 @@ def classify(connection_id: str, status: int | None, code: str) -> DeliveryFaile
     if code in _THROTTLED or status == 429 or (status is not None and status >= 500):
         return RetryableDeliveryError(connection_id, detail)
     return DeliveryFailed(connection_id, detail)
-
-
-def classify_client_error(connection_id: str, error: BotoClientError) -> DeliveryFailed:
-    """Map a botocore ``ClientError`` from ``PostToConnection`` to a domain error."""
-    response: dict[str, Any] = getattr(error, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code", ""))
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return classify(connection_id, status if isinstance(status, int) else None, code)
 
 
 # --- Signature Version 4 ------------------------------------------------------------------------
@@ -414,37 +401,6 @@ def _dropped(connection: http.client.HTTPConnection) -> bool:
     return bool(poller.poll(0))
 
 
-# --- the boto3 reference ------------------------------------------------------------------
-
-
-def client_config(concurrency: int) -> Config:
-    """The botocore configuration of a management-API client for ``concurrency`` posts."""
-    return Config(
-        max_pool_connections=concurrency,
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=READ_TIMEOUT_SECONDS,
-        retries={"total_max_attempts": 1, "mode": "standard"},
-    )
-
-
-class ManagementApiSender:
-    """``Sender`` over one boto3 ``apigatewaymanagementapi`` client (one endpoint)."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def post(self, connection_id: ConnectionId, data: bytes) -> None:
-        """``PostToConnection``, with every failure mapped to the ``DeliveryFailed`` family."""
-        try:
-            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
-        except BotoClientError as error:
-            raise classify_client_error(connection_id, error) from None
-        except (HTTPClientError, BotoConnectionError) as error:  # timeouts, refused/reset sockets
-            raise RetryableDeliveryError(connection_id, type(error).__name__) from None
-        except (NoCredentialsError, PartialCredentialsError, NoRegionError) as error:
-            raise DeliveryForbidden(connection_id, type(error).__name__) from None
-
-
 class SenderPool:
     """One sender per endpoint URL, created on first use, thread-safe."""
 
@@ -463,23 +419,6 @@ class SenderPool:
 
         def factory(endpoint_url: str) -> Sender:
             return SignedHttpSender(endpoint_url, credentials, region, pool_size=concurrency)
-
-        return cls(factory)
-
-    @classmethod
-    def boto3_from_session(cls, session: Any, *, concurrency: int) -> SenderPool:
-        """``ManagementApiSender``s over boto3 clients: the reference implementation."""
-        config = client_config(concurrency)
-        region = session.region_name or FALLBACK_REGION
-
-        def factory(endpoint_url: str) -> Sender:
-            client = session.client(
-                "apigatewaymanagementapi",
-                endpoint_url=endpoint_url,
-                region_name=region,
-                config=config,
-            )
-            return ManagementApiSender(client)
 
         return cls(factory)
 

@@ -21,7 +21,7 @@ import boto3
 from botocore.config import Config
 
 from .broadcast import DEFAULT_POLICY, RetryPolicy
-from .config import Settings
+from .config import EnvVar, Settings
 from .connections import ConnectionStore, DynamoConnectionStore
 from .gateway import FALLBACK_REGION, Sender, SenderPool
 from .ids import UlidGenerator, guest_name, now_ms
@@ -29,14 +29,7 @@ from .messages import DynamoMessageStore, MessageStore
 
 # Everything build_runtime reads, directly or through boto3's endpoint and region resolution.
 RUNTIME_ENV: Final = (
-    "TABLE_NAME",
-    "MESSAGES_TABLE_NAME",
-    "MESSAGE_RETENTION_DAYS",
-    "CONNECTIONS_ENDPOINT",
-    "ALLOWED_ORIGINS",
-    "MAX_MESSAGE_CHARS",
-    "FANOUT_CONCURRENCY",
-    "CONNECTION_TTL_SECONDS",
+    *(name.value for name in EnvVar),
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_REGION",

@@ -50,9 +50,9 @@ function guestName() {
 const $ = (id) => document.getElementById(id);
 
 function main() {
-  const maxChars = Number.isInteger(config.maxMessageChars) && config.maxMessageChars > 0
-    ? config.maxMessageChars
-    : 2000;
+  // config.js is the one source of the limit: Terraform renders it from var.max_message_chars
+  // and the local stack from the function's MAX_MESSAGE_CHARS, the value the backend enforces.
+  const maxChars = config.maxMessageChars;
   const ui = {
     status: $("status"),
     statusText: $("status-text"),

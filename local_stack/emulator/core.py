@@ -4,7 +4,7 @@ Everything here is pure: no sockets, no event loop, no Lambda. Time comes from a
 ``clock`` (epoch seconds) and ids from an injectable ``new_id``, so the rules can be tested with
 fixed values. ``server.py`` moves the bytes and calls these functions.
 
-- ``ConnectionRegistry``: every connection's state (connecting -> open -> closed), activity,
+- ``SocketRegistry``: every client socket's state (connecting -> open -> closed), activity,
   and the idle / maximum-duration deadlines. ``close()`` reports a connection exactly once,
   which is what makes ``$disconnect`` fire exactly once whichever side closes.
 - ``RouteSelector``: the route selection expression (``$request.body.action``, nested paths
@@ -77,10 +77,10 @@ def new_aws_id(token_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str
     return base64.urlsafe_b64encode(token_bytes(11)).decode("ascii")
 
 
-# --------------------------------------------------------------------------- connections
+# --------------------------------------------------------------------------- sockets
 
 
-class ConnectionState(Enum):
+class SocketState(Enum):
     """Where a connection is in its life."""
 
     CONNECTING = "connecting"  # $connect is running; @connections answers 410
@@ -114,7 +114,7 @@ def client_close(code: int, reason: str) -> CloseReason:
 
 
 @dataclass
-class Connection:
+class ClientSocket:
     """One client socket as API Gateway sees it."""
 
     connection_id: ConnectionId
@@ -124,7 +124,7 @@ class Connection:
     domain_name: str
     headers: tuple[tuple[str, str], ...] = ()
     query: tuple[tuple[str, str], ...] = ()
-    state: ConnectionState = ConnectionState.CONNECTING
+    state: SocketState = SocketState.CONNECTING
     last_active_at: float = 0.0
     closed_by: CloseReason | None = None
 
@@ -134,7 +134,7 @@ class Connection:
         return int(self.connected_at * 1000)
 
 
-class ConnectionRegistry:
+class SocketRegistry:
     """All connections the emulator knows, with their state and deadlines."""
 
     def __init__(
@@ -153,7 +153,7 @@ class ConnectionRegistry:
         self._new_id = new_id
         self.idle_timeout_s = idle_timeout_s
         self.max_connection_s = max_connection_s
-        self._connections: dict[ConnectionId, Connection] = {}
+        self._sockets: dict[ConnectionId, ClientSocket] = {}
 
     def begin(
         self,
@@ -163,13 +163,13 @@ class ConnectionRegistry:
         domain_name: str,
         headers: Iterable[tuple[str, str]] = (),
         query: Iterable[tuple[str, str]] = (),
-    ) -> Connection:
+    ) -> ClientSocket:
         """Register a handshake that is waiting for ``$connect``; returns it in CONNECTING."""
         connection_id = ConnectionId(self._new_id())
-        while connection_id in self._connections:  # astronomically unlikely, but cheap
+        while connection_id in self._sockets:  # astronomically unlikely, but cheap
             connection_id = ConnectionId(self._new_id())
         now = self._clock()
-        connection = Connection(
+        connection = ClientSocket(
             connection_id=connection_id,
             connected_at=now,
             source_ip=source_ip,
@@ -179,59 +179,57 @@ class ConnectionRegistry:
             query=tuple(query),
             last_active_at=now,
         )
-        self._connections[connection_id] = connection
+        self._sockets[connection_id] = connection
         return connection
 
-    def accept(self, connection_id: ConnectionId) -> Connection:
+    def accept(self, connection_id: ConnectionId) -> ClientSocket:
         """``$connect`` said yes and the socket is upgraded: the connection is OPEN."""
-        connection = self._connections[connection_id]
-        if connection.state is not ConnectionState.CONNECTING:
+        connection = self._sockets[connection_id]
+        if connection.state is not SocketState.CONNECTING:
             raise ValueError(f"connection {connection_id} is {connection.state.value}")
-        connection.state = ConnectionState.OPEN
+        connection.state = SocketState.OPEN
         connection.last_active_at = self._clock()
         return connection
 
     def refuse(self, connection_id: ConnectionId) -> None:
         """``$connect`` said no: forget the handshake (no ``$disconnect`` for it)."""
-        connection = self._connections.pop(connection_id, None)
+        connection = self._sockets.pop(connection_id, None)
         if connection is not None:
-            connection.state = ConnectionState.CLOSED
+            connection.state = SocketState.CLOSED
 
     def touch(self, connection_id: ConnectionId) -> None:
         """The client sent a frame: the idle timer starts over."""
-        connection = self._connections.get(connection_id)
-        if connection is not None and connection.state is ConnectionState.OPEN:
+        connection = self._sockets.get(connection_id)
+        if connection is not None and connection.state is SocketState.OPEN:
             connection.last_active_at = self._clock()
 
-    def get(self, connection_id: str) -> Connection | None:
+    def get(self, connection_id: str) -> ClientSocket | None:
         """The connection with that id in any live state, or None if unknown or closed."""
-        return self._connections.get(ConnectionId(connection_id))
+        return self._sockets.get(ConnectionId(connection_id))
 
-    def open_connection(self, connection_id: str) -> Connection | None:
+    def open_connection(self, connection_id: str) -> ClientSocket | None:
         """The connection if it is OPEN (what ``@connections`` may talk to), else None."""
-        connection = self._connections.get(ConnectionId(connection_id))
-        if connection is None or connection.state is not ConnectionState.OPEN:
+        connection = self._sockets.get(ConnectionId(connection_id))
+        if connection is None or connection.state is not SocketState.OPEN:
             return None
         return connection
 
     def open_ids(self) -> list[ConnectionId]:
         """The ids of every OPEN connection."""
-        return [
-            c.connection_id for c in self._connections.values() if c.state is ConnectionState.OPEN
-        ]
+        return [c.connection_id for c in self._sockets.values() if c.state is SocketState.OPEN]
 
-    def close(self, connection_id: ConnectionId, why: CloseReason) -> Connection | None:
+    def close(self, connection_id: ConnectionId, why: CloseReason) -> ClientSocket | None:
         """Close a connection; returns it the first time only, and only if it was OPEN.
 
         Whoever closes first (the client, ``DELETE @connections``, a timeout) records the
         reason; later calls return None, so ``$disconnect`` fires exactly once.
         """
-        connection = self._connections.get(connection_id)
+        connection = self._sockets.get(connection_id)
         if connection is None:
             return None
-        del self._connections[connection_id]
-        was_open = connection.state is ConnectionState.OPEN
-        connection.state = ConnectionState.CLOSED
+        del self._sockets[connection_id]
+        was_open = connection.state is SocketState.OPEN
+        connection.state = SocketState.CLOSED
         connection.closed_by = why
         return connection if was_open else None
 
@@ -239,8 +237,8 @@ class ConnectionRegistry:
         """OPEN connections past the idle timeout or the maximum duration, with the reason."""
         now = self._clock()
         due: list[tuple[ConnectionId, CloseReason]] = []
-        for connection in self._connections.values():
-            if connection.state is not ConnectionState.OPEN:
+        for connection in self._sockets.values():
+            if connection.state is not SocketState.OPEN:
                 continue
             if now - connection.connected_at >= self.max_connection_s:
                 due.append((connection.connection_id, MAX_DURATION))
@@ -249,7 +247,7 @@ class ConnectionRegistry:
         return due
 
     def __len__(self) -> int:
-        return len(self._connections)
+        return len(self._sockets)
 
 
 # --------------------------------------------------------------------------- routes
@@ -382,7 +380,7 @@ class EventBuilder:
     stage: str
     clock: Clock
 
-    def connect(self, connection: Connection, request_id: str) -> dict[str, Any]:
+    def connect(self, connection: ClientSocket, request_id: str) -> dict[str, Any]:
         """The ``$connect`` event: headers and query strings in single and multi-value form."""
         headers, multi_headers = single_and_multi(connection.headers)
         event: dict[str, Any] = {
@@ -399,7 +397,7 @@ class EventBuilder:
 
     def message(
         self,
-        connection: Connection,
+        connection: ClientSocket,
         route_key: str,
         body: str | bytes,
         *,
@@ -418,7 +416,7 @@ class EventBuilder:
         return {"requestContext": context, "body": body, "isBase64Encoded": False}
 
     def disconnect(
-        self, connection: Connection, why: CloseReason, request_id: str
+        self, connection: ClientSocket, why: CloseReason, request_id: str
     ) -> dict[str, Any]:
         """The ``$disconnect`` event, with the close status code and reason."""
         # API Gateway sends these few headers on $disconnect, not the handshake's.
@@ -439,7 +437,7 @@ class EventBuilder:
         }
 
     def _context(
-        self, connection: Connection, route_key: str, event_type: str, request_id: str
+        self, connection: ClientSocket, route_key: str, event_type: str, request_id: str
     ) -> dict[str, Any]:
         now = self.clock()
         return {
@@ -559,21 +557,21 @@ INTERNAL_ERROR: Final = ApiError(500, "InternalServerErrorException", "Internal 
 _INJECTABLE: Final = {429: LIMIT_EXCEEDED, 500: INTERNAL_ERROR, 410: GONE, 403: FORBIDDEN}
 
 
-def check_post(connection: Connection | None, size: int) -> ApiError | None:
+def check_post(connection: ClientSocket | None, size: int) -> ApiError | None:
     """``PostToConnection``: 413 over 128 KB; 410 unless the connection is OPEN."""
     if size > MESSAGE_LIMIT_BYTES:
         return PAYLOAD_TOO_LARGE
     return check_connection(connection)
 
 
-def check_connection(connection: Connection | None) -> ApiError | None:
+def check_connection(connection: ClientSocket | None) -> ApiError | None:
     """``GetConnection``/``DeleteConnection``: 410 unless the connection is OPEN."""
-    if connection is None or connection.state is not ConnectionState.OPEN:
+    if connection is None or connection.state is not SocketState.OPEN:
         return GONE
     return None
 
 
-def connection_info(connection: Connection) -> dict[str, Any]:
+def connection_info(connection: ClientSocket) -> dict[str, Any]:
     """The ``GetConnection`` answer body."""
     return {
         "connectedAt": iso8601_ms(connection.connected_at),

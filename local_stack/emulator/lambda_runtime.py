@@ -53,7 +53,7 @@ DUMMY_CREDENTIALS: Final = {
 
 
 @dataclass(frozen=True)
-class FunctionConfig:
+class FunctionSettings:
     """One Lambda function: its code, handler, environment and limits."""
 
     handler: str = "chat.handler.handler"
@@ -72,6 +72,7 @@ class FunctionConfig:
     """Lambda's 10-second limit on the init phase (importing the handler)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "code_dir", Path(self.code_dir))  # a str path works too
         if not self.code_dir.is_dir():
             raise EmulatorConfigError(f"the function's code directory {self.code_dir} is missing")
         if self.timeout_s <= 0 or self.init_timeout_s <= 0:
@@ -80,7 +81,7 @@ class FunctionConfig:
             raise EmulatorConfigError("Lambda concurrency must be at least 1")
 
 
-def lambda_environment(config: FunctionConfig) -> dict[str, str]:
+def lambda_environment(config: FunctionSettings) -> dict[str, str]:
     """The whole environment of a worker: Lambda's reserved variables, then the function's.
 
     The credentials are dummies and the AWS config files are disabled, so the function can
@@ -148,7 +149,7 @@ class _Worker:
 class LambdaRuntime:
     """Invokes one function; create, use and close it on the same event loop."""
 
-    def __init__(self, config: FunctionConfig) -> None:
+    def __init__(self, config: FunctionSettings) -> None:
         self.config = config
         self._environment = lambda_environment(config)
         self._slots = asyncio.Semaphore(config.concurrency)

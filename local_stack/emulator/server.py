@@ -44,12 +44,11 @@ from local_stack.emulator.core import (
     MESSAGE_TOO_BIG,
     SHUTDOWN,
     ApiError,
+    ClientSocket,
     Clock,
     CloseReason,
     ConnectDecision,
-    Connection,
     ConnectionId,
-    ConnectionRegistry,
     EmulatorConfigError,
     EventBuilder,
     FaultInjection,
@@ -57,6 +56,7 @@ from local_stack.emulator.core import (
     InvocationFailed,
     InvocationResult,
     RouteSelector,
+    SocketRegistry,
     check_connection,
     check_post,
     client_close,
@@ -105,6 +105,7 @@ class EmulatorSettings:
     """Seeds the random choices of fault injection and event loss, for repeatable runs."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "routes", frozenset(self.routes))  # any iterable of route keys
         if not _STAGE.fullmatch(self.stage):
             raise EmulatorConfigError(f"stage {self.stage!r} must be 1-128 of A-Z a-z 0-9 _ -")
         if not 0.0 <= self.disconnect_loss_rate <= 1.0:
@@ -157,7 +158,7 @@ class Emulator:
     ) -> None:
         self.settings = settings
         self.site = site
-        self.registry = ConnectionRegistry(
+        self.registry = SocketRegistry(
             clock=clock,
             new_id=new_id,
             idle_timeout_s=settings.idle_timeout_s,
@@ -180,7 +181,7 @@ class Emulator:
         # Large enough that an oversized post reaches our 413, not aiohttp's.
         app = web.Application(client_max_size=16 * MESSAGE_LIMIT_BYTES)
         app.router.add_get(f"/{stage}", self._websocket)
-        app.router.add_route("*", f"/{stage}/@connections/{{connection_id}}", self._connections)
+        app.router.add_route("*", f"/{stage}/@connections/{{connection_id}}", self._management_api)
         app.router.add_get("/{path:.*}", self._site)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
@@ -240,7 +241,7 @@ class Emulator:
             self._client_closed(cid, why)
         return ws
 
-    async def _handshake(self, request: web.Request) -> tuple[Connection, ConnectDecision]:
+    async def _handshake(self, request: web.Request) -> tuple[ClientSocket, ConnectDecision]:
         """Register the handshake and run ``$connect``; its answer decides the upgrade."""
         source_ip = request.remote or "127.0.0.1"
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
@@ -283,7 +284,7 @@ class Emulator:
         self._spawn(self._disconnect(connection, why))
         return True
 
-    async def _on_frame(self, connection: Connection, data: str | bytes) -> None:
+    async def _on_frame(self, connection: ClientSocket, data: str | bytes) -> None:
         # A frame received before a close is still routed, as API Gateway does.
         cid = connection.connection_id
         request_id = self._new_id()
@@ -300,7 +301,7 @@ class Emulator:
             self.counters["integration_errors"] += 1
             await self._send(cid, reply)
 
-    async def _disconnect(self, connection: Connection, why: CloseReason) -> None:
+    async def _disconnect(self, connection: ClientSocket, why: CloseReason) -> None:
         if self.settings.disconnect_loss_rate and (
             self._rng.random() < self.settings.disconnect_loss_rate
         ):
@@ -327,7 +328,7 @@ class Emulator:
 
     # ------------------------------------------------------------------ @connections
 
-    async def _connections(self, request: web.Request) -> web.Response:
+    async def _management_api(self, request: web.Request) -> web.Response:
         refusal = await self._gate(request)
         if refusal is not None:
             return refusal

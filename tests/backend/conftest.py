@@ -11,33 +11,18 @@ from typing import Any
 
 import boto3
 import pytest
+from chat.config import EnvVar
 from chat.logs import LOGGER_NAME, JsonFormatter
 from chat.messages import TABLE_SCHEMA as MESSAGES_TABLE_SCHEMA
 from moto import mock_aws
 
-from tests.backend.connections_server import ConnectionsServer
+from local_stack.dynamodb import TABLE_SCHEMA
+from tests.backend.management_api_server import ManagementApiServer
 
 EVENTS = Path(__file__).parent / "events"
 TABLE = "awsome-chat-test-connections"
 MESSAGES_TABLE = "awsome-chat-test-messages"
 REGION = "eu-west-1"
-
-# docs/internals.md, "The connections table".
-TABLE_SCHEMA: dict[str, Any] = {
-    "AttributeDefinitions": [
-        {"AttributeName": "connectionId", "AttributeType": "S"},
-        {"AttributeName": "room", "AttributeType": "S"},
-    ],
-    "KeySchema": [{"AttributeName": "connectionId", "KeyType": "HASH"}],
-    "BillingMode": "PAY_PER_REQUEST",
-    "GlobalSecondaryIndexes": [
-        {
-            "IndexName": "room-index",
-            "KeySchema": [{"AttributeName": "room", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["expiresAt"]},
-        }
-    ],
-}
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -47,8 +32,8 @@ def load_event(name: str) -> dict[str, Any]:
 
 def create_table(client: Any, name: str = TABLE) -> None:
     """Create the connections and messages tables as Terraform and the local stack do."""
-    client.create_table(TableName=name, **TABLE_SCHEMA)
-    client.create_table(TableName=MESSAGES_TABLE, **MESSAGES_TABLE_SCHEMA)
+    client.create_table(TableName=name, **copy.deepcopy(TABLE_SCHEMA))
+    client.create_table(TableName=MESSAGES_TABLE, **copy.deepcopy(MESSAGES_TABLE_SCHEMA))
 
 
 @pytest.fixture(autouse=True)
@@ -59,14 +44,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_SESSION_TOKEN",
-        "TABLE_NAME",
-        "MESSAGES_TABLE_NAME",
-        "MESSAGE_RETENTION_DAYS",
-        "CONNECTIONS_ENDPOINT",
-        "ALLOWED_ORIGINS",
-        "MAX_MESSAGE_CHARS",
-        "FANOUT_CONCURRENCY",
-        "CONNECTION_TTL_SECONDS",
+        *EnvVar,
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -134,9 +112,9 @@ def logs() -> Iterator[Logs]:
 
 
 @pytest.fixture
-def connections_server() -> Iterator[ConnectionsServer]:
+def management_api() -> Iterator[ManagementApiServer]:
     """A real local ``@connections`` HTTP endpoint on 127.0.0.1, stopped after the test."""
-    server = ConnectionsServer().start()
+    server = ManagementApiServer().start()
     try:
         yield server
     finally:

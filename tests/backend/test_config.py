@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from chat.config import Settings
+from chat.config import EnvVar, Settings
 from chat.errors import ConfigurationError
 
 
 def test_defaults() -> None:
     """Only the two table names are required; everything else has the documented default."""
-    settings = Settings.from_env({"TABLE_NAME": "t", "MESSAGES_TABLE_NAME": "m"})
+    settings = Settings.from_env({EnvVar.TABLE_NAME: "t", EnvVar.MESSAGES_TABLE_NAME: "m"})
     assert settings == Settings(
         table_name="t",
         messages_table_name="m",
@@ -26,14 +26,14 @@ def test_every_variable_is_read() -> None:
     """Each variable lands in its field; origins and the endpoint are normalised."""
     settings = Settings.from_env(
         {
-            "TABLE_NAME": " chat-connections ",
-            "MESSAGES_TABLE_NAME": " chat-messages ",
-            "MESSAGE_RETENTION_DAYS": "30",
-            "CONNECTIONS_ENDPOINT": "http://127.0.0.1:8080/local/",
-            "ALLOWED_ORIGINS": "https://Chat.Example.com/, http://127.0.0.1:8080,,",
-            "MAX_MESSAGE_CHARS": "500",
-            "FANOUT_CONCURRENCY": "8",
-            "CONNECTION_TTL_SECONDS": "7201",
+            EnvVar.TABLE_NAME: " chat-connections ",
+            EnvVar.MESSAGES_TABLE_NAME: " chat-messages ",
+            EnvVar.MESSAGE_RETENTION_DAYS: "30",
+            EnvVar.CONNECTIONS_ENDPOINT: "http://127.0.0.1:8080/local/",
+            EnvVar.ALLOWED_ORIGINS: "https://Chat.Example.com/, http://127.0.0.1:8080,,",
+            EnvVar.MAX_MESSAGE_CHARS: "500",
+            EnvVar.FANOUT_CONCURRENCY: "8",
+            EnvVar.CONNECTION_TTL_SECONDS: "7201",
         }
     )
     assert settings.table_name == "chat-connections"
@@ -55,29 +55,37 @@ def test_missing_table_name_says_what_to_set() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "fragment"),
     [
-        ("MAX_MESSAGE_CHARS", "lots", "MAX_MESSAGE_CHARS must be a whole number"),
-        ("MAX_MESSAGE_CHARS", "0", "MAX_MESSAGE_CHARS must be between 1 and"),
-        ("MAX_MESSAGE_CHARS", "100000", "MAX_MESSAGE_CHARS must be between 1 and"),
-        ("FANOUT_CONCURRENCY", "0", "FANOUT_CONCURRENCY must be between 1 and"),
-        ("FANOUT_CONCURRENCY", "2.5", "FANOUT_CONCURRENCY must be a whole number"),
-        ("CONNECTION_TTL_SECONDS", "7200", "must exceed API Gateway's 7200 s"),
-        ("MESSAGE_RETENTION_DAYS", "0", "MESSAGE_RETENTION_DAYS must be between 1 and"),
-        ("MESSAGE_RETENTION_DAYS", "a week", "MESSAGE_RETENTION_DAYS must be a whole number"),
-        ("CONNECTIONS_ENDPOINT", "abc.execute-api", "CONNECTIONS_ENDPOINT must be an http(s) URL"),
+        (EnvVar.MAX_MESSAGE_CHARS, "lots", "MAX_MESSAGE_CHARS must be a whole number"),
+        (EnvVar.MAX_MESSAGE_CHARS, "0", "MAX_MESSAGE_CHARS must be between 1 and"),
+        (EnvVar.MAX_MESSAGE_CHARS, "100000", "MAX_MESSAGE_CHARS must be between 1 and"),
+        (EnvVar.FANOUT_CONCURRENCY, "0", "FANOUT_CONCURRENCY must be between 1 and"),
+        (EnvVar.FANOUT_CONCURRENCY, "2.5", "FANOUT_CONCURRENCY must be a whole number"),
+        (EnvVar.CONNECTION_TTL_SECONDS, "7200", "must exceed API Gateway's 7200 s"),
+        (EnvVar.MESSAGE_RETENTION_DAYS, "0", "MESSAGE_RETENTION_DAYS must be between 1 and"),
+        (
+            EnvVar.MESSAGE_RETENTION_DAYS,
+            "a week",
+            "MESSAGE_RETENTION_DAYS must be a whole number",
+        ),
+        (
+            EnvVar.CONNECTIONS_ENDPOINT,
+            "abc.execute-api",
+            "CONNECTIONS_ENDPOINT must be an http(s) URL",
+        ),
     ],
 )
 def test_bad_values_are_refused_clearly(name: str, value: str, fragment: str) -> None:
     """A bad value is refused with a message naming the variable and the rule."""
     with pytest.raises(ConfigurationError) as caught:
-        Settings.from_env({"TABLE_NAME": "t", "MESSAGES_TABLE_NAME": "m", name: value})
+        Settings.from_env({EnvVar.TABLE_NAME: "t", EnvVar.MESSAGES_TABLE_NAME: "m", name: value})
     assert fragment in str(caught.value)
 
 
 def test_all_problems_are_reported_at_once() -> None:
     """Several bad variables are reported together, not one per deployment."""
     with pytest.raises(ConfigurationError) as caught:
-        Settings.from_env({"FANOUT_CONCURRENCY": "-1", "CONNECTION_TTL_SECONDS": "60"})
+        Settings.from_env({EnvVar.FANOUT_CONCURRENCY: "-1", EnvVar.CONNECTION_TTL_SECONDS: "60"})
     message = str(caught.value)
-    assert "TABLE_NAME" in message
-    assert "FANOUT_CONCURRENCY" in message
-    assert "CONNECTION_TTL_SECONDS" in message
+    assert EnvVar.TABLE_NAME in message
+    assert EnvVar.FANOUT_CONCURRENCY in message
+    assert EnvVar.CONNECTION_TTL_SECONDS in message

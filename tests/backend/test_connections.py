@@ -6,7 +6,17 @@ import time
 from typing import Any
 
 import pytest
-from chat.connections import Connection, ConnectionId, DynamoConnectionStore
+from chat.connections import (
+    CONNECTED_AT_ATTRIBUTE,
+    CONNECTION_ID_ATTRIBUTE,
+    NAME_ATTRIBUTE,
+    ROOM_ATTRIBUTE,
+    ROOM_INDEX,
+    TTL_ATTRIBUTE,
+    Connection,
+    ConnectionId,
+    DynamoConnectionStore,
+)
 from chat.errors import StoreError
 
 from tests.backend.conftest import TABLE
@@ -45,13 +55,13 @@ def test_put_writes_the_documented_item(dynamodb: Any) -> None:
     DynamoConnectionStore(dynamodb, TABLE).put(
         Connection(ConnectionId("c1"), "general", "alice", 1_795_610_096_123, 1_795_620_896)
     )
-    item = dynamodb.get_item(TableName=TABLE, Key={"connectionId": {"S": "c1"}})["Item"]
+    item = dynamodb.get_item(TableName=TABLE, Key={CONNECTION_ID_ATTRIBUTE: {"S": "c1"}})["Item"]
     assert item == {
-        "connectionId": {"S": "c1"},
-        "room": {"S": "general"},
-        "name": {"S": "alice"},
-        "connectedAt": {"N": "1795610096123"},
-        "expiresAt": {"N": "1795620896"},
+        CONNECTION_ID_ATTRIBUTE: {"S": "c1"},
+        ROOM_ATTRIBUTE: {"S": "general"},
+        NAME_ATTRIBUTE: {"S": "alice"},
+        CONNECTED_AT_ATTRIBUTE: {"N": "1795610096123"},
+        TTL_ATTRIBUTE: {"N": "1795620896"},
     }
 
 
@@ -109,7 +119,7 @@ def test_pagination_reads_every_page(dynamodb: Any) -> None:
     assert len(queries) >= 4
     assert "ExclusiveStartKey" not in queries[0]
     assert all("ExclusiveStartKey" in kwargs for kwargs in queries[1:])
-    assert all(kwargs["IndexName"] == "room-index" and kwargs["Limit"] == 2 for kwargs in queries)
+    assert all(kwargs["IndexName"] == ROOM_INDEX and kwargs["Limit"] == 2 for kwargs in queries)
     assert "scan" not in client.names()
 
 
@@ -129,7 +139,11 @@ def test_a_malformed_item_is_a_store_error(dynamodb: Any) -> None:
     """An item without a name is reported as StoreError naming the attribute."""
     dynamodb.put_item(
         TableName=TABLE,
-        Item={"connectionId": {"S": "c1"}, "room": {"S": "lobby"}, "expiresAt": {"N": "1"}},
+        Item={
+            CONNECTION_ID_ATTRIBUTE: {"S": "c1"},
+            ROOM_ATTRIBUTE: {"S": "lobby"},
+            TTL_ATTRIBUTE: {"N": "1"},
+        },
     )
     with pytest.raises(StoreError, match="'name'"):
         DynamoConnectionStore(dynamodb, TABLE).get(ConnectionId("c1"))

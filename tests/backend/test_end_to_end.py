@@ -12,13 +12,15 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
+from chat.config import EnvVar
+from chat.connections import CONNECTION_ID_ATTRIBUTE
 from chat.handler import handler
 from chat.runtime import runtime_for
 from moto.server import ThreadedMotoServer
 
 from tests.backend.conftest import MESSAGES_TABLE, REGION, TABLE, Logs, create_table, load_event
-from tests.backend.connections_server import ConnectionsServer
 from tests.backend.fakes import FakeContext
+from tests.backend.management_api_server import ManagementApiServer
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +55,15 @@ def dynamodb_endpoint(moto_server: str) -> str:
 
 @pytest.fixture
 def deployed(
-    monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str, connections_server: ConnectionsServer
-) -> ConnectionsServer:
+    monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str, management_api: ManagementApiServer
+) -> ManagementApiServer:
     """Environment as the local stack sets it; returns the @connections server."""
-    monkeypatch.setenv("TABLE_NAME", TABLE)
-    monkeypatch.setenv("MESSAGES_TABLE_NAME", MESSAGES_TABLE)
+    monkeypatch.setenv(EnvVar.TABLE_NAME, TABLE)
+    monkeypatch.setenv(EnvVar.MESSAGES_TABLE_NAME, MESSAGES_TABLE)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
-    monkeypatch.setenv("CONNECTIONS_ENDPOINT", connections_server.endpoint)
-    monkeypatch.setenv("FANOUT_CONCURRENCY", "8")
-    return connections_server
+    monkeypatch.setenv(EnvVar.CONNECTIONS_ENDPOINT, management_api.endpoint)
+    monkeypatch.setenv(EnvVar.FANOUT_CONCURRENCY, "8")
+    return management_api
 
 
 def table(dynamodb_endpoint: str) -> Any:
@@ -86,7 +88,7 @@ def send(cid: str, text: str) -> dict[str, int]:
 
 
 def test_conversation_with_stale_and_throttled_recipients(
-    deployed: ConnectionsServer, dynamodb_endpoint: str, logs: Logs
+    deployed: ManagementApiServer, dynamodb_endpoint: str, logs: Logs
 ) -> None:
     """Over real HTTP: the gone recipient is pruned, the throttled one gets it on a retry."""
     for cid in ("a", "slow", "stale"):
@@ -100,13 +102,15 @@ def test_conversation_with_stale_and_throttled_recipients(
     assert deployed.requests["slow"] == 2
     assert deployed.frames("stale") == []
     client = table(dynamodb_endpoint)
-    assert "Item" not in client.get_item(TableName=TABLE, Key={"connectionId": {"S": "stale"}})
+    assert "Item" not in client.get_item(
+        TableName=TABLE, Key={CONNECTION_ID_ATTRIBUTE: {"S": "stale"}}
+    )
     (line,) = logs.invocations()
     assert (line["delivered"], line["pruned"], line["retried"], line["failed"]) == (2, 1, 1, 0)
 
 
 def test_forbidden_and_failing_recipients(
-    deployed: ConnectionsServer, dynamodb_endpoint: str
+    deployed: ManagementApiServer, dynamodb_endpoint: str
 ) -> None:
     """403 keeps the item; a recipient failing with 500 is tried a bounded number of times."""
     for cid in ("a", "forbidden", "broken"):
@@ -117,10 +121,12 @@ def test_forbidden_and_failing_recipients(
     assert deployed.requests["broken"] == 3
     assert [f["text"] for f in deployed.frames("a")] == ["hello"]
     client = table(dynamodb_endpoint)
-    assert "Item" in client.get_item(TableName=TABLE, Key={"connectionId": {"S": "forbidden"}})
+    assert "Item" in client.get_item(
+        TableName=TABLE, Key={CONNECTION_ID_ATTRIBUTE: {"S": "forbidden"}}
+    )
 
 
-def test_a_big_room_receives_everything(deployed: ConnectionsServer) -> None:
+def test_a_big_room_receives_everything(deployed: ManagementApiServer) -> None:
     """Sixty members of a room each get the message exactly once."""
     members = [f"m{i:02d}" for i in range(60)]
     for cid in members:
@@ -131,17 +137,17 @@ def test_a_big_room_receives_everything(deployed: ConnectionsServer) -> None:
     assert deployed.frames("outsider") == []
 
 
-def test_runtime_is_built_once_per_environment(deployed: ConnectionsServer) -> None:
+def test_runtime_is_built_once_per_environment(deployed: ManagementApiServer) -> None:
     """Clients are created once per container and reused; a different environment gets its own."""
     first = runtime_for(os.environ)
     assert runtime_for(os.environ) is first
-    other = runtime_for({**os.environ, "MAX_MESSAGE_CHARS": "5"})
+    other = runtime_for({**os.environ, EnvVar.MAX_MESSAGE_CHARS: "5"})
     assert other is not first
     assert other.settings.max_message_chars == 5
 
 
 def test_the_runtime_creates_no_management_api_client(
-    deployed: ConnectionsServer, monkeypatch: pytest.MonkeyPatch
+    deployed: ManagementApiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cold start makes one boto3 client (DynamoDB); posts are signed HTTP, keep-alive pooled."""
     created: list[str] = []
@@ -154,7 +160,7 @@ def test_the_runtime_creates_no_management_api_client(
         return create_client(self, service_name, *args, **kwargs)
 
     monkeypatch.setattr(botocore.session.Session, "create_client", recording)
-    monkeypatch.setenv("CONNECTION_TTL_SECONDS", "7201")  # a new environment: a fresh runtime
+    monkeypatch.setenv(EnvVar.CONNECTION_TTL_SECONDS, "7201")  # a new environment: a fresh runtime
     members = [f"k{i}" for i in range(20)]
     for cid in members:
         connect(cid, "kept")

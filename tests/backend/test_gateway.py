@@ -1,94 +1,34 @@
 """@connections errors become domain errors, provoked with Stubber and with a real HTTP server.
 
 The real-endpoint tests run both senders: the lean signed one the Lambda uses and the boto3
-reference (``ManagementApiSender``).
+reference (``bench.boto3_sender.ManagementApiSender``).
 """
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 from chat.connections import ConnectionId
 from chat.errors import (
     ConfigurationError,
-    ConnectionGone,
     DeliveryFailed,
     DeliveryForbidden,
-    PayloadTooLarge,
     RetryableDeliveryError,
 )
 from chat.gateway import (
-    CONNECT_TIMEOUT_SECONDS,
-    READ_TIMEOUT_SECONDS,
-    ManagementApiSender,
     Sender,
     SenderPool,
     SignedHttpSender,
-    client_config,
 )
 
-from tests.backend.connections_server import ConnectionsServer
+from bench.boto3_sender import ManagementApiSender, boto3_pool
 from tests.backend.fakes import ERROR_STATUSES
+from tests.backend.management_api_server import ManagementApiServer
 
 CID = ConnectionId("Cq3VbdUxjoECH0A=")
-
-
-def stubbed_client() -> Any:
-    """A real management-API client (never sends: the Stubber answers)."""
-    return boto3.session.Session().client(
-        "apigatewaymanagementapi",
-        endpoint_url="https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod",
-        region_name="eu-west-1",
-    )
-
-
-def test_post_sends_the_connection_id_and_bytes() -> None:
-    """A successful post calls PostToConnection with the id and the frame's bytes."""
-    client = stubbed_client()
-    with Stubber(client) as stub:
-        stub.add_response("post_to_connection", {}, {"ConnectionId": CID, "Data": b"{}"})
-        ManagementApiSender(client).post(CID, b"{}")
-        stub.assert_no_pending_responses()
-
-
-@pytest.mark.parametrize(
-    ("code", "status", "expected"),
-    [
-        ("GoneException", 410, ConnectionGone),
-        ("PayloadTooLargeException", 413, PayloadTooLarge),
-        ("ForbiddenException", 403, DeliveryForbidden),
-        ("LimitExceededException", 429, RetryableDeliveryError),
-        ("InternalServerErrorException", 500, RetryableDeliveryError),
-        ("ServiceUnavailable", 503, RetryableDeliveryError),
-        ("GoneException", 400, ConnectionGone),  # the code alone is enough
-    ],
-)
-def test_stubbed_errors_map_to_domain_errors(
-    code: str, status: int, expected: type[DeliveryFailed]
-) -> None:
-    """Each PostToConnection error from the API reference becomes its domain error."""
-    client = stubbed_client()
-    with Stubber(client) as stub:
-        stub.add_client_error("post_to_connection", code, "no", http_status_code=status)
-        with pytest.raises(expected) as caught:
-            ManagementApiSender(client).post(CID, b"{}")
-    assert type(caught.value) is expected
-    assert caught.value.connection_id == CID
-
-
-def test_other_client_errors_are_plain_delivery_failures() -> None:
-    """An undocumented 4xx is a non-retryable DeliveryFailed, not gone and not forbidden."""
-    client = stubbed_client()
-    with Stubber(client) as stub:
-        stub.add_client_error("post_to_connection", "BadRequestException", "bad", 400)
-        with pytest.raises(DeliveryFailed) as caught:
-            ManagementApiSender(client).post(CID, b"{}")
-    assert type(caught.value) is DeliveryFailed
 
 
 def test_forbidden_is_a_configuration_error() -> None:
@@ -96,16 +36,7 @@ def test_forbidden_is_a_configuration_error() -> None:
     assert issubclass(DeliveryForbidden, ConfigurationError)
 
 
-def test_client_config_is_deliberate() -> None:
-    """The pool matches the fan-out, timeouts are short and botocore does not retry."""
-    config = client_config(17)
-    assert config.max_pool_connections == 17
-    assert config.connect_timeout == CONNECT_TIMEOUT_SECONDS <= 2
-    assert config.read_timeout == READ_TIMEOUT_SECONDS <= 5
-    assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
-
-
-POOLS = {"lean": SenderPool.from_session, "boto3": SenderPool.boto3_from_session}
+POOLS = {"lean": SenderPool.from_session, "boto3": boto3_pool}
 
 
 @pytest.fixture(params=sorted(POOLS))
@@ -128,31 +59,31 @@ def test_the_lambdas_pool_makes_lean_senders() -> None:
 
 
 def test_real_endpoint_delivers(
-    connections_server: ConnectionsServer, pool_sender: Callable[[str], Sender]
+    management_api: ManagementApiServer, pool_sender: Callable[[str], Sender]
 ) -> None:
     """Through real HTTP the frame's bytes arrive at /{stage}/@connections/{id}, signed."""
-    pool_sender(connections_server.endpoint).post(CID, b'{"type":"pong"}')
-    assert connections_server.received[CID] == [b'{"type":"pong"}']
-    (request,) = connections_server.log
+    pool_sender(management_api.endpoint).post(CID, b'{"type":"pong"}')
+    assert management_api.received[CID] == [b'{"type":"pong"}']
+    (request,) = management_api.log
     assert request.path == "/prod/@connections/Cq3VbdUxjoECH0A%3D"
     assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
 
 
 @pytest.mark.parametrize(("status", "expected"), ERROR_STATUSES)
 def test_real_endpoint_errors_map_to_domain_errors(
-    connections_server: ConnectionsServer,
+    management_api: ManagementApiServer,
     pool_sender: Callable[[str], Sender],
     status: int,
     expected: type[DeliveryFailed],
 ) -> None:
     """API Gateway-shaped error responses map correctly, and neither sender retries on its
     own (exactly one request per post)."""
-    connections_server.script[CID] = [status, status, status]
+    management_api.script[CID] = [status, status, status]
     with pytest.raises(expected) as caught:
-        pool_sender(connections_server.endpoint).post(CID, b"{}")
+        pool_sender(management_api.endpoint).post(CID, b"{}")
     assert type(caught.value) is expected
-    assert connections_server.requests[CID] == 1
-    assert not connections_server.received[CID]
+    assert management_api.requests[CID] == 1
+    assert not management_api.received[CID]
 
 
 def test_unreachable_endpoint_is_retryable(pool_sender: Callable[[str], Sender]) -> None:

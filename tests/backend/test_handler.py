@@ -16,7 +16,14 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from chat.broadcast import RetryPolicy
 from chat.config import Settings
-from chat.connections import DynamoConnectionStore
+from chat.connections import (
+    CONNECTED_AT_ATTRIBUTE,
+    CONNECTION_ID_ATTRIBUTE,
+    NAME_ATTRIBUTE,
+    ROOM_ATTRIBUTE,
+    TTL_ATTRIBUTE,
+    DynamoConnectionStore,
+)
 from chat.errors import ConnectionGone, PayloadTooLarge
 from chat.handler import handle, handler
 from chat.ids import UlidGenerator
@@ -121,7 +128,9 @@ class World:
 
     def item(self, cid: str) -> dict[str, Any] | None:
         """The raw table item of ``cid``."""
-        response = self.dynamodb.get_item(TableName=TABLE, Key={"connectionId": {"S": cid}})
+        response = self.dynamodb.get_item(
+            TableName=TABLE, Key={CONNECTION_ID_ATTRIBUTE: {"S": cid}}
+        )
         item: dict[str, Any] | None = response.get("Item")
         return item
 
@@ -177,11 +186,11 @@ def test_connect_stores_the_documented_item(world: World) -> None:
         "statusCode": 200
     }
     assert world.item("c1") == {
-        "connectionId": {"S": "c1"},
-        "room": {"S": "general"},
-        "name": {"S": "alice"},
-        "connectedAt": {"N": str(NOW_MS)},
-        "expiresAt": {"N": str(NOW_MS // 1000 + 10800)},
+        CONNECTION_ID_ATTRIBUTE: {"S": "c1"},
+        ROOM_ATTRIBUTE: {"S": "general"},
+        NAME_ATTRIBUTE: {"S": "alice"},
+        CONNECTED_AT_ATTRIBUTE: {"N": str(NOW_MS)},
+        TTL_ATTRIBUTE: {"N": str(NOW_MS // 1000 + 10800)},
     }
 
 

@@ -27,17 +27,16 @@ from chat.errors import (
     RetryableDeliveryError,
 )
 from chat.gateway import (
-    ManagementApiSender,
     SignedHttpSender,
     SigV4Signer,
     classify,
-    client_config,
     session_credentials,
 )
 
+from bench.boto3_sender import ManagementApiSender, client_config
 from tests.backend.conftest import REGION
-from tests.backend.connections_server import DROP, HANG, ConnectionsServer
 from tests.backend.fakes import ERROR_STATUSES, MemoryStore
+from tests.backend.management_api_server import DROP, HANG, ManagementApiServer
 
 # 2026-11-26T23:59:58Z: two seconds before a new signing day.
 NOW = datetime.datetime(2026, 11, 26, 23, 59, 58, tzinfo=datetime.UTC).timestamp()
@@ -70,7 +69,7 @@ def botocore_headers(url: str, payload: bytes, credentials: ReadOnlyCredentials)
 @pytest.mark.parametrize("connection_id", IDS)
 def test_signature_equals_a_boto3_clients_on_the_wire(
     monkeypatch: pytest.MonkeyPatch,
-    connections_server: ConnectionsServer,
+    management_api: ManagementApiServer,
     connection_id: str,
     token: str | None,
 ) -> None:
@@ -85,19 +84,19 @@ def test_signature_equals_a_boto3_clients_on_the_wire(
     )
     client = session.client(
         "apigatewaymanagementapi",
-        endpoint_url=connections_server.endpoint,
+        endpoint_url=management_api.endpoint,
         config=client_config(1),
     )
     ManagementApiSender(client).post(ConnectionId(connection_id), b'{"n":1}')
     lean = SignedHttpSender(
-        connections_server.endpoint,
+        management_api.endpoint,
         session_credentials(session),
         REGION,
         pool_size=1,
         clock=lambda: NOW,
     )
     lean.post(ConnectionId(connection_id), b'{"n":1}')
-    reference, ours = connections_server.log
+    reference, ours = management_api.log
     assert ours.path == reference.path
     assert "%3D" in ours.path or "=" not in connection_id
     for header in ("authorization", "x-amz-date", "x-amz-security-token", "host"):
@@ -107,7 +106,7 @@ def test_signature_equals_a_boto3_clients_on_the_wire(
     )
     assert ours.headers.get("x-amz-security-token") == token
     assert ours.body == reference.body == b'{"n":1}'
-    assert connections_server.received[connection_id] == [b'{"n":1}', b'{"n":1}']
+    assert management_api.received[connection_id] == [b'{"n":1}', b'{"n":1}']
 
 
 @pytest.mark.parametrize("token", [None, TOKEN])
@@ -216,43 +215,43 @@ def test_classify_maps_status_and_code(
     assert error.connection_id == "c1"
 
 
-def lean(server: ConnectionsServer, pool_size: int = 4, **kwargs: Any) -> SignedHttpSender:
+def lean(server: ManagementApiServer, pool_size: int = 4, **kwargs: Any) -> SignedHttpSender:
     """A lean sender for the test server with fixed credentials."""
     return SignedHttpSender(server.endpoint, frozen(), REGION, pool_size=pool_size, **kwargs)
 
 
 @pytest.mark.parametrize(("status", "expected"), [*ERROR_STATUSES, (400, DeliveryFailed)])
 def test_every_status_is_mapped_and_the_connection_kept(
-    connections_server: ConnectionsServer, status: int, expected: type[DeliveryFailed]
+    management_api: ManagementApiServer, status: int, expected: type[DeliveryFailed]
 ) -> None:
     """An error answer raises its domain error after exactly one request, and the connection
     (its body read) serves the next post."""
-    sender = lean(connections_server)
+    sender = lean(management_api)
     cid = ConnectionId("Cq3VbdUxjoECH0A=")
-    connections_server.script[cid] = [status]
+    management_api.script[cid] = [status]
     with pytest.raises(DeliveryFailed) as caught:
         sender.post(cid, b"{}")
     assert type(caught.value) is expected
-    assert connections_server.requests[cid] == 1
+    assert management_api.requests[cid] == 1
     sender.post(cid, b"{}")
-    assert connections_server.received[cid] == [b"{}"]
-    assert sender.opened == connections_server.accepted == 1
+    assert management_api.received[cid] == [b"{}"]
+    assert sender.opened == management_api.accepted == 1
 
 
 # --- connections ------------------------------------------------------------------------------
 
 
 def test_keep_alive_connections_are_reused_up_to_the_pool_size(
-    connections_server: ConnectionsServer,
+    management_api: ManagementApiServer,
 ) -> None:
     """300 posts by a broadcast with 6 in flight open at most 6 TCP connections, all reused."""
-    sender = lean(connections_server, pool_size=6)
+    sender = lean(management_api, pool_size=6)
     recipients = [ConnectionId(f"c{i}=") for i in range(300)]
     stats = broadcast(b'{"type":"message"}', recipients, sender, MemoryStore(), concurrency=6)
     assert stats.delivered == 300
     assert 1 <= sender.opened <= 6
-    assert connections_server.accepted == sender.opened
-    assert all(connections_server.received[c] == [b'{"type":"message"}'] for c in recipients)
+    assert management_api.accepted == sender.opened
+    assert all(management_api.received[c] == [b'{"type":"message"}'] for c in recipients)
     # Headers and body go in two writes: Nagle must not hold the body back for an ACK.
     assert all(
         c.sock is not None and c.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
@@ -260,9 +259,9 @@ def test_keep_alive_connections_are_reused_up_to_the_pool_size(
     )
 
 
-def test_idle_pool_never_exceeds_its_size(connections_server: ConnectionsServer) -> None:
+def test_idle_pool_never_exceeds_its_size(management_api: ManagementApiServer) -> None:
     """More simultaneous posts than the pool size: the extra connections are closed, not kept."""
-    sender = lean(connections_server, pool_size=2)
+    sender = lean(management_api, pool_size=2)
     stats = broadcast(
         b"{}", [ConnectionId(f"c{i}") for i in range(40)], sender, MemoryStore(), concurrency=8
     )
@@ -270,30 +269,30 @@ def test_idle_pool_never_exceeds_its_size(connections_server: ConnectionsServer)
     assert len(sender._idle) <= 2
 
 
-def test_a_connection_closed_while_idle_is_replaced(connections_server: ConnectionsServer) -> None:
+def test_a_connection_closed_while_idle_is_replaced(management_api: ManagementApiServer) -> None:
     """The server closing an idle keep-alive connection costs a new connection, not a failure."""
-    sender = lean(connections_server, pool_size=1)
+    sender = lean(management_api, pool_size=1)
     sender.post(ConnectionId("a"), b"1")
-    connections_server.disconnect_all()
+    management_api.disconnect_all()
     deadline = time.monotonic() + 5
-    while connections_server._open and time.monotonic() < deadline:
+    while management_api._open and time.monotonic() < deadline:
         time.sleep(0.01)
     sender.post(ConnectionId("b"), b"2")
-    assert connections_server.received == {"a": [b"1"], "b": [b"2"]}
-    assert sender.opened == connections_server.accepted == 2
+    assert management_api.received == {"a": [b"1"], "b": [b"2"]}
+    assert sender.opened == management_api.accepted == 2
 
 
 def test_a_dropped_connection_is_retryable_and_retried(
-    connections_server: ConnectionsServer,
+    management_api: ManagementApiServer,
 ) -> None:
     """A connection dropped mid-post is discarded and reported retryable; the broadcaster's
     retry delivers on a new connection while the other recipients are unaffected."""
-    sender = lean(connections_server, pool_size=2)
-    connections_server.script["a"] = [DROP]
+    sender = lean(management_api, pool_size=2)
+    management_api.script["a"] = [DROP]
     with pytest.raises(RetryableDeliveryError):
         sender.post(ConnectionId("a"), b"1")
     assert sender._idle == []
-    connections_server.script["a"] = [DROP]
+    management_api.script["a"] = [DROP]
     stats = broadcast(
         b"2",
         [ConnectionId(c) for c in "abc"],
@@ -303,15 +302,15 @@ def test_a_dropped_connection_is_retryable_and_retried(
         sleep=lambda _: None,
     )
     assert (stats.delivered, stats.retried, stats.failed) == (3, 1, 0)
-    assert connections_server.received == {"a": [b"2"], "b": [b"2"], "c": [b"2"]}
+    assert management_api.received == {"a": [b"2"], "b": [b"2"], "c": [b"2"]}
 
 
-def test_a_stalled_answer_times_out_as_retryable(connections_server: ConnectionsServer) -> None:
+def test_a_stalled_answer_times_out_as_retryable(management_api: ManagementApiServer) -> None:
     """No answer within the read timeout is a retryable failure, long before the server gives
     up (botocore's 60 s default would have waited)."""
-    connections_server.hang_s = 2.0
-    connections_server.script["a"] = [HANG]
-    sender = lean(connections_server, read_timeout=0.2)
+    management_api.hang_s = 2.0
+    management_api.script["a"] = [HANG]
+    sender = lean(management_api, read_timeout=0.2)
     started = time.monotonic()
     with pytest.raises(RetryableDeliveryError):
         sender.post(ConnectionId("a"), b"1")
@@ -319,17 +318,17 @@ def test_a_stalled_answer_times_out_as_retryable(connections_server: Connections
 
 
 def test_missing_credentials_are_a_configuration_error(
-    connections_server: ConnectionsServer,
+    management_api: ManagementApiServer,
 ) -> None:
     """A post that cannot be signed is DeliveryForbidden and sends nothing."""
 
     def none() -> ReadOnlyCredentials:
         raise botocore.exceptions.NoCredentialsError()
 
-    sender = SignedHttpSender(connections_server.endpoint, none, REGION, pool_size=1)
+    sender = SignedHttpSender(management_api.endpoint, none, REGION, pool_size=1)
     with pytest.raises(DeliveryForbidden):
         sender.post(ConnectionId("a"), b"1")
-    assert connections_server.accepted == 0
+    assert management_api.accepted == 0
 
 
 @pytest.mark.parametrize(

@@ -44,14 +44,27 @@ def test_smoke_run_writes_json_table_and_plot(smoke: tuple[Path, dict[str, Any]]
     out, results = smoke
     assert results["mode"] == "smoke"
     assert results["errors"] == {}
-    assert set(results["benchmarks"]) == {"fanout", "coldstart", "readcost", "throughput"}
+    assert set(results["benchmarks"]) == {
+        "fanout",
+        "coldstart",
+        "readcost",
+        "historycost",
+        "throughput",
+    }
     assert {"cores", "python", "packages", "commit"} <= set(results["machine"])
     text = (out / "results.txt").read_text(encoding="utf-8")
-    for heading in ("Fan-out", "Cold start", "Read cost", "Local throughput", "Targets"):
+    for heading in (
+        "Fan-out",
+        "Cold start",
+        "Read cost",
+        "History cost",
+        "Local throughput",
+        "Targets",
+    ):
         assert heading in text
     assert (out / "fanout.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     benchmarks = {target["benchmark"] for target in results["targets"]}
-    assert benchmarks == {"fanout", "coldstart", "readcost", "throughput"}
+    assert benchmarks == {"fanout", "coldstart", "readcost", "historycost", "throughput"}
     assert all(isinstance(target["met"], bool) for target in results["targets"])
 
 
@@ -87,6 +100,14 @@ def test_smoke_other_benchmarks_report_their_fields(smoke: tuple[Path, dict[str,
     read = benchmarks["readcost"]["rows"]
     assert [row["query"]["items_read"] for row in read] == [10, 10]
     assert [row["scan"]["items_read"] for row in read] == [40, 120]
+    history = benchmarks["historycost"]["rows"]
+    for row in history:
+        assert {name: cost["items_read"] for name, cost in row["pages"].items()} == {
+            "latest": 6,
+            "before": 6,
+            "after": 6,
+        }
+    assert [row["whole_room"]["items_read"] for row in history] == [30, 90]
     modes = {row["mode"] for row in benchmarks["throughput"]["rows"]}
     assert modes == {"closed loop", "paced"}
     for row in benchmarks["throughput"]["rows"]:

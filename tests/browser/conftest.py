@@ -9,7 +9,6 @@ them to reach past the UI (force an over-long frame, replay a frame).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from local_stack.browser import CHROMIUM_ARGS
 from local_stack.stack import Stack, StackOptions, running_stack
 from tests.conftest import require_tool
+from tests.local_stack.support import fresh_room, room_connections
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -117,23 +117,7 @@ OpenChat = Callable[..., ChatPage]
 
 def connection_of(stack: Stack, room: str, name: str) -> str:
     """The id of the one connection ``name`` has open in ``room``, read from DynamoDB."""
-    table = stack.dynamodb()
-    found = table.query(
-        TableName=stack.table_name,
-        IndexName="room-index",
-        KeyConditionExpression="room = :room",
-        ExpressionAttributeValues={":room": {"S": room}},
-    )["Items"]
-    ids: list[str] = [item["connectionId"]["S"] for item in found]
-    mine: list[str] = [
-        cid
-        for cid in ids
-        if table.get_item(TableName=stack.table_name, Key={"connectionId": {"S": cid}})
-        .get("Item", {})
-        .get("name", {})
-        .get("S")
-        == name
-    ]
+    mine = [cid for member, cid in room_connections(stack, room) if member == name]
     assert len(mine) == 1, f"expected one connection of {name} in {room}, found {mine}"
     return mine[0]
 
@@ -142,7 +126,7 @@ def drop_connection(stack: Stack, room: str, name: str) -> str:
     """Delete the connection of ``name`` in ``room`` through @connections; return its id."""
     management = boto3.client(
         "apigatewaymanagementapi",
-        endpoint_url=stack.connections_endpoint,
+        endpoint_url=stack.management_endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -192,7 +176,7 @@ def page_at_site(browser: Browser, stack: Stack) -> Iterator[Page]:
 @pytest.fixture
 def room() -> str:
     """A room no other test uses."""
-    return f"t-{uuid.uuid4().hex[:12]}"
+    return fresh_room("t")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import uuid
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +14,11 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
+from local_stack.emulator.lambda_runtime import FunctionSettings
+from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import Stack, StackOptions, running_stack
 from scripts import build_lambda
+from tests.local_stack.support import fresh_room, room_connections, wait_until, ws_connect
 
 ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 SENT_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -31,17 +33,12 @@ def stack() -> Iterator[Stack]:
 
 def room() -> str:
     """A fresh room per test, so tests sharing a stack never hear each other."""
-    return f"r-{uuid.uuid4().hex[:12]}"
+    return fresh_room()
 
 
 def join(stack: Stack, name: str, room_name: str) -> Any:
     """Open a client socket in ``room_name`` as ``name``."""
-    return connect(
-        f"{stack.ws_url}?name={name}&room={room_name}",
-        proxy=None,
-        compression=None,
-        open_timeout=10,
-    )
+    return ws_connect(f"{stack.ws_url}?name={name}&room={room_name}")
 
 
 async def frame(ws: ClientConnection, timeout_s: float = 5.0) -> dict[str, Any]:
@@ -65,12 +62,7 @@ async def say(ws: ClientConnection, text: str, **extra: Any) -> None:
 
 def items_in(stack: Stack, room_name: str) -> dict[str, str]:
     """The stored connections of a room, as {name: connectionId}."""
-    answer = stack.dynamodb().scan(
-        TableName=stack.table_name,
-        FilterExpression="room = :r",
-        ExpressionAttributeValues={":r": {"S": room_name}},
-    )
-    return {item["name"]["S"]: item["connectionId"]["S"] for item in answer["Items"]}
+    return dict(room_connections(stack, room_name))
 
 
 def test_two_clients_in_a_room_exchange_messages(stack: Stack) -> None:
@@ -208,23 +200,14 @@ def test_closing_removes_the_connection_item(stack: Stack) -> None:
 
     stored = asyncio.run(chat())
     assert list(stored) == ["alice"]
-    wait_for(lambda: not items_in(stack, lobby), "the item to be deleted")
-
-
-def wait_for(probe: Any, what: str, timeout_s: float = 5.0) -> None:
-    async def poll() -> None:
-        for _ in range(int(timeout_s / 0.05)):
-            if probe():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}")
-
-    asyncio.run(poll())
+    wait_until(lambda: not items_in(stack, lobby), 5.0, "the item to be deleted")
 
 
 def test_a_client_that_died_without_closing_is_pruned_by_the_next_broadcast() -> None:
     """With its $disconnect lost, a dead client's item is deleted when a post gets 410."""
-    with running_stack(StackOptions(site_dir=None, disconnect_loss_rate=1.0)) as lossy:
+    with running_stack(
+        StackOptions(emulator=EmulatorSettings(disconnect_loss_rate=1.0), site_dir=None)
+    ) as lossy:
         lobby = room()
 
         async def chat() -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
@@ -262,7 +245,9 @@ def test_the_deployment_zip_runs_unchanged(tmp_path: Path) -> None:
     code = tmp_path / "code"
     with zipfile.ZipFile(archive) as zipped:
         zipped.extractall(code)
-    with running_stack(StackOptions(site_dir=None, code_dir=code)) as from_zip:
+    with running_stack(
+        StackOptions(function=FunctionSettings(code_dir=code), site_dir=None)
+    ) as from_zip:
         lobby = room()
 
         async def chat() -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Helpers for the emulator's tests: stack options with the test handlers, the event log,
-WebSocket and management API clients."""
+"""Helpers for the emulator's tests (stack options with the test handlers, the event log,
+WebSocket and management API clients), and for every test that drives a running local stack
+(``tests/e2e``, ``tests/browser``): fresh rooms and the table's view of a room."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
+from chat.connections import CONNECTION_ID_ATTRIBUTE, NAME_ATTRIBUTE, ROOM_ATTRIBUTE
 from websockets.asyncio.client import ClientConnection, connect
 
+from local_stack.emulator.lambda_runtime import FunctionSettings
+from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import Stack, StackOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,18 +34,28 @@ TEST_ROUTES = frozenset(
 T = TypeVar("T")
 
 
-def handler_options(event_log: Path, **overrides: Any) -> StackOptions:
-    """Stack options that run ``tests/local_stack/handlers.py`` and log its events."""
-    settings: dict[str, Any] = {
-        "handler": TEST_HANDLER,
-        "code_dir": REPO_ROOT,
-        "routes": TEST_ROUTES,
-        "environment": {"EVENT_LOG": str(event_log)},
-        "lambda_timeout_s": 2.0,
-        "site_dir": None,
-    }
-    settings.update(overrides)
-    return StackOptions(**settings)
+def handler_options(
+    event_log: Path,
+    *,
+    emulator: EmulatorSettings | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> StackOptions:
+    """Stack options that run ``tests/local_stack/handlers.py`` and log its events.
+
+    ``emulator`` defaults to API Gateway's settings with the test routes; ``environment``
+    replaces the function's (``EVENT_LOG``) mapping as a whole.
+    """
+    function = FunctionSettings(
+        handler=TEST_HANDLER,
+        code_dir=REPO_ROOT,
+        environment={"EVENT_LOG": str(event_log)} if environment is None else environment,
+        timeout_s=2.0,
+    )
+    return StackOptions(
+        emulator=EmulatorSettings(routes=TEST_ROUTES) if emulator is None else emulator,
+        function=function,
+        site_dir=None,
+    )
 
 
 def wait_until(probe: Callable[[], T | None], timeout_s: float = 15.0, what: str = "it") -> T:
@@ -98,7 +113,7 @@ def management_client(stack: Stack, *, attempts: int = 1) -> Any:
     """A boto3 ``apigatewaymanagementapi`` client on the stack; no retries unless asked."""
     return boto3.client(
         "apigatewaymanagementapi",
-        endpoint_url=stack.connections_endpoint,
+        endpoint_url=stack.management_endpoint,
         region_name=stack.region,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -109,6 +124,24 @@ def management_client(stack: Stack, *, attempts: int = 1) -> Any:
 def error_code(exc: Exception) -> str:
     """The AWS error code of a botocore ``ClientError``."""
     return str(exc.response["Error"]["Code"])  # type: ignore[attr-defined]
+
+
+def fresh_room(prefix: str = "r") -> str:
+    """A room no other test uses, so tests sharing a stack never hear each other."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def room_connections(stack: Stack, room: str) -> list[tuple[str, str]]:
+    """The stored connections of ``room`` in ``stack``'s table, as (name, connection id)."""
+    answer = stack.dynamodb().scan(
+        TableName=stack.table_name,
+        FilterExpression="#room = :room",
+        ExpressionAttributeNames={"#room": ROOM_ATTRIBUTE},
+        ExpressionAttributeValues={":room": {"S": room}},
+    )
+    return [
+        (item[NAME_ATTRIBUTE]["S"], item[CONNECTION_ID_ATTRIBUTE]["S"]) for item in answer["Items"]
+    ]
 
 
 def ws_connect(url: str, **kwargs: Any) -> connect:

@@ -6,54 +6,44 @@ import urllib.error
 import urllib.request
 
 import pytest
+from chat.connections import CONNECTION_ID_ATTRIBUTE, ROOM_ATTRIBUTE, ROOM_INDEX, TTL_ATTRIBUTE
 
-from local_stack.dynamodb import TABLE_SCHEMA, LocalDynamoDB, create_table, dynamodb_client
-
-
-def test_schema_is_the_documented_table() -> None:
-    """Hash key connectionId, GSI room-index on room projecting expiresAt, on-demand."""
-    assert TABLE_SCHEMA["KeySchema"] == [{"AttributeName": "connectionId", "KeyType": "HASH"}]
-    assert TABLE_SCHEMA["BillingMode"] == "PAY_PER_REQUEST"
-    (index,) = TABLE_SCHEMA["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "room-index"
-    assert index["KeySchema"] == [{"AttributeName": "room", "KeyType": "HASH"}]
-    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["expiresAt"]}
-    assert sorted(
-        (a["AttributeName"], a["AttributeType"]) for a in TABLE_SCHEMA["AttributeDefinitions"]
-    ) == [("connectionId", "S"), ("room", "S")]
-    assert "TableName" not in TABLE_SCHEMA
+from local_stack.dynamodb import TABLE_SCHEMA, MotoServer, create_table, dynamodb_client
 
 
 def test_local_dynamodb_holds_the_table_with_ttl() -> None:
     """moto's server starts on a free port; the created table has the schema and TTL."""
-    with LocalDynamoDB() as database:
+    with MotoServer() as database:
         assert database.endpoint.startswith("http://127.0.0.1:")
         create_table(database.endpoint, "conns", "eu-west-1")
         client = dynamodb_client(database.endpoint, "eu-west-1")
         table = client.describe_table(TableName="conns")["Table"]
         assert table["KeySchema"] == TABLE_SCHEMA["KeySchema"]
         (index,) = table["GlobalSecondaryIndexes"]
-        assert index["IndexName"] == "room-index"
+        assert index["IndexName"] == ROOM_INDEX
         assert index["Projection"] == TABLE_SCHEMA["GlobalSecondaryIndexes"][0]["Projection"]
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
         ttl = client.describe_time_to_live(TableName="conns")["TimeToLiveDescription"]
-        assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
-        client.put_item(TableName="conns", Item={"connectionId": {"S": "a"}, "room": {"S": "r"}})
+        assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": TTL_ATTRIBUTE}
+        client.put_item(
+            TableName="conns",
+            Item={CONNECTION_ID_ATTRIBUTE: {"S": "a"}, ROOM_ATTRIBUTE: {"S": "r"}},
+        )
         found = client.query(
             TableName="conns",
-            IndexName="room-index",
-            KeyConditionExpression="room = :r",
+            IndexName=ROOM_INDEX,
+            KeyConditionExpression=f"{ROOM_ATTRIBUTE} = :r",
             ExpressionAttributeValues={":r": {"S": "r"}},
         )
-        assert [i["connectionId"]["S"] for i in found["Items"]] == ["a"]
+        assert [i[CONNECTION_ID_ATTRIBUTE]["S"] for i in found["Items"]] == ["a"]
         endpoint = database.endpoint
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(endpoint, timeout=2)  # noqa: S310 -- the stopped local server
 
 
 def test_two_local_databases_are_independent() -> None:
-    """Each LocalDynamoDB is its own process: a table in one is absent from the other."""
-    with LocalDynamoDB() as first, LocalDynamoDB() as second:
+    """Each MotoServer is its own process: a table in one is absent from the other."""
+    with MotoServer() as first, MotoServer() as second:
         assert first.endpoint != second.endpoint
         create_table(first.endpoint, "only-here", "us-east-1")
         names = dynamodb_client(second.endpoint, "us-east-1").list_tables()["TableNames"]

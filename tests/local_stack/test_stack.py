@@ -10,11 +10,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from chat.config import EnvVar
 
-from local_stack.dynamodb import LocalDynamoDB, create_table, dynamodb_client
+from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
 from local_stack.emulator.core import EmulatorConfigError
-from local_stack.stack import Stack, StackOptions, running_stack
-from tests.local_stack.support import handler_options, whoami, ws_connect
+from local_stack.emulator.lambda_runtime import FunctionSettings
+from local_stack.emulator.server import EmulatorSettings
+from local_stack.stack import DEFAULT_TABLE_NAME, Stack, StackOptions, running_stack
+from tests.local_stack.support import TEST_ROUTES, handler_options, whoami, ws_connect
 
 
 async def env_of(stack: Stack, name: str) -> str | None:
@@ -27,41 +30,43 @@ async def env_of(stack: Stack, name: str) -> str | None:
 
 def test_urls_and_function_environment(tmp_path: Path) -> None:
     """The URLs share one port; the function gets the table, endpoints and overrides."""
-    options = handler_options(tmp_path / "log", environment={"MAX_MESSAGE_CHARS": "50"})
+    options = handler_options(tmp_path / "log", environment={EnvVar.MAX_MESSAGE_CHARS: "50"})
     with running_stack(options) as stack:
         port = stack.port
         assert stack.page_url == f"http://127.0.0.1:{port}/"
         assert stack.ws_url == f"ws://127.0.0.1:{port}/local"
-        assert stack.connections_endpoint == f"http://127.0.0.1:{port}/local"
-        assert stack.table_name == "awsome-chat-local-connections"
+        assert stack.management_endpoint == f"http://127.0.0.1:{port}/local"
+        assert stack.table_name == DEFAULT_TABLE_NAME
         seen = {
             name: asyncio.run(env_of(stack, name))
             for name in (
-                "TABLE_NAME",
-                "CONNECTIONS_ENDPOINT",
+                EnvVar.TABLE_NAME,
+                EnvVar.CONNECTIONS_ENDPOINT,
                 "AWS_ENDPOINT_URL_DYNAMODB",
                 "AWS_REGION",
-                "MAX_MESSAGE_CHARS",
+                EnvVar.MAX_MESSAGE_CHARS,
                 "EVENT_LOG",
             )
         }
         assert seen == {
-            "TABLE_NAME": stack.table_name,
-            "CONNECTIONS_ENDPOINT": stack.connections_endpoint,
+            EnvVar.TABLE_NAME: stack.table_name,
+            EnvVar.CONNECTIONS_ENDPOINT: stack.management_endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb_endpoint,
             "AWS_REGION": "us-east-1",
-            "MAX_MESSAGE_CHARS": "50",
+            EnvVar.MAX_MESSAGE_CHARS: "50",
             "EVENT_LOG": None,  # the override replaced the whole mapping given here
         }
-        assert stack.environment["MAX_MESSAGE_CHARS"] == "50"
+        assert stack.environment[EnvVar.MAX_MESSAGE_CHARS] == "50"
         tables = stack.dynamodb().list_tables()["TableNames"]
         assert tables == [stack.table_name]
-    assert "TABLE_NAME" not in os.environ  # nothing leaked into this process
+    assert EnvVar.TABLE_NAME not in os.environ  # nothing leaked into this process
 
 
 def test_site_gets_max_message_chars_from_the_function_environment() -> None:
     """config.js carries the MAX_MESSAGE_CHARS the function is given."""
-    options = StackOptions(environment={"MAX_MESSAGE_CHARS": "321"}, warm=False)
+    options = StackOptions(
+        function=FunctionSettings(environment={EnvVar.MAX_MESSAGE_CHARS: "321"}), warm=False
+    )
     with running_stack(options) as stack:
         config = urllib.request.urlopen(stack.page_url + "config.js", timeout=5)  # noqa: S310
         with config as answer:
@@ -70,7 +75,7 @@ def test_site_gets_max_message_chars_from_the_function_environment() -> None:
 
 def test_existing_dynamodb_is_used_as_it_is(tmp_path: Path) -> None:
     """With dynamodb_endpoint and table_name, the stack starts no moto and creates no table."""
-    with LocalDynamoDB() as database:
+    with MotoServer() as database:
         create_table(database.endpoint, "made-by-terraform", "us-east-1")
         options = StackOptions(
             dynamodb_endpoint=database.endpoint, table_name="made-by-terraform", site_dir=None
@@ -111,7 +116,7 @@ def test_two_stacks_run_side_by_side(tmp_path: Path) -> None:
 def test_everything_stops_on_exit(tmp_path: Path) -> None:
     """After the block, nothing listens on the stack's or moto's port, and no worker lives."""
     with running_stack(handler_options(tmp_path / "log")) as stack:
-        asyncio.run(env_of(stack, "TABLE_NAME"))
+        asyncio.run(env_of(stack, EnvVar.TABLE_NAME))
         moto_port = int(stack.dynamodb_endpoint.rsplit(":", 1)[1])
         workers = stack.runtime.worker_pids()
         assert workers
@@ -127,7 +132,10 @@ def test_bad_options_fail_clearly(tmp_path: Path) -> None:
     """Impossible options raise EmulatorConfigError naming the problem."""
     with pytest.raises(EmulatorConfigError, match="table_name"):
         StackOptions(dynamodb_endpoint="http://127.0.0.1:1")
-    bad_expression = handler_options(tmp_path / "x", route_selection_expression="action")
+    bad_expression = handler_options(
+        tmp_path / "x",
+        emulator=EmulatorSettings(routes=TEST_ROUTES, route_selection_expression="action"),
+    )
     with (
         pytest.raises(EmulatorConfigError, match="route selection expression"),
         running_stack(bad_expression),

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 import pytest
 
 from local_stack.emulator.core import EmulatorConfigError, InvocationFailed, InvocationOk
-from local_stack.emulator.lambda_runtime import FunctionConfig, LambdaRuntime
+from local_stack.emulator.lambda_runtime import FunctionSettings, LambdaRuntime
+from tests.local_stack.support import REPO_ROOT
 
 T = TypeVar("T")
 
@@ -59,7 +60,7 @@ def pid(event, context):
 """
 
 
-def run(work: Callable[[LambdaRuntime], Awaitable[T]], config: FunctionConfig) -> T:
+def run(work: Callable[[LambdaRuntime], Awaitable[T]], config: FunctionSettings) -> T:
     """Run ``work`` with a runtime for ``config`` on a fresh event loop; close it after."""
 
     async def main() -> T:
@@ -81,8 +82,8 @@ def code_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def config(code_dir: Path, name: str, **overrides: Any) -> FunctionConfig:
-    return FunctionConfig(handler=f"fn.handlers.{name}", code_dir=code_dir, **overrides)
+def config(code_dir: Path, name: str, **overrides: Any) -> FunctionSettings:
+    return FunctionSettings(handler=f"fn.handlers.{name}", code_dir=code_dir, **overrides)
 
 
 def test_function_sees_its_environment_and_nothing_of_the_callers(
@@ -195,7 +196,7 @@ def test_load_failures_are_reported_per_invocation(
     code_dir: Path, handler: str, error_type: str, fragment: str
 ) -> None:
     """A handler that cannot be loaded fails each invocation with Lambda's init error."""
-    cfg = FunctionConfig(handler=handler, code_dir=code_dir)
+    cfg = FunctionSettings(handler=handler, code_dir=code_dir)
 
     async def work(runtime: LambdaRuntime) -> tuple[bool, Any]:
         return await runtime.warm(), await runtime.invoke({})
@@ -209,8 +210,8 @@ def test_load_failures_are_reported_per_invocation(
 
 def test_module_that_raises_on_import_is_an_import_error() -> None:
     """A module that raises while importing is Runtime.ImportModuleError, not a crash."""
-    repo = Path(__file__).resolve().parents[2]
-    cfg = FunctionConfig(handler="tests.local_stack.broken_handler.handler", code_dir=repo)
+    repo = REPO_ROOT
+    cfg = FunctionSettings(handler="tests.local_stack.broken_handler.handler", code_dir=repo)
     result = run(lambda rt: rt.invoke({}), cfg)
     assert isinstance(result, InvocationFailed)
     assert result.error_type == "Runtime.ImportModuleError"
@@ -252,7 +253,7 @@ def test_reload_picks_up_edited_code(tmp_path: Path) -> None:
     """After reload(), the next invocation runs the edited module; before, the loaded one."""
     module = tmp_path / "editable.py"
     module.write_text("def handler(event, context):\n    return 'v1'\n")
-    cfg = FunctionConfig(handler="editable.handler", code_dir=tmp_path)
+    cfg = FunctionSettings(handler="editable.handler", code_dir=tmp_path)
 
     async def work(runtime: LambdaRuntime) -> list[Any]:
         seen = [await runtime.invoke({})]
@@ -269,7 +270,7 @@ def test_reload_recovers_from_a_broken_edit(tmp_path: Path) -> None:
     """A syntax error fails invocations until the code is fixed; no restart needed."""
     module = tmp_path / "editable.py"
     module.write_text("def handler(event, context):\n    return 'ok'\n")
-    cfg = FunctionConfig(handler="editable.handler", code_dir=tmp_path)
+    cfg = FunctionSettings(handler="editable.handler", code_dir=tmp_path)
 
     async def work(runtime: LambdaRuntime) -> list[str]:
         module.write_text("def handler(event, context) oops\n")
@@ -303,8 +304,8 @@ def test_close_kills_every_worker(code_dir: Path) -> None:
 def test_bad_configuration_is_refused(tmp_path: Path) -> None:
     """A missing code directory or an impossible limit fails at configuration."""
     with pytest.raises(EmulatorConfigError, match="code directory"):
-        FunctionConfig(code_dir=tmp_path / "absent")
+        FunctionSettings(code_dir=tmp_path / "absent")
     with pytest.raises(EmulatorConfigError, match="timeouts"):
-        FunctionConfig(code_dir=tmp_path, timeout_s=0)
+        FunctionSettings(code_dir=tmp_path, timeout_s=0)
     with pytest.raises(EmulatorConfigError, match="concurrency"):
-        FunctionConfig(code_dir=tmp_path, concurrency=0)
+        FunctionSettings(code_dir=tmp_path, concurrency=0)

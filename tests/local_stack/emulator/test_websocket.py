@@ -15,8 +15,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from local_stack.emulator.core import MESSAGE_LIMIT_BYTES
+from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import Stack, running_stack
 from tests.local_stack.support import (
+    TEST_ROUTES,
     EventLog,
     handler_options,
     raw_upgrade,
@@ -97,7 +99,7 @@ def test_subprotocol_comes_from_the_connect_answer(stack: Stack) -> None:
 def test_plain_http_request_on_the_stage_needs_an_upgrade(stack: Stack) -> None:
     """A GET without the WebSocket upgrade is answered 426."""
     with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(stack.connections_endpoint, timeout=5)  # noqa: S310
+        urllib.request.urlopen(stack.management_endpoint, timeout=5)  # noqa: S310
     assert caught.value.code == 426
 
 
@@ -225,14 +227,25 @@ def test_client_that_vanishes_without_close_frame_is_disconnected(
     assert event["requestContext"]["disconnectStatusCode"] == 1006
 
 
+@contextlib.contextmanager
+def stack_with(
+    tmp_path_factory: pytest.TempPathFactory, name: str, emulator: EmulatorSettings
+) -> Iterator[tuple[Stack, EventLog]]:
+    """A stack of the test handlers with these emulator settings, and its event log."""
+    log = EventLog(Path(tmp_path_factory.mktemp(name)) / "events.jsonl")
+    with running_stack(handler_options(log.path, emulator=emulator)) as running:
+        yield running, log
+
+
 @pytest.fixture(scope="module")
 def timeouts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, EventLog]]:
     """A stack with API Gateway's timeouts shortened to fractions of a second."""
-    log = EventLog(Path(tmp_path_factory.mktemp("timeouts")) / "events.jsonl")
     # No heartbeat here: a pong late on a busy machine must not pass for a dead client.
-    options = handler_options(log.path, idle_timeout_s=0.8, max_connection_s=2.5, heartbeat_s=None)
-    with running_stack(options) as running:
-        yield running, log
+    emulator = EmulatorSettings(
+        routes=TEST_ROUTES, idle_timeout_s=0.8, max_connection_s=2.5, heartbeat_s=None
+    )
+    with stack_with(tmp_path_factory, "timeouts", emulator) as running:
+        yield running
 
 
 def test_idle_connection_is_closed_with_1001(timeouts: tuple[Stack, EventLog]) -> None:
@@ -289,7 +302,9 @@ def test_activity_keeps_a_connection_until_the_maximum_duration(
 def test_client_that_stops_answering_pings_is_disconnected(tmp_path: Path) -> None:
     """A client that neither closes nor answers pings is found by the heartbeat: 1006."""
     log = EventLog(tmp_path / "events.jsonl")
-    with running_stack(handler_options(log.path, heartbeat_s=0.5)) as stack:
+    with running_stack(
+        handler_options(log.path, emulator=EmulatorSettings(routes=TEST_ROUTES, heartbeat_s=0.5))
+    ) as stack:
         started = time.monotonic()
         sock = raw_upgrade(stack.port, "/local?tag=silent")
         try:
@@ -304,14 +319,12 @@ def test_client_that_stops_answering_pings_is_disconnected(tmp_path: Path) -> No
 @pytest.fixture(scope="module")
 def strict_routes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, EventLog]]:
     """A stack with a nested route selection expression and no $default route."""
-    log = EventLog(Path(tmp_path_factory.mktemp("strict")) / "events.jsonl")
-    options = handler_options(
-        log.path,
+    emulator = EmulatorSettings(
         route_selection_expression="$request.body.meta.route",
         routes=frozenset({"$connect", "$disconnect", "echo"}),
     )
-    with running_stack(options) as running:
-        yield running, log
+    with stack_with(tmp_path_factory, "strict", emulator) as running:
+        yield running
 
 
 def test_nested_expression_and_forbidden_without_default(
@@ -345,7 +358,11 @@ def test_nested_expression_and_forbidden_without_default(
 def test_lost_disconnect_events(tmp_path: Path) -> None:
     """With disconnect_loss_rate 1, a closed connection fires no $disconnect (best effort)."""
     log = EventLog(tmp_path / "events.jsonl")
-    with running_stack(handler_options(log.path, disconnect_loss_rate=1.0)) as stack:
+    with running_stack(
+        handler_options(
+            log.path, emulator=EmulatorSettings(routes=TEST_ROUTES, disconnect_loss_rate=1.0)
+        )
+    ) as stack:
 
         async def chat() -> str:
             async with ws_connect(stack.ws_url) as ws:

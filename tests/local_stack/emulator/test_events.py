@@ -37,9 +37,7 @@ CONTEXT_FIELDS = {
 def built_events() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
     clock = iter([1_764_000_000.0, 1_764_000_000.5, 1_764_000_001.0, 1_764_000_002.0])
     builder = core.EventBuilder("abc123defg", "prod", lambda: next(clock))
-    registry = core.ConnectionRegistry(
-        clock=lambda: 1_764_000_000.0, new_id=lambda: "L0SM9cOFvHcCIhw="
-    )
+    registry = core.SocketRegistry(clock=lambda: 1_764_000_000.0, new_id=lambda: "L0SM9cOFvHcCIhw=")
     connection = registry.begin(
         source_ip="192.0.2.1",
         user_agent="Mozilla/5.0",
@@ -96,7 +94,7 @@ def test_built_events_carry_every_field_api_gateway_sends() -> None:
 
 def test_connect_without_query_string_has_no_query_fields() -> None:
     """Without a query string, the query fields are absent, as in API Gateway."""
-    registry = core.ConnectionRegistry(clock=lambda: 0.0, new_id=lambda: "x")
+    registry = core.SocketRegistry(clock=lambda: 0.0, new_id=lambda: "x")
     connection = registry.begin(source_ip="127.0.0.1", user_agent=None, domain_name="h")
     event = core.EventBuilder("a", "s", lambda: 0.0).connect(connection, "r")
     assert "queryStringParameters" not in event

@@ -44,7 +44,7 @@ class Recorded:
     body: bytes
 
 
-class ConnectionsServer:
+class ManagementApiServer:
     """Scripted statuses per connection id; records every request and delivered body."""
 
     def __init__(self, stage: str = "prod") -> None:
@@ -70,7 +70,7 @@ class ConnectionsServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}/{self.stage}"
 
-    def start(self) -> ConnectionsServer:
+    def start(self) -> ManagementApiServer:
         """Serve in a background thread."""
         self._thread.start()
         return self

@@ -13,9 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 from websockets.exceptions import ConnectionClosed
 
-from local_stack.emulator.core import MESSAGE_LIMIT_BYTES
+from local_stack.emulator.core import MESSAGE_LIMIT_BYTES, FaultInjection
+from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import Stack, running_stack
 from tests.local_stack.support import (
+    TEST_ROUTES,
     EventLog,
     error_code,
     handler_options,
@@ -190,7 +192,7 @@ def test_handler_can_delete_its_own_connection(stack: Stack, event_log: EventLog
 def test_unsigned_calls_are_forbidden(stack: Stack) -> None:
     """A call without a SigV4 Authorization header is refused with 403, as by API Gateway."""
     request = urllib.request.Request(  # noqa: S310 -- the local stack, over loopback
-        f"{stack.connections_endpoint}/@connections/AAAAAAAAAAAAAAA=", data=b"x", method="POST"
+        f"{stack.management_endpoint}/@connections/AAAAAAAAAAAAAAA=", data=b"x", method="POST"
     )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=5)  # noqa: S310
@@ -211,7 +213,12 @@ def test_error_answers_carry_aws_headers(stack: Stack) -> None:
 
 def test_injected_errors_answer_429_and_500(tmp_path: Path) -> None:
     """With error rate 1, every call fails with one of the configured statuses."""
-    options = handler_options(tmp_path / "events.jsonl", inject_error_rate=1.0, seed=11)
+    options = handler_options(
+        tmp_path / "events.jsonl",
+        emulator=EmulatorSettings(
+            routes=TEST_ROUTES, faults=FaultInjection(error_rate=1.0), seed=11
+        ),
+    )
     with running_stack(options) as stack:
         client = management_client(stack)
         codes = set()
@@ -232,7 +239,12 @@ def test_injected_errors_answer_429_and_500(tmp_path: Path) -> None:
 def test_injected_error_rate_spares_the_rest(tmp_path: Path) -> None:
     """At rate 0.5 (seeded) some calls fail with 429 and the others answer normally (410)."""
     options = handler_options(
-        tmp_path / "events.jsonl", inject_error_rate=0.5, inject_error_statuses=(429,), seed=5
+        tmp_path / "events.jsonl",
+        emulator=EmulatorSettings(
+            routes=TEST_ROUTES,
+            faults=FaultInjection(error_rate=0.5, error_statuses=(429,)),
+            seed=5,
+        ),
     )
     with running_stack(options) as stack:
         client = management_client(stack)
@@ -247,7 +259,12 @@ def test_injected_error_rate_spares_the_rest(tmp_path: Path) -> None:
 
 def test_injected_delays(tmp_path: Path) -> None:
     """A delay range slows every call by an amount within the range."""
-    options = handler_options(tmp_path / "events.jsonl", inject_delay_s=(0.15, 0.25), seed=2)
+    options = handler_options(
+        tmp_path / "events.jsonl",
+        emulator=EmulatorSettings(
+            routes=TEST_ROUTES, faults=FaultInjection(delay_s=(0.15, 0.25)), seed=2
+        ),
+    )
     with running_stack(options) as stack:
         client = management_client(stack)
         client.meta.events  # noqa: B018 -- create the client before timing

@@ -11,13 +11,13 @@ import pytest
 
 from local_stack.emulator import core
 from local_stack.emulator.core import (
-    ConnectionRegistry,
-    ConnectionState,
     EmulatorConfigError,
     FaultInjection,
     InvocationFailed,
     InvocationOk,
     RouteSelector,
+    SocketRegistry,
+    SocketState,
 )
 
 ROUTES = frozenset({"$connect", "$disconnect", "$default", "sendmessage", "ping"})
@@ -33,14 +33,14 @@ class FakeClock:
         return self.now
 
 
-def make_registry(clock: FakeClock, idle: float = 600, most: float = 7200) -> ConnectionRegistry:
+def make_registry(clock: FakeClock, idle: float = 600, most: float = 7200) -> SocketRegistry:
     ids = (f"id{n:013d}=" for n in itertools.count())
-    return ConnectionRegistry(
+    return SocketRegistry(
         clock=clock, new_id=lambda: next(ids), idle_timeout_s=idle, max_connection_s=most
     )
 
 
-def begin(registry: ConnectionRegistry) -> core.Connection:
+def begin(registry: SocketRegistry) -> core.ClientSocket:
     return registry.begin(source_ip="127.0.0.1", user_agent="ua", domain_name="localhost:1")
 
 
@@ -57,13 +57,13 @@ def test_connection_goes_connecting_open_closed() -> None:
     """A connection is CONNECTING until accepted, then OPEN, then gone once closed."""
     registry = make_registry(FakeClock())
     connection = begin(registry)
-    assert connection.state is ConnectionState.CONNECTING
+    assert connection.state is SocketState.CONNECTING
     assert registry.open_connection(connection.connection_id) is None
     registry.accept(connection.connection_id)
     assert registry.open_connection(connection.connection_id) is connection
     assert registry.open_ids() == [connection.connection_id]
     registry.close(connection.connection_id, core.NO_STATUS)
-    assert connection.state is ConnectionState.CLOSED
+    assert connection.state is SocketState.CLOSED
     assert registry.get(connection.connection_id) is None
     assert len(registry) == 0
 

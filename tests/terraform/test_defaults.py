@@ -1,0 +1,57 @@
+"""Terraform's defaults and the Lambda's environment are the backend's, read from the source.
+
+``terraform/variables.tf`` repeats defaults that ``chat.config`` defines (HCL cannot import
+Python), and ``lambda.tf`` sets the variables ``chat.config.EnvVar`` names: these tests fail when
+either side changes alone. They parse the files and need no Terraform CLI.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from chat.config import (
+    DEFAULT_CONNECTION_TTL_SECONDS,
+    DEFAULT_FANOUT_CONCURRENCY,
+    DEFAULT_MAX_MESSAGE_CHARS,
+    EnvVar,
+)
+
+TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
+
+# Each Terraform variable whose default is a backend default, with the backend's constant.
+MIRRORED_DEFAULTS = {
+    "max_message_chars": DEFAULT_MAX_MESSAGE_CHARS,
+    "fanout_concurrency": DEFAULT_FANOUT_CONCURRENCY,
+    "connection_ttl_seconds": DEFAULT_CONNECTION_TTL_SECONDS,
+}
+
+
+def variable_default(name: str) -> str:
+    """The literal ``default`` of ``variable "name"`` in ``variables.tf``."""
+    text = (TERRAFORM / "variables.tf").read_text()
+    block = re.search(rf'^variable "{name}" \{{\n(.*?)^\}}', text, re.MULTILINE | re.DOTALL)
+    assert block is not None, f'variables.tf has no variable "{name}"'
+    default = re.search(r"^  default\s*=\s*(\S+)\s*$", block.group(1), re.MULTILINE)
+    assert default is not None, f'variable "{name}" has no default'
+    return default.group(1)
+
+
+def lambda_environment_names() -> set[str]:
+    """The names in the ``environment { variables = { ... } }`` block of ``lambda.tf``."""
+    text = (TERRAFORM / "lambda.tf").read_text()
+    block = re.search(r"environment \{\s*variables = \{\n(.*?)\n\s*\}", text, re.DOTALL)
+    assert block is not None, "lambda.tf sets no environment variables"
+    return set(re.findall(r"^\s*([A-Z][A-Z0-9_]*)\s*=", block.group(1), re.MULTILINE))
+
+
+@pytest.mark.parametrize(("variable", "backend_default"), sorted(MIRRORED_DEFAULTS.items()))
+def test_variable_defaults_are_the_backends(variable: str, backend_default: int) -> None:
+    """A variables.tf default equals the chat.config constant the function falls back to."""
+    assert int(variable_default(variable)) == backend_default
+
+
+def test_lambda_sets_exactly_the_variables_the_backend_reads() -> None:
+    """lambda.tf's environment names are chat.config.EnvVar's, no more and no fewer."""
+    assert lambda_environment_names() == {name.value for name in EnvVar}
