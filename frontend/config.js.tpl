@@ -10,4 +10,6 @@ export const config = Object.freeze({
   reconnectCapMs: 30000,
   // A socket open this long counts as healthy: the backoff starts over after it drops.
   stableAfterMs: 10000,
+  // docs/protocol.md, "Catching up": catch up once more this long after every open.
+  catchUpAgainMs: 3000,
 });

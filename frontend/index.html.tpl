@@ -42,7 +42,9 @@
     </form>
 
     <main class="chat">
-      <div id="messages" class="messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0"></div>
+      <div id="messages" class="messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0">
+        <button id="earlier" class="earlier" type="button" hidden>Load earlier messages</button>
+      </div>
       <button id="jump" class="jump" type="button" hidden>New messages ↓</button>
     </main>
 

@@ -2,11 +2,14 @@
 
 import { config } from "../config.js";
 import { Connection } from "./connection.js";
+import { RoomSync } from "./history.js";
+import { Outbox, canRetry } from "./outbox.js";
 import {
   DEFAULT_ROOM,
   charCount,
   connectUrl,
   describeError,
+  historyFrame,
   nameProblem,
   parseServerFrame,
   roomProblem,
@@ -15,7 +18,6 @@ import {
 import { load, save } from "./storage.js";
 import { MessageView, showStatus } from "./view.js";
 
-const SEEN_IDS_KEPT = 2000;
 const FAILURES_BEFORE_WARNING = 3;
 
 /**
@@ -36,6 +38,7 @@ function timings(search) {
     pingIntervalMs: pick("ping_ms", config.pingIntervalMs, 500),
     pongTimeoutMs: pick("pong_timeout_ms", config.pongTimeoutMs, 500),
     stableAfterMs: config.stableAfterMs,
+    catchUpAgainMs: config.catchUpAgainMs,
   };
 }
 
@@ -63,34 +66,132 @@ function main() {
     counter: $("counter"),
     send: $("send"),
   };
-  const view = new MessageView($("messages"), $("jump"));
+  const settings = timings(window.location.search);
+  const view = new MessageView($("messages"), $("jump"), $("earlier"), {
+    onEarlier: loadEarlier,
+    onRetry: retry,
+    onEdit: edit,
+    onTrimmed: () => {
+      sync.trimmed();
+      updateEarlier();
+    },
+  });
 
   // What the current connection was opened with (the server takes both from the URL).
   let current = { name: "", room: "" };
-  const seen = new Set();
-  let pendingOwn = []; // texts sent and not yet echoed back: how own messages are recognised
+  let sync = new RoomSync();
+  const outbox = new Outbox();
   let failures = 0;
+  let catchUpTimer = null;
 
-  function rememberId(id) {
-    seen.add(id);
-    if (seen.size > SEEN_IDS_KEPT) seen.delete(seen.values().next().value);
+  function request(requests) {
+    for (const wanted of requests) connection.send(historyFrame(wanted));
+  }
+
+  /** What a message being sent shows instead of its time. */
+  function pendingStatus(entry) {
+    if (entry.state === "sending") return { words: "Sending…" };
+    if (entry.state === "queued") return { words: "Waiting for connection…" };
+    return {
+      words: "Not sent",
+      detail: describeError(entry.code, maxChars),
+      action: canRetry(entry.code) ? { name: "retry", words: "Retry" } : { name: "edit", words: "Edit" },
+    };
+  }
+
+  /** Send every queued message, if there is a socket to send them on. */
+  function flushOutbox() {
+    if (!connection.isOpen) return;
+    for (const entry of outbox.takeQueued()) {
+      connection.send(sendMessageFrame(entry.text, entry.clientId));
+      view.updatePending(entry, pendingStatus(entry));
+    }
+  }
+
+  function updateEarlier() {
+    const state = sync.earlierState;
+    view.showEarlier(state === "ready" && !connection.isOpen ? "offline" : state);
+  }
+
+  function loadEarlier() {
+    if (!connection.isOpen) return;
+    request(sync.earlier(view.oldestId));
+    updateEarlier();
+  }
+
+  function retry(clientId) {
+    const entry = outbox.retry(clientId);
+    if (entry === undefined) return;
+    view.updatePending(entry, pendingStatus(entry));
+    flushOutbox();
+  }
+
+  /** Take a refused message back into the box to change it. */
+  function edit(clientId) {
+    const entry = outbox.get(clientId);
+    if (entry === undefined) return;
+    outbox.remove(clientId);
+    view.removePending(clientId);
+    // Never overwrite a draft: the refused text goes above it.
+    ui.text.value = ui.text.value.trim() === "" ? entry.text : `${entry.text}\n${ui.text.value}`;
+    updateComposer();
+    ui.text.focus();
+  }
+
+  function onMessage(frame) {
+    const own = frame.clientId === undefined ? undefined : outbox.acknowledge(frame.clientId);
+    if (own !== undefined) {
+      view.confirm(frame.clientId, frame);
+    } else if (!view.has(frame.id) && !sync.belongsToEarlier(frame.id, view.oldestId)) {
+      // Only the sender's own copy carries a clientId: one from an earlier page load is still ours.
+      view.addMessages([{ ...frame, own: frame.clientId !== undefined }]);
+    }
+    sync.live(frame.id);
   }
 
   function onFrame(data) {
     const frame = parseServerFrame(data);
     if (frame.type === "message") {
-      if (seen.has(frame.id) || frame.room !== current.room) return;
-      rememberId(frame.id);
-      const index = frame.from === current.name ? pendingOwn.indexOf(frame.text) : -1;
-      if (index >= 0) pendingOwn.splice(index, 1);
-      view.addMessage({ ...frame, own: index >= 0 });
+      if (frame.room === current.room) onMessage(frame);
+    } else if (frame.type === "history") {
+      if (frame.room !== current.room) return;
+      const { accepted, requests } = sync.received(frame);
+      if (accepted) view.addMessages(frame.messages, { prepend: frame.before !== undefined });
+      request(requests);
+      updateEarlier();
     } else if (frame.type === "error") {
-      view.addNotice(describeError(frame.code, maxChars), "error");
+      const entry = frame.clientId === undefined ? undefined : outbox.fail(frame.clientId, frame.code);
+      if (entry !== undefined) {
+        // The failure shows on the message itself, with a way to send it again.
+        view.updatePending(entry, pendingStatus(entry));
+      } else {
+        // The page sends a clientId with every message: an error without one is
+        // about a history request (or a frame the page did not send).
+        sync.abandoned();
+        updateEarlier();
+        view.addNotice(describeError(frame.code, maxChars), "error");
+      }
       if (frame.code === "not_connected") connection.reconnect();
     }
   }
 
+  function onOpen() {
+    flushOutbox();
+    request(sync.opened());
+    // docs/protocol.md, "Catching up": a new connection may miss live messages
+    // for about a second, so catch up once more when the room index has settled.
+    clearTimeout(catchUpTimer);
+    catchUpTimer = setTimeout(() => request(sync.catchUpAgain()), settings.catchUpAgainMs);
+  }
+
+  function onClosed() {
+    clearTimeout(catchUpTimer);
+    sync.closed();
+    for (const entry of outbox.socketClosed()) view.updatePending(entry, pendingStatus(entry));
+  }
+
   function onStatus(status) {
+    if (status.state !== "open") onClosed();
     switch (status.state) {
       case "connecting":
         showStatus(ui.status, ui.statusText, "connecting", status.attempt ? "Reconnecting…" : "Connecting…");
@@ -102,6 +203,7 @@ function main() {
           "info",
         );
         failures = 0;
+        onOpen();
         break;
       case "waiting": {
         const seconds = Math.max(1, Math.round(status.delayMs / 1000));
@@ -118,9 +220,10 @@ function main() {
         showStatus(ui.status, ui.statusText, "closed", "Offline");
     }
     updateComposer();
+    updateEarlier();
   }
 
-  const connection = new Connection({ ...timings(window.location.search), onFrame, onStatus });
+  const connection = new Connection({ ...settings, onFrame, onStatus });
 
   function updateComposer() {
     const count = charCount(ui.text.value.trim());
@@ -132,16 +235,18 @@ function main() {
     ui.counter.classList.toggle("counter--over", over);
     ui.counter.classList.toggle("counter--near", !over && count > maxChars * 0.9);
     ui.text.setAttribute("aria-invalid", String(over));
-    ui.send.disabled = over || count === 0 || !connection.isOpen;
-    ui.send.title = connection.isOpen ? "" : "Not connected: sending resumes once reconnected.";
+    // Offline, a message is queued and sent once reconnected: sending stays possible.
+    ui.send.disabled = over || count === 0;
+    ui.send.title = connection.isOpen ? "" : "Not connected: your message will be sent once reconnected.";
   }
 
   function join(name, room) {
     current = { name: name.trim(), room: room.trim() };
     ui.roomName.textContent = current.room;
     document.title = `#${current.room} · awsome-chat`;
-    seen.clear();
-    pendingOwn = [];
+    // Messages still unsent were meant for the old room (or name): they go too.
+    sync = new RoomSync();
+    outbox.clear();
     failures = 0;
     view.clear();
     connection.connect(connectUrl(config.websocketUrl, current.name, current.room));
@@ -151,11 +256,9 @@ function main() {
     // A lone surrogate (a half-pasted emoji) is refused by the backend: mend it here.
     const text = ui.text.value.toWellFormed().trim();
     if (ui.send.disabled || text === "") return;
-    if (!connection.send(sendMessageFrame(text))) {
-      view.addNotice("Not connected: your message is still in the box.", "warning");
-      return;
-    }
-    pendingOwn.push(text);
+    const entry = outbox.add(text, crypto.randomUUID());
+    view.addPending(entry, current.name, pendingStatus(entry));
+    flushOutbox();
     ui.text.value = "";
     updateComposer();
   }
@@ -179,7 +282,13 @@ function main() {
     save("name", ui.name.value);
     save("room", ui.room.value);
     const changed = ui.name.value !== current.name || ui.room.value !== current.room;
-    if (changed || !connection.isOpen) join(ui.name.value, ui.room.value);
+    if (changed) {
+      join(ui.name.value, ui.room.value);
+    } else if (!connection.isOpen) {
+      // Same room, same name: reconnect now, keeping the log and the messages
+      // waiting to be sent (the open catches up with what was missed).
+      connection.connect(connectUrl(config.websocketUrl, current.name, current.room));
+    }
     ui.text.focus();
   });
 

@@ -45,8 +45,28 @@ export function connectUrl(baseUrl, name, room) {
 
 export const pingFrame = () => JSON.stringify({ action: "ping" });
 
-// Only the text travels: the sender's name and room come from the stored connection.
-export const sendMessageFrame = (text) => JSON.stringify({ action: "sendmessage", text });
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * A sendmessage frame. Only the text and the clientId travel: the sender's name
+ * and room come from the stored connection. The clientId makes a resend (after
+ * a reconnect, not knowing whether the first attempt got through) idempotent.
+ */
+export const sendMessageFrame = (text, clientId) =>
+  JSON.stringify({ action: "sendmessage", text, clientId });
+
+/**
+ * A history request: `{limit}` for the newest page, `{after, limit}` to catch
+ * up, `{before, limit}` to scroll back. Never both cursors (invalid_field).
+ * @param {{after?: string, before?: string, limit?: number}} request
+ */
+export function historyFrame({ after, before, limit }) {
+  const frame = { action: "history" };
+  if (after !== undefined) frame.after = after;
+  if (before !== undefined) frame.before = before;
+  if (limit !== undefined) frame.limit = limit;
+  return JSON.stringify(frame);
+}
 
 const ERROR_WORDS = {
   invalid_json: "The server could not read what this page sent. Reloading the page may help.",
@@ -55,6 +75,8 @@ const ERROR_WORDS = {
   invalid_field: "The server did not understand this page's request. Reloading the page may help.",
   empty_message: "Type something before sending.",
   payload_too_large: "That message was too large to deliver.",
+  not_stored: "That message could not be saved, so nobody received it. Sending it again is safe.",
+  invalid_cursor: "The server could not read this page's history request. Reloading the page may help.",
   not_connected: "The server lost track of this connection. Reconnecting…",
   internal_error: "Something went wrong on the server. Please try again.",
 };
@@ -69,8 +91,12 @@ export function describeError(code, maxMessageChars) {
 
 /**
  * Read one server frame.
- * @returns {{type: "message", id: string, room: string, from: string, text: string, sentAt: Date}
- *   | {type: "pong"} | {type: "error", code: string} | {type: "ignored", reason: string}}
+ * @returns {{type: "message", id: string, room: string, from: string, text: string, sentAt: Date,
+ *     clientId?: string}
+ *   | {type: "history", room: string, messages: Array<{id: string, from: string, text: string,
+ *     sentAt: Date}>, more: boolean, after?: string, before?: string}
+ *   | {type: "pong"} | {type: "error", code: string, clientId?: string}
+ *   | {type: "ignored", reason: string}}
  */
 export function parseServerFrame(data) {
   let frame;
@@ -85,10 +111,15 @@ export function parseServerFrame(data) {
   switch (frame.type) {
     case "message":
       return readMessage(frame);
+    case "history":
+      return readHistory(frame);
     case "pong":
       return { type: "pong" };
     case "error":
-      return { type: "error", code: typeof frame.code === "string" ? frame.code : "internal_error" };
+      return withClientId(frame, {
+        type: "error",
+        code: typeof frame.code === "string" ? frame.code : "internal_error",
+      });
     default:
       // API Gateway's own frames ("Forbidden", "Internal server error") carry
       // only `message`; the protocol says to treat both as internal_error.
@@ -99,10 +130,42 @@ export function parseServerFrame(data) {
   }
 }
 
-function readMessage(frame) {
-  const { id, room, from, text, sentAt } = frame;
-  const strings = [id, room, from, text, sentAt].every((value) => typeof value === "string");
-  if (!strings || !ULID_PATTERN.test(id)) return { type: "ignored", reason: "malformed message" };
+/** The message fields shared by a `message` frame and a `history` page, or null when malformed. */
+function readMessageFields({ id, from, text, sentAt }) {
+  const strings = [id, from, text, sentAt].every((value) => typeof value === "string");
+  if (!strings || !ULID_PATTERN.test(id)) return null;
   const when = new Date(sentAt);
-  return { type: "message", id, room, from, text, sentAt: Number.isNaN(when.getTime()) ? new Date() : when };
+  return { id, from, text, sentAt: Number.isNaN(when.getTime()) ? new Date() : when };
+}
+
+function withClientId(frame, result) {
+  return typeof frame.clientId === "string" && CLIENT_ID_PATTERN.test(frame.clientId)
+    ? { ...result, clientId: frame.clientId }
+    : result;
+}
+
+function readMessage(frame) {
+  const fields = readMessageFields(frame);
+  if (fields === null || typeof frame.room !== "string") return { type: "ignored", reason: "malformed message" };
+  return withClientId(frame, { type: "message", room: frame.room, ...fields });
+}
+
+function readHistory(frame) {
+  const { room, messages, more, after, before } = frame;
+  if (typeof room !== "string" || !Array.isArray(messages) || typeof more !== "boolean") {
+    return { type: "ignored", reason: "malformed history" };
+  }
+  const page = {
+    type: "history",
+    room,
+    // A malformed entry is skipped rather than losing the whole page.
+    messages: messages
+      .filter((entry) => entry !== null && typeof entry === "object")
+      .map(readMessageFields)
+      .filter((entry) => entry !== null),
+    more,
+  };
+  if (typeof after === "string") page.after = after;
+  if (typeof before === "string") page.before = before;
+  return page;
 }

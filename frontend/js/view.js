@@ -1,8 +1,17 @@
-// The message list: rendering and scrolling.
+// The message list: rendering, ordering and scrolling.
 //
 // Every string that came from a user or the server goes into the DOM through
 // textContent (never innerHTML), so a message is always shown as text.
+//
+// Order: a message is placed by its id (ULIDs sort in time order), whether it
+// came live or in a history page, and shown once. Messages still being sent
+// have no id yet: they stay at the bottom until their own copy arrives and
+// they move to their id's place. Notices go at the bottom, above those.
 
+import { insertionIndex } from "./history.js";
+
+// The log keeps at most this many items: when it grows past it while the reader
+// follows the bottom, the oldest go (and can be loaded again).
 const MAX_ITEMS = 500;
 const BOTTOM_SLACK_PX = 48;
 const HUES = 8;
@@ -24,57 +33,269 @@ function element(tag, className, text) {
   return node;
 }
 
-export class MessageView {
-  #list;
-  #jump;
-
-  /** @param {HTMLElement} list the scrolling log @param {HTMLButtonElement} jump "new messages" button */
-  constructor(list, jump) {
-    this.#list = list;
-    this.#jump = jump;
-    jump.addEventListener("click", () => this.#scrollToBottom());
-    list.addEventListener("scroll", () => {
-      if (this.#atBottom()) this.#jump.hidden = true;
-    });
-  }
-
-  /** @param {{id: string, from: string, text: string, sentAt: Date, own: boolean}} message */
-  addMessage({ id, from, text, sentAt, own }) {
-    const item = element("article", own ? "message message--own" : "message");
-    item.dataset.id = id;
-    const avatar = element("span", `avatar ${hueClass(from)}`, [...from][0]?.toUpperCase() ?? "?");
-    avatar.setAttribute("aria-hidden", "true");
-    const body = element("div", "message__body");
-    const meta = element("p", "message__meta");
-    meta.append(element("span", "message__from", from));
-    if (own) meta.append(element("span", "message__you", "(you)"));
+/**
+ * Fill `item` with a message. `status` is null for a delivered message (its time
+ * is shown), else `{words, detail?, action?}` for one still being sent or refused.
+ */
+function renderMessage(item, { from, text, sentAt, own, status }) {
+  const avatar = element("span", `avatar ${hueClass(from)}`, [...from][0]?.toUpperCase() ?? "?");
+  avatar.setAttribute("aria-hidden", "true");
+  const body = element("div", "message__body");
+  const meta = element("p", "message__meta");
+  meta.append(element("span", "message__from", from));
+  if (own) meta.append(element("span", "message__you", "(you)"));
+  if (status === null) {
     const time = element("time", "message__time", timeFormat.format(sentAt));
     time.dateTime = sentAt.toISOString();
     time.title = fullFormat.format(sentAt);
     meta.append(time);
-    body.append(meta, element("p", "message__text", text));
-    item.append(avatar, body);
-    this.#add(item, own);
+  } else {
+    meta.append(element("span", "message__status", status.words));
+  }
+  body.append(meta, element("p", "message__text", text));
+  if (status?.detail || status?.action) {
+    const problem = element("p", "message__problem");
+    if (status.detail) problem.append(element("span", "message__detail", status.detail));
+    if (status.action) {
+      const button = element("button", "message__action", status.action.words);
+      button.type = "button";
+      button.dataset.action = status.action.name;
+      button.setAttribute("aria-label", `${status.action.words}: ${text}`);
+      problem.append(button);
+    }
+    body.append(problem);
+  }
+  item.replaceChildren(avatar, body);
+}
+
+export class MessageView {
+  #list;
+  #jump;
+  #earlier;
+  /** Ids of the shown messages, ascending: their order in the list. */
+  #ids = [];
+  /** @type {Map<string, HTMLElement>} */
+  #byId = new Map();
+  /** @type {Map<string, HTMLElement>} messages being sent, by clientId, in the order typed */
+  #pending = new Map();
+  #onTrimmed;
+
+  /**
+   * @param {HTMLElement} list the scrolling log
+   * @param {HTMLButtonElement} jump "new messages" button
+   * @param {HTMLButtonElement} earlier "load earlier messages" button, the log's first child
+   * @param {{onEarlier: () => void, onRetry: (clientId: string) => void,
+   *   onEdit: (clientId: string) => void, onTrimmed: () => void}} handlers
+   */
+  constructor(list, jump, earlier, { onEarlier, onRetry, onEdit, onTrimmed }) {
+    this.#list = list;
+    this.#jump = jump;
+    this.#earlier = earlier;
+    this.#onTrimmed = onTrimmed;
+    jump.addEventListener("click", () => this.#scrollToBottom());
+    earlier.addEventListener("click", () => onEarlier());
+    list.addEventListener("scroll", () => {
+      if (this.#atBottom()) this.#jump.hidden = true;
+    });
+    // One listener for every message's button, however often messages are re-rendered.
+    list.addEventListener("click", (event) => {
+      const button = event.target.closest?.("button[data-action]");
+      const clientId = button?.closest(".message")?.dataset.clientId;
+      if (clientId === undefined) return;
+      if (button.dataset.action === "retry") onRetry(clientId);
+      else if (button.dataset.action === "edit") onEdit(clientId);
+    });
+  }
+
+  /** The oldest and newest shown message ids (null when none is shown). */
+  get oldestId() {
+    return this.#ids[0] ?? null;
+  }
+
+  get newestId() {
+    return this.#ids.at(-1) ?? null;
+  }
+
+  /**
+   * Show messages in id order, skipping ids already shown.
+   * `prepend`: they are older than what the reader sees, who stays where they are.
+   * @param {Array<{id: string, from: string, text: string, sentAt: Date, own?: boolean}>} messages
+   * @returns {number} how many were new
+   */
+  addMessages(messages, { prepend = false } = {}) {
+    return this.#change(prepend, () => {
+      let added = 0;
+      for (const message of messages) {
+        const index = insertionIndex(this.#ids, message.id);
+        if (this.#ids[index] === message.id) continue;
+        const item = element("article", message.own ? "message message--own" : "message");
+        item.dataset.id = message.id;
+        renderMessage(item, { ...message, own: Boolean(message.own), status: null });
+        this.#place(index, message.id, item);
+        added += 1;
+      }
+      return added;
+    });
+  }
+
+  /** Whether a message with `id` is shown. */
+  has(id) {
+    return this.#byId.has(id);
   }
 
   /** A system line: `kind` is "info", "warning" or "error". */
   addNotice(text, kind = "info") {
     const item = element("p", `notice notice--${kind}`, text);
-    this.#add(item, false);
+    this.#change(false, () => {
+      this.#list.insertBefore(item, this.#firstPending());
+      return 1;
+    });
+  }
+
+  /**
+   * A message the reader just sent: shown at once, at the bottom, as not yet delivered.
+   * @param {{clientId: string, text: string, state: string, code: string | null}} entry
+   * @param {string} from the reader's name
+   * @param {{words: string, detail?: string, action?: {name: string, words: string}}} status
+   */
+  addPending(entry, from, status) {
+    const item = element("article", "message message--own message--pending");
+    item.dataset.clientId = entry.clientId;
+    item.dataset.from = from;
+    this.#pending.set(entry.clientId, item);
+    this.#showPendingState(item, entry, status);
+    this.#list.append(item);
+    this.#trim();
+    this.#scrollToBottom();
+  }
+
+  /** A pending message changed state (sending, waiting, refused). */
+  updatePending(entry, status) {
+    const item = this.#pending.get(entry.clientId);
+    if (item !== undefined) this.#showPendingState(item, entry, status);
+  }
+
+  /**
+   * The own copy of a sent message arrived: it becomes a normal message, placed
+   * by its id. When that id is already shown (it came in a history page first),
+   * the shown one is the reader's and the pending one goes.
+   * @param {string} clientId
+   * @param {{id: string, from: string, text: string, sentAt: Date}} message
+   */
+  confirm(clientId, message) {
+    const item = this.#pending.get(clientId);
+    this.#pending.delete(clientId);
+    if (this.#byId.has(message.id)) {
+      item?.remove();
+      const shown = this.#byId.get(message.id);
+      if (!shown.classList.contains("message--own")) {
+        shown.classList.add("message--own");
+        renderMessage(shown, { ...message, own: true, status: null });
+      }
+      return;
+    }
+    if (item === undefined) {
+      this.addMessages([{ ...message, own: true }]);
+      return;
+    }
+    this.#change(false, () => {
+      item.remove();
+      item.className = "message message--own";
+      delete item.dataset.clientId;
+      delete item.dataset.from;
+      delete item.dataset.state;
+      item.dataset.id = message.id;
+      renderMessage(item, { ...message, own: true, status: null });
+      this.#place(insertionIndex(this.#ids, message.id), message.id, item);
+      return 1;
+    });
+  }
+
+  /** Take a pending message off the log. */
+  removePending(clientId) {
+    this.#pending.get(clientId)?.remove();
+    this.#pending.delete(clientId);
+  }
+
+  /** The "load earlier messages" control: "hidden", "ready", "loading" or "offline". */
+  showEarlier(state) {
+    const button = this.#earlier;
+    button.hidden = state === "hidden";
+    button.disabled = state !== "ready";
+    button.textContent = state === "loading" ? "Loading earlier messages…" : "Load earlier messages";
+    button.title = state === "offline" ? "Not connected: earlier messages load once reconnected." : "";
   }
 
   clear() {
-    this.#list.replaceChildren();
+    this.#list.replaceChildren(this.#earlier);
+    this.#ids = [];
+    this.#byId.clear();
+    this.#pending.clear();
     this.#jump.hidden = true;
+    this.showEarlier("hidden");
   }
 
-  #add(item, forceScroll) {
-    // Decide before adding: the new item itself would push the reader "up".
-    const follow = forceScroll || this.#atBottom();
-    this.#list.append(item);
-    while (this.#list.childElementCount > MAX_ITEMS) this.#list.firstElementChild.remove();
-    if (follow) this.#scrollToBottom();
-    else this.#jump.hidden = false;
+  #showPendingState(item, entry, status) {
+    item.dataset.state = entry.state;
+    item.classList.toggle("message--failed", entry.state === "failed");
+    renderMessage(item, { from: item.dataset.from, text: entry.text, own: true, status });
+  }
+
+  /** Put `item` (message `id`) at `index` of the ordered messages, above the pending ones. */
+  #place(index, id, item) {
+    const next = index < this.#ids.length ? this.#byId.get(this.#ids[index]) : this.#firstPending();
+    this.#list.insertBefore(item, next);
+    this.#ids.splice(index, 0, id);
+    this.#byId.set(id, item);
+  }
+
+  #firstPending() {
+    return this.#pending.values().next().value ?? null;
+  }
+
+  /**
+   * Run `change` (which adds items and returns how many), then scroll: follow the
+   * bottom if the reader was there; for older messages prepended, keep what the
+   * reader sees in place; otherwise offer the "new messages" button.
+   */
+  #change(prepend, change) {
+    const list = this.#list;
+    // Decide before adding: the new items themselves would push the reader "up".
+    const follow = this.#atBottom();
+    const fromBottom = list.scrollHeight - list.scrollTop;
+    if (change() === 0) return 0;
+    if (follow) {
+      // Never trim right after prepending: that would drop what was just loaded.
+      if (!prepend) this.#trim();
+      this.#scrollToBottom();
+    } else if (prepend) {
+      list.scrollTop = list.scrollHeight - fromBottom;
+    } else {
+      this.#jump.hidden = false;
+    }
+    return 1;
+  }
+
+  /**
+   * Drop the oldest items beyond MAX_ITEMS (never a message still being sent).
+   * Only called while the reader follows the bottom: removing what they are
+   * reading would move it under their eyes.
+   */
+  #trim() {
+    let trimmed = false;
+    // The "load earlier" button is the first child and is not an item.
+    while (this.#list.childElementCount - 1 > MAX_ITEMS) {
+      const oldest = this.#earlier.nextElementSibling;
+      if (oldest === null || oldest.dataset.clientId !== undefined) break;
+      const id = oldest.dataset.id;
+      if (id !== undefined) {
+        this.#byId.delete(id);
+        this.#ids.splice(insertionIndex(this.#ids, id), 1);
+        trimmed = true;
+      }
+      oldest.remove();
+    }
+    if (trimmed) this.#onTrimmed();
   }
 
   #atBottom() {

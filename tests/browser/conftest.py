@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+import boto3
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
@@ -73,11 +74,23 @@ class ChatPage:
         )
         return result
 
+    def message_texts(self) -> list[str]:
+        """The texts of every shown message, top to bottom (being sent or not)."""
+        texts: list[str] = self.page.evaluate(
+            """() => [...document.querySelectorAll("#messages .message__text")]
+                .map((node) => node.textContent)"""
+        )
+        return texts
+
     def wait_for_message(self, text: str, timeout_ms: float = 5000) -> None:
-        """Wait until a message with exactly ``text`` is shown."""
+        """Wait until a delivered message (one with a server id) with exactly ``text`` is shown.
+
+        A message the page itself is still sending is shown at once, without an id: it
+        does not count until the server's copy has arrived.
+        """
         self.page.wait_for_function(
-            """(text) => [...document.querySelectorAll("#messages .message__text")]
-                .some((node) => node.textContent === text)""",
+            """(text) => [...document.querySelectorAll("#messages .message[data-id]")]
+                .some((node) => node.querySelector(".message__text").textContent === text)""",
             arg=text,
             timeout=timeout_ms,
         )
@@ -107,6 +120,20 @@ def connection_of(stack: Stack, room: str, name: str) -> str:
     mine = [cid for member, cid in room_connections(stack, room) if member == name]
     assert len(mine) == 1, f"expected one connection of {name} in {room}, found {mine}"
     return mine[0]
+
+
+def drop_connection(stack: Stack, room: str, name: str) -> str:
+    """Delete the connection of ``name`` in ``room`` through @connections; return its id."""
+    management = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=stack.management_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    connection_id = connection_of(stack, room, name)
+    management.delete_connection(ConnectionId=connection_id)
+    return connection_id
 
 
 # Package scope, not session: while Playwright's sync driver runs, the main thread has a running

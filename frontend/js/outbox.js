@@ -1,0 +1,95 @@
+// Messages the reader sent that the server has not acknowledged yet.
+//
+// Pure bookkeeping, no socket and no DOM. Each message keeps the clientId it
+// was given when typed, for good: a resend after a reconnect (not knowing
+// whether the first attempt got through) or a retry after an error uses the
+// same one, and the server stores and broadcasts a clientId at most once
+// (docs/protocol.md, `sendmessage`). The own copy of the `message`, carrying
+// the clientId, is the acknowledgement.
+//
+// States: "queued" (waiting for an open socket), "sending" (sent on the current
+// socket, not acknowledged), "failed" (the server answered with an error).
+
+// Errors that sending the same text again cannot cure: the reader must edit it.
+const NEEDS_EDIT = new Set(["empty_message", "message_too_long", "payload_too_large", "invalid_field"]);
+
+/** Whether a message refused with `code` is worth sending again unchanged. */
+export function canRetry(code) {
+  return !NEEDS_EDIT.has(code);
+}
+
+/** @typedef {{clientId: string, text: string, state: "queued" | "sending" | "failed",
+ *   code: string | null}} OutgoingMessage */
+
+export class Outbox {
+  /** @type {Map<string, OutgoingMessage>} in the order typed */
+  #entries = new Map();
+
+  /** A newly typed message, queued. @returns {OutgoingMessage} */
+  add(text, clientId) {
+    const entry = { clientId, text, state: "queued", code: null };
+    this.#entries.set(clientId, entry);
+    return entry;
+  }
+
+  /** @returns {OutgoingMessage | undefined} */
+  get(clientId) {
+    return this.#entries.get(clientId);
+  }
+
+  /** The queued messages, oldest first, now marked as sent: call it with an open socket. */
+  takeQueued() {
+    const queued = [...this.#entries.values()].filter((entry) => entry.state === "queued");
+    for (const entry of queued) entry.state = "sending";
+    return queued;
+  }
+
+  /** The socket closed: whatever was in flight is sent again on the next one. */
+  socketClosed() {
+    const requeued = [...this.#entries.values()].filter((entry) => entry.state === "sending");
+    for (const entry of requeued) entry.state = "queued";
+    return requeued;
+  }
+
+  /** The own copy arrived: the message is delivered. @returns {OutgoingMessage | undefined} */
+  acknowledge(clientId) {
+    const entry = this.#entries.get(clientId);
+    this.#entries.delete(clientId);
+    return entry;
+  }
+
+  /**
+   * The server refused the message with `code`. not_connected is not the
+   * message's fault: it goes again once the page has reconnected.
+   * @returns {OutgoingMessage | undefined}
+   */
+  fail(clientId, code) {
+    const entry = this.#entries.get(clientId);
+    if (entry === undefined) return undefined;
+    if (code === "not_connected") {
+      entry.state = "queued";
+    } else {
+      entry.state = "failed";
+      entry.code = code;
+    }
+    return entry;
+  }
+
+  /** The reader asked to send a failed message again, with the same clientId. */
+  retry(clientId) {
+    const entry = this.#entries.get(clientId);
+    if (entry === undefined || entry.state !== "failed") return undefined;
+    entry.state = "queued";
+    entry.code = null;
+    return entry;
+  }
+
+  /** Forget a message (the reader took it back to edit). */
+  remove(clientId) {
+    return this.#entries.delete(clientId);
+  }
+
+  clear() {
+    this.#entries.clear();
+  }
+}
