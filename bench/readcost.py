@@ -4,7 +4,7 @@ Two tables in moto's DynamoDB (the schema of ``local_stack.dynamodb.TABLE_SCHEMA
 ``small_table`` and ``large_table`` connections, each holding a room of ``room_size`` (the other
 connections are in rooms of the same size). Per broadcast:
 
-- the backend's read: ``chat.connections.DynamoConnectionStore.room_members``, a paginated
+- the backend's read: ``chat.connections.DynamoConnectionStore.members``, a paginated
   Query on ``room-index``, through a client that counts what each call read;
 - the baseline: a Scan of the table filtered on the room, as the AWS samples read their
   connections (they Scan the whole table on every message).
@@ -13,9 +13,10 @@ moto reports ``ScannedCount`` (items read) faithfully but a made-up ``ConsumedCa
 units are computed with DynamoDB's rule: the sizes of all items *read* (not returned) in one
 request, rounded up to 4 KB, half a unit per 4 KB for eventually consistent reads (a GSI Query
 always is; the Scan is too by default). An index entry holds the table key, the index key and
-the projected ``expiresAt``; a Scan reads whole items. Every generated item has the same size,
-so a page's bytes are its ``ScannedCount`` times that size. moto's wall times are not
-DynamoDB's (moto walks the whole table even for an index Query) and are given for information.
+the projected ``expiresAt``, ``name`` and ``connectedAt``; a Scan reads whole items. Every
+generated item has the same size, so a page's bytes are its ``ScannedCount`` times that size.
+moto's wall times are not DynamoDB's (moto walks the whole table even for an index Query) and
+are given for information.
 """
 
 from __future__ import annotations
@@ -34,15 +35,19 @@ from local_stack.dynamodb import MotoServer, create_table
 
 use_backend()
 
-from chat.connections import DynamoConnectionStore  # noqa: E402
+from chat.connections import (  # noqa: E402
+    CONNECTION_ID_ATTRIBUTE,
+    ROOM_ATTRIBUTE,
+    ROOM_INDEX_ATTRIBUTES,
+    DynamoConnectionStore,
+)
 
 NAME: Final = "readcost"
 _BATCH: Final = 25  # BatchWriteItem's limit
 _WRITERS: Final = 4
 _READ_UNIT_BYTES: Final = 4096
 _EVENTUAL: Final = 0.5
-_ROOM_ATTRIBUTE: Final = "room"
-_INDEX_ATTRIBUTES: Final = ("connectionId", "room", "expiresAt")
+_INDEX_ATTRIBUTES: Final = (CONNECTION_ID_ATTRIBUTE, ROOM_ATTRIBUTE, *ROOM_INDEX_ATTRIBUTES)
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,7 @@ def _query_cost(client: Any, table: str, room: str, index_entry_bytes: int) -> d
     counting = CountingClient(client)
     store = DynamoConnectionStore(counting, table)
     started = time.perf_counter()
-    members = list(store.room_members(room, int(time.time())))
+    members = list(store.members(room, int(time.time())))
     elapsed = time.perf_counter() - started
     return _cost(counting.calls, len(members), index_entry_bytes, elapsed)
 
@@ -165,7 +170,7 @@ def _scan_cost(client: Any, table: str, room: str, item_bytes: int) -> dict[str,
     request: dict[str, Any] = {
         "TableName": table,
         "FilterExpression": "#room = :room",
-        "ExpressionAttributeNames": {"#room": _ROOM_ATTRIBUTE},
+        "ExpressionAttributeNames": {"#room": ROOM_ATTRIBUTE},
         "ExpressionAttributeValues": {":room": {"S": room}},
     }
     started = time.perf_counter()

@@ -20,6 +20,7 @@ from chat.connections import (
     CONNECTION_ID_ATTRIBUTE,
     ROOM_ATTRIBUTE,
     ROOM_INDEX,
+    ROOM_INDEX_ATTRIBUTES,
     TTL_ATTRIBUTE,
 )
 
@@ -49,8 +50,10 @@ TABLE_SCHEMA: Final[dict[str, Any]] = {
         {
             "IndexName": ROOM_INDEX,
             "KeySchema": [{"AttributeName": ROOM_ATTRIBUTE, "KeyType": "HASH"}],
-            # The fan-out reads only ids and expiry: project nothing else.
-            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": [TTL_ATTRIBUTE]},
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": list(ROOM_INDEX_ATTRIBUTES),
+            },
         }
     ],
 }

@@ -19,10 +19,11 @@ resource "aws_dynamodb_table" "connections" {
   }
 
   global_secondary_index {
-    name               = local.room_index
-    hash_key           = "room"
-    projection_type    = "INCLUDE"
-    non_key_attributes = ["expiresAt"]
+    name            = local.room_index
+    hash_key        = "room"
+    projection_type = "INCLUDE"
+    # Expiry for the fan-out; names and connect times for the member list.
+    non_key_attributes = ["expiresAt", "name", "connectedAt"]
   }
 
   # Connections whose $disconnect never arrived expire on their own.

@@ -21,14 +21,15 @@ resource "aws_lambda_function" "chat" {
 
   environment {
     variables = {
-      TABLE_NAME             = aws_dynamodb_table.connections.name
-      MESSAGES_TABLE_NAME    = aws_dynamodb_table.messages.name
-      MESSAGE_RETENTION_DAYS = tostring(var.message_retention_days)
-      CONNECTIONS_ENDPOINT   = local.connections_endpoint
-      ALLOWED_ORIGINS        = join(",", local.allowed_origins)
-      MAX_MESSAGE_CHARS      = tostring(var.max_message_chars)
-      FANOUT_CONCURRENCY     = tostring(var.fanout_concurrency)
-      CONNECTION_TTL_SECONDS = tostring(var.connection_ttl_seconds)
+      TABLE_NAME                  = aws_dynamodb_table.connections.name
+      MESSAGES_TABLE_NAME         = aws_dynamodb_table.messages.name
+      MESSAGE_RETENTION_DAYS      = tostring(var.message_retention_days)
+      PRESENCE_NOTICE_MAX_MEMBERS = tostring(var.presence_notice_max_members)
+      CONNECTIONS_ENDPOINT        = local.connections_endpoint
+      ALLOWED_ORIGINS             = join(",", local.allowed_origins)
+      MAX_MESSAGE_CHARS           = tostring(var.max_message_chars)
+      FANOUT_CONCURRENCY          = tostring(var.fanout_concurrency)
+      CONNECTION_TTL_SECONDS      = tostring(var.connection_ttl_seconds)
     }
   }
 

@@ -22,7 +22,7 @@ locals {
   allowed_origins = var.allowed_origins == null ? [local.website_origin] : var.allowed_origins
 
   # The routes of docs/internals.md, all served by the one Lambda integration.
-  route_keys = toset(["$connect", "$disconnect", "$default", "sendmessage", "history", "ping"])
+  route_keys = toset(["$connect", "$disconnect", "$default", "sendmessage", "history", "join", "members", "ping"])
 
   # Exactly the DynamoDB and @connections calls the backend makes
   # (backend/chat/connections.py and backend/chat/gateway.py); a test derives

@@ -159,6 +159,17 @@ variable "message_retention_days" {
   }
 }
 
+variable "presence_notice_max_members" {
+  description = "Largest room, in members, whose members are told of each join and leave (PRESENCE_NOTICE_MAX_MEMBERS); each notice costs one post per member. 0 turns notices off."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.presence_notice_max_members >= 0 && var.presence_notice_max_members <= 10000 && floor(var.presence_notice_max_members) == var.presence_notice_max_members
+    error_message = "presence_notice_max_members must be a whole number from 0 to 10000."
+  }
+}
+
 variable "messages_point_in_time_recovery" {
   description = "Keep 35 days of continuous backups of the messages table (point-in-time recovery; about $0.20 per GB-month)."
   type        = bool

@@ -69,7 +69,11 @@ DEFAULT_POLICY: Final = RetryPolicy()
 
 @dataclass(frozen=True, slots=True)
 class BroadcastStats:
-    """What happened to one broadcast; ``failed`` includes ``too_large`` and ``forbidden``."""
+    """What happened to one broadcast; ``failed`` includes ``too_large`` and ``forbidden``.
+
+    ``gone`` names the pruned connections (for ``left`` notices); it is not compared, so
+    stats compare by their counts.
+    """
 
     delivered: int = 0
     pruned: int = 0
@@ -77,6 +81,7 @@ class BroadcastStats:
     failed: int = 0
     too_large: int = 0
     forbidden: int = 0
+    gone: tuple[ConnectionId, ...] = field(default=(), compare=False)
 
     def __add__(self, other: BroadcastStats) -> BroadcastStats:
         """Add two stats field by field."""
@@ -97,6 +102,7 @@ class _Outcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class _Result:
+    connection_id: ConnectionId
     outcome: _Outcome
     retries: int = 0
     error: BaseException | None = field(default=None, compare=False)
@@ -210,18 +216,18 @@ class _Courier:
         error: BaseException | None = None
         for attempt in range(1, self._policy.max_attempts + 1):
             if not self._deadline.allows():
-                return _Result(_Outcome.OUT_OF_TIME, retries, error)
+                return _Result(connection_id, _Outcome.OUT_OF_TIME, retries, error)
             outcome, error = self._attempt(connection_id)
             if outcome is not _Outcome.RETRY:
-                return _Result(outcome, retries, error)
+                return _Result(connection_id, outcome, retries, error)
             if attempt == self._policy.max_attempts:
                 break
             delay = self._policy.backoff(attempt, self._jitter())
             if not self._deadline.allows(delay):
-                return _Result(_Outcome.OUT_OF_TIME, retries, error)
+                return _Result(connection_id, _Outcome.OUT_OF_TIME, retries, error)
             self._sleep(delay)
             retries += 1
-        return _Result(_Outcome.FAILED, retries, error)
+        return _Result(connection_id, _Outcome.FAILED, retries, error)
 
     def _attempt(self, connection_id: ConnectionId) -> tuple[_Outcome, BaseException | None]:
         try:
@@ -281,6 +287,7 @@ def _summarise(results: list[_Result], *, unfinished: int) -> BroadcastStats:
         failed=len(results) + unfinished - counts[_Outcome.DELIVERED] - counts[_Outcome.PRUNED],
         too_large=too_large,
         forbidden=forbidden,
+        gone=tuple(r.connection_id for r in results if r.outcome is _Outcome.PRUNED),
     )
 
 

@@ -21,6 +21,7 @@ class EnvVar(StrEnum):
     TABLE_NAME = "TABLE_NAME"
     MESSAGES_TABLE_NAME = "MESSAGES_TABLE_NAME"
     MESSAGE_RETENTION_DAYS = "MESSAGE_RETENTION_DAYS"
+    PRESENCE_NOTICE_MAX_MEMBERS = "PRESENCE_NOTICE_MAX_MEMBERS"
     CONNECTIONS_ENDPOINT = "CONNECTIONS_ENDPOINT"
     ALLOWED_ORIGINS = "ALLOWED_ORIGINS"
     MAX_MESSAGE_CHARS = "MAX_MESSAGE_CHARS"
@@ -35,6 +36,9 @@ DEFAULT_MESSAGE_RETENTION_DAYS = 7
 # DynamoDB's TTL and our own reads work in days; ten years is beyond any chat's needs.
 MAX_MESSAGE_RETENTION_DAYS = 3650
 SECONDS_PER_DAY = 24 * 60 * 60
+# Each joined/left notice costs one post per member; above this room size none are sent.
+DEFAULT_PRESENCE_NOTICE_MAX_MEMBERS = 100
+MAX_PRESENCE_NOTICE_MAX_MEMBERS = 10_000
 # API Gateway closes every WebSocket after 2 hours ("API Gateway quotas for configuring and
 # running a WebSocket API"); an item must outlive its connection, since $disconnect is best effort.
 MAX_CONNECTION_SECONDS = 2 * 60 * 60
@@ -60,6 +64,7 @@ class Settings:
     fanout_concurrency: int = DEFAULT_FANOUT_CONCURRENCY
     connection_ttl_seconds: int = DEFAULT_CONNECTION_TTL_SECONDS
     message_retention_days: int = DEFAULT_MESSAGE_RETENTION_DAYS
+    presence_notice_max_members: int = DEFAULT_PRESENCE_NOTICE_MAX_MEMBERS
 
     @property
     def message_retention_s(self) -> int:
@@ -120,6 +125,17 @@ class Settings:
                 f"{EnvVar.MESSAGE_RETENTION_DAYS} must be between 1 and "
                 f"{MAX_MESSAGE_RETENTION_DAYS}, got {retention}"
             )
+        notice_max = _int(
+            env,
+            EnvVar.PRESENCE_NOTICE_MAX_MEMBERS,
+            DEFAULT_PRESENCE_NOTICE_MAX_MEMBERS,
+            problems,
+        )
+        if not 0 <= notice_max <= MAX_PRESENCE_NOTICE_MAX_MEMBERS:
+            problems.append(
+                f"{EnvVar.PRESENCE_NOTICE_MAX_MEMBERS} must be between 0 (no notices) and "
+                f"{MAX_PRESENCE_NOTICE_MAX_MEMBERS}, got {notice_max}"
+            )
 
         if problems:
             raise ConfigurationError("; ".join(problems))
@@ -132,6 +148,7 @@ class Settings:
             fanout_concurrency=concurrency,
             connection_ttl_seconds=ttl,
             message_retention_days=retention,
+            presence_notice_max_members=notice_max,
         )
 
 

@@ -8,8 +8,11 @@ Key design (docs/internals.md, "The connections table"):
 - Item: ``connectionId`` S, ``room`` S, ``name`` S, ``connectedAt`` N (epoch ms), ``expiresAt``
   N (epoch s). ``expiresAt`` is the table's TTL attribute; TTL deletes late (typically within
   days, "Working with time to live (TTL)"), so every read skips expired items itself.
-- Global secondary index ``room-index``: hash key ``room``, projection ``INCLUDE expiresAt``.
-  The fan-out is a paginated Query on it that reads ids and expiry only; never a Scan.
+- Global secondary index ``room-index``: hash key ``room``, projection ``INCLUDE`` of
+  ``expiresAt``, ``name`` and ``connectedAt`` (``ROOM_INDEX_ATTRIBUTES``). The fan-out and the
+  member list are one paginated Query on it; never a Scan.
+- ``$disconnect`` deletes with ``ReturnValues=ALL_OLD``: one call forgets the connection and
+  says who left (for the ``left`` notice).
 - The sender's own item is read with a strongly consistent ``get_item``: a client may speak
   right after ``$connect`` returned. The index is eventually consistent (GSIs always are), so a
   connection may miss messages sent in the first instants after it connected.
@@ -39,6 +42,9 @@ CONNECTED_AT_ATTRIBUTE: Final = "connectedAt"
 TTL_ATTRIBUTE: Final = "expiresAt"
 """Expiry in epoch seconds (N): the table's TTL attribute, projected into ``ROOM_INDEX``."""
 ROOM_INDEX: Final = "room-index"
+ROOM_INDEX_ATTRIBUTES: Final = (TTL_ATTRIBUTE, NAME_ATTRIBUTE, CONNECTED_AT_ATTRIBUTE)
+"""What ``ROOM_INDEX`` projects besides the keys: expiry for the fan-out, names and connect
+times for the member list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,15 @@ class Connection:
     expires_at_s: int
 
 
+@dataclass(frozen=True, slots=True)
+class RoomMember:
+    """One unexpired connection of a room, as the room index lists it."""
+
+    connection_id: ConnectionId
+    name: str
+    connected_at_ms: int
+
+
 class ConnectionStore(Protocol):
     """What the use cases need from the connections table."""
 
@@ -61,10 +76,13 @@ class ConnectionStore(Protocol):
     def delete(self, connection_id: ConnectionId) -> None:
         """Forget a connection; a missing one is fine."""
 
+    def remove(self, connection_id: ConnectionId) -> Connection | None:
+        """Forget a connection and return what was stored (``None`` if nothing was)."""
+
     def get(self, connection_id: ConnectionId) -> Connection | None:
         """The stored connection, or ``None``."""
 
-    def room_members(self, room: str, now_s: int) -> Iterator[ConnectionId]:
+    def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         """Every unexpired connection of ``room``, lazily, page by page."""
 
 
@@ -96,6 +114,16 @@ class DynamoConnectionStore:
             TableName=self._table, Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}}
         )
 
+    def remove(self, connection_id: ConnectionId) -> Connection | None:
+        """``DeleteItem`` returning the old item: who left, in the same call."""
+        response = self._client.delete_item(
+            TableName=self._table,
+            Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}},
+            ReturnValues="ALL_OLD",
+        )
+        item = response.get("Attributes")
+        return None if not item else _connection_from_item(item)
+
     def get(self, connection_id: ConnectionId) -> Connection | None:
         """Read one connection with a strongly consistent ``GetItem``."""
         response = self._client.get_item(
@@ -106,7 +134,7 @@ class DynamoConnectionStore:
         item = response.get("Item")
         return None if item is None else _connection_from_item(item)
 
-    def room_members(self, room: str, now_s: int) -> Iterator[ConnectionId]:
+    def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         """Query ``ROOM_INDEX`` page by page (``LastEvaluatedKey``), skipping expired items."""
         request: dict[str, Any] = {
             "TableName": self._table,
@@ -114,8 +142,13 @@ class DynamoConnectionStore:
             "KeyConditionExpression": "#room = :room",
             # TTL deletes late: an expired item may still be there for days.
             "FilterExpression": "#expires > :now",
-            "ProjectionExpression": f"{CONNECTION_ID_ATTRIBUTE}, #expires",
-            "ExpressionAttributeNames": {"#room": ROOM_ATTRIBUTE, "#expires": TTL_ATTRIBUTE},
+            "ProjectionExpression": f"{CONNECTION_ID_ATTRIBUTE}, #name, #since, #expires",
+            "ExpressionAttributeNames": {
+                "#room": ROOM_ATTRIBUTE,
+                "#expires": TTL_ATTRIBUTE,
+                "#name": NAME_ATTRIBUTE,
+                "#since": CONNECTED_AT_ATTRIBUTE,
+            },
             "ExpressionAttributeValues": {":room": {"S": room}, ":now": {"N": str(now_s)}},
         }
         if self._page_size is not None:
@@ -123,9 +156,12 @@ class DynamoConnectionStore:
         while True:
             page = self._client.query(**request)
             for item in page.get("Items", []):
-                connection_id = _string(item, CONNECTION_ID_ATTRIBUTE)
                 if _number(item, TTL_ATTRIBUTE) > now_s:  # belt and braces over the filter
-                    yield ConnectionId(connection_id)
+                    yield RoomMember(
+                        ConnectionId(_string(item, CONNECTION_ID_ATTRIBUTE)),
+                        _string(item, NAME_ATTRIBUTE),
+                        _number(item, CONNECTED_AT_ATTRIBUTE),
+                    )
             last_key = page.get("LastEvaluatedKey")
             if not last_key:
                 return

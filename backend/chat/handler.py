@@ -21,7 +21,7 @@ from .broadcast import BroadcastStats
 from .errors import ClientError, HandshakeRefused
 from .events import CONNECT, DEFAULT, DISCONNECT, Request, parse_event
 from .logs import configure
-from .protocol import HISTORY, INTERNAL_ERROR_FRAME, PING, SENDMESSAGE
+from .protocol import HISTORY, INTERNAL_ERROR_FRAME, JOIN, MEMBERS, PING, SENDMESSAGE
 from .runtime import Runtime, runtime_for
 from .usecases import Outbox
 
@@ -40,8 +40,8 @@ class RouteResult:
     reason: str | None = None
 
 
-# A route gets an Outbox only when a client frame caused the event: nothing is ever posted
-# during $connect (API Gateway answers 410) or after $disconnect.
+# Every route but $connect gets an Outbox: nothing is ever posted during $connect (API Gateway
+# answers 410). $disconnect posts only to the others in the room (a ``left`` notice).
 Route = Callable[[Request, Runtime, "Outbox | None"], RouteResult]
 
 
@@ -61,9 +61,17 @@ def _connect(request: Request, runtime: Runtime, _outbox: Outbox | None) -> Rout
     return RouteResult()
 
 
-def _disconnect(request: Request, runtime: Runtime, _outbox: Outbox | None) -> RouteResult:
-    usecases.disconnect(request.connection_id, store=runtime.store)
-    return RouteResult()
+def _disconnect(request: Request, runtime: Runtime, outbox: Outbox | None) -> RouteResult:
+    if outbox is None:
+        raise RuntimeError("$disconnect needs an outbox for the left notice")
+    stats = usecases.disconnect(
+        request.connection_id,
+        store=runtime.store,
+        outbox=outbox,
+        settings=runtime.settings,
+        now_ms=runtime.now_ms(),
+    )
+    return RouteResult(stats=stats)
 
 
 MessageAction = Callable[[Request, Runtime, Outbox], BroadcastStats]
@@ -110,6 +118,31 @@ def _history(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastSta
     )
 
 
+def _join(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    return usecases.join(
+        request.connection_id,
+        request.body,
+        is_base64=request.is_base64,
+        store=runtime.store,
+        messages=runtime.messages,
+        outbox=outbox,
+        settings=runtime.settings,
+        now_ms=runtime.now_ms(),
+    )
+
+
+def _members(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    return usecases.members(
+        request.connection_id,
+        request.body,
+        is_base64=request.is_base64,
+        store=runtime.store,
+        outbox=outbox,
+        settings=runtime.settings,
+        now_ms=runtime.now_ms(),
+    )
+
+
 def _ping(request: Request, _runtime: Runtime, outbox: Outbox) -> BroadcastStats:
     return usecases.ping(request.connection_id, outbox=outbox)
 
@@ -123,6 +156,8 @@ ROUTES: Final[Mapping[str, Route]] = {
     DISCONNECT: _disconnect,
     SENDMESSAGE: _answering(_sendmessage),
     HISTORY: _answering(_history),
+    JOIN: _answering(_join),
+    MEMBERS: _answering(_members),
     PING: _answering(_ping),
     DEFAULT: _answering(_default),
 }
@@ -173,7 +208,7 @@ def handle(
         summary["route"] = request.route_key
         summary["connectionId"] = request.connection_id
         runtime = runtime_factory() if runtime_factory else runtime_for(os.environ)
-        if request.is_message:
+        if request.route_key != CONNECT:
             outbox = _outbox(request, runtime, context)
         route = ROUTES.get(request.route_key, ROUTES[DEFAULT])
         result = route(request, runtime, outbox)

@@ -18,6 +18,7 @@ from typing import Final
 from .errors import ClientError, ErrorCode
 from .ids import is_ulid, iso_utc
 from .messages import Direction, StoredMessage
+from .presence import Member
 from .validation import clean_text
 
 __all__ = [
@@ -27,6 +28,9 @@ __all__ = [
     "HISTORY_FRAME_BUDGET",
     "HISTORY_MAX_LIMIT",
     "INTERNAL_ERROR_FRAME",
+    "JOIN",
+    "MEMBERS",
+    "MEMBERS_FRAME_BUDGET",
     "MESSAGE_FRAME_MAX",
     "PAYLOAD_TOO_LARGE_FRAME",
     "PING",
@@ -34,23 +38,29 @@ __all__ = [
     "ClientFrame",
     "ErrorCode",
     "History",
+    "Join",
+    "Members",
     "Ping",
     "SendMessage",
     "decode_body",
     "error_frame",
     "history_frame",
+    "members_frame",
     "message_frame",
     "parse_frame",
     "parse_object",
     "pong_frame",
+    "presence_frame",
     "stored_message_frame",
     "unknown_action",
 ]
 
 SENDMESSAGE: Final = "sendmessage"
 HISTORY: Final = "history"
+JOIN: Final = "join"
+MEMBERS: Final = "members"
 PING: Final = "ping"
-ACTIONS: Final = frozenset({SENDMESSAGE, HISTORY, PING})
+ACTIONS: Final = frozenset({SENDMESSAGE, HISTORY, JOIN, MEMBERS, PING})
 
 MAX_CLIENT_ID_CHARS: Final = 64
 _CLIENT_ID: Final = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CLIENT_ID_CHARS}}}")
@@ -61,6 +71,7 @@ HISTORY_MAX_LIMIT: Final = 100
 # history frame alone; a history frame stops taking messages at its budget, leaving 32 KiB spare.
 MESSAGE_FRAME_MAX: Final = 64 * 1024
 HISTORY_FRAME_BUDGET: Final = 96 * 1024
+MEMBERS_FRAME_BUDGET: Final = 32 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +96,19 @@ class Ping:
     """``{"action": "ping"}``."""
 
 
-ClientFrame = SendMessage | History | Ping
+@dataclass(frozen=True, slots=True)
+class Join:
+    """``{"action": "join", ...}``: the member list, then the history page ``history`` asks."""
+
+    history: History = History()
+
+
+@dataclass(frozen=True, slots=True)
+class Members:
+    """``{"action": "members"}``."""
+
+
+ClientFrame = SendMessage | History | Join | Members | Ping
 
 
 def decode_body(body: str | None, *, is_base64: bool = False) -> str:
@@ -113,8 +136,8 @@ def parse_object(body: str | None, *, is_base64: bool = False) -> dict[str, obje
 
 
 def parse_frame(body: str | None, *, max_chars: int, is_base64: bool = False) -> ClientFrame:
-    """Parse a client frame into ``SendMessage``, ``History`` or ``Ping``; raise
-    ``ClientError`` otherwise.
+    """Parse a client frame into one of ``ClientFrame``'s types; raise ``ClientError``
+    otherwise.
 
     Fields an action does not define are ignored: a ``from`` or ``room`` in the frame never
     reaches the broadcast or the history read.
@@ -125,6 +148,10 @@ def parse_frame(body: str | None, *, max_chars: int, is_base64: bool = False) ->
         return _send_message(frame, max_chars)
     if action == HISTORY:
         return _history(frame)
+    if action == JOIN:
+        return Join(_history(frame))
+    if action == MEMBERS:
+        return Members()
     if action == PING:
         return Ping()
     raise unknown_action()
@@ -277,6 +304,35 @@ def history_frame(
 def pong_frame() -> bytes:
     """The reply to ``ping``."""
     return _encode({"type": "pong"})
+
+
+def _member_item(member: Member) -> bytes:
+    return _encode(
+        {"name": member.name, "since": iso_utc(member.since_ms), "connections": member.connections}
+    )
+
+
+def members_frame(room: str, members: list[Member], budget: int = MEMBERS_FRAME_BUDGET) -> bytes:
+    """The ``members`` frame: every name while the frame stays within ``budget`` bytes."""
+    prefix = _encode({"type": "members", "room": room, "count": len(members)})[:-1]
+    opening = b',"members":['
+    closing_length = len(b'],"complete":false}')
+    size = len(prefix) + len(opening) + closing_length
+    items: list[bytes] = []
+    for member in members:
+        item = _member_item(member)
+        grown = size + len(item) + (1 if items else 0)
+        if grown > budget:
+            break
+        items.append(item)
+        size = grown
+    complete = b"true" if len(items) == len(members) else b"false"
+    return prefix + opening + b",".join(items) + b'],"complete":' + complete + b"}"
+
+
+def presence_frame(event: str, room: str, name: str, count: int) -> bytes:
+    """A ``presence`` frame: ``event`` is ``joined`` or ``left``; ``count`` names remain."""
+    return _encode({"type": "presence", "event": event, "room": room, "name": name, "count": count})
 
 
 def error_frame(code: ErrorCode, message: str, client_id: str | None = None) -> bytes:

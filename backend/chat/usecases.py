@@ -12,21 +12,26 @@ from typing import NoReturn
 
 from .broadcast import DEFAULT_POLICY, BroadcastStats, RetryPolicy, broadcast
 from .config import Settings, normalize_origin
-from .connections import Connection, ConnectionId, ConnectionStore
+from .connections import Connection, ConnectionId, ConnectionStore, RoomMember
 from .errors import ClientError, ErrorCode, HandshakeRefused, MessageNotStored
 from .gateway import Sender
 from .ids import decode_ulid_time
 from .messages import MessageStore, StoredMessage
+from .presence import names_gone, present_elsewhere, roster
 from .protocol import (
     MESSAGE_FRAME_MAX,
     PAYLOAD_TOO_LARGE_FRAME,
     History,
+    Join,
+    Members,
     SendMessage,
     error_frame,
     history_frame,
+    members_frame,
     parse_frame,
     parse_object,
     pong_frame,
+    presence_frame,
     stored_message_frame,
     unknown_action,
 )
@@ -102,9 +107,49 @@ def connect(
     return connection
 
 
-def disconnect(connection_id: ConnectionId, *, store: ConnectionStore) -> None:
-    """Forget a connection; idempotent, since ``$disconnect`` may come late, twice or never."""
-    store.delete(connection_id)
+def disconnect(
+    connection_id: ConnectionId,
+    *,
+    store: ConnectionStore,
+    outbox: Outbox,
+    settings: Settings,
+    now_ms: int,
+) -> BroadcastStats:
+    """Forget a connection; idempotent, since ``$disconnect`` may come late, twice or never.
+
+    When it was its name's last connection in the room, the others are told it ``left``.
+    Nothing is ever posted to the connection itself: it is gone.
+    """
+    gone = store.remove(connection_id)
+    if gone is None:
+        return BroadcastStats()
+    present = [
+        m for m in store.members(gone.room, now_ms // 1000) if m.connection_id != gone.connection_id
+    ]
+    if present_elsewhere(gone.name, present, connection_id):
+        return BroadcastStats()
+    return _announce(
+        outbox, settings, event="left", room=gone.room, name=gone.name, present=present
+    )
+
+
+def _announce(
+    outbox: Outbox,
+    settings: Settings,
+    *,
+    event: str,
+    room: str,
+    name: str,
+    present: list[RoomMember],
+    besides: ConnectionId | None = None,
+) -> BroadcastStats:
+    """Tell the room's ``present`` connections (but ``besides``) that ``name`` ``event``;
+    nothing in a room larger than the notice limit, where each notice would cost too much."""
+    count = len(roster(present))
+    if count > settings.presence_notice_max_members:
+        return BroadcastStats()
+    recipients = [m.connection_id for m in present if m.connection_id != besides]
+    return outbox.send(presence_frame(event, room, name, count), recipients)
 
 
 def send_message(
@@ -157,13 +202,22 @@ def send_message(
         ) from None
     if added.duplicate:  # already stored and broadcast: the sender alone learns its id
         return outbox.send(stored_message_frame(added.message, frame.client_id), [connection_id])
+    members: list[RoomMember] = []
     stats = outbox.send(
         stored_message_frame(message),
-        _sender_first(connection_id, store.room_members(sender.room, sent_at_ms // 1000)),
+        _sender_first(
+            connection_id, _recording(store.members(sender.room, sent_at_ms // 1000), members)
+        ),
         personal={connection_id: own_copy},
     )
     if stats.too_large:
         stats += outbox.send(PAYLOAD_TOO_LARGE_FRAME, [connection_id])
+    if stats.gone:  # connections found gone by a 410: their names may have left
+        left, remaining = names_gone(stats.gone, members)
+        for name in left:
+            stats += _announce(
+                outbox, settings, event="left", room=sender.room, name=name, present=remaining
+            )
     return stats
 
 
@@ -187,6 +241,68 @@ def history(
     if not isinstance(frame, History):
         raise unknown_action()
     room = _sender(store, connection_id).room
+    page = _history_page(room, frame, messages=messages, settings=settings, now_ms=now_ms)
+    return outbox.send(page, [connection_id])
+
+
+def join(
+    connection_id: ConnectionId,
+    body: str | None,
+    *,
+    is_base64: bool = False,
+    store: ConnectionStore,
+    messages: MessageStore,
+    outbox: Outbox,
+    settings: Settings,
+    now_ms: int,
+) -> BroadcastStats:
+    """Answer ``join``: the member list, then the history page asked for, to the sender; and
+    tell the others the name ``joined`` unless it was present through another connection."""
+    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    if not isinstance(frame, Join):
+        raise unknown_action()
+    me = _sender(store, connection_id)
+    present = _with(me, list(store.members(me.room, now_ms // 1000)))
+    stats = outbox.send(members_frame(me.room, roster(present)), [connection_id])
+    page = _history_page(
+        me.room, frame.history, messages=messages, settings=settings, now_ms=now_ms
+    )
+    stats += outbox.send(page, [connection_id])
+    if not present_elsewhere(me.name, present, connection_id):
+        stats += _announce(
+            outbox,
+            settings,
+            event="joined",
+            room=me.room,
+            name=me.name,
+            present=present,
+            besides=connection_id,
+        )
+    return stats
+
+
+def members(
+    connection_id: ConnectionId,
+    body: str | None,
+    *,
+    is_base64: bool = False,
+    store: ConnectionStore,
+    outbox: Outbox,
+    settings: Settings,
+    now_ms: int,
+) -> BroadcastStats:
+    """Answer ``members`` with the room's member list, to the sender only."""
+    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    if not isinstance(frame, Members):
+        raise unknown_action()
+    me = _sender(store, connection_id)
+    present = _with(me, list(store.members(me.room, now_ms // 1000)))
+    return outbox.send(members_frame(me.room, roster(present)), [connection_id])
+
+
+def _history_page(
+    room: str, frame: History, *, messages: MessageStore, settings: Settings, now_ms: int
+) -> bytes:
     read = messages.read(
         room,
         frame.direction,
@@ -195,10 +311,23 @@ def history(
         now_s=now_ms // 1000,
         retention_s=settings.message_retention_s,
     )
-    payload = history_frame(
+    return history_frame(
         room, read.messages, more=read.more, direction=frame.direction, cursor=frame.cursor
     )
-    return outbox.send(payload, [connection_id])
+
+
+def _with(me: Connection, present: list[RoomMember]) -> list[RoomMember]:
+    """``present`` including ``me``: the room index may not list a new connection yet."""
+    if any(m.connection_id == me.connection_id for m in present):
+        return present
+    return [*present, RoomMember(me.connection_id, me.name, me.connected_at_ms)]
+
+
+def _recording(members: Iterable[RoomMember], into: list[RoomMember]) -> Iterator[ConnectionId]:
+    """The members' ids, lazily, keeping each member in ``into`` as it passes."""
+    for member in members:
+        into.append(member)
+        yield member.connection_id
 
 
 def _sender(

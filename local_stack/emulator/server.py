@@ -76,7 +76,16 @@ Invoker = Callable[[Mapping[str, Any]], Awaitable[InvocationResult]]
 """Runs the integration for one event (``LambdaRuntime.invoke``)."""
 
 DEFAULT_ROUTES: Final = frozenset(
-    {CONNECT_ROUTE, DISCONNECT_ROUTE, DEFAULT_ROUTE, "sendmessage", "history", "ping"}
+    {
+        CONNECT_ROUTE,
+        DISCONNECT_ROUTE,
+        DEFAULT_ROUTE,
+        "sendmessage",
+        "history",
+        "join",
+        "members",
+        "ping",
+    }
 )
 # A client that stops reading: past this many unsent bytes, PostToConnection answers 429
 # ("the WebSocket client side buffer is full", the service model's LimitExceededException).

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.connections import Connection, ConnectionId
+from chat.connections import Connection, ConnectionId, RoomMember
 from chat.errors import (
     ConnectionGone,
     DeliveryFailed,
@@ -87,15 +87,20 @@ class MemoryStore:
         self.deleted.append(connection_id)
         self.items.pop(connection_id, None)
 
+    def remove(self, connection_id: ConnectionId) -> Connection | None:
+        """Forget ``connection_id`` and return what was stored."""
+        self.deleted.append(connection_id)
+        return self.items.pop(connection_id, None)
+
     def get(self, connection_id: ConnectionId) -> Connection | None:
         """The stored connection or ``None``."""
         return self.items.get(connection_id)
 
-    def room_members(self, room: str, now_s: int) -> Iterator[ConnectionId]:
+    def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         """Unexpired members of ``room``."""
         members = [c for c in self.items.values() if c.room == room and c.expires_at_s > now_s]
         for connection in members:
-            yield connection.connection_id
+            yield RoomMember(connection.connection_id, connection.name, connection.connected_at_ms)
 
     def add(self, connection_id: str, room: str = "lobby", name: str | None = None) -> None:
         """Test helper: store a live connection."""

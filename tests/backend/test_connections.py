@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from chat.connections import (
     Connection,
     ConnectionId,
     DynamoConnectionStore,
+    RoomMember,
 )
 from chat.errors import StoreError
 
@@ -43,6 +45,11 @@ class RecordingClient:
     def names(self) -> list[str]:
         """The method names called, in order."""
         return [name for name, _ in self.calls]
+
+
+def ids(store: DynamoConnectionStore, room: str, now_s: int) -> Iterator[str]:
+    """The connection ids ``store.members`` lists, lazily."""
+    return (member.connection_id for member in store.members(room, now_s))
 
 
 def connection(cid: str, room: str = "lobby", expires: int = NOW_S + 3600) -> Connection:
@@ -93,8 +100,8 @@ def test_room_members_only_lists_that_room(dynamodb: Any) -> None:
     store = DynamoConnectionStore(dynamodb, TABLE)
     for cid, room in [("a", "lobby"), ("b", "other"), ("c", "lobby")]:
         store.put(connection(cid, room))
-    assert sorted(store.room_members("lobby", NOW_S)) == ["a", "c"]
-    assert list(store.room_members("empty", NOW_S)) == []
+    assert sorted(ids(store, "lobby", NOW_S)) == ["a", "c"]
+    assert list(ids(store, "empty", NOW_S)) == []
 
 
 def test_expired_items_are_skipped(dynamodb: Any) -> None:
@@ -103,7 +110,7 @@ def test_expired_items_are_skipped(dynamodb: Any) -> None:
     store.put(connection("alive", expires=NOW_S + 10))
     store.put(connection("expired", expires=NOW_S - 1))
     store.put(connection("boundary", expires=NOW_S))
-    assert list(store.room_members("lobby", NOW_S)) == ["alive"]
+    assert list(ids(store, "lobby", NOW_S)) == ["alive"]
 
 
 def test_pagination_reads_every_page(dynamodb: Any) -> None:
@@ -114,7 +121,7 @@ def test_pagination_reads_every_page(dynamodb: Any) -> None:
         store.put(connection(f"c{i}"))
     store.put(connection("expired", expires=NOW_S - 5))
     client.calls.clear()
-    assert sorted(store.room_members("lobby", NOW_S)) == [f"c{i}" for i in range(7)]
+    assert sorted(ids(store, "lobby", NOW_S)) == [f"c{i}" for i in range(7)]
     queries = [kwargs for name, kwargs in client.calls if name == "query"]
     assert len(queries) >= 4
     assert "ExclusiveStartKey" not in queries[0]
@@ -130,9 +137,30 @@ def test_room_members_is_lazy(dynamodb: Any) -> None:
     for i in range(3):
         store.put(connection(f"c{i}"))
     client.calls.clear()
-    members = store.room_members("lobby", NOW_S)
+    members = ids(store, "lobby", NOW_S)
     next(members)
     assert client.names() == ["query"]
+
+
+def test_members_carry_names_and_connect_times(dynamodb: Any) -> None:
+    """The member list reads names and connect times from the room index alone."""
+    client = RecordingClient(dynamodb)
+    store = DynamoConnectionStore(client, TABLE)
+    store.put(connection("a"))
+    client.calls.clear()
+    [member] = store.members("lobby", NOW_S)
+    stored = connection("a")
+    assert member == RoomMember(ConnectionId("a"), stored.name, stored.connected_at_ms)
+    assert client.names() == ["query"]
+
+
+def test_remove_returns_what_was_stored_and_is_idempotent(dynamodb: Any) -> None:
+    """One DeleteItem forgets the connection and says who it was; a second finds nothing."""
+    store = DynamoConnectionStore(dynamodb, TABLE)
+    store.put(connection("a"))
+    assert store.remove(ConnectionId("a")) == connection("a")
+    assert store.remove(ConnectionId("a")) is None
+    assert store.get(ConnectionId("a")) is None
 
 
 def test_a_malformed_item_is_a_store_error(dynamodb: Any) -> None:

@@ -90,23 +90,31 @@ def send(cid: str, text: str) -> dict[str, int]:
 def test_conversation_with_stale_and_throttled_recipients(
     deployed: ManagementApiServer, dynamodb_endpoint: str, logs: Logs
 ) -> None:
-    """Over real HTTP: the gone recipient is pruned, the throttled one gets it on a retry."""
+    """Over real HTTP: the gone recipient is pruned (and announced as having left), the
+    throttled one gets the message on a retry."""
     for cid in ("a", "slow", "stale"):
         assert connect(cid) == {"statusCode": 200}
     assert deployed.requests == {}  # nothing posted during $connect
     deployed.script.update({"slow": [429], "stale": [410]})
     logs.clear()
     assert send("a", "hello") == {"statusCode": 200}
-    assert [f["text"] for f in deployed.frames("a")] == ["hello"]
-    assert [f["text"] for f in deployed.frames("slow")] == ["hello"]
-    assert deployed.requests["slow"] == 2
+    left = {
+        "type": "presence",
+        "event": "left",
+        "room": "general",
+        "name": "user-stale",
+        "count": 2,
+    }
+    for cid in ("a", "slow"):
+        assert [f.get("text", f) for f in deployed.frames(cid)] == ["hello", left]
+    assert deployed.requests["slow"] == 3  # the retried message, then the notice
     assert deployed.frames("stale") == []
     client = table(dynamodb_endpoint)
     assert "Item" not in client.get_item(
         TableName=TABLE, Key={CONNECTION_ID_ATTRIBUTE: {"S": "stale"}}
     )
     (line,) = logs.invocations()
-    assert (line["delivered"], line["pruned"], line["retried"], line["failed"]) == (2, 1, 1, 0)
+    assert (line["delivered"], line["pruned"], line["retried"], line["failed"]) == (4, 1, 1, 0)
 
 
 def test_forbidden_and_failing_recipients(

@@ -312,16 +312,19 @@ def test_spoofed_from_and_room_are_ignored(world: World) -> None:
 
 
 def test_stale_recipient_is_pruned_while_the_rest_receive(world: World, logs: Logs) -> None:
-    """A 410 recipient's item is deleted; the others still receive; the log counts it."""
+    """A 410 recipient's item is deleted; the others still receive, then hear it left; the log
+    counts it."""
     for cid in ("a", "b", "stale"):
         world.join(cid)
     world.sender.script["stale"] = [ConnectionGone("stale", "410")]
     logs.clear()
     world.invoke(send("a", "hello"))
     assert world.item("stale") is None
-    assert len(world.sender.frames("a")) == len(world.sender.frames("b")) == 1
+    for cid in ("a", "b"):
+        assert [f["type"] for f in world.sender.frames(cid)] == ["message", "presence"]
+        assert world.sender.frames(cid)[1]["name"] == "user-stale"
     (line,) = logs.invocations()
-    assert (line["delivered"], line["pruned"], line["failed"]) == (2, 1, 0)
+    assert (line["delivered"], line["pruned"], line["failed"]) == (4, 1, 0)
 
 
 def test_payload_too_large_tells_the_sender(world: World) -> None:

@@ -15,6 +15,8 @@ from chat.config import (
     DEFAULT_CONNECTION_TTL_SECONDS,
     DEFAULT_FANOUT_CONCURRENCY,
     DEFAULT_MAX_MESSAGE_CHARS,
+    DEFAULT_MESSAGE_RETENTION_DAYS,
+    DEFAULT_PRESENCE_NOTICE_MAX_MEMBERS,
     EnvVar,
 )
 
@@ -25,6 +27,8 @@ MIRRORED_DEFAULTS = {
     "max_message_chars": DEFAULT_MAX_MESSAGE_CHARS,
     "fanout_concurrency": DEFAULT_FANOUT_CONCURRENCY,
     "connection_ttl_seconds": DEFAULT_CONNECTION_TTL_SECONDS,
+    "message_retention_days": DEFAULT_MESSAGE_RETENTION_DAYS,
+    "presence_notice_max_members": DEFAULT_PRESENCE_NOTICE_MAX_MEMBERS,
 }
 
 
