@@ -1,13 +1,13 @@
 """``make rehearse``: apply terraform/ to a local AWS emulator and run the chat on what it created.
 
-    python -m local_stack.rehearse [--hosting-mode cloudfront|s3-website] [--no-browser]
+    python -m deployment.rehearse [--hosting-mode cloudfront|s3-website] [--no-browser]
                                    [--terraform-dir DIR] [--site-dir DIR] [--lambda-zip ZIP]
                                    [--var NAME=VALUE ...]
 
 Needs ``make build`` first (the Lambda package), Terraform with the aws provider in a local
 mirror, and Chromium for the browser check. Prints each step as it runs and a summary; exits
 0 when every step passed, 1 with the problems otherwise, 2 on bad arguments. Everything
-Terraform created is destroyed in every case. See local_stack/rehearsal/__init__.py.
+Terraform created is destroyed in every case. See deployment/rehearsal/__init__.py.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from local_stack.rehearsal import HOSTING_MODES, RehearsalOptions, rehearse
-from local_stack.tfharness import LAMBDA_ZIP, SITE_DIR, TERRAFORM_DIR
+from deployment.rehearsal import HOSTING_MODES, RehearsalOptions, rehearse
+from deployment.terraform.harness import LAMBDA_ZIP, SITE_DIR, TERRAFORM_DIR
 
 
 def _variable(text: str) -> tuple[str, Any]:
@@ -37,7 +37,7 @@ def _variable(text: str) -> tuple[str, Any]:
 def parse_arguments(argv: Sequence[str] | None = None) -> RehearsalOptions:
     """The options from the command line (argparse exits 2 on bad ones)."""
     parser = argparse.ArgumentParser(
-        prog="python -m local_stack.rehearse", description=__doc__.splitlines()[0]
+        prog="python -m deployment.rehearse", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--hosting-mode", choices=HOSTING_MODES, default="cloudfront")
     parser.add_argument("--terraform-dir", type=Path, default=TERRAFORM_DIR)

@@ -10,7 +10,7 @@ so Ctrl-C in a terminal reaches only the parent, which can still clean up throug
 Terraform destroy, say) before stopping it.
 
 Used by ``local_stack.dynamodb.LocalDynamoDB`` (the local stack's table) and
-``local_stack.tfharness.MotoServer`` (the AWS emulator Terraform applies to).
+``deployment.terraform.harness.MotoServer`` (the AWS emulator Terraform applies to).
 """
 
 from __future__ import annotations

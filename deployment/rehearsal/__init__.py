@@ -1,7 +1,7 @@
 """The deployment rehearsal: ``terraform/`` applied to a local AWS emulator, then the chat run on
-exactly what it created, then destroyed (``make rehearse``, ``python -m local_stack.rehearse``).
+exactly what it created, then destroyed (``make rehearse``, ``python -m deployment.rehearse``).
 
-    from local_stack.rehearsal import RehearsalOptions, rehearse
+    from deployment.rehearsal import RehearsalOptions, rehearse
 
     report = rehearse(RehearsalOptions(hosting_mode="s3-website"), out=print)
     report.ok           # every step passed and the stack was destroyed
@@ -14,8 +14,8 @@ package, ``e2e`` runs the WebSocket and browser chat checks, ``runner`` puts the
 with destroy in a ``finally``, ``report`` prints and keeps the findings.
 """
 
-from local_stack.rehearsal.report import Problem, RehearsalError, Report, Step
-from local_stack.rehearsal.runner import HOSTING_MODES, RehearsalOptions, rehearse
+from deployment.rehearsal.report import Problem, RehearsalError, Report, Step
+from deployment.rehearsal.runner import HOSTING_MODES, RehearsalOptions, rehearse
 
 __all__ = [
     "HOSTING_MODES",

@@ -17,9 +17,9 @@ from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from typing import Any, Final
 
+from deployment.rehearsal.readback import Api, Function, Route, SiteObject, Table
+from deployment.rehearsal.report import Problem
 from local_stack.dynamodb import INDEX_NAME, TABLE_SCHEMA, TTL_ATTRIBUTE
-from local_stack.rehearsal.deployment import Api, Function, Route, SiteObject, Table
-from local_stack.rehearsal.report import Problem
 from local_stack.site import TEMPLATE_SUFFIX, content_type
 
 # docs/protocol.md: "API Gateway routes client frames on `$request.body.action`".

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
-from local_stack.rehearsal.report import Problem, RehearsalError
+from deployment.rehearsal.report import Problem, RehearsalError
 
 CODE_AREA: Final = "function code"
 PROBE_TIMEOUT_S: Final = 30.0

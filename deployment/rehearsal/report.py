@@ -16,8 +16,8 @@ from typing import Final, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from deployment.terraform.harness import HarnessError
 from local_stack.emulator.core import EmulatorConfigError
-from local_stack.tfharness import HarnessError
 
 Status = Literal["running", "ok", "failed", "skipped"]
 Printer = Callable[[str], None]

@@ -21,13 +21,11 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from local_stack.emulator.core import EmulatorConfigError
-from local_stack.rehearsal import checks, code, deployment, e2e
-from local_stack.rehearsal.checks import ApiWiring
-from local_stack.rehearsal.deployment import Api, Function
-from local_stack.rehearsal.report import Printer, RehearsalError, Report, Step
-from local_stack.stack import Stack, StackOptions, running_stack
-from local_stack.tfharness import (
+from deployment.rehearsal import checks, code, e2e, readback
+from deployment.rehearsal.checks import ApiWiring
+from deployment.rehearsal.readback import Api, Function
+from deployment.rehearsal.report import Printer, RehearsalError, Report, Step
+from deployment.terraform.harness import (
     DEFAULT_REGION,
     LAMBDA_ZIP,
     SITE_DIR,
@@ -40,6 +38,8 @@ from local_stack.tfharness import (
     apply_stack,
     emulator_inventory,
 )
+from local_stack.emulator.core import EmulatorConfigError
+from local_stack.stack import Stack, StackOptions, running_stack
 
 HOSTING_MODES: Final = ("cloudfront", "s3-website")
 CHROMIUM_ENV: Final = "AWSOME_CHROMIUM"
@@ -114,7 +114,7 @@ class _Found:
     function: Function | None = None
     code_dir: Path | None = None
     facts: code.CodeFacts | None = None
-    objects: dict[str, deployment.SiteObject] = field(default_factory=dict)
+    objects: dict[str, readback.SiteObject] = field(default_factory=dict)
     rendered_url: str | None = None
     website_origin: str = ""
 
@@ -284,7 +284,7 @@ def _api_id(stack: AppliedStack) -> str:
 
 
 def _read_api(step: Step, stack: AppliedStack, found: _Found) -> None:
-    api = deployment.read_api(stack, _api_id(stack))
+    api = readback.read_api(stack, _api_id(stack))
     stage_hint = str(stack.outputs.get("websocket_url", "")).rstrip("/").rpartition("/")[2] or None
     wiring, problems = checks.check_api(api, stack.region, stage_hint)
     problems += checks.check_outputs(stack.outputs, wiring)
@@ -307,7 +307,7 @@ def _read_api(step: Step, stack: AppliedStack, found: _Found) -> None:
 def _read_function(step: Step, stack: AppliedStack, found: _Found) -> None:
     assert found.wiring is not None and found.wiring.function_arn is not None  # noqa: S101
     assert found.api is not None  # noqa: S101
-    function = deployment.read_function(stack, found.wiring.function_arn)
+    function = readback.read_function(stack, found.wiring.function_arn)
     found.function = function
     step.note(
         f"function {function.name}: {function.runtime}, handler {function.handler}, "
@@ -384,7 +384,7 @@ def _check_environment(step: Step, stack: AppliedStack, found: _Found) -> None:
     assert found.function is not None and found.wiring is not None  # noqa: S101
     environment = found.function.environment
     facts = found.facts
-    tables = deployment.table_names(stack)
+    tables = readback.table_names(stack)
     found.website_origin = checks.url_origin(str(stack.outputs.get("website_url", "")).rstrip("/"))
     module = found.function.handler.split(".")[0]
     step.extend(
@@ -404,7 +404,7 @@ def _check_environment(step: Step, stack: AppliedStack, found: _Found) -> None:
         step.note("the code accepts the function's environment")
     table_name = environment.get(checks.TABLE_VARIABLE)
     if table_name in tables:
-        table = deployment.read_table(stack, str(table_name))
+        table = readback.read_table(stack, str(table_name))
         if table is None:
             step.problem(checks.TABLE_AREA, f"table {table_name!r} vanished while being read")
             return
@@ -419,7 +419,7 @@ def _check_site(step: Step, stack: AppliedStack, found: _Found) -> None:
     bucket = stack.outputs.get("site_bucket")
     if not bucket:
         raise RehearsalError("Terraform has no site_bucket output: cannot find the site's files")
-    objects = deployment.read_site(stack, str(bucket))
+    objects = readback.read_site(stack, str(bucket))
     found.objects = objects
     step.note(f"bucket {bucket}: {', '.join(sorted(objects)) or 'empty'}")
     if found.wiring is None:
@@ -512,7 +512,7 @@ def _start_local(
 
 def _write_site(root: Path, files: Mapping[str, bytes]) -> None:
     for key, body in files.items():
-        path = root / deployment.safe_relative_path(key)
+        path = root / readback.safe_relative_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
 

@@ -42,7 +42,7 @@ import boto3
 
 from local_stack import moto_server
 
-REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR: Final = REPO_ROOT / "terraform"
 SITE_DIR: Final = REPO_ROOT / "frontend"
 LAMBDA_ZIP: Final = REPO_ROOT / "build" / "lambda.zip"
@@ -392,7 +392,7 @@ def emulator_override(endpoint: str) -> str:
         f"    {service} = {json.dumps(endpoint)}" for service in EMULATED_SERVICES
     )
     return (
-        "# Written by local_stack/tfharness.py into a temporary copy of terraform/: points the\n"
+        "# Written by deployment/terraform into a temporary copy of terraform/: points the\n"
         "# provider at the local AWS emulator. Never part of the shipped configuration.\n"
         'provider "aws" {\n'
         '  access_key                  = "test"\n'

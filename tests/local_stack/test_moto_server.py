@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from deployment.terraform.harness import HarnessError
+from deployment.terraform.harness import MotoServer as HarnessMotoServer
 from local_stack.moto_server import MotoServer, MotoServerError
-from local_stack.tfharness import HarnessError
-from local_stack.tfharness import MotoServer as HarnessMotoServer
 
 
 def test_stop_closes_the_port_and_is_idempotent() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.tfharness import REPO_ROOT, TerraformTool, find_provider_mirror
+from deployment.terraform.harness import REPO_ROOT, TerraformTool, find_provider_mirror
 from scripts.build_lambda import build
 from tests.conftest import IN_CI, require_tool
 

@@ -18,9 +18,7 @@ from typing import Any
 
 import pytest
 
-from local_stack.dynamodb import TABLE_SCHEMA
-from local_stack.site import content_type, render_template, site_variables
-from local_stack.tfharness import (
+from deployment.terraform.harness import (
     REPO_ROOT,
     SITE_DIR,
     AppliedStack,
@@ -31,6 +29,8 @@ from local_stack.tfharness import (
     apply_stack,
     emulator_inventory,
 )
+from local_stack.dynamodb import TABLE_SCHEMA
+from local_stack.site import content_type, render_template, site_variables
 from scripts.build_lambda import code_sha256
 from tests.terraform.backend_calls import dynamodb_actions, management_api_http_methods
 from tests.terraform.emulator_gaps import unexplained_diffs

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local_stack.tfharness import (
+from deployment.terraform.harness import (
     TERRAFORM_DIR,
     MotoServer,
     StackSources,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.rehearsal.deployment import SiteObject
+from deployment.rehearsal.readback import SiteObject
+from deployment.terraform.harness import TerraformTool, find_provider_mirror
 from local_stack.site import FRONTEND_DIR, Site, site_variables
-from local_stack.tfharness import TerraformTool, find_provider_mirror
 from scripts.build_lambda import build
 from tests.conftest import IN_CI, require_tool
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from local_stack.rehearsal import checks
-from local_stack.rehearsal.checks import (
+from deployment.rehearsal import checks
+from deployment.rehearsal.checks import (
     check_api,
     check_environment,
     check_permission,
@@ -20,7 +20,7 @@ from local_stack.rehearsal.checks import (
     page_allows,
     rewrite_site,
 )
-from local_stack.rehearsal.deployment import (
+from deployment.rehearsal.readback import (
     Api,
     Function,
     Integration,
@@ -29,8 +29,15 @@ from local_stack.rehearsal.deployment import (
     Stage,
     Table,
 )
-from local_stack.rehearsal.report import Problem
-from tests.rehearsal.conftest import API_ID, HOST, REGION, STAGE, WEBSOCKET_URL, uploaded_site
+from deployment.rehearsal.report import Problem
+from tests.deployment.rehearsal.conftest import (
+    API_ID,
+    HOST,
+    REGION,
+    STAGE,
+    WEBSOCKET_URL,
+    uploaded_site,
+)
 
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:awsome-chat-handler"
 INVOKE_URI = (

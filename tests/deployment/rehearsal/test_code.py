@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.rehearsal import code
-from local_stack.rehearsal.report import RehearsalError
+from deployment.rehearsal import code
+from deployment.rehearsal.report import RehearsalError
 from scripts.build_lambda import code_sha256
 
 HANDLER = "chat.handler.handler"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from deployment.rehearsal.e2e import BROWSER_AREA, WEBSOCKET_AREA, browser_check, websocket_checks
 from local_stack.emulator.server import DEFAULT_ROUTES
-from local_stack.rehearsal.e2e import BROWSER_AREA, WEBSOCKET_AREA, browser_check, websocket_checks
 from local_stack.stack import Stack, StackOptions, running_stack
 from tests.conftest import require_tool
 

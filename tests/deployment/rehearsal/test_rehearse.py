@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.rehearsal import Problem, RehearsalOptions, Report, rehearse
-from local_stack.rehearsal.runner import (
+from deployment.rehearsal import Problem, RehearsalOptions, Report, rehearse
+from deployment.rehearsal.runner import (
     STEP_BROWSER,
     STEP_DESTROY,
     STEP_START,
     STEP_WEBSOCKETS,
 )
-from local_stack.tfharness import (
+from deployment.terraform.harness import (
     DEFAULT_REGION,
     TERRAFORM_DIR,
     MotoServer,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import rehearse as cli
-from local_stack.rehearsal import Problem, RehearsalError, RehearsalOptions, Report
-from local_stack.tfharness import HarnessError
+from deployment import rehearse as cli
+from deployment.rehearsal import Problem, RehearsalError, RehearsalOptions, Report
+from deployment.terraform.harness import HarnessError
 
 
 def test_steps_turn_errors_into_problems_and_carry_on() -> None:

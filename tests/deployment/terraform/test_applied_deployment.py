@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.tfharness import (
+from deployment.terraform.harness import (
     MotoServer,
     StackSources,
     TerraformTool,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.tfharness import (
+from deployment.terraform.harness import (
     EMULATED_SERVICES,
     MIRROR_ENV,
     AttributeDiff,

@@ -1,0 +1,1 @@
+"""Terraform applied to a local AWS emulator, read back, and rehearsed."""
