@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from deployment.rehearsal import HOSTING_MODES, RehearsalOptions, rehearse
-from deployment.terraform.harness import LAMBDA_ZIP, SITE_DIR, TERRAFORM_DIR
+from deployment.terraform.workspace import LAMBDA_ZIP, SITE_DIR, TERRAFORM_DIR
 
 
 def _variable(text: str) -> tuple[str, Any]:

@@ -4,7 +4,7 @@ exactly what it created, then destroyed (``make rehearse``, ``python -m deployme
     from deployment.rehearsal import RehearsalOptions, rehearse
 
     report = rehearse(RehearsalOptions(hosting_mode="s3-website"), out=print)
-    report.ok           # every step passed and the stack was destroyed
+    report.ok           # every step passed and the deployment was destroyed
     report.problems     # [Problem(area, message), ...], each saying what is wrong and what breaks
     report.destroyed    # True also when a step failed
 

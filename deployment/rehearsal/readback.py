@@ -2,7 +2,7 @@
 
 Only boto3 reads live here; every judgement about what was read is in ``checks`` (pure
 functions, tested without an emulator). ``Clients`` is any object with ``client(service)``,
-such as ``tfharness.AppliedStack``.
+such as ``deployment.terraform.applied.AppliedDeployment``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 
 class Clients(Protocol):
-    """Makes boto3 clients for the emulator (``tfharness.AppliedStack`` is one)."""
+    """Makes boto3 clients for the emulator (an ``AppliedDeployment`` is one)."""
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service``."""

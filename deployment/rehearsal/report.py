@@ -16,8 +16,9 @@ from typing import Final, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from deployment.terraform.harness import HarnessError
+from deployment.terraform.errors import HarnessError
 from local_stack.emulator.core import EmulatorConfigError
+from local_stack.moto_server import MotoServerError
 
 Status = Literal["running", "ok", "failed", "skipped"]
 Printer = Callable[[str], None]
@@ -34,6 +35,7 @@ class RehearsalError(Exception):
 EXPECTED_ERRORS: Final = (
     RehearsalError,
     HarnessError,
+    MotoServerError,
     EmulatorConfigError,
     ClientError,
     BotoCoreError,
@@ -194,13 +196,13 @@ class Report:
         lines.append(
             "Everything Terraform created in the emulator was destroyed."
             if self.destroyed
-            else "WARNING: the stack may not have been destroyed (see the destroy step)."
+            else "WARNING: the deployment may not have been destroyed (see the destroy step)."
         )
         return "\n".join(lines)
 
 
 def _describe(error: BaseException) -> str:
     text = str(error).strip() or "(no message)"
-    if isinstance(error, RehearsalError | HarnessError | EmulatorConfigError):
+    if isinstance(error, RehearsalError | HarnessError | MotoServerError | EmulatorConfigError):
         return text
     return f"{type(error).__name__}: {text}"

@@ -1,6 +1,6 @@
 """The rehearsal, step by step: apply, read back, check, run the chat on it, destroy.
 
-Everything after a successful apply runs inside ``try``/``finally``: the stack is destroyed
+Everything after a successful apply runs inside ``try``/``finally``: the deployment is destroyed
 whatever happens (a problem found, a check failed, a bug, Ctrl-C), and the report says so.
 When the read-back finds problems, the chat is not started: its failures would only be
 symptoms of what the report already names.
@@ -25,20 +25,13 @@ from deployment.rehearsal import checks, code, e2e, readback
 from deployment.rehearsal.checks import ApiWiring
 from deployment.rehearsal.readback import Api, Function
 from deployment.rehearsal.report import Printer, RehearsalError, Report, Step
-from deployment.terraform.harness import (
-    DEFAULT_REGION,
-    LAMBDA_ZIP,
-    SITE_DIR,
-    TERRAFORM_DIR,
-    AppliedStack,
-    HarnessError,
-    MotoServer,
-    StackSources,
-    TerraformTool,
-    apply_stack,
-    emulator_inventory,
-)
+from deployment.terraform.applied import DEFAULT_REGION, AppliedDeployment, apply_deployment
+from deployment.terraform.emulator import emulator_inventory
+from deployment.terraform.errors import HarnessError
+from deployment.terraform.tools import TerraformTool
+from deployment.terraform.workspace import LAMBDA_ZIP, SITE_DIR, TERRAFORM_DIR, DeploymentSources
 from local_stack.emulator.core import EmulatorConfigError
+from local_stack.moto_server import MotoServer
 from local_stack.stack import Stack, StackOptions, running_stack
 
 HOSTING_MODES: Final = ("cloudfront", "s3-website")
@@ -80,7 +73,7 @@ class RehearsalOptions:
     moto: MotoServer | None = None
     """A running emulator to apply to (left running); default: one started for the run."""
     tool: TerraformTool | None = None
-    """Terraform and its provider mirror; default: located as tfharness does."""
+    """Terraform and its provider mirror; default: located as deployment.terraform.tools does."""
 
     def __post_init__(self) -> None:
         if self.hosting_mode not in HOSTING_MODES:
@@ -120,7 +113,9 @@ class _Found:
 
 
 def rehearse(options: RehearsalOptions | None = None, out: Printer | None = None) -> Report:
-    """Run the whole rehearsal; ``out`` gets the report line by line. Never leaves a stack."""
+    """Run the whole rehearsal; ``out`` gets the report line by line.
+
+    Never leaves a deployment behind."""
     options = options or RehearsalOptions()
     report = Report(out)
     report.out(
@@ -138,7 +133,7 @@ def rehearse(options: RehearsalOptions | None = None, out: Printer | None = None
             if options.browser:
                 chromium = find_chromium(options.chromium)
                 step.note(f"chromium {chromium}")
-            moto = options.moto or resources.enter_context(MotoServer())
+            moto = options.moto or resources.enter_context(MotoServer(quiet=True))
             # What the emulator held before, so the destroy check blames only this run.
             before = emulator_inventory(moto.endpoint, _region(options))
             step.note(f"moto at {moto.endpoint}")
@@ -147,14 +142,14 @@ def rehearse(options: RehearsalOptions | None = None, out: Printer | None = None
             report.finish()
             return report
 
-        stack = _apply(report, options, tool, moto)
-        if stack is None:
+        deployment = _apply(report, options, tool, moto)
+        if deployment is None:
             report.finish()
             return report
         try:
-            _rehearse_applied(report, options, stack, chromium)
+            _rehearse_applied(report, options, deployment, chromium)
         finally:
-            _destroy(report, stack, before)
+            _destroy(report, deployment, before)
     report.finish()
     return report
 
@@ -165,18 +160,20 @@ def _region(options: RehearsalOptions) -> str:
 
 def _apply(
     report: Report, options: RehearsalOptions, tool: TerraformTool, moto: MotoServer
-) -> AppliedStack | None:
+) -> AppliedDeployment | None:
     variables = {"hosting_mode": options.hosting_mode, **options.variables}
-    sources = StackSources(
+    sources = DeploymentSources(
         terraform_dir=options.terraform_dir,
         site_dir=options.site_dir,
         lambda_zip=options.lambda_zip,
     )
-    applied: AppliedStack | None = None
+    applied: AppliedDeployment | None = None
     failure: HarnessError | None = None
     with report.step(STEP_APPLY, area="terraform apply") as step:
         try:
-            applied = apply_stack(variables, endpoint=moto.endpoint, sources=sources, tool=tool)
+            applied = apply_deployment(
+                variables, endpoint=moto.endpoint, sources=sources, tool=tool
+            )
         except HarnessError as error:
             failure = error
             raise
@@ -185,7 +182,7 @@ def _apply(
         for name, value in sorted(applied.outputs.items()):
             step.note(f"output {name} = {value}")
     if applied is None:
-        # tfharness destroyed what the failed apply created, unless it said otherwise.
+        # apply_deployment destroyed what the failed apply created, unless it said otherwise.
         notes = getattr(failure, "__notes__", [])
         report.destroyed = not any("destroy" in note for note in notes)
         report.out(
@@ -196,41 +193,43 @@ def _apply(
     return applied
 
 
-def _destroy(report: Report, stack: AppliedStack, before: Mapping[str, list[str]]) -> None:
+def _destroy(
+    report: Report, deployment: AppliedDeployment, before: Mapping[str, list[str]]
+) -> None:
     with report.step(STEP_DESTROY, area="terraform destroy") as step:
         step.note("destroying (this runs whether or not the steps above passed)")
-        stack.close()
-        seconds = dict(stack.terraform.timings).get("destroy", 0.0)
+        deployment.close()
+        seconds = dict(deployment.terraform.timings).get("destroy", 0.0)
         left = {
             kind: sorted(set(names) - set(before.get(kind, [])))
-            for kind, names in emulator_inventory(stack.endpoint, stack.region).items()
+            for kind, names in emulator_inventory(deployment.endpoint, deployment.region).items()
         }
         leftovers = {kind: names for kind, names in left.items() if names}
         if leftovers:
             step.problem("terraform destroy", f"destroy left resources behind: {leftovers}")
         else:
             step.note(f"destroyed in {seconds:.0f} s; nothing Terraform created is left")
-        report.destroyed = stack.destroyed
+        report.destroyed = deployment.destroyed
 
 
 def _rehearse_applied(
-    report: Report, options: RehearsalOptions, stack: AppliedStack, chromium: Path | None
+    report: Report, options: RehearsalOptions, deployment: AppliedDeployment, chromium: Path | None
 ) -> None:
     found = _Found()
     with tempfile.TemporaryDirectory(prefix="awsome-rehearsal-") as scratch:
         work = Path(scratch)
         with report.step(STEP_API, area=checks.API_AREA) as step:
-            _read_api(step, stack, found)
+            _read_api(step, deployment, found)
         if found.wiring is not None and found.wiring.function_arn is not None:
             with report.step(STEP_FUNCTION, area="function") as step:
-                _read_function(step, stack, found)
+                _read_function(step, deployment, found)
         if found.function is not None:
             with report.step(STEP_CODE, area=code.CODE_AREA) as step:
-                _check_code(step, stack, options, found, work)
+                _check_code(step, deployment, options, found, work)
             with report.step(STEP_ENV, area=checks.ENV_AREA) as step:
-                _check_environment(step, stack, found)
+                _check_environment(step, deployment, found)
         with report.step(STEP_SITE, area=checks.SITE_AREA) as step:
-            _check_site(step, stack, found)
+            _check_site(step, deployment, found)
 
         later = [STEP_START, STEP_WEBSOCKETS, STEP_BROWSER]
         if report.problems or found.function is None or found.code_dir is None:
@@ -241,7 +240,7 @@ def _rehearse_applied(
         with ExitStack() as local:
             running: Stack | None = None
             with report.step(STEP_START, area="local gateway") as step:
-                running = _start_local(step, local, stack, found, work)
+                running = _start_local(step, local, deployment, found, work)
             if running is None:
                 for title in later[1:]:
                     report.skip(title, "the local gateway did not start")
@@ -249,7 +248,7 @@ def _rehearse_applied(
             with report.step(STEP_WEBSOCKETS, area=e2e.WEBSOCKET_AREA) as step:
                 notes, problems = e2e.websocket_checks(
                     running.ws_url,
-                    dynamodb=stack.client("dynamodb"),
+                    dynamodb=deployment.client("dynamodb"),
                     table_name=running.table_name,
                     origins_restricted=bool(running.environment.get(checks.ORIGINS_VARIABLE)),
                 )
@@ -269,10 +268,10 @@ def _rehearse_applied(
 # --- read-back steps --------------------------------------------------------------------------
 
 
-def _api_id(stack: AppliedStack) -> str:
-    apis = stack.client("apigatewayv2").get_apis().get("Items", [])
+def _api_id(deployment: AppliedDeployment) -> str:
+    apis = deployment.client("apigatewayv2").get_apis().get("Items", [])
     websocket = [a["ApiId"] for a in apis if a.get("ProtocolType") == "WEBSOCKET"]
-    named = stack.outputs.get("api_id")
+    named = deployment.outputs.get("api_id")
     if named in websocket:
         return str(named)
     if len(websocket) == 1:
@@ -283,11 +282,13 @@ def _api_id(stack: AppliedStack) -> str:
     )
 
 
-def _read_api(step: Step, stack: AppliedStack, found: _Found) -> None:
-    api = readback.read_api(stack, _api_id(stack))
-    stage_hint = str(stack.outputs.get("websocket_url", "")).rstrip("/").rpartition("/")[2] or None
-    wiring, problems = checks.check_api(api, stack.region, stage_hint)
-    problems += checks.check_outputs(stack.outputs, wiring)
+def _read_api(step: Step, deployment: AppliedDeployment, found: _Found) -> None:
+    api = readback.read_api(deployment, _api_id(deployment))
+    stage_hint = (
+        str(deployment.outputs.get("websocket_url", "")).rstrip("/").rpartition("/")[2] or None
+    )
+    wiring, problems = checks.check_api(api, deployment.region, stage_hint)
+    problems += checks.check_outputs(deployment.outputs, wiring)
     found.api, found.wiring = api, wiring
     step.note(
         f"API {api.api_id} ({api.protocol_type}), route selection "
@@ -304,10 +305,10 @@ def _read_api(step: Step, stack: AppliedStack, found: _Found) -> None:
     step.extend(problems)
 
 
-def _read_function(step: Step, stack: AppliedStack, found: _Found) -> None:
+def _read_function(step: Step, deployment: AppliedDeployment, found: _Found) -> None:
     assert found.wiring is not None and found.wiring.function_arn is not None  # noqa: S101
     assert found.api is not None  # noqa: S101
-    function = readback.read_function(stack, found.wiring.function_arn)
+    function = readback.read_function(deployment, found.wiring.function_arn)
     found.function = function
     step.note(
         f"function {function.name}: {function.runtime}, handler {function.handler}, "
@@ -323,12 +324,12 @@ def _read_function(step: Step, stack: AppliedStack, found: _Found) -> None:
 
 
 def _check_code(
-    step: Step, stack: AppliedStack, options: RehearsalOptions, found: _Found, work: Path
+    step: Step, deployment: AppliedDeployment, options: RehearsalOptions, found: _Found, work: Path
 ) -> None:
     assert found.function is not None and found.wiring is not None  # noqa: S101
     assert found.api is not None  # noqa: S101
     function = found.function
-    package, source = _package(step, stack, options, function, work)
+    package, source = _package(step, deployment, options, function, work)
     step.extend(code.check_code_hash(package.read_bytes(), function.code_sha256, source))
     if step.problems:
         return
@@ -364,11 +365,15 @@ def _check_code(
 
 
 def _package(
-    step: Step, stack: AppliedStack, options: RehearsalOptions, function: Function, work: Path
+    step: Step,
+    deployment: AppliedDeployment,
+    options: RehearsalOptions,
+    function: Function,
+    work: Path,
 ) -> tuple[Path, str]:
     """The deployed package: downloaded when the emulator serves it, else the checked zip."""
     location = function.code_location or ""
-    if location and urlsplit(location).netloc == urlsplit(stack.endpoint).netloc:
+    if location and urlsplit(location).netloc == urlsplit(deployment.endpoint).netloc:
         target = work / "downloaded-lambda.zip"
         with urllib.request.urlopen(location, timeout=_TIMEOUT_S) as answer:  # noqa: S310
             target.write_bytes(answer.read())
@@ -380,12 +385,14 @@ def _package(
     return options.lambda_zip, str(options.lambda_zip)
 
 
-def _check_environment(step: Step, stack: AppliedStack, found: _Found) -> None:
+def _check_environment(step: Step, deployment: AppliedDeployment, found: _Found) -> None:
     assert found.function is not None and found.wiring is not None  # noqa: S101
     environment = found.function.environment
     facts = found.facts
-    tables = readback.table_names(stack)
-    found.website_origin = checks.url_origin(str(stack.outputs.get("website_url", "")).rstrip("/"))
+    tables = readback.table_names(deployment)
+    found.website_origin = checks.url_origin(
+        str(deployment.outputs.get("website_url", "")).rstrip("/")
+    )
     module = found.function.handler.split(".")[0]
     step.extend(
         checks.check_environment(
@@ -404,7 +411,7 @@ def _check_environment(step: Step, stack: AppliedStack, found: _Found) -> None:
         step.note("the code accepts the function's environment")
     table_name = environment.get(checks.TABLE_VARIABLE)
     if table_name in tables:
-        table = readback.read_table(stack, str(table_name))
+        table = readback.read_table(deployment, str(table_name))
         if table is None:
             step.problem(checks.TABLE_AREA, f"table {table_name!r} vanished while being read")
             return
@@ -415,11 +422,11 @@ def _check_environment(step: Step, stack: AppliedStack, found: _Found) -> None:
         )
 
 
-def _check_site(step: Step, stack: AppliedStack, found: _Found) -> None:
-    bucket = stack.outputs.get("site_bucket")
+def _check_site(step: Step, deployment: AppliedDeployment, found: _Found) -> None:
+    bucket = deployment.outputs.get("site_bucket")
     if not bucket:
         raise RehearsalError("Terraform has no site_bucket output: cannot find the site's files")
-    objects = readback.read_site(stack, str(bucket))
+    objects = readback.read_site(deployment, str(bucket))
     found.objects = objects
     step.note(f"bucket {bucket}: {', '.join(sorted(objects)) or 'empty'}")
     if found.wiring is None:
@@ -447,7 +454,7 @@ def _free_port(host: str) -> int:
 
 
 def _start_local(
-    step: Step, local: ExitStack, stack: AppliedStack, found: _Found, work: Path
+    step: Step, local: ExitStack, deployment: AppliedDeployment, found: _Found, work: Path
 ) -> Stack:
     assert found.function is not None and found.wiring is not None  # noqa: S101
     assert found.api is not None and found.code_dir is not None  # noqa: S101
@@ -463,7 +470,7 @@ def _start_local(
         environment, changes = checks.local_environment(
             function.environment,
             connections_endpoint=f"{origin}/{wiring.stage}",
-            dynamodb_endpoint=stack.endpoint,
+            dynamodb_endpoint=deployment.endpoint,
             website_origin=found.website_origin,
             page_origin=origin,
         )
@@ -481,9 +488,9 @@ def _start_local(
             lambda_timeout_s=float(function.timeout_s),
             lambda_memory_mb=function.memory_mb,
             site_dir=site_dir,
-            dynamodb_endpoint=stack.endpoint,
+            dynamodb_endpoint=deployment.endpoint,
             table_name=function.environment[checks.TABLE_VARIABLE],
-            region=stack.region,
+            region=deployment.region,
         )
         try:
             running = local.enter_context(running_stack(options))

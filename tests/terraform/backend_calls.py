@@ -13,7 +13,7 @@ from pathlib import Path
 import botocore.session
 from botocore import xform_name
 
-from deployment.terraform.harness import REPO_ROOT
+from deployment.terraform.workspace import REPO_ROOT
 
 CONNECTIONS_MODULE = REPO_ROOT / "backend" / "chat" / "connections.py"
 GATEWAY_MODULE = REPO_ROOT / "backend" / "chat" / "gateway.py"

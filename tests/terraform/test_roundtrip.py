@@ -18,18 +18,13 @@ from typing import Any
 
 import pytest
 
-from deployment.terraform.harness import (
-    REPO_ROOT,
-    SITE_DIR,
-    AppliedStack,
-    HarnessError,
-    MotoServer,
-    StackSources,
-    TerraformTool,
-    apply_stack,
-    emulator_inventory,
-)
+from deployment.terraform.applied import AppliedDeployment, apply_deployment
+from deployment.terraform.emulator import emulator_inventory
+from deployment.terraform.errors import HarnessError
+from deployment.terraform.tools import TerraformTool
+from deployment.terraform.workspace import REPO_ROOT, SITE_DIR, DeploymentSources
 from local_stack.dynamodb import TABLE_SCHEMA
+from local_stack.moto_server import MotoServer
 from local_stack.site import content_type, render_template, site_variables
 from scripts.build_lambda import code_sha256
 from tests.terraform.backend_calls import dynamodb_actions, management_api_http_methods
@@ -46,25 +41,27 @@ ROUTE_KEYS = {"$connect", "$disconnect", "$default", "sendmessage", "ping"}
 @pytest.fixture(scope="module")
 def moto() -> Iterator[MotoServer]:
     """One emulated AWS account for both stacks."""
-    with MotoServer() as server:
+    with MotoServer(quiet=True) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def stacks(
     moto: MotoServer, terraform_tool: TerraformTool, lambda_zip: Path
-) -> Iterator[dict[str, AppliedStack]]:
+) -> Iterator[dict[str, AppliedDeployment]]:
     """Both hosting modes applied side by side; closed (destroyed) at the end in any case."""
-    sources = StackSources(lambda_zip=lambda_zip)
+    sources = DeploymentSources(lambda_zip=lambda_zip)
 
-    def apply(mode: str) -> AppliedStack:
+    def apply(mode: str) -> AppliedDeployment:
         variables = {"name_prefix": PREFIXES[mode], "hosting_mode": mode, "stage_name": STAGE}
-        return apply_stack(variables, endpoint=moto.endpoint, sources=sources, tool=terraform_tool)
+        return apply_deployment(
+            variables, endpoint=moto.endpoint, sources=sources, tool=terraform_tool
+        )
 
     started = time.monotonic()
     with ThreadPoolExecutor(len(MODES)) as pool:
         futures = {mode: pool.submit(apply, mode) for mode in MODES}
-    applied: dict[str, AppliedStack] = {}
+    applied: dict[str, AppliedDeployment] = {}
     failure: BaseException | None = None
     for mode, future in futures.items():
         try:
@@ -82,7 +79,9 @@ def stacks(
 
 
 @pytest.fixture(params=MODES)
-def stack(request: pytest.FixtureRequest, stacks: dict[str, AppliedStack]) -> AppliedStack:
+def stack(
+    request: pytest.FixtureRequest, stacks: dict[str, AppliedDeployment]
+) -> AppliedDeployment:
     """One applied stack per hosting mode."""
     applied = stacks[request.param]
     if applied.destroyed:
@@ -105,7 +104,7 @@ def as_set(value: str | list[str]) -> set[str]:
 # --- idempotence ------------------------------------------------------------------------------
 
 
-def test_second_plan_changes_nothing_but_known_emulator_gaps(stack: AppliedStack) -> None:
+def test_second_plan_changes_nothing_but_known_emulator_gaps(stack: AppliedDeployment) -> None:
     """A plan right after apply differs from the state only in attributes moto cannot store."""
     plan = stack.plan()
     assert unexplained_diffs(plan) == [], plan.text
@@ -115,7 +114,7 @@ def test_second_plan_changes_nothing_but_known_emulator_gaps(stack: AppliedStack
 # --- API Gateway ------------------------------------------------------------------------------
 
 
-def test_outputs_name_what_was_created(stack: AppliedStack) -> None:
+def test_outputs_name_what_was_created(stack: AppliedDeployment) -> None:
     """The outputs are the URLs and names derived from the API id, region, stage and prefix."""
     out = stack.outputs
     host = f"{out['api_id']}.execute-api.{stack.region}.amazonaws.com"
@@ -127,7 +126,7 @@ def test_outputs_name_what_was_created(stack: AppliedStack) -> None:
     assert out["site_bucket"].startswith(f"{prefix}-site-")
 
 
-def test_every_route_targets_the_one_lambda_integration(stack: AppliedStack) -> None:
+def test_every_route_targets_the_one_lambda_integration(stack: AppliedDeployment) -> None:
     """The five routes select on body.action and all reach one AWS_PROXY integration."""
     api = stack.client("apigatewayv2")
     api_id = stack.outputs["api_id"]
@@ -154,7 +153,7 @@ def test_every_route_targets_the_one_lambda_integration(stack: AppliedStack) -> 
     assert targets == dict.fromkeys(ROUTE_KEYS, f"integrations/{integration['IntegrationId']}")
 
 
-def test_stage_auto_deploys_with_default_throttling(stack: AppliedStack) -> None:
+def test_stage_auto_deploys_with_default_throttling(stack: AppliedDeployment) -> None:
     """The stage redeploys on every change and throttles every route by default."""
     stage = stack.client("apigatewayv2").get_stage(ApiId=stack.outputs["api_id"], StageName=STAGE)
     assert stage["AutoDeploy"] is True
@@ -175,7 +174,7 @@ def documented_environment() -> set[str]:
     return {name for name in names if not name.startswith("AWS_")}
 
 
-def test_function_is_built_as_documented(stack: AppliedStack, lambda_zip: Path) -> None:
+def test_function_is_built_as_documented(stack: AppliedDeployment, lambda_zip: Path) -> None:
     """python3.13 on arm64, the documented handler, sized for fan-out, running today's zip."""
     config = stack.client("lambda").get_function_configuration(
         FunctionName=stack.outputs["function_name"]
@@ -190,7 +189,7 @@ def test_function_is_built_as_documented(stack: AppliedStack, lambda_zip: Path) 
     assert config["Role"] == role["Role"]["Arn"]
 
 
-def test_function_environment_names_the_table_and_the_endpoint(stack: AppliedStack) -> None:
+def test_function_environment_names_the_table_and_the_endpoint(stack: AppliedDeployment) -> None:
     """Exactly the documented variables, naming this stack's table, endpoint and site."""
     config = stack.client("lambda").get_function_configuration(
         FunctionName=stack.outputs["function_name"]
@@ -206,7 +205,7 @@ def test_function_environment_names_the_table_and_the_endpoint(stack: AppliedSta
     assert env["CONNECTION_TTL_SECONDS"] == "10800"
 
 
-def test_only_this_api_stage_may_invoke_the_function(stack: AppliedStack) -> None:
+def test_only_this_api_stage_may_invoke_the_function(stack: AppliedDeployment) -> None:
     """The resource policy lets API Gateway invoke, from this API's stage only."""
     policy = stack.client("lambda").get_policy(FunctionName=stack.outputs["function_name"])
     (statement,) = only_statement(policy["Policy"])
@@ -223,14 +222,14 @@ def test_only_this_api_stage_may_invoke_the_function(stack: AppliedStack) -> Non
     }
 
 
-def test_log_group_exists_with_retention(stack: AppliedStack) -> None:
+def test_log_group_exists_with_retention(stack: AppliedDeployment) -> None:
     """The function's log group is managed, with a finite retention."""
     name = f"/aws/lambda/{stack.outputs['function_name']}"
     groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
     assert [(g["logGroupName"], g.get("retentionInDays")) for g in groups] == [(name, 14)]
 
 
-def test_default_tags_reach_the_resources(stack: AppliedStack) -> None:
+def test_default_tags_reach_the_resources(stack: AppliedDeployment) -> None:
     """The provider's default_tags mark every taggable resource with the project and stack."""
     function_arn = stack.client("lambda").get_function(FunctionName=stack.outputs["function_name"])[
         "Configuration"
@@ -246,7 +245,7 @@ def test_default_tags_reach_the_resources(stack: AppliedStack) -> None:
 # --- DynamoDB ---------------------------------------------------------------------------------
 
 
-def test_table_matches_the_local_stack_schema(stack: AppliedStack) -> None:
+def test_table_matches_the_local_stack_schema(stack: AppliedDeployment) -> None:
     """Keys, attributes, room index and projection equal local_stack.dynamodb.TABLE_SCHEMA."""
     table = stack.client("dynamodb").describe_table(TableName=stack.outputs["table_name"])["Table"]
 
@@ -272,7 +271,7 @@ def test_table_matches_the_local_stack_schema(stack: AppliedStack) -> None:
     assert indexes == TABLE_SCHEMA["GlobalSecondaryIndexes"]
 
 
-def test_table_expires_items_and_is_protected(stack: AppliedStack) -> None:
+def test_table_expires_items_and_is_protected(stack: AppliedDeployment) -> None:
     """TTL on expiresAt, encryption at rest, point-in-time recovery, deletion protection off."""
     dynamodb = stack.client("dynamodb")
     name = stack.outputs["table_name"]
@@ -288,7 +287,7 @@ def test_table_expires_items_and_is_protected(stack: AppliedStack) -> None:
 # --- IAM --------------------------------------------------------------------------------------
 
 
-def test_iam_policy_grants_exactly_what_the_code_calls(stack: AppliedStack) -> None:
+def test_iam_policy_grants_exactly_what_the_code_calls(stack: AppliedDeployment) -> None:
     """Log writes to its group, the backend's DynamoDB calls, POSTs to this stage's @connections."""
     iam = stack.client("iam")
     role = f"{stack.variables['name_prefix']}-lambda"
@@ -323,7 +322,7 @@ def test_iam_policy_grants_exactly_what_the_code_calls(stack: AppliedStack) -> N
     assert granted == expected
 
 
-def test_only_lambda_may_assume_the_role(stack: AppliedStack) -> None:
+def test_only_lambda_may_assume_the_role(stack: AppliedDeployment) -> None:
     """The role trusts the Lambda service and nobody else."""
     role = stack.client("iam").get_role(RoleName=f"{stack.variables['name_prefix']}-lambda")
     (statement,) = only_statement(role["Role"]["AssumeRolePolicyDocument"])
@@ -334,7 +333,7 @@ def test_only_lambda_may_assume_the_role(stack: AppliedStack) -> None:
 # --- website ----------------------------------------------------------------------------------
 
 
-def expected_site(stack: AppliedStack) -> dict[str, bytes]:
+def expected_site(stack: AppliedDeployment) -> dict[str, bytes]:
     """What the bucket should hold: frontend/ with templates rendered as the local stack does."""
     variables = site_variables(stack.outputs["websocket_url"], 2000)
     site: dict[str, bytes] = {}
@@ -348,7 +347,7 @@ def expected_site(stack: AppliedStack) -> dict[str, bytes]:
     return site
 
 
-def test_site_files_are_published_with_types_and_etags(stack: AppliedStack) -> None:
+def test_site_files_are_published_with_types_and_etags(stack: AppliedDeployment) -> None:
     """Each site file is in the bucket, rendered, typed and etagged as the local stack serves it."""
     s3 = stack.client("s3")
     bucket = stack.outputs["site_bucket"]
@@ -366,7 +365,7 @@ def test_site_files_are_published_with_types_and_etags(stack: AppliedStack) -> N
         assert obj["CacheControl"] == ("no-cache" if fresh else "public, max-age=300"), key
 
 
-def test_config_js_holds_the_websocket_url(stack: AppliedStack) -> None:
+def test_config_js_holds_the_websocket_url(stack: AppliedDeployment) -> None:
     """config.js in the bucket points the page at this stack's WebSocket URL, uncached."""
     obj = stack.client("s3").get_object(Bucket=stack.outputs["site_bucket"], Key="config.js")
     text = obj["Body"].read().decode("utf-8")
@@ -375,7 +374,7 @@ def test_config_js_holds_the_websocket_url(stack: AppliedStack) -> None:
     assert obj["CacheControl"] == "no-cache"
 
 
-def test_cloudfront_mode_keeps_the_bucket_private(stacks: dict[str, AppliedStack]) -> None:
+def test_cloudfront_mode_keeps_the_bucket_private(stacks: dict[str, AppliedDeployment]) -> None:
     """Block Public Access fully on, no ACLs, and only this distribution may read, via OAC."""
     stack = stacks["cloudfront"]
     s3 = stack.client("s3")
@@ -417,7 +416,7 @@ def test_cloudfront_mode_keeps_the_bucket_private(stacks: dict[str, AppliedStack
     ) == ("s3", "always", "sigv4")
 
 
-def test_s3_website_mode_is_public_by_policy_only(stacks: dict[str, AppliedStack]) -> None:
+def test_s3_website_mode_is_public_by_policy_only(stacks: dict[str, AppliedDeployment]) -> None:
     """ACLs disabled and blocked; a bucket policy lets anyone read objects; the website is on."""
     stack = stacks["s3-website"]
     s3 = stack.client("s3")
@@ -444,7 +443,7 @@ def test_s3_website_mode_is_public_by_policy_only(stacks: dict[str, AppliedStack
 # --- destroy ----------------------------------------------------------------------------------
 
 
-def test_destroy_leaves_nothing(stacks: dict[str, AppliedStack], moto: MotoServer) -> None:
+def test_destroy_leaves_nothing(stacks: dict[str, AppliedDeployment], moto: MotoServer) -> None:
     """Both stacks coexist in one account, and destroying them empties it."""
     region = next(iter(stacks.values())).region
     before = emulator_inventory(moto.endpoint, region)
@@ -456,7 +455,7 @@ def test_destroy_leaves_nothing(stacks: dict[str, AppliedStack], moto: MotoServe
 
     started = time.monotonic()
     with ThreadPoolExecutor(len(stacks)) as pool:
-        list(pool.map(AppliedStack.destroy, stacks.values()))
+        list(pool.map(AppliedDeployment.destroy, stacks.values()))
     print(f"\ndestroyed both stacks in {time.monotonic() - started:.0f}s")
 
     for stack in stacks.values():

@@ -14,7 +14,6 @@ import pytest
 from deployment.rehearsal.e2e import BROWSER_AREA, WEBSOCKET_AREA, browser_check, websocket_checks
 from local_stack.emulator.server import DEFAULT_ROUTES
 from local_stack.stack import Stack, StackOptions, running_stack
-from tests.conftest import require_tool
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +108,6 @@ def test_the_origin_check_passes_when_the_allowlist_is_set() -> None:
     assert notes[-1] == (
         "a browser from https://not-the-chat.example is refused with 403 (ALLOWED_ORIGINS)"
     )
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's Chromium."""
-    return Path(require_tool("chromium", "the rehearsal's browser check drives Chromium"))
 
 
 @pytest.mark.browser

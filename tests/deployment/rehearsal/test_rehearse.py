@@ -23,14 +23,11 @@ from deployment.rehearsal.runner import (
     STEP_START,
     STEP_WEBSOCKETS,
 )
-from deployment.terraform.harness import (
-    DEFAULT_REGION,
-    TERRAFORM_DIR,
-    MotoServer,
-    TerraformTool,
-    emulator_inventory,
-)
-from tests.conftest import require_tool
+from deployment.terraform.applied import DEFAULT_REGION
+from deployment.terraform.emulator import emulator_inventory
+from deployment.terraform.tools import TerraformTool
+from deployment.terraform.workspace import TERRAFORM_DIR
+from local_stack.moto_server import MotoServer
 
 # An apply and a destroy take minutes on a busy machine (CloudFront's destroy alone took 67 s
 # here), more than pytest's default 300 s allows for.
@@ -42,7 +39,7 @@ CODE_ROUTES = "$connect, $default, $disconnect, ping, sendmessage"
 @pytest.fixture
 def moto() -> Iterator[MotoServer]:
     """An emulator of the test's own, so the test can list what is left after the run."""
-    with MotoServer() as server:
+    with MotoServer(quiet=True) as server:
         yield server
 
 
@@ -77,11 +74,10 @@ def broken_copy(tmp_path: Path, file: str, pattern: str, replacement: str) -> Pa
 
 
 @pytest.mark.browser
-def test_the_applied_stack_chats_end_to_end(
-    terraform_tool: TerraformTool, lambda_zip: Path, moto: MotoServer
+def test_the_applied_deployment_chats_end_to_end(
+    terraform_tool: TerraformTool, lambda_zip: Path, moto: MotoServer, chromium: Path
 ) -> None:
     """As `make rehearse`: every step passes on what Terraform created, then it is destroyed."""
-    chromium = Path(require_tool("chromium", "the rehearsal's browser check drives Chromium"))
     report, printed = run(
         RehearsalOptions(lambda_zip=lambda_zip, tool=terraform_tool, moto=moto, chromium=chromium)
     )

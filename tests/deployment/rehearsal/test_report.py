@@ -8,7 +8,7 @@ import pytest
 
 from deployment import rehearse as cli
 from deployment.rehearsal import Problem, RehearsalError, RehearsalOptions, Report
-from deployment.terraform.harness import HarnessError
+from deployment.terraform.errors import HarnessError
 
 
 def test_steps_turn_errors_into_problems_and_carry_on() -> None:
@@ -49,7 +49,7 @@ def test_a_run_passes_only_without_problems_and_once_destroyed() -> None:
     report.skip("browser", "not asked for")
     before = report.ok
     assert report.summary().endswith(
-        "WARNING: the stack may not have been destroyed (see the destroy step)."
+        "WARNING: the deployment may not have been destroyed (see the destroy step)."
     )
     report.destroyed = True
     assert (before, report.ok) == (False, True)

@@ -6,24 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from deployment.terraform.harness import (
-    EMULATED_SERVICES,
-    MIRROR_ENV,
+from deployment.terraform.emulator import EMULATED_SERVICES, boto3_client, emulator_override
+from deployment.terraform.errors import HarnessError
+from deployment.terraform.plan import (
     AttributeDiff,
-    HarnessError,
-    MotoServer,
     Plan,
     ResourceChange,
-    StackSources,
     attribute_diffs,
-    boto3_client,
-    cli_config_text,
-    emulator_override,
-    find_provider_mirror,
     plan_from_json,
-    prepare_workdir,
+)
+from deployment.terraform.tools import (
+    MIRROR_ENV,
+    cli_config_text,
+    find_provider_mirror,
     terraform_environment,
 )
+from deployment.terraform.workspace import DeploymentSources, prepare_workdir
+from local_stack.moto_server import MotoServer, MotoServerError
 from tests.terraform.emulator_gaps import unexplained_diffs
 
 
@@ -83,7 +82,7 @@ def test_workdir_copy_leaves_out_state_and_stale_overrides(tmp_path: Path) -> No
     zip_path.write_bytes(b"PK")
     root = tmp_path / "work"
     root.mkdir()
-    workdir = prepare_workdir(root, StackSources(tf, site, zip_path))
+    workdir = prepare_workdir(root, DeploymentSources(tf, site, zip_path))
     assert sorted(p.name for p in workdir.iterdir()) == ["versions.tf"]
     assert (root / "frontend" / "index.html").read_text() == "<p>"
     assert (root / "build" / "lambda.zip").read_bytes() == b"PK"
@@ -97,7 +96,7 @@ def test_workdir_without_the_zip_says_to_build_it(tmp_path: Path) -> None:
     root = tmp_path / "work"
     root.mkdir()
     with pytest.raises(HarnessError, match="make build"):
-        prepare_workdir(root, StackSources(tf, tmp_path / "no-site", tmp_path / "missing.zip"))
+        prepare_workdir(root, DeploymentSources(tf, tmp_path / "no-site", tmp_path / "missing.zip"))
 
 
 CHANGE = {
@@ -203,9 +202,9 @@ def test_deferred_values_need_a_gap_to_explain_them() -> None:
 
 def test_moto_server_serves_on_a_free_local_port() -> None:
     """The emulator starts on 127.0.0.1, answers boto3, and stops."""
-    with MotoServer() as moto:
+    with MotoServer(quiet=True) as moto:
         assert moto.endpoint.startswith("http://127.0.0.1:")
         dynamodb = boto3_client("dynamodb", moto.endpoint, "eu-west-1")
         assert dynamodb.list_tables()["TableNames"] == []
-    with pytest.raises(HarnessError):
+    with pytest.raises(MotoServerError):
         _ = moto.endpoint
