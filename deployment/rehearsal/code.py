@@ -8,7 +8,8 @@ the deployed code and never ``backend/``. From the handler's package it reads, w
 - ``<package>.runtime.RUNTIME_ENV``: every environment variable the code reads;
 - ``<package>.config.Settings.from_env(env)``: the code's own validation of an environment.
 
-A package without them is still rehearsed; those comparisons are then skipped and said so.
+These names are contracts (docs/internals.md, "Contracts"): a package without one of them is
+a problem naming the contract that broke, never a comparison silently skipped.
 """
 
 from __future__ import annotations
@@ -172,8 +173,34 @@ def probe(
     )
 
 
+def check_contracts(facts: CodeFacts, handler: str) -> list[Problem]:
+    """Every name the rehearsal reads from the code must be there (module docstring)."""
+    module = handler.rpartition(".")[0]
+    package = module.split(".")[0]
+    missing = []
+    if facts.routes is None:
+        missing.append((f"{module}.ROUTES", "a mapping of the route keys the code handles"))
+    if facts.reads_env is None:
+        missing.append(
+            (f"{package}.runtime.RUNTIME_ENV", "every environment variable the code reads")
+        )
+    if not facts.validates_environment:
+        missing.append(
+            (f"{package}.config.Settings.from_env", "the code's validation of its environment")
+        )
+    return [
+        Problem(
+            CODE_AREA,
+            f"contract broken: the package has no {name} ({what}), which the rehearsal reads "
+            "to check the deployment against the code; restore it, or change the contract in "
+            "deployment/rehearsal/code.py and docs/internals.md (Contracts)",
+        )
+        for name, what in missing
+    ]
+
+
 def check_probe(facts: CodeFacts, handler: str, code_dir: Path) -> list[Problem]:
-    """The handler must import from the package alone and be callable."""
+    """The handler must import from the package alone, be callable, and keep the contracts."""
     module, _, function = handler.rpartition(".")
     if facts.import_error is not None:
         return [
@@ -197,4 +224,4 @@ def check_probe(facts: CodeFacts, handler: str, code_dir: Path) -> list[Problem]
         problems.append(
             Problem(CODE_AREA, f"{module} has no callable {function!r}: Lambda cannot run it")
         )
-    return problems
+    return problems + check_contracts(facts, handler)

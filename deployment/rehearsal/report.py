@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Literal
@@ -42,6 +42,11 @@ EXPECTED_ERRORS: Final = (
     OSError,
     TimeoutError,
 )
+
+
+def listed(items: Iterable[str]) -> str:
+    """Names for a message: sorted, comma-separated, or "none"."""
+    return ", ".join(sorted(items)) or "none"
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,18 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from deployment.rehearsal import checks, code, e2e, readback
-from deployment.rehearsal.checks import ApiWiring
+from deployment import product
+from deployment.rehearsal import (
+    api_checks,
+    code,
+    csp,
+    e2e,
+    function_checks,
+    local_run,
+    readback,
+    site_checks,
+)
+from deployment.rehearsal.api_checks import ApiWiring
 from deployment.rehearsal.readback import Api, Function
 from deployment.rehearsal.report import Printer, RehearsalError, Report, Step
 from deployment.terraform.applied import DEFAULT_REGION, AppliedDeployment, apply_deployment
@@ -218,7 +228,7 @@ def _rehearse_applied(
     found = _Found()
     with tempfile.TemporaryDirectory(prefix="awsome-rehearsal-") as scratch:
         work = Path(scratch)
-        with report.step(STEP_API, area=checks.API_AREA) as step:
+        with report.step(STEP_API, area=api_checks.API_AREA) as step:
             _read_api(step, deployment, found)
         if found.wiring is not None and found.wiring.function_arn is not None:
             with report.step(STEP_FUNCTION, area="function") as step:
@@ -226,9 +236,9 @@ def _rehearse_applied(
         if found.function is not None:
             with report.step(STEP_CODE, area=code.CODE_AREA) as step:
                 _check_code(step, deployment, options, found, work)
-            with report.step(STEP_ENV, area=checks.ENV_AREA) as step:
+            with report.step(STEP_ENV, area=function_checks.ENV_AREA) as step:
                 _check_environment(step, deployment, found)
-        with report.step(STEP_SITE, area=checks.SITE_AREA) as step:
+        with report.step(STEP_SITE, area=site_checks.SITE_AREA) as step:
             _check_site(step, deployment, found)
 
         later = [STEP_START, STEP_WEBSOCKETS, STEP_BROWSER]
@@ -250,7 +260,7 @@ def _rehearse_applied(
                     running.ws_url,
                     dynamodb=deployment.client("dynamodb"),
                     table_name=running.table_name,
-                    origins_restricted=bool(running.environment.get(checks.ORIGINS_VARIABLE)),
+                    origins_restricted=bool(running.environment.get(product.ORIGINS_VARIABLE)),
                 )
                 for note in notes:
                     step.note(note)
@@ -287,8 +297,8 @@ def _read_api(step: Step, deployment: AppliedDeployment, found: _Found) -> None:
     stage_hint = (
         str(deployment.outputs.get("websocket_url", "")).rstrip("/").rpartition("/")[2] or None
     )
-    wiring, problems = checks.check_api(api, deployment.region, stage_hint)
-    problems += checks.check_outputs(deployment.outputs, wiring)
+    wiring, problems = api_checks.check_api(api, deployment.region, stage_hint)
+    problems += api_checks.check_outputs(deployment.outputs, wiring)
     found.api, found.wiring = api, wiring
     step.note(
         f"API {api.api_id} ({api.protocol_type}), route selection "
@@ -318,7 +328,9 @@ def _read_function(step: Step, deployment: AppliedDeployment, found: _Found) -> 
         f"environment: {', '.join(f'{k}={v}' for k, v in sorted(function.environment.items()))}"
     )
     route = "$connect" if "$connect" in found.wiring.route_keys else min(found.wiring.route_keys)
-    step.extend(checks.check_permission(function, found.api.api_id, found.wiring.stage, route))
+    step.extend(
+        function_checks.check_permission(function, found.api.api_id, found.wiring.stage, route)
+    )
     if not step.problems:
         step.note(f"its resource policy lets this API's stage {found.wiring.stage} invoke it")
 
@@ -350,18 +362,17 @@ def _check_code(
         f"{sys.version_info.major}.{sys.version_info.minor} (the function runs {function.runtime})"
     )
     module = function.handler.rpartition(".")[0]
-    if facts.routes is None:
-        step.note(f"{module} has no ROUTES table: route keys not checked against the code")
-    else:
-        step.note(f"{module}.ROUTES handles {', '.join(sorted(facts.routes))}")
-        step.extend(
-            checks.check_routes_against_code(
-                found.wiring.route_keys,
-                facts.routes,
-                found.api.route_selection_expression,
-                f"{module}.ROUTES",
-            )
+    # check_probe reported a missing ROUTES as a broken contract, and returned above.
+    assert facts.routes is not None  # noqa: S101
+    step.note(f"{module}.ROUTES handles {', '.join(sorted(facts.routes))}")
+    step.extend(
+        api_checks.check_routes_against_code(
+            found.wiring.route_keys,
+            facts.routes,
+            found.api.route_selection_expression,
+            f"{module}.ROUTES",
         )
+    )
 
 
 def _package(
@@ -390,12 +401,12 @@ def _check_environment(step: Step, deployment: AppliedDeployment, found: _Found)
     environment = found.function.environment
     facts = found.facts
     tables = readback.table_names(deployment)
-    found.website_origin = checks.url_origin(
+    found.website_origin = csp.url_origin(
         str(deployment.outputs.get("website_url", "")).rstrip("/")
     )
     module = found.function.handler.split(".")[0]
     step.extend(
-        checks.check_environment(
+        function_checks.check_environment(
             environment,
             code_reads=None if facts is None else facts.reads_env,
             reads_where=f"{module}.runtime.RUNTIME_ENV",
@@ -409,13 +420,15 @@ def _check_environment(step: Step, deployment: AppliedDeployment, found: _Found)
         step.note("the code does not list the variables it reads: names not checked against it")
     if facts is not None and facts.validates_environment and facts.config_error is None:
         step.note("the code accepts the function's environment")
-    table_name = environment.get(checks.TABLE_VARIABLE)
+    table_name = environment.get(product.TABLE_VARIABLE)
     if table_name in tables:
         table = readback.read_table(deployment, str(table_name))
         if table is None:
-            step.problem(checks.TABLE_AREA, f"table {table_name!r} vanished while being read")
+            step.problem(
+                function_checks.TABLE_AREA, f"table {table_name!r} vanished while being read"
+            )
             return
-        step.extend(checks.check_table(table))
+        step.extend(function_checks.check_table(table))
         step.note(
             f"table {table.name}: key {table.key_schema[0][0]}, indexes "
             f"{', '.join(sorted(table.indexes))}, TTL on {table.ttl_attribute}"
@@ -432,15 +445,15 @@ def _check_site(step: Step, deployment: AppliedDeployment, found: _Found) -> Non
     if found.wiring is None:
         return
     environment = found.function.environment if found.function is not None else {}
-    site, problems = checks.check_site(
-        objects, found.wiring.websocket_url, environment.get(checks.MAX_CHARS_VARIABLE)
+    site, problems = site_checks.check_site(
+        objects, found.wiring.websocket_url, environment.get(product.MAX_CHARS_VARIABLE)
     )
     step.extend(problems)
     found.rendered_url = site.rendered_url
     if site.rendered_url is not None:
         step.note(f"config.js points at {site.rendered_url}, the API's endpoint")
         step.note(
-            f"every page's Content-Security-Policy allows {checks.url_origin(site.rendered_url)}"
+            f"every page's Content-Security-Policy allows {csp.url_origin(site.rendered_url)}"
         )
 
 
@@ -467,7 +480,7 @@ def _start_local(
         port = _free_port(host)
         origin = f"http://{host}:{port}"
         ws_url = f"ws://{host}:{port}/{wiring.stage}"
-        environment, changes = checks.local_environment(
+        environment, changes = local_run.local_environment(
             function.environment,
             connections_endpoint=f"{origin}/{wiring.stage}",
             dynamodb_endpoint=deployment.endpoint,
@@ -475,7 +488,7 @@ def _start_local(
             page_origin=origin,
         )
         site_dir = work / f"site-{port}"
-        _write_site(site_dir, checks.rewrite_site(found.objects, found.rendered_url, ws_url))
+        _write_site(site_dir, local_run.rewrite_site(found.objects, found.rendered_url, ws_url))
         options = StackOptions(
             host=host,
             port=port,
@@ -489,7 +502,7 @@ def _start_local(
             lambda_memory_mb=function.memory_mb,
             site_dir=site_dir,
             dynamodb_endpoint=deployment.endpoint,
-            table_name=function.environment[checks.TABLE_VARIABLE],
+            table_name=function.environment[product.TABLE_VARIABLE],
             region=deployment.region,
         )
         try:
@@ -510,8 +523,8 @@ def _start_local(
     step.note(f"site {running.page_url}: the bucket's {len(found.objects)} files")
     step.note(f"mapped config.js {found.rendered_url} -> {ws_url}")
     step.note(
-        f"mapped Content-Security-Policy connect-src {checks.url_origin(found.rendered_url)} -> "
-        f"{checks.url_origin(ws_url)}"
+        f"mapped Content-Security-Policy connect-src {csp.url_origin(found.rendered_url)} -> "
+        f"{csp.url_origin(ws_url)}"
     )
     _check_served_site(running, ws_url)
     return running
@@ -532,12 +545,12 @@ def _fetch(url: str) -> str:
 
 def _check_served_site(running: Stack, ws_url: str) -> None:
     """What the local gateway serves must point at itself, or the browser check is moot."""
-    config = _fetch(f"{running.page_url}{checks.CONFIG_JS}")
+    config = _fetch(f"{running.page_url}{site_checks.CONFIG_JS}")
     if ws_url not in config:
         raise RehearsalError(f"the served config.js does not hold {ws_url} after mapping")
-    allowed, sources = checks.page_allows(_fetch(running.page_url), checks.url_origin(ws_url))
+    allowed, sources = csp.page_allows(_fetch(running.page_url), csp.url_origin(ws_url))
     if not allowed:
         raise RehearsalError(
             f"the served index.html's connect-src ({' '.join(sources)}) does not allow "
-            f"{checks.url_origin(ws_url)} after mapping"
+            f"{csp.url_origin(ws_url)} after mapping"
         )

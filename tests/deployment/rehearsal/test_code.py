@@ -106,3 +106,29 @@ def test_a_missing_handler_function_is_reported(lambda_zip: Path, tmp_path: Path
     assert facts.import_error is None
     (problem,) = code.check_probe(facts, "chat.handler.main", tmp_path)
     assert problem.message == "chat.handler has no callable 'main': Lambda cannot run it"
+
+
+@pytest.mark.parametrize(
+    "rename",
+    [
+        ("chat/handler.py", "ROUTES", "ROUTE_TABLE", "chat.handler.ROUTES"),
+        ("chat/runtime.py", "RUNTIME_ENV", "ENV_NAMES", "chat.runtime.RUNTIME_ENV"),
+        ("chat/config.py", "def from_env(", "def from_environ(", "chat.config.Settings.from_env"),
+    ],
+)
+def test_a_renamed_contract_name_is_a_problem_naming_it(
+    lambda_zip: Path, tmp_path: Path, rename: tuple[str, str, str, str]
+) -> None:
+    """A name the rehearsal reads from the code, renamed, fails the code step loudly."""
+    path, old, new, contract = rename
+    code.extract(lambda_zip, tmp_path)
+    module = tmp_path / path
+    source = module.read_text(encoding="utf-8")
+    assert old in source
+    module.write_text(source.replace(old, new), encoding="utf-8")
+    facts = code.probe(tmp_path, HANDLER, {"TABLE_NAME": "t"})
+    assert facts.import_error is None
+    (problem,) = code.check_probe(facts, HANDLER, tmp_path)
+    assert problem.area == code.CODE_AREA
+    assert problem.message.startswith(f"contract broken: the package has no {contract} (")
+    assert "docs/internals.md (Contracts)" in problem.message
