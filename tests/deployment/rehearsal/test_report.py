@@ -42,7 +42,7 @@ def test_steps_turn_errors_into_problems_and_carry_on() -> None:
 
 
 def test_a_run_passes_only_without_problems_and_once_destroyed() -> None:
-    """No problem is not enough: the stack must also be gone; a chosen skip is fine."""
+    """No problem is not enough: the deployment must also be gone; a chosen skip is fine."""
     report = Report()
     with report.step("only"):
         pass
