@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from chat.runtime import RUNTIME_ENV
+
 from deployment.product import DEFAULT_MAX_MESSAGE_CHARS
 from deployment.rehearsal.readback import Api, Integration, Route, SiteObject, Stage
 from deployment.rehearsal.report import Problem
@@ -23,17 +25,8 @@ INVOKE_URI = (
 ROUTE_KEYS = frozenset({"$connect", "$disconnect", "$default", "sendmessage", "ping"})
 SITE_ORIGIN = "https://d111.cloudfront.net"
 TABLE = "awsome-chat-connections"
-READS = frozenset(
-    {
-        "TABLE_NAME",
-        "CONNECTIONS_ENDPOINT",
-        "ALLOWED_ORIGINS",
-        "MAX_MESSAGE_CHARS",
-        "FANOUT_CONCURRENCY",
-        "CONNECTION_TTL_SECONDS",
-        "AWS_REGION",
-    }
-)
+# What the code says it reads: the product's own list (one definition per fact).
+READS = frozenset(RUNTIME_ENV)
 ENVIRONMENT = {
     "TABLE_NAME": TABLE,
     "CONNECTIONS_ENDPOINT": f"https://{HOST}/{STAGE}",

@@ -95,8 +95,7 @@ def test_a_renamed_table_variable_is_reported_with_its_likely_meaning() -> None:
         "connections table's name from (docs/internals.md); it has ALLOWED_ORIGINS, CHAT_TABLE, "
         "CONNECTIONS_ENDPOINT, MAX_MESSAGE_CHARS",
         "the function's environment sets CHAT_TABLE, which the code never reads "
-        "(chat.runtime.RUNTIME_ENV: ALLOWED_ORIGINS, AWS_REGION, CONNECTIONS_ENDPOINT, "
-        "CONNECTION_TTL_SECONDS, FANOUT_CONCURRENCY, MAX_MESSAGE_CHARS, TABLE_NAME); it holds "
+        f"(chat.runtime.RUNTIME_ENV: {', '.join(sorted(READS))}); it holds "
         "'awsome-chat-connections', the name of a table, so it is probably meant to be TABLE_NAME",
         "the code refuses the function's environment: TABLE_NAME is required",
     ]

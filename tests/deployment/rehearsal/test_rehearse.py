@@ -99,21 +99,26 @@ def test_the_applied_deployment_chats_end_to_end(
     assert_destroyed(report, printed, moto)
 
 
+def broken_options(
+    terraform_dir: Path, tool: TerraformTool, lambda_zip: Path, moto: MotoServer
+) -> RehearsalOptions:
+    """A quick rehearsal of a broken copy: s3-website (no CloudFront), no browser."""
+    return RehearsalOptions(
+        hosting_mode="s3-website",
+        terraform_dir=terraform_dir,
+        lambda_zip=lambda_zip,
+        browser=False,
+        tool=tool,
+        moto=moto,
+    )
+
+
 def test_a_route_renamed_in_terraform_is_reported(
     terraform_tool: TerraformTool, lambda_zip: Path, moto: MotoServer, tmp_path: Path
 ) -> None:
     """`sendmessage` renamed in Terraform only: both sides of the mismatch are named."""
     terraform_dir = broken_copy(tmp_path, "locals.tf", r'"sendmessage"', '"send_message"')
-    report, printed = run(
-        RehearsalOptions(
-            hosting_mode="s3-website",
-            terraform_dir=terraform_dir,
-            lambda_zip=lambda_zip,
-            browser=False,
-            tool=terraform_tool,
-            moto=moto,
-        )
-    )
+    report, printed = run(broken_options(terraform_dir, terraform_tool, lambda_zip, moto))
     assert report.problems == [
         Problem(
             "routes",
@@ -142,16 +147,7 @@ def test_a_renamed_table_variable_is_reported(
 ) -> None:
     """TABLE_NAME spelled CHAT_TABLE in Terraform: reported as missing and as unread."""
     terraform_dir = broken_copy(tmp_path, "lambda.tf", r"\bTABLE_NAME(\s+)=", r"CHAT_TABLE\1=")
-    report, printed = run(
-        RehearsalOptions(
-            hosting_mode="s3-website",
-            terraform_dir=terraform_dir,
-            lambda_zip=lambda_zip,
-            browser=False,
-            tool=terraform_tool,
-            moto=moto,
-        )
-    )
+    report, printed = run(broken_options(terraform_dir, terraform_tool, lambda_zip, moto))
     assert [p.area for p in report.problems] == ["function environment"] * 3
     missing, unread, refused = (p.message for p in report.problems)
     assert missing == (
