@@ -8,10 +8,12 @@ exactly what it created, then destroyed (``make rehearse``, ``python -m deployme
     report.problems     # [Problem(area, message), ...], each saying what is wrong and what breaks
     report.destroyed    # True also when a step failed
 
-Modules: ``deployment`` reads back what Terraform created (boto3 on the emulator), ``checks``
-judges it and maps it onto the local stack (pure), ``code`` checks and inspects the function's
-package, ``e2e`` runs the WebSocket and browser chat checks, ``runner`` puts the steps in order
-with destroy in a ``finally``, ``report`` prints and keeps the findings.
+Modules (deployment/README.md has the table): ``readback`` reads back what Terraform created
+(boto3 on the emulator); ``api_checks``, ``function_checks`` and ``site_checks`` judge it
+(pure), with ``resource_policy`` and ``csp`` as their evaluators; ``local_run`` maps it onto
+the local stack; ``code`` checks and inspects the function's package; ``e2e`` runs the
+WebSocket and browser chat checks; ``runner`` puts the steps in order with destroy in a
+``finally``; ``report`` prints and keeps the findings.
 """
 
 from deployment.rehearsal.report import Problem, RehearsalError, Report, Step
