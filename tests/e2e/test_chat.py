@@ -16,7 +16,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from local_stack.stack import Stack, StackOptions, running_stack
-from scripts import build_lambda
 
 ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 SENT_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -256,11 +255,10 @@ def test_a_client_that_died_without_closing_is_pruned_by_the_next_broadcast() ->
     assert counters["disconnect_lost"] >= 1
 
 
-def test_the_deployment_zip_runs_unchanged(tmp_path: Path) -> None:
+def test_the_deployment_zip_runs_unchanged(tmp_path: Path, lambda_zip: Path) -> None:
     """The extracted lambda.zip, alone on the function's path, serves the chat."""
-    archive = build_lambda.build(tmp_path / "lambda.zip")
     code = tmp_path / "code"
-    with zipfile.ZipFile(archive) as zipped:
+    with zipfile.ZipFile(lambda_zip) as zipped:
         zipped.extractall(code)
     with running_stack(StackOptions(site_dir=None, code_dir=code)) as from_zip:
         lobby = room()
