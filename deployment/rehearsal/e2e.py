@@ -22,9 +22,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Origin
 
+from deployment.product import INDEX_NAME
 from deployment.rehearsal.report import Problem
 from local_stack.browser import CHROMIUM_ARGS
-from local_stack.dynamodb import INDEX_NAME
 
 WEBSOCKET_AREA: Final = "WebSocket chat"
 BROWSER_AREA: Final = "browser chat"
