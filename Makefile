@@ -64,7 +64,7 @@ bench-smoke: $(STAMP) build
 
 ## rehearse: apply terraform/ against a local AWS emulator and run the chat checks on it
 rehearse: $(STAMP) build
-	$(PY) -m local_stack.rehearse
+	$(PY) -m deployment.rehearse
 
 ## deploy / destroy: the real thing, with your AWS credentials
 deploy: $(STAMP) build

@@ -28,7 +28,6 @@ from local_stack.emulator.lambda_runtime import DUMMY_CREDENTIALS
 from local_stack.moto_server import MotoServer
 
 __all__ = [
-    "INDEX_NAME",
     "TABLE_SCHEMA",
     "TTL_ATTRIBUTE",
     "MotoServer",
@@ -36,8 +35,6 @@ __all__ = [
     "dynamodb_client",
 ]
 
-# The rehearsal's names for the index and the TTL attribute; chat.connections defines them.
-INDEX_NAME: Final = ROOM_INDEX
 
 TABLE_SCHEMA: Final[dict[str, Any]] = {
     "AttributeDefinitions": [

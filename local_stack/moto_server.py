@@ -9,8 +9,8 @@ of ours: nothing in it can pick up real credentials or a profile. It runs in its
 so Ctrl-C in a terminal reaches only the parent, which can still clean up through it (a
 Terraform destroy, say) before stopping it.
 
-Used by ``local_stack.dynamodb.LocalDynamoDB`` (the local stack's table) and
-``local_stack.tfharness.MotoServer`` (the AWS emulator Terraform applies to).
+Used by ``local_stack.dynamodb.LocalDynamoDB`` (the local stack's table) and by
+``deployment`` as the AWS emulator Terraform applies to (``quiet=True``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import selectors
 import subprocess
 import sys
 from types import TracebackType
-from typing import IO, ClassVar, Final, Self
+from typing import IO, Final, Self
 
 START_TIMEOUT_S: Final = 30.0
 STOP_TIMEOUT_S: Final = 5.0
@@ -46,15 +46,16 @@ class MotoServerError(RuntimeError):
 class MotoServer:
     """moto's server in a child process; use as a context manager or call start/stop.
 
-    Subclasses may set ``error`` (the exception raised on failure) and ``quiet`` (drop the
-    child's stderr instead of sharing ours).
+    With ``quiet``, the child's stderr is dropped instead of shared with ours: moto's
+    complaints about calls it does not emulate would bury a report printed on our stdout
+    (the deployment rehearsal's).
     """
 
-    error: ClassVar[type[Exception]] = MotoServerError
-    quiet: ClassVar[bool] = False
-
-    def __init__(self, host: str = "127.0.0.1", *, python: str = sys.executable) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", *, python: str = sys.executable, quiet: bool = False
+    ) -> None:
         self.host = host
+        self.quiet = quiet
         self.port = 0
         self._python = python
         self._process: subprocess.Popen[str] | None = None
@@ -63,7 +64,7 @@ class MotoServer:
     def endpoint(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:50123`` (``AWS_ENDPOINT_URL``)."""
         if self._process is None:
-            raise self.error("the moto server is not running")
+            raise MotoServerError("the moto server is not running")
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> str:
@@ -82,7 +83,7 @@ class MotoServer:
         line = _readline(self._process.stdout, START_TIMEOUT_S)
         if not line.strip().isdigit():
             self.stop()
-            raise self.error(
+            raise MotoServerError(
                 f"moto's server did not start within {START_TIMEOUT_S:.0f} s: is moto[server] "
                 f"installed in this interpreter ({self._python})? Run `make .venv/.installed`."
             )

@@ -24,13 +24,13 @@ locals {
   # The routes of docs/internals.md, all served by the one Lambda integration.
   route_keys = toset(["$connect", "$disconnect", "$default", "sendmessage", "history", "join", "members", "ping"])
 
-  # Exactly the DynamoDB and @connections calls the backend makes
-  # (backend/chat/connections.py and backend/chat/gateway.py); a test derives
-  # the same lists from the code and fails when they drift apart.
+  # Exactly the AWS actions backend/chat/permissions.py declares (the Terraform
+  # round trip holds the applied policy to that declaration, and a backend test
+  # proves the declaration complete).
   dynamodb_table_actions = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
   dynamodb_index_actions = ["dynamodb:Query"]
-  # The messages table (backend/chat/messages.py): a transaction's Put needs
-  # PutItem, the resend path GetItem, history Query; never Scan.
+  # The messages table: a transaction's Put needs PutItem, the resend path
+  # GetItem, history Query; never Scan.
   messages_table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
   # HTTP methods of the management API calls; execute-api:ManageConnections
   # is scoped per method in the resource ARN.

@@ -1,26 +1,61 @@
-"""Shared test helpers.
+"""Shared test helpers and the fixtures more than one test area uses.
 
-Tests that need an outside tool (Terraform, Chromium) skip with a clear reason
-on a developer machine that lacks it, and fail in CI (``CI=true``), where a
-silent skip would let a broken deployment land.
+Tests that need an outside tool (Terraform and its provider mirror, Chromium, checkov) skip
+with a clear reason on a developer machine that lacks it, and fail in CI (``CI=true``), where
+a silent skip would let a broken deployment land: ``skip_or_fail`` is that rule, and
+``require_tool`` applies it to an executable on ``PATH``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
+from deployment.terraform.tools import TerraformTool, find_provider_mirror
+from scripts.build_lambda import build
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip the test saying ``message``; in CI, fail it instead."""
+    if IN_CI:
+        pytest.fail(f"CI requires it. {message}", pytrace=False)
+    pytest.skip(message)
 
 
 def require_tool(name: str, why: str) -> str:
     """Return the path of executable ``name``, or skip (fail in CI) saying ``why``."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed: {why}"
-        if IN_CI:
-            pytest.fail(f"CI requires it. {message}", pytrace=False)
-        pytest.skip(message)
+        skip_or_fail(f"{name} is not installed: {why}")
     return path
+
+
+@pytest.fixture(scope="session")
+def terraform_tool() -> TerraformTool:
+    """The terraform binary and the local mirror of the aws provider (skip, or fail in CI)."""
+    binary = require_tool("terraform", "the Terraform tests and the rehearsal run terraform")
+    mirror = find_provider_mirror()
+    if mirror is None:
+        skip_or_fail(
+            "no local mirror of hashicorp/aws: set AWSOME_TF_PLUGIN_MIRROR to a directory "
+            "made by `terraform providers mirror`"
+        )
+    return TerraformTool(binary=Path(binary), mirror=mirror)
+
+
+@pytest.fixture(scope="session")
+def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Lambda package built now from backend/, so tests deploy the current code."""
+    return build(tmp_path_factory.mktemp("build") / "lambda.zip")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium (skip, or fail in CI)."""
+    return Path(require_tool("chromium", "the browser checks drive a real Chromium"))

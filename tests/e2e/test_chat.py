@@ -17,7 +17,6 @@ from websockets.exceptions import InvalidStatus
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import Stack, StackOptions, running_stack
-from scripts import build_lambda
 from tests.local_stack.support import fresh_room, room_connections, wait_until, ws_connect
 
 ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
@@ -239,11 +238,10 @@ def test_a_client_that_died_without_closing_is_pruned_by_the_next_broadcast() ->
     assert counters["disconnect_lost"] >= 1
 
 
-def test_the_deployment_zip_runs_unchanged(tmp_path: Path) -> None:
+def test_the_deployment_zip_runs_unchanged(tmp_path: Path, lambda_zip: Path) -> None:
     """The extracted lambda.zip, alone on the function's path, serves the chat."""
-    archive = build_lambda.build(tmp_path / "lambda.zip")
     code = tmp_path / "code"
-    with zipfile.ZipFile(archive) as zipped:
+    with zipfile.ZipFile(lambda_zip) as zipped:
         zipped.extractall(code)
     with running_stack(
         StackOptions(function=FunctionSettings(code_dir=code), site_dir=None)

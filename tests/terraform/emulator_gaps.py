@@ -7,7 +7,7 @@ of them is pending.
 
 from __future__ import annotations
 
-from local_stack.tfharness import Plan
+from deployment.terraform.plan import Plan
 
 # Attributes moto does not store or reports differently, so a refresh after apply disagrees
 # with the configuration. Each is named with the reason; nothing else may differ.

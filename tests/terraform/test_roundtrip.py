@@ -1,7 +1,7 @@
 """terraform/ applied to a local AWS emulator (moto), in both hosting modes, then destroyed.
 
-Both stacks are applied at once, with different name prefixes, into one emulated account: that
-also proves two stacks coexist. boto3 then reads back what was created and checks the wiring;
+Both deployments are applied at once, with different name prefixes, into one emulated account: that
+also proves two deployments coexist. boto3 then reads back what was created and checks the wiring;
 the last test destroys both and lists what is left.
 """
 
@@ -17,22 +17,24 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-
-from local_stack.dynamodb import TABLE_SCHEMA
-from local_stack.site import content_type, render_template, site_variables
-from local_stack.tfharness import (
-    REPO_ROOT,
-    SITE_DIR,
-    AppliedStack,
-    HarnessError,
-    MotoServer,
-    StackSources,
-    TerraformTool,
-    apply_stack,
-    emulator_inventory,
+from chat.connections import ROOM_INDEX
+from chat.permissions import (
+    MANAGE_CONNECTIONS_ACTION,
+    MANAGE_CONNECTIONS_METHODS,
+    MESSAGES_TABLE_ACTIONS,
+    ROOM_INDEX_ACTIONS,
+    TABLE_ACTIONS,
 )
+
+from deployment.terraform.applied import AppliedDeployment, apply_deployment
+from deployment.terraform.emulator import emulator_inventory
+from deployment.terraform.errors import HarnessError
+from deployment.terraform.tools import TerraformTool
+from deployment.terraform.workspace import REPO_ROOT, SITE_DIR, DeploymentSources
+from local_stack.dynamodb import TABLE_SCHEMA
+from local_stack.moto_server import MotoServer
+from local_stack.site import content_type, render_template, site_variables
 from scripts.build_lambda import code_sha256
-from tests.terraform.backend_calls import dynamodb_actions, management_api_http_methods
 from tests.terraform.emulator_gaps import unexplained_diffs
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
@@ -45,26 +47,28 @@ ROUTE_KEYS = {"$connect", "$disconnect", "$default", "sendmessage", "ping"}
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[MotoServer]:
-    """One emulated AWS account for both stacks."""
-    with MotoServer() as server:
+    """One emulated AWS account for both deployments."""
+    with MotoServer(quiet=True) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def stacks(
+def deployments(
     moto: MotoServer, terraform_tool: TerraformTool, lambda_zip: Path
-) -> Iterator[dict[str, AppliedStack]]:
+) -> Iterator[dict[str, AppliedDeployment]]:
     """Both hosting modes applied side by side; closed (destroyed) at the end in any case."""
-    sources = StackSources(lambda_zip=lambda_zip)
+    sources = DeploymentSources(lambda_zip=lambda_zip)
 
-    def apply(mode: str) -> AppliedStack:
+    def apply(mode: str) -> AppliedDeployment:
         variables = {"name_prefix": PREFIXES[mode], "hosting_mode": mode, "stage_name": STAGE}
-        return apply_stack(variables, endpoint=moto.endpoint, sources=sources, tool=terraform_tool)
+        return apply_deployment(
+            variables, endpoint=moto.endpoint, sources=sources, tool=terraform_tool
+        )
 
     started = time.monotonic()
     with ThreadPoolExecutor(len(MODES)) as pool:
         futures = {mode: pool.submit(apply, mode) for mode in MODES}
-    applied: dict[str, AppliedStack] = {}
+    applied: dict[str, AppliedDeployment] = {}
     failure: BaseException | None = None
     for mode, future in futures.items():
         try:
@@ -74,19 +78,21 @@ def stacks(
     try:
         if failure is not None:
             raise failure
-        print(f"\napplied both stacks in {time.monotonic() - started:.0f}s")
+        print(f"\napplied both deployments in {time.monotonic() - started:.0f}s")
         yield applied
     finally:
-        for stack in applied.values():
-            stack.close()
+        for deployment in applied.values():
+            deployment.close()
 
 
 @pytest.fixture(params=MODES)
-def stack(request: pytest.FixtureRequest, stacks: dict[str, AppliedStack]) -> AppliedStack:
-    """One applied stack per hosting mode."""
-    applied = stacks[request.param]
+def deployment(
+    request: pytest.FixtureRequest, deployments: dict[str, AppliedDeployment]
+) -> AppliedDeployment:
+    """One applied deployment per hosting mode."""
+    applied = deployments[request.param]
     if applied.destroyed:
-        pytest.fail("the stack was destroyed by an earlier test", pytrace=False)
+        pytest.fail("the deployment was destroyed by an earlier test", pytrace=False)
     return applied
 
 
@@ -105,9 +111,9 @@ def as_set(value: str | list[str]) -> set[str]:
 # --- idempotence ------------------------------------------------------------------------------
 
 
-def test_second_plan_changes_nothing_but_known_emulator_gaps(stack: AppliedStack) -> None:
+def test_second_plan_changes_nothing_but_known_emulator_gaps(deployment: AppliedDeployment) -> None:
     """A plan right after apply differs from the state only in attributes moto cannot store."""
-    plan = stack.plan()
+    plan = deployment.plan()
     assert unexplained_diffs(plan) == [], plan.text
     assert plan.output_changes == ()
 
@@ -115,11 +121,11 @@ def test_second_plan_changes_nothing_but_known_emulator_gaps(stack: AppliedStack
 # --- API Gateway ------------------------------------------------------------------------------
 
 
-def test_outputs_name_what_was_created(stack: AppliedStack) -> None:
+def test_outputs_name_what_was_created(deployment: AppliedDeployment) -> None:
     """The outputs are the URLs and names derived from the API id, region, stage and prefix."""
-    out = stack.outputs
-    host = f"{out['api_id']}.execute-api.{stack.region}.amazonaws.com"
-    prefix = stack.variables["name_prefix"]
+    out = deployment.outputs
+    host = f"{out['api_id']}.execute-api.{deployment.region}.amazonaws.com"
+    prefix = deployment.variables["name_prefix"]
     assert out["websocket_url"] == f"wss://{host}/{STAGE}"
     assert out["connections_endpoint"] == f"https://{host}/{STAGE}"
     assert out["table_name"] == f"{prefix}-connections"
@@ -127,10 +133,10 @@ def test_outputs_name_what_was_created(stack: AppliedStack) -> None:
     assert out["site_bucket"].startswith(f"{prefix}-site-")
 
 
-def test_every_route_targets_the_one_lambda_integration(stack: AppliedStack) -> None:
+def test_every_route_targets_the_one_lambda_integration(deployment: AppliedDeployment) -> None:
     """The five routes select on body.action and all reach one AWS_PROXY integration."""
-    api = stack.client("apigatewayv2")
-    api_id = stack.outputs["api_id"]
+    api = deployment.client("apigatewayv2")
+    api_id = deployment.outputs["api_id"]
     described = api.get_api(ApiId=api_id)
     assert described["ProtocolType"] == "WEBSOCKET"
     assert described["RouteSelectionExpression"] == "$request.body.action"
@@ -139,11 +145,11 @@ def test_every_route_targets_the_one_lambda_integration(stack: AppliedStack) -> 
     assert len(integrations) == 1
     integration = integrations[0]
     assert integration["IntegrationType"] == "AWS_PROXY"
-    function_arn = stack.client("lambda").get_function(FunctionName=stack.outputs["function_name"])[
-        "Configuration"
-    ]["FunctionArn"]
+    function_arn = deployment.client("lambda").get_function(
+        FunctionName=deployment.outputs["function_name"]
+    )["Configuration"]["FunctionArn"]
     assert integration["IntegrationUri"] == (
-        f"arn:aws:apigateway:{stack.region}:lambda:path/2015-03-31/functions/"
+        f"arn:aws:apigateway:{deployment.region}:lambda:path/2015-03-31/functions/"
         f"{function_arn}/invocations"
     )
 
@@ -154,9 +160,11 @@ def test_every_route_targets_the_one_lambda_integration(stack: AppliedStack) -> 
     assert targets == dict.fromkeys(ROUTE_KEYS, f"integrations/{integration['IntegrationId']}")
 
 
-def test_stage_auto_deploys_with_default_throttling(stack: AppliedStack) -> None:
+def test_stage_auto_deploys_with_default_throttling(deployment: AppliedDeployment) -> None:
     """The stage redeploys on every change and throttles every route by default."""
-    stage = stack.client("apigatewayv2").get_stage(ApiId=stack.outputs["api_id"], StageName=STAGE)
+    stage = deployment.client("apigatewayv2").get_stage(
+        ApiId=deployment.outputs["api_id"], StageName=STAGE
+    )
     assert stage["AutoDeploy"] is True
     assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 500
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 1000
@@ -175,10 +183,10 @@ def documented_environment() -> set[str]:
     return {name for name in names if not name.startswith("AWS_")}
 
 
-def test_function_is_built_as_documented(stack: AppliedStack, lambda_zip: Path) -> None:
+def test_function_is_built_as_documented(deployment: AppliedDeployment, lambda_zip: Path) -> None:
     """python3.13 on arm64, the documented handler, sized for fan-out, running today's zip."""
-    config = stack.client("lambda").get_function_configuration(
-        FunctionName=stack.outputs["function_name"]
+    config = deployment.client("lambda").get_function_configuration(
+        FunctionName=deployment.outputs["function_name"]
     )
     assert config["Runtime"] == "python3.13"
     assert config["Architectures"] == ["arm64"]
@@ -186,59 +194,65 @@ def test_function_is_built_as_documented(stack: AppliedStack, lambda_zip: Path) 
     assert config["MemorySize"] == 512
     assert config["Timeout"] == 29
     assert config["CodeSha256"] == code_sha256(lambda_zip)
-    role = stack.client("iam").get_role(RoleName=f"{stack.variables['name_prefix']}-lambda")
+    role = deployment.client("iam").get_role(
+        RoleName=f"{deployment.variables['name_prefix']}-lambda"
+    )
     assert config["Role"] == role["Role"]["Arn"]
 
 
-def test_function_environment_names_the_table_and_the_endpoint(stack: AppliedStack) -> None:
-    """Exactly the documented variables, naming this stack's table, endpoint and site."""
-    config = stack.client("lambda").get_function_configuration(
-        FunctionName=stack.outputs["function_name"]
+def test_function_environment_names_the_table_and_the_endpoint(
+    deployment: AppliedDeployment,
+) -> None:
+    """Exactly the documented variables, naming this deployment's table, endpoint and site."""
+    config = deployment.client("lambda").get_function_configuration(
+        FunctionName=deployment.outputs["function_name"]
     )
     env = config["Environment"]["Variables"]
     assert set(env) == documented_environment()
-    assert env["TABLE_NAME"] == stack.outputs["table_name"]
-    assert env["CONNECTIONS_ENDPOINT"] == stack.outputs["connections_endpoint"]
-    # By default only the stack's own site may open a socket.
-    assert env["ALLOWED_ORIGINS"] == stack.outputs["website_url"].rstrip("/")
+    assert env["TABLE_NAME"] == deployment.outputs["table_name"]
+    assert env["CONNECTIONS_ENDPOINT"] == deployment.outputs["connections_endpoint"]
+    # By default only the deployment's own site may open a socket.
+    assert env["ALLOWED_ORIGINS"] == deployment.outputs["website_url"].rstrip("/")
     assert env["MAX_MESSAGE_CHARS"] == "2000"
     assert env["FANOUT_CONCURRENCY"] == "32"
     assert env["CONNECTION_TTL_SECONDS"] == "10800"
 
 
-def test_only_this_api_stage_may_invoke_the_function(stack: AppliedStack) -> None:
+def test_only_this_api_stage_may_invoke_the_function(deployment: AppliedDeployment) -> None:
     """The resource policy lets API Gateway invoke, from this API's stage only."""
-    policy = stack.client("lambda").get_policy(FunctionName=stack.outputs["function_name"])
+    policy = deployment.client("lambda").get_policy(
+        FunctionName=deployment.outputs["function_name"]
+    )
     (statement,) = only_statement(policy["Policy"])
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "lambda:InvokeFunction"
     assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
-    account = stack.client("sts").get_caller_identity()["Account"]
+    account = deployment.client("sts").get_caller_identity()["Account"]
     assert statement["Condition"] == {
         "ArnLike": {
             "AWS:SourceArn": (
-                f"arn:aws:execute-api:{stack.region}:{account}:{stack.outputs['api_id']}/{STAGE}/*"
+                f"arn:aws:execute-api:{deployment.region}:{account}:{deployment.outputs['api_id']}/{STAGE}/*"
             )
         }
     }
 
 
-def test_log_group_exists_with_retention(stack: AppliedStack) -> None:
+def test_log_group_exists_with_retention(deployment: AppliedDeployment) -> None:
     """The function's log group is managed, with a finite retention."""
-    name = f"/aws/lambda/{stack.outputs['function_name']}"
-    groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    name = f"/aws/lambda/{deployment.outputs['function_name']}"
+    groups = deployment.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
     assert [(g["logGroupName"], g.get("retentionInDays")) for g in groups] == [(name, 14)]
 
 
-def test_default_tags_reach_the_resources(stack: AppliedStack) -> None:
-    """The provider's default_tags mark every taggable resource with the project and stack."""
-    function_arn = stack.client("lambda").get_function(FunctionName=stack.outputs["function_name"])[
-        "Configuration"
-    ]["FunctionArn"]
-    tags = stack.client("lambda").list_tags(Resource=function_arn)["Tags"]
+def test_default_tags_reach_the_resources(deployment: AppliedDeployment) -> None:
+    """The provider's default_tags mark every taggable resource with the project and deployment."""
+    function_arn = deployment.client("lambda").get_function(
+        FunctionName=deployment.outputs["function_name"]
+    )["Configuration"]["FunctionArn"]
+    tags = deployment.client("lambda").list_tags(Resource=function_arn)["Tags"]
     assert tags == {
         "Project": "awsome-chat",
-        "Stack": stack.variables["name_prefix"],
+        "Stack": deployment.variables["name_prefix"],
         "ManagedBy": "terraform",
     }
 
@@ -246,9 +260,11 @@ def test_default_tags_reach_the_resources(stack: AppliedStack) -> None:
 # --- DynamoDB ---------------------------------------------------------------------------------
 
 
-def test_table_matches_the_local_stack_schema(stack: AppliedStack) -> None:
+def test_table_matches_the_local_stack_schema(deployment: AppliedDeployment) -> None:
     """Keys, attributes, room index and projection equal local_stack.dynamodb.TABLE_SCHEMA."""
-    table = stack.client("dynamodb").describe_table(TableName=stack.outputs["table_name"])["Table"]
+    table = deployment.client("dynamodb").describe_table(
+        TableName=deployment.outputs["table_name"]
+    )["Table"]
 
     def by_name(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
         return sorted(items, key=lambda item: str(item[key]))
@@ -272,10 +288,10 @@ def test_table_matches_the_local_stack_schema(stack: AppliedStack) -> None:
     assert indexes == TABLE_SCHEMA["GlobalSecondaryIndexes"]
 
 
-def test_table_expires_items_and_is_protected(stack: AppliedStack) -> None:
+def test_table_expires_items_and_is_protected(deployment: AppliedDeployment) -> None:
     """TTL on expiresAt, encryption at rest, point-in-time recovery, deletion protection off."""
-    dynamodb = stack.client("dynamodb")
-    name = stack.outputs["table_name"]
+    dynamodb = deployment.client("dynamodb")
+    name = deployment.outputs["table_name"]
     ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
     table = dynamodb.describe_table(TableName=name)["Table"]
@@ -288,10 +304,10 @@ def test_table_expires_items_and_is_protected(stack: AppliedStack) -> None:
 # --- IAM --------------------------------------------------------------------------------------
 
 
-def test_iam_policy_grants_exactly_what_the_code_calls(stack: AppliedStack) -> None:
-    """Log writes to its group, the backend's DynamoDB calls, POSTs to this stage's @connections."""
-    iam = stack.client("iam")
-    role = f"{stack.variables['name_prefix']}-lambda"
+def test_iam_policy_grants_exactly_what_the_code_calls(deployment: AppliedDeployment) -> None:
+    """Log writes to its group, and exactly what chat.permissions declares the code does."""
+    iam = deployment.client("iam")
+    role = f"{deployment.variables['name_prefix']}-lambda"
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
     (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
     document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
@@ -300,32 +316,39 @@ def test_iam_policy_grants_exactly_what_the_code_calls(stack: AppliedStack) -> N
     }
     assert all(s["Effect"] == "Allow" for s in only_statement(document))
 
-    table_arn = stack.client("dynamodb").describe_table(TableName=stack.outputs["table_name"])[
-        "Table"
-    ]["TableArn"]
-    account = stack.client("sts").get_caller_identity()["Account"]
-    execution_arn = f"arn:aws:execute-api:{stack.region}:{account}:{stack.outputs['api_id']}"
-    log_group = f"/aws/lambda/{stack.outputs['function_name']}"
+    table_arn = deployment.client("dynamodb").describe_table(
+        TableName=deployment.outputs["table_name"]
+    )["Table"]["TableArn"]
+    messages_arn = deployment.client("dynamodb").describe_table(
+        TableName=deployment.outputs["messages_table_name"]
+    )["Table"]["TableArn"]
+    account = deployment.client("sts").get_caller_identity()["Account"]
+    execution_arn = (
+        f"arn:aws:execute-api:{deployment.region}:{account}:{deployment.outputs['api_id']}"
+    )
+    log_group = f"/aws/lambda/{deployment.outputs['function_name']}"
 
-    called = dynamodb_actions()
-    index_actions = called & {"dynamodb:Query"}  # the fan-out queries the room index only
+    # chat.permissions declares what the code calls (tests/backend/test_permissions.py).
     expected = {
         frozenset({"logs:CreateLogStream", "logs:PutLogEvents"}): {
-            f"arn:aws:logs:{stack.region}:{account}:log-group:{log_group}:*"
+            f"arn:aws:logs:{deployment.region}:{account}:log-group:{log_group}:*"
         },
-        frozenset(called - index_actions): {table_arn},
-        frozenset(index_actions): {f"{table_arn}/index/room-index"},
-        frozenset({"execute-api:ManageConnections"}): {
+        TABLE_ACTIONS: {table_arn},
+        ROOM_INDEX_ACTIONS: {f"{table_arn}/index/{ROOM_INDEX}"},
+        MESSAGES_TABLE_ACTIONS: {messages_arn},
+        frozenset({MANAGE_CONNECTIONS_ACTION}): {
             f"{execution_arn}/{STAGE}/{method}/@connections/*"
-            for method in management_api_http_methods()
+            for method in MANAGE_CONNECTIONS_METHODS
         },
     }
     assert granted == expected
 
 
-def test_only_lambda_may_assume_the_role(stack: AppliedStack) -> None:
+def test_only_lambda_may_assume_the_role(deployment: AppliedDeployment) -> None:
     """The role trusts the Lambda service and nobody else."""
-    role = stack.client("iam").get_role(RoleName=f"{stack.variables['name_prefix']}-lambda")
+    role = deployment.client("iam").get_role(
+        RoleName=f"{deployment.variables['name_prefix']}-lambda"
+    )
     (statement,) = only_statement(role["Role"]["AssumeRolePolicyDocument"])
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
@@ -334,9 +357,9 @@ def test_only_lambda_may_assume_the_role(stack: AppliedStack) -> None:
 # --- website ----------------------------------------------------------------------------------
 
 
-def expected_site(stack: AppliedStack) -> dict[str, bytes]:
+def expected_site(deployment: AppliedDeployment) -> dict[str, bytes]:
     """What the bucket should hold: frontend/ with templates rendered as the local stack does."""
-    variables = site_variables(stack.outputs["websocket_url"], 2000)
+    variables = site_variables(deployment.outputs["websocket_url"], 2000)
     site: dict[str, bytes] = {}
     for path in sorted(p for p in SITE_DIR.rglob("*") if p.is_file()):
         key = path.relative_to(SITE_DIR).as_posix()
@@ -348,11 +371,11 @@ def expected_site(stack: AppliedStack) -> dict[str, bytes]:
     return site
 
 
-def test_site_files_are_published_with_types_and_etags(stack: AppliedStack) -> None:
+def test_site_files_are_published_with_types_and_etags(deployment: AppliedDeployment) -> None:
     """Each site file is in the bucket, rendered, typed and etagged as the local stack serves it."""
-    s3 = stack.client("s3")
-    bucket = stack.outputs["site_bucket"]
-    site = expected_site(stack)
+    s3 = deployment.client("s3")
+    bucket = deployment.outputs["site_bucket"]
+    site = expected_site(deployment)
     assert "index.html" in site
     listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
     assert {o["Key"] for o in listed} == set(site)
@@ -366,21 +389,25 @@ def test_site_files_are_published_with_types_and_etags(stack: AppliedStack) -> N
         assert obj["CacheControl"] == ("no-cache" if fresh else "public, max-age=300"), key
 
 
-def test_config_js_holds_the_websocket_url(stack: AppliedStack) -> None:
-    """config.js in the bucket points the page at this stack's WebSocket URL, uncached."""
-    obj = stack.client("s3").get_object(Bucket=stack.outputs["site_bucket"], Key="config.js")
+def test_config_js_holds_the_websocket_url(deployment: AppliedDeployment) -> None:
+    """config.js in the bucket points the page at this deployment's WebSocket URL, uncached."""
+    obj = deployment.client("s3").get_object(
+        Bucket=deployment.outputs["site_bucket"], Key="config.js"
+    )
     text = obj["Body"].read().decode("utf-8")
-    assert f'"{stack.outputs["websocket_url"]}"' in text
+    assert f'"{deployment.outputs["websocket_url"]}"' in text
     assert "${" not in text
     assert obj["CacheControl"] == "no-cache"
 
 
-def test_cloudfront_mode_keeps_the_bucket_private(stacks: dict[str, AppliedStack]) -> None:
+def test_cloudfront_mode_keeps_the_bucket_private(
+    deployments: dict[str, AppliedDeployment],
+) -> None:
     """Block Public Access fully on, no ACLs, and only this distribution may read, via OAC."""
-    stack = stacks["cloudfront"]
-    s3 = stack.client("s3")
-    cloudfront = stack.client("cloudfront")
-    bucket = stack.outputs["site_bucket"]
+    deployment = deployments["cloudfront"]
+    s3 = deployment.client("s3")
+    cloudfront = deployment.client("cloudfront")
+    bucket = deployment.outputs["site_bucket"]
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert block == dict.fromkeys(
         ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"], True
@@ -388,7 +415,7 @@ def test_cloudfront_mode_keeps_the_bucket_private(stacks: dict[str, AppliedStack
     ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
     assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
 
-    domain = stack.outputs["website_url"].removeprefix("https://").rstrip("/")
+    domain = deployment.outputs["website_url"].removeprefix("https://").rstrip("/")
     (summary,) = [
         d
         for d in cloudfront.list_distributions()["DistributionList"]["Items"]
@@ -397,7 +424,7 @@ def test_cloudfront_mode_keeps_the_bucket_private(stacks: dict[str, AppliedStack
     distribution = cloudfront.get_distribution(Id=summary["Id"])["Distribution"]
     config = distribution["DistributionConfig"]
     (origin,) = config["Origins"]["Items"]
-    assert origin["DomainName"] == f"{bucket}.s3.{stack.region}.amazonaws.com"
+    assert origin["DomainName"] == f"{bucket}.s3.{deployment.region}.amazonaws.com"
     assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     assert config["DefaultRootObject"] == "index.html"
 
@@ -417,11 +444,13 @@ def test_cloudfront_mode_keeps_the_bucket_private(stacks: dict[str, AppliedStack
     ) == ("s3", "always", "sigv4")
 
 
-def test_s3_website_mode_is_public_by_policy_only(stacks: dict[str, AppliedStack]) -> None:
+def test_s3_website_mode_is_public_by_policy_only(
+    deployments: dict[str, AppliedDeployment],
+) -> None:
     """ACLs disabled and blocked; a bucket policy lets anyone read objects; the website is on."""
-    stack = stacks["s3-website"]
-    s3 = stack.client("s3")
-    bucket = stack.outputs["site_bucket"]
+    deployment = deployments["s3-website"]
+    s3 = deployment.client("s3")
+    bucket = deployment.outputs["site_bucket"]
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert block == {
         "BlockPublicAcls": True,
@@ -436,30 +465,32 @@ def test_s3_website_mode_is_public_by_policy_only(stacks: dict[str, AppliedStack
     assert statement["Action"] == "s3:GetObject"
     assert statement["Resource"] == f"arn:aws:s3:::{bucket}/*"
     assert s3.get_bucket_website(Bucket=bucket)["IndexDocument"] == {"Suffix": "index.html"}
-    assert stack.outputs["website_url"] == (
-        f"http://{bucket}.s3-website-{stack.region}.amazonaws.com/"
+    assert deployment.outputs["website_url"] == (
+        f"http://{bucket}.s3-website-{deployment.region}.amazonaws.com/"
     )
 
 
 # --- destroy ----------------------------------------------------------------------------------
 
 
-def test_destroy_leaves_nothing(stacks: dict[str, AppliedStack], moto: MotoServer) -> None:
-    """Both stacks coexist in one account, and destroying them empties it."""
-    region = next(iter(stacks.values())).region
+def test_destroy_leaves_nothing(
+    deployments: dict[str, AppliedDeployment], moto: MotoServer
+) -> None:
+    """Both deployments coexist in one account, and destroying them empties it."""
+    region = next(iter(deployments.values())).region
     before = emulator_inventory(moto.endpoint, region)
-    for mode, stack in stacks.items():
-        assert stack.outputs["table_name"] in before["dynamodb tables"], mode
-        assert stack.outputs["function_name"] in before["lambda functions"], mode
-        assert stack.outputs["site_bucket"] in before["s3 buckets"], mode
+    for mode, deployment in deployments.items():
+        assert deployment.outputs["table_name"] in before["dynamodb tables"], mode
+        assert deployment.outputs["function_name"] in before["lambda functions"], mode
+        assert deployment.outputs["site_bucket"] in before["s3 buckets"], mode
     assert len(before["websocket apis"]) == len(MODES)
 
     started = time.monotonic()
-    with ThreadPoolExecutor(len(stacks)) as pool:
-        list(pool.map(AppliedStack.destroy, stacks.values()))
-    print(f"\ndestroyed both stacks in {time.monotonic() - started:.0f}s")
+    with ThreadPoolExecutor(len(deployments)) as pool:
+        list(pool.map(AppliedDeployment.destroy, deployments.values()))
+    print(f"\ndestroyed both deployments in {time.monotonic() - started:.0f}s")
 
-    for stack in stacks.values():
-        assert stack.terraform.state_addresses() == []
+    for deployment in deployments.values():
+        assert deployment.terraform.state_addresses() == []
     after = emulator_inventory(moto.endpoint, region)
     assert after == {kind: [] for kind in before}

@@ -12,14 +12,10 @@ from typing import Any
 
 import pytest
 
-from local_stack.tfharness import (
-    TERRAFORM_DIR,
-    MotoServer,
-    StackSources,
-    Terraform,
-    TerraformTool,
-    terraform_workspace,
-)
+from deployment.terraform.cli import Terraform
+from deployment.terraform.tools import TerraformTool
+from deployment.terraform.workspace import TERRAFORM_DIR, DeploymentSources, Workspace
+from local_stack.moto_server import MotoServer
 
 pytestmark = pytest.mark.terraform
 
@@ -29,8 +25,8 @@ SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+):(.*)")
 @pytest.fixture(scope="module")
 def workspace(terraform_tool: TerraformTool) -> Iterator[Terraform]:
     """An initialised copy of terraform/ (provider from the mirror, no emulator)."""
-    with terraform_workspace(StackSources(lambda_zip=None), tool=terraform_tool) as terraform:
-        yield terraform
+    with Workspace(DeploymentSources(lambda_zip=None), tool=terraform_tool) as copy:
+        yield copy.terraform
 
 
 def test_configuration_is_formatted(workspace: Terraform) -> None:
@@ -91,11 +87,12 @@ def test_a_missing_zip_or_page_is_reported_with_the_fix(
     """Planning without the zip or without index.html fails saying what to do."""
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "style.css").write_text("p {}")
-    sources = StackSources(site_dir=tmp_path / "site", lambda_zip=None)
+    sources = DeploymentSources(site_dir=tmp_path / "site", lambda_zip=None)
     with (
-        MotoServer() as moto,
-        terraform_workspace(sources, tool=terraform_tool, endpoint=moto.endpoint) as tf,
+        MotoServer(quiet=True) as moto,
+        Workspace(sources, tool=terraform_tool, endpoint=moto.endpoint) as copy,
     ):
+        tf = copy.terraform
         no_page = tf.run("plan", "-no-color", "-input=false", ok_codes=(1,))
         (tf.workdir.parent / "frontend" / "index.html").write_text("<title>chat</title>")
         no_zip = tf.run("plan", "-no-color", "-input=false", ok_codes=(1,))

@@ -1,0 +1,28 @@
+"""The AWS actions the function performs, in IAM's terms: a contract (docs/internals.md).
+
+Terraform's policy for the function (``terraform/iam.tf``) must grant exactly these. A call the
+policy lacks fails in production with AccessDenied, and never offline, where nothing enforces
+IAM; a grant nothing calls is privilege to spare. ``tests/backend/test_permissions.py`` proves
+the declaration complete by running the code against recording fakes, and the Terraform round
+trip compares the applied policy with it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .gateway import POST_TO_CONNECTION
+
+# On the connections table itself (``connections.DynamoConnectionStore``).
+TABLE_ACTIONS: Final = frozenset({"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"})
+# On its room index (``connections.ROOM_INDEX``): the fan-out's and member list's Query.
+ROOM_INDEX_ACTIONS: Final = frozenset({"dynamodb:Query"})
+# On the messages table (``messages.DynamoMessageStore``). A ``TransactWriteItems`` is authorised
+# by the actions inside it ("Using IAM with DynamoDB transactions"): its ``Put``s are PutItem.
+MESSAGES_TABLE_ACTIONS: Final = frozenset(
+    {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"}
+)
+# ``@connections``: one IAM action for every call; the HTTP method is part of the resource,
+# ``{execution ARN}/{stage}/{METHOD}/@connections/*``.
+MANAGE_CONNECTIONS_ACTION: Final = "execute-api:ManageConnections"
+MANAGE_CONNECTIONS_METHODS: Final = frozenset({POST_TO_CONNECTION})

@@ -1,0 +1,64 @@
+"""The product facts the deployment checks hold Terraform to, imported from where the product
+defines them (one definition per fact; see docs/internals.md, "Contracts").
+
+- the function's defaults: ``chat.config`` (``DEFAULT_MAX_MESSAGE_CHARS``);
+- the environment variables the function reads: ``chat.runtime.RUNTIME_ENV``. The names the
+  rehearsal sets or checks are looked up there when this module is imported, so a renamed
+  variable fails loudly (``ContractError``) instead of being checked under its old name;
+- the tables: ``local_stack.dynamodb`` (``TABLE_SCHEMA``, ``TTL_ATTRIBUTE``),
+  ``chat.connections.ROOM_INDEX``, ``chat.messages.TABLE_SCHEMA``.
+
+``chat`` lives in ``backend/``; the ``deployment`` package imports ``local_stack`` first, which
+puts it on ``sys.path`` as pytest's ``pythonpath`` setting does for the tests, so ``python -m
+deployment.rehearse`` works from the repository.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from chat.config import DEFAULT_MAX_MESSAGE_CHARS
+from chat.connections import ROOM_INDEX
+from chat.messages import TABLE_SCHEMA as MESSAGES_TABLE_SCHEMA
+from chat.runtime import RUNTIME_ENV
+
+from local_stack.dynamodb import TABLE_SCHEMA, TTL_ATTRIBUTE
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_CHARS",
+    "DYNAMODB_ENDPOINT_VARIABLE",
+    "ENDPOINT_VARIABLE",
+    "MAX_CHARS_VARIABLE",
+    "MESSAGES_TABLE_SCHEMA",
+    "MESSAGES_TABLE_VARIABLE",
+    "ORIGINS_VARIABLE",
+    "ROOM_INDEX",
+    "TABLE_SCHEMA",
+    "TABLE_VARIABLE",
+    "TTL_ATTRIBUTE",
+    "ContractError",
+    "function_variable",
+]
+
+
+class ContractError(Exception):
+    """A name the deployment checks read from the product is gone or renamed."""
+
+
+def function_variable(name: str, read_by: tuple[str, ...] = RUNTIME_ENV) -> str:
+    """``name``, after checking the function still reads it (``chat.runtime.RUNTIME_ENV``)."""
+    if name not in read_by:
+        raise ContractError(
+            f"the rehearsal checks the function's environment variable {name}, but "
+            f"chat.runtime.RUNTIME_ENV no longer lists it ({', '.join(read_by)}): update "
+            "deployment/product.py and the Contracts section of docs/internals.md"
+        )
+    return name
+
+
+TABLE_VARIABLE: Final = function_variable("TABLE_NAME")
+MESSAGES_TABLE_VARIABLE: Final = function_variable("MESSAGES_TABLE_NAME")
+ENDPOINT_VARIABLE: Final = function_variable("CONNECTIONS_ENDPOINT")
+ORIGINS_VARIABLE: Final = function_variable("ALLOWED_ORIGINS")
+MAX_CHARS_VARIABLE: Final = function_variable("MAX_MESSAGE_CHARS")
+DYNAMODB_ENDPOINT_VARIABLE: Final = function_variable("AWS_ENDPOINT_URL_DYNAMODB")

@@ -1,0 +1,95 @@
+"""The local AWS emulator as Terraform and boto3 see it: the provider override that points
+every service at it, boto3 clients on it, and an inventory of what it holds.
+
+The emulator itself is ``local_stack.moto_server.MotoServer`` (moto's server in a child).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+import boto3
+
+# Provider endpoint keys (the aws provider's `endpoints` block) for every service the
+# configuration uses; all point at the one emulator.
+EMULATED_SERVICES: Final = (
+    "apigateway",
+    "apigatewayv2",
+    "cloudfront",
+    "dynamodb",
+    "iam",
+    "lambda",
+    "logs",
+    "s3",
+    "sts",
+)
+
+
+def boto3_client(service: str, endpoint: str, region: str) -> Any:
+    """A boto3 client for ``service`` talking to the emulator with its dummy credentials."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - moto's dummy key
+    )
+
+
+def emulator_override(endpoint: str) -> str:
+    """The test-only ``provider "aws"`` override pointing every used service at ``endpoint``."""
+    endpoints = "\n".join(
+        f"    {service} = {json.dumps(endpoint)}" for service in EMULATED_SERVICES
+    )
+    return (
+        "# Written by deployment/terraform into a temporary copy of terraform/: points the\n"
+        "# provider at the local AWS emulator. Never part of the shipped configuration.\n"
+        'provider "aws" {\n'
+        '  access_key                  = "test"\n'
+        '  secret_key                  = "test"\n'
+        "  skip_credentials_validation = true\n"
+        "  skip_metadata_api_check     = true\n"
+        "  skip_region_validation      = true\n"
+        "  s3_use_path_style           = true\n"
+        "  endpoints {\n"
+        f"{endpoints}\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def emulator_inventory(endpoint: str, region: str) -> dict[str, list[str]]:
+    """Everything of a kind this configuration creates, as the emulator lists it.
+
+    For checking that a destroy left nothing behind; one page per listing is enough for the
+    handful of resources a test creates.
+    """
+
+    def client(service: str) -> Any:
+        return boto3_client(service, endpoint, region)
+
+    cloudfront = client("cloudfront")
+    iam = client("iam")
+    return {
+        "dynamodb tables": client("dynamodb").list_tables()["TableNames"],
+        "lambda functions": [
+            f["FunctionName"] for f in client("lambda").list_functions()["Functions"]
+        ],
+        "iam roles": [r["RoleName"] for r in iam.list_roles()["Roles"]],
+        "iam policies": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]],
+        "websocket apis": [a["Name"] for a in client("apigatewayv2").get_apis()["Items"]],
+        "s3 buckets": [b["Name"] for b in client("s3").list_buckets()["Buckets"]],
+        "cloudfront distributions": [
+            d["Id"] for d in cloudfront.list_distributions()["DistributionList"].get("Items", [])
+        ],
+        "cloudfront origin access controls": [
+            c["Name"]
+            for c in cloudfront.list_origin_access_controls()["OriginAccessControlList"].get(
+                "Items", []
+            )
+        ],
+        "log groups": [
+            g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]
+        ],
+    }

@@ -1,0 +1,135 @@
+"""The function's package: hash, handler module, safe extraction, and what the code says."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from chat.handler import ROUTES
+
+from deployment.rehearsal import code
+from deployment.rehearsal.report import RehearsalError
+from scripts.build_lambda import code_sha256
+
+HANDLER = "chat.handler.handler"
+
+
+def test_the_built_zip_matches_its_code_sha256(lambda_zip: Path) -> None:
+    """Our hash is Lambda's CodeSha256 form, and a different package is reported."""
+    data = lambda_zip.read_bytes()
+    assert code.sha256_base64(data) == code_sha256(lambda_zip)
+    assert code.check_code_hash(data, code_sha256(lambda_zip), "build/lambda.zip") == []
+    (problem,) = code.check_code_hash(data + b"x", code_sha256(lambda_zip), "build/lambda.zip")
+    assert problem.message.startswith("build/lambda.zip (SHA-256 ")
+    assert problem.message.endswith(
+        f"is not the code the function runs (CodeSha256 {code_sha256(lambda_zip)}): run "
+        "`make build` and apply again"
+    )
+
+
+def test_a_handler_whose_module_is_not_in_the_zip_is_reported() -> None:
+    """The handler setting must name a module the zip holds, as a file or a package."""
+    names = ["chat/__init__.py", "chat/handler.py"]
+    assert code.check_handler_in_zip(names, HANDLER) == []
+    assert code.check_handler_in_zip(["chat/handler/__init__.py"], HANDLER) == []
+    (problem,) = code.check_handler_in_zip(names, "app.main.handler")
+    assert problem.message == (
+        "the handler app.main.handler needs app/main.py or app/main/__init__.py in the zip, "
+        "which holds chat/__init__.py, chat/handler.py"
+    )
+    (problem,) = code.check_handler_in_zip(names, "handler")
+    assert problem.message == "the handler 'handler' is not of the form module.function"
+
+
+def test_extraction_refuses_names_outside_the_package(tmp_path: Path) -> None:
+    """A zip entry with .. would be written outside the directory: refused, nothing written."""
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("chat/__init__.py", "")
+        archive.writestr("../escaped.py", "")
+    with pytest.raises(RehearsalError, match=r"holds '\.\./escaped\.py', a path outside"):
+        code.extract(evil, tmp_path / "out")
+    assert not (tmp_path / "escaped.py").exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_probe_reads_routes_and_variables_from_the_package(
+    lambda_zip: Path, tmp_path: Path
+) -> None:
+    """The deployed code itself says which routes it handles and which variables it reads."""
+    names = code.extract(lambda_zip, tmp_path)
+    assert "chat/handler.py" in names
+    facts = code.probe(tmp_path, HANDLER, {"TABLE_NAME": "t"})
+    assert facts.import_error is None
+    assert facts.handler_found
+    assert facts.module_file is not None
+    assert Path(facts.module_file).is_relative_to(tmp_path)  # the package, never backend/
+    assert facts.routes == frozenset(ROUTES)  # the package is built from backend/
+    assert facts.reads_env is not None
+    assert {"TABLE_NAME", "CONNECTIONS_ENDPOINT", "ALLOWED_ORIGINS"} <= facts.reads_env
+    assert "CHAT_TABLE" not in facts.reads_env
+    assert facts.validates_environment
+    assert facts.config_error is None
+    assert code.check_probe(facts, HANDLER, tmp_path) == []
+
+
+def test_the_probe_reports_the_codes_own_verdict_on_an_environment(
+    lambda_zip: Path, tmp_path: Path
+) -> None:
+    """Without TABLE_NAME the code's settings refuse the environment, in the code's words."""
+    code.extract(lambda_zip, tmp_path)
+    facts = code.probe(tmp_path, HANDLER, {"CHAT_TABLE": "t"})
+    assert facts.config_error == "TABLE_NAME is required: set it to the connections table's name"
+
+
+def test_a_package_missing_a_module_fails_to_import(lambda_zip: Path, tmp_path: Path) -> None:
+    """A zip that lacks a module the handler imports is reported with the import error."""
+    partial = tmp_path / "partial.zip"
+    with zipfile.ZipFile(lambda_zip) as full, zipfile.ZipFile(partial, "w") as out:
+        for name in full.namelist():
+            if name != "chat/protocol.py":
+                out.writestr(name, full.read(name))
+    code_dir = tmp_path / "code"
+    code.extract(partial, code_dir)
+    facts = code.probe(code_dir, HANDLER, {})
+    (problem,) = code.check_probe(facts, HANDLER, code_dir)
+    assert problem.message == (
+        "importing chat.handler from the package fails: ModuleNotFoundError: No module named "
+        "'chat.protocol' (the package must hold every module it imports, except boto3)"
+    )
+
+
+def test_a_missing_handler_function_is_reported(lambda_zip: Path, tmp_path: Path) -> None:
+    """The module imports but has no such function: Lambda could not run it."""
+    code.extract(lambda_zip, tmp_path)
+    facts = code.probe(tmp_path, "chat.handler.main", {})
+    assert facts.import_error is None
+    (problem,) = code.check_probe(facts, "chat.handler.main", tmp_path)
+    assert problem.message == "chat.handler has no callable 'main': Lambda cannot run it"
+
+
+@pytest.mark.parametrize(
+    "rename",
+    [
+        ("chat/handler.py", "ROUTES", "ROUTE_TABLE", "chat.handler.ROUTES"),
+        ("chat/runtime.py", "RUNTIME_ENV", "ENV_NAMES", "chat.runtime.RUNTIME_ENV"),
+        ("chat/config.py", "def from_env(", "def from_environ(", "chat.config.Settings.from_env"),
+    ],
+)
+def test_a_renamed_contract_name_is_a_problem_naming_it(
+    lambda_zip: Path, tmp_path: Path, rename: tuple[str, str, str, str]
+) -> None:
+    """A name the rehearsal reads from the code, renamed, fails the code step loudly."""
+    path, old, new, contract = rename
+    code.extract(lambda_zip, tmp_path)
+    module = tmp_path / path
+    source = module.read_text(encoding="utf-8")
+    assert old in source
+    module.write_text(source.replace(old, new), encoding="utf-8")
+    facts = code.probe(tmp_path, HANDLER, {"TABLE_NAME": "t"})
+    assert facts.import_error is None
+    (problem,) = code.check_probe(facts, HANDLER, tmp_path)
+    assert problem.area == code.CODE_AREA
+    assert problem.message.startswith(f"contract broken: the package has no {contract} (")
+    assert "docs/internals.md (Contracts)" in problem.message
