@@ -60,7 +60,7 @@ def test_the_probe_reads_routes_and_variables_from_the_package(
     """The deployed code itself says which routes it handles and which variables it reads."""
     names = code.extract(lambda_zip, tmp_path)
     assert "chat/handler.py" in names
-    facts = code.probe(tmp_path, HANDLER, {"TABLE_NAME": "t"})
+    facts = code.probe(tmp_path, HANDLER, {"TABLE_NAME": "t", "MESSAGES_TABLE_NAME": "m"})
     assert facts.import_error is None
     assert facts.handler_found
     assert facts.module_file is not None
@@ -79,7 +79,7 @@ def test_the_probe_reports_the_codes_own_verdict_on_an_environment(
 ) -> None:
     """Without TABLE_NAME the code's settings refuse the environment, in the code's words."""
     code.extract(lambda_zip, tmp_path)
-    facts = code.probe(tmp_path, HANDLER, {"CHAT_TABLE": "t"})
+    facts = code.probe(tmp_path, HANDLER, {"CHAT_TABLE": "t", "MESSAGES_TABLE_NAME": "m"})
     assert facts.config_error == "TABLE_NAME is required: set it to the connections table's name"
 
 
@@ -127,7 +127,7 @@ def test_a_renamed_contract_name_is_a_problem_naming_it(
     source = module.read_text(encoding="utf-8")
     assert old in source
     module.write_text(source.replace(old, new), encoding="utf-8")
-    facts = code.probe(tmp_path, HANDLER, {"TABLE_NAME": "t"})
+    facts = code.probe(tmp_path, HANDLER, {"TABLE_NAME": "t", "MESSAGES_TABLE_NAME": "m"})
     assert facts.import_error is None
     (problem,) = code.check_probe(facts, HANDLER, tmp_path)
     assert problem.area == code.CODE_AREA
