@@ -16,7 +16,7 @@ from websockets.exceptions import InvalidStatus
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
-from local_stack.stack import Stack, StackOptions, running_stack
+from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack
 from scripts import build_lambda
 from tests.local_stack.support import fresh_room, room_connections, wait_until, ws_connect
 
@@ -206,7 +206,9 @@ def test_closing_removes_the_connection_item(stack: Stack) -> None:
 def test_a_client_that_died_without_closing_is_pruned_by_the_next_broadcast() -> None:
     """With its $disconnect lost, a dead client's item is deleted when a post gets 410."""
     with running_stack(
-        StackOptions(emulator=EmulatorSettings(disconnect_loss_rate=1.0), site_dir=None)
+        StackOptions(
+            emulator=EmulatorSettings(routes=CHAT_ROUTES, disconnect_loss_rate=1.0), site_dir=None
+        )
     ) as lossy:
         lobby = room()
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.emulator.server import DEFAULT_ROUTES
 from local_stack.rehearsal.e2e import BROWSER_AREA, WEBSOCKET_AREA, browser_check, websocket_checks
-from local_stack.stack import Stack, StackOptions, running_stack
+from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack
 from tests.conftest import require_tool
 
 
@@ -53,7 +52,7 @@ def test_websocket_checks_pass_on_a_working_stack(stack: Stack) -> None:
 
 def test_websocket_checks_fail_when_sendmessage_is_not_routed() -> None:
     """Without a sendmessage route the frame reaches $default: alice gets an error, not chat."""
-    routes = DEFAULT_ROUTES - {"sendmessage"}
+    routes = CHAT_ROUTES - {"sendmessage"}
     with running_stack(StackOptions(site_dir=None, routes=routes)) as miswired:
         _, problems = run_websocket_checks(miswired)
     (problem,) = problems
