@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import zipfile
 from collections.abc import Iterator
@@ -259,3 +260,24 @@ def test_the_deployment_zip_runs_unchanged(tmp_path: Path) -> None:
 
         message = asyncio.run(chat())
     assert (message["from"], message["text"]) == ("alice", "from the zip")
+
+
+def test_a_deeply_nested_frame_gets_exactly_one_answer_and_no_traceback(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A few thousand "[" cannot be parsed far enough to select a route, so API Gateway sends the
+    frame to $default and the backend answers it: one frame back, and no traceback anywhere."""
+    caplog.set_level(logging.INFO)  # the function's own output too
+    lobby = room()
+
+    async def chat() -> tuple[dict[str, Any], bool]:
+        async with join(stack, "alice", lobby) as alice:
+            await alice.send("[" * 5000)
+            answer = await frame(alice)
+            return answer, await silent(alice)
+
+    answer, nothing_more = asyncio.run(chat())
+    assert answer["type"] == "error"
+    assert nothing_more
+    assert not [r for r in caplog.records if r.exc_info or r.levelname == "ERROR"]
+    assert "Traceback" not in caplog.text
