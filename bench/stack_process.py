@@ -18,7 +18,7 @@ from bench.children import serve
 from local_stack.emulator.core import FaultInjection
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
-from local_stack.stack import StackOptions, running_stack
+from local_stack.stack import CHAT_ROUTES, StackOptions, running_stack
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -37,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     options = StackOptions(
         port=0,
         emulator=EmulatorSettings(
+            routes=CHAT_ROUTES,
             faults=FaultInjection(delay_s=args.delay),
             heartbeat_s=None,  # thousands of idle sockets: no pings to muddy the figures
         ),

@@ -29,9 +29,10 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 from chat.config import DEFAULT_MAX_MESSAGE_CHARS, EnvVar
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
+from chat.protocol import ACTIONS
 
 from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core import RESERVED_ROUTES, EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings, LambdaRuntime
 from local_stack.emulator.server import Emulator, EmulatorSettings
 from local_stack.site import FRONTEND_DIR, Site, site_variables
@@ -41,6 +42,8 @@ T = TypeVar("T")
 DEFAULT_TABLE_NAME: Final = "awsome-chat-local-connections"
 DEFAULT_MESSAGES_TABLE_NAME: Final = "awsome-chat-local-messages"
 _START_TIMEOUT_S: Final = 60.0
+CHAT_ROUTES: Final = RESERVED_ROUTES | ACTIONS
+"""The chat's route keys as Terraform declares them: the reserved ones and the backend's actions."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class StackOptions:
     there once; this adds only what joins them (the port, the site, the table):
 
         StackOptions(
-            emulator=EmulatorSettings(heartbeat_s=None, faults=FaultInjection(error_rate=0.1)),
+            emulator=EmulatorSettings(routes=CHAT_ROUTES, faults=FaultInjection(error_rate=0.1)),
             function=FunctionSettings(timeout_s=3.0, environment={EnvVar.MAX_MESSAGE_CHARS: "50"}),
         )
     """
@@ -60,8 +63,9 @@ class StackOptions:
     """The address to listen on; keep it on loopback."""
     port: int = 0
     """The one port for WebSocket, ``@connections`` and site; 0 picks a free one."""
-    emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
-    """The API: stage, routes, timeouts, heartbeat, fault injection, event loss."""
+    emulator: EmulatorSettings = field(default_factory=lambda: EmulatorSettings(routes=CHAT_ROUTES))
+    """The API: stage, routes (the chat's by default; pass ``CHAT_ROUTES`` when giving other
+    settings for the chat), timeouts, fault injection, event loss."""
     function: FunctionSettings = field(default_factory=FunctionSettings)
     """The Lambda: handler, code, limits, region; its ``environment`` is merged over the
     variables built from the stack (table, management endpoint, DynamoDB endpoint, region)."""

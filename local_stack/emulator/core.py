@@ -8,10 +8,13 @@ fixed values. ``server.py`` moves the bytes and calls these functions.
   and the idle / maximum-duration deadlines. ``close()`` reports a connection exactly once,
   which is what makes ``$disconnect`` fire exactly once whichever side closes.
 - ``RouteSelector``: the route selection expression (``$request.body.action``, nested paths
-  such as ``$request.body.a.b``) and the ``$default`` fallback.
+  such as ``$request.body.a.b``), the stringified value, and the ``$default`` fallback.
+- Frame rules: ``judge_client_frame`` (binary frames, the 32 KB frame and 128 KB message
+  quotas) and ``fragments`` (how a post is cut into frames of at most 32 KB).
 - ``EventBuilder``: the events API Gateway sends to a Lambda proxy integration.
 - Response rules: ``decide_connect`` (the ``$connect`` answer decides the handshake),
-  ``message_reply`` and ``forbidden_frame`` (the frames API Gateway itself sends), and the
+  ``message_reply``, ``forbidden_frame`` and ``timed_out_frame`` (the frames API Gateway itself
+  sends), ``url_too_long``, and the
   ``@connections`` answers (``check_post``, ``check_connection``, ``connection_info``).
 - ``FaultInjection``: optional delays and 429/500 answers on ``@connections``.
 
@@ -43,8 +46,14 @@ DEFAULT_ROUTE: Final = "$default"
 RESERVED_ROUTES: Final = frozenset({CONNECT_ROUTE, DISCONNECT_ROUTE, DEFAULT_ROUTE})
 DEFAULT_ROUTE_SELECTION_EXPRESSION: Final = "$request.body.action"
 
-# "Amazon API Gateway quotas for configuring and running a WebSocket API".
+# "Quotas for configuring and running a WebSocket API in API Gateway". The quotas say "KB";
+# we read KB as 1,024 bytes (a frame of 32,768 bytes passes, 32,769 closes), the reading the
+# binary-minded WebSocket world takes, and the generous one: no client that AWS accepts is
+# refused here, though one 1-2 % over a decimal 32,000 might be refused by AWS.
+FRAME_LIMIT_BYTES: Final = 32 * 1024
 MESSAGE_LIMIT_BYTES: Final = 128 * 1024
+URL_LIMIT_CHARS: Final = 4096
+INTEGRATION_TIMEOUT_S: Final = 29.0
 IDLE_TIMEOUT_S: Final = 600.0
 MAX_CONNECTION_S: Final = 7200.0
 
@@ -102,7 +111,12 @@ ABNORMAL: Final = CloseReason(1006, "Connection closed abnormally")
 IDLE_TIMEOUT: Final = CloseReason(1001, "Going away")
 MAX_DURATION: Final = CloseReason(1001, "Going away")
 MESSAGE_TOO_BIG: Final = CloseReason(1009, "Message too big")
-DELETED: Final = CloseReason(1000, "Connection was disconnected by the @connections API")
+# "Working with binary media types for WebSocket APIs": a binary frame is rejected and the client
+# disconnected with 1003. The reason text is ours (RFC 6455's name for 1003): AWS publishes none.
+UNSUPPORTED_DATA: Final = CloseReason(1003, "Unsupported data")
+# DeleteConnection's $disconnect as API Gateway's execution log shows it (aws/chalice#2060,
+# boto/boto3#3789): status 1000, reason "Connection Closed Normally".
+DELETED: Final = CloseReason(1000, "Connection Closed Normally")
 SHUTDOWN: Final = CloseReason(1001, "Going away")
 
 
@@ -198,7 +212,13 @@ class SocketRegistry:
             connection.state = SocketState.CLOSED
 
     def touch(self, connection_id: ConnectionId) -> None:
-        """The client sent a frame: the idle timer starts over."""
+        """A message went either way: the idle timer (and ``lastActiveAt``) starts over.
+
+        The one place that decides what counts as activity. Both directions count: AWS's quota
+        table says only "idle", and published runs show server posts alone keeping a connection
+        open until the 2-hour limit (hotsock.io, "Keep Alive": a post every 9.5 minutes, then
+        the forced disconnect at two hours). Pings are not messages and do not count.
+        """
         connection = self._sockets.get(connection_id)
         if connection is not None and connection.state is SocketState.OPEN:
             connection.last_active_at = self._clock()
@@ -261,8 +281,10 @@ _BODY_PREFIX = "$request.body."
 class RouteSelector:
     """Picks the route for a client frame ("Route selection expressions").
 
-    Only string values select a custom route; a missing value, a non-JSON or binary frame,
-    or a value that names no route falls back to ``$default`` (None when there is none).
+    The selected value is stringified before it is matched ("Create routes for WebSocket APIs":
+    "keep in mind that the result will be stringified"), see ``stringify``; a missing or null
+    value, a frame that is not JSON (or nests too deeply to parse), or a value that names no
+    route falls back to ``$default`` (None when there is none).
     """
 
     expression: str
@@ -293,25 +315,86 @@ class RouteSelector:
             )
         object.__setattr__(self, "path", path)
 
-    def select(self, body: str | bytes) -> str | None:
+    def select(self, body: str) -> str | None:
         """The route key for this frame, ``$default``, or None (no route: API Gateway refuses)."""
         value = self._evaluate(body)
         if value is not None and value in self.routes and value not in RESERVED_ROUTES:
             return value
         return DEFAULT_ROUTE if DEFAULT_ROUTE in self.routes else None
 
-    def _evaluate(self, body: str | bytes) -> str | None:
-        if isinstance(body, bytes):
-            return None  # binary frames cannot be evaluated as JSON
+    def _evaluate(self, body: str) -> str | None:
         try:
             node: Any = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # Not JSON, or nested deeper than the parser goes: the expression cannot be
+            # evaluated, and API Gateway sends such a frame to $default.
             return None
         for segment in self.path:
             if not isinstance(node, dict) or segment not in node:
                 return None
             node = node[segment]
-        return node if isinstance(node, str) else None
+        return stringify(node)
+
+
+def stringify(value: Any) -> str | None:
+    """A selected JSON value as the route key it matches; None for null (no value).
+
+    The guide's one example is an array of two strings becoming ``[item1, item2]``: Java's
+    collection ``toString``. We follow that rendering throughout, which is our reading: strings
+    as they are, ``true``/``false``, integers in decimal, other numbers as their shortest
+    decimal (``1.5``; ``1.0`` stays ``1.0``), arrays ``[a, b]`` and objects ``{k=v, k2=v2}``
+    with strings unquoted. Null selects nothing, like a missing value.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)  # true, false, 1, 1.5, 1.0
+    if isinstance(value, list):
+        return "[" + ", ".join(_stringify_item(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_stringify_item(v)}" for k, v in value.items()) + "}"
+    return None
+
+
+def _stringify_item(value: Any) -> str:
+    text = stringify(value)
+    return "null" if text is None else text
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def judge_client_frame(*, binary: bool, length: int, message_before: int) -> CloseReason | None:
+    """Whether a client's data frame closes the connection, and why; None lets it through.
+
+    ``message_before`` is what earlier fragments of the same message held (0 for a first
+    frame). "Working with binary media types for WebSocket APIs": a binary frame closes with
+    1003. The quotas: a frame over 32 KB, or a message (its fragments together) over 128 KB,
+    closes with 1009.
+    """
+    if binary:
+        return UNSUPPORTED_DATA
+    if length > FRAME_LIMIT_BYTES or message_before + length > MESSAGE_LIMIT_BYTES:
+        return MESSAGE_TOO_BIG
+    return None
+
+
+def fragments(payload: bytes, limit: int = FRAME_LIMIT_BYTES) -> list[bytes]:
+    """A post's payload cut into the frames it is delivered in, each at most ``limit`` bytes.
+
+    The quotas' footnote: a message over 32 KB "must be split into multiple frames, each 32 KB
+    or smaller", and "this applies to @connections commands". Where exactly API Gateway cuts is
+    not published: we cut at every ``limit`` bytes (a cut may fall inside a UTF-8 character,
+    which RFC 6455 allows in a fragmented text message). An empty payload is one empty frame.
+    """
+    if not payload:
+        return [b""]
+    return [payload[i : i + limit] for i in range(0, len(payload), limit)]
+
+
+def url_too_long(url: str) -> bool:
+    """Whether a WebSocket URL is over the quota's 4,096 characters (the handshake is refused)."""
+    return len(url) > URL_LIMIT_CHARS
 
 
 # --------------------------------------------------------------------------- events
@@ -349,13 +432,18 @@ def gateway_headers(
     proto: str,
     trace_id: str,
 ) -> tuple[tuple[str, str], ...]:
-    """The handshake headers as the integration sees them, with the ones API Gateway adds."""
+    """The handshake headers as the integration sees them, with the ones API Gateway adds.
+
+    The hop-by-hop ``Connection`` and ``Upgrade`` headers end at API Gateway: its ``$connect``
+    events carry neither (the guide's and Powertools' sample events).
+    """
     result: list[tuple[str, str]] = []
     forwarded_for: str | None = None
+    dropped = {"x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id", "connection", "upgrade"}
     for name, value in headers:
         if name.lower() == "x-forwarded-for":
             forwarded_for = value
-        elif name.lower() not in {"x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"}:
+        elif name.lower() not in dropped:
             result.append((name, value))
     chain = source_ip if forwarded_for is None else f"{forwarded_for}, {source_ip}"
     result += [
@@ -399,20 +487,14 @@ class EventBuilder:
         self,
         connection: ClientSocket,
         route_key: str,
-        body: str | bytes,
+        body: str,
         *,
         request_id: str,
         message_id: str,
     ) -> dict[str, Any]:
-        """A client frame's event; binary frames arrive base64-encoded."""
+        """A client text frame's event (binary frames never reach a route: they close 1003)."""
         context = self._context(connection, route_key, "MESSAGE", request_id)
         context["messageId"] = message_id
-        if isinstance(body, bytes):
-            return {
-                "requestContext": context,
-                "body": base64.b64encode(body).decode("ascii"),
-                "isBase64Encoded": True,
-            }
         return {"requestContext": context, "body": body, "isBase64Encoded": False}
 
     def disconnect(
@@ -449,12 +531,20 @@ class EventBuilder:
             "stage": self.stage,
             "connectedAt": connection.connected_at_ms,
             "requestTimeEpoch": int(now * 1000),
-            "identity": {"userAgent": connection.user_agent, "sourceIp": connection.source_ip},
+            "identity": identity(connection),
             "requestId": request_id,
             "domainName": connection.domain_name,
             "connectionId": connection.connection_id,
             "apiId": self.api_id,
         }
+
+
+def identity(connection: ClientSocket) -> dict[str, str]:
+    """``identity``: ``userAgent`` is left out, not null, when the client sent none (as AWS)."""
+    found = {"sourceIp": connection.source_ip}
+    if connection.user_agent is not None:
+        found = {"userAgent": connection.user_agent, **found}
+    return found
 
 
 # --------------------------------------------------------------------------- response rules
@@ -475,7 +565,14 @@ class InvocationFailed:
     message: str
 
 
+@dataclass(frozen=True)
+class IntegrationTimedOut:
+    """API Gateway stopped waiting at its integration timeout; the function may run on."""
+
+
 InvocationResult = InvocationOk | InvocationFailed
+IntegrationResult = InvocationOk | InvocationFailed | IntegrationTimedOut
+"""What API Gateway knows of an integration request: the function's result, or its own timeout."""
 
 
 @dataclass(frozen=True)
@@ -488,21 +585,32 @@ class ConnectDecision:
     body: str = ""
 
 
-def decide_connect(result: InvocationResult) -> ConnectDecision:
+def _refusal(status: int, message: str) -> ConnectDecision:
+    return ConnectDecision(False, status, {}, json.dumps({"message": message}))
+
+
+def decide_connect(result: IntegrationResult) -> ConnectDecision:
     """A 2xx ``statusCode`` upgrades the socket; anything else refuses with that status.
 
-    A failed invocation refuses with 500. A result without a valid ``statusCode`` refuses with
-    502: a conservative reading of the proxy integration contract, so a handler that forgets
-    its answer fails here rather than only in AWS.
+    A function error (an exception, a crash, the Lambda's own timeout) refuses with 502, as a
+    Lambda proxy integration's function error does (observed: "WebSocket handshake: Unexpected
+    response code: 502", michalkvasnicak/aws-lambda-graphql#107, serverless/serverless-websockets-
+    plugin#13). API Gateway's own 29-second timeout refuses with 504, the status its
+    knowledge-center article "How can I troubleshoot API HTTP 504 timeout errors with API
+    Gateway?" gives for WebSocket APIs too. A result without a valid ``statusCode`` refuses with
+    502: a malformed proxy answer, so a handler that forgets its answer fails here rather than
+    only in AWS.
     """
+    if isinstance(result, IntegrationTimedOut):
+        return _refusal(504, "Endpoint request timed out")
     if isinstance(result, InvocationFailed):
-        return ConnectDecision(False, 500, {}, json.dumps({"message": "Internal server error"}))
+        return _refusal(502, "Internal server error")
     payload = result.payload
     status = payload.get("statusCode") if isinstance(payload, dict) else None
     if isinstance(status, str) and status.isdigit():
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        return ConnectDecision(False, 502, {}, json.dumps({"message": "Internal server error"}))
+        return _refusal(502, "Internal server error")
     raw_headers = payload.get("headers")
     headers = (
         {str(k): str(v) for k, v in raw_headers.items()} if isinstance(raw_headers, dict) else {}
@@ -514,7 +622,13 @@ def decide_connect(result: InvocationResult) -> ConnectDecision:
 
 
 def _gateway_frame(message: str, connection_id: str, request_id: str) -> str:
-    return json.dumps({"message": message, "connectionId": connection_id, "requestId": request_id})
+    # Byte for byte as API Gateway writes it: a space after the first colon only, e.g.
+    # {"message": "Endpoint request timed out", "connectionId":"...", "requestId":"..."}
+    # (Kludex/mangum#128, aws/chalice#1406). The error frames share the template.
+    return (
+        f'{{"message": {json.dumps(message)}, "connectionId":{json.dumps(connection_id)}, '
+        f'"requestId":{json.dumps(request_id)}}}'
+    )
 
 
 def forbidden_frame(connection_id: str, request_id: str) -> str:
@@ -522,12 +636,20 @@ def forbidden_frame(connection_id: str, request_id: str) -> str:
     return _gateway_frame("Forbidden", connection_id, request_id)
 
 
-def message_reply(result: InvocationResult, connection_id: str, request_id: str) -> str | None:
+def timed_out_frame(connection_id: str, request_id: str) -> str:
+    """The frame API Gateway sends when a message route passes the integration timeout."""
+    return _gateway_frame("Endpoint request timed out", connection_id, request_id)
+
+
+def message_reply(result: IntegrationResult, connection_id: str, request_id: str) -> str | None:
     """The frame API Gateway sends after a message route's invocation, if any.
 
-    A failed invocation gets the ``Internal server error`` frame; a successful one gets
-    nothing, since the routes have no route response (replies go through ``@connections``).
+    A failed invocation gets the ``Internal server error`` frame, one past the integration
+    timeout the ``Endpoint request timed out`` frame; a successful one gets nothing, since the
+    routes have no route response (replies go through ``@connections``).
     """
+    if isinstance(result, IntegrationTimedOut):
+        return timed_out_frame(connection_id, request_id)
     if isinstance(result, InvocationFailed):
         return _gateway_frame("Internal server error", connection_id, request_id)
     return None
@@ -575,7 +697,7 @@ def connection_info(connection: ClientSocket) -> dict[str, Any]:
     """The ``GetConnection`` answer body."""
     return {
         "connectedAt": iso8601_ms(connection.connected_at),
-        "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
+        "identity": identity(connection),
         "lastActiveAt": iso8601_ms(connection.last_active_at),
     }
 

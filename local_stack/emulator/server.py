@@ -1,7 +1,8 @@
 """The I/O layer of the emulator: one aiohttp application on one port.
 
 - ``GET /<stage>`` with an upgrade: the WebSocket API. ``$connect`` runs before the 101, and
-  its answer decides the handshake; every frame is routed and invoked concurrently, as API
+  its answer decides the handshake; the client's frames are screened by API Gateway's rules
+  (``frames.FrameScreen``), then every message is routed and invoked concurrently, as API
   Gateway does; ``$disconnect`` fires once when either side closes.
 - ``/<stage>/@connections/{id}``: the management API (POST, GET, DELETE), answering with the
   status codes, ``x-amzn-ErrorType`` headers and JSON bodies botocore's service model expects.
@@ -30,19 +31,19 @@ from aiohttp.http_websocket import WebSocketError
 
 from local_stack.emulator.core import (
     ABNORMAL,
-    CONNECT_ROUTE,
-    DEFAULT_ROUTE,
     DEFAULT_ROUTE_SELECTION_EXPRESSION,
     DELETED,
-    DISCONNECT_ROUTE,
     FORBIDDEN,
     GONE,
     IDLE_TIMEOUT_S,
+    INTEGRATION_TIMEOUT_S,
     LIMIT_EXCEEDED,
     MAX_CONNECTION_S,
     MESSAGE_LIMIT_BYTES,
     MESSAGE_TOO_BIG,
+    RESERVED_ROUTES,
     SHUTDOWN,
+    UNSUPPORTED_DATA,
     ApiError,
     ClientSocket,
     Clock,
@@ -53,6 +54,8 @@ from local_stack.emulator.core import (
     EventBuilder,
     FaultInjection,
     IdSource,
+    IntegrationResult,
+    IntegrationTimedOut,
     InvocationFailed,
     InvocationResult,
     RouteSelector,
@@ -63,11 +66,15 @@ from local_stack.emulator.core import (
     connection_info,
     decide_connect,
     forbidden_frame,
+    fragments,
     gateway_headers,
+    judge_client_frame,
     message_reply,
     new_aws_id,
     trace_id,
+    url_too_long,
 )
+from local_stack.emulator.frames import FrameScreen, encode_message
 from local_stack.site import Site, SiteTemplateError
 
 log = logging.getLogger(__name__)
@@ -75,24 +82,11 @@ log = logging.getLogger(__name__)
 Invoker = Callable[[Mapping[str, Any]], Awaitable[InvocationResult]]
 """Runs the integration for one event (``LambdaRuntime.invoke``)."""
 
-DEFAULT_ROUTES: Final = frozenset(
-    {
-        CONNECT_ROUTE,
-        DISCONNECT_ROUTE,
-        DEFAULT_ROUTE,
-        "sendmessage",
-        "history",
-        "join",
-        "members",
-        "ping",
-    }
-)
 # A client that stops reading: past this many unsent bytes, PostToConnection answers 429
 # ("the WebSocket client side buffer is full", the service model's LimitExceededException).
 CLIENT_BUFFER_LIMIT: Final = 4 * 1024 * 1024
 _STAGE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _SHUTDOWN_CLOSE_TIMEOUT_S: Final = 1.0
-_SEND_TIMEOUT_S: Final = 5.0
 
 
 @dataclass(frozen=True)
@@ -102,11 +96,16 @@ class EmulatorSettings:
     stage: str = "local"
     api_id: str = "loca1stack"
     route_selection_expression: str = DEFAULT_ROUTE_SELECTION_EXPRESSION
-    routes: frozenset[str] = DEFAULT_ROUTES
+    routes: frozenset[str] = RESERVED_ROUTES
+    """The API's route keys; an application adds its own (the chat's: ``stack.CHAT_ROUTES``)."""
     idle_timeout_s: float = IDLE_TIMEOUT_S
     max_connection_s: float = MAX_CONNECTION_S
-    heartbeat_s: float | None = 20.0
-    """WebSocket pings to find clients that vanished without a close or a TCP reset."""
+    integration_timeout_s: float = INTEGRATION_TIMEOUT_S
+    """How long API Gateway waits for an integration, whatever the function's own timeout."""
+    heartbeat_s: float | None = None
+    """A test-only switch: WebSocket pings at this interval. API Gateway sends none, so a client
+    that vanishes without a close frame or a TCP reset is only found by the idle timeout or a
+    post; keep it None unless a test is about pings."""
     faults: FaultInjection = field(default_factory=FaultInjection)
     disconnect_loss_rate: float = 0.0
     """Fraction of ``$disconnect`` events dropped (API Gateway delivers them best-effort)."""
@@ -119,12 +118,55 @@ class EmulatorSettings:
             raise EmulatorConfigError(f"stage {self.stage!r} must be 1-128 of A-Z a-z 0-9 _ -")
         if not 0.0 <= self.disconnect_loss_rate <= 1.0:
             raise EmulatorConfigError("disconnect_loss_rate must be in [0, 1]")
+        if self.integration_timeout_s <= 0:
+            raise EmulatorConfigError("integration_timeout_s must be a positive number of seconds")
 
 
 @dataclass
 class _Socket:
     ws: web.WebSocketResponse
     transport: asyncio.Transport | None
+
+
+class _ScreenedParser:
+    """Feeds aiohttp's WebSocket parser only what ``FrameScreen`` lets through."""
+
+    def __init__(self, parser: Any, screen: FrameScreen, refused: Callable[[], object]) -> None:
+        self._parser = parser
+        self._screen = screen
+        self._refused = refused
+        self._reported = False
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        passed = self._screen.feed(bytes(data))
+        if self._screen.violation is not None and not self._reported:
+            self._reported = True
+            asyncio.get_running_loop().call_soon(self._refused)
+        if not passed:
+            return False, b""
+        result: tuple[bool, bytes] = self._parser.feed_data(passed)
+        return result
+
+    def feed_eof(self) -> None:
+        self._parser.feed_eof()
+
+
+class _GatewayWebSocket(web.WebSocketResponse):
+    """aiohttp's server socket with API Gateway's frame screen in front of its parser."""
+
+    def __init__(self, screen: FrameScreen, refused: Callable[[], object], **options: Any) -> None:
+        super().__init__(**options)
+        self._screen = screen
+        self._refused = refused
+
+    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
+        super()._post_start(request, protocol, writer)
+        # aiohttp has no public hook between the byte stream and its parser; the parser it just
+        # installed is wrapped in place. Pinned by the frame tests in test_websocket.py.
+        handler: Any = request.protocol
+        handler._payload_parser = _ScreenedParser(
+            handler._payload_parser, self._screen, self._refused
+        )
 
 
 def _api_response(
@@ -209,6 +251,10 @@ class Emulator:
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if not web.WebSocketResponse().can_prepare(request).ok:
             return web.json_response({"message": "Upgrade Required"}, status=426)
+        scheme = "wss" if request.secure else "ws"
+        if url_too_long(f"{scheme}://{request.host}{request.path_qs}"):
+            self.counters["refused"] += 1
+            return web.json_response({"message": "URI Too Long"}, status=414)
         connection, decision = await self._handshake(request)
         cid = connection.connection_id
         if not decision.accepted:
@@ -218,11 +264,14 @@ class Emulator:
         protocol = next(
             (v for k, v in decision.headers.items() if k.lower() == "sec-websocket-protocol"), None
         )
-        ws = web.WebSocketResponse(
+        screen = FrameScreen(judge_client_frame)
+        ws = _GatewayWebSocket(
+            screen,
+            lambda: self._server_close(cid, screen.violation or MESSAGE_TOO_BIG),
             protocols=(protocol,) if protocol else (),
             heartbeat=self.settings.heartbeat_s,
             compress=False,  # API Gateway does not negotiate permessage-deflate
-            # aiohttp refuses a message of max_msg_size bytes; 128 KB itself is allowed.
+            # The screen enforces the quotas; this is aiohttp's own backstop above them.
             max_msg_size=MESSAGE_LIMIT_BYTES + 1,
         )
         self.registry.accept(cid)
@@ -232,18 +281,20 @@ class Emulator:
             self._client_closed(cid, ABNORMAL)  # the client left while $connect ran
             raise
         if request.transport is not None:
-            # Flow control at our own limit: below it a send never waits for a slow reader,
-            # above it a post is refused with 429 (see _post) rather than left hanging.
+            # Our own limit on unsent bytes: above it a post is refused with 429 (see _post).
             request.transport.set_write_buffer_limits(high=CLIENT_BUFFER_LIMIT)
         self._sockets[cid] = _Socket(ws, request.transport)
         why = ABNORMAL
         try:
             while True:
                 message = await ws.receive()
-                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                if message.type is WSMsgType.TEXT:
                     self.registry.touch(cid)
                     self._spawn(self._on_frame(connection, message.data))
                     continue
+                if message.type is WSMsgType.BINARY:  # the screen stops these; never routed
+                    why = UNSUPPORTED_DATA
+                    break
                 why = _close_reason(message) or why
                 break
         finally:
@@ -269,11 +320,30 @@ class Emulator:
         )
         self.counters["connect"] += 1
         try:
-            result = await self._invoke(self.events.connect(connection, self._new_id()))
+            result = await self._integrate(self.events.connect(connection, self._new_id()))
         except BaseException:  # cancelled (shutdown): forget the handshake
             self.registry.refuse(connection.connection_id)
             raise
         return connection, decide_connect(result)
+
+    async def _integrate(self, event: Mapping[str, Any]) -> IntegrationResult:
+        """Invoke, waiting at most the integration timeout; a late invocation runs on unseen.
+
+        As in Lambda: API Gateway gives up at its timeout, but the function is not stopped, and
+        what it does afterwards (posts, writes) still happens.
+        """
+
+        async def run() -> InvocationResult:
+            return await self._invoke(event)
+
+        invocation = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(invocation)
+        invocation.add_done_callback(self._done)
+        done, _ = await asyncio.wait({invocation}, timeout=self.settings.integration_timeout_s)
+        if not done:
+            self.counters["integration_timeouts"] += 1
+            return IntegrationTimedOut()
+        return invocation.result()
 
     def _client_closed(self, cid: ConnectionId, why: CloseReason) -> None:
         socket = self._sockets.pop(cid, None)
@@ -293,7 +363,7 @@ class Emulator:
         self._spawn(self._disconnect(connection, why))
         return True
 
-    async def _on_frame(self, connection: ClientSocket, data: str | bytes) -> None:
+    async def _on_frame(self, connection: ClientSocket, data: str) -> None:
         # A frame received before a close is still routed, as API Gateway does.
         cid = connection.connection_id
         request_id = self._new_id()
@@ -305,7 +375,7 @@ class Emulator:
         event = self.events.message(
             connection, route, data, request_id=request_id, message_id=self._new_id()
         )
-        reply = message_reply(await self._invoke(event), cid, request_id)
+        reply = message_reply(await self._integrate(event), cid, request_id)
         if reply is not None:
             self.counters["integration_errors"] += 1
             await self._send(cid, reply)
@@ -317,22 +387,23 @@ class Emulator:
             self.counters["disconnect_lost"] += 1
             return
         self.counters["disconnect"] += 1
-        result = await self._invoke(self.events.disconnect(connection, why, self._new_id()))
+        result = await self._integrate(self.events.disconnect(connection, why, self._new_id()))
         if isinstance(result, InvocationFailed):
             log.warning("$disconnect of %s failed: %s", connection.connection_id, result.message)
+        elif isinstance(result, IntegrationTimedOut):
+            log.warning("$disconnect of %s timed out", connection.connection_id)
 
     async def _send(self, cid: ConnectionId, data: str | bytes) -> bool:
+        """Send one message in frames of at most 32 KB, as API Gateway frames it."""
         socket = self._sockets.get(cid)
-        if socket is None or socket.ws.closed:
+        if socket is None or socket.ws.closed or socket.transport is None:
             return False
-        sending = socket.ws.send_str(data) if isinstance(data, str) else socket.ws.send_bytes(data)
-        try:
-            # The frame is buffered at once; only flow control can wait, and not for ever.
-            await asyncio.wait_for(sending, _SEND_TIMEOUT_S)
-        except TimeoutError:
-            return True
-        except (ConnectionError, RuntimeError):
+        if socket.transport.is_closing():
             return False
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        # One write of the whole message: no other frame can land between its fragments. No
+        # wait for the reader either; _post refuses with 429 past CLIENT_BUFFER_LIMIT instead.
+        socket.transport.write(encode_message(fragments(payload), text=isinstance(data, str)))
         return True
 
     # ------------------------------------------------------------------ @connections
@@ -380,7 +451,7 @@ class Emulator:
         return _api_error(injected)
 
     async def _post(self, cid: ConnectionId, data: bytes) -> ApiError | None:
-        """Deliver one post as one frame; the error to answer with, if any."""
+        """Deliver one post as one message; the error to answer with, if any."""
         error = check_post(self.registry.get(cid), len(data))
         if error is not None:
             return error
@@ -397,7 +468,10 @@ class Emulator:
             frame: str | bytes = data.decode("utf-8")
         except UnicodeDecodeError:
             frame = data
-        return None if await self._send(cid, frame) else GONE
+        if not await self._send(cid, frame):
+            return GONE
+        self.registry.touch(cid)  # a message to the client is activity too (see touch)
+        return None
 
     # ------------------------------------------------------------------ site
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import zipfile
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from websockets.exceptions import InvalidStatus
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
-from local_stack.stack import Stack, StackOptions, running_stack
+from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack
 from tests.local_stack.support import fresh_room, room_connections, wait_until, ws_connect
 
 ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
@@ -205,7 +206,9 @@ def test_closing_removes_the_connection_item(stack: Stack) -> None:
 def test_a_client_that_died_without_closing_is_pruned_by_the_next_broadcast() -> None:
     """With its $disconnect lost, a dead client's item is deleted when a post gets 410."""
     with running_stack(
-        StackOptions(emulator=EmulatorSettings(disconnect_loss_rate=1.0), site_dir=None)
+        StackOptions(
+            emulator=EmulatorSettings(routes=CHAT_ROUTES, disconnect_loss_rate=1.0), site_dir=None
+        )
     ) as lossy:
         lobby = room()
 
@@ -255,3 +258,24 @@ def test_the_deployment_zip_runs_unchanged(tmp_path: Path, lambda_zip: Path) -> 
 
         message = asyncio.run(chat())
     assert (message["from"], message["text"]) == ("alice", "from the zip")
+
+
+def test_a_deeply_nested_frame_gets_exactly_one_answer_and_no_traceback(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A few thousand "[" cannot be parsed far enough to select a route, so API Gateway sends the
+    frame to $default and the backend answers it: one frame back, and no traceback anywhere."""
+    caplog.set_level(logging.INFO)  # the function's own output too
+    lobby = room()
+
+    async def chat() -> tuple[dict[str, Any], bool]:
+        async with join(stack, "alice", lobby) as alice:
+            await alice.send("[" * 5000)
+            answer = await frame(alice)
+            return answer, await silent(alice)
+
+    answer, nothing_more = asyncio.run(chat())
+    assert answer["type"] == "error"
+    assert nothing_more
+    assert not [r for r in caplog.records if r.exc_info or r.levelname == "ERROR"]
+    assert "Traceback" not in caplog.text

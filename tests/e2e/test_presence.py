@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from local_stack.emulator.server import EmulatorSettings
-from local_stack.stack import Stack, StackOptions, running_stack
+from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack
 from tests.e2e.test_chat import frame, join, room, say, silent
 from tests.e2e.test_history import drop_without_close
 from tests.local_stack.support import room_connections
@@ -22,9 +22,8 @@ NOTICE_WITHIN_S = 1.0  # the issue's bound for the local stack
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    """The chat with the emulator's protocol pings off, as API Gateway sends none."""
-    options = StackOptions(site_dir=None, emulator=EmulatorSettings(heartbeat_s=None))
-    with running_stack(options) as running:
+    """The chat as `make dev` runs it: no protocol pings, as API Gateway sends none."""
+    with running_stack(StackOptions(site_dir=None)) as running:
         yield running
 
 
@@ -107,7 +106,7 @@ def test_a_stale_member_is_pruned_and_announced_after_the_next_broadcast() -> No
     """Its $disconnect lost (the stack drops every one), a closed member stays listed until a
     broadcast's post to it fails with 410: then it is pruned and the room is told it left."""
     options = StackOptions(
-        site_dir=None, emulator=EmulatorSettings(heartbeat_s=None, disconnect_loss_rate=1.0)
+        site_dir=None, emulator=EmulatorSettings(routes=CHAT_ROUTES, disconnect_loss_rate=1.0)
     )
     with running_stack(options) as lossy:
         lobby = room()

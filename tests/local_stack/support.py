@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_HANDLER = "tests.local_stack.handlers.handler"
 TEST_ROUTES = frozenset(
     {"$connect", "$disconnect", "$default", "echo", "crash", "hang", "exit", "context", "env",
-     "delete"}
+     "delete", "1", "true"}
 )  # fmt: skip
 
 T = TypeVar("T")

@@ -14,8 +14,8 @@ from chat.config import EnvVar
 
 from deployment.rehearsal.e2e import BROWSER_AREA, WEBSOCKET_AREA, browser_check, websocket_checks
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import DEFAULT_ROUTES, EmulatorSettings
-from local_stack.stack import Stack, StackOptions, running_stack
+from local_stack.emulator.server import EmulatorSettings
+from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_websocket_checks_pass_on_a_working_stack(stack: Stack) -> None:
 
 def test_websocket_checks_fail_when_sendmessage_is_not_routed() -> None:
     """Without a sendmessage route the frame reaches $default: alice gets an error, not chat."""
-    routes = DEFAULT_ROUTES - {"sendmessage"}
+    routes = CHAT_ROUTES - {"sendmessage"}
     options = StackOptions(site_dir=None, emulator=EmulatorSettings(routes=routes))
     with running_stack(options) as miswired:
         _, problems = run_websocket_checks(miswired)

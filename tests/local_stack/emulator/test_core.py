@@ -103,6 +103,28 @@ def test_connected_at_is_fixed_and_last_active_follows_frames() -> None:
     assert info["identity"] == {"sourceIp": "127.0.0.1", "userAgent": "ua"}
 
 
+def test_activity_in_either_direction_resets_the_idle_timer() -> None:
+    """touch() is the one activity rule, called for client frames and for posts: published runs
+    show server posts alone keeping a connection open up to the 2-hour limit (hotsock.io,
+    "Keep Alive"); the README's Choices section says why."""
+    clock = FakeClock()
+    registry = make_registry(clock, idle=600)
+    connection = begin(registry)
+    registry.accept(connection.connection_id)
+    clock.now += 590
+    registry.touch(connection.connection_id)  # what a delivered post does
+    clock.now += 590
+    assert registry.expired() == []
+
+
+def test_identity_leaves_out_a_missing_user_agent() -> None:
+    """Without a User-Agent header, identity has no userAgent key at all (not null)."""
+    registry = make_registry(FakeClock())
+    connection = registry.begin(source_ip="127.0.0.1", user_agent=None, domain_name="h:1")
+    assert core.identity(connection) == {"sourceIp": "127.0.0.1"}
+    assert core.connection_info(connection)["identity"] == {"sourceIp": "127.0.0.1"}
+
+
 def test_idle_connections_expire_and_activity_postpones_it() -> None:
     """A connection idle for the timeout is due; a frame restarts the timer."""
     clock = FakeClock()
@@ -153,19 +175,48 @@ def test_registry_rejects_non_positive_timeouts() -> None:
         ('{"text": "no action"}', "$default"),
         ('{"action": 5}', "$default"),
         ('{"action": null}', "$default"),
-        ('{"action": ["ping"]}', "$default"),
+        ('{"action": ["ping", "pong"]}', "$default"),
         ('{"action": "$connect"}', "$default"),
         ('{"action": "$disconnect"}', "$default"),
         ('["ping"]', "$default"),
         ('"ping"', "$default"),
         ("not json", "$default"),
         ("", "$default"),
-        (b"\x00binary", "$default"),
+        ("[" * 5000, "$default"),
+        ('{"action": ' + "[" * 5000 + "]" * 5000 + "}", "$default"),
     ],
 )
-def test_route_selection_falls_back_to_default(body: str | bytes, expected: str) -> None:
-    """Only a string naming a custom route selects it; everything else goes to $default."""
+def test_route_selection_falls_back_to_default(body: str, expected: str) -> None:
+    """A value naming no custom route, or a frame that cannot be evaluated (not JSON, nested
+    past the parser's depth), goes to $default; reserved keys are never selected by value."""
     assert RouteSelector("$request.body.action", ROUTES).select(body) == expected
+
+
+STRINGIFIED = frozenset(
+    {"$default", "1", "1.5", "1.0", "true", "false", "[ping, 2]", "{a=1, b=x}", "[]", "null"}
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"action": 1}', "1"),
+        ('{"action": 1.5}', "1.5"),
+        ('{"action": 1.0}', "1.0"),
+        ('{"action": true}', "true"),
+        ('{"action": false}', "false"),
+        ('{"action": ["ping", 2]}', "[ping, 2]"),
+        ('{"action": {"a": 1, "b": "x"}}', "{a=1, b=x}"),
+        ('{"action": []}', "[]"),
+        ('{"action": null}', "$default"),
+    ],
+)
+def test_selected_values_are_stringified_before_matching(body: str, expected: str) -> None:
+    """The selected value is stringified ("Create routes for WebSocket APIs in API Gateway":
+    "keep in mind that the result will be stringified"; an array of two strings reads
+    "[item1, item2]"): {"action": 1} selects route "1". null selects nothing, like a missing
+    value (our reading; README, Choices)."""
+    assert RouteSelector("$request.body.action", STRINGIFIED).select(body) == expected
 
 
 def test_route_selection_is_case_sensitive() -> None:
@@ -246,11 +297,16 @@ def test_connect_answer_decides_the_handshake(payload: object, accepted: bool, s
     assert (decision.accepted, decision.status) == (accepted, status)
 
 
-def test_connect_failure_refuses_with_500_and_passes_headers_on_success() -> None:
-    """An exception refuses with 500; a 2xx answer's headers reach the handshake."""
+def test_connect_failure_refuses_with_502_and_passes_headers_on_success() -> None:
+    """A function error refuses with 502, as AWS's Lambda proxy integration does (observed
+    "Unexpected response code: 502": michalkvasnicak/aws-lambda-graphql#107); the integration
+    timeout with 504 (re:Post "How can I troubleshoot API HTTP 504 timeout errors with API
+    Gateway?", which covers WebSocket APIs); a 2xx answer's headers reach the handshake."""
     failed = core.decide_connect(InvocationFailed("RuntimeError", "boom"))
-    assert (failed.accepted, failed.status) == (False, 500)
+    assert (failed.accepted, failed.status) == (False, 502)
     assert "boom" not in failed.body
+    late = core.decide_connect(core.IntegrationTimedOut())
+    assert (late.accepted, late.status) == (False, 504)
     ok = core.decide_connect(
         InvocationOk({"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "chat"}})
     )
@@ -272,6 +328,56 @@ def test_gateway_frames_match_api_gateways() -> None:
         "requestId": "r=",
     }
     assert core.message_reply(InvocationOk({"statusCode": 500}), "c=", "r=") is None
+
+
+def test_gateway_frames_are_byte_for_byte_api_gateways() -> None:
+    """API Gateway's own frames put a space after the first colon only, e.g.
+    {"message": "Endpoint request timed out", "connectionId":"...", "requestId":"..."}
+    as clients received it (Kludex/mangum#128, aws/chalice#1406)."""
+    failed = core.message_reply(InvocationFailed("E", "x"), "c=", "r=")
+    assert failed == '{"message": "Internal server error", "connectionId":"c=", "requestId":"r="}'
+    late = core.message_reply(core.IntegrationTimedOut(), "c=", "r=")
+    assert late == (
+        '{"message": "Endpoint request timed out", "connectionId":"c=", "requestId":"r="}'
+    )
+    assert core.forbidden_frame("c=", "r=") == (
+        '{"message": "Forbidden", "connectionId":"c=", "requestId":"r="}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("binary", "length", "before", "verdict"),
+    [
+        (False, core.FRAME_LIMIT_BYTES, 0, None),
+        (False, core.FRAME_LIMIT_BYTES + 1, 0, core.MESSAGE_TOO_BIG),
+        (False, core.FRAME_LIMIT_BYTES, core.MESSAGE_LIMIT_BYTES - core.FRAME_LIMIT_BYTES, None),
+        (False, 1, core.MESSAGE_LIMIT_BYTES, core.MESSAGE_TOO_BIG),
+        (True, 1, 0, core.UNSUPPORTED_DATA),
+    ],
+)
+def test_client_frames_are_judged_by_the_quotas(
+    binary: bool, length: int, before: int, verdict: core.CloseReason | None
+) -> None:
+    """Quotas: a frame over 32 KB or a message over 128 KB closes with 1009 ("Quotas for
+    configuring and running a WebSocket API in API Gateway"); a binary frame closes with 1003
+    ("Working with binary media types for WebSocket APIs")."""
+    assert core.judge_client_frame(binary=binary, length=length, message_before=before) == verdict
+
+
+def test_posts_are_cut_into_frames_of_at_most_32_kb() -> None:
+    """A post over 32 KB is delivered as several frames of at most 32 KB (the quotas' footnote:
+    this "applies to @connections commands")."""
+    limit = core.FRAME_LIMIT_BYTES
+    pieces = core.fragments(b"x" * (2 * limit + 5))
+    assert [len(p) for p in pieces] == [limit, limit, 5]
+    assert core.fragments(b"x" * limit) == [b"x" * limit]
+    assert core.fragments(b"") == [b""]
+
+
+def test_urls_over_4096_characters_are_too_long() -> None:
+    """The quota: a WebSocket URL has at most 4,096 characters."""
+    assert not core.url_too_long("w" * core.URL_LIMIT_CHARS)
+    assert core.url_too_long("w" * (core.URL_LIMIT_CHARS + 1))
 
 
 def test_post_checks_size_then_state() -> None:
@@ -343,9 +449,17 @@ def test_request_time_uses_clf_with_english_months() -> None:
 
 
 def test_gateway_headers_add_forwarding_and_keep_client_headers() -> None:
-    """X-Forwarded-* and a trace id are added; a client X-Forwarded-For is extended."""
+    """X-Forwarded-* and a trace id are added; a client X-Forwarded-For is extended; the
+    hop-by-hop Connection and Upgrade end at the gateway (AWS's sample $connect events, e.g.
+    Powertools' apiGatewayWebSocketConnectEvent, carry neither)."""
     headers = core.gateway_headers(
-        [("Host", "h"), ("X-Forwarded-For", "10.0.0.1"), ("X-Amzn-Trace-Id", "spoofed")],
+        [
+            ("Host", "h"),
+            ("Connection", "Upgrade"),
+            ("Upgrade", "websocket"),
+            ("X-Forwarded-For", "10.0.0.1"),
+            ("X-Amzn-Trace-Id", "spoofed"),
+        ],
         source_ip="127.0.0.1",
         port=8080,
         proto="http",
@@ -357,6 +471,7 @@ def test_gateway_headers_add_forwarding_and_keep_client_headers() -> None:
     assert as_dict["X-Forwarded-Port"] == "8080"
     assert as_dict["X-Forwarded-Proto"] == "http"
     assert as_dict["X-Amzn-Trace-Id"] == "Root=1-abc"
+    assert {name.lower() for name in as_dict}.isdisjoint({"connection", "upgrade"})
     assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", core.trace_id(1764000000.0))
 
 

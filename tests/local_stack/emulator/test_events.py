@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from typing import Any
 
@@ -52,19 +51,17 @@ def built_events() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict
     message = builder.message(
         connection, "sendmessage", '{"action":"sendmessage"}', request_id="req2", message_id="msg1"
     )
-    binary = builder.message(
-        connection, "$default", b"\x00\x01", request_id="req3", message_id="msg2"
-    )
+    plain = builder.message(connection, "$default", "not json", request_id="req3", message_id="m2")
     disconnect = builder.disconnect(connection, core.NO_STATUS, "req4")
-    return connect, message, binary, disconnect
+    return connect, message, plain, disconnect
 
 
 def test_built_events_validate_against_powertools_models() -> None:
     """Connect, message and disconnect events parse with Powertools' WebSocket models."""
-    connect, message, binary, disconnect = built_events()
+    connect, message, plain, disconnect = built_events()
     parsed_connect = APIGatewayWebSocketConnectEventModel.model_validate(connect)
     parsed_message = APIGatewayWebSocketMessageEventModel.model_validate(message)
-    APIGatewayWebSocketMessageEventModel.model_validate(binary)
+    APIGatewayWebSocketMessageEventModel.model_validate(plain)
     parsed_disconnect = APIGatewayWebSocketDisconnectEventModel.model_validate(disconnect)
     assert parsed_connect.request_context.route_key == "$connect"
     assert parsed_message.request_context.message_id == "msg1"
@@ -73,8 +70,8 @@ def test_built_events_validate_against_powertools_models() -> None:
 
 def test_built_events_carry_every_field_api_gateway_sends() -> None:
     """Every requestContext field of the issue is present, with API Gateway's types."""
-    connect, message, binary, disconnect = built_events()
-    for event in (connect, message, binary, disconnect):
+    connect, message, plain, disconnect = built_events()
+    for event in (connect, message, plain, disconnect):
         context = event["requestContext"]
         assert set(context) >= CONTEXT_FIELDS
         assert context["connectedAt"] == 1_764_000_000_000  # fixed at connect
@@ -87,8 +84,7 @@ def test_built_events_carry_every_field_api_gateway_sends() -> None:
     assert connect["multiValueHeaders"]["Origin"] == ["https://x"]
     assert message["requestContext"]["requestTime"] == "24/Nov/2025:16:00:00 +0000"
     assert "messageId" not in connect["requestContext"]
-    assert binary["isBase64Encoded"] is True
-    assert base64.b64decode(binary["body"]) == b"\x00\x01"
+    assert (plain["body"], plain["isBase64Encoded"]) == ("not json", False)
     assert disconnect["requestContext"]["disconnectReason"] == core.NO_STATUS.reason
 
 
@@ -111,7 +107,7 @@ def test_events_through_real_sockets_validate(stack: Stack, event_log: EventLog)
             user_agent_header="test-agent/1.0",
         ) as ws:
             connection_id = await whoami(ws)
-            await ws.send(b"\x01\x02binary")
+            await ws.send("plain text")
             await ws.recv()
             await ws.close(code=4000, reason="bye now")
         return connection_id
@@ -120,11 +116,11 @@ def test_events_through_real_sockets_validate(stack: Stack, event_log: EventLog)
     disconnect = event_log.wait_for("$disconnect", connection_id)
     connect = event_log.wait_for("$connect", connection_id)
     echo = event_log.wait_for("echo", connection_id)
-    binary = event_log.wait_for("$default", connection_id)
+    plain = event_log.wait_for("$default", connection_id)
 
     APIGatewayWebSocketConnectEventModel.model_validate(connect)
     APIGatewayWebSocketMessageEventModel.model_validate(echo)
-    APIGatewayWebSocketMessageEventModel.model_validate(binary)
+    APIGatewayWebSocketMessageEventModel.model_validate(plain)
     APIGatewayWebSocketDisconnectEventModel.model_validate(disconnect)
 
     context = connect["requestContext"]
@@ -138,14 +134,44 @@ def test_events_through_real_sockets_validate(stack: Stack, event_log: EventLog)
     assert connect["queryStringParameters"] == {"name": "alice", "room": "b"}
     assert json.loads(echo["body"]) == {"action": "echo"}
     assert echo["isBase64Encoded"] is False
-    assert binary["isBase64Encoded"] is True
-    assert base64.b64decode(binary["body"]) == b"\x01\x02binary"
+    assert (plain["body"], plain["isBase64Encoded"]) == ("plain text", False)
+    assert {name.lower() for name in connect["headers"]}.isdisjoint({"connection", "upgrade"})
     assert disconnect["requestContext"]["disconnectStatusCode"] == 4000
     assert disconnect["requestContext"]["disconnectReason"] == "bye now"
-    for event in (connect, echo, binary, disconnect):
+    for event in (connect, echo, plain, disconnect):
         assert set(event["requestContext"]) >= CONTEXT_FIELDS
         assert event["requestContext"]["connectedAt"] == context["connectedAt"]
         assert event["requestContext"]["requestTimeEpoch"] >= context["connectedAt"]
-    request_ids = {e["requestContext"]["requestId"] for e in (connect, echo, binary, disconnect)}
+    request_ids = {e["requestContext"]["requestId"] for e in (connect, echo, plain, disconnect)}
     assert len(request_ids) == 4
-    assert echo["requestContext"]["messageId"] != binary["requestContext"]["messageId"]
+    assert echo["requestContext"]["messageId"] != plain["requestContext"]["messageId"]
+
+
+def test_connect_event_has_no_hop_by_hop_headers(stack: Stack, event_log: EventLog) -> None:
+    """The $connect event carries no Connection or Upgrade header: they end at API Gateway
+    (AWS's sample events, e.g. Powertools' apiGatewayWebSocketConnectEvent, have neither)."""
+
+    async def session() -> str:
+        async with ws_connect(stack.ws_url) as ws:
+            return await whoami(ws)
+
+    connect = event_log.wait_for("$connect", asyncio.run(session()))
+    assert {name.lower() for name in connect["headers"]}.isdisjoint({"connection", "upgrade"})
+    assert {name.lower() for name in connect["multiValueHeaders"]}.isdisjoint(
+        {"connection", "upgrade"}
+    )
+
+
+def test_identity_has_no_user_agent_when_the_client_sends_none(
+    stack: Stack, event_log: EventLog
+) -> None:
+    """Without a User-Agent header, identity.userAgent is absent, not null, as in AWS's events;
+    the event still validates against Powertools' model."""
+
+    async def session() -> str:
+        async with ws_connect(stack.ws_url, user_agent_header=None) as ws:
+            return await whoami(ws)
+
+    connect = event_log.wait_for("$connect", asyncio.run(session()))
+    assert connect["requestContext"]["identity"] == {"sourceIp": "127.0.0.1"}
+    APIGatewayWebSocketConnectEventModel.model_validate(connect)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from websockets.exceptions import ConnectionClosed
 
-from local_stack.emulator.core import MESSAGE_LIMIT_BYTES, FaultInjection
+from local_stack.emulator.core import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, FaultInjection
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import Stack, running_stack
 from tests.local_stack.support import (
@@ -75,6 +76,61 @@ def test_post_of_exactly_128_kb_is_delivered_and_more_is_413(stack: Stack) -> No
     size, code = asyncio.run(chat())
     assert size == MESSAGE_LIMIT_BYTES
     assert code == "PayloadTooLargeException"
+
+
+def read_frames(sock: socket.socket, payload_bytes: int) -> list[tuple[int, bool, int]]:
+    """Server frames off a raw socket until ``payload_bytes`` arrived: (opcode, fin, length)."""
+    buffer = b""
+    frames: list[tuple[int, bool, int]] = []
+    received = 0
+    while received < payload_bytes:
+        while True:
+            if len(buffer) >= 2:
+                length = buffer[1] & 0x7F
+                size = 2 + (2 if length == 126 else 8 if length == 127 else 0)
+                if len(buffer) >= size:
+                    if length == 126:
+                        length = int.from_bytes(buffer[2:4], "big")
+                    elif length == 127:
+                        length = int.from_bytes(buffer[2:10], "big")
+                    if len(buffer) >= size + length:
+                        break
+            chunk = sock.recv(65536)
+            assert chunk, "the emulator closed the socket"
+            buffer += chunk
+        frames.append((buffer[0] & 0x0F, bool(buffer[0] & 0x80), length))
+        received += length
+        buffer = buffer[size + length :]
+    return frames
+
+
+def test_post_of_128_kb_arrives_in_frames_of_at_most_32_kb(
+    stack: Stack, event_log: EventLog
+) -> None:
+    """A post over 32 KB is delivered as a fragmented message of frames of at most 32 KB: the
+    quotas' footnote says a larger message must be split into frames of 32 KB or smaller, and
+    that this applies to @connections commands."""
+    client = management_client(stack)
+    sock = raw_upgrade(stack.port, "/local?tag=frames")
+    try:
+        connection_id = tagged_connection(event_log, "frames")
+
+        def post() -> bool:  # 410 until the emulator has finished the upgrade on its side
+            try:
+                client.post_to_connection(
+                    ConnectionId=connection_id, Data=b"x" * MESSAGE_LIMIT_BYTES
+                )
+            except client.exceptions.GoneException:
+                return False
+            return True
+
+        wait_until(post, what="a delivered post")
+        frames = read_frames(sock, MESSAGE_LIMIT_BYTES)
+    finally:
+        sock.close()
+    assert [length for _, _, length in frames] == [FRAME_LIMIT_BYTES] * 4
+    assert [opcode for opcode, _, _ in frames] == [0x1, 0x0, 0x0, 0x0]  # text, continuations
+    assert [fin for _, fin, _ in frames] == [False, False, False, True]
 
 
 def test_unknown_connection_is_gone(stack: Stack) -> None:
@@ -168,6 +224,9 @@ def test_delete_closes_the_socket_and_fires_disconnect_once(
     assert code == 1000
     event = event_log.wait_for("$disconnect", connection_id)
     assert event["requestContext"]["disconnectStatusCode"] == 1000
+    # As API Gateway's execution log shows a DeleteConnection (aws/chalice#2060,
+    # boto/boto3#3789).
+    assert event["requestContext"]["disconnectReason"] == "Connection Closed Normally"
     with pytest.raises(client.exceptions.GoneException):
         client.delete_connection(ConnectionId=connection_id)
     time.sleep(0.3)

@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from local_stack.emulator.core import MESSAGE_LIMIT_BYTES
+from local_stack.emulator.core import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, URL_LIMIT_CHARS
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import Stack, running_stack
 from tests.local_stack.support import (
     TEST_ROUTES,
     EventLog,
     handler_options,
+    management_client,
     raw_upgrade,
     tagged_connection,
     wait_until,
@@ -63,9 +64,11 @@ def test_connect_answer_status_refuses_the_handshake(stack: Stack, event_log: Ev
     assert event_log.events(connects[0]["requestContext"]["connectionId"], "$disconnect") == []
 
 
-def test_connect_exception_refuses_with_500_and_the_emulator_carries_on(stack: Stack) -> None:
-    """A $connect handler that raises refuses with 500; the next client connects fine."""
-    assert refused_status(stack.ws_url + "?crash=1") == 500
+def test_connect_exception_refuses_with_502_and_the_emulator_carries_on(stack: Stack) -> None:
+    """A $connect handler that raises refuses with 502, as a Lambda proxy function error does on
+    AWS ("Unexpected response code: 502", michalkvasnicak/aws-lambda-graphql#107,
+    serverless/serverless-websockets-plugin#13); the next client connects fine."""
+    assert refused_status(stack.ws_url + "?crash=1") == 502
 
     async def chat() -> str:
         async with ws_connect(stack.ws_url) as ws:
@@ -80,9 +83,10 @@ def test_connect_without_status_code_is_refused(stack: Stack) -> None:
 
 
 def test_connect_that_hangs_is_cut_at_the_lambda_timeout(stack: Stack) -> None:
-    """A $connect past the function timeout (2 s here) counts as failed: refused with 500."""
+    """A $connect past the function timeout (2 s here, under the 29 s integration timeout) is a
+    function error: refused with 502."""
     started = time.monotonic()
-    assert refused_status(stack.ws_url + "?hang=1") == 500
+    assert refused_status(stack.ws_url + "?hang=1") == 502
     assert 1.9 <= time.monotonic() - started < 6
 
 
@@ -161,23 +165,59 @@ def test_hanging_and_dying_handlers_are_isolated(stack: Stack) -> None:
     assert 1.9 <= elapsed < 6
 
 
-def test_message_of_128_kb_passes_and_one_byte_more_closes_1009(
+async def closed_code(ws: object) -> int | None:
+    """Read until the server closes; the close code it sent."""
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(ws.recv(), 5)  # type: ignore[attr-defined]
+    received = closed.value.rcvd
+    return None if received is None else received.code
+
+
+def test_fragmented_message_of_128_kb_passes_and_one_byte_more_closes_1009(
     stack: Stack, event_log: EventLog
 ) -> None:
-    """128 KB is the largest frame; a larger one closes the socket with 1009."""
-    at_limit = "x" * MESSAGE_LIMIT_BYTES
-    over_limit = "y" * (MESSAGE_LIMIT_BYTES + 1)
+    """A message of frames of at most 32 KB each passes up to 128 KB; one byte more closes
+    with 1009 ("Quotas for configuring and running a WebSocket API in API Gateway": a message
+    payload is at most 128 KB, a larger one closes the connection with 1009)."""
+    pieces = MESSAGE_LIMIT_BYTES // FRAME_LIMIT_BYTES
+    at_limit = ["x" * FRAME_LIMIT_BYTES] * pieces
+    over_limit = ["y" * FRAME_LIMIT_BYTES] * pieces + ["y"]
+
+    async def chat() -> tuple[str, int | None]:
+        async with ws_connect(stack.ws_url, max_size=None) as ws:
+            connection_id = await whoami(ws)
+            await ws.send(at_limit)  # an iterable: websockets sends it as a fragmented message
+            await ws.send(over_limit)
+            return connection_id, await closed_code(ws)
+
+    connection_id, code = asyncio.run(chat())
+    assert code == 1009
+    disconnect = event_log.wait_for("$disconnect", connection_id)
+    assert disconnect["requestContext"]["disconnectStatusCode"] == 1009
+    bodies = [
+        e["body"]
+        for e in wait_until(lambda: event_log.events(connection_id, "$default"), what="the frame")
+    ]
+    assert bodies.count("".join(at_limit)) == 1
+    assert not any(b.startswith("y") for b in bodies)
+
+
+def test_frame_of_32_kb_passes_and_one_byte_more_closes_1009(
+    stack: Stack, event_log: EventLog
+) -> None:
+    """A single frame is at most 32 KB (read as 32,768 bytes); a larger one closes with 1009,
+    even though the message would fit in 128 KB (the quotas: "WebSocket frame size 32 KB", and
+    a larger frame closes the connection with 1009)."""
+    at_limit = "x" * FRAME_LIMIT_BYTES
+    over_limit = "y" * (FRAME_LIMIT_BYTES + 1)
 
     async def chat() -> tuple[str, int | None]:
         async with ws_connect(stack.ws_url, max_size=None) as ws:
             connection_id = await whoami(ws)
             await ws.send(at_limit)
             await ws.send(over_limit)
-            with pytest.raises(ConnectionClosed) as closed:
-                while True:
-                    await asyncio.wait_for(ws.recv(), 5)
-            received = closed.value.rcvd
-            return connection_id, None if received is None else received.code
+            return connection_id, await closed_code(ws)
 
     connection_id, code = asyncio.run(chat())
     assert code == 1009
@@ -189,6 +229,85 @@ def test_message_of_128_kb_passes_and_one_byte_more_closes_1009(
     ]
     assert bodies.count(at_limit) == 1
     assert not any(b.startswith("y") for b in bodies)
+
+
+def test_binary_frame_closes_1003_and_fires_disconnect(stack: Stack, event_log: EventLog) -> None:
+    """ "Working with binary media types for WebSocket APIs": API Gateway rejects a binary frame
+    and disconnects the client with 1003. $disconnect fires (a disconnect like any other) with
+    1003; the frame reaches no route."""
+
+    async def chat() -> tuple[str, int | None]:
+        async with ws_connect(stack.ws_url) as ws:
+            connection_id = await whoami(ws)
+            await ws.send(b"\x01\x02binary")
+            return connection_id, await closed_code(ws)
+
+    connection_id, code = asyncio.run(chat())
+    assert code == 1003
+    disconnect = event_log.wait_for("$disconnect", connection_id)
+    assert disconnect["requestContext"]["disconnectStatusCode"] == 1003
+    assert disconnect["requestContext"]["disconnectReason"] == "Unsupported data"
+    assert event_log.events(connection_id, "$default") == []
+
+
+def test_route_values_are_stringified_before_matching(stack: Stack) -> None:
+    """{"action": 1} selects the route "1" and {"action": true} the route "true" ("Create
+    routes for WebSocket APIs in API Gateway": the selected value "will be stringified")."""
+
+    async def chat() -> list[dict[str, object]]:
+        async with ws_connect(stack.ws_url) as ws:
+            replies = []
+            for frame in ('{"action": 1}', '{"action": true}', '{"action": null}'):
+                await ws.send(frame)
+                replies.append(await recv_json(ws))
+            return replies
+
+    number, true, null = asyncio.run(chat())
+    assert number["route"] == "1"
+    assert true["route"] == "true"
+    assert null["route"] == "$default"
+
+
+def test_deeply_nested_frame_goes_to_default_without_a_traceback(
+    stack: Stack, event_log: EventLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A frame nested past the JSON parser's depth cannot be evaluated, so API Gateway routes it
+    to $default: the sender gets exactly one answer, and nothing fails in the emulator."""
+    nested = "[" * 5000
+
+    async def chat() -> tuple[dict[str, object], str]:
+        async with ws_connect(stack.ws_url) as ws:
+            await ws.send(nested)
+            reply = await recv_json(ws)
+            return reply, await whoami(ws)
+
+    reply, _ = asyncio.run(chat())
+    assert (reply["route"], reply["body"]) == ("$default", nested)
+    assert not [r for r in caplog.records if r.exc_info or r.levelname == "ERROR"]
+
+
+def test_url_over_4096_characters_is_refused_before_connect(
+    stack: Stack, event_log: EventLog
+) -> None:
+    """The quotas: a WebSocket URL has at most 4,096 characters. A longer one is refused before
+    $connect runs; AWS publishes no status for it, we answer 414 URI Too Long (README,
+    Choices)."""
+    base = stack.ws_url + "?tag=long&pad="
+    fits = base + "p" * (URL_LIMIT_CHARS - len(base))
+    assert len(fits) == URL_LIMIT_CHARS
+
+    async def fitting() -> str:
+        async with ws_connect(fits) as ws:
+            return await whoami(ws)
+
+    assert asyncio.run(fitting())
+    assert refused_status(fits + "p") == 414
+    long_connects = [
+        e
+        for e in event_log.events(route="$connect")
+        if (e.get("queryStringParameters") or {}).get("tag") == "long"
+    ]
+    assert len(long_connects) == 1  # the fitting one only
 
 
 def test_disconnect_fires_once_with_the_client_close_code(
@@ -300,7 +419,8 @@ def test_activity_keeps_a_connection_until_the_maximum_duration(
 
 
 def test_client_that_stops_answering_pings_is_disconnected(tmp_path: Path) -> None:
-    """A client that neither closes nor answers pings is found by the heartbeat: 1006."""
+    """With the test-only heartbeat on, a client that neither closes nor answers pings is found
+    by it: 1006."""
     log = EventLog(tmp_path / "events.jsonl")
     with running_stack(
         handler_options(log.path, emulator=EmulatorSettings(routes=TEST_ROUTES, heartbeat_s=0.5))
@@ -314,6 +434,77 @@ def test_client_that_stops_answering_pings_is_disconnected(tmp_path: Path) -> No
             assert time.monotonic() - started >= 0.5  # one ping interval at least
         finally:
             sock.close()
+
+
+def test_no_pings_by_default() -> None:
+    """API Gateway sends no WebSocket pings, so the emulator sends none unless a test asks
+    (``heartbeat_s``): a vanished client is found as on AWS, by a post or the idle timeout."""
+    assert EmulatorSettings().heartbeat_s is None
+
+
+def test_integration_timeout_answers_endpoint_request_timed_out(tmp_path: Path) -> None:
+    """API Gateway waits 29 s at most whatever the Lambda's timeout ("Quotas for configuring
+    and running a WebSocket API": integration timeout 50 ms - 29 s); then a message route's
+    sender gets {"message": "Endpoint request timed out", ...} byte for byte as AWS writes it
+    (Kludex/mangum#128, aws/chalice#1406), and a $connect is refused with 504. Shortened here
+    to 0.8 s, under the function's 2 s."""
+    log = EventLog(tmp_path / "events.jsonl")
+    emulator = EmulatorSettings(routes=TEST_ROUTES, integration_timeout_s=0.8)
+    with running_stack(handler_options(log.path, emulator=emulator)) as short:
+
+        async def chat() -> tuple[str, str | bytes, float]:
+            async with ws_connect(short.ws_url) as ws:
+                connection_id = await whoami(ws)
+                started = time.monotonic()
+                await ws.send('{"action": "hang"}')
+                frame = await asyncio.wait_for(ws.recv(), 10)
+                return connection_id, frame, time.monotonic() - started
+
+        connection_id, frame, elapsed = asyncio.run(chat())
+        started = time.monotonic()
+        status = refused_status(short.ws_url + "?hang=1")
+        connect_elapsed = time.monotonic() - started
+    request_id = json.loads(frame)["requestId"]
+    assert frame == (
+        f'{{"message": "Endpoint request timed out", "connectionId":"{connection_id}", '
+        f'"requestId":"{request_id}"}}'
+    )
+    assert 0.7 <= elapsed < 1.9  # before the function's own 2 s timeout
+    assert status == 504
+    assert 0.7 <= connect_elapsed < 1.9
+
+
+def test_posts_alone_keep_a_connection_until_the_maximum_duration(
+    timeouts: tuple[Stack, EventLog],
+) -> None:
+    """Server-to-client messages reset the idle timer too: published runs show @connections
+    posts alone keeping a connection open until the 2-hour limit (hotsock.io, "Keep Alive").
+    Here: a post every 0.3 s outlives the 0.8 s idle timeout and is cut near 2.5 s."""
+    stack, log = timeouts
+    client = management_client(stack)
+
+    async def chat() -> tuple[str, float, int | None]:
+        async with ws_connect(stack.ws_url) as ws:
+            connection_id = await whoami(ws)
+            started = time.monotonic()
+            while True:
+                with contextlib.suppress(client.exceptions.GoneException):
+                    # Gone only when the close raced this post; the socket then says why.
+                    await asyncio.to_thread(
+                        client.post_to_connection, ConnectionId=connection_id, Data=b"keep"
+                    )
+                try:
+                    await asyncio.wait_for(ws.recv(), 5)
+                except ConnectionClosed as closed:
+                    received = closed.rcvd
+                    return connection_id, time.monotonic() - started, received and received.code
+                await asyncio.sleep(0.3)
+
+    connection_id, lasted, code = asyncio.run(chat())
+    assert code == 1001
+    assert 1.5 <= lasted < 4.0  # well past the 0.8 s idle timeout, cut near 2.5 s
+    event = log.wait_for("$disconnect", connection_id)
+    assert event["requestContext"]["disconnectStatusCode"] == 1001
 
 
 @pytest.fixture(scope="module")
