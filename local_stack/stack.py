@@ -27,7 +27,12 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
-from chat.config import DEFAULT_MAX_MESSAGE_CHARS, EnvVar
+from chat.config import (
+    DEFAULT_MAX_MESSAGE_CHARS,
+    MAX_RATE_LIMIT_BURST,
+    MAX_RATE_LIMIT_PER_MINUTE,
+    EnvVar,
+)
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 
 from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
@@ -40,6 +45,14 @@ T = TypeVar("T")
 
 DEFAULT_TABLE_NAME: Final = "awsome-chat-local-connections"
 DEFAULT_MESSAGES_TABLE_NAME: Final = "awsome-chat-local-messages"
+# Function environment that lifts the per-connection rate limits to their maximum, for tests
+# and benchmarks that send in volume on purpose (a human never meets the defaults).
+LIFTED_RATE_LIMITS: Final = {
+    EnvVar.RATE_LIMIT_MESSAGES_PER_MINUTE.value: str(MAX_RATE_LIMIT_PER_MINUTE),
+    EnvVar.RATE_LIMIT_MESSAGE_BURST.value: str(MAX_RATE_LIMIT_BURST),
+    EnvVar.RATE_LIMIT_READS_PER_MINUTE.value: str(MAX_RATE_LIMIT_PER_MINUTE),
+    EnvVar.RATE_LIMIT_READ_BURST.value: str(MAX_RATE_LIMIT_BURST),
+}
 _START_TIMEOUT_S: Final = 60.0
 
 
