@@ -27,7 +27,12 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
-from chat.config import DEFAULT_MAX_MESSAGE_CHARS, EnvVar
+from chat.config import (
+    DEFAULT_MAX_MESSAGE_CHARS,
+    MAX_RATE_LIMIT_BURST,
+    MAX_RATE_LIMIT_PER_MINUTE,
+    EnvVar,
+)
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 from chat.protocol import ACTIONS
 
@@ -41,6 +46,14 @@ T = TypeVar("T")
 
 DEFAULT_TABLE_NAME: Final = "awsome-chat-local-connections"
 DEFAULT_MESSAGES_TABLE_NAME: Final = "awsome-chat-local-messages"
+# Function environment that lifts the per-connection rate limits to their maximum, for tests
+# and benchmarks that send in volume on purpose (a human never meets the defaults).
+LIFTED_RATE_LIMITS: Final = {
+    EnvVar.RATE_LIMIT_MESSAGES_PER_MINUTE.value: str(MAX_RATE_LIMIT_PER_MINUTE),
+    EnvVar.RATE_LIMIT_MESSAGE_BURST.value: str(MAX_RATE_LIMIT_BURST),
+    EnvVar.RATE_LIMIT_READS_PER_MINUTE.value: str(MAX_RATE_LIMIT_PER_MINUTE),
+    EnvVar.RATE_LIMIT_READ_BURST.value: str(MAX_RATE_LIMIT_BURST),
+}
 _START_TIMEOUT_S: Final = 60.0
 CHAT_ROUTES: Final = RESERVED_ROUTES | ACTIONS
 """The chat's route keys as Terraform declares them: the reserved ones and the backend's actions."""

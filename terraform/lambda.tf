@@ -21,15 +21,21 @@ resource "aws_lambda_function" "chat" {
 
   environment {
     variables = {
-      TABLE_NAME                  = aws_dynamodb_table.connections.name
-      MESSAGES_TABLE_NAME         = aws_dynamodb_table.messages.name
-      MESSAGE_RETENTION_DAYS      = tostring(var.message_retention_days)
-      PRESENCE_NOTICE_MAX_MEMBERS = tostring(var.presence_notice_max_members)
-      CONNECTIONS_ENDPOINT        = local.connections_endpoint
-      ALLOWED_ORIGINS             = join(",", local.allowed_origins)
-      MAX_MESSAGE_CHARS           = tostring(var.max_message_chars)
-      FANOUT_CONCURRENCY          = tostring(var.fanout_concurrency)
-      CONNECTION_TTL_SECONDS      = tostring(var.connection_ttl_seconds)
+      TABLE_NAME                     = aws_dynamodb_table.connections.name
+      MESSAGES_TABLE_NAME            = aws_dynamodb_table.messages.name
+      MESSAGE_RETENTION_DAYS         = tostring(var.message_retention_days)
+      PRESENCE_NOTICE_MAX_MEMBERS    = tostring(var.presence_notice_max_members)
+      RATE_LIMIT_MESSAGES_PER_MINUTE = tostring(var.rate_limit_messages_per_minute)
+      RATE_LIMIT_MESSAGE_BURST       = tostring(var.rate_limit_message_burst)
+      RATE_LIMIT_READS_PER_MINUTE    = tostring(var.rate_limit_reads_per_minute)
+      RATE_LIMIT_READ_BURST          = tostring(var.rate_limit_read_burst)
+      METRICS_NAMESPACE              = var.metrics_namespace
+      METRICS_ENABLED                = tostring(var.metrics_enabled)
+      CONNECTIONS_ENDPOINT           = local.connections_endpoint
+      ALLOWED_ORIGINS                = join(",", local.allowed_origins)
+      MAX_MESSAGE_CHARS              = tostring(var.max_message_chars)
+      FANOUT_CONCURRENCY             = tostring(var.fanout_concurrency)
+      CONNECTION_TTL_SECONDS         = tostring(var.connection_ttl_seconds)
     }
   }
 

@@ -27,7 +27,7 @@ locals {
   # Exactly the AWS actions backend/chat/permissions.py declares (the Terraform
   # round trip holds the applied policy to that declaration, and a backend test
   # proves the declaration complete).
-  dynamodb_table_actions = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+  dynamodb_table_actions = ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
   dynamodb_index_actions = ["dynamodb:Query"]
   # The messages table: a transaction's Put needs PutItem, the resend path
   # GetItem, history Query; never Scan.

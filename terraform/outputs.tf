@@ -37,3 +37,13 @@ output "api_id" {
   description = "The WebSocket API's id."
   value       = aws_apigatewayv2_api.chat.id
 }
+
+output "dashboard_url" {
+  description = "The CloudWatch dashboard to open first."
+  value       = "https://${var.region}.console.aws.amazon.com/cloudwatch/home?region=${var.region}#dashboards:name=${aws_cloudwatch_dashboard.chat.dashboard_name}"
+}
+
+output "alarm_topic_arn" {
+  description = "The SNS topic alarms notify; subscribe more endpoints to it."
+  value       = aws_sns_topic.alarms.arn
+}

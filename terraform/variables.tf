@@ -170,6 +170,89 @@ variable "presence_notice_max_members" {
   }
 }
 
+variable "rate_limit_messages_per_minute" {
+  description = "Messages one connection may send per minute, sustained (RATE_LIMIT_MESSAGES_PER_MINUTE); beyond, it gets rate_limited."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.rate_limit_messages_per_minute >= 1 && var.rate_limit_messages_per_minute <= 60000 && floor(var.rate_limit_messages_per_minute) == var.rate_limit_messages_per_minute
+    error_message = "rate_limit_messages_per_minute must be a whole number from 1 to 60000."
+  }
+}
+
+variable "rate_limit_message_burst" {
+  description = "Messages one connection may send back to back before the per-minute rate applies (RATE_LIMIT_MESSAGE_BURST)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.rate_limit_message_burst >= 1 && var.rate_limit_message_burst <= 1000 && floor(var.rate_limit_message_burst) == var.rate_limit_message_burst
+    error_message = "rate_limit_message_burst must be a whole number from 1 to 1000."
+  }
+}
+
+variable "rate_limit_reads_per_minute" {
+  description = "history, join and members requests one connection may make per minute, sustained (RATE_LIMIT_READS_PER_MINUTE)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.rate_limit_reads_per_minute >= 1 && var.rate_limit_reads_per_minute <= 60000 && floor(var.rate_limit_reads_per_minute) == var.rate_limit_reads_per_minute
+    error_message = "rate_limit_reads_per_minute must be a whole number from 1 to 60000."
+  }
+}
+
+variable "rate_limit_read_burst" {
+  description = "history, join and members requests one connection may make back to back (RATE_LIMIT_READ_BURST)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.rate_limit_read_burst >= 1 && var.rate_limit_read_burst <= 1000 && floor(var.rate_limit_read_burst) == var.rate_limit_read_burst
+    error_message = "rate_limit_read_burst must be a whole number from 1 to 1000."
+  }
+}
+
+variable "metrics_enabled" {
+  description = "Publish the function's custom metrics (Embedded Metric Format on its log lines; METRICS_ENABLED)."
+  type        = bool
+  default     = true
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the function's custom metrics (METRICS_NAMESPACE)."
+  type        = string
+  default     = "awsome-chat"
+
+  validation {
+    condition     = can(regex("^[0-9A-Za-z.\\-_/#][0-9A-Za-z.\\-_/#:]{0,254}$", var.metrics_namespace))
+    error_message = "metrics_namespace must be 1 to 255 of A-Z a-z 0-9 . - _ / # : and not start with ':'."
+  }
+}
+
+variable "alarm_email" {
+  description = "E-mail address told when an alarm fires (it must confirm the subscription AWS mails it); null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address or null."
+  }
+}
+
+variable "alarm_failed_deliveries_threshold" {
+  description = "Failed @connections posts (after retries, not counting clients that left) in 5 minutes that raise the failed-deliveries alarm."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.alarm_failed_deliveries_threshold >= 1 && floor(var.alarm_failed_deliveries_threshold) == var.alarm_failed_deliveries_threshold
+    error_message = "alarm_failed_deliveries_threshold must be a whole number of at least 1."
+  }
+}
+
 variable "messages_point_in_time_recovery" {
   description = "Keep 35 days of continuous backups of the messages table (point-in-time recovery; about $0.20 per GB-month)."
   type        = bool

@@ -71,8 +71,8 @@ DEFAULT_POLICY: Final = RetryPolicy()
 class BroadcastStats:
     """What happened to one broadcast; ``failed`` includes ``too_large`` and ``forbidden``.
 
-    ``gone`` names the pruned connections (for ``left`` notices); it is not compared, so
-    stats compare by their counts.
+    ``gone`` names the pruned connections (for ``left`` notices) and ``elapsed_ms`` is the
+    wall time spent delivering; neither is compared, so stats compare by their counts.
     """
 
     delivered: int = 0
@@ -82,6 +82,7 @@ class BroadcastStats:
     too_large: int = 0
     forbidden: int = 0
     gone: tuple[ConnectionId, ...] = field(default=(), compare=False)
+    elapsed_ms: float = field(default=0.0, compare=False)
 
     def __add__(self, other: BroadcastStats) -> BroadcastStats:
         """Add two stats field by field."""
@@ -151,6 +152,7 @@ def broadcast(
     ``get_remaining_time_in_millis``; ``sleep`` and ``jitter`` are injectable for tests.
     One recipient's failure never raises; only an error reading ``recipients`` does.
     """
+    started = time.perf_counter()
     deadline = _Deadline(remaining_ms, policy.reserve_ms)
     deliver = _Courier(
         payload,
@@ -171,7 +173,7 @@ def broadcast(
     if second is None or concurrency <= 1:  # one recipient (a reply): no threads needed
         ids: Iterator[ConnectionId] = chain((first,), () if second is None else (second,))
         results = [deliver(connection_id) for connection_id in chain(ids, iterator)]
-        return _summarise(results, unfinished=0)
+        return _summarise(results, unfinished=0, started=started)
 
     executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fanout")
     futures: list[Future[_Result]] = []
@@ -182,7 +184,9 @@ def broadcast(
     finally:
         # Never block past the deadline on a stuck socket; queued posts are cancelled.
         executor.shutdown(wait=False, cancel_futures=True)
-    return _summarise([future.result() for future in done], unfinished=len(not_done))
+    return _summarise(
+        [future.result() for future in done], unfinished=len(not_done), started=started
+    )
 
 
 class _Courier:
@@ -252,7 +256,7 @@ class _Courier:
         return _Outcome.PRUNED, None
 
 
-def _summarise(results: list[_Result], *, unfinished: int) -> BroadcastStats:
+def _summarise(results: list[_Result], *, unfinished: int, started: float) -> BroadcastStats:
     counts = Counter(result.outcome for result in results)
     failures = [r for r in results if r.outcome is _Outcome.FAILED and r.error is not None]
     forbidden = counts[_Outcome.FORBIDDEN]
@@ -288,6 +292,7 @@ def _summarise(results: list[_Result], *, unfinished: int) -> BroadcastStats:
         too_large=too_large,
         forbidden=forbidden,
         gone=tuple(r.connection_id for r in results if r.outcome is _Outcome.PRUNED),
+        elapsed_ms=(time.perf_counter() - started) * 1000,
     )
 
 

@@ -7,6 +7,7 @@ own ``AWS_ENDPOINT_URL_DYNAMODB``, which boto3 reads itself, so it does not appe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +23,12 @@ class EnvVar(StrEnum):
     MESSAGES_TABLE_NAME = "MESSAGES_TABLE_NAME"
     MESSAGE_RETENTION_DAYS = "MESSAGE_RETENTION_DAYS"
     PRESENCE_NOTICE_MAX_MEMBERS = "PRESENCE_NOTICE_MAX_MEMBERS"
+    RATE_LIMIT_MESSAGES_PER_MINUTE = "RATE_LIMIT_MESSAGES_PER_MINUTE"
+    RATE_LIMIT_MESSAGE_BURST = "RATE_LIMIT_MESSAGE_BURST"
+    RATE_LIMIT_READS_PER_MINUTE = "RATE_LIMIT_READS_PER_MINUTE"
+    RATE_LIMIT_READ_BURST = "RATE_LIMIT_READ_BURST"
+    METRICS_NAMESPACE = "METRICS_NAMESPACE"
+    METRICS_ENABLED = "METRICS_ENABLED"
     CONNECTIONS_ENDPOINT = "CONNECTIONS_ENDPOINT"
     ALLOWED_ORIGINS = "ALLOWED_ORIGINS"
     MAX_MESSAGE_CHARS = "MAX_MESSAGE_CHARS"
@@ -39,6 +46,16 @@ SECONDS_PER_DAY = 24 * 60 * 60
 # Each joined/left notice costs one post per member; above this room size none are sent.
 DEFAULT_PRESENCE_NOTICE_MAX_MEMBERS = 100
 MAX_PRESENCE_NOTICE_MAX_MEMBERS = 10_000
+# Per connection: nobody typing meets these; a script flooding a room does.
+DEFAULT_RATE_LIMIT_MESSAGES_PER_MINUTE = 60
+DEFAULT_RATE_LIMIT_MESSAGE_BURST = 20
+DEFAULT_RATE_LIMIT_READS_PER_MINUTE = 60
+DEFAULT_RATE_LIMIT_READ_BURST = 20
+MAX_RATE_LIMIT_PER_MINUTE = 60_000
+MAX_RATE_LIMIT_BURST = 1_000
+DEFAULT_METRICS_NAMESPACE = "awsome-chat"
+# CloudWatch namespaces: 1-255 characters, no leading colon ("Namespace", CloudWatch API).
+_NAMESPACE = re.compile(r"[0-9A-Za-z.\-_/#:]{1,255}")
 # API Gateway closes every WebSocket after 2 hours ("API Gateway quotas for configuring and
 # running a WebSocket API"); an item must outlive its connection, since $disconnect is best effort.
 MAX_CONNECTION_SECONDS = 2 * 60 * 60
@@ -65,6 +82,12 @@ class Settings:
     connection_ttl_seconds: int = DEFAULT_CONNECTION_TTL_SECONDS
     message_retention_days: int = DEFAULT_MESSAGE_RETENTION_DAYS
     presence_notice_max_members: int = DEFAULT_PRESENCE_NOTICE_MAX_MEMBERS
+    rate_limit_messages_per_minute: int = DEFAULT_RATE_LIMIT_MESSAGES_PER_MINUTE
+    rate_limit_message_burst: int = DEFAULT_RATE_LIMIT_MESSAGE_BURST
+    rate_limit_reads_per_minute: int = DEFAULT_RATE_LIMIT_READS_PER_MINUTE
+    rate_limit_read_burst: int = DEFAULT_RATE_LIMIT_READ_BURST
+    metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
+    metrics_enabled: bool = True
 
     @property
     def message_retention_s(self) -> int:
@@ -136,6 +159,36 @@ class Settings:
                 f"{EnvVar.PRESENCE_NOTICE_MAX_MEMBERS} must be between 0 (no notices) and "
                 f"{MAX_PRESENCE_NOTICE_MAX_MEMBERS}, got {notice_max}"
             )
+        rates = {
+            name: _bounded(env, name, default, high, problems)
+            for name, default, high in (
+                (
+                    EnvVar.RATE_LIMIT_MESSAGES_PER_MINUTE,
+                    DEFAULT_RATE_LIMIT_MESSAGES_PER_MINUTE,
+                    MAX_RATE_LIMIT_PER_MINUTE,
+                ),
+                (
+                    EnvVar.RATE_LIMIT_MESSAGE_BURST,
+                    DEFAULT_RATE_LIMIT_MESSAGE_BURST,
+                    MAX_RATE_LIMIT_BURST,
+                ),
+                (
+                    EnvVar.RATE_LIMIT_READS_PER_MINUTE,
+                    DEFAULT_RATE_LIMIT_READS_PER_MINUTE,
+                    MAX_RATE_LIMIT_PER_MINUTE,
+                ),
+                (EnvVar.RATE_LIMIT_READ_BURST, DEFAULT_RATE_LIMIT_READ_BURST, MAX_RATE_LIMIT_BURST),
+            )
+        }
+        namespace = env.get(EnvVar.METRICS_NAMESPACE, "").strip() or DEFAULT_METRICS_NAMESPACE
+        if not _NAMESPACE.fullmatch(namespace) or namespace.startswith(":"):
+            problems.append(
+                f"{EnvVar.METRICS_NAMESPACE} must be 1 to 255 of A-Z a-z 0-9 . - _ / # : "
+                f"(not starting with ':'), got {namespace!r}"
+            )
+        enabled_raw = env.get(EnvVar.METRICS_ENABLED, "true").strip().lower()
+        if enabled_raw not in {"true", "false"}:
+            problems.append(f"{EnvVar.METRICS_ENABLED} must be true or false, got {enabled_raw!r}")
 
         if problems:
             raise ConfigurationError("; ".join(problems))
@@ -149,7 +202,22 @@ class Settings:
             connection_ttl_seconds=ttl,
             message_retention_days=retention,
             presence_notice_max_members=notice_max,
+            rate_limit_messages_per_minute=rates[EnvVar.RATE_LIMIT_MESSAGES_PER_MINUTE],
+            rate_limit_message_burst=rates[EnvVar.RATE_LIMIT_MESSAGE_BURST],
+            rate_limit_reads_per_minute=rates[EnvVar.RATE_LIMIT_READS_PER_MINUTE],
+            rate_limit_read_burst=rates[EnvVar.RATE_LIMIT_READ_BURST],
+            metrics_namespace=namespace,
+            metrics_enabled=enabled_raw == "true",
         )
+
+
+def _bounded(
+    env: Mapping[str, str], name: EnvVar, default: int, high: int, problems: list[str]
+) -> int:
+    value = _int(env, name, default, problems)
+    if not 1 <= value <= high:
+        problems.append(f"{name} must be between 1 and {high}, got {value}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:

@@ -11,6 +11,11 @@ Key design (docs/internals.md, "The connections table"):
 - Global secondary index ``room-index``: hash key ``room``, projection ``INCLUDE`` of
   ``expiresAt``, ``name`` and ``connectedAt`` (``ROOM_INDEX_ATTRIBUTES``). The fan-out and the
   member list are one paginated Query on it; never a Scan.
+- Every client action is admitted by one conditional ``UpdateItem`` of the connection's rate
+  limit attribute (``tat...``, a GCRA theoretical arrival time in epoch ms) that returns the
+  whole item: the rate limit costs no extra round trip, since the sender's item is read anyway
+  (it replaces a ``GetItem``). A second update runs only during a burst, conditioned on the
+  value read, so concurrent containers cannot both spend the same allowance.
 - ``$disconnect`` deletes with ``ReturnValues=ALL_OLD``: one call forgets the connection and
   says who left (for the ``left`` notice).
 - The sender's own item is read with a strongly consistent ``get_item``: a client may speak
@@ -27,7 +32,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final, NewType, Protocol
 
+from botocore.exceptions import ClientError as BotoClientError
+
 from .errors import StoreError
+from .ratelimit import Budget, decide
 
 ConnectionId = NewType("ConnectionId", str)
 
@@ -42,6 +50,10 @@ CONNECTED_AT_ATTRIBUTE: Final = "connectedAt"
 TTL_ATTRIBUTE: Final = "expiresAt"
 """Expiry in epoch seconds (N): the table's TTL attribute, projected into ``ROOM_INDEX``."""
 ROOM_INDEX: Final = "room-index"
+# The rate limits' GCRA times (epoch ms), one per budget; never projected into the index.
+MESSAGES_RATE_ATTRIBUTE: Final = "tatMessages"
+READS_RATE_ATTRIBUTE: Final = "tatReads"
+PINGS_RATE_ATTRIBUTE: Final = "tatPings"
 ROOM_INDEX_ATTRIBUTES: Final = (TTL_ATTRIBUTE, NAME_ATTRIBUTE, CONNECTED_AT_ATTRIBUTE)
 """What ``ROOM_INDEX`` projects besides the keys: expiry for the fan-out, names and connect
 times for the member list."""
@@ -56,6 +68,15 @@ class Connection:
     name: str
     connected_at_ms: int
     expires_at_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The outcome of ``admit``: the stored connection (``None``: not connected), and how long
+    to wait when the action is over its budget (0: allowed)."""
+
+    connection: Connection | None
+    retry_after_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +100,9 @@ class ConnectionStore(Protocol):
     def remove(self, connection_id: ConnectionId) -> Connection | None:
         """Forget a connection and return what was stored (``None`` if nothing was)."""
 
-    def get(self, connection_id: ConnectionId) -> Connection | None:
-        """The stored connection, or ``None``."""
+    def admit(self, connection_id: ConnectionId, budget: Budget, now_ms: int) -> Admission:
+        """Spend one action of ``budget`` and return the stored connection, or say how long to
+        wait; a connection that is not stored is ``Admission(None)``."""
 
     def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         """Every unexpired connection of ``room``, lazily, page by page."""
@@ -124,15 +146,51 @@ class DynamoConnectionStore:
         item = response.get("Attributes")
         return None if not item else _connection_from_item(item)
 
-    def get(self, connection_id: ConnectionId) -> Connection | None:
-        """Read one connection with a strongly consistent ``GetItem``."""
-        response = self._client.get_item(
-            TableName=self._table,
-            Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}},
-            ConsistentRead=True,
-        )
-        item = response.get("Item")
-        return None if item is None else _connection_from_item(item)
+    def admit(self, connection_id: ConnectionId, budget: Budget, now_ms: int) -> Admission:
+        """One conditional ``UpdateItem`` when the connection is within its rate (two in a
+        burst, a few more only under contention); see the module docstring."""
+        spent = self._spend(connection_id, budget, None, now_ms + budget.interval_ms, now_ms)
+        for _ in range(_CONTENDED_ATTEMPTS):
+            if spent.updated or spent.value is None:
+                return Admission(spent.connection)
+            tat = _number(spent.value, budget.attribute)
+            verdict = decide(tat, now_ms, budget)
+            if not verdict.allowed:
+                return Admission(spent.connection, verdict.retry_after_ms)
+            spent = self._spend(connection_id, budget, tat, verdict.next_tat_ms, now_ms)
+        if spent.updated or spent.value is None:
+            return Admission(spent.connection)
+        # Others kept spending this budget between our reads and writes: it is busy anyway.
+        return Admission(spent.connection, budget.interval_ms)
+
+    def _spend(
+        self, connection_id: ConnectionId, budget: Budget, seen: int | None, tat: int, now_ms: int
+    ) -> _Spent:
+        """Set the budget's TAT to ``tat`` if it still is ``seen`` (``None``: unset or past)."""
+        values = {":tat": {"N": str(tat)}}
+        if seen is None:
+            condition = "attribute_exists(#id) AND (attribute_not_exists(#tat) OR #tat <= :now)"
+            values[":now"] = {"N": str(now_ms)}
+        else:
+            condition = "attribute_exists(#id) AND #tat = :seen"
+            values[":seen"] = {"N": str(seen)}
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}},
+                UpdateExpression="SET #tat = :tat",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#id": CONNECTION_ID_ATTRIBUTE, "#tat": budget.attribute},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except BotoClientError as error:
+            answer: dict[str, Any] = getattr(error, "response", None) or {}
+            if answer.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return _Spent(updated=False, value=answer.get("Item") or None)
+        return _Spent(updated=True, value=response["Attributes"])
 
     def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         """Query ``ROOM_INDEX`` page by page (``LastEvaluatedKey``), skipping expired items."""
@@ -166,6 +224,22 @@ class DynamoConnectionStore:
             if not last_key:
                 return
             request["ExclusiveStartKey"] = last_key
+
+
+_CONTENDED_ATTEMPTS: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Spent:
+    """What a conditional update saw: whether it wrote, and the item (new if it wrote, old if
+    not; ``None`` when there is no item)."""
+
+    updated: bool
+    value: dict[str, Any] | None
+
+    @property
+    def connection(self) -> Connection | None:
+        return None if self.value is None else _connection_from_item(self.value)
 
 
 def _string(item: dict[str, Any], name: str) -> str:

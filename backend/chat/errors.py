@@ -3,7 +3,7 @@
 ::
 
     ChatError                      base of everything below (``ErrorCode`` lists the wire codes)
-    ├── ClientError(code, message, client_id)
+    ├── ClientError(code, message, client_id, retry_after_ms)
     │                              a bad client frame; answered with an ``error`` frame
     ├── HandshakeRefused(status, reason)
     │                              ``$connect`` refused with 400/403; ``reason`` goes to the log
@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     INVALID_CURSOR = "invalid_cursor"
     NOT_STORED = "not_stored"
+    RATE_LIMITED = "rate_limited"
     NOT_CONNECTED = "not_connected"
     INTERNAL_ERROR = "internal_error"
 
@@ -55,15 +56,25 @@ class ClientError(ChatError):
     the error frame carries it so the sender knows which message failed.
     """
 
-    def __init__(self, code: ErrorCode, message: str, *, client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        client_id: str | None = None,
+        retry_after_ms: int | None = None,
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.client_id = client_id
+        self.retry_after_ms = retry_after_ms
 
     def about(self, client_id: str | None) -> ClientError:
         """This error, concerning the message sent with ``client_id``."""
-        return ClientError(self.code, self.message, client_id=client_id)
+        return ClientError(
+            self.code, self.message, client_id=client_id, retry_after_ms=self.retry_after_ms
+        )
 
 
 class HandshakeRefused(ChatError):

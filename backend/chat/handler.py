@@ -18,9 +18,11 @@ from typing import Any, Final
 
 from . import usecases
 from .broadcast import BroadcastStats
+from .config import Settings
 from .errors import ClientError, HandshakeRefused
 from .events import CONNECT, DEFAULT, DISCONNECT, Request, parse_event
 from .logs import configure
+from .metrics import embedded_metrics
 from .protocol import HISTORY, INTERNAL_ERROR_FRAME, JOIN, MEMBERS, PING, SENDMESSAGE
 from .runtime import Runtime, runtime_for
 from .usecases import Outbox
@@ -102,6 +104,7 @@ def _sendmessage(request: Request, runtime: Runtime, outbox: Outbox) -> Broadcas
         outbox=outbox,
         settings=runtime.settings,
         new_id=runtime.new_id,
+        now_ms=runtime.now_ms(),
     )
 
 
@@ -143,8 +146,10 @@ def _members(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastSta
     )
 
 
-def _ping(request: Request, _runtime: Runtime, outbox: Outbox) -> BroadcastStats:
-    return usecases.ping(request.connection_id, outbox=outbox)
+def _ping(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    return usecases.ping(
+        request.connection_id, store=runtime.store, outbox=outbox, now_ms=runtime.now_ms()
+    )
 
 
 def _default(request: Request, _runtime: Runtime, _outbox: Outbox) -> BroadcastStats:
@@ -203,11 +208,13 @@ def handle(
     }
     level = logging.INFO
     failure: BaseException | None = None
+    settings: Settings | None = None
     try:
         request = parse_event(event)
         summary["route"] = request.route_key
         summary["connectionId"] = request.connection_id
         runtime = runtime_factory() if runtime_factory else runtime_for(os.environ)
+        settings = runtime.settings
         if request.route_key != CONNECT:
             outbox = _outbox(request, runtime, context)
         route = ROUTES.get(request.route_key, ROUTES[DEFAULT])
@@ -226,9 +233,31 @@ def handle(
         pruned=result.stats.pruned,
         retried=result.stats.retried,
         failed=result.stats.failed,
+        **_counts(summary["route"], result),
     )
+    if settings is not None and settings.metrics_enabled:
+        summary.update(
+            embedded_metrics(
+                summary,
+                namespace=settings.metrics_namespace,
+                function=getattr(context, "function_name", None) or "local",
+                timestamp_ms=time.time_ns() // 1_000_000,
+            )
+        )
     log.log(level, "invocation", exc_info=failure, extra={"fields": summary})
     return {"statusCode": result.status}
+
+
+def _counts(route: str | None, result: RouteResult) -> dict[str, int | float]:
+    """The summary's per-route counts (metrics when they are on)."""
+    ok = result.outcome == "ok"
+    if route == CONNECT:
+        return {"connections_opened": int(ok)}
+    if route == DISCONNECT:
+        return {"connections_closed": int(ok)}
+    if route == SENDMESSAGE:
+        return {"messages_accepted": int(ok), "fanout_ms": round(result.stats.elapsed_ms, 2)}
+    return {}
 
 
 def handler(event: Any, context: Any) -> dict[str, int]:

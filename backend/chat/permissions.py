@@ -13,8 +13,9 @@ from typing import Final
 
 from .gateway import POST_TO_CONNECTION
 
-# On the connections table itself (``connections.DynamoConnectionStore``).
-TABLE_ACTIONS: Final = frozenset({"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"})
+# On the connections table itself (``connections.DynamoConnectionStore``): the sender is read
+# by the conditional update that spends its rate limit, so there is no GetItem.
+TABLE_ACTIONS: Final = frozenset({"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"})
 # On its room index (``connections.ROOM_INDEX``): the fan-out's and member list's Query.
 ROOM_INDEX_ACTIONS: Final = frozenset({"dynamodb:Query"})
 # On the messages table (``messages.DynamoMessageStore``). A ``TransactWriteItems`` is authorised

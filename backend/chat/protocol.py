@@ -335,10 +335,17 @@ def presence_frame(event: str, room: str, name: str, count: int) -> bytes:
     return _encode({"type": "presence", "event": event, "room": room, "name": name, "count": count})
 
 
-def error_frame(code: ErrorCode, message: str, client_id: str | None = None) -> bytes:
+def error_frame(
+    code: ErrorCode,
+    message: str,
+    client_id: str | None = None,
+    retry_after_ms: int | None = None,
+) -> bytes:
     """An ``error`` frame; ``message`` is a human sentence without internals; ``client_id``
-    names the ``sendmessage`` it concerns."""
+    names the ``sendmessage`` it concerns; ``retry_after_ms`` says when to try again."""
     frame: dict[str, object] = {"type": "error", "code": str(code), "message": message}
+    if retry_after_ms is not None:
+        frame["retryAfterMs"] = retry_after_ms
     if client_id is not None:
         frame["clientId"] = client_id
     return _encode(frame)

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from .broadcast import DEFAULT_POLICY, BroadcastStats, RetryPolicy, broadcast
 from .config import Settings, normalize_origin
-from .connections import Connection, ConnectionId, ConnectionStore, RoomMember
+from .connections import (
+    MESSAGES_RATE_ATTRIBUTE,
+    PINGS_RATE_ATTRIBUTE,
+    READS_RATE_ATTRIBUTE,
+    Connection,
+    ConnectionId,
+    ConnectionStore,
+    RoomMember,
+)
 from .errors import ClientError, ErrorCode, HandshakeRefused, MessageNotStored
 from .gateway import Sender
 from .ids import decode_ulid_time
@@ -35,6 +43,7 @@ from .protocol import (
     stored_message_frame,
     unknown_action,
 )
+from .ratelimit import Budget
 from .validation import DEFAULT_ROOM, clean_name, clean_room
 
 
@@ -162,19 +171,20 @@ def send_message(
     outbox: Outbox,
     settings: Settings,
     new_id: Callable[[], str],
+    now_ms: int,
 ) -> BroadcastStats:
     """Store a ``sendmessage`` in the room's history, then broadcast it to the room.
 
     Name and room come from the stored connection; whatever else the frame holds is ignored.
     The sender's copy carries its ``clientId`` (the acknowledgement); a ``clientId`` already
     used in the room stores and broadcasts nothing and sends the earlier message to the sender
-    alone. Raises ``ClientError`` for a bad frame, an unknown sender, an oversized message or a
-    failed write, before anyone but the sender hears of it.
+    alone. Raises ``ClientError`` for a bad frame, an unknown sender, a sender over its message
+    rate, an oversized message or a failed write, before anyone but the sender hears of it.
     """
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
     if not isinstance(frame, SendMessage):
         raise unknown_action()
-    sender = _sender(store, connection_id, frame.client_id)
+    sender = _admit(store, connection_id, _messages(settings), now_ms, frame.client_id)
     message_id = new_id()
     sent_at_ms = decode_ulid_time(message_id)  # one clock reading for both id and sentAt
     message = StoredMessage(
@@ -240,7 +250,7 @@ def history(
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
     if not isinstance(frame, History):
         raise unknown_action()
-    room = _sender(store, connection_id).room
+    room = _admit(store, connection_id, _reads(settings), now_ms).room
     page = _history_page(room, frame, messages=messages, settings=settings, now_ms=now_ms)
     return outbox.send(page, [connection_id])
 
@@ -261,7 +271,7 @@ def join(
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
     if not isinstance(frame, Join):
         raise unknown_action()
-    me = _sender(store, connection_id)
+    me = _admit(store, connection_id, _reads(settings), now_ms)
     present = _with(me, list(store.members(me.room, now_ms // 1000)))
     stats = outbox.send(members_frame(me.room, roster(present)), [connection_id])
     page = _history_page(
@@ -295,7 +305,7 @@ def members(
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
     if not isinstance(frame, Members):
         raise unknown_action()
-    me = _sender(store, connection_id)
+    me = _admit(store, connection_id, _reads(settings), now_ms)
     present = _with(me, list(store.members(me.room, now_ms // 1000)))
     return outbox.send(members_frame(me.room, roster(present)), [connection_id])
 
@@ -330,17 +340,52 @@ def _recording(members: Iterable[RoomMember], into: list[RoomMember]) -> Iterato
         yield member.connection_id
 
 
-def _sender(
-    store: ConnectionStore, connection_id: ConnectionId, client_id: str | None = None
+# A ping every 5 minutes keeps the page's socket alive; this leaves room for far more.
+PINGS_PER_MINUTE: Final = 30
+PING_BURST: Final = 10
+
+
+def _messages(settings: Settings) -> Budget:
+    return Budget(
+        MESSAGES_RATE_ATTRIBUTE,
+        settings.rate_limit_messages_per_minute,
+        settings.rate_limit_message_burst,
+    )
+
+
+def _reads(settings: Settings) -> Budget:
+    return Budget(
+        READS_RATE_ATTRIBUTE, settings.rate_limit_reads_per_minute, settings.rate_limit_read_burst
+    )
+
+
+_PINGS: Final = Budget(PINGS_RATE_ATTRIBUTE, PINGS_PER_MINUTE, PING_BURST)
+
+
+def _admit(
+    store: ConnectionStore,
+    connection_id: ConnectionId,
+    budget: Budget,
+    now_ms: int,
+    client_id: str | None = None,
 ) -> Connection:
-    connection = store.get(connection_id)
-    if connection is None:
+    """The sender's stored connection, once its action is admitted under ``budget``."""
+    admission = store.admit(connection_id, budget, now_ms)
+    if admission.connection is None:
         raise ClientError(
             ErrorCode.NOT_CONNECTED,
             "The server has no record of this connection; please reconnect.",
             client_id=client_id,
         )
-    return connection
+    if admission.retry_after_ms:
+        seconds = max(1, -(-admission.retry_after_ms // 1000))
+        raise ClientError(
+            ErrorCode.RATE_LIMITED,
+            f"You are sending too fast; please wait {seconds} s.",
+            client_id=client_id,
+            retry_after_ms=admission.retry_after_ms,
+        )
+    return admission.connection
 
 
 def _sender_first(
@@ -352,8 +397,11 @@ def _sender_first(
     yield from (member for member in members if member != connection_id)
 
 
-def ping(connection_id: ConnectionId, *, outbox: Outbox) -> BroadcastStats:
-    """Answer ``pong`` to the sender only."""
+def ping(
+    connection_id: ConnectionId, *, store: ConnectionStore, outbox: Outbox, now_ms: int
+) -> BroadcastStats:
+    """Answer ``pong`` to the sender only (within the ping budget)."""
+    _admit(store, connection_id, _PINGS, now_ms)
     return outbox.send(pong_frame(), [connection_id])
 
 
@@ -367,4 +415,5 @@ def reply_error(
     connection_id: ConnectionId, error: ClientError, *, outbox: Outbox
 ) -> BroadcastStats:
     """Send ``error`` to the offending connection only."""
-    return outbox.send(error_frame(error.code, error.message, error.client_id), [connection_id])
+    frame = error_frame(error.code, error.message, error.client_id, error.retry_after_ms)
+    return outbox.send(frame, [connection_id])

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.connections import Connection, ConnectionId, RoomMember
+from chat.connections import Admission, Connection, ConnectionId, RoomMember
 from chat.errors import (
     ConnectionGone,
     DeliveryFailed,
@@ -18,6 +18,7 @@ from chat.errors import (
     PayloadTooLarge,
     RetryableDeliveryError,
 )
+from chat.ratelimit import Budget, decide
 
 
 class RecordingSender:
@@ -75,6 +76,7 @@ class MemoryStore:
     items: dict[str, Connection] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
     fail_delete: bool = False
+    tats: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def put(self, connection: Connection) -> None:
         """Store ``connection``."""
@@ -92,9 +94,17 @@ class MemoryStore:
         self.deleted.append(connection_id)
         return self.items.pop(connection_id, None)
 
-    def get(self, connection_id: ConnectionId) -> Connection | None:
-        """The stored connection or ``None``."""
-        return self.items.get(connection_id)
+    def admit(self, connection_id: ConnectionId, budget: Budget, now_ms: int) -> Admission:
+        """GCRA over a dict, as the table does it."""
+        connection = self.items.get(connection_id)
+        if connection is None:
+            return Admission(None)
+        key = (connection_id, budget.attribute)
+        verdict = decide(self.tats.get(key), now_ms, budget)
+        if not verdict.allowed:
+            return Admission(connection, verdict.retry_after_ms)
+        self.tats[key] = verdict.next_tat_ms
+        return Admission(connection)
 
     def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         """Unexpired members of ``room``."""
@@ -121,6 +131,7 @@ class FakeContext:
 
     remaining: Callable[[], int] = lambda: 30_000
     aws_request_id: str = "req-0001"
+    function_name: str = "awsome-chat-test-handler"
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left in this invocation."""

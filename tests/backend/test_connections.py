@@ -14,12 +14,14 @@ from chat.connections import (
     ROOM_ATTRIBUTE,
     ROOM_INDEX,
     TTL_ATTRIBUTE,
+    Admission,
     Connection,
     ConnectionId,
     DynamoConnectionStore,
     RoomMember,
 )
 from chat.errors import StoreError
+from chat.ratelimit import Budget
 
 from tests.backend.conftest import TABLE
 
@@ -72,17 +74,91 @@ def test_put_writes_the_documented_item(dynamodb: Any) -> None:
     }
 
 
-def test_get_round_trips_with_a_consistent_read(dynamodb: Any) -> None:
-    """get returns what put stored, read with ConsistentRead (a client speaks right away)."""
+BUDGET = Budget("tatTest", per_minute=60, burst=3)  # 1 s apart sustained, 3 at once
+
+
+def stored(dynamodb: Any, cid: str) -> dict[str, Any] | None:
+    """The raw item of ``cid`` (the test reads the table directly)."""
+    item: dict[str, Any] | None = dynamodb.get_item(
+        TableName=TABLE, Key={CONNECTION_ID_ATTRIBUTE: {"S": cid}}, ConsistentRead=True
+    ).get("Item")
+    return item
+
+
+def test_admit_returns_what_put_stored_in_one_update(dynamodb: Any) -> None:
+    """Admitting reads the connection back with the same call that spends the budget (an
+    UpdateItem, always strongly consistent: a client speaks right after connecting)."""
     client = RecordingClient(dynamodb)
     store = DynamoConnectionStore(client, TABLE)
-    stored = connection("c1", "general")
-    store.put(stored)
-    assert store.get(ConnectionId("c1")) == stored
-    assert store.get(ConnectionId("missing")) is None
-    reads = [kwargs for name, kwargs in client.calls if name == "get_item"]
-    assert reads
-    assert all(kwargs["ConsistentRead"] is True for kwargs in reads)
+    store.put(connection("c1", "general"))
+    client.calls.clear()
+    assert store.admit(ConnectionId("c1"), BUDGET, NOW_S * 1000) == Admission(
+        connection("c1", "general")
+    )
+    assert client.names() == ["update_item"]
+
+
+def test_admitting_an_unknown_connection_creates_nothing(dynamodb: Any) -> None:
+    """A connection that is not stored is not admitted, and no item appears for it."""
+    store = DynamoConnectionStore(dynamodb, TABLE)
+    assert store.admit(ConnectionId("ghost"), BUDGET, NOW_S * 1000) == Admission(None)
+    assert stored(dynamodb, "ghost") is None
+
+
+def test_a_burst_is_admitted_then_refused_with_the_wait(dynamodb: Any) -> None:
+    """GCRA: ``burst`` at once, then one per interval; a refusal says how long to wait."""
+    store = DynamoConnectionStore(dynamodb, TABLE)
+    store.put(connection("c1"))
+    now = NOW_S * 1000
+    cid = ConnectionId("c1")
+    assert [store.admit(cid, BUDGET, now).retry_after_ms for _ in range(3)] == [0, 0, 0]
+    assert store.admit(cid, BUDGET, now).retry_after_ms == 1000
+    assert store.admit(cid, BUDGET, now + 400).retry_after_ms == 600
+    assert store.admit(cid, BUDGET, now + 1000).retry_after_ms == 0
+    assert store.admit(cid, BUDGET, now + 1000).retry_after_ms == 1000
+    assert store.admit(cid, BUDGET, now + 10_000).retry_after_ms == 0  # idle: full burst again
+    item = stored(dynamodb, "c1")
+    assert item is not None
+    assert item["tatTest"] == {"N": str(now + 11_000)}
+
+
+def test_budgets_are_separate(dynamodb: Any) -> None:
+    """Spending one budget leaves another untouched."""
+    store = DynamoConnectionStore(dynamodb, TABLE)
+    store.put(connection("c1"))
+    now = NOW_S * 1000
+    for _ in range(3):
+        store.admit(ConnectionId("c1"), BUDGET, now)
+    other = Budget("tatOther", per_minute=60, burst=1)
+    assert store.admit(ConnectionId("c1"), other, now).retry_after_ms == 0
+
+
+def test_two_containers_cannot_both_spend_the_last_allowance(dynamodb: Any) -> None:
+    """The burst path writes only if the value it read is still there: interleaved readers
+    (two Lambda containers) spend each allowance once."""
+
+    class Interleaving:
+        """A client that lets another store spend the budget between our read and write."""
+
+        def __init__(self, inner: Any, meddle: Any) -> None:
+            self.inner, self.meddle, self.meddled = inner, meddle, False
+
+        def update_item(self, **request: Any) -> Any:
+            if ":seen" in request["ExpressionAttributeValues"] and not self.meddled:
+                self.meddled = True
+                self.meddle()
+            return self.inner.update_item(**request)
+
+    other = DynamoConnectionStore(dynamodb, TABLE)
+    other.put(connection("c1"))
+    now = NOW_S * 1000
+    cid = ConnectionId("c1")
+    other.admit(cid, BUDGET, now)  # 2 left at now
+    other.admit(cid, BUDGET, now)  # 1 left
+    store = DynamoConnectionStore(
+        Interleaving(dynamodb, lambda: other.admit(cid, BUDGET, now)), TABLE
+    )
+    assert store.admit(cid, BUDGET, now).retry_after_ms == 1000  # the other took the last one
 
 
 def test_delete_is_idempotent(dynamodb: Any) -> None:
@@ -92,7 +168,7 @@ def test_delete_is_idempotent(dynamodb: Any) -> None:
     store.delete(ConnectionId("c1"))
     store.delete(ConnectionId("c1"))
     store.delete(ConnectionId("never-there"))
-    assert store.get(ConnectionId("c1")) is None
+    assert stored(dynamodb, "c1") is None
 
 
 def test_room_members_only_lists_that_room(dynamodb: Any) -> None:
@@ -160,7 +236,7 @@ def test_remove_returns_what_was_stored_and_is_idempotent(dynamodb: Any) -> None
     store.put(connection("a"))
     assert store.remove(ConnectionId("a")) == connection("a")
     assert store.remove(ConnectionId("a")) is None
-    assert store.get(ConnectionId("a")) is None
+    assert stored(dynamodb, "a") is None
 
 
 def test_a_malformed_item_is_a_store_error(dynamodb: Any) -> None:
@@ -174,4 +250,4 @@ def test_a_malformed_item_is_a_store_error(dynamodb: Any) -> None:
         },
     )
     with pytest.raises(StoreError, match="'name'"):
-        DynamoConnectionStore(dynamodb, TABLE).get(ConnectionId("c1"))
+        DynamoConnectionStore(dynamodb, TABLE).remove(ConnectionId("c1"))

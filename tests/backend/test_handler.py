@@ -101,6 +101,7 @@ class World:
     )
     endpoints: list[str] = field(default_factory=list)
     store_wrapper: Callable[[Any], Any] = lambda store: store
+    clock_ms: int = NOW_MS
     # One generator per world, as there is one per container.
     ids: UlidGenerator = field(default_factory=lambda: UlidGenerator(clock_ms=lambda: NOW_MS))
 
@@ -117,7 +118,7 @@ class World:
             messages=DynamoMessageStore(self.dynamodb, MESSAGES_TABLE),
             sender_for=sender_for,
             new_id=self.ids.new,
-            now_ms=lambda: NOW_MS,
+            now_ms=lambda: self.clock_ms,
             guest_name=lambda: "guest-beef",
             policy=RetryPolicy(base_delay_s=0.001),
         )
@@ -436,7 +437,7 @@ class Exploding:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    def get(self, _cid: str) -> None:
+    def admit(self, *_: Any) -> None:
         raise RuntimeError("boom: arn:aws:dynamodb:eu-west-1:123456789012:table/secret")
 
 

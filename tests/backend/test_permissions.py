@@ -26,13 +26,14 @@ from chat.permissions import (
     ROOM_INDEX_ACTIONS,
     TABLE_ACTIONS,
 )
+from chat.ratelimit import Budget
 
 from bench.boto3_sender import ManagementApiSender
 from tests.backend.conftest import REGION
 from tests.backend.management_api_server import ManagementApiServer
 
 # The stores' public methods this test runs; a new one must be added here (and so checked).
-EXERCISED_STORE_METHODS = frozenset({"put", "delete", "remove", "get", "members"})
+EXERCISED_STORE_METHODS = frozenset({"put", "delete", "remove", "admit", "members"})
 EXERCISED_MESSAGE_STORE_METHODS = frozenset({"add", "read"})
 # A TransactWriteItems is authorised by the operations inside it.
 TRANSACTION_OPERATIONS = {
@@ -61,6 +62,7 @@ class RecordingDynamoDB:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str | None, str | None]] = []
         self.refuse_transaction = False
+        self.refuse_update = False
 
     def __getattr__(self, method: str) -> Any:
         def call(**request: Any) -> dict[str, Any]:
@@ -73,6 +75,10 @@ class RecordingDynamoDB:
                     raise _cancelled()
                 return {}
             self.calls.append((method, request.get("TableName"), request.get("IndexName")))
+            if method == "update_item":
+                if self.refuse_update and ":now" in request["ExpressionAttributeValues"]:
+                    raise _refused_update()  # the burst path: a second, conditioned update
+                return {"Attributes": _connection_item()}
             if method == "query" and request["TableName"] == "messages":
                 return {"Items": [_message_item()]}
             if method == "query" and "ExclusiveStartKey" not in request:
@@ -88,6 +94,27 @@ class RecordingDynamoDB:
             return {"Items": []}
 
         return call
+
+
+def _connection_item() -> dict[str, Any]:
+    return {
+        "connectionId": {"S": "c1"},
+        "room": {"S": "room"},
+        "name": {"S": "ada"},
+        "connectedAt": {"N": "1"},
+        "expiresAt": {"N": "99"},
+        "tatTest": {"N": "30"},
+    }
+
+
+def _refused_update() -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": "ConditionalCheckFailedException", "Message": "no"},
+            "Item": _connection_item(),
+        },
+        "UpdateItem",
+    )
 
 
 def _message_item() -> dict[str, Any]:
@@ -123,7 +150,9 @@ def recorded() -> Iterator[RecordingDynamoDB]:
     client = RecordingDynamoDB()
     store = DynamoConnectionStore(client, "table", page_size=1)
     store.put(Connection(ConnectionId("c1"), "room", "ada", 1, 99))
-    store.get(ConnectionId("c1"))
+    store.admit(ConnectionId("c1"), Budget("tatTest", 60, 2), 1)
+    client.refuse_update = True
+    store.admit(ConnectionId("c1"), Budget("tatTest", 60, 2), 1)
     assert [m.connection_id for m in store.members("room", 1)] == [ConnectionId("c1")]
     store.delete(ConnectionId("c1"))
     store.remove(ConnectionId("c1"))

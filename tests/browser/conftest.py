@@ -19,7 +19,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from local_stack.browser import CHROMIUM_ARGS
-from local_stack.stack import Stack, StackOptions, running_stack
+from local_stack.emulator.lambda_runtime import FunctionSettings
+from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
 from tests.conftest import require_tool
 from tests.local_stack.support import fresh_room, room_connections
 
@@ -140,8 +141,10 @@ def drop_connection(stack: Stack, room: str, name: str) -> str:
 # event loop, and every later test that calls asyncio.run() (emulator, e2e, rehearsal) would fail.
 @pytest.fixture(scope="package")
 def stack() -> Iterator[Stack]:
-    """The local stack (emulator, Lambda code, local DynamoDB, the site)."""
-    with running_stack(StackOptions(port=0)) as running:
+    """The local stack (emulator, Lambda code, local DynamoDB, the site); the rate limits are
+    lifted, since tests fill rooms with a hundred messages at once."""
+    options = StackOptions(port=0, function=FunctionSettings(environment=LIFTED_RATE_LIMITS))
+    with running_stack(options) as running:
         yield running
 
 

@@ -16,7 +16,12 @@ from chat.config import (
     DEFAULT_FANOUT_CONCURRENCY,
     DEFAULT_MAX_MESSAGE_CHARS,
     DEFAULT_MESSAGE_RETENTION_DAYS,
+    DEFAULT_METRICS_NAMESPACE,
     DEFAULT_PRESENCE_NOTICE_MAX_MEMBERS,
+    DEFAULT_RATE_LIMIT_MESSAGE_BURST,
+    DEFAULT_RATE_LIMIT_MESSAGES_PER_MINUTE,
+    DEFAULT_RATE_LIMIT_READ_BURST,
+    DEFAULT_RATE_LIMIT_READS_PER_MINUTE,
     EnvVar,
 )
 
@@ -29,6 +34,10 @@ MIRRORED_DEFAULTS = {
     "connection_ttl_seconds": DEFAULT_CONNECTION_TTL_SECONDS,
     "message_retention_days": DEFAULT_MESSAGE_RETENTION_DAYS,
     "presence_notice_max_members": DEFAULT_PRESENCE_NOTICE_MAX_MEMBERS,
+    "rate_limit_messages_per_minute": DEFAULT_RATE_LIMIT_MESSAGES_PER_MINUTE,
+    "rate_limit_message_burst": DEFAULT_RATE_LIMIT_MESSAGE_BURST,
+    "rate_limit_reads_per_minute": DEFAULT_RATE_LIMIT_READS_PER_MINUTE,
+    "rate_limit_read_burst": DEFAULT_RATE_LIMIT_READ_BURST,
 }
 
 
@@ -54,6 +63,11 @@ def lambda_environment_names() -> set[str]:
 def test_variable_defaults_are_the_backends(variable: str, backend_default: int) -> None:
     """A variables.tf default equals the chat.config constant the function falls back to."""
     assert int(variable_default(variable)) == backend_default
+
+
+def test_the_metrics_namespace_default_is_the_backends() -> None:
+    """The namespace the dashboard and alarms read is the one the function writes by default."""
+    assert variable_default("metrics_namespace") == f'"{DEFAULT_METRICS_NAMESPACE}"'
 
 
 def test_lambda_sets_exactly_the_variables_the_backend_reads() -> None:

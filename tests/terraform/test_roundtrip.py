@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from chat.connections import ROOM_INDEX
+from chat.metrics import METRICS
 from chat.permissions import (
     MANAGE_CONNECTIONS_ACTION,
     MANAGE_CONNECTIONS_METHODS,
@@ -61,6 +62,8 @@ def deployments(
 
     def apply(mode: str) -> AppliedDeployment:
         variables = {"name_prefix": PREFIXES[mode], "hosting_mode": mode, "stage_name": STAGE}
+        if mode == ALARM_EMAIL_MODE:
+            variables["alarm_email"] = ALARM_EMAIL
         return apply_deployment(
             variables, endpoint=moto.endpoint, sources=sources, tool=terraform_tool
         )
@@ -94,6 +97,10 @@ def deployment(
     if applied.destroyed:
         pytest.fail("the deployment was destroyed by an earlier test", pytrace=False)
     return applied
+
+
+ALARM_EMAIL_MODE = "s3-website"  # one mode subscribes an address, the other none
+ALARM_EMAIL = "oncall@example.com"
 
 
 def only_statement(policy: str | dict[str, Any]) -> list[dict[str, Any]]:
@@ -352,6 +359,76 @@ def test_only_lambda_may_assume_the_role(deployment: AppliedDeployment) -> None:
     (statement,) = only_statement(role["Role"]["AssumeRolePolicyDocument"])
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
+
+
+# --- monitoring -------------------------------------------------------------------------------
+
+
+def test_the_dashboard_shows_what_the_person_on_call_opens_first(
+    deployment: AppliedDeployment,
+) -> None:
+    """The function's EMF metrics, Lambda's and API Gateway's own, for this stack only."""
+    prefix = deployment.variables["name_prefix"]
+    function = deployment.outputs["function_name"]
+    body = json.loads(
+        deployment.client("cloudwatch").get_dashboard(DashboardName=prefix)["DashboardBody"]
+    )
+    series = [
+        [part for part in metric if isinstance(part, str)]
+        for widget in body["widgets"]
+        for metric in widget["properties"]["metrics"]
+    ]
+    names = {(s[0], s[1]) for s in series if len(s) > 1}
+    for name in METRICS:  # every metric the function writes
+        assert ("awsome-chat", name) in names
+    for name in (
+        "ConnectCount",
+        "MessageCount",
+        "IntegrationError",
+        "ClientError",
+        "ExecutionError",
+    ):
+        assert ("AWS/ApiGateway", name) in names
+    for name in ("Errors", "Throttles", "Duration"):
+        assert ("AWS/Lambda", name) in names
+    emf = [s for s in series if s and s[0] == "awsome-chat"]
+    assert all(s[2:] == ["Function", function] for s in emf)
+    titles = " ".join(w["properties"]["title"] for w in body["widgets"]).lower()
+    assert "live connections" in titles
+    assert "p99" in json.dumps(body)
+    assert deployment.outputs["dashboard_url"].endswith(f"#dashboards:name={prefix}")
+
+
+def test_alarms_page_a_human_through_one_topic(deployment: AppliedDeployment) -> None:
+    """Errors, throttles, integration errors and failed deliveries alarm to the stack's SNS
+    topic, which is encrypted; an e-mail subscription exists only when alarm_email is set."""
+    prefix = deployment.variables["name_prefix"]
+    topic = deployment.outputs["alarm_topic_arn"]
+    alarms = deployment.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{prefix}-")[
+        "MetricAlarms"
+    ]
+    by_metric = {(a["Namespace"], a["MetricName"]): a for a in alarms}
+    assert set(by_metric) == {
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/ApiGateway", "IntegrationError"),
+        ("awsome-chat", "failed"),
+    }
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [topic]
+        assert alarm["OKActions"] == [topic]
+        assert alarm["TreatMissingData"] == "notBreaching"
+    failed = by_metric[("awsome-chat", "failed")]
+    assert failed["Dimensions"] == [
+        {"Name": "Function", "Value": deployment.outputs["function_name"]}
+    ]
+    assert failed["Threshold"] == 10
+    sns = deployment.client("sns")
+    attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert attributes["KmsMasterKeyId"] == "alias/aws/sns"
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    expected = [("email", ALARM_EMAIL)] if deployment.variables.get("alarm_email") else []
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == expected
 
 
 # --- website ----------------------------------------------------------------------------------
