@@ -56,7 +56,7 @@
       </div>
       <aside id="members-panel" class="members" aria-labelledby="members-heading" hidden>
         <div class="members__head">
-          <h2 id="members-heading" class="members__title">In this room</h2>
+          <h2 id="members-heading" class="members__title" tabindex="-1">In this room</h2>
           <button id="members-refresh" class="members__refresh" type="button" aria-label="Refresh the member list">Refresh</button>
         </div>
         <p id="members-note" class="members__note" hidden></p>

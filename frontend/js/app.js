@@ -87,6 +87,7 @@ function main() {
       toggle: $("members-toggle"),
       count: $("member-count"),
       panel: $("members-panel"),
+      heading: $("members-heading"),
       list: $("members-list"),
       note: $("members-note"),
       refresh: $("members-refresh"),

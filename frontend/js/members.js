@@ -1,8 +1,10 @@
 // The member count in the header and the member list panel.
 //
 // Every name goes into the DOM through textContent. The panel is a disclosure:
-// a button in the header with aria-expanded shows and hides it; Escape inside
-// the panel closes it and gives the focus back to the button. Desktop widths
+// a button in the header with aria-expanded shows and hides it. Opening it
+// moves the focus to its heading (the panel comes later in the document than
+// the button, and on a phone it covers the log), so Tab goes on to its
+// controls; Escape inside closes it and gives the focus back to the button. Desktop widths
 // start with it open beside the log, phones with it closed (it then covers the
 // top of the log).
 
@@ -34,11 +36,11 @@ export class MemberPanel {
   #onOpen;
 
   /**
-   * @param {{toggle: HTMLButtonElement, count: HTMLElement, panel: HTMLElement, list: HTMLUListElement,
-   *   note: HTMLElement, refresh: HTMLButtonElement}} elements
+   * @param {{toggle: HTMLButtonElement, count: HTMLElement, panel: HTMLElement, heading: HTMLElement,
+   *   list: HTMLUListElement, note: HTMLElement, refresh: HTMLButtonElement}} elements
    * @param {{onOpen: () => void, onRefresh: () => void}} handlers `onOpen`: the reader opened the panel
    */
-  constructor({ toggle, count, panel, list, note, refresh }, { onOpen, onRefresh }) {
+  constructor({ toggle, count, panel, heading, list, note, refresh }, { onOpen, onRefresh }) {
     this.#toggle = toggle;
     this.#count = count;
     this.#panel = panel;
@@ -49,7 +51,9 @@ export class MemberPanel {
     toggle.addEventListener("click", () => {
       const open = !this.isOpen;
       this.#show(open);
-      if (open) this.#onOpen();
+      if (!open) return;
+      heading.focus();
+      this.#onOpen();
     });
     refresh.addEventListener("click", () => onRefresh());
     panel.addEventListener("keydown", (event) => {

@@ -183,8 +183,9 @@ def test_the_member_panel_toggles_on_a_phone_and_works_from_the_keyboard(
 
     asked = "() => window.__frames.filter((d) => JSON.parse(d).type === 'members').length"
     members_frames = page.evaluate(asked)
-    page.focus("body")
-    page.keyboard.press("Tab")
+    # In the tab order right before the join form's first field.
+    page.focus("#name")
+    page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.id") == "members-toggle"
     page.keyboard.press("Enter")
     assert toggle.get_attribute("aria-expanded") == "true"
@@ -194,6 +195,7 @@ def test_the_member_panel_toggles_on_a_phone_and_works_from_the_keyboard(
     panel = page.get_by_role("complementary", name="In this room")
     assert panel.get_by_role("heading", name="In this room").is_visible()
     assert panel.get_by_role("list").get_by_role("listitem").count() == 2
+    assert page.evaluate("document.activeElement.id") == "members-heading"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "members-refresh"
     page.keyboard.press("Enter")
