@@ -239,3 +239,39 @@ def shot_pair(chat: ChatPage, name: str) -> None:
     """A screenshot of the page as it is, for a look at the layout."""
     path = chat.screenshot(f"{name}.png")
     assert path.parent == SCREENSHOTS and path.stat().st_size > 10_000
+
+
+def test_a_message_in_flight_on_the_old_socket_is_sent_again_on_its_successor(
+    open_chat: OpenChat, room: str
+) -> None:
+    """A message the old socket never delivered goes on the new one, with its clientId, once."""
+    alice = open_chat("alice", room, params={**FAST_TIMINGS, "renew_after_ms": "3000"})
+    bob = open_chat("bob", room)
+    text = "sent just before the socket was renewed"
+    # The socket open now swallows messages, as a frame lost on its way would be.
+    alice.page.evaluate(
+        """() => {
+          const socket = window.__sockets.at(-1);
+          window.__held = [];
+          socket.send = (data) => {
+            if (JSON.parse(data).action === "sendmessage") window.__held.push(JSON.parse(data));
+            else WebSocket.prototype.send.call(socket, data);
+          };
+        }"""
+    )
+    alice.send(text)
+    assert alice.page.get_attribute("#messages .message--pending", "data-state") == "sending"
+
+    bob.wait_for_message(text, timeout_ms=10000)
+    alice.wait_for_message(text)
+    held = alice.page.evaluate("window.__held")
+    assert [frame["text"] for frame in held] == [text]
+    own_copies = alice.page.evaluate(
+        """(text) => window.__frames.map((data) => JSON.parse(data))
+             .filter((f) => f.type === "message" && f.text === text).map((f) => f.clientId)""",
+        text,
+    )
+    assert own_copies[0] == held[0]["clientId"]
+    assert alice.messages_with_text(text) == [{"from": "alice", "own": True}]
+    assert bob.messages_with_text(text) == [{"from": "alice", "own": False}]
+    assert presence_lines(bob) == []
