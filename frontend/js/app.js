@@ -269,6 +269,8 @@ function main() {
   /**
    * Make-before-break (connection.js): the successor joins `after` the cursor,
    * as a reconnect would; the old socket still delivers until it is promoted.
+   * Like any open this forgets a "load earlier" in flight (its answer is
+   * dropped); the control is offered again at once.
    */
   function onSuccessorOpen() {
     for (const frame of joinFrames()) connection.sendToSuccessor(frame);
