@@ -16,12 +16,14 @@ import boto3
 EMULATED_SERVICES: Final = (
     "apigateway",
     "apigatewayv2",
+    "cloudwatch",
     "cloudfront",
     "dynamodb",
     "iam",
     "lambda",
     "logs",
     "s3",
+    "sns",
     "sts",
 )
 
