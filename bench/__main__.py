@@ -66,7 +66,7 @@ SMOKE: Final = Plan(
     readcost.ReadCostConfig(small_table=40, large_table=120, room_size=10),
     historycost.HistoryCostConfig(small_room=30, large_room=90, page=5),
     throughput.ThroughputConfig(
-        clients=(1, 3), seconds=0.4, warmup_s=0.4, paced_clients=(3,), paced_room_rate=10.0
+        clients=(1, 3), seconds=1.0, warmup_s=2.0, paced_clients=(3,), paced_room_rate=10.0
     ),
 )
 

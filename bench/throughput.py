@@ -82,6 +82,8 @@ async def _client(
                 continue
             now = time.perf_counter()
             frame = json.loads(message.data)
+            if frame.get("type") == "presence":  # others of the room leaving: not an error
+                continue
             if frame.get("type") != "message":
                 window.errors += 1
                 continue
