@@ -12,4 +12,7 @@ export const config = Object.freeze({
   stableAfterMs: 10000,
   // docs/protocol.md, "Catching up": catch up once more this long after every open.
   catchUpAgainMs: 3000,
+  // docs/protocol.md: API Gateway closes a socket after 2 hours. Open its successor
+  // (make-before-break) well before, leaving time for a slow or failed attempt.
+  renewAfterMs: 6600000,
 });

@@ -22,10 +22,16 @@
           <p class="brand__room">Room <span id="room-name">lobby</span></p>
         </div>
       </div>
-      <p id="status" class="status" data-state="connecting">
-        <span class="status__dot" aria-hidden="true"></span>
-        <span id="status-text">Connecting…</span>
-      </p>
+      <div class="topbar__side">
+        <button id="members-toggle" class="members-toggle" type="button" aria-expanded="false" aria-controls="members-panel">
+          <svg class="members-toggle__icon" aria-hidden="true" viewBox="0 0 24 24" width="18" height="18"><circle cx="9" cy="8" r="3.5"/><path d="M2 20c0-3.9 3.1-6.5 7-6.5s7 2.6 7 6.5z"/><circle cx="17" cy="9" r="2.8"/><path d="M17.5 13.6c2.7.3 4.5 2.5 4.5 6.4h-4.3c0-2.6-.8-4.8-2.3-6.2.6-.2 1.3-.2 2.1-.2z"/></svg>
+          <span id="member-count">–</span><span class="members-toggle__label"> online</span>
+        </button>
+        <p id="status" class="status" data-state="connecting">
+          <span class="status__dot" aria-hidden="true"></span>
+          <span id="status-text">Connecting…</span>
+        </p>
+      </div>
     </header>
 
     <form id="join-form" class="join" novalidate>
@@ -42,10 +48,20 @@
     </form>
 
     <main class="chat">
-      <div id="messages" class="messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0">
-        <button id="earlier" class="earlier" type="button" hidden>Load earlier messages</button>
+      <div class="chat__log">
+        <div id="messages" class="messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0">
+          <button id="earlier" class="earlier" type="button" hidden>Load earlier messages</button>
+        </div>
+        <button id="jump" class="jump" type="button" hidden>New messages ↓</button>
       </div>
-      <button id="jump" class="jump" type="button" hidden>New messages ↓</button>
+      <aside id="members-panel" class="members" aria-labelledby="members-heading" hidden>
+        <div class="members__head">
+          <h2 id="members-heading" class="members__title" tabindex="-1">In this room</h2>
+          <button id="members-refresh" class="members__refresh" type="button" aria-label="Refresh the member list">Refresh</button>
+        </div>
+        <p id="members-note" class="members__note" hidden></p>
+        <ul id="members-list" class="members__list"></ul>
+      </aside>
     </main>
 
     <form id="send-form" class="composer">

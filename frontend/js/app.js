@@ -3,13 +3,17 @@
 import { config } from "../config.js";
 import { Connection } from "./connection.js";
 import { RoomSync } from "./history.js";
+import { MemberPanel } from "./members.js";
 import { Outbox, canRetry } from "./outbox.js";
+import { PresenceLines, Roster } from "./presence.js";
 import {
   DEFAULT_ROOM,
   charCount,
   connectUrl,
   describeError,
   historyFrame,
+  joinFrame,
+  membersFrame,
   nameProblem,
   parseServerFrame,
   roomProblem,
@@ -39,6 +43,7 @@ function timings(search) {
     pongTimeoutMs: pick("pong_timeout_ms", config.pongTimeoutMs, 500),
     stableAfterMs: config.stableAfterMs,
     catchUpAgainMs: config.catchUpAgainMs,
+    renewAfterMs: pick("renew_after_ms", config.renewAfterMs, 1000),
   };
 }
 
@@ -77,15 +82,73 @@ function main() {
     },
   });
 
+  const members = new MemberPanel(
+    {
+      toggle: $("members-toggle"),
+      count: $("member-count"),
+      panel: $("members-panel"),
+      heading: $("members-heading"),
+      list: $("members-list"),
+      note: $("members-note"),
+      refresh: $("members-refresh"),
+    },
+    // Above the backend's notice limit no `presence` frames come: the list is
+    // only as fresh as the last `members`, so opening the panel asks again.
+    { onOpen: askMembers, onRefresh: askMembers },
+  );
+
   // What the current connection was opened with (the server takes both from the URL).
   let current = { name: "", room: "" };
   let sync = new RoomSync();
   const outbox = new Outbox();
+  const roster = new Roster();
+  const presenceLines = new PresenceLines();
   let failures = 0;
   let catchUpTimer = null;
+  let presenceTimer = null;
 
   function request(requests) {
     for (const wanted of requests) connection.send(historyFrame(wanted));
+  }
+
+  function askMembers() {
+    connection.send(membersFrame());
+  }
+
+  function showMembers() {
+    members.render(roster, current.name);
+  }
+
+  function showPresenceLines(lines) {
+    for (const { event, name } of lines) view.addNotice(`${name} ${event}`, "presence");
+  }
+
+  /** Show the "left" lines whose quiet time is over, when it is. */
+  function schedulePresenceLines() {
+    clearTimeout(presenceTimer);
+    const due = presenceLines.nextDue;
+    if (due === null) return;
+    presenceTimer = setTimeout(() => {
+      showPresenceLines(presenceLines.due(Date.now()));
+      schedulePresenceLines();
+    }, Math.max(0, due - Date.now()));
+  }
+
+  function onPresence(frame) {
+    const now = Date.now();
+    if (roster.apply(frame, new Date(now))) {
+      if (frame.event === "joined") showPresenceLines(presenceLines.joined(frame.name, now));
+      else presenceLines.left(frame.name, now);
+      schedulePresenceLines();
+    }
+    showMembers();
+  }
+
+  function onMembers(frame) {
+    roster.replace(frame);
+    presenceLines.present(frame.members.map((member) => member.name));
+    schedulePresenceLines();
+    showMembers();
   }
 
   /** What a message being sent shows instead of its time. */
@@ -149,8 +212,14 @@ function main() {
     sync.live(frame.id);
   }
 
-  function onFrame(data) {
+  function onFrame(data, from) {
     const frame = parseServerFrame(data);
+    if (from === "successor") {
+      // Its own join failed: the connection gives the successor up in time.
+      if (frame.type === "error") return;
+      // The join's answer starts with `members`: the new socket is in the room.
+      if (frame.type === "members" && frame.room === current.room) promoted();
+    }
     if (frame.type === "message") {
       if (frame.room === current.room) onMessage(frame);
     } else if (frame.type === "history") {
@@ -159,6 +228,10 @@ function main() {
       if (accepted) view.addMessages(frame.messages, { prepend: frame.before !== undefined });
       request(requests);
       updateEarlier();
+    } else if (frame.type === "members") {
+      if (frame.room === current.room) onMembers(frame);
+    } else if (frame.type === "presence") {
+      if (frame.room === current.room) onPresence(frame);
     } else if (frame.type === "error") {
       const entry = frame.clientId === undefined ? undefined : outbox.fail(frame.clientId, frame.code);
       if (entry !== undefined) {
@@ -175,13 +248,46 @@ function main() {
     }
   }
 
-  function onOpen() {
-    flushOutbox();
-    request(sync.opened());
+  /**
+   * The first request of an open goes as `join` (answered by `members`, then
+   * the same history page); later pages of the catch-up stay `history`.
+   */
+  function joinFrames() {
+    const [first, ...rest] = sync.opened();
     // docs/protocol.md, "Catching up": a new connection may miss live messages
     // for about a second, so catch up once more when the room index has settled.
     clearTimeout(catchUpTimer);
     catchUpTimer = setTimeout(() => request(sync.catchUpAgain()), settings.catchUpAgainMs);
+    return [joinFrame(first), ...rest.map(historyFrame)];
+  }
+
+  function onOpen() {
+    for (const frame of joinFrames()) connection.send(frame);
+    flushOutbox();
+  }
+
+  /**
+   * Make-before-break (connection.js): the successor joins `after` the cursor,
+   * as a reconnect would; the old socket still delivers until it is promoted.
+   * Like any open this forgets a "load earlier" in flight (its answer is
+   * dropped); the control is offered again at once.
+   */
+  function onSuccessorOpen() {
+    for (const frame of joinFrames()) connection.sendToSuccessor(frame);
+    updateEarlier();
+  }
+
+  /** The successor is the socket now: what was in flight on the old one goes again on it. */
+  function promoted() {
+    if (!connection.promote()) return;
+    for (const entry of outbox.socketClosed()) view.updatePending(entry, pendingStatus(entry));
+    flushOutbox();
+  }
+
+  /** The successor was given up: its join will not be answered. */
+  function onSuccessorLost() {
+    sync.abandoned();
+    updateEarlier();
   }
 
   function onClosed() {
@@ -223,7 +329,7 @@ function main() {
     updateEarlier();
   }
 
-  const connection = new Connection({ ...settings, onFrame, onStatus });
+  const connection = new Connection({ ...settings, onFrame, onStatus, onSuccessorOpen, onSuccessorLost });
 
   function updateComposer() {
     const count = charCount(ui.text.value.trim());
@@ -247,6 +353,10 @@ function main() {
     // Messages still unsent were meant for the old room (or name): they go too.
     sync = new RoomSync();
     outbox.clear();
+    roster.clear();
+    presenceLines.clear();
+    clearTimeout(presenceTimer);
+    showMembers();
     failures = 0;
     view.clear();
     connection.connect(connectUrl(config.websocketUrl, current.name, current.room));

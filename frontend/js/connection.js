@@ -11,6 +11,13 @@
 //   long time) and is replaced.
 // - Events from a socket that is no longer the current one are ignored, so a
 //   late close of an old room's socket cannot disturb the new one.
+// - Make-before-break: API Gateway closes a socket after 2 hours, so after
+//   `renewAfterMs` open a successor socket opens to the same URL. Its frames
+//   reach `onFrame` too (the app merges by id); the app joins on it and, once
+//   its answer came, calls `promote()`, which makes it the current socket and
+//   closes the old one. The name never leaves the room, so nobody sees it go.
+//   A successor that closes or is not promoted within `pongTimeoutMs` of
+//   opening is given up and tried again later; the old socket carries on.
 
 import { backoffDelay } from "./backoff.js";
 import { pingFrame } from "./protocol.js";
@@ -19,6 +26,9 @@ import { pingFrame } from "./protocol.js";
  * @typedef {{state: "connecting" | "open" | "waiting" | "closed",
  *   attempt: number, delayMs?: number, wasOpen?: boolean}} ConnectionStatus
  */
+
+// A successor given up is tried again this long after (or after renewAfterMs, if sooner).
+const RENEW_RETRY_MS = 60000;
 
 export class Connection {
   #options;
@@ -30,11 +40,18 @@ export class Connection {
   #retryTimer = null;
   #pingTimer = null;
   #pongTimer = null;
+  #renewTimer = null;
+  /** The socket that will replace the current one (make-before-break), or null. */
+  #successor = null;
+  #successorTimer = null;
 
   /**
    * @param {{baseMs: number, capMs: number, pingIntervalMs: number, pongTimeoutMs: number,
-   *   stableAfterMs: number, onFrame: (data: string) => void,
-   *   onStatus: (status: ConnectionStatus) => void, WebSocketImpl?: typeof WebSocket}} options
+   *   stableAfterMs: number, renewAfterMs: number,
+   *   onFrame: (data: string, from: "current" | "successor") => void,
+   *   onStatus: (status: ConnectionStatus) => void,
+   *   onSuccessorOpen: () => void, onSuccessorLost: () => void,
+   *   WebSocketImpl?: typeof WebSocket}} options
    */
   constructor(options) {
     this.#options = { WebSocketImpl: window.WebSocket, ...options };
@@ -70,6 +87,34 @@ export class Connection {
     return true;
   }
 
+  /** Send a text frame on the successor; false when there is none open. */
+  sendToSuccessor(data) {
+    const socket = this.#successor;
+    if (socket === null || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(data);
+    return true;
+  }
+
+  /**
+   * The successor is ready (its join was answered): it becomes the current
+   * socket and the old one is closed. False when there is no open successor.
+   */
+  promote() {
+    const successor = this.#successor;
+    if (successor === null || successor.readyState !== WebSocket.OPEN) return false;
+    const old = this.#socket;
+    this.#successor = null;
+    clearTimeout(this.#successorTimer);
+    this.#successorTimer = null;
+    this.#stopTimers();
+    this.#socket = successor;
+    this.#openedAt = Date.now();
+    this.#startTimers();
+    // Deliberately closed: its close event is ignored, it is no longer current.
+    if (old !== null && old.readyState <= WebSocket.OPEN) old.close(1000, "renewed");
+    return true;
+  }
+
   get isOpen() {
     return this.#socket !== null && this.#socket.readyState === WebSocket.OPEN;
   }
@@ -78,24 +123,74 @@ export class Connection {
     this.#retryTimer = null;
     this.#openedAt = null;
     this.#options.onStatus({ state: "connecting", attempt: this.#attempt });
-    const socket = new this.#options.WebSocketImpl(this.#url);
-    this.#socket = socket;
+    this.#socket = this.#watch(new this.#options.WebSocketImpl(this.#url));
+  }
+
+  /** Listen to `socket`, whose events count while it is the current socket or the successor. */
+  #watch(socket) {
     socket.addEventListener("open", () => {
+      if (socket === this.#successor) {
+        // Not promoted in time (its join went unanswered): give up on it.
+        this.#successorTimer = setTimeout(() => this.#successorLost(), this.#options.pongTimeoutMs);
+        this.#options.onSuccessorOpen();
+        return;
+      }
       if (socket !== this.#socket) return;
       this.#openedAt = Date.now();
       this.#options.onStatus({ state: "open", attempt: this.#attempt });
-      this.#pingTimer = setInterval(() => this.#ping(), this.#options.pingIntervalMs);
+      this.#startTimers();
     });
     socket.addEventListener("message", (event) => {
-      if (socket !== this.#socket) return;
-      // Any frame proves the socket is alive, not only a pong.
-      clearTimeout(this.#pongTimer);
-      this.#pongTimer = null;
-      if (typeof event.data === "string") this.#options.onFrame(event.data);
+      const from = socket === this.#socket ? "current" : socket === this.#successor ? "successor" : null;
+      if (from === null) return;
+      if (from === "current") {
+        // Any frame proves the socket is alive, not only a pong.
+        clearTimeout(this.#pongTimer);
+        this.#pongTimer = null;
+      }
+      if (typeof event.data === "string") this.#options.onFrame(event.data, from);
     });
     socket.addEventListener("close", () => {
       if (socket === this.#socket) this.#dropped();
+      else if (socket === this.#successor) this.#successorLost();
     });
+    return socket;
+  }
+
+  /** The current socket just opened (or was promoted): ping it, and plan its successor. */
+  #startTimers() {
+    this.#pingTimer = setInterval(() => this.#ping(), this.#options.pingIntervalMs);
+    this.#renewTimer = setTimeout(() => this.#renew(), this.#options.renewAfterMs);
+  }
+
+  #stopTimers() {
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#pongTimer);
+    clearTimeout(this.#renewTimer);
+    this.#pingTimer = this.#pongTimer = this.#renewTimer = null;
+  }
+
+  #renew() {
+    this.#renewTimer = null;
+    if (this.#successor !== null || !this.isOpen) return;
+    this.#successor = this.#watch(new this.#options.WebSocketImpl(this.#url));
+  }
+
+  /** The successor closed or was not promoted in time: close it and try again later. */
+  #successorLost() {
+    this.#dropSuccessor();
+    this.#options.onSuccessorLost();
+    if (!this.isOpen) return;
+    clearTimeout(this.#renewTimer);
+    this.#renewTimer = setTimeout(() => this.#renew(), Math.min(RENEW_RETRY_MS, this.#options.renewAfterMs));
+  }
+
+  #dropSuccessor() {
+    clearTimeout(this.#successorTimer);
+    this.#successorTimer = null;
+    const socket = this.#successor;
+    this.#successor = null;
+    if (socket !== null && socket.readyState <= WebSocket.OPEN) socket.close(1000, "bye");
   }
 
   #ping() {
@@ -124,12 +219,12 @@ export class Connection {
     this.#open();
   }
 
-  /** Forget the current socket and timers; a close event from it is then ignored. */
+  /** Forget the current socket, its successor and the timers; a close event from them is then ignored. */
   #teardown() {
     clearTimeout(this.#retryTimer);
-    clearInterval(this.#pingTimer);
-    clearTimeout(this.#pongTimer);
-    this.#retryTimer = this.#pingTimer = this.#pongTimer = null;
+    this.#retryTimer = null;
+    this.#stopTimers();
+    this.#dropSuccessor();
     const socket = this.#socket;
     this.#socket = null;
     if (socket !== null && socket.readyState <= WebSocket.OPEN) socket.close(1000, "bye");

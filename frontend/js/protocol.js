@@ -55,18 +55,32 @@ export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const sendMessageFrame = (text, clientId) =>
   JSON.stringify({ action: "sendmessage", text, clientId });
 
-/**
- * A history request: `{limit}` for the newest page, `{after, limit}` to catch
- * up, `{before, limit}` to scroll back. Never both cursors (invalid_field).
- * @param {{after?: string, before?: string, limit?: number}} request
- */
-export function historyFrame({ after, before, limit }) {
-  const frame = { action: "history" };
+/** A frame carrying the fields of a history request, for `history` or `join`. */
+function cursorFrame(action, { after, before, limit }) {
+  const frame = { action };
   if (after !== undefined) frame.after = after;
   if (before !== undefined) frame.before = before;
   if (limit !== undefined) frame.limit = limit;
   return JSON.stringify(frame);
 }
+
+/**
+ * A history request: `{limit}` for the newest page, `{after, limit}` to catch
+ * up, `{before, limit}` to scroll back. Never both cursors (invalid_field).
+ * @param {{after?: string, before?: string, limit?: number}} request
+ */
+export const historyFrame = (request) => cursorFrame("history", request);
+
+/**
+ * The first frame on every open socket: the same fields as a history request,
+ * answered by a `members` frame and then that `history` page; the others in
+ * the room hear the name `joined` unless it is present through another socket.
+ * @param {{after?: string, before?: string, limit?: number}} request
+ */
+export const joinFrame = (request) => cursorFrame("join", request);
+
+/** Ask for the room's member list again. */
+export const membersFrame = () => JSON.stringify({ action: "members" });
 
 const ERROR_WORDS = {
   invalid_json: "The server could not read what this page sent. Reloading the page may help.",
@@ -95,6 +109,9 @@ export function describeError(code, maxMessageChars) {
  *     clientId?: string}
  *   | {type: "history", room: string, messages: Array<{id: string, from: string, text: string,
  *     sentAt: Date}>, more: boolean, after?: string, before?: string}
+ *   | {type: "members", room: string, count: number, complete: boolean,
+ *     members: Array<{name: string, since: Date | null, connections: number}>}
+ *   | {type: "presence", event: "joined" | "left", room: string, name: string, count: number}
  *   | {type: "pong"} | {type: "error", code: string, clientId?: string}
  *   | {type: "ignored", reason: string}}
  */
@@ -113,6 +130,10 @@ export function parseServerFrame(data) {
       return readMessage(frame);
     case "history":
       return readHistory(frame);
+    case "members":
+      return readMembers(frame);
+    case "presence":
+      return readPresence(frame);
     case "pong":
       return { type: "pong" };
     case "error":
@@ -168,4 +189,34 @@ function readHistory(frame) {
   if (typeof after === "string") page.after = after;
   if (typeof before === "string") page.before = before;
   return page;
+}
+
+const isCount = (value) => Number.isSafeInteger(value) && value >= 0;
+
+function readMembers(frame) {
+  const { room, count, complete, members } = frame;
+  if (typeof room !== "string" || !isCount(count) || typeof complete !== "boolean" || !Array.isArray(members)) {
+    return { type: "ignored", reason: "malformed members" };
+  }
+  const entries = [];
+  for (const entry of members) {
+    if (entry === null || typeof entry !== "object" || typeof entry.name !== "string") continue;
+    const since = new Date(entry.since);
+    entries.push({
+      name: entry.name,
+      since: Number.isNaN(since.getTime()) ? null : since,
+      connections: Number.isSafeInteger(entry.connections) && entry.connections > 0 ? entry.connections : 1,
+    });
+  }
+  // A malformed entry is skipped: the list is then not the whole room.
+  return { type: "members", room, count, complete: complete && entries.length === members.length, members: entries };
+}
+
+function readPresence(frame) {
+  const { event, room, name, count } = frame;
+  const known = event === "joined" || event === "left";
+  if (!known || typeof room !== "string" || typeof name !== "string" || !isCount(count)) {
+    return { type: "ignored", reason: "malformed presence" };
+  }
+  return { type: "presence", event, room, name, count };
 }

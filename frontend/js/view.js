@@ -143,7 +143,7 @@ export class MessageView {
     return this.#byId.has(id);
   }
 
-  /** A system line: `kind` is "info", "warning" or "error". */
+  /** A system line: `kind` is "info", "presence" (someone joined or left), "warning" or "error". */
   addNotice(text, kind = "info") {
     const item = element("p", `notice notice--${kind}`, text);
     this.#change(false, () => {

@@ -1,4 +1,4 @@
-"""frontend/js/protocol.js: history and clientId frames, run in the browser."""
+"""frontend/js/protocol.js: history, join, presence and clientId frames, run in the browser."""
 
 from __future__ import annotations
 
@@ -130,3 +130,82 @@ def test_new_error_codes_have_their_own_words(page_at_site: Page) -> None:
     assert "Sending it again is safe" in result[0]
     assert "history" in result[1]
     assert len(set(result)) == 3
+
+
+def test_join_carries_the_history_fields_and_members_none(page_at_site: Page) -> None:
+    """join takes exactly the cursor and limit given, like history; members is bare."""
+    result = run(
+        page_at_site,
+        """
+        return [p.joinFrame({ limit: 50 }), p.joinFrame({ after: arg, limit: 50 }),
+                p.membersFrame()].map((frame) => JSON.parse(frame));
+        """,
+        ULID_A,
+    )
+    assert result == [
+        {"action": "join", "limit": 50},
+        {"action": "join", "after": ULID_A, "limit": 50},
+        {"action": "members"},
+    ]
+
+
+def test_members_and_presence_frames_are_read(page_at_site: Page) -> None:
+    """Members keep their order with since as a Date; a malformed entry is skipped and makes
+    the list incomplete; presence is read with its event, name and count."""
+    frames = [
+        {
+            "type": "members",
+            "room": "lobby",
+            "count": 3,
+            "complete": True,
+            "members": [
+                {"name": "alice", "since": SENT_AT, "connections": 2},
+                {"name": 5, "since": SENT_AT, "connections": 1},
+                {"name": "bob", "since": "not a time", "connections": 0},
+            ],
+        },
+        {"type": "presence", "event": "left", "room": "lobby", "name": "bob", "count": 1},
+    ]
+    result = run(
+        page_at_site,
+        """
+        return arg.map((frame) => p.parseServerFrame(JSON.stringify(frame))).map((f) =>
+          f.type === "members"
+            ? { ...f, members: f.members.map(
+                (m) => ({ ...m, since: m.since?.toISOString() ?? null })) }
+            : f);
+        """,
+        frames,
+    )
+    assert result == [
+        {
+            "type": "members",
+            "room": "lobby",
+            "count": 3,
+            "complete": False,
+            "members": [
+                {"name": "alice", "since": SENT_AT, "connections": 2},
+                {"name": "bob", "since": None, "connections": 1},
+            ],
+        },
+        {"type": "presence", "event": "left", "room": "lobby", "name": "bob", "count": 1},
+    ]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "members", "room": "lobby", "count": -1, "complete": True, "members": []},
+        {"type": "members", "room": "lobby", "count": 1, "complete": "yes", "members": []},
+        {"type": "members", "room": "lobby", "count": 1, "complete": True},
+        {"type": "presence", "event": "waved", "room": "lobby", "name": "a", "count": 1},
+        {"type": "presence", "event": "joined", "room": "lobby", "name": 5, "count": 1},
+        {"type": "presence", "event": "joined", "room": "lobby", "name": "a", "count": 1.5},
+    ],
+)
+def test_a_malformed_members_or_presence_frame_is_ignored(
+    page_at_site: Page, frame: dict[str, Any]
+) -> None:
+    """A frame missing or mistyping a field is ignored, never half-read."""
+    result = run(page_at_site, "return p.parseServerFrame(JSON.stringify(arg)).type;", frame)
+    assert result == "ignored"
