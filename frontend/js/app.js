@@ -180,8 +180,10 @@ function main() {
     if (entry.state === "sending") return { words: "Sending…" };
     if (entry.state === "queued") return { words: "Waiting for connection…" };
     if (entry.state === "held") {
-      const seconds = Math.max(1, Math.ceil((entry.retryAt - Date.now()) / 1000));
-      return { words: `Sending too fast — will retry in ${seconds} s` };
+      const waitMs = entry.retryAt - Date.now();
+      // Past its time, it waits for the held messages typed before it.
+      if (waitMs <= 0) return { words: "Sending too fast — will retry shortly" };
+      return { words: `Sending too fast — will retry in ${Math.max(1, Math.ceil(waitMs / 1000))} s` };
     }
     return {
       words: "Not sent",
@@ -272,6 +274,8 @@ function main() {
     const own = frame.clientId === undefined ? undefined : outbox.acknowledge(frame.clientId);
     if (own !== undefined) {
       view.confirm(frame.clientId, frame);
+      // Held messages go one by one: the next may go now.
+      if (outbox.nextRelease !== null) releaseHeld();
     } else if (!view.has(frame.id) && !sync.belongsToEarlier(frame.id, view.oldestId)) {
       // Only the sender's own copy carries a clientId: one from an earlier page load is still ours.
       view.addMessages([{ ...frame, own: frame.clientId !== undefined }]);

@@ -13,7 +13,7 @@
 // "failed" (the server answered with another error).
 //
 // Messages go in the order typed: while one is held, the ones typed after it
-// wait behind it rather than overtake it.
+// wait behind it rather than overtake it, and held ones go again one by one.
 
 // Errors that sending the same text again cannot cure: the reader must edit it.
 const NEEDS_EDIT = new Set(["empty_message", "message_too_long", "payload_too_large", "invalid_field"]);
@@ -69,20 +69,28 @@ export class Outbox {
     return entry;
   }
 
-  /** The held messages whose time has come at `now`, queued again. @returns {OutgoingMessage[]} */
+  /**
+   * The first held message, queued again if its time has come at `now`. One at a
+   * time: released together, the server could take a later one before an earlier
+   * one (it handles a socket's frames concurrently), and the order would change.
+   * Call it again once that message is acknowledged or held anew.
+   * @returns {OutgoingMessage[]}
+   */
   release(now) {
-    const due = [...this.#entries.values()].filter((entry) => entry.state === "held" && entry.retryAt <= now);
-    for (const entry of due) {
-      entry.state = "queued";
-      entry.retryAt = null;
-    }
-    return due;
+    const first = this.#firstHeld();
+    if (first === undefined || first.retryAt > now) return [];
+    first.state = "queued";
+    first.retryAt = null;
+    return [first];
   }
 
-  /** When the next held message may go again (epoch ms), or null when none is held. */
+  /** When the first held message may go again (epoch ms), or null when none is held. */
   get nextRelease() {
-    const times = [...this.#entries.values()].filter((entry) => entry.state === "held").map((entry) => entry.retryAt);
-    return times.length === 0 ? null : Math.min(...times);
+    return this.#firstHeld()?.retryAt ?? null;
+  }
+
+  #firstHeld() {
+    return [...this.#entries.values()].find((entry) => entry.state === "held");
   }
 
   /** The socket closed: whatever was in flight is sent again on the next one. */

@@ -10,6 +10,7 @@ them to reach past the UI (force an over-long frame, replay a frame).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -182,9 +183,10 @@ def room() -> str:
     return fresh_room("t")
 
 
-@pytest.fixture
-def open_chat(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
-    """Open a chat page, join ``room`` as ``name`` through the form, wait for the connection."""
+@contextmanager
+def chat_opener(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
+    """Open chat pages on ``stack``, each in its own browser context; close them all after,
+    and fail if a page raised an uncaught error."""
     contexts = []
     errors: list[str] = []
 
@@ -195,6 +197,7 @@ def open_chat(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
         viewport: dict[str, int] | None = None,
         color_scheme: str = "light",
         params: dict[str, str] | None = None,
+        connected: bool = True,
     ) -> ChatPage:
         context = browser.new_context(
             viewport=viewport or DESKTOP,  # type: ignore[arg-type]
@@ -209,10 +212,19 @@ def open_chat(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
         page.fill("#room", room)
         page.click("#join-form button[type=submit]")
         chat = ChatPage(page=page, name=name, room=room)
-        chat.wait_for_notice(f"Connected to room {room} as {name}.")
+        if connected:
+            chat.wait_for_notice(f"Connected to room {room} as {name}.")
         return chat
 
     yield opener
     for context in contexts:
         context.close()
     assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def open_chat(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
+    """Open a chat page, join ``room`` as ``name`` through the form, wait for the connection
+    (``connected=False``: do not wait, the join may be refused)."""
+    with chat_opener(browser, stack) as opener:
+        yield opener
