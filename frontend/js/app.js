@@ -226,13 +226,14 @@ function main() {
     if (entry === undefined) return;
     outbox.remove(clientId);
     view.removePending(clientId);
+    releaseHeld();
     // Never overwrite a draft: the refused text goes above it.
     ui.text.value = ui.text.value.trim() === "" ? entry.text : `${entry.text}\n${ui.text.value}`;
     updateComposer();
     ui.text.focus();
   }
 
-  /** Send the held messages whose time has come, and wait for the next. */
+  /** Send the next held message if its time has come, or wait for that time. */
   function releaseHeld() {
     clearTimeout(releaseTimer);
     releaseTimer = null;
@@ -247,8 +248,7 @@ function main() {
     const entry = outbox.hold(clientId, Date.now() + retryAfterMs);
     if (entry === undefined) return;
     view.updatePending(entry, pendingStatus(entry));
-    clearTimeout(releaseTimer);
-    releaseTimer = setTimeout(releaseHeld, Math.max(0, outbox.nextRelease - Date.now()));
+    releaseHeld();
   }
 
   /**
@@ -274,8 +274,8 @@ function main() {
     const own = frame.clientId === undefined ? undefined : outbox.acknowledge(frame.clientId);
     if (own !== undefined) {
       view.confirm(frame.clientId, frame);
-      // Held messages go one by one: the next may go now.
-      if (outbox.nextRelease !== null) releaseHeld();
+      // Held messages go one by one, each after the one before: the next may go now.
+      releaseHeld();
     } else if (!view.has(frame.id) && !sync.belongsToEarlier(frame.id, view.oldestId)) {
       // Only the sender's own copy carries a clientId: one from an earlier page load is still ours.
       view.addMessages([{ ...frame, own: frame.clientId !== undefined }]);
@@ -314,6 +314,7 @@ function main() {
       if (entry !== undefined) {
         // The failure shows on the message itself, with a way to send it again.
         view.updatePending(entry, pendingStatus(entry));
+        releaseHeld();
       } else {
         // The page sends a clientId with every message: an error without one is
         // about a history request (or a frame the page did not send).

@@ -24,7 +24,7 @@ export function canRetry(code) {
 }
 
 /** @typedef {{clientId: string, text: string, state: "queued" | "sending" | "held" | "failed",
- *   code: string | null, retryAt: number | null}} OutgoingMessage */
+ *   code: string | null, retryAt?: number}} OutgoingMessage */
 
 export class Outbox {
   /** @type {Map<string, OutgoingMessage>} in the order typed */
@@ -32,7 +32,7 @@ export class Outbox {
 
   /** A newly typed message, queued. @returns {OutgoingMessage} */
   add(text, clientId) {
-    const entry = { clientId, text, state: "queued", code: null, retryAt: null };
+    const entry = { clientId, text, state: "queued", code: null };
     this.#entries.set(clientId, entry);
     return entry;
   }
@@ -70,27 +70,33 @@ export class Outbox {
   }
 
   /**
-   * The first held message, queued again if its time has come at `now`. One at a
-   * time: released together, the server could take a later one before an earlier
-   * one (it handles a socket's frames concurrently), and the order would change.
-   * Call it again once that message is acknowledged or held anew.
+   * The first held message, queued again if its time has come at `now` and it
+   * is the oldest message still to deliver. One at a time, each after the one
+   * before it was delivered: released together, the server could take a later
+   * one before an earlier one (it handles a socket's frames concurrently). Call
+   * it again whenever a message is acknowledged, failed or removed.
    * @returns {OutgoingMessage[]}
    */
   release(now) {
-    const first = this.#firstHeld();
-    if (first === undefined || first.retryAt > now) return [];
-    first.state = "queued";
-    first.retryAt = null;
-    return [first];
+    const head = this.#head();
+    if (head === undefined || head.state !== "held" || head.retryAt > now) return [];
+    head.state = "queued";
+    delete head.retryAt;
+    return [head];
   }
 
-  /** When the first held message may go again (epoch ms), or null when none is held. */
+  /**
+   * When `release` may next queue a message (epoch ms), or null when it waits
+   * for something else (an acknowledgement) or nothing is held.
+   */
   get nextRelease() {
-    return this.#firstHeld()?.retryAt ?? null;
+    const head = this.#head();
+    return head?.state === "held" ? head.retryAt : null;
   }
 
-  #firstHeld() {
-    return [...this.#entries.values()].find((entry) => entry.state === "held");
+  /** The oldest message still to deliver (a failed one waits for the reader). */
+  #head() {
+    return [...this.#entries.values()].find((entry) => entry.state !== "failed");
   }
 
   /** The socket closed: whatever was in flight is sent again on the next one. */

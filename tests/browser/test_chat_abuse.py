@@ -153,14 +153,16 @@ def test_stacked_marks_and_a_long_word_stay_inside_their_message_box(
         assert upper["message"]["bottom"] <= lower["message"]["top"]
 
 
-# A stack whose message budget is small: two back to back, then one a second.
+# A stack whose budgets are small: two messages and three reads back to back, then one a second.
 @pytest.fixture(scope="module")
 def limited_stack() -> Iterator[Stack]:
-    """A local stack of its own that limits messages (reads stay lifted, as for every page)."""
+    """A local stack of its own whose message and read budgets are small."""
     environment = {
         **LIFTED_RATE_LIMITS,
         EnvVar.RATE_LIMIT_MESSAGES_PER_MINUTE.value: "60",
         EnvVar.RATE_LIMIT_MESSAGE_BURST.value: "2",
+        EnvVar.RATE_LIMIT_READS_PER_MINUTE.value: "60",
+        EnvVar.RATE_LIMIT_READ_BURST.value: "3",
     }
     options = StackOptions(port=0, function=FunctionSettings(environment=environment))
     with running_stack(options) as running:
@@ -201,3 +203,38 @@ def test_messages_sent_too_fast_wait_calmly_and_all_arrive_once_each(
     assert sorted(alice.message_texts()) == texts
     assert bob.message_texts() == alice.message_texts()
     assert alice.page.locator(".message--pending").count() == 0
+
+
+def test_a_refused_read_is_asked_again_after_the_delay(open_limited_chat: OpenChat) -> None:
+    """Asking for the member list faster than the read budget allows: the refused request
+    goes again by itself after retryAfterMs and is answered; no error is shown."""
+    alice = open_limited_chat("alice", fresh_room("rl"))
+    page = alice.page
+    page.wait_for_timeout(3500)  # past the page's own late catch-up (a read too)
+    page.evaluate(
+        """() => {
+          const socket = window.__sockets.at(-1);
+          const send = socket.send.bind(socket);
+          window.__sent = [];
+          socket.send = (data) => { window.__sent.push(JSON.parse(data).action); send(data); };
+        }"""
+    )
+    counts = """() => {
+      const frames = window.__frames.map((f) => JSON.parse(f));
+      return { asked: window.__sent.filter((a) => a === "members").length,
+               answered: frames.filter((f) => f.type === "members").length,
+               refused: frames.filter((f) => f.code === "rate_limited").length };
+    }"""
+    answered_before = page.evaluate(counts)["answered"]
+    for _ in range(5):
+        page.click("#members-refresh")
+    page.wait_for_function(f"() => ({counts})().refused > 0", timeout=5000)
+    # Asked again by itself, and in the end every request was answered or refused.
+    page.wait_for_function(
+        f"""() => {{
+          const c = ({counts})();
+          return c.asked > 5 && c.answered - {answered_before} + c.refused === c.asked;
+        }}""",
+        timeout=10000,
+    )
+    assert page.locator(".notice--error").count() == 0
