@@ -13,8 +13,14 @@ from chat.config import EnvVar
 from playwright.sync_api import Browser
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
-from tests.browser.conftest import ChatPage, OpenChat, chat_opener, connection_of
+from local_stack.stack import Stack, StackOptions, running_stack
+from tests.browser.conftest import (
+    BROWSER_STACK_LIMITS,
+    ChatPage,
+    OpenChat,
+    chat_opener,
+    connection_of,
+)
 from tests.local_stack.support import fresh_room
 
 pytestmark = pytest.mark.browser
@@ -158,7 +164,7 @@ def test_stacked_marks_and_a_long_word_stay_inside_their_message_box(
 def limited_stack() -> Iterator[Stack]:
     """A local stack of its own whose message and read budgets are small."""
     environment = {
-        **LIFTED_RATE_LIMITS,
+        **BROWSER_STACK_LIMITS,
         EnvVar.RATE_LIMIT_MESSAGES_PER_MINUTE.value: "60",
         EnvVar.RATE_LIMIT_MESSAGE_BURST.value: "2",
         EnvVar.RATE_LIMIT_READS_PER_MINUTE.value: "60",
