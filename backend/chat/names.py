@@ -106,13 +106,26 @@ def normalize_name(raw: str) -> str:
     return _SPACES.sub(" ", spaced).strip()
 
 
+# Unicode names that do not start with their script's name: width variants name it second,
+# and a few marks belong to a script under another word (the ideographic iteration mark to
+# Han, the prolonged sound mark to both kana). ``None``: script-neutral.
+_SCRIPT_BY_NAME: Final[dict[str, str | None]] = {
+    "FULLWIDTH": "LATIN",
+    "MODIFIER": "LATIN",
+    "IDEOGRAPHIC": "CJK",
+    "KATAKANA-HIRAGANA": None,
+}
+
+
 def _script(char: str) -> str | None:
-    """The script a letter belongs to, from its Unicode name's first word (``None`` for
-    anything that is not a letter: digits, punctuation and symbols are script-neutral)."""
+    """The script a letter belongs to, from its Unicode name (``None`` for anything that is not
+    a letter: digits, punctuation and symbols are script-neutral)."""
     if not unicodedata.category(char).startswith("L"):
         return None
-    first = unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
-    return "LATIN" if first in {"LATIN", "FULLWIDTH", "MODIFIER"} else first
+    words = unicodedata.name(char, "UNKNOWN").split(" ")
+    if words[0] in {"HALFWIDTH", "FULLWIDTH"} and len(words) > 1:
+        words = words[1:]
+    return _SCRIPT_BY_NAME.get(words[0], words[0])
 
 
 def _scripts_compatible(scripts: set[str]) -> bool:

@@ -18,6 +18,10 @@ from chat.validation import clean_name
         ("山田 太郎", "山田 太郎"),
         ("やまだ たろう", "やまだ たろう"),
         ("김민준", "김민준"),
+        ("佐々木", "佐々木"),  # the ideographic iteration mark is Han
+        ("ラーメン", "ラーメン"),  # the prolonged sound mark belongs to both kana
+        ("東京タワー", "東京タワー"),
+        ("\uff8a\uff9d\uff76\uff78", "\u30cf\u30f3\u30ab\u30af"),  # halfwidth katakana
         ("😀", "😀"),
     ],
 )

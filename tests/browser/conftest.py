@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from chat.config import MAX_RATE_LIMIT_PER_MINUTE, EnvVar
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from local_stack.browser import CHROMIUM_ARGS
@@ -141,20 +140,14 @@ def drop_connection(stack: Stack, room: str, name: str) -> str:
 
 # Every page of every test connects from 127.0.0.1, and refused pages keep retrying: the
 # per-source connect limit (60 a minute by default) would refuse unrelated tests' pages.
-BROWSER_STACK_LIMITS = {
-    **LIFTED_RATE_LIMITS,
-    EnvVar.CONNECT_RATE_LIMIT_PER_MINUTE.value: str(MAX_RATE_LIMIT_PER_MINUTE),
-}
-
-
 # Package scope, not session: while Playwright's sync driver runs, the main thread has a running
 # event loop, and every later test that calls asyncio.run() (emulator, e2e, rehearsal) would fail.
 @pytest.fixture(scope="package")
 def stack() -> Iterator[Stack]:
     """The local stack (emulator, Lambda code, local DynamoDB, the site); the rate limits are
     lifted, since tests fill rooms with a hundred messages at once, and so is the connect
-    limit (``BROWSER_STACK_LIMITS``)."""
-    options = StackOptions(port=0, function=FunctionSettings(environment=BROWSER_STACK_LIMITS))
+    limit (``LIFTED_RATE_LIMITS``)."""
+    options = StackOptions(port=0, function=FunctionSettings(environment=LIFTED_RATE_LIMITS))
     with running_stack(options) as running:
         yield running
 

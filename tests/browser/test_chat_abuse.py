@@ -13,9 +13,8 @@ from chat.config import EnvVar
 from playwright.sync_api import Browser
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.stack import Stack, StackOptions, running_stack
+from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
 from tests.browser.conftest import (
-    BROWSER_STACK_LIMITS,
     ChatPage,
     OpenChat,
     chat_opener,
@@ -164,7 +163,7 @@ def test_stacked_marks_and_a_long_word_stay_inside_their_message_box(
 def limited_stack() -> Iterator[Stack]:
     """A local stack of its own whose message and read budgets are small."""
     environment = {
-        **BROWSER_STACK_LIMITS,
+        **LIFTED_RATE_LIMITS,
         EnvVar.RATE_LIMIT_MESSAGES_PER_MINUTE.value: "60",
         EnvVar.RATE_LIMIT_MESSAGE_BURST.value: "2",
         EnvVar.RATE_LIMIT_READS_PER_MINUTE.value: "60",
