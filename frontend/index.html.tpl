@@ -66,8 +66,9 @@
 
     <form id="send-form" class="composer">
       <label for="text" class="visually-hidden">Message</label>
-      <textarea id="text" name="text" rows="1" placeholder="Write a message…" enterkeyhint="send" aria-describedby="counter composer-hint"></textarea>
+      <textarea id="text" name="text" rows="1" placeholder="Write a message…" enterkeyhint="send" aria-describedby="composer-error counter composer-hint"></textarea>
       <button id="send" type="submit" class="button" disabled>Send</button>
+      <p id="composer-error" class="composer__error" role="alert" hidden></p>
       <p id="counter" class="counter">0</p>
       <p id="composer-hint" class="visually-hidden">Enter sends, Shift+Enter starts a new line.</p>
     </form>

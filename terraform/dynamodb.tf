@@ -22,8 +22,9 @@ resource "aws_dynamodb_table" "connections" {
     name            = local.room_index
     hash_key        = "room"
     projection_type = "INCLUDE"
-    # Expiry for the fan-out; names and connect times for the member list.
-    non_key_attributes = ["expiresAt", "name", "connectedAt"]
+    # Expiry for the fan-out; names and connect times for the member list; the
+    # name key's digest for $connect's check of who holds a name.
+    non_key_attributes = ["expiresAt", "name", "connectedAt", "owner"]
   }
 
   # Connections whose $disconnect never arrived expire on their own.

@@ -31,6 +31,8 @@ resource "aws_lambda_function" "chat" {
       RATE_LIMIT_READ_BURST          = tostring(var.rate_limit_read_burst)
       METRICS_NAMESPACE              = var.metrics_namespace
       METRICS_ENABLED                = tostring(var.metrics_enabled)
+      CONNECT_RATE_LIMIT_PER_MINUTE  = tostring(var.connect_rate_limit_per_minute)
+      ROOM_MAX_MEMBERS               = tostring(var.room_max_members)
       CONNECTIONS_ENDPOINT           = local.connections_endpoint
       ALLOWED_ORIGINS                = join(",", local.allowed_origins)
       MAX_MESSAGE_CHARS              = tostring(var.max_message_chars)

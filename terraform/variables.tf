@@ -214,6 +214,28 @@ variable "rate_limit_read_burst" {
   }
 }
 
+variable "connect_rate_limit_per_minute" {
+  description = "New connections one source address may open per minute (CONNECT_RATE_LIMIT_PER_MINUTE); beyond, $connect answers 429."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.connect_rate_limit_per_minute >= 1 && var.connect_rate_limit_per_minute <= 60000 && floor(var.connect_rate_limit_per_minute) == var.connect_rate_limit_per_minute
+    error_message = "connect_rate_limit_per_minute must be a whole number from 1 to 60000."
+  }
+}
+
+variable "room_max_members" {
+  description = "Connections one room may hold (ROOM_MAX_MEMBERS); the next $connect is refused with 403. A broadcast to R members costs R posts."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.room_max_members >= 1 && var.room_max_members <= 100000 && floor(var.room_max_members) == var.room_max_members
+    error_message = "room_max_members must be a whole number from 1 to 100000."
+  }
+}
+
 variable "metrics_enabled" {
   description = "Publish the function's custom metrics (Embedded Metric Format on its log lines; METRICS_ENABLED)."
   type        = bool

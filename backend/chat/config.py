@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
 
@@ -28,6 +29,8 @@ class EnvVar(StrEnum):
     RATE_LIMIT_READS_PER_MINUTE = "RATE_LIMIT_READS_PER_MINUTE"
     RATE_LIMIT_READ_BURST = "RATE_LIMIT_READ_BURST"
     METRICS_NAMESPACE = "METRICS_NAMESPACE"
+    CONNECT_RATE_LIMIT_PER_MINUTE = "CONNECT_RATE_LIMIT_PER_MINUTE"
+    ROOM_MAX_MEMBERS = "ROOM_MAX_MEMBERS"
     METRICS_ENABLED = "METRICS_ENABLED"
     CONNECTIONS_ENDPOINT = "CONNECTIONS_ENDPOINT"
     ALLOWED_ORIGINS = "ALLOWED_ORIGINS"
@@ -54,6 +57,11 @@ DEFAULT_RATE_LIMIT_READ_BURST = 20
 MAX_RATE_LIMIT_PER_MINUTE = 60_000
 MAX_RATE_LIMIT_BURST = 1_000
 DEFAULT_METRICS_NAMESPACE = "awsome-chat"
+# New connections per source address per minute: generous for offices behind one NAT, far
+# below a script's pace.
+DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE = 60
+DEFAULT_ROOM_MAX_MEMBERS = 1000
+MAX_ROOM_MAX_MEMBERS = 100_000
 # CloudWatch namespaces: 1-255 characters, no leading colon ("Namespace", CloudWatch API).
 _NAMESPACE = re.compile(r"[0-9A-Za-z.\-_/#:]{1,255}")
 # API Gateway closes every WebSocket after 2 hours ("API Gateway quotas for configuring and
@@ -62,6 +70,15 @@ MAX_CONNECTION_SECONDS = 2 * 60 * 60
 # A frame is at most 128 KB and a character takes up to 4 bytes in UTF-8.
 MAX_MESSAGE_CHARS_LIMIT = 30_000
 MAX_FANOUT_CONCURRENCY = 256
+
+
+def _secure_or_loopback(url: str) -> bool:
+    """https anywhere; plain http only to this machine (the local stack), since the posts are
+    signed with the function's credentials and carry users' messages."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "::1", "localhost"}
 
 
 def normalize_origin(origin: str) -> str:
@@ -88,6 +105,8 @@ class Settings:
     rate_limit_read_burst: int = DEFAULT_RATE_LIMIT_READ_BURST
     metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
     metrics_enabled: bool = True
+    connect_rate_limit_per_minute: int = DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE
+    room_max_members: int = DEFAULT_ROOM_MAX_MEMBERS
 
     @property
     def message_retention_s(self) -> int:
@@ -110,10 +129,11 @@ class Settings:
             )
 
         endpoint = env.get(EnvVar.CONNECTIONS_ENDPOINT, "").strip().rstrip("/") or None
-        if endpoint is not None and not endpoint.startswith(("https://", "http://")):
+        if endpoint is not None and not _secure_or_loopback(endpoint):
             problems.append(
-                f"{EnvVar.CONNECTIONS_ENDPOINT} must be an http(s) URL such as "
-                f"https://{{api}}.execute-api.{{region}}.amazonaws.com/{{stage}}, got {endpoint!r}"
+                f"{EnvVar.CONNECTIONS_ENDPOINT} must be an https URL such as "
+                f"https://{{api}}.execute-api.{{region}}.amazonaws.com/{{stage}} (http only on "
+                f"the loopback: 127.0.0.1, ::1, localhost), got {endpoint!r}"
             )
 
         origins = frozenset(
@@ -180,6 +200,16 @@ class Settings:
                 (EnvVar.RATE_LIMIT_READ_BURST, DEFAULT_RATE_LIMIT_READ_BURST, MAX_RATE_LIMIT_BURST),
             )
         }
+        connect_rate = _bounded(
+            env,
+            EnvVar.CONNECT_RATE_LIMIT_PER_MINUTE,
+            DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE,
+            MAX_RATE_LIMIT_PER_MINUTE,
+            problems,
+        )
+        room_max = _bounded(
+            env, EnvVar.ROOM_MAX_MEMBERS, DEFAULT_ROOM_MAX_MEMBERS, MAX_ROOM_MAX_MEMBERS, problems
+        )
         namespace = env.get(EnvVar.METRICS_NAMESPACE, "").strip() or DEFAULT_METRICS_NAMESPACE
         if not _NAMESPACE.fullmatch(namespace) or namespace.startswith(":"):
             problems.append(
@@ -208,6 +238,8 @@ class Settings:
             rate_limit_read_burst=rates[EnvVar.RATE_LIMIT_READ_BURST],
             metrics_namespace=namespace,
             metrics_enabled=enabled_raw == "true",
+            connect_rate_limit_per_minute=connect_rate,
+            room_max_members=room_max,
         )
 
 

@@ -54,7 +54,16 @@ ROOM_INDEX: Final = "room-index"
 MESSAGES_RATE_ATTRIBUTE: Final = "tatMessages"
 READS_RATE_ATTRIBUTE: Final = "tatReads"
 PINGS_RATE_ATTRIBUTE: Final = "tatPings"
-ROOM_INDEX_ATTRIBUTES: Final = (TTL_ATTRIBUTE, NAME_ATTRIBUTE, CONNECTED_AT_ATTRIBUTE)
+OWNER_ATTRIBUTE: Final = "owner"
+"""A digest of the proof the connection presented for its name (S; empty for none)."""
+CONNECT_COUNT_ATTRIBUTE: Final = "connects"
+"""Connect counters' count (N), on items keyed ``connect#...`` (see ``count_connect``)."""
+ROOM_INDEX_ATTRIBUTES: Final = (
+    TTL_ATTRIBUTE,
+    NAME_ATTRIBUTE,
+    CONNECTED_AT_ATTRIBUTE,
+    OWNER_ATTRIBUTE,
+)
 """What ``ROOM_INDEX`` projects besides the keys: expiry for the fan-out, names and connect
 times for the member list."""
 
@@ -68,6 +77,7 @@ class Connection:
     name: str
     connected_at_ms: int
     expires_at_s: int
+    owner: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,7 @@ class RoomMember:
     connection_id: ConnectionId
     name: str
     connected_at_ms: int
+    owner: str = ""
 
 
 class ConnectionStore(Protocol):
@@ -107,6 +118,10 @@ class ConnectionStore(Protocol):
     def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         """Every unexpired connection of ``room``, lazily, page by page."""
 
+    def count_connect(self, source: str, window_s: int, expires_at_s: int) -> int:
+        """Count one connection attempt from ``source`` in the window starting at ``window_s``;
+        return the window's count so far."""
+
 
 class DynamoConnectionStore:
     """``ConnectionStore`` on a DynamoDB table through a boto3 low-level client."""
@@ -127,8 +142,25 @@ class DynamoConnectionStore:
                 NAME_ATTRIBUTE: {"S": connection.name},
                 CONNECTED_AT_ATTRIBUTE: {"N": str(connection.connected_at_ms)},
                 TTL_ATTRIBUTE: {"N": str(connection.expires_at_s)},
+                OWNER_ATTRIBUTE: {"S": connection.owner},
             },
         )
+
+    def count_connect(self, source: str, window_s: int, expires_at_s: int) -> int:
+        """``ADD`` one to the counter item ``connect#{source}#{window_s}`` (one ``UpdateItem``).
+
+        The item has no ``room``, so the room index (sparse) never holds it; it expires with
+        the table's TTL like every other item.
+        """
+        response = self._client.update_item(
+            TableName=self._table,
+            Key={CONNECTION_ID_ATTRIBUTE: {"S": f"connect#{source}#{window_s}"}},
+            UpdateExpression="ADD #count :one SET #expires = :expires",
+            ExpressionAttributeNames={"#count": CONNECT_COUNT_ATTRIBUTE, "#expires": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":expires": {"N": str(expires_at_s)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return _number(response["Attributes"], CONNECT_COUNT_ATTRIBUTE)
 
     def delete(self, connection_id: ConnectionId) -> None:
         """Forget ``connection_id`` (``DeleteItem``; deleting a missing item succeeds)."""
@@ -200,12 +232,13 @@ class DynamoConnectionStore:
             "KeyConditionExpression": "#room = :room",
             # TTL deletes late: an expired item may still be there for days.
             "FilterExpression": "#expires > :now",
-            "ProjectionExpression": f"{CONNECTION_ID_ATTRIBUTE}, #name, #since, #expires",
+            "ProjectionExpression": f"{CONNECTION_ID_ATTRIBUTE}, #name, #since, #expires, #owner",
             "ExpressionAttributeNames": {
                 "#room": ROOM_ATTRIBUTE,
                 "#expires": TTL_ATTRIBUTE,
                 "#name": NAME_ATTRIBUTE,
                 "#since": CONNECTED_AT_ATTRIBUTE,
+                "#owner": OWNER_ATTRIBUTE,
             },
             "ExpressionAttributeValues": {":room": {"S": room}, ":now": {"N": str(now_s)}},
         }
@@ -219,6 +252,7 @@ class DynamoConnectionStore:
                         ConnectionId(_string(item, CONNECTION_ID_ATTRIBUTE)),
                         _string(item, NAME_ATTRIBUTE),
                         _number(item, CONNECTED_AT_ATTRIBUTE),
+                        _optional_string(item, OWNER_ATTRIBUTE),
                     )
             last_key = page.get("LastEvaluatedKey")
             if not last_key:
@@ -264,4 +298,11 @@ def _connection_from_item(item: dict[str, Any]) -> Connection:
         name=_string(item, NAME_ATTRIBUTE),
         connected_at_ms=_number(item, CONNECTED_AT_ATTRIBUTE),
         expires_at_s=_number(item, TTL_ATTRIBUTE),
+        owner=_optional_string(item, OWNER_ATTRIBUTE),
     )
+
+
+def _optional_string(item: dict[str, Any], name: str) -> str:
+    # Items written before the attribute existed have none: the empty string, as if unproven.
+    value = item.get(name, {}).get("S", "")
+    return value if isinstance(value, str) else ""

@@ -28,6 +28,7 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: str | None = None
     is_base64: bool = False
+    source_ip: str | None = None
 
     @property
     def is_message(self) -> bool:
@@ -81,4 +82,11 @@ def parse_event(event: Any) -> Request:
         headers={k.lower(): v for k, v in _strings(event.get("headers")).items()},
         body=body if isinstance(body, str) else None,
         is_base64=event.get("isBase64Encoded") is True,
+        source_ip=_source_ip(context),
     )
+
+
+def _source_ip(context: dict[str, Any]) -> str | None:
+    identity = context.get("identity")
+    value = identity.get("sourceIp") if isinstance(identity, dict) else None
+    return value if isinstance(value, str) and value else None

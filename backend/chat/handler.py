@@ -57,6 +57,7 @@ def _connect(request: Request, runtime: Runtime, _outbox: Outbox | None) -> Rout
             settings=runtime.settings,
             now_ms=runtime.now_ms(),
             guest_name=runtime.guest_name,
+            source_ip=request.source_ip,
         )
     except HandshakeRefused as refused:
         return RouteResult(status=refused.status, outcome="refused", reason=refused.reason)

@@ -6,6 +6,8 @@ pass small fakes for the store and the sender.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, NoReturn
@@ -25,6 +27,7 @@ from .errors import ClientError, ErrorCode, HandshakeRefused, MessageNotStored
 from .gateway import Sender
 from .ids import decode_ulid_time
 from .messages import MessageStore, StoredMessage
+from .names import name_key
 from .presence import names_gone, present_elsewhere, roster
 from .protocol import (
     MESSAGE_FRAME_MAX,
@@ -85,8 +88,12 @@ def connect(
     settings: Settings,
     now_ms: int,
     guest_name: Callable[[], str],
+    source_ip: str | None = None,
 ) -> Connection:
-    """Admit a new connection and store it; raise ``HandshakeRefused`` (403/400) otherwise.
+    """Admit a new connection and store it; raise ``HandshakeRefused`` otherwise: 403 for a
+    foreign origin or a full room, 400 for a bad name, room or key, 429 for a source over its
+    connection rate, 409 for a name held in the room by someone who cannot prove to be the same
+    person (docs/protocol.md, "Connecting").
 
     Never posts to the connection: during ``$connect`` API Gateway answers such a post with 410.
     """
@@ -98,22 +105,74 @@ def connect(
     ):
         raise HandshakeRefused(403, "origin_not_allowed")
     raw_name = query.get("name")
-    name = guest_name() if raw_name is None else clean_name(raw_name)
-    if name is None:
+    name = None if raw_name is None else clean_name(raw_name)
+    if raw_name is not None and name is None:
         raise HandshakeRefused(400, "invalid_name")
     raw_room = query.get("room")
     room = DEFAULT_ROOM if raw_room is None else clean_room(raw_room)
     if room is None:
         raise HandshakeRefused(400, "invalid_room")
+    raw_key = query.get("key")
+    if raw_key is not None and not NAME_KEY.fullmatch(raw_key):
+        raise HandshakeRefused(400, "invalid_key")
+    owner = "" if raw_key is None else owner_digest(raw_key)
+    if source_ip:
+        _within_connect_rate(store, settings, source_ip, now_ms)
+    present = list(store.members(room, now_ms // 1000))
+    if len(present) >= settings.room_max_members:
+        raise HandshakeRefused(403, "room_full")
+    if name is None:  # a generated name must never be refused as taken: make it free
+        name = _free_guest_name(guest_name(), present)
+    key = name_key(name)
+    holders = [m for m in present if name_key(m.name) == key]
+    # The same person (the same key) may always come back: a connection of theirs that API
+    # Gateway has not noticed is dead yet cannot lock them out. Without a key, nobody can.
+    if holders and (not owner or any(m.owner != owner for m in holders)):
+        raise HandshakeRefused(409, "name_taken")
     connection = Connection(
         connection_id=connection_id,
         room=room,
         name=name,
         connected_at_ms=now_ms,
         expires_at_s=now_ms // 1000 + settings.connection_ttl_seconds,
+        owner=owner,
     )
     store.put(connection)
     return connection
+
+
+# What a page presents to hold its name: a value derived from a random secret it keeps
+# (base64url, at least 128 bits). Only a digest of it is stored.
+NAME_KEY: Final = re.compile(r"[A-Za-z0-9_-]{22,128}")
+CONNECT_WINDOW_S: Final = 60
+
+
+def _free_guest_name(base: str, present: list[RoomMember]) -> str:
+    taken = {name_key(m.name) for m in present}
+    name, n = base, 1
+    while name_key(name) in taken:
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def owner_digest(key: str) -> str:
+    """What is stored for a presented key: anyone reading the table cannot present it."""
+    return hashlib.sha256(b"awsome-chat name key\0" + key.encode()).hexdigest()[:32]
+
+
+def _within_connect_rate(
+    store: ConnectionStore, settings: Settings, source_ip: str, now_ms: int
+) -> None:
+    """Count this attempt for its source address; refuse with 429 past the per-minute limit.
+
+    The address is kept as a digest, and only for the window (plus TTL's lateness).
+    """
+    window = now_ms // 1000 // CONNECT_WINDOW_S * CONNECT_WINDOW_S
+    source = hashlib.sha256(source_ip.encode()).hexdigest()[:24]
+    count = store.count_connect(source, window, window + 2 * CONNECT_WINDOW_S)
+    if count > settings.connect_rate_limit_per_minute:
+        raise HandshakeRefused(429, "too_many_connects")
 
 
 def disconnect(

@@ -11,26 +11,31 @@ import unicodedata
 from typing import Final
 
 from .errors import ClientError, ErrorCode
+from .names import MAX_NAME_CHARS, name_problem, normalize_name
 
-MAX_NAME_CHARS: Final = 32
+__all__ = [
+    "DEFAULT_ROOM",
+    "MAX_NAME_CHARS",
+    "MAX_ROOM_CHARS",
+    "clean_name",
+    "clean_room",
+    "clean_text",
+]
+
 MAX_ROOM_CHARS: Final = 64
 DEFAULT_ROOM: Final = "lobby"
 _ROOM: Final = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ROOM_CHARS}}}")
-# Control, format, surrogate, unassigned, line and paragraph separators: nothing a name should
-# hold, and the surrogates could not even be encoded as UTF-8.
-_UNPRINTABLE: Final = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp"})
-
-
-def _printable(text: str) -> bool:
-    return all(unicodedata.category(char) not in _UNPRINTABLE for char in text)
+# Text may hold newlines and tabs; no other C0 or C1 control (they can break or disguise a
+# line), and no bidirectional override or isolate (``invoice_\u202efdp.exe`` shows as
+# "invoice_exe.pdf").
+_REFUSED_IN_TEXT: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_name(raw: str) -> str | None:
-    """Trim ``raw``; return it if it is 1 to 32 printable characters, else ``None``."""
-    name = raw.strip()
-    if not 1 <= len(name) <= MAX_NAME_CHARS or not _printable(name):
-        return None
-    return name
+    """The normalised name (``names.normalize_name``) if ``names.name_problem`` finds nothing
+    wrong with it, else ``None``."""
+    name = normalize_name(raw)
+    return None if name_problem(name) is not None else name
 
 
 def clean_room(raw: str) -> str | None:
@@ -50,4 +55,10 @@ def clean_text(raw: str, max_chars: int) -> str:
     # A lone surrogate (a JSON "\ud800" escape) is not text and cannot be sent on as UTF-8.
     if any(unicodedata.category(char) == "Cs" for char in text):
         raise ClientError(ErrorCode.INVALID_FIELD, "The field 'text' is not valid Unicode text.")
+    if _REFUSED_IN_TEXT.search(text):
+        raise ClientError(
+            ErrorCode.INVALID_FIELD,
+            "Messages cannot hold control characters (other than new lines and tabs) or "
+            "text-direction overrides.",
+        )
     return text

@@ -4,6 +4,7 @@ import { config } from "../config.js";
 import { Connection } from "./connection.js";
 import { RoomSync } from "./history.js";
 import { MemberPanel } from "./members.js";
+import { nameKey, nameSecret } from "./namekey.js";
 import { Outbox, canRetry } from "./outbox.js";
 import { PresenceLines, Roster } from "./presence.js";
 import {
@@ -15,14 +16,24 @@ import {
   joinFrame,
   membersFrame,
   nameProblem,
+  normalizeName,
   parseServerFrame,
   roomProblem,
   sendMessageFrame,
+  textProblem,
 } from "./protocol.js";
 import { load, save } from "./storage.js";
 import { MessageView, showStatus } from "./view.js";
 
 const FAILURES_BEFORE_WARNING = 3;
+
+// docs/protocol.md, "Connecting": a refused handshake (409 name taken, 403 room
+// full, 429 connecting too often, 400) reaches the page as a plain failure to
+// connect, like an unreachable server. When a join has never opened, these are
+// what the reader can do something about, so that is what the page says.
+const REFUSED_HINT =
+  "Could not join. This name may be taken in this room by someone else, the room may be full, " +
+  "or this browser is connecting too often. The page keeps trying.";
 
 /**
  * Timing settings: config.js, optionally overridden by query parameters so
@@ -69,8 +80,11 @@ function main() {
     sendForm: $("send-form"),
     text: $("text"),
     counter: $("counter"),
+    composerError: $("composer-error"),
     send: $("send"),
   };
+  // The secret behind this browser's name keys (namekey.js), read or created once.
+  const secret = nameSecret();
   const settings = timings(window.location.search);
   const view = new MessageView($("messages"), $("jump"), $("earlier"), {
     onEarlier: loadEarlier,
@@ -104,15 +118,25 @@ function main() {
   const roster = new Roster();
   const presenceLines = new PresenceLines();
   let failures = 0;
+  // Whether a socket of the current join ever opened: if not, a failure may be a refusal.
+  let everOpened = false;
   let catchUpTimer = null;
   let presenceTimer = null;
+  // The name key is derived asynchronously: a newer join or reconnect supersedes an older one.
+  let connectGeneration = 0;
+  let keyPending = false;
+  // Reads in flight on the current socket, to ask again after a rate_limited.
+  let joinPending = false;
+  let membersPending = false;
+  let readRetryTimer = null;
+  let releaseTimer = null;
 
   function request(requests) {
     for (const wanted of requests) connection.send(historyFrame(wanted));
   }
 
   function askMembers() {
-    connection.send(membersFrame());
+    if (connection.send(membersFrame())) membersPending = true;
   }
 
   function showMembers() {
@@ -155,6 +179,12 @@ function main() {
   function pendingStatus(entry) {
     if (entry.state === "sending") return { words: "Sending…" };
     if (entry.state === "queued") return { words: "Waiting for connection…" };
+    if (entry.state === "held") {
+      const waitMs = entry.retryAt - Date.now();
+      // Past its time, it waits for the held messages typed before it.
+      if (waitMs <= 0) return { words: "Sending too fast — will retry shortly" };
+      return { words: `Sending too fast — will retry in ${Math.max(1, Math.ceil(waitMs / 1000))} s` };
+    }
     return {
       words: "Not sent",
       detail: describeError(entry.code, maxChars),
@@ -164,7 +194,8 @@ function main() {
 
   /** Send every queued message, if there is a socket to send them on. */
   function flushOutbox() {
-    if (!connection.isOpen) return;
+    // While a new key is derived the open socket (if any) is the old room's: wait for the new one.
+    if (!connection.isOpen || keyPending) return;
     for (const entry of outbox.takeQueued()) {
       connection.send(sendMessageFrame(entry.text, entry.clientId));
       view.updatePending(entry, pendingStatus(entry));
@@ -195,16 +226,56 @@ function main() {
     if (entry === undefined) return;
     outbox.remove(clientId);
     view.removePending(clientId);
+    releaseHeld();
     // Never overwrite a draft: the refused text goes above it.
     ui.text.value = ui.text.value.trim() === "" ? entry.text : `${entry.text}\n${ui.text.value}`;
     updateComposer();
     ui.text.focus();
   }
 
+  /** Send the next held message if its time has come, or wait for that time. */
+  function releaseHeld() {
+    clearTimeout(releaseTimer);
+    releaseTimer = null;
+    for (const entry of outbox.release(Date.now())) view.updatePending(entry, pendingStatus(entry));
+    flushOutbox();
+    const next = outbox.nextRelease;
+    if (next !== null) releaseTimer = setTimeout(releaseHeld, Math.max(0, next - Date.now()));
+  }
+
+  /** A sendmessage was refused as rate_limited: it waits on its own and goes again. */
+  function holdMessage(clientId, retryAfterMs) {
+    const entry = outbox.hold(clientId, Date.now() + retryAfterMs);
+    if (entry === undefined) return;
+    view.updatePending(entry, pendingStatus(entry));
+    releaseHeld();
+  }
+
+  /**
+   * A join, history or members request was refused as rate_limited (the error
+   * does not say which): after the delay, ask again for whatever is still
+   * unanswered. An answer that then comes twice is dropped (history.js).
+   */
+  function retryReadsLater(retryAfterMs) {
+    clearTimeout(readRetryTimer);
+    readRetryTimer = setTimeout(() => {
+      readRetryTimer = null;
+      if (!connection.isOpen || keyPending) return; // the next open joins anyway
+      if (joinPending) {
+        for (const frame of joinFrames()) connection.send(frame);
+        return;
+      }
+      request(sync.inFlight());
+      if (membersPending) askMembers();
+    }, retryAfterMs);
+  }
+
   function onMessage(frame) {
     const own = frame.clientId === undefined ? undefined : outbox.acknowledge(frame.clientId);
     if (own !== undefined) {
       view.confirm(frame.clientId, frame);
+      // Held messages go one by one, each after the one before: the next may go now.
+      releaseHeld();
     } else if (!view.has(frame.id) && !sync.belongsToEarlier(frame.id, view.oldestId)) {
       // Only the sender's own copy carries a clientId: one from an earlier page load is still ours.
       view.addMessages([{ ...frame, own: frame.clientId !== undefined }]);
@@ -229,14 +300,21 @@ function main() {
       request(requests);
       updateEarlier();
     } else if (frame.type === "members") {
-      if (frame.room === current.room) onMembers(frame);
+      if (frame.room !== current.room) return;
+      if (from === "current") joinPending = membersPending = false;
+      onMembers(frame);
     } else if (frame.type === "presence") {
       if (frame.room === current.room) onPresence(frame);
+    } else if (frame.code === "rate_limited" && frame.type === "error") {
+      // Not a failure: nothing was stored or sent, and the same request goes again later.
+      if (frame.clientId !== undefined) holdMessage(frame.clientId, frame.retryAfterMs);
+      else retryReadsLater(frame.retryAfterMs);
     } else if (frame.type === "error") {
       const entry = frame.clientId === undefined ? undefined : outbox.fail(frame.clientId, frame.code);
       if (entry !== undefined) {
         // The failure shows on the message itself, with a way to send it again.
         view.updatePending(entry, pendingStatus(entry));
+        releaseHeld();
       } else {
         // The page sends a clientId with every message: an error without one is
         // about a history request (or a frame the page did not send).
@@ -263,6 +341,8 @@ function main() {
 
   function onOpen() {
     for (const frame of joinFrames()) connection.send(frame);
+    joinPending = true;
+    membersPending = false;
     flushOutbox();
   }
 
@@ -292,6 +372,8 @@ function main() {
 
   function onClosed() {
     clearTimeout(catchUpTimer);
+    clearTimeout(readRetryTimer);
+    joinPending = membersPending = false;
     sync.closed();
     for (const entry of outbox.socketClosed()) view.updatePending(entry, pendingStatus(entry));
   }
@@ -309,6 +391,7 @@ function main() {
           "info",
         );
         failures = 0;
+        everOpened = true;
         onOpen();
         break;
       case "waiting": {
@@ -317,6 +400,8 @@ function main() {
         failures += 1;
         if (status.wasOpen) {
           view.addNotice("Connection lost. Reconnecting…", "warning");
+        } else if (failures === FAILURES_BEFORE_WARNING && !everOpened) {
+          view.addNotice(REFUSED_HINT, "warning", { words: "Choose another name", onClick: chooseAnotherName });
         } else if (failures === FAILURES_BEFORE_WARNING) {
           view.addNotice("Still cannot reach the chat server. The page keeps trying.", "warning");
         }
@@ -331,18 +416,28 @@ function main() {
 
   const connection = new Connection({ ...settings, onFrame, onStatus, onSuccessorOpen, onSuccessorLost });
 
+  /** Take the reader to the nickname field, ready to type another. */
+  function chooseAnotherName() {
+    ui.name.setAttribute("aria-invalid", "true");
+    ui.name.focus();
+    ui.name.select();
+  }
+
   function updateComposer() {
     const count = charCount(ui.text.value.trim());
     const over = count > maxChars;
+    const problem = textProblem(ui.text.value);
+    ui.composerError.textContent = problem ?? "";
+    ui.composerError.hidden = problem === null;
     const excess = count - maxChars;
     ui.counter.textContent = over
       ? `${excess} ${excess === 1 ? "character" : "characters"} too many`
       : `${count} / ${maxChars}`;
     ui.counter.classList.toggle("counter--over", over);
     ui.counter.classList.toggle("counter--near", !over && count > maxChars * 0.9);
-    ui.text.setAttribute("aria-invalid", String(over));
+    ui.text.setAttribute("aria-invalid", String(over || problem !== null));
     // Offline, a message is queued and sent once reconnected: sending stays possible.
-    ui.send.disabled = over || count === 0;
+    ui.send.disabled = over || count === 0 || problem !== null;
     ui.send.title = connection.isOpen ? "" : "Not connected: your message will be sent once reconnected.";
   }
 
@@ -358,13 +453,28 @@ function main() {
     clearTimeout(presenceTimer);
     showMembers();
     failures = 0;
+    everOpened = false;
+    clearTimeout(releaseTimer);
+    clearTimeout(readRetryTimer);
     view.clear();
-    connection.connect(connectUrl(config.websocketUrl, current.name, current.room));
+    connectCurrent();
+  }
+
+  /** Connect as `current`, presenting this browser's key for the room (derived first). */
+  async function connectCurrent() {
+    const generation = ++connectGeneration;
+    const { name, room } = current;
+    keyPending = true;
+    const key = await nameKey(secret, room);
+    if (generation !== connectGeneration) return;
+    keyPending = false;
+    connection.connect(connectUrl(config.websocketUrl, name, room, key));
   }
 
   function sendCurrent() {
     // A lone surrogate (a half-pasted emoji) is refused by the backend: mend it here.
     const text = ui.text.value.toWellFormed().trim();
+    // A refused text stays in the box, with its problem shown (updateComposer).
     if (ui.send.disabled || text === "") return;
     const entry = outbox.add(text, crypto.randomUUID());
     view.addPending(entry, current.name, pendingStatus(entry));
@@ -387,7 +497,9 @@ function main() {
       firstBad[0].focus();
       return;
     }
-    ui.name.value = ui.name.value.trim();
+    // The name as the backend will keep it: fullwidth letters folded, spaces collapsed.
+    ui.name.value = normalizeName(ui.name.value);
+    ui.name.setAttribute("aria-invalid", "false");
     ui.room.value = ui.room.value.trim();
     save("name", ui.name.value);
     save("room", ui.room.value);
@@ -397,7 +509,7 @@ function main() {
     } else if (!connection.isOpen) {
       // Same room, same name: reconnect now, keeping the log and the messages
       // waiting to be sent (the open catches up with what was missed).
-      connection.connect(connectUrl(config.websocketUrl, current.name, current.room));
+      connectCurrent();
     }
     ui.text.focus();
   });
@@ -417,7 +529,7 @@ function main() {
 
   const storedName = load("name");
   const storedRoom = load("room");
-  ui.name.value = storedName !== null && nameProblem(storedName) === null ? storedName : guestName();
+  ui.name.value = storedName !== null && nameProblem(storedName) === null ? normalizeName(storedName) : guestName();
   ui.room.value = storedRoom !== null && roomProblem(storedRoom) === null ? storedRoom : DEFAULT_ROOM;
   save("name", ui.name.value);
   updateComposer();

@@ -85,6 +85,19 @@ export class RoomSync {
     this.#again = false;
   }
 
+  /**
+   * The requests still waiting for an answer, to ask again when one was refused
+   * as rate_limited (the error does not say which one).
+   * @returns {HistoryRequest[]}
+   */
+  inFlight() {
+    const requests = [];
+    if (this.#chain === NEWEST) requests.push({ limit: PAGE_LIMIT });
+    else if (this.#chain !== null) requests.push({ after: this.#chain, limit: PAGE_LIMIT });
+    if (this.#earlier !== null) requests.push({ before: this.#earlier, limit: PAGE_LIMIT });
+    return requests;
+  }
+
   /** The late catch-up, a few seconds after an open. */
   catchUpAgain() {
     if (this.#chain !== null) {

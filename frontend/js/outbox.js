@@ -8,7 +8,12 @@
 // the clientId, is the acknowledgement.
 //
 // States: "queued" (waiting for an open socket), "sending" (sent on the current
-// socket, not acknowledged), "failed" (the server answered with an error).
+// socket, not acknowledged), "held" (refused as rate_limited: it goes again by
+// itself, with the same clientId, once `retryAt` has passed; not a failure),
+// "failed" (the server answered with another error).
+//
+// Messages go in the order typed: while one is held, the ones typed after it
+// wait behind it rather than overtake it, and held ones go again one by one.
 
 // Errors that sending the same text again cannot cure: the reader must edit it.
 const NEEDS_EDIT = new Set(["empty_message", "message_too_long", "payload_too_large", "invalid_field"]);
@@ -18,8 +23,8 @@ export function canRetry(code) {
   return !NEEDS_EDIT.has(code);
 }
 
-/** @typedef {{clientId: string, text: string, state: "queued" | "sending" | "failed",
- *   code: string | null}} OutgoingMessage */
+/** @typedef {{clientId: string, text: string, state: "queued" | "sending" | "held" | "failed",
+ *   code: string | null, retryAt?: number}} OutgoingMessage */
 
 export class Outbox {
   /** @type {Map<string, OutgoingMessage>} in the order typed */
@@ -37,11 +42,61 @@ export class Outbox {
     return this.#entries.get(clientId);
   }
 
-  /** The queued messages, oldest first, now marked as sent: call it with an open socket. */
+  /**
+   * The queued messages, oldest first, now marked as sent: call it with an open
+   * socket. None typed after a held message: they wait behind it.
+   */
   takeQueued() {
-    const queued = [...this.#entries.values()].filter((entry) => entry.state === "queued");
+    const queued = [];
+    for (const entry of this.#entries.values()) {
+      if (entry.state === "held") break;
+      if (entry.state === "queued") queued.push(entry);
+    }
     for (const entry of queued) entry.state = "sending";
     return queued;
+  }
+
+  /**
+   * The server refused the message as rate_limited: it waits until `retryAt`
+   * (epoch ms), then `release` queues it again with the same clientId.
+   * @returns {OutgoingMessage | undefined}
+   */
+  hold(clientId, retryAt) {
+    const entry = this.#entries.get(clientId);
+    if (entry === undefined || entry.state === "failed") return undefined;
+    entry.state = "held";
+    entry.retryAt = retryAt;
+    return entry;
+  }
+
+  /**
+   * The first held message, queued again if its time has come at `now` and it
+   * is the oldest message still to deliver. One at a time, each after the one
+   * before it was delivered: released together, the server could take a later
+   * one before an earlier one (it handles a socket's frames concurrently). Call
+   * it again whenever a message is acknowledged, failed or removed.
+   * @returns {OutgoingMessage[]}
+   */
+  release(now) {
+    const head = this.#head();
+    if (head === undefined || head.state !== "held" || head.retryAt > now) return [];
+    head.state = "queued";
+    delete head.retryAt;
+    return [head];
+  }
+
+  /**
+   * When `release` may next queue a message (epoch ms), or null when it waits
+   * for something else (an acknowledgement) or nothing is held.
+   */
+  get nextRelease() {
+    const head = this.#head();
+    return head?.state === "held" ? head.retryAt : null;
+  }
+
+  /** The oldest message still to deliver (a failed one waits for the reader). */
+  #head() {
+    return [...this.#entries.values()].find((entry) => entry.state !== "failed");
   }
 
   /** The socket closed: whatever was in flight is sent again on the next one. */

@@ -8,10 +8,37 @@ export const NAME_MAX_CHARS = 32;
 export const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const DEFAULT_ROOM = "lobby";
 
-// Code points the backend refuses in names: control, format, surrogate,
-// unassigned, line and paragraph separators.
-const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Cn}\p{Zl}\p{Zp}]/u;
 const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+// Names: docs/protocol.md, "Connecting", mirrored from backend/chat/names.py as
+// far as a browser can. The backend stays the authority; these checks only let
+// the page explain a refusal before connecting (a refused handshake shows the
+// page no reason). Where the browser cannot tell exactly, the page is lenient.
+
+// Refused in names: control, format, private-use, unassigned, surrogate, line
+// and paragraph separators.
+const REFUSED_IN_NAME = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/u;
+// Letters and symbols that render as nothing or as blank space (Hangul fillers,
+// the braille blank, Khmer inherent vowels, ...): names.py's _BLANK_LOOKING.
+const BLANK_LOOKING = /[\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u180e\u2060-\u2064\u034f]/u;
+const MARK = /[\p{Mn}\p{Me}]/u;
+const VISIBLE = /[\p{L}\p{N}\p{S}]/u;
+const LETTER = /\p{L}/u;
+const SPACE_RUNS = /\p{Zs}+/gu;
+export const MAX_MARKS_PER_LETTER = 2;
+
+// The scripts names.py tells apart (it reads the first word of a letter's
+// Unicode name; Han ideographs are "CJK"). Letters of other scripts, and of the
+// Common script, are not checked here: the backend decides.
+const SCRIPTS = [
+  "Latin", "Greek", "Cyrillic", "Armenian", "Hebrew", "Arabic", "Syriac", "Thaana",
+  "Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Oriya", "Tamil", "Telugu", "Kannada",
+  "Malayalam", "Sinhala", "Thai", "Lao", "Tibetan", "Myanmar", "Georgian", "Hangul",
+  "Ethiopic", "Cherokee", "Khmer", "Mongolian", "Hiragana", "Katakana", "Bopomofo", "Han",
+  "Yi",
+].map((script) => [script === "Han" ? "CJK" : script, new RegExp(`\\p{Script=${script}}`, "u")]);
+// Scripts written together in one name (names.py's _COMPATIBLE).
+const COMPATIBLE = [new Set(["CJK", "Hiragana", "Katakana"]), new Set(["CJK", "Hangul"])];
 
 /** Length in Unicode code points, as the backend counts (not UTF-16 units). */
 export function charCount(text) {
@@ -20,13 +47,69 @@ export function charCount(text) {
   return count;
 }
 
+/**
+ * A name as the backend keeps it: NFKC (fullwidth letters become ASCII), every
+ * run of spaces one space, trimmed.
+ */
+export function normalizeName(rawName) {
+  return rawName.normalize("NFKC").replace(SPACE_RUNS, " ").trim();
+}
+
+function scriptOf(letter) {
+  return SCRIPTS.find(([, pattern]) => pattern.test(letter))?.[0] ?? null;
+}
+
+const scriptsCompatible = (scripts) =>
+  scripts.size <= 1 || COMPATIBLE.some((group) => [...scripts].every((script) => group.has(script)));
+
 /** Problem with a nickname, in words, or null when the backend will accept it. */
 export function nameProblem(rawName) {
-  const name = rawName.trim();
+  const name = normalizeName(rawName);
   if (name === "") return "Choose a nickname.";
   if (charCount(name) > NAME_MAX_CHARS) return `Nicknames can be at most ${NAME_MAX_CHARS} characters.`;
-  if (NOT_PRINTABLE.test(name)) return "Nicknames can only hold printable characters.";
+  let marks = 0;
+  let visible = false;
+  const scripts = new Set();
+  // Decomposed, so that a precomposed letter's accent counts among the marks on it.
+  for (const char of name.normalize("NFD")) {
+    if (REFUSED_IN_NAME.test(char) || BLANK_LOOKING.test(char)) {
+      return "Nicknames can only hold printable characters: no invisible or blank-looking ones.";
+    }
+    if (MARK.test(char)) {
+      marks += 1;
+      if (marks > MAX_MARKS_PER_LETTER) {
+        return `Nicknames can have at most ${MAX_MARKS_PER_LETTER} accents or marks on one letter.`;
+      }
+      continue;
+    }
+    marks = 0;
+    if (VISIBLE.test(char)) visible = true;
+    const script = LETTER.test(char) ? scriptOf(char) : null;
+    if (script !== null) scripts.add(script);
+  }
+  if (!visible) return "Nicknames need at least one letter, digit or symbol.";
+  if (!scriptsCompatible(scripts)) {
+    return "Nicknames cannot mix letters of different scripts (such as a Cyrillic letter among Latin ones).";
+  }
   return null;
+}
+
+// docs/protocol.md, `sendmessage`: newlines and tabs are fine; other C0 and C1
+// controls and bidirectional overrides and isolates are refused (invalid_field).
+const REFUSED_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+
+const codePoint = (char) => `U+${char.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+
+/** Problem with a message's text (besides its length), in words, or null. */
+export function textProblem(text) {
+  const refused = [...new Set(text.match(REFUSED_IN_TEXT) ?? [])];
+  if (refused.length === 0) return null;
+  const one = refused.length === 1;
+  return (
+    `Not sent: this message holds ${one ? "an invisible character" : "invisible characters"} ` +
+    `that can disguise or break text (${refused.map(codePoint).join(", ")}). ` +
+    `Remove ${one ? "it" : "them"} to send.`
+  );
 }
 
 /** Problem with a room name, in words, or null when the backend will accept it. */
@@ -35,11 +118,15 @@ export function roomProblem(rawRoom) {
   return "Rooms are 1 to 64 letters, digits, '-' or '_'.";
 }
 
-/** The WebSocket URL for a nickname and room (both sent as query parameters). */
-export function connectUrl(baseUrl, name, room) {
+/**
+ * The WebSocket URL for a nickname and room, and the key that holds the name in
+ * the room (namekey.js): all three are query parameters.
+ */
+export function connectUrl(baseUrl, name, room, key) {
   const url = new URL(baseUrl);
   url.searchParams.set("name", name.trim());
   url.searchParams.set("room", room.trim());
+  if (key !== undefined) url.searchParams.set("key", key);
   return url.toString();
 }
 
@@ -93,7 +180,11 @@ const ERROR_WORDS = {
   invalid_cursor: "The server could not read this page's history request. Reloading the page may help.",
   not_connected: "The server lost track of this connection. Reconnecting…",
   internal_error: "Something went wrong on the server. Please try again.",
+  rate_limited: "Sending too fast: the page waits a moment and tries again.",
 };
+
+/** How long to wait after a rate_limited error that does not say (it always should). */
+export const RATE_LIMIT_FALLBACK_MS = 1000;
 
 /** Plain words for an error code (message_too_long names the configured limit). */
 export function describeError(code, maxMessageChars) {
@@ -112,7 +203,7 @@ export function describeError(code, maxMessageChars) {
  *   | {type: "members", room: string, count: number, complete: boolean,
  *     members: Array<{name: string, since: Date | null, connections: number}>}
  *   | {type: "presence", event: "joined" | "left", room: string, name: string, count: number}
- *   | {type: "pong"} | {type: "error", code: string, clientId?: string}
+ *   | {type: "pong"} | {type: "error", code: string, clientId?: string, retryAfterMs?: number}
  *   | {type: "ignored", reason: string}}
  */
 export function parseServerFrame(data) {
@@ -136,11 +227,17 @@ export function parseServerFrame(data) {
       return readPresence(frame);
     case "pong":
       return { type: "pong" };
-    case "error":
-      return withClientId(frame, {
+    case "error": {
+      const error = withClientId(frame, {
         type: "error",
         code: typeof frame.code === "string" ? frame.code : "internal_error",
       });
+      // rate_limited says when to try again; a missing or odd value waits a second.
+      if (error.code === "rate_limited") {
+        error.retryAfterMs = isCount(frame.retryAfterMs) ? frame.retryAfterMs : RATE_LIMIT_FALLBACK_MS;
+      }
+      return error;
+    }
     default:
       // API Gateway's own frames ("Forbidden", "Internal server error") carry
       // only `message`; the protocol says to treat both as internal_error.

@@ -1,21 +1,28 @@
-// Remembered choices (nickname and room) in localStorage.
+// Remembered choices (nickname, room, the name secret) in localStorage.
 //
 // localStorage throws in some privacy modes and when full; the chat must still
-// work there, it just forgets the choices on reload.
+// work there. What could not be stored is kept in memory for the page's life,
+// so the page stays consistent (the same name key on every reconnect) and only
+// forgets on reload.
 
 const PREFIX = "awsome-chat:";
+/** @type {Map<string, string>} what this page saved, whether or not storage took it */
+const memory = new Map();
 
 /** @param {string} key @returns {string | null} */
 export function load(key) {
+  let stored = null;
   try {
-    return window.localStorage.getItem(PREFIX + key);
+    stored = window.localStorage.getItem(PREFIX + key);
   } catch {
-    return null;
+    // Not fatal: see the module comment.
   }
+  return stored ?? memory.get(key) ?? null;
 }
 
 /** @param {string} key @param {string} value */
 export function save(key, value) {
+  memory.set(key, value);
   try {
     window.localStorage.setItem(PREFIX + key, value);
   } catch {

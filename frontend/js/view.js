@@ -143,9 +143,19 @@ export class MessageView {
     return this.#byId.has(id);
   }
 
-  /** A system line: `kind` is "info", "presence" (someone joined or left), "warning" or "error". */
-  addNotice(text, kind = "info") {
+  /**
+   * A system line: `kind` is "info", "presence" (someone joined or left), "warning" or "error".
+   * `action`, when given, adds a button after the words.
+   * @param {{words: string, onClick: () => void} | undefined} action
+   */
+  addNotice(text, kind = "info", action = undefined) {
     const item = element("p", `notice notice--${kind}`, text);
+    if (action !== undefined) {
+      const button = element("button", "notice__action", action.words);
+      button.type = "button";
+      button.addEventListener("click", action.onClick);
+      item.append(" ", button);
+    }
     this.#change(false, () => {
       this.#list.insertBefore(item, this.#firstPending());
       return 1;

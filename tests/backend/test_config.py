@@ -70,7 +70,18 @@ def test_missing_table_name_says_what_to_set() -> None:
         (
             EnvVar.CONNECTIONS_ENDPOINT,
             "abc.execute-api",
-            "CONNECTIONS_ENDPOINT must be an http(s) URL",
+            "CONNECTIONS_ENDPOINT must be an https URL",
+        ),
+        (
+            EnvVar.CONNECTIONS_ENDPOINT,
+            "http://abc.execute-api.eu-west-1.amazonaws.com/prod",
+            "http only on the loopback",
+        ),
+        (EnvVar.ROOM_MAX_MEMBERS, "0", "ROOM_MAX_MEMBERS must be between 1 and"),
+        (
+            EnvVar.CONNECT_RATE_LIMIT_PER_MINUTE,
+            "0",
+            "CONNECT_RATE_LIMIT_PER_MINUTE must be between 1 and",
         ),
     ],
 )

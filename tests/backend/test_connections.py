@@ -11,6 +11,7 @@ from chat.connections import (
     CONNECTED_AT_ATTRIBUTE,
     CONNECTION_ID_ATTRIBUTE,
     NAME_ATTRIBUTE,
+    OWNER_ATTRIBUTE,
     ROOM_ATTRIBUTE,
     ROOM_INDEX,
     TTL_ATTRIBUTE,
@@ -71,6 +72,7 @@ def test_put_writes_the_documented_item(dynamodb: Any) -> None:
         NAME_ATTRIBUTE: {"S": "alice"},
         CONNECTED_AT_ATTRIBUTE: {"N": "1795610096123"},
         TTL_ATTRIBUTE: {"N": "1795620896"},
+        OWNER_ATTRIBUTE: {"S": ""},
     }
 
 

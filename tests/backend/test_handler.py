@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from chat.connections import (
     CONNECTED_AT_ATTRIBUTE,
     CONNECTION_ID_ATTRIBUTE,
     NAME_ATTRIBUTE,
+    OWNER_ATTRIBUTE,
     ROOM_ATTRIBUTE,
     TTL_ATTRIBUTE,
     DynamoConnectionStore,
@@ -136,14 +138,24 @@ class World:
         return item
 
     def items(self) -> list[dict[str, Any]]:
-        """Every item in the table (a test may scan; the code never does)."""
+        """Every connection item in the table (a test may scan; the code never does); the
+        per-source connect counters are not connections."""
         items: list[dict[str, Any]] = self.dynamodb.scan(TableName=TABLE)["Items"]
-        return items
+        return [item for item in items if ROOM_ATTRIBUTE in item]
 
-    def join(self, cid: str, room: str = "general", name: str | None = None) -> None:
-        """Connect ``cid`` to ``room`` through the handler."""
-        query = {"name": name or f"user-{cid}", "room": room}
+    def join(
+        self, cid: str, room: str = "general", name: str | None = None, key: str | None = None
+    ) -> None:
+        """Connect ``cid`` to ``room`` through the handler; one person's connections share a
+        name key (by default one per name)."""
+        name = name or f"user-{cid}"
+        query = {"name": name, "room": room, "key": key or name_test_key(name)}
         assert self.invoke(connect_event(cid, query)) == {"statusCode": 200}
+
+
+def name_test_key(name: str) -> str:
+    """A well-formed name key for ``name`` (what the page derives from its secret)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:43]
 
 
 @pytest.fixture
@@ -192,6 +204,7 @@ def test_connect_stores_the_documented_item(world: World) -> None:
         NAME_ATTRIBUTE: {"S": "alice"},
         CONNECTED_AT_ATTRIBUTE: {"N": str(NOW_MS)},
         TTL_ATTRIBUTE: {"N": str(NOW_MS // 1000 + 10800)},
+        OWNER_ATTRIBUTE: {"S": ""},  # no name key presented
     }
 
 

@@ -145,10 +145,10 @@ def test_a_bad_client_id_is_refused(world: World, client_id: Any) -> None:
 
 
 def test_a_frame_larger_than_a_message_frame_may_be_is_refused_unstored(world: World) -> None:
-    """Sizes are measured encoded: control characters escape to six bytes each."""
+    """Sizes are measured encoded: a character takes up to four bytes."""
     world.settings = replace(world.settings, max_message_chars=20_000)
     world.join("a")
-    text = "x" + "\u0001" * (MESSAGE_FRAME_MAX // 6)  # under the character limit, over in bytes
+    text = "\U0001f600" * (MESSAGE_FRAME_MAX // 4)  # under the character limit, over in bytes
     world.invoke(send("a", text, clientId="big"))
     [error] = world.sender.frames("a")
     assert (error["code"], error["clientId"]) == ("payload_too_large", "big")

@@ -33,7 +33,9 @@ from tests.backend.conftest import REGION
 from tests.backend.management_api_server import ManagementApiServer
 
 # The stores' public methods this test runs; a new one must be added here (and so checked).
-EXERCISED_STORE_METHODS = frozenset({"put", "delete", "remove", "admit", "members"})
+EXERCISED_STORE_METHODS = frozenset(
+    {"put", "delete", "remove", "admit", "members", "count_connect"}
+)
 EXERCISED_MESSAGE_STORE_METHODS = frozenset({"add", "read"})
 # A TransactWriteItems is authorised by the operations inside it.
 TRANSACTION_OPERATIONS = {
@@ -67,33 +69,45 @@ class RecordingDynamoDB:
     def __getattr__(self, method: str) -> Any:
         def call(**request: Any) -> dict[str, Any]:
             if method == "transact_write_items":
-                for item in request["TransactItems"]:
-                    ((kind, body),) = item.items()
-                    self.calls.append((TRANSACTION_OPERATIONS[kind], body["TableName"], None))
-                if self.refuse_transaction:
-                    self.refuse_transaction = False
-                    raise _cancelled()
-                return {}
+                return self._transaction(request)
             self.calls.append((method, request.get("TableName"), request.get("IndexName")))
             if method == "update_item":
-                if self.refuse_update and ":now" in request["ExpressionAttributeValues"]:
-                    raise _refused_update()  # the burst path: a second, conditioned update
-                return {"Attributes": _connection_item()}
-            if method == "query" and request["TableName"] == "messages":
-                return {"Items": [_message_item()]}
-            if method == "query" and "ExclusiveStartKey" not in request:
-                item = {
-                    "connectionId": {"S": "c1"},
-                    "name": {"S": "ada"},
-                    "connectedAt": {"N": "1"},
-                    "expiresAt": {"N": "99"},
-                }
-                return {"Items": [item], "LastEvaluatedKey": {"connectionId": {"S": "c1"}}}
-            if method == "get_item" and request["TableName"] == "messages":
-                return {"Item": _message_item()}
-            return {"Items": []}
+                return self._update(request)
+            return self._read(method, request)
 
         return call
+
+    def _transaction(self, request: dict[str, Any]) -> dict[str, Any]:
+        for item in request["TransactItems"]:
+            ((kind, body),) = item.items()
+            self.calls.append((TRANSACTION_OPERATIONS[kind], body["TableName"], None))
+        if self.refuse_transaction:
+            self.refuse_transaction = False
+            raise _cancelled()
+        return {}
+
+    def _update(self, request: dict[str, Any]) -> dict[str, Any]:
+        values = request["ExpressionAttributeValues"]
+        if ":one" in values:  # a connect counter
+            return {"Attributes": {"connects": {"N": "1"}}}
+        if self.refuse_update and ":now" in values:
+            raise _refused_update()  # the burst path: a second, conditioned update
+        return {"Attributes": _connection_item()}
+
+    def _read(self, method: str, request: dict[str, Any]) -> dict[str, Any]:
+        if request["TableName"] == "messages":
+            return (
+                {"Item": _message_item()} if method == "get_item" else {"Items": [_message_item()]}
+            )
+        if method == "query" and "ExclusiveStartKey" not in request:
+            item = {
+                "connectionId": {"S": "c1"},
+                "name": {"S": "ada"},
+                "connectedAt": {"N": "1"},
+                "expiresAt": {"N": "99"},
+            }
+            return {"Items": [item], "LastEvaluatedKey": {"connectionId": {"S": "c1"}}}
+        return {"Items": []}
 
 
 def _connection_item() -> dict[str, Any]:
@@ -156,6 +170,7 @@ def recorded() -> Iterator[RecordingDynamoDB]:
     assert [m.connection_id for m in store.members("room", 1)] == [ConnectionId("c1")]
     store.delete(ConnectionId("c1"))
     store.remove(ConnectionId("c1"))
+    store.count_connect("source", 60, 180)
     messages = DynamoMessageStore(client, "messages")
     message = StoredMessage("01ARZ3NDEKTSV4RRFFQ69G5FAV", "room", "ada", "hi", 1, 99)
     messages.add(message, None, 1)

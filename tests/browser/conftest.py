@@ -10,6 +10,7 @@ them to reach past the UI (force an over-long frame, replay a frame).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -137,12 +138,15 @@ def drop_connection(stack: Stack, room: str, name: str) -> str:
     return connection_id
 
 
+# Every page of every test connects from 127.0.0.1, and refused pages keep retrying: the
+# per-source connect limit (60 a minute by default) would refuse unrelated tests' pages.
 # Package scope, not session: while Playwright's sync driver runs, the main thread has a running
 # event loop, and every later test that calls asyncio.run() (emulator, e2e, rehearsal) would fail.
 @pytest.fixture(scope="package")
 def stack() -> Iterator[Stack]:
     """The local stack (emulator, Lambda code, local DynamoDB, the site); the rate limits are
-    lifted, since tests fill rooms with a hundred messages at once."""
+    lifted, since tests fill rooms with a hundred messages at once, and so is the connect
+    limit (``LIFTED_RATE_LIMITS``)."""
     options = StackOptions(port=0, function=FunctionSettings(environment=LIFTED_RATE_LIMITS))
     with running_stack(options) as running:
         yield running
@@ -182,9 +186,10 @@ def room() -> str:
     return fresh_room("t")
 
 
-@pytest.fixture
-def open_chat(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
-    """Open a chat page, join ``room`` as ``name`` through the form, wait for the connection."""
+@contextmanager
+def chat_opener(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
+    """Open chat pages on ``stack``, each in its own browser context; close them all after,
+    and fail if a page raised an uncaught error."""
     contexts = []
     errors: list[str] = []
 
@@ -195,6 +200,7 @@ def open_chat(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
         viewport: dict[str, int] | None = None,
         color_scheme: str = "light",
         params: dict[str, str] | None = None,
+        connected: bool = True,
     ) -> ChatPage:
         context = browser.new_context(
             viewport=viewport or DESKTOP,  # type: ignore[arg-type]
@@ -209,10 +215,19 @@ def open_chat(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
         page.fill("#room", room)
         page.click("#join-form button[type=submit]")
         chat = ChatPage(page=page, name=name, room=room)
-        chat.wait_for_notice(f"Connected to room {room} as {name}.")
+        if connected:
+            chat.wait_for_notice(f"Connected to room {room} as {name}.")
         return chat
 
     yield opener
     for context in contexts:
         context.close()
     assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def open_chat(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
+    """Open a chat page, join ``room`` as ``name`` through the form, wait for the connection
+    (``connected=False``: do not wait, the join may be refused)."""
+    with chat_opener(browser, stack) as opener:
+        yield opener

@@ -128,3 +128,48 @@ def test_remove_and_clear_forget_messages(page_at_site: Page) -> None:
         """,
     )
     assert result == [[["c2", "sending"]], 0]
+
+
+def test_a_rate_limited_message_is_held_then_goes_again_one_by_one_in_order(
+    page_at_site: Page,
+) -> None:
+    """hold keeps a message (not failed) until its time; later ones wait behind it; held
+    ones are released oldest first, each once the one before was delivered, and go again
+    with their clientIds."""
+    result = run(
+        page_at_site,
+        """
+        const box = new Outbox();
+        for (const id of ["c1", "c2", "c3"]) box.add(id, id);
+        box.takeQueued();
+        box.hold("c2", 1000);
+        box.hold("c3", 900);
+        box.add("c4", "c4");
+        const behind = states(box.takeQueued());
+        const early = states(box.release(2000));
+        const waiting = box.nextRelease;
+        box.acknowledge("c1");
+        const next = box.nextRelease;
+        const tooSoon = states(box.release(999));
+        const first = states(box.release(1000));
+        const second = states(box.release(1000));
+        const sent = states(box.takeQueued());
+        box.acknowledge("c2");
+        const then = states(box.release(1000));
+        return { behind, early, waiting, next, tooSoon, first, second, sent, then,
+                 sentNext: states(box.takeQueued()), none: box.nextRelease };
+        """,
+    )
+    assert result == {
+        "behind": [],
+        "early": [],
+        "waiting": None,
+        "next": 1000,
+        "tooSoon": [],
+        "first": [["c2", "queued"]],
+        "second": [],
+        "sent": [["c2", "sending"]],
+        "then": [["c3", "queued"]],
+        "sentNext": [["c3", "sending"], ["c4", "sending"]],
+        "none": None,
+    }

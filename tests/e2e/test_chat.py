@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -37,8 +38,10 @@ def room() -> str:
 
 
 def join(stack: Stack, name: str, room_name: str) -> Any:
-    """Open a client socket in ``room_name`` as ``name``."""
-    return ws_connect(f"{stack.ws_url}?name={name}&room={room_name}")
+    """Open a client socket in ``room_name`` as ``name``, presenting the name key of the one
+    person each name stands for in these tests (so reconnects keep the name)."""
+    key = hashlib.sha256(name.encode()).hexdigest()[:43]
+    return ws_connect(f"{stack.ws_url}?name={name}&room={room_name}&key={key}")
 
 
 async def frame(ws: ClientConnection, timeout_s: float = 5.0) -> dict[str, Any]:

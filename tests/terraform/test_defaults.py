@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from chat.config import (
+    DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE,
     DEFAULT_CONNECTION_TTL_SECONDS,
     DEFAULT_FANOUT_CONCURRENCY,
     DEFAULT_MAX_MESSAGE_CHARS,
@@ -22,6 +23,7 @@ from chat.config import (
     DEFAULT_RATE_LIMIT_MESSAGES_PER_MINUTE,
     DEFAULT_RATE_LIMIT_READ_BURST,
     DEFAULT_RATE_LIMIT_READS_PER_MINUTE,
+    DEFAULT_ROOM_MAX_MEMBERS,
     EnvVar,
 )
 
@@ -38,6 +40,8 @@ MIRRORED_DEFAULTS = {
     "rate_limit_message_burst": DEFAULT_RATE_LIMIT_MESSAGE_BURST,
     "rate_limit_reads_per_minute": DEFAULT_RATE_LIMIT_READS_PER_MINUTE,
     "rate_limit_read_burst": DEFAULT_RATE_LIMIT_READ_BURST,
+    "connect_rate_limit_per_minute": DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE,
+    "room_max_members": DEFAULT_ROOM_MAX_MEMBERS,
 }
 
 
