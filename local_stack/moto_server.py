@@ -9,8 +9,13 @@ of ours: nothing in it can pick up real credentials or a profile. It runs in its
 so Ctrl-C in a terminal reaches only the parent, which can still clean up through it (a
 Terraform destroy, say) before stopping it.
 
-Used by ``local_stack.dynamodb.LocalDynamoDB`` (the local stack's table) and by
-``deployment`` as the AWS emulator Terraform applies to (``quiet=True``).
+It is no door into the developer's machine: it listens on the loopback only (another host is
+refused), moto's global CORS is off (a web page the developer visits cannot call it from the
+browser), and moto's Lambda never runs code in Docker (the local stack runs the function
+itself; deployed functions are only created and read).
+
+Used by ``local_stack.dynamodb`` (the local stack's tables) and by ``deployment`` as the AWS
+emulator Terraform applies to (``quiet=True``).
 """
 
 from __future__ import annotations
@@ -24,13 +29,17 @@ from types import TracebackType
 from typing import IO, Final, Self
 
 START_TIMEOUT_S: Final = 30.0
+LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 STOP_TIMEOUT_S: Final = 5.0
 
 # Runs in the child: serve until the parent closes our stdin (or dies), then stop.
 _CHILD: Final = """
 import logging, sys
+from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
+default_user_config["lambda"]["use_docker"] = False
+default_user_config["batch"]["use_docker"] = False
 server = ThreadedMotoServer(ip_address=sys.argv[1], port=0, verbose=False)
 server.start()
 print(server.get_host_and_port()[1], flush=True)
@@ -54,6 +63,11 @@ class MotoServer:
     def __init__(
         self, host: str = "127.0.0.1", *, python: str = sys.executable, quiet: bool = False
     ) -> None:
+        if host not in LOOPBACK:
+            raise MotoServerError(
+                f"moto's server listens on the loopback only ({', '.join(sorted(LOOPBACK))}), "
+                f"not {host!r}: it answers any request, unauthenticated"
+            )
         self.host = host
         self.quiet = quiet
         self.port = 0
@@ -70,6 +84,8 @@ class MotoServer:
     def start(self) -> str:
         """Start the server, wait until it reports its port; returns its endpoint URL."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        # moto answers every origin's browser requests unless told not to (moto.settings).
+        env["MOTO_DISABLE_GLOBAL_CORS"] = "true"
         self._process = subprocess.Popen(  # noqa: S603 -- our own interpreter and script
             [self._python, "-c", _CHILD, self.host],
             stdin=subprocess.PIPE,

@@ -54,3 +54,55 @@ def test_a_child_that_cannot_serve_raises_an_error_naming_the_interpreter(
         server.start()
     with pytest.raises(MotoServerError):
         _ = server.endpoint
+
+
+def test_it_refuses_to_listen_beyond_the_loopback() -> None:
+    """moto answers anything, unauthenticated: it never listens on another interface."""
+    with pytest.raises(MotoServerError, match="loopback only"):
+        MotoServer("0.0.0.0")  # noqa: S104 -- the address being refused
+
+
+def test_browsers_on_other_origins_get_no_cors_grant() -> None:
+    """A page the developer visits cannot read moto's answers: no Access-Control-Allow-*."""
+    with MotoServer(quiet=True) as server:
+        preflight = urllib.request.Request(  # noqa: S310 -- the local test server
+            server.endpoint + "/",
+            method="OPTIONS",
+            headers={
+                "Origin": "https://evil.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "x-amz-target,content-type",
+            },
+        )
+        try:
+            with urllib.request.urlopen(preflight, timeout=5) as answer:  # noqa: S310
+                headers = answer.headers
+        except urllib.error.HTTPError as refused:
+            headers = refused.headers
+        assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_lambda_invocations_never_start_docker() -> None:
+    """A function created in moto is invoked by moto's stand-in, never run in a container."""
+    import boto3  # noqa: PLC0415 -- only this test needs a client
+
+    with MotoServer(quiet=True) as server:
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        iam = session.client("iam", endpoint_url=server.endpoint)
+        role = iam.create_role(
+            RoleName="r",
+            AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}',
+        )["Role"]["Arn"]
+        functions = session.client("lambda", endpoint_url=server.endpoint)
+        functions.create_function(
+            FunctionName="f",
+            Runtime="python3.13",
+            Role=role,
+            Handler="x.handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )
+        answer = functions.invoke(FunctionName="f", Payload=b"{}")
+        assert answer["StatusCode"] == 200
+        assert "FunctionError" not in answer
