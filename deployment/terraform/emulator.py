@@ -17,11 +17,13 @@ EMULATED_SERVICES: Final = (
     "apigateway",
     "apigatewayv2",
     "cloudfront",
+    "cloudwatch",
     "dynamodb",
     "iam",
     "lambda",
     "logs",
     "s3",
+    "sns",
     "sts",
 )
 
@@ -81,7 +83,13 @@ def emulator_inventory(endpoint: str, region: str) -> dict[str, list[str]]:
 
     cloudfront = client("cloudfront")
     iam = client("iam")
+    cloudwatch = client("cloudwatch")
     return {
+        "cloudwatch dashboards": [
+            d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]
+        ],
+        "cloudwatch alarms": [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]],
+        "sns topics": [t["TopicArn"] for t in client("sns").list_topics()["Topics"]],
         "dynamodb tables": client("dynamodb").list_tables()["TableNames"],
         "lambda functions": [
             f["FunctionName"] for f in client("lambda").list_functions()["Functions"]
