@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from deployment.rehearsal import RehearsalOptions
 from deployment.rehearsal.runner import local_gateway
 from deployment.smoke import OUTPUTS, SmokeError, SmokeTarget, main
 from deployment.terraform.applied import AppliedDeployment, apply_deployment
@@ -56,6 +57,11 @@ def test_missing_outputs_say_to_deploy_first(tmp_path: Path, capsys: Any) -> Non
     assert "run `make deploy` first" in capsys.readouterr().err
 
 
+def local_options(lambda_zip: Path) -> RehearsalOptions:
+    """The rehearsal's options for the applied deployment (moto does not serve the package)."""
+    return RehearsalOptions(hosting_mode="s3-website", lambda_zip=lambda_zip, browser=False)
+
+
 @pytest.fixture(scope="module")
 def applied(terraform_tool: TerraformTool, lambda_zip: Path) -> Iterator[AppliedDeployment]:
     """terraform/ applied to moto in s3-website mode; destroyed at the end."""
@@ -76,11 +82,15 @@ def applied(terraform_tool: TerraformTool, lambda_zip: Path) -> Iterator[Applied
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_every_check_passes_against_the_applied_deployment(
-    applied: AppliedDeployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    applied: AppliedDeployment,
+    lambda_zip: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     """`python -m deployment.smoke --outputs` on the deployment run locally: one ok line per
     check, exit status 0, and its own connection deleted through @connections."""
-    with local_gateway(applied) as running:
+    with local_gateway(applied, local_options(lambda_zip)) as running:
         outputs = {
             **applied.outputs,
             "website_url": running.page_url,
@@ -115,11 +125,11 @@ def test_every_check_passes_against_the_applied_deployment(
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_broken_endpoint_fails_its_checks_and_the_exit_status(
-    applied: AppliedDeployment, tmp_path: Path, capsys: Any
+    applied: AppliedDeployment, lambda_zip: Path, tmp_path: Path, capsys: Any
 ) -> None:
     """A WebSocket URL where nothing listens: connect fails, the chat checks are skipped, exit 1;
     the page checks still run and say what they found."""
-    with local_gateway(applied) as running:
+    with local_gateway(applied, local_options(lambda_zip)) as running:
         outputs = {
             **applied.outputs,
             "website_url": running.page_url,
