@@ -43,8 +43,20 @@ def boto3_client(service: str, endpoint: str, region: str) -> Any:
     )
 
 
-def emulator_override(endpoint: str) -> str:
-    """The test-only ``provider "aws"`` override pointing every used service at ``endpoint``."""
+UNEMULATED_OVERRIDE: Final = (
+    "\n"
+    "# moto has no CloudFront response headers policies (CreateResponseHeadersPolicy is\n"
+    "# unknown to it): the distribution is created without one (an emulator gap).\n"
+    f'resource "{UNEMULATED_RESOURCE}" "site" {{\n'
+    "  count = 0\n"
+    "}\n"
+)
+
+
+def emulator_override(endpoint: str, configuration: str = "") -> str:
+    """The test-only ``provider "aws"`` override pointing every used service at ``endpoint``;
+    and, when ``configuration`` (the text of the copied .tf files) declares it, the resource
+    the emulator cannot create left out (an override may only name a declared resource)."""
     endpoints = "\n".join(
         f"    {service} = {json.dumps(endpoint)}" for service in EMULATED_SERVICES
     )
@@ -62,13 +74,7 @@ def emulator_override(endpoint: str) -> str:
         f"{endpoints}\n"
         "  }\n"
         "}\n"
-        "\n"
-        "# moto has no CloudFront response headers policies (CreateResponseHeadersPolicy is\n"
-        "# unknown to it): the distribution is created without one (an emulator gap).\n"
-        f'resource "{UNEMULATED_RESOURCE}" "site" {{\n'
-        "  count = 0\n"
-        "}\n"
-    )
+    ) + (UNEMULATED_OVERRIDE if f'resource "{UNEMULATED_RESOURCE}" "site"' in configuration else "")
 
 
 def emulator_inventory(endpoint: str, region: str) -> dict[str, list[str]]:

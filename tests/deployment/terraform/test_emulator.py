@@ -25,8 +25,11 @@ def test_override_points_every_service_at_the_emulator() -> None:
 
 
 def test_override_leaves_out_only_what_the_emulator_cannot_create() -> None:
-    """The response headers policy moto lacks gets count = 0; no other resource is touched."""
-    text = emulator_override("http://127.0.0.1:5555")
+    """The response headers policy moto lacks gets count = 0; no other resource is touched;
+    a configuration without it gets no resource override (Terraform would refuse one)."""
+    assert "resource " not in emulator_override("http://127.0.0.1:5555")
+    declared = f'resource "{UNEMULATED_RESOURCE}" "site" {{\n}}'
+    text = emulator_override("http://127.0.0.1:5555", declared)
     assert re.findall(r'^resource "(\w+)" "(\w+)" \{\n  count = 0\n\}$', text, re.M) == [
         (UNEMULATED_RESOURCE, "site")
     ]
