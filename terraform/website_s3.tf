@@ -32,9 +32,9 @@ data "aws_iam_policy_document" "site_public" {
 
 # S3 applies a bucket's Block Public Access change asynchronously: a public
 # policy put right after the change can still be refused with AccessDenied
-# (hashicorp/terraform-provider-aws#31363), which made first applies in this
-# mode fail about half the time. Waiting once, when the change is made, lets it
-# settle; the bucket policy waits for this (website.tf). Built-ins only:
+# (hashicorp/terraform-provider-aws#31363), which can fail a first apply in
+# this mode. Waiting once, when the change is made, lets it settle; the bucket
+# policy waits for this (website.tf). Built-ins only:
 # terraform_data and a local-exec `sleep` (POSIX; Windows users run make in WSL).
 resource "terraform_data" "public_access_settled" {
   count = local.cloudfront ? 0 : 1
@@ -52,7 +52,7 @@ resource "terraform_data" "public_access_settled" {
 }
 
 locals {
-  # Long enough for the change to propagate in practice (it usually takes a
-  # few seconds); paid once, on the first apply in this mode.
+  # A margin for the change to propagate (AWS documents no bound); paid once,
+  # on the first apply in this mode, and again only if the settings change.
   public_access_settle_seconds = 15
 }
