@@ -95,7 +95,10 @@ def test_the_applied_deployment_chats_end_to_end(
         f"wss://{api_id.group(1)}.execute-api.{DEFAULT_REGION}.amazonaws.com/prod -> ws://127.0.0.1:"
     ) in lines
     assert f"routes {CODE_ROUTES}" in lines
-    assert "table awsome-chat-connections in the emulator Terraform applied to" in lines
+    assert (
+        "tables awsome-chat-connections and awsome-chat-messages in the emulator Terraform "
+        "applied to"
+    ) in lines
     assert "mapped ALLOWED_ORIGINS: https://" in lines
     assert "alice's page shows bob's message" in lines
     assert_destroyed(report, printed, moto)
