@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 TF_DIR := terraform
 PORT   ?= 8080
 
-.PHONY: dev check test lint fmt build bench bench-smoke deploy destroy rehearse clean checkov-venv
+.PHONY: dev check test lint fmt build bench bench-smoke deploy smoke destroy rehearse clean checkov-venv
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ deploy: $(STAMP) build
 	terraform -chdir=$(TF_DIR) init
 	terraform -chdir=$(TF_DIR) apply
 	@echo "Open the chat at: $$(terraform -chdir=$(TF_DIR) output -raw website_url)"
+
+## smoke: after `make deploy`, check the real deployment (page, WebSockets, @connections) with
+## your AWS credentials; one line per check, non-zero exit on any failure (never run in CI)
+smoke: $(STAMP)
+	$(PY) -m deployment.smoke --terraform-dir $(TF_DIR)
 
 destroy:
 	terraform -chdir=$(TF_DIR) init

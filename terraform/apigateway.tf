@@ -37,6 +37,14 @@ resource "aws_apigatewayv2_stage" "chat" {
     throttling_rate_limit  = var.throttling_rate_limit
   }
 
+  # Messages get less than the stage, so a flood of them cannot starve
+  # connects and the other routes (variables.tf).
+  route_settings {
+    route_key              = "sendmessage"
+    throttling_burst_limit = var.sendmessage_throttling_burst_limit
+    throttling_rate_limit  = var.sendmessage_throttling_rate_limit
+  }
+
   dynamic "access_log_settings" {
     for_each = var.enable_access_logging ? [1] : []
     content {
@@ -52,6 +60,13 @@ resource "aws_apigatewayv2_stage" "chat" {
         error        = "$context.error.message"
         integration  = "$context.integration.error"
       })
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.sendmessage_throttling_burst_limit < var.throttling_burst_limit && var.sendmessage_throttling_rate_limit < var.throttling_rate_limit
+      error_message = "sendmessage_throttling_burst_limit and sendmessage_throttling_rate_limit must be below throttling_burst_limit and throttling_rate_limit, or messages could starve connects."
     }
   }
 

@@ -45,7 +45,9 @@ resource "aws_lambda_function" "chat" {
     log_format            = "JSON"
     log_group             = aws_cloudwatch_log_group.lambda.name
     application_log_level = "INFO"
-    system_log_level      = "WARN"
+    # INFO keeps the platform's START and REPORT lines (duration, memory,
+    # init time): WARN would drop them.
+    system_log_level = "INFO"
   }
 
   lifecycle {

@@ -4,19 +4,34 @@ locals {
   messages_table_name = "${var.name_prefix}-messages"
   function_name       = "${var.name_prefix}-handler"
   api_name            = "${var.name_prefix}-websocket"
-  role_name           = "${var.name_prefix}-lambda"
-  room_index          = "room-index"
-  lambda_handler      = "chat.handler.handler"
+  # IAM roles, CloudFront's origin access controls and response headers
+  # policies, and CloudWatch dashboards are global to the account: their
+  # names also carry the region, so one prefix deploys to two regions.
+  global_name    = "${var.name_prefix}-${var.region}"
+  role_name      = "${local.global_name}-lambda"
+  room_index     = "room-index"
+  lambda_handler = "chat.handler.handler"
 
   # Defaults that depend on the module's location cannot be variable defaults.
   lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../build/lambda.zip")
   site_dir        = coalesce(var.site_dir, "${path.module}/../frontend")
 
-  # The API Gateway management API URL the Lambda posts replies to
+  # The tags every resource carries (providers.tf); they win over var.tags.
+  stack_tags = {
+    Project   = "awsome-chat"
+    Stack     = var.name_prefix
+    ManagedBy = "terraform"
+  }
+
+  # URLs are built from the endpoint the API reports ({scheme}://{id}.
+  # execute-api.{region}.{the partition's DNS suffix}), never from a
+  # hard-coded domain; only its host is taken, the schemes are the protocols'.
+  # The management API the Lambda posts replies to is that host over HTTPS
   # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html).
-  connections_endpoint = "https://${aws_apigatewayv2_api.chat.id}.execute-api.${var.region}.amazonaws.com/${var.stage_name}"
-  websocket_origin     = "wss://${aws_apigatewayv2_api.chat.id}.execute-api.${var.region}.amazonaws.com"
+  api_host             = regex("^[a-z]+://([^/]+)", aws_apigatewayv2_api.chat.api_endpoint)[0]
+  websocket_origin     = "wss://${local.api_host}"
   websocket_url        = "${local.websocket_origin}/${var.stage_name}"
+  connections_endpoint = "https://${local.api_host}/${var.stage_name}"
 
   # Browsers send the site's origin; by default only the stack's own site may connect.
   allowed_origins = var.allowed_origins == null ? [local.website_origin] : var.allowed_origins

@@ -101,7 +101,7 @@ locals {
 }
 
 resource "aws_cloudwatch_dashboard" "chat" {
-  dashboard_name = var.name_prefix
+  dashboard_name = local.global_name
   dashboard_body = jsonencode({ widgets = local.dashboard_widgets })
 }
 

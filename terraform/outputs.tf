@@ -47,3 +47,8 @@ output "alarm_topic_arn" {
   description = "The SNS topic alarms notify; subscribe more endpoints to it."
   value       = aws_sns_topic.alarms.arn
 }
+
+output "region" {
+  description = "The region the stack is in (`make smoke` signs its AWS calls for it)."
+  value       = var.region
+}

@@ -7,6 +7,13 @@ variable "region" {
     condition     = can(regex("^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", var.region))
     error_message = "region must be an AWS region code such as \"eu-west-1\"."
   }
+
+  # The China and GovCloud partitions have their own CloudFront, console
+  # and service principals, none of which this stack has been tried with.
+  validation {
+    condition     = !startswith(var.region, "cn-") && !startswith(var.region, "us-gov-")
+    error_message = "region must be in the standard AWS partition: the China (cn-*) and GovCloud (us-gov-*) regions are not supported by this configuration."
+  }
 }
 
 variable "name_prefix" {
@@ -20,6 +27,14 @@ variable "name_prefix" {
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
     error_message = "name_prefix must be 3 to 24 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-'."
+  }
+
+  # The site bucket's name starts with the prefix, and S3 refuses bucket
+  # names that start with these reserved prefixes
+  # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+  validation {
+    condition     = !anytrue([for reserved in ["xn--", "sthree-", "amzn-s3-demo-"] : startswith(var.name_prefix, reserved)])
+    error_message = "name_prefix must not start with xn--, sthree- or amzn-s3-demo-: S3 reserves those bucket name prefixes."
   }
 }
 
@@ -72,9 +87,10 @@ variable "throttling_burst_limit" {
   type        = number
   default     = 500
 
+  # 0 would refuse every request of every route, $connect included.
   validation {
-    condition     = var.throttling_burst_limit >= 0 && floor(var.throttling_burst_limit) == var.throttling_burst_limit
-    error_message = "throttling_burst_limit must be a whole number, 0 or more."
+    condition     = var.throttling_burst_limit >= 1 && floor(var.throttling_burst_limit) == var.throttling_burst_limit
+    error_message = "throttling_burst_limit must be a whole number, 1 or more."
   }
 }
 
@@ -84,8 +100,34 @@ variable "throttling_rate_limit" {
   default     = 1000
 
   validation {
-    condition     = var.throttling_rate_limit >= 0
-    error_message = "throttling_rate_limit must be 0 or more."
+    condition     = var.throttling_rate_limit > 0
+    error_message = "throttling_rate_limit must be more than 0."
+  }
+}
+
+# The sendmessage route's own limits, below the stage's: a flood of messages
+# is throttled on its route before it can use up the stage's allowance that
+# $connect, join and the other routes share. (Cross-variable validation needs
+# Terraform 1.9; the stage checks "below the stage's" as a precondition.)
+variable "sendmessage_throttling_burst_limit" {
+  description = "Throttling of the sendmessage route: burst size (requests); below throttling_burst_limit."
+  type        = number
+  default     = 250
+
+  validation {
+    condition     = var.sendmessage_throttling_burst_limit >= 1 && floor(var.sendmessage_throttling_burst_limit) == var.sendmessage_throttling_burst_limit
+    error_message = "sendmessage_throttling_burst_limit must be a whole number, 1 or more."
+  }
+}
+
+variable "sendmessage_throttling_rate_limit" {
+  description = "Throttling of the sendmessage route: steady rate (requests per second); below throttling_rate_limit."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.sendmessage_throttling_rate_limit > 0
+    error_message = "sendmessage_throttling_rate_limit must be more than 0."
   }
 }
 
@@ -311,7 +353,7 @@ variable "site_dir" {
 }
 
 variable "tags" {
-  description = "Extra tags for every resource, merged into the provider's default_tags."
+  description = "Extra tags for every resource, merged into the provider's default_tags; the stack's own Project, Stack and ManagedBy tags win over these."
   type        = map(string)
   default     = {}
 }

@@ -36,11 +36,30 @@ locals {
     woff2       = "font/woff2"
   }
 
-  # Rendered files carry this deployment's URLs and the HTML names every
-  # other file, so browsers revalidate them on every load; the rest may be
-  # cached briefly, so a redeploy reaches everyone within five minutes.
-  no_cache   = "no-cache"
-  short_life = "public, max-age=300"
+  # Every file is revalidated on every load (no-cache: a 304 when unchanged),
+  # so a page never runs a module from an older deploy than its index.html:
+  # the modules import each other by fixed names (frontend/js), and a cached
+  # copy of one next to a fresh copy of another would mix versions. Content-
+  # hashed names would allow long caching but need the page's imports
+  # rewritten at build time; for a page of a few small files, revalidating is
+  # the simpler guarantee. CloudFront keeps a no-cache object for its policy's
+  # minimum TTL (1 s with Managed-CachingOptimized), then revalidates too.
+  cache_control = "no-cache"
+
+  # The page's Content-Security-Policy, the same as its meta tag
+  # (frontend/index.html.tpl), sent as a real header in CloudFront mode
+  # (website_cloudfront.tf), plus what only a header can say: frame-ancestors
+  # (ignored in a meta tag).
+  content_security_policy = join("; ", [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src ${local.websocket_origin}",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ])
 
   website_origin = (
     local.cloudfront
@@ -97,7 +116,7 @@ resource "aws_s3_object" "site_static" {
   source        = "${local.site_dir}/${each.value}"
   etag          = filemd5("${local.site_dir}/${each.value}")
   content_type  = lookup(local.content_types, lower(reverse(split(".", each.key))[0]), "application/octet-stream")
-  cache_control = endswith(each.key, ".html") ? local.no_cache : local.short_life
+  cache_control = local.cache_control
 
   depends_on = [aws_s3_bucket_ownership_controls.site, aws_s3_bucket_server_side_encryption_configuration.site]
 }
@@ -110,15 +129,18 @@ resource "aws_s3_object" "site_rendered" {
   content       = templatefile("${local.site_dir}/${each.value}", local.template_vars)
   etag          = md5(templatefile("${local.site_dir}/${each.value}", local.template_vars))
   content_type  = lookup(local.content_types, lower(reverse(split(".", each.key))[0]), "application/octet-stream")
-  cache_control = local.no_cache
+  cache_control = local.cache_control
 
-  depends_on = [aws_s3_bucket_ownership_controls.site, aws_s3_bucket_server_side_encryption_configuration.site]
+  # The entry points (index.html, config.js) are written after the modules
+  # they load, so a page fetched during a deploy finds its modules already new.
+  depends_on = [aws_s3_bucket_ownership_controls.site, aws_s3_bucket_server_side_encryption_configuration.site, aws_s3_object.site_static]
 }
 
 resource "aws_s3_bucket_policy" "site" {
   bucket = aws_s3_bucket.site.id
   policy = local.cloudfront ? data.aws_iam_policy_document.site_cloudfront[0].json : data.aws_iam_policy_document.site_public[0].json
 
-  # S3 rejects a public policy while Block Public Access still forbids one.
-  depends_on = [aws_s3_bucket_public_access_block.site]
+  # S3 rejects a public policy while Block Public Access still forbids one,
+  # and for a while after it stops forbidding it (website_s3.tf).
+  depends_on = [aws_s3_bucket_public_access_block.site, terraform_data.public_access_settled]
 }

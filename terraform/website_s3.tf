@@ -29,3 +29,30 @@ data "aws_iam_policy_document" "site_public" {
     }
   }
 }
+
+# S3 applies a bucket's Block Public Access change asynchronously: a public
+# policy put right after the change can still be refused with AccessDenied
+# (hashicorp/terraform-provider-aws#31363), which can fail a first apply in
+# this mode. Waiting once, when the change is made, lets it settle; the bucket
+# policy waits for this (website.tf). Built-ins only:
+# terraform_data and a local-exec `sleep` (POSIX; Windows users run make in WSL).
+resource "terraform_data" "public_access_settled" {
+  count = local.cloudfront ? 0 : 1
+
+  # Replaced (so waiting again) whenever the Block Public Access settings change.
+  triggers_replace = [
+    aws_s3_bucket_public_access_block.site.id,
+    aws_s3_bucket_public_access_block.site.block_public_policy,
+    aws_s3_bucket_public_access_block.site.restrict_public_buckets,
+  ]
+
+  provisioner "local-exec" {
+    command = "sleep ${local.public_access_settle_seconds}"
+  }
+}
+
+locals {
+  # A margin for the change to propagate (AWS documents no bound); paid once,
+  # on the first apply in this mode, and again only if the settings change.
+  public_access_settle_seconds = 15
+}

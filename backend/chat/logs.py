@@ -1,5 +1,11 @@
 """Structured logs: one JSON object per line on standard output, which CloudWatch Logs keeps.
 
+The line's keys follow Lambda's JSON log format, so the function's application log level
+filters these lines like the runtime's own (Lambda, "Log-level filtering"): ``level`` in
+Lambda's names (``WARN``, not Python's ``WARNING``) and ``timestamp`` in RFC 3339, the key
+the Python runtime writes. The lines are written to stdout by this module's own handler and do
+not propagate to the runtime's, so each record is written once.
+
 Callers log through ``logging.getLogger("chat...")`` and pass their fields as
 ``extra={"fields": {...}}``. Fields are ids, counts and machine words only: never message text,
 names, rooms or AWS error text that could echo them.
@@ -15,16 +21,20 @@ from typing import Any, Final
 
 LOGGER_NAME: Final = "chat"
 
+# Python's level names that Lambda spells differently (its levels: TRACE, DEBUG, INFO, WARN,
+# ERROR, FATAL); a level Lambda does not know would be filed as INFO.
+LAMBDA_LEVELS: Final = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one line of JSON: time, level, logger, message and its fields."""
+    """Formats a record as one line of JSON: timestamp, level, logger, message and its fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         """Render ``record`` (and its exception, if any) as a single JSON line."""
         line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
+            "level": LAMBDA_LEVELS.get(record.levelname, record.levelname),
             "logger": record.name,
             "message": record.getMessage(),
         }

@@ -14,8 +14,8 @@ import socket
 import sys
 import tempfile
 import urllib.request
-from collections.abc import Mapping
-from contextlib import ExitStack
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -224,24 +224,66 @@ def _destroy(
         report.destroyed = deployment.destroyed
 
 
+def _read_back(
+    report: Report,
+    options: RehearsalOptions,
+    deployment: AppliedDeployment,
+    found: _Found,
+    work: Path,
+) -> None:
+    """The read-back steps: the API, the function, its code and environment, the site."""
+    with report.step(STEP_API, area=api_checks.API_AREA) as step:
+        _read_api(step, deployment, found)
+    if found.wiring is not None and found.wiring.function_arn is not None:
+        with report.step(STEP_FUNCTION, area="function") as step:
+            _read_function(step, deployment, found)
+    if found.function is not None:
+        with report.step(STEP_CODE, area=code.CODE_AREA) as step:
+            _check_code(step, deployment, options, found, work)
+        with report.step(STEP_ENV, area=function_checks.ENV_AREA) as step:
+            _check_environment(step, deployment, found)
+    with report.step(STEP_SITE, area=site_checks.SITE_AREA) as step:
+        _check_site(step, deployment, found)
+
+
+@contextmanager
+def local_gateway(
+    deployment: AppliedDeployment,
+    options: RehearsalOptions | None = None,
+    out: Printer | None = None,
+) -> Iterator[Stack]:
+    """The applied deployment's function and site running on the local gateway, as the
+    rehearsal's chat checks get them: read back, checked, started. For other checks of a
+    deployment (``make smoke``'s test). ``RehearsalError`` naming the problems if the read-back
+    finds any; the gateway stops when the ``with`` ends (the deployment is the caller's)."""
+    options = options or RehearsalOptions(
+        hosting_mode=str(deployment.variables.get("hosting_mode", "cloudfront")), browser=False
+    )
+    report = Report(out)
+    found = _Found()
+    with (
+        tempfile.TemporaryDirectory(prefix="awsome-rehearsal-") as scratch,
+        ExitStack() as local,
+    ):
+        work = Path(scratch)
+        _read_back(report, options, deployment, found, work)
+        running: Stack | None = None
+        if not report.problems and found.code_dir is not None:
+            with report.step(STEP_START, area="local gateway") as step:
+                running = _start_local(step, local, deployment, found, work)
+        if running is None or report.problems:
+            problems = "; ".join(str(p) for p in report.problems) or "the code was not read back"
+            raise RehearsalError(f"the deployment cannot run on the local gateway: {problems}")
+        yield running
+
+
 def _rehearse_applied(
     report: Report, options: RehearsalOptions, deployment: AppliedDeployment, chromium: Path | None
 ) -> None:
     found = _Found()
     with tempfile.TemporaryDirectory(prefix="awsome-rehearsal-") as scratch:
         work = Path(scratch)
-        with report.step(STEP_API, area=api_checks.API_AREA) as step:
-            _read_api(step, deployment, found)
-        if found.wiring is not None and found.wiring.function_arn is not None:
-            with report.step(STEP_FUNCTION, area="function") as step:
-                _read_function(step, deployment, found)
-        if found.function is not None:
-            with report.step(STEP_CODE, area=code.CODE_AREA) as step:
-                _check_code(step, deployment, options, found, work)
-            with report.step(STEP_ENV, area=function_checks.ENV_AREA) as step:
-                _check_environment(step, deployment, found)
-        with report.step(STEP_SITE, area=site_checks.SITE_AREA) as step:
-            _check_site(step, deployment, found)
+        _read_back(report, options, deployment, found, work)
 
         later = [STEP_START, STEP_WEBSOCKETS, STEP_BROWSER]
         if report.problems or found.function is None or found.code_dir is None:

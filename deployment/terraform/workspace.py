@@ -100,7 +100,10 @@ class Workspace:
             cli_config = self.root / "terraformrc"
             cli_config.write_text(cli_config_text(tool.mirror), encoding="utf-8")
             if endpoint is not None:
-                (workdir / OVERRIDE_FILE).write_text(emulator_override(endpoint), encoding="utf-8")
+                configuration = "\n".join(tf.read_text() for tf in sorted(workdir.glob("*.tf")))
+                (workdir / OVERRIDE_FILE).write_text(
+                    emulator_override(endpoint, configuration), encoding="utf-8"
+                )
             if variables:
                 (workdir / VARIABLES_FILE).write_text(json.dumps(dict(variables)), encoding="utf-8")
             self.terraform = Terraform(tool, workdir, cli_config)

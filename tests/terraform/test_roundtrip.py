@@ -65,6 +65,8 @@ def deployments(
         variables = {"name_prefix": PREFIXES[mode], "hosting_mode": mode, "stage_name": STAGE}
         if mode == ALARM_EMAIL_MODE:
             variables["alarm_email"] = ALARM_EMAIL
+        if mode == EXTRA_TAGS_MODE:
+            variables["tags"] = EXTRA_TAGS
         return apply_deployment(
             variables, endpoint=moto.endpoint, sources=sources, tool=terraform_tool
         )
@@ -102,6 +104,14 @@ def deployment(
 
 ALARM_EMAIL_MODE = "s3-website"  # one mode subscribes an address, the other none
 ALARM_EMAIL = "oncall@example.com"
+EXTRA_TAGS_MODE = "cloudfront"  # one mode adds tags, one of which tries to replace the stack's
+EXTRA_TAGS = {"Team": "chat", "Stack": "not-this-stack"}
+
+
+def global_name(deployment: AppliedDeployment, suffix: str = "") -> str:
+    """The name of an account-global resource: prefix and region, so two regions coexist."""
+    name = f"{deployment.variables['name_prefix']}-{deployment.region}"
+    return f"{name}-{suffix}" if suffix else name
 
 
 def only_statement(policy: str | dict[str, Any]) -> list[dict[str, Any]]:
@@ -179,6 +189,15 @@ def test_stage_auto_deploys_with_default_throttling(deployment: AppliedDeploymen
     assert "AccessLogSettings" not in stage  # opt-in, off by default
 
 
+def test_messages_are_throttled_below_the_stage(deployment: AppliedDeployment) -> None:
+    """sendmessage has its own, lower limits, so a flood of messages cannot starve connects."""
+    stage = deployment.client("apigatewayv2").get_stage(
+        ApiId=deployment.outputs["api_id"], StageName=STAGE
+    )
+    route = stage["RouteSettings"]["sendmessage"]
+    assert (route["ThrottlingBurstLimit"], route["ThrottlingRateLimit"]) == (250, 500)
+
+
 # --- Lambda -----------------------------------------------------------------------------------
 
 
@@ -202,9 +221,7 @@ def test_function_is_built_as_documented(deployment: AppliedDeployment, lambda_z
     assert config["MemorySize"] == 512
     assert config["Timeout"] == 29
     assert config["CodeSha256"] == code_sha256(lambda_zip)
-    role = deployment.client("iam").get_role(
-        RoleName=f"{deployment.variables['name_prefix']}-lambda"
-    )
+    role = deployment.client("iam").get_role(RoleName=global_name(deployment, "lambda"))
     assert config["Role"] == role["Role"]["Arn"]
 
 
@@ -258,10 +275,13 @@ def test_default_tags_reach_the_resources(deployment: AppliedDeployment) -> None
         FunctionName=deployment.outputs["function_name"]
     )["Configuration"]["FunctionArn"]
     tags = deployment.client("lambda").list_tags(Resource=function_arn)["Tags"]
+    extra = {"Team": "chat"} if deployment.variables.get("tags") else {}
+    # The stack's own tags win over var.tags (EXTRA_TAGS tries to replace Stack).
     assert tags == {
         "Project": "awsome-chat",
         "Stack": deployment.variables["name_prefix"],
         "ManagedBy": "terraform",
+        **extra,
     }
 
 
@@ -324,7 +344,7 @@ def test_table_expires_items_and_is_protected(deployment: AppliedDeployment) -> 
 def test_iam_policy_grants_exactly_what_the_code_calls(deployment: AppliedDeployment) -> None:
     """Log writes to its group, and exactly what chat.permissions declares the code does."""
     iam = deployment.client("iam")
-    role = f"{deployment.variables['name_prefix']}-lambda"
+    role = global_name(deployment, "lambda")
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
     (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
     document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
@@ -363,9 +383,7 @@ def test_iam_policy_grants_exactly_what_the_code_calls(deployment: AppliedDeploy
 
 def test_only_lambda_may_assume_the_role(deployment: AppliedDeployment) -> None:
     """The role trusts the Lambda service and nobody else."""
-    role = deployment.client("iam").get_role(
-        RoleName=f"{deployment.variables['name_prefix']}-lambda"
-    )
+    role = deployment.client("iam").get_role(RoleName=global_name(deployment, "lambda"))
     (statement,) = only_statement(role["Role"]["AssumeRolePolicyDocument"])
     assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
@@ -378,10 +396,10 @@ def test_the_dashboard_shows_what_the_person_on_call_opens_first(
     deployment: AppliedDeployment,
 ) -> None:
     """The function's EMF metrics, Lambda's and API Gateway's own, for this stack only."""
-    prefix = deployment.variables["name_prefix"]
+    dashboard = global_name(deployment)
     function = deployment.outputs["function_name"]
     body = json.loads(
-        deployment.client("cloudwatch").get_dashboard(DashboardName=prefix)["DashboardBody"]
+        deployment.client("cloudwatch").get_dashboard(DashboardName=dashboard)["DashboardBody"]
     )
     series = [
         [part for part in metric if isinstance(part, str)]
@@ -406,7 +424,7 @@ def test_the_dashboard_shows_what_the_person_on_call_opens_first(
     titles = " ".join(w["properties"]["title"] for w in body["widgets"]).lower()
     assert "live connections" in titles
     assert "p99" in json.dumps(body)
-    assert deployment.outputs["dashboard_url"].endswith(f"#dashboards:name={prefix}")
+    assert deployment.outputs["dashboard_url"].endswith(f"#dashboards:name={dashboard}")
 
 
 def test_alarms_page_a_human_through_one_topic(deployment: AppliedDeployment) -> None:
@@ -471,9 +489,8 @@ def test_site_files_are_published_with_types_and_etags(deployment: AppliedDeploy
         assert obj["Body"].read() == body, key
         assert obj["ContentType"] == content_type(PurePosixPath(key)), key
         assert obj["ETag"].strip('"') == hashlib.md5(body).hexdigest(), key  # noqa: S324
-        rendered = (SITE_DIR / f"{key}.tpl").exists()
-        fresh = rendered or key.endswith(".html")
-        assert obj["CacheControl"] == ("no-cache" if fresh else "public, max-age=300"), key
+        # Every file revalidated, so a page never mixes modules of two deploys.
+        assert obj["CacheControl"] == "no-cache", key
 
 
 def test_config_js_holds_the_websocket_url(deployment: AppliedDeployment) -> None:
@@ -523,7 +540,7 @@ def test_cloudfront_mode_keeps_the_bucket_private(
     assert statement["Condition"] == {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}}
 
     controls = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
-    (control,) = [c for c in controls if c["Name"] == f"{PREFIXES['cloudfront']}-site"]
+    (control,) = [c for c in controls if c["Name"] == global_name(deployment, "site")]
     assert (
         control["OriginAccessControlOriginType"],
         control["SigningBehavior"],

@@ -14,7 +14,12 @@ import pytest
 
 from deployment.terraform.cli import Terraform
 from deployment.terraform.tools import TerraformTool
-from deployment.terraform.workspace import TERRAFORM_DIR, DeploymentSources, Workspace
+from deployment.terraform.workspace import (
+    SITE_DIR,
+    TERRAFORM_DIR,
+    DeploymentSources,
+    Workspace,
+)
 from local_stack.moto_server import MotoServer
 
 pytestmark = pytest.mark.terraform
@@ -42,10 +47,12 @@ def test_configuration_is_valid_for_the_provider_schema(workspace: Terraform) ->
 
 
 def test_only_the_aws_provider_is_required(workspace: Terraform) -> None:
-    """The configuration needs hashicorp/aws and no other provider."""
+    """The configuration needs hashicorp/aws and no other provider to install (Terraform's
+    built-in one, of terraform_data, ships with Terraform)."""
     providers = workspace.run("providers", "-no-color").stdout
     assert set(re.findall(r"provider\[([^\]]+)\]", providers)) == {
-        "registry.terraform.io/hashicorp/aws"
+        "registry.terraform.io/hashicorp/aws",
+        "terraform.io/builtin/terraform",
     }
 
 
@@ -57,7 +64,7 @@ BAD_VARIABLES = {
     "lambda_memory_mb": (64, "lambda_memory_mb must be a whole number"),
     "lambda_timeout_seconds": (1000, "lambda_timeout_seconds must be a whole number"),
     "throttling_burst_limit": (-1, "throttling_burst_limit must be a whole number"),
-    "throttling_rate_limit": (-5, "throttling_rate_limit must be 0 or more"),
+    "throttling_rate_limit": (-5, "throttling_rate_limit must be more than 0"),
     "hosting_mode": ("ftp", 'hosting_mode must be "cloudfront" or "s3-website"'),
     "allowed_origins": (["https://chat.example.com/"], "Each allowed origin must be"),
     "max_message_chars": (0, "max_message_chars must be a whole number"),
@@ -79,6 +86,123 @@ def test_bad_variables_are_refused_before_anything_is_created(workspace: Terrafo
     missing = [name for name, (_, msg) in BAD_VARIABLES.items() if msg not in errors]
     assert missing == [], f"no validation error for {missing}:\n{result.stderr}"
     assert errors.count("Invalid value for variable") == len(BAD_VARIABLES)
+
+
+# Values that pass the type and format checks above but must still be refused; run apart from
+# BAD_VARIABLES because each variable there has one bad value.
+MORE_BAD_VARIABLES = {
+    "region": ("cn-north-1", "the China (cn-*) and GovCloud (us-gov-*) regions are not supported"),
+    "name_prefix": ("xn--chat", "S3 reserves those bucket name prefixes"),
+    "throttling_burst_limit": (0, "throttling_burst_limit must be a whole number, 1 or more"),
+    "throttling_rate_limit": (0, "throttling_rate_limit must be more than 0"),
+    "sendmessage_throttling_burst_limit": (
+        0,
+        "sendmessage_throttling_burst_limit must be a whole number, 1 or more",
+    ),
+    "sendmessage_throttling_rate_limit": (0, "sendmessage_throttling_rate_limit must be more"),
+}
+
+
+def test_reserved_prefixes_other_partitions_and_zero_limits_are_refused(
+    workspace: Terraform,
+) -> None:
+    """GovCloud/China regions, S3's reserved prefixes and throttling limits of 0 are refused."""
+    varfile = workspace.workdir / "more-bad.tfvars.json"
+    varfile.write_text(json.dumps({k: v for k, (v, _) in MORE_BAD_VARIABLES.items()}))
+    result = workspace.run(
+        "plan", "-no-color", "-input=false", f"-var-file={varfile}", ok_codes=(1,)
+    )
+    errors = " ".join(result.stderr.split())
+    missing = [name for name, (_, msg) in MORE_BAD_VARIABLES.items() if msg not in errors]
+    assert missing == [], f"no validation error for {missing}:\n{result.stderr}"
+    for prefix in ("sthree-chat", "amzn-s3-demo-chat"):
+        varfile.write_text(json.dumps({"name_prefix": prefix}))
+        refused = workspace.run(
+            "plan", "-no-color", "-input=false", f"-var-file={varfile}", ok_codes=(1,)
+        )
+        assert "S3 reserves those bucket name prefixes" in " ".join(refused.stderr.split())
+
+
+def test_the_provider_range_admits_only_the_validated_major() -> None:
+    """versions.tf admits hashicorp/aws 5.100 and later 5.x releases, not 6.x."""
+    text = (TERRAFORM_DIR / "versions.tf").read_text(encoding="utf-8")
+    assert re.findall(r'^\s+version\s*=\s*"([^"]+)"', text, re.M) == [">= 5.100, < 6.0"]
+
+
+def test_the_platform_keeps_start_and_report_lines() -> None:
+    """The function's system log level is INFO: WARN would drop START and REPORT."""
+    text = (TERRAFORM_DIR / "lambda.tf").read_text(encoding="utf-8")
+    assert re.findall(r'system_log_level\s*=\s*"(\w+)"', text) == ["INFO"]
+
+
+def test_no_url_names_a_partition_domain() -> None:
+    """URLs come from the endpoint the API reports, never from a written amazonaws.com."""
+    for tf in TERRAFORM_DIR.glob("*.tf"):
+        code = [line for line in tf.read_text().splitlines() if not line.strip().startswith("#")]
+        hosts = re.findall(r"[\w.-]*\.amazonaws\.com[\w./-]*", "\n".join(code))
+        # Service principals are names, not URLs.
+        assert {h for h in hosts if not re.fullmatch(r"\w+\.amazonaws\.com", h)} == set(), tf
+
+
+# Account-global resource types (one namespace for all regions) and their name argument.
+ACCOUNT_GLOBAL_NAMES = {
+    "aws_iam_role": "name",
+    "aws_cloudfront_origin_access_control": "name",
+    "aws_cloudfront_response_headers_policy": "name",
+    "aws_cloudwatch_dashboard": "dashboard_name",
+}
+
+
+def test_account_global_names_carry_the_region() -> None:
+    """IAM roles, CloudFront policies and dashboards are named with the region (global_name),
+    so the same name_prefix deploys to two regions of one account."""
+    text = "\n".join(tf.read_text() for tf in sorted(TERRAFORM_DIR.glob("*.tf")))
+    assert re.search(r'global_name\s+= "\$\{var.name_prefix\}-\$\{var.region\}"', text)
+    assert re.search(r'role_name\s+= "\$\{local.global_name\}-lambda"', text)
+    for kind, argument in ACCOUNT_GLOBAL_NAMES.items():
+        blocks = re.findall(rf'^resource "{kind}" "\w+" \{{\n(.*?)^\}}', text, re.M | re.S)
+        assert blocks, kind
+        for block in blocks:
+            (name,) = re.findall(rf"^\s*{argument}\s*=\s*(.+)$", block, re.M)
+            assert "local.global_name" in name or name.strip() == "local.role_name", (kind, name)
+
+
+def meta_csp(template: str) -> list[str]:
+    """The directives of the Content-Security-Policy meta tag of a site template."""
+    match = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', template)
+    assert match is not None
+    return [d.strip() for d in match.group(1).split(";") if d.strip()]
+
+
+def test_the_csp_header_is_the_pages_meta_tag_plus_frame_ancestors() -> None:
+    """CloudFront's CSP header allows what the page's own meta tag allows, and no framing."""
+    website = (TERRAFORM_DIR / "website.tf").read_text(encoding="utf-8")
+    block = re.search(r"content_security_policy = join\(\"; \", \[(.*?)\]\)", website, re.S)
+    assert block is not None
+    header = re.findall(r'"([^"]+)"', block.group(1))
+    page = meta_csp((SITE_DIR / "index.html.tpl").read_text(encoding="utf-8"))
+    as_template = [d.replace("${local.websocket_origin}", "${websocket_origin}") for d in header]
+    assert as_template == [*page, "frame-ancestors 'none'"]
+    for template in SITE_DIR.glob("**/*.html.tpl"):
+        assert meta_csp(template.read_text(encoding="utf-8")) == page, template
+
+
+def test_sendmessage_limits_above_the_stages_are_refused(
+    terraform_tool: TerraformTool, lambda_zip: Path
+) -> None:
+    """sendmessage's limits must be below the stage's, or messages could starve connects."""
+    sources = DeploymentSources(lambda_zip=lambda_zip)
+    variables = {"throttling_burst_limit": 100, "sendmessage_throttling_burst_limit": 100}
+    with (
+        MotoServer(quiet=True) as moto,
+        Workspace(
+            sources, tool=terraform_tool, endpoint=moto.endpoint, variables=variables
+        ) as copy,
+    ):
+        result = copy.terraform.run("plan", "-no-color", "-input=false", ok_codes=(1,))
+    assert "must be below throttling_burst_limit and throttling_rate_limit" in " ".join(
+        result.stderr.split()
+    )
 
 
 def test_a_missing_zip_or_page_is_reported_with_the_fix(

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from deployment.terraform.emulator import EMULATED_SERVICES, boto3_client, emulator_override
+from deployment.terraform.emulator import (
+    EMULATED_SERVICES,
+    UNEMULATED_RESOURCE,
+    boto3_client,
+    emulator_override,
+)
 from local_stack.moto_server import MotoServer, MotoServerError
 
 
@@ -15,6 +22,18 @@ def test_override_points_every_service_at_the_emulator() -> None:
         assert f'{service} = "http://127.0.0.1:5555"' in text
     assert text.count("http") == len(EMULATED_SERVICES)
     assert 'access_key                  = "test"' in text
+
+
+def test_override_leaves_out_only_what_the_emulator_cannot_create() -> None:
+    """The response headers policy moto lacks gets count = 0; no other resource is touched;
+    a configuration without it gets no resource override (Terraform would refuse one)."""
+    assert "resource " not in emulator_override("http://127.0.0.1:5555")
+    declared = f'resource "{UNEMULATED_RESOURCE}" "site" {{\n}}'
+    text = emulator_override("http://127.0.0.1:5555", declared)
+    assert re.findall(r'^resource "(\w+)" "(\w+)" \{\n  count = 0\n\}$', text, re.M) == [
+        (UNEMULATED_RESOURCE, "site")
+    ]
+    assert text.count("resource ") == 1
 
 
 def test_moto_server_serves_on_a_free_local_port() -> None:
