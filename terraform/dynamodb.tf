@@ -3,6 +3,7 @@
 # the fan-out Query.
 resource "aws_dynamodb_table" "connections" {
   #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed key (aws/dynamodb); a customer managed key adds $1/month and key administration for connection ids that live at most a few hours.
+  #checkov:skip=CKV_AWS_28:Point-in-time recovery would keep 35 days of backups of names, rooms and connect times that live at most a few hours; it is a variable (connections_point_in_time_recovery), off by default.
   name                        = local.table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "connectionId"
@@ -37,8 +38,9 @@ resource "aws_dynamodb_table" "connections" {
     enabled = true
   }
 
+  # Off by default: connections live hours, and backups would keep who was where for 35 days.
   point_in_time_recovery {
-    enabled = true
+    enabled = var.connections_point_in_time_recovery
   }
 }
 

@@ -1,6 +1,5 @@
 resource "aws_lambda_function" "chat" {
   #checkov:skip=CKV_AWS_50:X-Ray tracing is a cost and a console to learn; the JSON logs carry the request and connection ids needed to follow a message.
-  #checkov:skip=CKV_AWS_115:No reserved concurrency: new accounts have a concurrency quota of 10 and Lambda refuses any reservation that leaves fewer than 10 unreserved, so setting one breaks first deploys. Stage throttling bounds the load instead.
   #checkov:skip=CKV_AWS_116:No dead-letter queue: WebSocket routes invoke synchronously, and a DLQ only receives failed asynchronous invocations.
   #checkov:skip=CKV_AWS_117:Not in a VPC: the function reaches only DynamoDB and API Gateway's public endpoints, and a VPC would need NAT or endpoints at a fixed monthly cost.
   #checkov:skip=CKV_AWS_173:The environment holds no secret (a table name, an endpoint URL, limits); Lambda encrypts it at rest with the AWS managed key.
@@ -13,6 +12,8 @@ resource "aws_lambda_function" "chat" {
   handler       = local.lambda_handler
   memory_size   = var.lambda_memory_mb
   timeout       = var.lambda_timeout_seconds
+  # -1 is "no reservation" to the provider.
+  reserved_concurrent_executions = coalesce(var.lambda_reserved_concurrency, -1)
 
   filename = local.lambda_zip_path
   # Guarded so that `validate` and the precondition below, not a function

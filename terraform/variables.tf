@@ -317,6 +317,45 @@ variable "alarm_failed_deliveries_threshold" {
   }
 }
 
+variable "connections_point_in_time_recovery" {
+  description = "Keep 35 days of continuous backups of the connections table (off: it holds names and rooms that live hours, nothing worth restoring)."
+  type        = bool
+  default     = false
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserve (and cap) the function's concurrency so one busy room cannot take the account's whole Lambda concurrency; null reserves nothing (new accounts have too little unreserved concurrency to reserve any)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == null || (try(var.lambda_reserved_concurrency >= 1, false) && try(floor(var.lambda_reserved_concurrency) == var.lambda_reserved_concurrency, false))
+    error_message = "lambda_reserved_concurrency must be null or a whole number of at least 1."
+  }
+}
+
+variable "budget_alert_email" {
+  description = "E-mail address an AWS Budgets alert goes to when this stack's monthly cost is forecast to pass monthly_budget_usd; null for no budget."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.budget_alert_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.budget_alert_email))
+    error_message = "budget_alert_email must be an e-mail address or null."
+  }
+}
+
+variable "monthly_budget_usd" {
+  description = "The monthly cost, in US dollars, of the resources tagged with this stack (Stack tag) that the budget alert watches."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.monthly_budget_usd > 0
+    error_message = "monthly_budget_usd must be more than 0."
+  }
+}
+
 variable "messages_point_in_time_recovery" {
   description = "Keep 35 days of continuous backups of the messages table (point-in-time recovery; about $0.20 per GB-month)."
   type        = bool

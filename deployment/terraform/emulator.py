@@ -16,7 +16,7 @@ import boto3
 EMULATED_SERVICES: Final = (
     "apigateway",
     "apigatewayv2",
-    "cloudwatch",
+    "budgets",
     "cloudfront",
     "cloudwatch",
     "dynamodb",

@@ -65,6 +65,8 @@ def deployments(
         variables = {"name_prefix": PREFIXES[mode], "hosting_mode": mode, "stage_name": STAGE}
         if mode == ALARM_EMAIL_MODE:
             variables["alarm_email"] = ALARM_EMAIL
+            variables["budget_alert_email"] = ALARM_EMAIL
+            variables["lambda_reserved_concurrency"] = RESERVED_CONCURRENCY
         if mode == EXTRA_TAGS_MODE:
             variables["tags"] = EXTRA_TAGS
         return apply_deployment(
@@ -104,6 +106,7 @@ def deployment(
 
 ALARM_EMAIL_MODE = "s3-website"  # one mode subscribes an address, the other none
 ALARM_EMAIL = "oncall@example.com"
+RESERVED_CONCURRENCY = 25
 EXTRA_TAGS_MODE = "cloudfront"  # one mode adds tags, one of which tries to replace the stack's
 EXTRA_TAGS = {"Team": "chat", "Stack": "not-this-stack"}
 
@@ -326,7 +329,8 @@ def test_table_matches_the_local_stack_schema(deployment: AppliedDeployment) -> 
 
 
 def test_table_expires_items_and_is_protected(deployment: AppliedDeployment) -> None:
-    """TTL on expiresAt, encryption at rest, point-in-time recovery, deletion protection off."""
+    """TTL on expiresAt, encryption at rest, deletion protection off, and no point-in-time
+    recovery by default: connections hold names for hours, not worth 35 days of backups."""
     dynamodb = deployment.client("dynamodb")
     name = deployment.outputs["table_name"]
     ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -335,7 +339,35 @@ def test_table_expires_items_and_is_protected(deployment: AppliedDeployment) -> 
     assert table["SSEDescription"]["Status"] == "ENABLED"
     assert table["DeletionProtectionEnabled"] is False
     backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "DISABLED"
+    messages = deployment.outputs["messages_table_name"]
+    backups = dynamodb.describe_continuous_backups(TableName=messages)[
+        "ContinuousBackupsDescription"
+    ]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_concurrency_and_budget_are_opt_in(deployment: AppliedDeployment) -> None:
+    """Without the variables no concurrency is reserved and no budget exists; with them the
+    function is capped and a budget mails the address on forecast and actual overruns."""
+    function = deployment.outputs["function_name"]
+    reserved = deployment.client("lambda").get_function_concurrency(FunctionName=function)
+    account = deployment.client("sts").get_caller_identity()["Account"]
+    budgets = deployment.client("budgets").describe_budgets(AccountId=account).get("Budgets", [])
+    prefix = deployment.variables["name_prefix"]
+    mine = [b for b in budgets if b["BudgetName"].startswith(f"{prefix}-")]
+    if deployment.variables.get("budget_alert_email") is None:
+        assert reserved.get("ReservedConcurrentExecutions") is None
+        assert mine == []
+        return
+    assert reserved["ReservedConcurrentExecutions"] == RESERVED_CONCURRENCY
+    (budget,) = mine
+    assert budget["BudgetLimit"]["Amount"].startswith("10")
+    assert budget["TimeUnit"] == "MONTHLY"
+    notifications = deployment.client("budgets").describe_notifications_for_budget(
+        AccountId=account, BudgetName=budget["BudgetName"]
+    )["Notifications"]
+    assert {n["NotificationType"] for n in notifications} == {"FORECASTED", "ACTUAL"}
 
 
 # --- IAM --------------------------------------------------------------------------------------
