@@ -28,6 +28,11 @@ class Certificate:
     cert: Path
     key: Path
 
+    @classmethod
+    def in_directory(cls, directory: Path) -> Certificate:
+        """The files ``local_certificate`` writes into ``directory``."""
+        return cls(directory / "local-stack.pem", directory / "local-stack.key")
+
     def server_context(self) -> ssl.SSLContext:
         """A server-side context presenting this certificate."""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -60,7 +65,7 @@ def local_certificate(directory: Path, host: str = "127.0.0.1") -> Certificate:
         .sign(key, hashes.SHA256())
     )
     directory.mkdir(parents=True, exist_ok=True)
-    paths = Certificate(directory / "local-stack.pem", directory / "local-stack.key")
+    paths = Certificate.in_directory(directory)
     paths.cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     paths.key.write_bytes(
         key.private_bytes(
