@@ -102,12 +102,23 @@ class _Outcome(Enum):
     RETRY = "retry"  # an attempt's result only, never a recipient's
 
 
-@dataclass(frozen=True, slots=True)
 class _Result:
-    connection_id: ConnectionId
-    outcome: _Outcome
-    retries: int = 0
-    error: BaseException | None = field(default=None, compare=False)
+    """One recipient's fate. A plain slotted class, not a dataclass: the decorator's generated
+    code is compiled at import, which every cold start pays."""
+
+    __slots__ = ("connection_id", "error", "outcome", "retries")
+
+    def __init__(
+        self,
+        connection_id: ConnectionId,
+        outcome: _Outcome,
+        retries: int = 0,
+        error: BaseException | None = None,
+    ) -> None:
+        self.connection_id = connection_id
+        self.outcome = outcome
+        self.retries = retries
+        self.error = error
 
 
 class _Deadline:
@@ -195,13 +206,15 @@ def broadcast(
     )
 
 
-@dataclass(slots=True)
 class _Job:
     """One recipient's delivery through a flight: its attempts so far and the last error."""
 
-    connection_id: ConnectionId
-    attempt: int = 1
-    error: BaseException | None = None
+    __slots__ = ("attempt", "connection_id", "error")
+
+    def __init__(self, connection_id: ConnectionId) -> None:
+        self.connection_id = connection_id
+        self.attempt = 1
+        self.error: BaseException | None = None
 
 
 class _Dispatcher:

@@ -15,9 +15,14 @@ the sender signs and sends the request itself with the standard library:
   gets the same bytes), the derived key once per (day, secret); per post only the canonical
   request, the string to sign and one HMAC remain. Credentials are the boto3 session's, read
   frozen on every post (cheap, and a refreshed secret is picked up);
-- posts reuse keep-alive ``http.client`` connections, at most ``pool_size`` kept (the fan-out's
-  parallelism), with short timeouts (botocore's 60 s defaults would let one dead socket eat a
-  whole invocation); a broken connection is discarded and the post reported retryable. Nothing
+- many posts are in flight from one thread (``flight``): non-blocking keep-alive connections
+  (TLS over HTTPS, with a verifying context made once per endpoint) watched by one selector,
+  each request written in one send, each answer read for its status, error type and
+  keep-alive only. A thread per post in flight cost more CPU in thread switches and
+  ``http.client``'s header parsing than the post itself (``docs/performance.md``); at most
+  ``pool_size`` idle connections are kept;
+- short timeouts (botocore's 60 s defaults would let one dead socket eat a whole invocation);
+  a broken or timed-out connection is discarded and the post reported retryable. Nothing
   retries here: the broadcaster does, bounded and jittered, within the Lambda's remaining time.
 
 The boto3 reference the benchmarks compare it with (a ``post_to_connection`` per recipient)
@@ -311,15 +316,10 @@ class _Link:
         self.expires = 0.0  # monotonic time the current step times out
 
 
-class _Answer(NamedTuple):
-    status: int
-    code: str  # x-amzn-ErrorType, up to the first ':'
-    will_close: bool
-
-
-def parse_answer(buffer: bytes, *, eof: bool = False) -> _Answer | None:
-    """The HTTP/1.1 answer in ``buffer`` once complete (status, error type, keep-alive), or
-    ``None`` while more bytes are needed. ``eof``: the server closed the connection.
+def parse_answer(buffer: bytes, *, eof: bool = False) -> tuple[int, str, bool] | None:
+    """The HTTP/1.1 answer in ``buffer`` once complete, as (status, ``x-amzn-ErrorType`` up to
+    its first ':', whether the server closes the connection), or ``None`` while more bytes are
+    needed. ``eof``: the server closed the connection.
 
     Only what ``classify`` and keep-alive need is read: ``@connections`` answers are small and
     carry ``Content-Length`` (chunked and close-delimited bodies are understood too).
@@ -354,7 +354,7 @@ def parse_answer(buffer: bytes, *, eof: bool = False) -> _Answer | None:
         complete = body >= length
     else:  # delimited by the connection's end
         complete, will_close = eof, True
-    return _Answer(status, code, will_close) if complete else None
+    return (status, code, will_close) if complete else None
 
 
 class SignedHttpSender:
@@ -680,15 +680,16 @@ class _Flight:
             return
         self._busy.pop(link)
         ticket, connection_id = link.ticket, link.connection_id
-        if answer.will_close:
+        status, code, will_close = answer
+        if will_close:
             self._sender._discard(link)
         else:
             link.state, link.buffer, link.ticket = _State.IDLE, b"", -1
             self._sender._idle.append(link)
-        if 200 <= answer.status < 300:
+        if 200 <= status < 300:
             self._finished.append((ticket, None))
         else:
-            self._finished.append((ticket, classify(connection_id, answer.status, answer.code)))
+            self._finished.append((ticket, classify(connection_id, status, code)))
 
     def _fail(self, link: _Link, reason: str) -> None:
         """The link broke or timed out: discard it, the post is retryable (never resent here)."""
