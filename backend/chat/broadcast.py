@@ -181,12 +181,15 @@ def broadcast(
     first = next(iterator, None)
     if first is None:
         return BroadcastStats()
+    # The second recipient is read before anything is posted: the store's Query runs then
+    # (the sender's own copy comes first and must not arrive before the room has been read).
+    second = next(iterator, None)
     if isinstance(sender, MultiplexingSender):
         # One thread, every post in flight on a selector: no thread switch, no executor.
         dispatcher = _Dispatcher(courier, policy, deadline, concurrency=max(1, concurrency))
-        unfinished = dispatcher.run(chain((first,), iterator), sender)
+        ahead = (first,) if second is None else (first, second)
+        unfinished = dispatcher.run(chain(ahead, iterator), sender)
         return _summarise(dispatcher.results, unfinished=unfinished, started=started)
-    second = next(iterator, None)
     if second is None or concurrency <= 1:  # one recipient (a reply): no threads needed
         ids: Iterator[ConnectionId] = chain((first,), () if second is None else (second,))
         results = [courier.deliver(connection_id) for connection_id in chain(ids, iterator)]
