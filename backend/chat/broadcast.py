@@ -12,6 +12,13 @@ For each recipient, ``broadcast`` posts through a ``Sender`` and reacts to the d
 
 The Lambda's remaining time bounds everything: no attempt or backoff starts when less than
 ``reserve_ms`` is left, and the broadcast stops waiting for stragglers shortly before the end.
+
+How the posts run depends on the sender. A ``MultiplexingSender`` (the Lambda's
+``SignedHttpSender``) keeps up to ``concurrency`` posts in flight from this one thread
+(``_Dispatcher``: backoffs are timers, stragglers at the cutoff are abandoned with their
+connections); any other ``Sender`` (test fakes, the benchmarks' references) gets a pool of
+``concurrency`` threads, each post blocking one (``_Courier.deliver``). Both apply the same
+reactions (``_Courier.react``) and the same policy.
 """
 
 from __future__ import annotations
