@@ -7,7 +7,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from importlib import metadata
@@ -225,6 +225,7 @@ def _fanout(data: dict[str, Any], markdown: bool) -> list[str]:
             ),
             "",
         ]
+    lines += _fanout_transport(data, tab) + _fanout_share(data, tab)
     if data["sweep"]:
         lines += [
             f"Concurrency at {data['sweep_size']:,} recipients (median of the runs)",
@@ -245,6 +246,112 @@ def _fanout(data: dict[str, Any], markdown: bool) -> list[str]:
             "",
         ]
     return lines
+
+
+def _fanout_transport(data: dict[str, Any], tab: Callable[..., str]) -> list[str]:
+    by_key = {(r["recipients"], r["protocol"], r["sender"]): r for r in data.get("transport", [])}
+    keys = sorted({(size, protocol) for size, protocol, _ in by_key})
+    rows = []
+    for size, protocol in keys:
+        ours, before = (
+            by_key.get((size, protocol, "backend")),
+            by_key.get((size, protocol, "previous")),
+        )
+        if ours is None or before is None:
+            continue
+        rows.append(
+            [
+                _n(size),
+                protocol.upper(),
+                _s(ours["wall_s"]),
+                _s(ours["cpu_ms_per_recipient"]),
+                _n(ours["tcp_opened_first_run"]),
+                _s(before["wall_s"]),
+                _s(before["cpu_ms_per_recipient"]),
+                f"{ours['cpu_ms_per_recipient'] / before['cpu_ms_per_recipient']:.2f}x",
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "The backend's sender (one thread, posts multiplexed on a selector) and the previous one "
+        "(bench.threaded_sender: http.client, a thread per post in flight), taking turns, over "
+        "HTTP and HTTPS (the stack's TLS port, a certificate made at start), "
+        f"FANOUT_CONCURRENCY={data['concurrency']}",
+        tab(
+            [
+                "recipients",
+                "protocol",
+                "wall s",
+                "CPU ms/recip",
+                "TCP opened (1st)",
+                "previous wall s",
+                "previous CPU ms/recip",
+                "CPU ratio",
+            ],
+            rows,
+            align="rlrrrrrr",
+        ),
+        "",
+    ]
+
+
+def _fanout_share(data: dict[str, Any], tab: Callable[..., str]) -> list[str]:
+    share = data.get("share") or {}
+    if "skipped" in share:
+        return [f"Lambda CPU share: SKIPPED ({share['skipped']})", ""]
+    rows = share.get("rows") or []
+    if not rows:
+        return []
+    cheapest = share.get("cheapest")
+    goal = f"{share['target_size']:,} recipients within {share['target_s']:g} s"
+    verdict = (
+        f"no setting delivered {goal}"
+        if cheapest is None
+        else f"cheapest setting delivering {goal}: "
+        f"{cheapest['memory_mb']} MB, FANOUT_CONCURRENCY={cheapest['concurrency']} "
+        f"({cheapest['wall_s']:.3f} s, {cheapest['gb_s']:.4f} GB-s, "
+        f"${cheapest['usd'] * 1e6:.2f} per million broadcasts)"
+    )
+    return [
+        f"Under Lambda's CPU share (this process in a cgroup with cpu.cfs_quota_us / "
+        f"cpu.cfs_period_us = memory / 1,769 MB), the backend's broadcast over "
+        f"{share['protocol'].upper()}; wall time of the warm broadcasts (median; 'first' opens "
+        f"the connections), cost at ${share['usd_per_gb_s']} per GB-s (arm64)",
+        tab(
+            [
+                "memory MB",
+                "share",
+                "measured",
+                "concurrency",
+                "recipients",
+                "wall s",
+                "first s",
+                "CPU ms/recip",
+                "GB-s",
+                "$ per 1M broadcasts",
+                "lost",
+            ],
+            [
+                [
+                    str(row["memory_mb"]),
+                    f"{row['share']:.3f}",
+                    "/".join(f"{value:.2f}" for value in row.get("measured_share", [])),
+                    str(row["concurrency"]),
+                    _n(row["recipients"]),
+                    _s(row["wall_s"]),
+                    _s(row["wall_s_first_run"]),
+                    _s(row["cpu_ms_per_recipient"]),
+                    f"{row['gb_s']:.4f}",
+                    f"{row['usd'] * 1e6:.2f}",
+                    str(row["recipients"] - min(row["delivered"], row["frames_received_min"])),
+                ]
+                for row in rows
+            ],
+        ),
+        verdict,
+        "",
+    ]
 
 
 def _coldstart(data: dict[str, Any], markdown: bool) -> list[str]:

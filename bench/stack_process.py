@@ -2,7 +2,9 @@
 
 The benchmark process then measures only its own side (``time.process_time()``); the
 emulator's CPU is reported by this process. Commands: ``ids`` (the open connections),
-``counters`` (the emulator's counters and this process's CPU seconds). Closing stdin stops the
+``counters`` (the emulator's counters and this process's CPU seconds). With ``--tls-dir``
+the ``@connections`` API is also served over HTTPS (``management_tls_endpoint``), with a
+certificate written there for the benchmark to trust (``bench.tls``). Closing stdin stops the
 stack, which closes every socket with 1001 and fires no ``$disconnect``.
 """
 
@@ -12,9 +14,11 @@ import argparse
 import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bench.children import serve
+from bench.tls import local_certificate
 from local_stack.emulator.core import FaultInjection
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
@@ -26,6 +30,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds per @connections call")
     parser.add_argument("--lambda-concurrency", type=int, default=8)
     parser.add_argument("--environment", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--tls-dir", type=Path, help="also serve HTTPS with a certificate made in this directory"
+    )
     return parser.parse_args(argv)
 
 
@@ -46,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             concurrency=args.lambda_concurrency, timeout_s=30.0, environment=environment
         ),
         site_dir=None,
+        tls=None if args.tls_dir is None else local_certificate(args.tls_dir).server_context(),
     )
     with running_stack(options) as stack:
 
@@ -59,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             {
                 "ws_url": stack.ws_url,
                 "management_endpoint": stack.management_endpoint,
+                "management_tls_endpoint": stack.management_tls_endpoint,
                 "dynamodb_endpoint": stack.dynamodb_endpoint,
                 "table_name": stack.table_name,
                 "region": stack.region,

@@ -6,6 +6,7 @@
         stack.page_url              # "http://127.0.0.1:PORT/"
         stack.ws_url                # "ws://127.0.0.1:PORT/local"
         stack.management_endpoint   # "http://127.0.0.1:PORT/local" (@connections)
+        stack.management_tls_endpoint  # "https://127.0.0.1:PORT2/local" with StackOptions(tls=...)
         stack.dynamodb_endpoint     # moto's URL
         stack.table_name
 
@@ -20,6 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import socket
+import ssl
 import threading
 from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -96,6 +98,9 @@ class StackOptions:
     """The messages table; required with ``dynamodb_endpoint``, else a default is created."""
     warm: bool = True
     """Load the handler in one worker before returning, so the first connect is not cold."""
+    tls: ssl.SSLContext | None = None
+    """Also serve the same API over HTTPS with this server context, on a second port
+    (``Stack.management_tls_endpoint``); the function still posts over HTTP."""
 
     def __post_init__(self) -> None:
         if self.dynamodb_endpoint is not None and not (
@@ -137,6 +142,7 @@ class Stack:
         *,
         options: StackOptions,
         port: int,
+        tls_port: int | None,
         dynamodb_endpoint: str,
         table_name: str,
         messages_table_name: str,
@@ -152,6 +158,12 @@ class Stack:
         self.ws_url = f"ws://{base}/{options.emulator.stage}"
         self.management_endpoint = f"http://{base}/{options.emulator.stage}"
         """The ``@connections`` management API's base URL (the ``CONNECTIONS_ENDPOINT``)."""
+        self.management_tls_endpoint = (
+            None
+            if tls_port is None
+            else f"https://{options.host}:{tls_port}/{options.emulator.stage}"
+        )
+        """The same over HTTPS, with ``StackOptions.tls``."""
         self.dynamodb_endpoint = dynamodb_endpoint
         self.table_name = table_name
         self.messages_table_name = messages_table_name
@@ -202,6 +214,17 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _listeners(
+    options: StackOptions, cleanup: contextlib.ExitStack
+) -> list[tuple[socket.socket, ssl.SSLContext | None]]:
+    """The listening sockets: HTTP on ``options.port``, then HTTPS on a free port with ``tls``."""
+    found: list[tuple[socket.socket, ssl.SSLContext | None]] = []
+    for port, context in [(options.port, None), *([(0, options.tls)] if options.tls else [])]:
+        found.append((_listen(options.host, port), context))
+        cleanup.callback(found[-1][0].close)
+    return found
+
+
 def _create_tables(endpoint: str, table_name: str, messages_table_name: str, region: str) -> None:
     create_table(endpoint, table_name, region)
     create_table(endpoint, messages_table_name, region, MESSAGES_SCHEMA)
@@ -212,8 +235,8 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
     """Start the whole stack, yield it, and stop everything on exit (see the module docstring)."""
     options = options or StackOptions()
     with contextlib.ExitStack() as cleanup:
-        sock = _listen(options.host, options.port)
-        cleanup.callback(sock.close)
+        listeners = _listeners(options, cleanup)
+        sock = listeners[0][0]
         port = int(sock.getsockname()[1])
         stage = options.emulator.stage
         management_endpoint = f"http://{options.host}:{port}/{stage}"
@@ -255,7 +278,8 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
 
         async def start() -> None:
             await runner.setup()
-            await web.SockSite(runner, sock).start()
+            for listener, context in listeners:
+                await web.SockSite(runner, listener, ssl_context=context).start()
             if options.warm:
                 await runtime.warm()
 
@@ -278,6 +302,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
         yield Stack(
             options=options,
             port=port,
+            tls_port=int(listeners[1][0].getsockname()[1]) if len(listeners) > 1 else None,
             dynamodb_endpoint=endpoint,
             table_name=table_name,
             messages_table_name=messages_table_name,

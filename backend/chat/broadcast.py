@@ -12,6 +12,13 @@ For each recipient, ``broadcast`` posts through a ``Sender`` and reacts to the d
 
 The Lambda's remaining time bounds everything: no attempt or backoff starts when less than
 ``reserve_ms`` is left, and the broadcast stops waiting for stragglers shortly before the end.
+
+How the posts run depends on the sender. A ``MultiplexingSender`` (the Lambda's
+``SignedHttpSender``) keeps up to ``concurrency`` posts in flight from this one thread
+(``_Dispatcher``: backoffs are timers, stragglers at the cutoff are abandoned with their
+connections); any other ``Sender`` (test fakes, the benchmarks' references) gets a pool of
+``concurrency`` threads, each post blocking one (``_Courier.deliver``). Both apply the same
+reactions (``_Courier.react``) and the same policy.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from itertools import chain
+from heapq import heappop, heappush
+from itertools import chain, count
 from typing import Final, Protocol
 
 from .connections import ConnectionId
@@ -34,7 +42,7 @@ from .errors import (
     PayloadTooLarge,
     RetryableDeliveryError,
 )
-from .gateway import Sender
+from .gateway import Flight, MultiplexingSender, Sender
 
 log = logging.getLogger("chat.broadcast")
 
@@ -101,12 +109,23 @@ class _Outcome(Enum):
     RETRY = "retry"  # an attempt's result only, never a recipient's
 
 
-@dataclass(frozen=True, slots=True)
 class _Result:
-    connection_id: ConnectionId
-    outcome: _Outcome
-    retries: int = 0
-    error: BaseException | None = field(default=None, compare=False)
+    """One recipient's fate. A plain slotted class, not a dataclass: the decorator's generated
+    code is compiled at import, which every cold start pays."""
+
+    __slots__ = ("connection_id", "error", "outcome", "retries")
+
+    def __init__(
+        self,
+        connection_id: ConnectionId,
+        outcome: _Outcome,
+        retries: int = 0,
+        error: BaseException | None = None,
+    ) -> None:
+        self.connection_id = connection_id
+        self.outcome = outcome
+        self.retries = retries
+        self.error = error
 
 
 class _Deadline:
@@ -154,7 +173,7 @@ def broadcast(
     """
     started = time.perf_counter()
     deadline = _Deadline(remaining_ms, policy.reserve_ms)
-    deliver = _Courier(
+    courier = _Courier(
         payload,
         sender,
         store,
@@ -163,23 +182,31 @@ def broadcast(
         personal=personal or {},
         sleep=sleep,
         jitter=jitter,
-    ).deliver
+    )
 
     iterator = iter(recipients)
     first = next(iterator, None)
     if first is None:
         return BroadcastStats()
+    # The second recipient is read before anything is posted: the store's Query runs then
+    # (the sender's own copy comes first and must not arrive before the room has been read).
     second = next(iterator, None)
+    if isinstance(sender, MultiplexingSender):
+        # One thread, every post in flight on a selector: no thread switch, no executor.
+        dispatcher = _Dispatcher(courier, policy, deadline, concurrency=max(1, concurrency))
+        ahead = (first,) if second is None else (first, second)
+        unfinished = dispatcher.run(chain(ahead, iterator), sender)
+        return _summarise(dispatcher.results, unfinished=unfinished, started=started)
     if second is None or concurrency <= 1:  # one recipient (a reply): no threads needed
         ids: Iterator[ConnectionId] = chain((first,), () if second is None else (second,))
-        results = [deliver(connection_id) for connection_id in chain(ids, iterator)]
+        results = [courier.deliver(connection_id) for connection_id in chain(ids, iterator)]
         return _summarise(results, unfinished=0, started=started)
 
     executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fanout")
     futures: list[Future[_Result]] = []
     try:
         for connection_id in chain((first, second), iterator):
-            futures.append(executor.submit(deliver, connection_id))
+            futures.append(executor.submit(courier.deliver, connection_id))
         done, not_done = wait(futures, timeout=deadline.wait_timeout_s(), return_when=ALL_COMPLETED)
     finally:
         # Never block past the deadline on a stuck socket; queued posts are cancelled.
@@ -187,6 +214,89 @@ def broadcast(
     return _summarise(
         [future.result() for future in done], unfinished=len(not_done), started=started
     )
+
+
+class _Job:
+    """One recipient's delivery through a flight: its attempts so far and the last error."""
+
+    __slots__ = ("attempt", "connection_id", "error")
+
+    def __init__(self, connection_id: ConnectionId) -> None:
+        self.connection_id = connection_id
+        self.attempt = 1
+        self.error: BaseException | None = None
+
+
+class _Dispatcher:
+    """``_Courier.deliver``'s rules for every recipient at once on one flight: at most
+    ``concurrency`` posts in flight, backoffs as timers (never a sleeping thread), recipients
+    read lazily."""
+
+    def __init__(
+        self, courier: _Courier, policy: RetryPolicy, deadline: _Deadline, *, concurrency: int
+    ) -> None:
+        self._courier = courier
+        self._policy = policy
+        self._deadline = deadline
+        self._concurrency = concurrency
+        self.results: list[_Result] = []
+        self._posting: dict[int, _Job] = {}  # ticket -> job
+        self._backing_off: list[tuple[float, int, _Job]] = []  # (due, tiebreak, job): a heap
+        self._order = count()
+
+    def run(self, recipients: Iterator[ConnectionId], sender: MultiplexingSender) -> int:
+        """Deliver to ``recipients``; returns how many were unfinished at the wait cutoff."""
+        more = True
+        with sender.flight() as flight:
+            while True:
+                now = time.monotonic()
+                backing_off = self._backing_off
+                while backing_off and backing_off[0][0] <= now:
+                    if flight.in_flight >= self._concurrency:
+                        break
+                    self._launch(flight, heappop(backing_off)[2])
+                while more and flight.in_flight < self._concurrency:
+                    connection_id = next(recipients, None)
+                    more = connection_id is not None
+                    if connection_id is not None:
+                        self._launch(flight, _Job(connection_id))
+                if not self._posting and not backing_off and not more:
+                    return 0
+                timeout = self._deadline.wait_timeout_s()
+                if timeout is not None and timeout <= 0:
+                    # Out of time: what is in flight is abandoned (its connections closed).
+                    if more:
+                        log.warning("broadcast stopped before reading every recipient")
+                    return len(self._posting) + len(backing_off)
+                if backing_off:
+                    due = max(0.0, backing_off[0][0] - now)
+                    timeout = due if timeout is None else min(timeout, due)
+                for ticket, error in flight.wait(timeout):
+                    self._settle(self._posting.pop(ticket), error)
+
+    def _launch(self, flight: Flight, job: _Job) -> None:
+        if self._deadline.allows():
+            payload = self._courier.payload_for(job.connection_id)
+            self._posting[flight.start(job.connection_id, payload)] = job
+        else:
+            self._finish(job, _Outcome.OUT_OF_TIME)
+
+    def _settle(self, job: _Job, error: BaseException | None) -> None:
+        outcome, job.error = self._courier.react(job.connection_id, error)
+        if outcome is not _Outcome.RETRY:
+            self._finish(job, outcome)
+        elif job.attempt == self._policy.max_attempts:
+            self._finish(job, _Outcome.FAILED)
+        else:
+            delay = self._policy.backoff(job.attempt, self._courier.jitter())
+            if not self._deadline.allows(delay):
+                self._finish(job, _Outcome.OUT_OF_TIME)
+                return
+            job.attempt += 1
+            heappush(self._backing_off, (time.monotonic() + delay, next(self._order), job))
+
+    def _finish(self, job: _Job, outcome: _Outcome) -> None:
+        self.results.append(_Result(job.connection_id, outcome, job.attempt - 1, job.error))
 
 
 class _Courier:
@@ -233,20 +343,36 @@ class _Courier:
             retries += 1
         return _Result(connection_id, _Outcome.FAILED, retries, error)
 
+    def payload_for(self, connection_id: ConnectionId) -> bytes:
+        """The recipient's personal bytes, or the shared payload."""
+        return self._personal.get(connection_id, self._payload)
+
+    def jitter(self) -> float:
+        """A fresh jitter factor in ``[0, 1)`` for a backoff."""
+        return self._jitter()
+
+    def react(
+        self, connection_id: ConnectionId, error: BaseException | None
+    ) -> tuple[_Outcome, BaseException | None]:
+        """One attempt's outcome from its error (``None``: delivered); prunes a gone peer."""
+        if error is None:
+            return _Outcome.DELIVERED, None
+        if isinstance(error, ConnectionGone):
+            return self._prune(connection_id)
+        if isinstance(error, PayloadTooLarge):
+            return _Outcome.TOO_LARGE, error
+        if isinstance(error, DeliveryForbidden):
+            return _Outcome.FORBIDDEN, error
+        if isinstance(error, RetryableDeliveryError):
+            return _Outcome.RETRY, error
+        return _Outcome.FAILED, error  # isolation: one broken recipient never sinks the rest
+
     def _attempt(self, connection_id: ConnectionId) -> tuple[_Outcome, BaseException | None]:
         try:
-            self._sender.post(connection_id, self._personal.get(connection_id, self._payload))
-        except ConnectionGone:
-            return self._prune(connection_id)
-        except PayloadTooLarge as error:
-            return _Outcome.TOO_LARGE, error
-        except DeliveryForbidden as error:
-            return _Outcome.FORBIDDEN, error
-        except RetryableDeliveryError as error:
-            return _Outcome.RETRY, error
-        except Exception as error:  # isolation: one broken recipient never sinks the rest
-            return _Outcome.FAILED, error
-        return _Outcome.DELIVERED, None
+            self._sender.post(connection_id, self.payload_for(connection_id))
+        except Exception as error:
+            return self.react(connection_id, error)
+        return self.react(connection_id, None)
 
     def _prune(self, connection_id: ConnectionId) -> tuple[_Outcome, BaseException | None]:
         try:

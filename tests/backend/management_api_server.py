@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import defaultdict
@@ -47,7 +48,8 @@ class Recorded:
 class ManagementApiServer:
     """Scripted statuses per connection id; records every request and delivered body."""
 
-    def __init__(self, stage: str = "prod") -> None:
+    def __init__(self, stage: str = "prod", *, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: serve HTTPS with this server context instead of HTTP."""
         self.stage = stage
         self.script: dict[str, list[int]] = {}
         self.requests: dict[str, int] = defaultdict(int)
@@ -60,6 +62,11 @@ class ManagementApiServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
+        self._scheme = "http" if tls is None else "https"
+        if tls is not None:  # the handshake runs in the handler's thread, on first read
+            self._httpd.socket = tls.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -68,7 +75,7 @@ class ManagementApiServer:
     def endpoint(self) -> str:
         """The base URL to give boto3 (``CONNECTIONS_ENDPOINT``)."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/{self.stage}"
+        return f"{self._scheme}://{host!s}:{port}/{self.stage}"
 
     def start(self) -> ManagementApiServer:
         """Serve in a background thread."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
+from botocore.credentials import ReadOnlyCredentials
 from chat.broadcast import BroadcastStats, RetryPolicy, broadcast
 from chat.connections import ConnectionId
 from chat.errors import (
@@ -15,9 +17,11 @@ from chat.errors import (
     PayloadTooLarge,
     RetryableDeliveryError,
 )
+from chat.gateway import SignedHttpSender
 
 from tests.backend.conftest import Logs
 from tests.backend.fakes import MemoryStore, RecordingSender
+from tests.backend.management_api_server import ManagementApiServer
 
 PAYLOAD = b'{"type":"message"}'
 
@@ -207,3 +211,27 @@ def test_a_stuck_post_does_not_hold_the_invocation() -> None:
         release.set()
     assert time.monotonic() - started < 2.0  # the stuck post alone would hold it 10 s
     assert stats == BroadcastStats(delivered=2, failed=1)
+
+
+def test_the_room_is_read_before_the_first_post_on_a_flight(
+    management_api: ManagementApiServer,
+) -> None:
+    """With the one-thread sender too, nothing is posted before the second recipient has been
+    read (the store's Query runs then): the sender's own copy never arrives before its room
+    was read."""
+    events: list[str] = []
+    sender = SignedHttpSender(
+        management_api.endpoint,
+        lambda: ReadOnlyCredentials("AKID", "secret", None),
+        "eu-west-1",
+        pool_size=2,
+    )
+
+    def recipients() -> Iterator[ConnectionId]:
+        yield ConnectionId("me")
+        events.append(f"query after {sender.opened} posts started")  # a post opens a link
+        yield from ids("a", "b")
+
+    stats = broadcast(PAYLOAD, recipients(), sender, MemoryStore(), concurrency=4)
+    assert stats.delivered == 3
+    assert events == ["query after 0 posts started"]

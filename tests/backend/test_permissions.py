@@ -8,7 +8,6 @@ declaration, so between them a call the policy lacks cannot land unnoticed.
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Iterator
 from typing import Any
 
@@ -233,13 +232,14 @@ def test_the_signed_sender_uses_only_declared_http_methods(
 ) -> None:
     """``SignedHttpSender``'s requests on the wire use declared methods only."""
     methods: set[str] = set()
-    original = http.client.HTTPConnection.request
+    original = SignedHttpSender.request
 
-    def request(self: http.client.HTTPConnection, method: str, *args: Any, **kwargs: Any) -> None:
-        methods.add(method)
-        original(self, method, *args, **kwargs)
+    def request(self: SignedHttpSender, connection_id: ConnectionId, data: bytes) -> bytes:
+        raw = original(self, connection_id, data)  # the bytes written to the socket
+        methods.add(raw.split(b" ", 1)[0].decode())
+        return raw
 
-    monkeypatch.setattr(http.client.HTTPConnection, "request", request)
+    monkeypatch.setattr(SignedHttpSender, "request", request)
     credentials = ReadOnlyCredentials("AKIDEXAMPLE", "secret", None)
     sender = SignedHttpSender(management_api.endpoint, lambda: credentials, REGION, pool_size=1)
     sender.post(ConnectionId("c1"), b"{}")

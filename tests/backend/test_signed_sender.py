@@ -7,6 +7,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,7 +17,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
-from chat.broadcast import broadcast
+from chat.broadcast import RetryPolicy, broadcast
 from chat.connections import ConnectionId
 from chat.errors import (
     ConfigurationError,
@@ -30,10 +31,12 @@ from chat.gateway import (
     SignedHttpSender,
     SigV4Signer,
     classify,
+    parse_answer,
     session_credentials,
 )
 
 from bench.boto3_sender import ManagementApiSender, client_config
+from bench.tls import local_certificate
 from tests.backend.conftest import REGION
 from tests.backend.fakes import ERROR_STATUSES, MemoryStore
 from tests.backend.management_api_server import DROP, HANG, ManagementApiServer
@@ -355,3 +358,101 @@ def test_https_endpoints_use_one_verifying_tls_context() -> None:
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert sender._context() is context
     assert sender.opened == 2 and sender._idle == []
+
+
+# --- one thread, many posts in flight -----------------------------------------------------------
+
+
+def test_a_broadcast_keeps_every_reaction_on_one_flight(
+    management_api: ManagementApiServer,
+) -> None:
+    """Through the real sender (posts multiplexed on one thread): 410 pruned, 413 counted, 403 a
+    configuration error, 429 then 200 retried and delivered, 5xx retried up to the bound."""
+    sender = lean(management_api, pool_size=4)
+    for cid, steps in {
+        "gone": [410],
+        "big": [413],
+        "denied": [403],
+        "busy": [429, 200],
+        "down": [500, 503, 500, 200],
+    }.items():
+        management_api.script[cid] = steps
+    store = MemoryStore()
+    recipients = [ConnectionId(c) for c in ("gone", "big", "denied", "busy", "down", "ok1", "ok2")]
+    stats = broadcast(b"m", recipients, sender, store, concurrency=4, jitter=lambda: 0.1)
+    assert (stats.delivered, stats.pruned, stats.too_large, stats.forbidden) == (3, 1, 1, 1)
+    assert stats.retried == 1 + 2 and stats.failed == 3  # big, denied, down (3 attempts)
+    assert store.deleted == ["gone"] and stats.gone == ("gone",)
+    assert management_api.requests["down"] == 3 and management_api.requests["busy"] == 2
+    assert sender.opened <= 4
+
+
+def test_a_flight_stops_at_the_deadline_and_says_how_far_it_got(
+    management_api: ManagementApiServer,
+) -> None:
+    """Posts still unanswered when the invocation runs out of time are abandoned (their
+    connections closed) and counted as failed; the broadcast returns in time."""
+    management_api.hang_s = 3.0
+    management_api.script["stuck"] = [HANG]
+    sender = lean(management_api, pool_size=2)
+    end = time.monotonic() + 1.5  # 1.5 s left; WAIT_CUTOFF_MS before that it stops waiting
+    started = time.monotonic()
+    stats = broadcast(
+        b"m",
+        [ConnectionId("a"), ConnectionId("stuck"), ConnectionId("b")],
+        sender,
+        MemoryStore(),
+        concurrency=2,
+        remaining_ms=lambda: int((end - time.monotonic()) * 1000),
+        policy=RetryPolicy(reserve_ms=200),
+    )
+    assert time.monotonic() - started < 1.5
+    assert (stats.delivered, stats.failed) == (2, 1)
+    assert sender._idle and all(link.state.value == "idle" for link in sender._idle)
+
+
+def test_https_posts_verify_the_certificate_and_reuse_connections(tmp_path: Path) -> None:
+    """Over HTTPS the sender verifies the server's certificate (a context that trusts it is
+    given; the default one refuses it, retryably) and keeps its TLS connections alive."""
+    certificate = local_certificate(tmp_path)
+    server = ManagementApiServer(tls=certificate.server_context()).start()
+    try:
+        assert server.endpoint.startswith("https://")
+        untrusting = lean(server, pool_size=1)
+        with pytest.raises(RetryableDeliveryError, match="SSLCertVerificationError"):
+            untrusting.post(ConnectionId("a"), b"1")
+        sender = lean(server, pool_size=3, ssl_context=certificate.trusting())
+        recipients = [ConnectionId(f"c{i}=") for i in range(60)]
+        stats = broadcast(b"tls", recipients, sender, MemoryStore(), concurrency=3)
+        assert stats.delivered == 60
+        assert sender.opened <= 3
+        assert all(server.received[c] == [b"tls"] for c in recipients)
+        sender.post(ConnectionId("again"), b"x")  # an idle TLS link (session ticket read) reused
+        assert sender.opened <= 3
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", (200, "", False)),
+        (b"HTTP/1.1 410 Gone\r\nx-amzn-ErrorType: GoneException:http://x\r\n", None),
+        (
+            b"HTTP/1.1 410 Gone\r\nX-Amzn-ErrorType: GoneException:http://x\r\n"
+            b"Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+            (410, "GoneException", True),
+        ),
+        (b"HTTP/1.1 429 T\r\nContent-Length: 5\r\n\r\n{}", None),  # body still coming
+        (
+            b"HTTP/1.1 500 E\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            (500, "", False),
+        ),
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", (200, "", True)),
+    ],
+)
+def test_answers_are_parsed_for_status_error_type_and_keep_alive(
+    raw: bytes, expected: tuple[int, str, bool] | None
+) -> None:
+    """The sender's answer parser reads what classify and keep-alive need, once complete."""
+    assert parse_answer(raw) == expected

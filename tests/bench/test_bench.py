@@ -12,9 +12,18 @@ from typing import Any
 
 import pytest
 
+from bench import cpushare
 from bench.__main__ import _previous, main
 from bench.coldstart import parse_importtime
-from bench.fanout import ensure_open_files
+from bench.cpushare import (
+    ARM64_USD_PER_GB_S,
+    CpuShareUnavailable,
+    cpu_share,
+    gb_seconds,
+    lambda_share,
+    usd,
+)
+from bench.fanout import cheapest_setting, ensure_open_files
 from bench.measure import percentile
 from bench.readcost import item_size, make_item, read_units
 from bench.report import table
@@ -194,3 +203,58 @@ def test_open_file_limit_is_checked_before_thousands_of_sockets() -> None:
     if hard != resource.RLIM_INFINITY:
         with pytest.raises(RuntimeError, match="raise it"):
             ensure_open_files(hard + 1)
+
+
+@pytest.mark.slow
+def test_smoke_fanout_compares_both_senders_over_http_and_https_and_under_a_share(
+    smoke: tuple[Path, dict[str, Any]],
+) -> None:
+    """The backend's and the previous sender each delivered every post over HTTP and HTTPS;
+    the Lambda-share runs either report priced rows with the share they measured or say
+    clearly why they were skipped."""
+    fanout = smoke[1]["benchmarks"]["fanout"]
+    seen = {(row["sender"], row["protocol"]) for row in fanout["transport"]}
+    assert seen == {(s, p) for s in ("backend", "previous") for p in ("http", "https")}
+    for row in fanout["transport"]:
+        assert row["delivered"] == row["frames_received_min"] == row["recipients"]
+    share = fanout["share"]
+    if "skipped" in share:
+        assert share["skipped"]
+        assert "Lambda CPU share: SKIPPED" in (smoke[0] / "results.txt").read_text()
+        return
+    assert share["protocol"] == "https"
+    for row in share["rows"]:
+        assert row["delivered"] == row["frames_received_min"] == row["recipients"]
+        assert row["gb_s"] > 0 and row["usd"] == pytest.approx(row["gb_s"] * ARM64_USD_PER_GB_S)
+        assert all(0 < value <= 2 for value in row["measured_share"])
+
+
+def test_lambda_share_and_price_follow_lambdas_rules() -> None:
+    """One vCPU at 1,769 MB; GB-seconds are memory/1,024 times the duration rounded up to the
+    millisecond; the cheapest fit row is the one with the fewest GB-seconds."""
+    assert lambda_share(1769) == 1.0
+    assert lambda_share(512) == pytest.approx(0.289, abs=0.001)
+    assert gb_seconds(1024, 0.5001) == pytest.approx(0.501)
+    assert usd(2048, 1.0) == pytest.approx(2 * ARM64_USD_PER_GB_S)
+    rows = [
+        {"recipients": 1000, "memory_mb": 512, "concurrency": 32, "wall_s": 1.2, "gb_s": 0.6},
+        {"recipients": 1000, "memory_mb": 1024, "concurrency": 32, "wall_s": 0.9, "gb_s": 0.9},
+        {"recipients": 1000, "memory_mb": 512, "concurrency": 128, "wall_s": 0.5, "gb_s": 0.25},
+        {"recipients": 100, "memory_mb": 128, "concurrency": 8, "wall_s": 0.1, "gb_s": 0.01},
+    ]
+    for row in rows:
+        row["usd"] = row["gb_s"] * ARM64_USD_PER_GB_S
+    best = cheapest_setting(rows, 1000, 1.0)
+    assert best is not None and (best["memory_mb"], best["concurrency"]) == (512, 128)
+    assert cheapest_setting(rows, 1000, 0.1) is None
+
+
+def test_a_cpu_share_that_cannot_be_applied_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a writable cgroup v1 cpu controller the share is refused with a reason (the
+    benchmark then skips that part), never a crash."""
+    monkeypatch.setattr(cpushare, "_ROOT", Path("/nonexistent/cgroup/cpu"))
+    with (
+        pytest.raises(CpuShareUnavailable, match="no cgroup v1 cpu controller"),
+        cpu_share(0.5),
+    ):
+        pass
