@@ -16,7 +16,7 @@ def test_defaults() -> None:
         connections_endpoint=None,
         allowed_origins=frozenset(),
         max_message_chars=2000,
-        fanout_concurrency=32,
+        fanout_concurrency=128,
         connection_ttl_seconds=10800,
         message_retention_days=7,
     )
