@@ -333,7 +333,13 @@ class RouteSelector:
             if not isinstance(node, dict) or segment not in node:
                 return None
             node = node[segment]
-        return stringify(node)
+        try:
+            return stringify(node)
+        except RecursionError:
+            # Parsed, but nested deeper than stringifying can follow (a few hundred levels):
+            # such a value names no route (route keys are short), so the frame goes to $default,
+            # as one that cannot be parsed does.
+            return None
 
 
 def stringify(value: Any) -> str | None:

@@ -1,0 +1,108 @@
+"""Hostile client frames, as text: whatever a client can put in a WebSocket text frame.
+
+JSON is rendered by hand so that a frame can hold what ``json.dumps`` of a dict cannot:
+duplicate keys, ``NaN``/``Infinity``, lone surrogates (as ``\\ud800`` escapes), numbers past
+Python's 4,300-digit limit, nesting deeper than any parser goes. The chat's actions come up
+often, so that generated frames reach every route and every field check, not only ``$default``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chat.protocol import ACTIONS
+from hypothesis import strategies as st
+
+ANY_CHAR = st.characters(codec=None, exclude_categories=())
+"""Any code point, surrogates included."""
+
+# Field names the chat reads, and a few it must ignore.
+KEYS = ("action", "text", "clientId", "after", "before", "limit", "room", "from", "type", "id")
+ULID_LIKE = st.from_regex(r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}", fullmatch=True)
+
+
+def _number_text() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.integers().map(str),
+        st.floats(allow_nan=False, allow_infinity=False).map(repr),
+        st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-0", "1E400", "0.0"]),
+        st.integers(4000, 5000).map(lambda digits: "9" * digits),  # past int's digit limit
+    )
+
+
+def _string_text() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.text(ANY_CHAR, max_size=40),
+        st.sampled_from(sorted(ACTIONS)),
+        ULID_LIKE,
+        st.sampled_from(["", " ", "\u2028", "\x00", "$default", "$connect", "$disconnect"]),
+    ).map(lambda s: json.dumps(s))  # ensure_ascii: a lone surrogate becomes a \udxxx escape
+
+
+def _nested(depth: int, opener: str) -> str:
+    closer = "]" if opener == "[" else "}"
+    inner = '{"a":' if opener == "{" else "["
+    return inner * depth + "1" * (opener == "{") + closer * depth
+
+
+def deep() -> st.SearchStrategy[str]:
+    """A value nested ``depth`` levels, from a few to past the parser's recursion limit."""
+    return st.builds(_nested, st.integers(1, 6000), st.sampled_from("[{"))
+
+
+def json_text() -> st.SearchStrategy[str]:
+    """Any JSON-ish value as text (scalars, arrays, objects with duplicate keys, deep ones)."""
+    scalars = st.one_of(
+        st.sampled_from(["null", "true", "false"]), _number_text(), _string_text()
+    )
+
+    def containers(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        keys = st.one_of(st.sampled_from(KEYS), st.text(ANY_CHAR, max_size=8)).map(json.dumps)
+        return st.one_of(
+            st.lists(children, max_size=4).map(lambda items: "[" + ",".join(items) + "]"),
+            st.lists(st.tuples(keys, children), max_size=4).map(
+                lambda pairs: "{" + ",".join(f"{k}:{v}" for k, v in pairs) + "}"
+            ),
+        )
+
+    return st.one_of(st.recursive(scalars, containers, max_leaves=8), deep())
+
+
+def chat_object() -> st.SearchStrategy[str]:
+    """A JSON object shaped like a chat frame: known keys (repeated at will) with any values."""
+    action = st.one_of(st.sampled_from(sorted(ACTIONS)).map(json.dumps), json_text())
+    field = st.tuples(st.sampled_from(KEYS).map(json.dumps), json_text())
+    return st.builds(
+        lambda first, rest: "{" + ",".join(f"{k}:{v}" for k, v in [first, *rest]) + "}",
+        st.tuples(st.just('"action"'), action),
+        st.lists(field, max_size=5),
+    )
+
+
+def hostile_frame() -> st.SearchStrategy[str]:
+    """Any text frame a client may send: chat-shaped, any JSON, or not JSON at all."""
+    return st.one_of(
+        chat_object(),
+        chat_object(),
+        json_text(),
+        st.text(ANY_CHAR, max_size=200),
+        st.binary(max_size=64).map(lambda b: b.decode("latin-1")),
+    )
+
+
+def valid_text_frame(frame: str) -> bool:
+    """Whether ``frame`` can travel in a text frame at all (UTF-8 encodable)."""
+    try:
+        frame.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse(frame: str) -> Any:
+    """``frame`` parsed as the emulator and the backend parse it, or None."""
+    try:
+        return json.loads(frame)
+    except (ValueError, RecursionError):
+        return None
