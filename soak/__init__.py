@@ -1,2 +1,6 @@
-"""Hypothesis strategies shared by the property tests (route selection, the backend's frame
-parsing, the whole path through the local stack) and by ``make soak``."""
+"""``make soak``: the reliability campaign against the local stack (docs/reliability.md).
+
+Hostile frames, connection churn, faults on ``@connections``, a worker killed mid-broadcast,
+DynamoDB unreachable, and a long steady load; each scenario prints its figures. Loopback only,
+bounded in count and time. ``frames`` holds the Hypothesis strategies the property tests share.
+"""
