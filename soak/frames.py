@@ -14,6 +14,8 @@ from typing import Any
 from chat.protocol import ACTIONS
 from hypothesis import strategies as st
 
+from local_stack.emulator.core import FRAME_LIMIT_BYTES
+
 ANY_CHAR = st.characters(codec=None, exclude_categories=())
 """Any code point, surrogates included."""
 
@@ -47,8 +49,8 @@ def _nested(depth: int, opener: str) -> str:
 
 
 def deep() -> st.SearchStrategy[str]:
-    """A value nested ``depth`` levels, from a few to past the parser's recursion limit."""
-    return st.builds(_nested, st.integers(1, 6000), st.sampled_from("[{"))
+    """A value nested 1 to 5,000 levels (past the parser's limit, within one 32 KB frame)."""
+    return st.builds(_nested, st.integers(1, 5000), st.sampled_from("[{"))
 
 
 def json_text() -> st.SearchStrategy[str]:
@@ -92,12 +94,12 @@ def hostile_frame() -> st.SearchStrategy[str]:
 
 
 def valid_text_frame(frame: str) -> bool:
-    """Whether ``frame`` can travel in a text frame at all (UTF-8 encodable)."""
+    """Whether ``frame`` can travel in one text frame: UTF-8, at most 32 KB (a larger frame is
+    closed with 1009, a different answer, tested on its own)."""
     try:
-        frame.encode("utf-8")
+        return len(frame.encode("utf-8")) <= FRAME_LIMIT_BYTES
     except UnicodeEncodeError:
         return False
-    return True
 
 
 def parse(frame: str) -> Any:
