@@ -39,7 +39,7 @@ def _string_text() -> st.SearchStrategy[str]:
         st.sampled_from(sorted(ACTIONS)),
         ULID_LIKE,
         st.sampled_from(["", " ", "\u2028", "\x00", "$default", "$connect", "$disconnect"]),
-    ).map(lambda s: json.dumps(s))  # ensure_ascii: a lone surrogate becomes a \udxxx escape
+    ).map(json.dumps)  # ensure_ascii: a lone surrogate becomes a \udxxx escape
 
 
 def _nested(depth: int, opener: str) -> str:
@@ -55,9 +55,7 @@ def deep() -> st.SearchStrategy[str]:
 
 def json_text() -> st.SearchStrategy[str]:
     """Any JSON-ish value as text (scalars, arrays, objects with duplicate keys, deep ones)."""
-    scalars = st.one_of(
-        st.sampled_from(["null", "true", "false"]), _number_text(), _string_text()
-    )
+    scalars = st.one_of(st.sampled_from(["null", "true", "false"]), _number_text(), _string_text())
 
     def containers(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         keys = st.one_of(st.sampled_from(KEYS), st.text(ANY_CHAR, max_size=8)).map(json.dumps)

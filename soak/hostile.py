@@ -11,6 +11,7 @@ extra frame.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from chat.config import DEFAULT_MAX_MESSAGE_CHARS
 from chat.errors import ClientError, ErrorCode
 from chat.protocol import Join, SendMessage, parse_frame
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 # The frames API Gateway itself sends when an integration fails or times out.
 GATEWAY_FAILURES: Final = ("Internal server error", "Endpoint request timed out")
@@ -118,12 +120,11 @@ class _Counter:
         self._task = asyncio.get_running_loop().create_task(self._read())
 
     async def _read(self) -> None:
-        try:
+        # A close without a close frame ends the count too.
+        with contextlib.suppress(ConnectionClosed):
             async for raw in self._ws:
                 self.count += 1
                 self.server_errors += is_server_error(raw)
-        except Exception:  # a close without a close frame ends the count too
-            pass
         self.closed = True
 
     async def until(self, count: int, timeout_s: float) -> None:
@@ -154,30 +155,32 @@ async def exchange(
     time, with an observer in the room; count the answers and what the observer saw."""
     oracle = Oracle()
     tally = Tally()
-    async with client(f"{ws_url}?name=observer&room={room}") as observer_ws:
-        async with client(f"{ws_url}?name=sender&room={room}") as sender_ws:
-            sender, observer = _Counter(sender_ws), _Counter(observer_ws)
-            try:
-                pending: list[str] = []
-                for frame in frames:
-                    expected = oracle.expected(frame)
-                    if expected is None:
-                        continue
-                    tally.frames += 1
-                    tally.expected_answers += expected.to_sender
-                    tally.expected_broadcasts += expected.to_others
-                    pending.append(frame)
-                    if len(pending) == batch:
-                        await _send(sender_ws, pending)
-                        await sender.until(tally.expected_answers, answer_timeout_s)
-                        pending = []
-                await _send(sender_ws, pending)
-                await sender.until(tally.expected_answers, answer_timeout_s)
-                await observer.until(tally.expected_broadcasts, answer_timeout_s)
-                await asyncio.sleep(quiet_s)
-            finally:
-                await sender.stop()
-                await observer.stop()
+    async with (
+        client(f"{ws_url}?name=observer&room={room}") as observer_ws,
+        client(f"{ws_url}?name=sender&room={room}") as sender_ws,
+    ):
+        sender, observer = _Counter(sender_ws), _Counter(observer_ws)
+        try:
+            pending: list[str] = []
+            for frame in frames:
+                expected = oracle.expected(frame)
+                if expected is None:
+                    continue
+                tally.frames += 1
+                tally.expected_answers += expected.to_sender
+                tally.expected_broadcasts += expected.to_others
+                pending.append(frame)
+                if len(pending) == batch:
+                    await _send(sender_ws, pending)
+                    await sender.until(tally.expected_answers, answer_timeout_s)
+                    pending = []
+            await _send(sender_ws, pending)
+            await sender.until(tally.expected_answers, answer_timeout_s)
+            await observer.until(tally.expected_broadcasts, answer_timeout_s)
+            await asyncio.sleep(quiet_s)
+        finally:
+            await sender.stop()
+            await observer.stop()
     tally.answers, tally.observed = sender.count, observer.count
     tally.server_errors = sender.server_errors + observer.server_errors
     return tally

@@ -66,7 +66,5 @@ def chromium() -> Path:
 # (HYPOTHESIS_PROFILE=soak, set by `make soak`) generates many more cases. No example database:
 # the machine is shared and runs are meant to be repeatable from the seed Hypothesis prints.
 settings.register_profile("default", max_examples=300, deadline=None, database=None)
-settings.register_profile(
-    "soak", max_examples=5000, deadline=None, database=None, print_blob=True
-)
+settings.register_profile("soak", max_examples=5000, deadline=None, database=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
