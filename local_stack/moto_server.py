@@ -67,6 +67,11 @@ class MotoServer:
             raise MotoServerError("the moto server is not running")
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (to pause it, as an unreachable DynamoDB)."""
+        return None if self._process is None else self._process.pid
+
     def start(self) -> str:
         """Start the server, wait until it reports its port; returns its endpoint URL."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}

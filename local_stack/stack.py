@@ -142,6 +142,7 @@ class Stack:
         emulator: Emulator,
         runtime: LambdaRuntime,
         loop: _LoopThread,
+        dynamodb_pid: int | None = None,
     ) -> None:
         base = f"{options.host}:{port}"
         self.options = options
@@ -158,6 +159,8 @@ class Stack:
         """The function's environment variables (without Lambda's reserved ones)."""
         self.emulator = emulator
         self.runtime = runtime
+        self.dynamodb_pid = dynamodb_pid
+        """moto's process id when the stack started it (None with ``dynamodb_endpoint``)."""
         self._loop = loop
 
     def reload_handler(self) -> None:
@@ -179,6 +182,10 @@ class Stack:
         counts["invocations"] = self.runtime.invocations
         counts["cold_starts"] = self.runtime.cold_starts
         return counts
+
+    def busy_worker_pids(self) -> list[int]:
+        """The process ids of the Lambda workers running an invocation now."""
+        return list(self._loop.run(_call(self.runtime.busy_worker_pids)))
 
     def dynamodb(self) -> Any:
         """A boto3 DynamoDB client for this stack's DynamoDB."""
@@ -216,10 +223,12 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
         stage = options.emulator.stage
         management_endpoint = f"http://{options.host}:{port}/{stage}"
 
+        dynamodb_pid: int | None = None
         if options.dynamodb_endpoint is None:
             database = MotoServer(options.host)
             endpoint = database.start()
             cleanup.callback(database.stop)
+            dynamodb_pid = database.pid
             table_name = options.table_name or DEFAULT_TABLE_NAME
             messages_table_name = options.messages_table_name or DEFAULT_MESSAGES_TABLE_NAME
         else:
@@ -283,4 +292,5 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             emulator=emulator,
             runtime=runtime,
             loop=loop,
+            dynamodb_pid=dynamodb_pid,
         )
