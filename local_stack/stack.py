@@ -223,7 +223,6 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
         stage = options.emulator.stage
         management_endpoint = f"http://{options.host}:{port}/{stage}"
 
-        dynamodb_pid: int | None = None
         if options.dynamodb_endpoint is None:
             database = MotoServer(options.host)
             endpoint = database.start()
@@ -232,9 +231,11 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             table_name = options.table_name or DEFAULT_TABLE_NAME
             messages_table_name = options.messages_table_name or DEFAULT_MESSAGES_TABLE_NAME
         else:
-            endpoint = options.dynamodb_endpoint
-            table_name = str(options.table_name)
-            messages_table_name = str(options.messages_table_name)
+            endpoint, dynamodb_pid = options.dynamodb_endpoint, None
+            table_name, messages_table_name = (
+                str(options.table_name),
+                str(options.messages_table_name),
+            )
 
         region = options.function.region
         environment = {
