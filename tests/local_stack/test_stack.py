@@ -90,6 +90,7 @@ def test_existing_dynamodb_is_used_as_it_is(tmp_path: Path) -> None:
         )
         with running_stack(options) as stack:
             assert stack.dynamodb_endpoint == database.endpoint
+            assert stack.dynamodb_pid is None  # not the stack's to pause
 
             async def chat() -> None:
                 async with ws_connect(stack.ws_url + "?name=zoe&room=here") as ws:
@@ -135,10 +136,14 @@ def test_everything_stops_on_exit(tmp_path: Path) -> None:
         moto_port = int(stack.dynamodb_endpoint.rsplit(":", 1)[1])
         workers = stack.runtime.worker_pids()
         assert workers
+        assert stack.busy_worker_pids() == []  # every invocation has returned
+        moto_pid = stack.dynamodb_pid
+        assert moto_pid is not None
+        os.kill(moto_pid, 0)  # moto's own process, alive
     for port in (stack.port, moto_port):
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0
-    for pid in workers:
+    for pid in [*workers, moto_pid]:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
 
