@@ -18,7 +18,7 @@ from local_stack.emulator.core import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import DEFAULT_TABLE_NAME, Stack, StackOptions, running_stack
-from tests.local_stack.support import TEST_ROUTES, handler_options, whoami, ws_connect
+from tests.local_stack.support import TEST_ROUTES, handler_options, wait_until, whoami, ws_connect
 
 
 async def env_of(stack: Stack, name: str) -> str | None:
@@ -136,7 +136,8 @@ def test_everything_stops_on_exit(tmp_path: Path) -> None:
         moto_port = int(stack.dynamodb_endpoint.rsplit(":", 1)[1])
         workers = stack.runtime.worker_pids()
         assert workers
-        assert stack.busy_worker_pids() == []  # every invocation has returned
+        # Once the $disconnect has run, no worker is busy.
+        wait_until(lambda: stack.busy_worker_pids() == [], what="idle workers")
         moto_pid = stack.dynamodb_pid
         assert moto_pid is not None
         os.kill(moto_pid, 0)  # moto's own process, alive
