@@ -20,7 +20,7 @@ from chat.connections import CONNECTION_ID_ATTRIBUTE, NAME_ATTRIBUTE, ROOM_ATTRI
 from hypothesis import HealthCheck, Phase, given, settings
 from websockets.exceptions import ConnectionClosed
 
-from local_stack.emulator.core import FaultInjection
+from local_stack.emulator.core import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, FaultInjection
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import (
@@ -116,8 +116,11 @@ async def _binary_and_large(ws_url: str, room: str, count: int) -> tuple[int, in
                 pass
     async with client(f"{ws_url}?name=large&room={room}") as ws:
         for i in range(count):
-            body = '{"action":"sendmessage","text":"' + "x" * (128 * 1024 - 40) + f'","n":{i}}}'
-            chunks = [body[j : j + 32 * 1024] for j in range(0, len(body), 32 * 1024)]
+            head, tail = '{"action":"sendmessage","text":"', f'","n":{i}}}'
+            body = head + "x" * (MESSAGE_LIMIT_BYTES - len(head) - len(tail)) + tail  # 128 KB
+            chunks = [
+                body[j : j + FRAME_LIMIT_BYTES] for j in range(0, len(body), FRAME_LIMIT_BYTES)
+            ]
             await ws.send(chunks)
             try:
                 reply = await asyncio.wait_for(ws.recv(), 10)
