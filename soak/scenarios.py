@@ -234,6 +234,7 @@ class RoomOutcome:
     duplicates_received: int
     duplicates_shown: int
     server_errors: int
+    stored_twice: list[str]
 
 
 async def _converse(
@@ -261,7 +262,17 @@ async def _converse(
         duplicates_received=sum(m.duplicates() for m in members),
         duplicates_shown=0 if all(m.shown() == everything for m in members) else -1,
         server_errors=sum(m.server_errors for m in members),
+        stored_twice=_stored_twice(members),
     )
+
+
+def _stored_twice(members: list[Member]) -> list[str]:
+    """Texts (unique per send) that reached the room under more than one message id."""
+    ids: dict[str, set[str]] = {}
+    for member in members:
+        for message in member.received:
+            ids.setdefault(str(message.get("text")), set()).add(str(message["id"]))
+    return sorted(text for text, found in ids.items() if len(found) > 1)
 
 
 def _all_ids(members: list[Member]) -> set[str]:
@@ -308,6 +319,7 @@ def faults(members: int, per_member: int, seed: int) -> Figures:
         "recovered by catch-up": outcome.recovered_by_catch_up,
         "duplicates received": outcome.duplicates_received,
         "duplicates shown (after merge by id)": max(0, outcome.duplicates_shown),
+        "sends stored as two messages": outcome.stored_twice,
         "server errors (frames)": outcome.server_errors,
         "server errors (log)": errors.count,
         "seconds": round(time.monotonic() - started, 1),
@@ -398,7 +410,9 @@ def outage(clients: int, outage_s: float) -> Figures:
 
         async def run() -> Figures:
             people = [await Member.join(stack.ws_url, f"o{i}", room) for i in range(clients)]
-            await asyncio.sleep(1.5)
+            for _ in range(2):  # warm a worker per client: the outage, not cold starts, is timed
+                await asyncio.gather(*(p.ws.send('{"action": "ping"}') for p in people))
+                await asyncio.sleep(1.5)
             os.kill(pid, signal.SIGSTOP)
             paused = time.monotonic()
             try:
