@@ -427,17 +427,27 @@ def outage(clients: int, outage_s: float) -> Figures:
                     await asyncio.sleep(0.02)
             finally:
                 os.kill(pid, signal.SIGCONT)
-            await asyncio.sleep(1.0)
+            through = sum(
+                1 for p in people if any(m.get("text") == "during the outage" for m in p.received)
+            )
+            resumed = time.monotonic()
             before = {p.name: len(p.received) for p in people}
             for person in people:
                 await person.say("after the outage")
-            await asyncio.sleep(3.0)
-            working = sum(
-                1
-                for p in people
-                if sum(m.get("text") == "after the outage" for m in p.received[before[p.name] :])
-                == clients
-            )
+
+            def working() -> int:
+                return sum(
+                    1
+                    for p in people
+                    if sum(
+                        m.get("text") == "after the outage" for m in p.received[before[p.name] :]
+                    )
+                    == clients
+                )
+
+            while working() < clients and time.monotonic() - resumed < 30:
+                await asyncio.sleep(0.05)
+            recovered_s = time.monotonic() - resumed
             for person in people:
                 await person.close()
             return {
@@ -446,7 +456,9 @@ def outage(clients: int, outage_s: float) -> Figures:
                 "Lambda timeout s": LAMBDA_TIMEOUT_S,
                 "clients with an error frame": len(waits),
                 "slowest error frame s": round(max(waits.values(), default=float("nan")), 2),
-                "clients working afterwards (saw every message)": working,
+                "clients whose outage message was stored after all": through,
+                "clients working afterwards (saw every message)": working(),
+                "all working again after s": round(recovered_s, 2),
             }
 
         figures = asyncio.run(run())
