@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -72,6 +73,7 @@ class Tally:
     server_errors: int = 0
     expected_broadcasts: int = 0
     observed: int = 0
+    observed_kinds: Counter[str] = field(default_factory=Counter)
 
     @property
     def unanswered(self) -> int:
@@ -94,6 +96,7 @@ class Tally:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.expected_broadcasts += other.expected_broadcasts
         self.observed += other.observed
+        self.observed_kinds += other.observed_kinds
 
 
 def is_server_error(raw: str | bytes) -> bool:
@@ -115,6 +118,7 @@ class _Counter:
     def __init__(self, ws: ClientConnection) -> None:
         self.count = 0
         self.server_errors = 0
+        self.kinds: Counter[str] = Counter()
         self.closed = False
         self._ws = ws
         self._task = asyncio.get_running_loop().create_task(self._read())
@@ -125,6 +129,7 @@ class _Counter:
             async for raw in self._ws:
                 self.count += 1
                 self.server_errors += is_server_error(raw)
+                self.kinds[_kind(raw)] += 1
         self.closed = True
 
     async def until(self, count: int, timeout_s: float) -> None:
@@ -135,6 +140,14 @@ class _Counter:
     async def stop(self) -> None:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _kind(raw: str | bytes) -> str:
+    try:
+        frame: Any = json.loads(raw)
+    except ValueError:
+        return "not json"
+    return str(frame.get("type") or frame.get("message")) if isinstance(frame, dict) else "?"
 
 
 def client(url: str) -> connect:
@@ -182,6 +195,7 @@ async def exchange(
             await sender.stop()
             await observer.stop()
     tally.answers, tally.observed = sender.count, observer.count
+    tally.observed_kinds = observer.kinds
     tally.server_errors = sender.server_errors + observer.server_errors
     return tally
 

@@ -139,8 +139,10 @@ def hostile(frames: int, seed: int) -> Figures:
     with stack_and_errors() as (stack, errors):
         tally = Tally()
         room = fresh("hostile")
-        for start in range(0, len(drawn), 1000):  # a fresh sender now and then
-            part = asyncio.run(exchange(stack.ws_url, room, drawn[start : start + 1000], batch=40))
+        for start in range(0, len(drawn), 1000):  # a fresh pair in a fresh room now and then
+            part = asyncio.run(
+                exchange(stack.ws_url, fresh("hostile"), drawn[start : start + 1000], batch=40)
+            )
             tally.add(part)
         answered, large_errors = asyncio.run(_binary_and_large(stack.ws_url, room, extra))
     return {
@@ -151,6 +153,7 @@ def hostile(frames: int, seed: int) -> Figures:
         "server errors (frames)": tally.server_errors + large_errors,
         "server errors (log)": errors.count,
         "frames seen by others": tally.seen_by_others,
+        "what others saw": dict(tally.observed_kinds),
         "binary + 128 KB frames": 2 * extra,
         "seconds": round(time.monotonic() - started, 1),
     }
