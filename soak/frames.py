@@ -80,11 +80,25 @@ def chat_object() -> st.SearchStrategy[str]:
     )
 
 
+def message_frame() -> st.SearchStrategy[str]:
+    """A ``sendmessage`` that is often valid, with ``clientId``s from a small set, so messages
+    are broadcast and a ``clientId`` is reused, sometimes within one batch."""
+    return st.builds(
+        lambda text, client_id: json.dumps(
+            {"action": "sendmessage", "text": text}
+            | ({} if client_id is None else {"clientId": client_id})
+        ),
+        st.text(ANY_CHAR, max_size=30),
+        st.one_of(st.none(), st.sampled_from(["a", "b", "c-1", "d_2"]), st.uuids().map(str)),
+    )
+
+
 def hostile_frame() -> st.SearchStrategy[str]:
     """Any text frame a client may send: chat-shaped, any JSON, or not JSON at all."""
     return st.one_of(
         chat_object(),
         chat_object(),
+        message_frame(),
         json_text(),
         st.text(ANY_CHAR, max_size=200),
         st.binary(max_size=64).map(lambda b: b.decode("latin-1")),
