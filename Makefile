@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 TF_DIR := terraform
 PORT   ?= 8080
 
-.PHONY: dev check test lint fmt build bench bench-smoke deploy smoke destroy rehearse clean checkov-venv
+.PHONY: dev check test lint fmt build bench bench-smoke soak deploy smoke destroy rehearse clean checkov-venv
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,16 @@ bench: $(STAMP) build
 ## bench-smoke: the benchmarks at tiny sizes, to check they still run (seconds)
 bench-smoke: $(STAMP) build
 	$(PY) -m bench --smoke
+
+## soak: the reliability campaign (never part of `make test`; loopback only, bounded): the
+## property tests under Hypothesis's soak profile, then python -m soak (docs/reliability.md)
+SOAK_ARGS ?=
+PROPERTY_TESTS := tests/local_stack/emulator/test_route_properties.py \
+	tests/local_stack/emulator/test_throttling.py tests/backend/test_protocol_properties.py \
+	tests/local_stack/test_hostile_frames.py
+soak: $(STAMP)
+	HYPOTHESIS_PROFILE=soak $(PY) -m pytest -q $(PROPERTY_TESTS)
+	$(PY) -m soak $(SOAK_ARGS)
 
 ## rehearse: apply terraform/ against a local AWS emulator and run the chat checks on it
 rehearse: $(STAMP) build

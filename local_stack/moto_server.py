@@ -33,8 +33,12 @@ LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 STOP_TIMEOUT_S: Final = 5.0
 
 # Runs in the child: serve until the parent closes our stdin (or dies), then stop.
+# moto's backends take no locks, so two requests at once can interleave inside one: two
+# conditional transactions on one key could both succeed, and transact_write_items could fail
+# with "dictionary changed size during iteration". DynamoDB applies each request atomically;
+# here the server applies one request at a time (connections are still served by threads).
 _CHILD: Final = """
-import logging, sys
+import logging, sys, threading
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -42,6 +46,12 @@ default_user_config["lambda"]["use_docker"] = False
 default_user_config["batch"]["use_docker"] = False
 server = ThreadedMotoServer(ip_address=sys.argv[1], port=0, verbose=False)
 server.start()
+one_at_a_time = threading.Lock()
+moto_app = server._server.app
+def atomic_app(environ, start_response):
+    with one_at_a_time:
+        return list(moto_app(environ, start_response))
+server._server.app = atomic_app
 print(server.get_host_and_port()[1], flush=True)
 sys.stdin.read()
 server.stop()
@@ -80,6 +90,11 @@ class MotoServer:
         if self._process is None:
             raise MotoServerError("the moto server is not running")
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (to pause it, as an unreachable DynamoDB)."""
+        return None if self._process is None else self._process.pid
 
     def start(self) -> str:
         """Start the server, wait until it reports its port; returns its endpoint URL."""

@@ -150,6 +150,7 @@ class Stack:
         emulator: Emulator,
         runtime: LambdaRuntime,
         loop: _LoopThread,
+        dynamodb_pid: int | None = None,
     ) -> None:
         base = f"{options.host}:{port}"
         self.options = options
@@ -172,6 +173,8 @@ class Stack:
         """The function's environment variables (without Lambda's reserved ones)."""
         self.emulator = emulator
         self.runtime = runtime
+        self.dynamodb_pid = dynamodb_pid
+        """moto's process id when the stack started it (None with ``dynamodb_endpoint``)."""
         self._loop = loop
 
     def reload_handler(self) -> None:
@@ -193,6 +196,10 @@ class Stack:
         counts["invocations"] = self.runtime.invocations
         counts["cold_starts"] = self.runtime.cold_starts
         return counts
+
+    def busy_worker_pids(self) -> list[int]:
+        """The process ids of the Lambda workers running an invocation now."""
+        return list(self._loop.run(_call(self.runtime.busy_worker_pids)))
 
     def dynamodb(self) -> Any:
         """A boto3 DynamoDB client for this stack's DynamoDB."""
@@ -245,12 +252,15 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             database = MotoServer(options.host)
             endpoint = database.start()
             cleanup.callback(database.stop)
+            dynamodb_pid = database.pid
             table_name = options.table_name or DEFAULT_TABLE_NAME
             messages_table_name = options.messages_table_name or DEFAULT_MESSAGES_TABLE_NAME
         else:
-            endpoint = options.dynamodb_endpoint
-            table_name = str(options.table_name)
-            messages_table_name = str(options.messages_table_name)
+            endpoint, dynamodb_pid = options.dynamodb_endpoint, None
+            table_name, messages_table_name = (
+                str(options.table_name),
+                str(options.messages_table_name),
+            )
 
         region = options.function.region
         environment = {
@@ -310,4 +320,5 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             emulator=emulator,
             runtime=runtime,
             loop=loop,
+            dynamodb_pid=dynamodb_pid,
         )

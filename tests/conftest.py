@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from hypothesis import settings
 
 from deployment.terraform.tools import TerraformTool, find_provider_mirror
 from scripts.build_lambda import build
@@ -59,3 +60,11 @@ def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def chromium() -> Path:
     """Debian's Chromium (skip, or fail in CI)."""
     return Path(require_tool("chromium", "the browser checks drive a real Chromium"))
+
+
+# Hypothesis: ``default`` keeps the property tests inside `make test`'s time budget; ``soak``
+# (HYPOTHESIS_PROFILE=soak, set by `make soak`) generates many more cases. No example database:
+# the machine is shared and runs are meant to be repeatable from the seed Hypothesis prints.
+settings.register_profile("default", max_examples=300, deadline=None, database=None)
+settings.register_profile("soak", max_examples=5000, deadline=None, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -172,6 +172,11 @@ class LambdaRuntime:
         """The process ids of the live workers (idle or busy)."""
         return [w.process.pid for w in list(self._workers) if w.alive]
 
+    def busy_worker_pids(self) -> list[int]:
+        """The process ids of the workers running an invocation now (for fault injection)."""
+        idle = {id(w) for w in self._idle}
+        return [w.process.pid for w in list(self._workers) if w.alive and id(w) not in idle]
+
     async def invoke(self, event: Mapping[str, Any]) -> InvocationResult:
         """Run ``handler(event, context)``; every failure is a result, never an exception."""
         async with self._slots:

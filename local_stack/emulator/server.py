@@ -31,6 +31,7 @@ from aiohttp.http_websocket import WebSocketError
 
 from local_stack.emulator.core import (
     ABNORMAL,
+    CONNECT_ROUTE,
     DEFAULT_ROUTE_SELECTION_EXPRESSION,
     DELETED,
     FORBIDDEN,
@@ -60,6 +61,8 @@ from local_stack.emulator.core import (
     InvocationResult,
     RouteSelector,
     SocketRegistry,
+    StageThrottling,
+    Throttle,
     check_connection,
     check_post,
     client_close,
@@ -71,6 +74,7 @@ from local_stack.emulator.core import (
     judge_client_frame,
     message_reply,
     new_aws_id,
+    throttled_frame,
     trace_id,
     url_too_long,
 )
@@ -111,6 +115,14 @@ class EmulatorSettings:
     """Fraction of ``$disconnect`` events dropped (API Gateway delivers them best-effort)."""
     seed: int | None = None
     """Seeds the random choices of fault injection and event loss, for repeatable runs."""
+    throttling: Throttle | None = None
+    """The stage's default route throttling (rate and burst, a token bucket per route); None,
+    the default, throttles nothing, as a new stage on AWS has no limit of its own (only the
+    account's 10,000 requests per second, which no local run reaches)."""
+    route_throttling: Mapping[str, Throttle] = field(default_factory=dict)
+    """Per-route throttling over ``throttling`` (``$connect`` and message routes; ``$disconnect``
+    is never throttled here). A throttled ``$connect`` is refused with 429; a throttled message
+    gets the ``Too Many Requests`` frame and never reaches the integration."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "routes", frozenset(self.routes))  # any iterable of route keys
@@ -120,6 +132,10 @@ class EmulatorSettings:
             raise EmulatorConfigError("disconnect_loss_rate must be in [0, 1]")
         if self.integration_timeout_s <= 0:
             raise EmulatorConfigError("integration_timeout_s must be a positive number of seconds")
+        object.__setattr__(self, "route_throttling", dict(self.route_throttling))
+        unknown = set(self.route_throttling) - set(self.routes)
+        if unknown:
+            raise EmulatorConfigError(f"route_throttling names unknown route(s) {sorted(unknown)}")
 
 
 @dataclass
@@ -217,6 +233,7 @@ class Emulator:
         )
         self.selector = RouteSelector(settings.route_selection_expression, settings.routes)
         self.events = EventBuilder(settings.api_id, settings.stage, clock)
+        self.throttling = StageThrottling(settings.throttling, settings.route_throttling, clock)
         self.counters: Counter[str] = Counter()
         self._invoke = invoke
         self._clock = clock
@@ -255,6 +272,9 @@ class Emulator:
         if url_too_long(f"{scheme}://{request.host}{request.path_qs}"):
             self.counters["refused"] += 1
             return web.json_response({"message": "URI Too Long"}, status=414)
+        if not self.throttling.allow(CONNECT_ROUTE):
+            self.counters["throttled"] += 1
+            return web.json_response({"message": "Too Many Requests"}, status=429)
         connection, decision = await self._handshake(request)
         cid = connection.connection_id
         if not decision.accepted:
@@ -371,6 +391,10 @@ class Emulator:
         self.counters["frames"] += 1
         if route is None:
             await self._send(cid, forbidden_frame(cid, request_id))
+            return
+        if not self.throttling.allow(route):
+            self.counters["throttled"] += 1
+            await self._send(cid, throttled_frame(cid, request_id))
             return
         event = self.events.message(
             connection, route, data, request_id=request_id, message_id=self._new_id()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 
+from local_stack.dynamodb import create_table, dynamodb_client
 from local_stack.moto_server import MotoServer, MotoServerError
 
 
@@ -106,3 +109,55 @@ def test_lambda_invocations_never_start_docker() -> None:
         answer = functions.invoke(FunctionName="f", Payload=b"{}")
         assert answer["StatusCode"] == 200
         assert "FunctionError" not in answer
+
+
+def test_concurrent_transactions_on_one_key_succeed_once() -> None:
+    """DynamoDB applies a transaction atomically: of concurrent transactions that each claim
+    one key on condition that it does not exist (the chat's clientId claim plus the message),
+    exactly one succeeds. moto's threaded server interleaved them: the soak saw one clientId
+    stored as two messages, and moto logged "dictionary changed size during iteration" from
+    transact_write_items. The server now applies one request at a time."""
+    with MotoServer() as server:
+        create_table(server.endpoint, "messages", "us-east-1", MESSAGES_SCHEMA)
+        clients = [dynamodb_client(server.endpoint, "us-east-1") for _ in range(8)]
+        for client in clients:
+            client.list_tables()  # connected before the race starts
+        winners = []
+        for round_ in range(60):
+            barrier, won = threading.Barrier(len(clients)), []
+
+            def claim(
+                n: int,
+                round_: int = round_,
+                barrier: threading.Barrier = barrier,
+                won: list[int] = won,
+            ) -> None:
+                client = clients[n]
+                barrier.wait()
+                claim_item = {"room": {"S": "r#client"}, "id": {"S": f"c{round_}"}}
+                message = {"room": {"S": "r"}, "id": {"S": f"m{round_}-{n}"}}
+                try:
+                    client.transact_write_items(
+                        TransactItems=[
+                            {
+                                "Put": {
+                                    "TableName": "messages",
+                                    "Item": claim_item,
+                                    "ConditionExpression": "attribute_not_exists(#id)",
+                                    "ExpressionAttributeNames": {"#id": "id"},
+                                }
+                            },
+                            {"Put": {"TableName": "messages", "Item": message}},
+                        ]
+                    )
+                except client.exceptions.TransactionCanceledException:
+                    return
+                won.append(n)
+
+            threads = [threading.Thread(target=claim, args=(n,)) for n in range(len(clients))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            winners.append(len(won))
+        assert winners == [1] * 60

@@ -18,7 +18,7 @@ from local_stack.emulator.core import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import DEFAULT_TABLE_NAME, Stack, StackOptions, running_stack
-from tests.local_stack.support import TEST_ROUTES, handler_options, whoami, ws_connect
+from tests.local_stack.support import TEST_ROUTES, handler_options, wait_until, whoami, ws_connect
 
 
 async def env_of(stack: Stack, name: str) -> str | None:
@@ -90,6 +90,7 @@ def test_existing_dynamodb_is_used_as_it_is(tmp_path: Path) -> None:
         )
         with running_stack(options) as stack:
             assert stack.dynamodb_endpoint == database.endpoint
+            assert stack.dynamodb_pid is None  # not the stack's to pause
 
             async def chat() -> None:
                 async with ws_connect(stack.ws_url + "?name=zoe&room=here") as ws:
@@ -136,10 +137,15 @@ def test_everything_stops_on_exit(tmp_path: Path) -> None:
         moto_port = int(stack.dynamodb_endpoint.rsplit(":", 1)[1])
         workers = stack.runtime.worker_pids()
         assert workers
+        # Once the $disconnect has run, no worker is busy.
+        wait_until(lambda: stack.busy_worker_pids() == [], what="idle workers")
+        moto_pid = stack.dynamodb_pid
+        assert moto_pid is not None
+        os.kill(moto_pid, 0)  # moto's own process, alive
     for port in (stack.port, moto_port):
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0
-    for pid in workers:
+    for pid in [*workers, moto_pid]:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
 
