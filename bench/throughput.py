@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ class _Window:
     latencies_ms: list[float] = field(default_factory=list)
     sent: int = 0
     errors: int = 0
+    error_kinds: Counter[str] = field(default_factory=Counter)
     """Frames that were not a ``message`` (an ``error`` or API Gateway's own)."""
     stopping: bool = False
 
@@ -86,6 +88,7 @@ async def _client(
                 continue
             if frame.get("type") != "message":
                 window.errors += 1
+                window.error_kinds[str(frame.get("code") or frame.get("message"))] += 1
                 continue
             sender, _sequence, sent_at = str(frame["text"]).split(":")
             if window.inside(now):
@@ -163,6 +166,7 @@ async def _measure(
         "latency_ms_p99": percentile(latencies, 99),
         "latency_ms_max": max(latencies, default=float("nan")),
         "error_frames": window.errors,
+        "error_kinds": dict(window.error_kinds),
     }
 
 
