@@ -237,6 +237,12 @@ def _create_tables(endpoint: str, table_name: str, messages_table_name: str, reg
     create_table(endpoint, messages_table_name, region, MESSAGES_SCHEMA)
 
 
+def _own_origins(host: str, port: int) -> str:
+    """Browsers may join from the stack's own page only, under either loopback name, as a
+    deployment admits only its site (other clients send no Origin and are not affected)."""
+    return ",".join(f"http://{name}:{port}" for name in (host, "localhost"))
+
+
 @contextlib.contextmanager
 def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
     """Start the whole stack, yield it, and stop everything on exit (see the module docstring)."""
@@ -269,6 +275,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             EnvVar.CONNECTIONS_ENDPOINT.value: management_endpoint,
             "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
             "AWS_REGION": region,
+            EnvVar.ALLOWED_ORIGINS.value: _own_origins(options.host, port),
             **options.function.environment,
         }
         function = dataclasses.replace(options.function, environment=environment)
@@ -283,7 +290,10 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
         loop = _LoopThread()
         cleanup.callback(loop.stop)
         runtime = LambdaRuntime(function)
-        emulator = Emulator(options.emulator, runtime.invoke, site=site)
+        # @connections signatures name the function's region.
+        emulator = Emulator(
+            dataclasses.replace(options.emulator, region=region), runtime.invoke, site=site
+        )
         runner = web.AppRunner(emulator.application(), access_log=None, shutdown_timeout=5)
 
         async def start() -> None:

@@ -33,7 +33,8 @@ locals {
   websocket_url        = "${local.websocket_origin}/${var.stage_name}"
   connections_endpoint = "https://${local.api_host}/${var.stage_name}"
 
-  # Browsers send the site's origin; by default only the stack's own site may connect.
+  # Browsers send their page's origin; by default only browsers on the stack's own
+  # site may connect. Non-browser clients are not stopped by this (they choose their Origin).
   allowed_origins = var.allowed_origins == null ? [local.website_origin] : var.allowed_origins
 
   # The routes of docs/internals.md, all served by the one Lambda integration.

@@ -143,7 +143,7 @@ variable "hosting_mode" {
 }
 
 variable "allowed_origins" {
-  description = "Browser origins allowed to open a WebSocket (e.g. [\"https://chat.example.com\"]). null allows only this stack's own website; [] allows every origin."
+  description = "Browser origins allowed to open a WebSocket (e.g. [\"https://chat.example.com\"]). null admits browsers on this stack's own website only; [] admits every origin. It stops other sites' pages, not non-browser clients."
   type        = list(string)
   default     = null
 

@@ -65,12 +65,14 @@ from local_stack.emulator.core import (
     Throttle,
     check_connection,
     check_post,
+    check_signature,
     client_close,
     connection_info,
     decide_connect,
     forbidden_frame,
     fragments,
     gateway_headers,
+    host_allowed,
     judge_client_frame,
     message_reply,
     new_aws_id,
@@ -99,6 +101,8 @@ class EmulatorSettings:
 
     stage: str = "local"
     api_id: str = "loca1stack"
+    region: str = "us-east-1"
+    """The region ``@connections`` signatures must name (the function's)."""
     route_selection_expression: str = DEFAULT_ROUTE_SELECTION_EXPRESSION
     routes: frozenset[str] = RESERVED_ROUTES
     """The API's route keys; an application adds its own (the chat's: ``stack.CHAT_ROUTES``)."""
@@ -247,13 +251,28 @@ class Emulator:
         """The aiohttp application serving the WebSocket API, ``@connections`` and the site."""
         stage = self.settings.stage
         # Large enough that an oversized post reaches our 413, not aiohttp's.
-        app = web.Application(client_max_size=16 * MESSAGE_LIMIT_BYTES)
+        app = web.Application(
+            client_max_size=16 * MESSAGE_LIMIT_BYTES, middlewares=[self._own_host_only]
+        )
         app.router.add_get(f"/{stage}", self._websocket)
         app.router.add_route("*", f"/{stage}/@connections/{{connection_id}}", self._management_api)
         app.router.add_get("/{path:.*}", self._site)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         return app
+
+    @web.middleware
+    async def _own_host_only(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Refuse requests whose ``Host`` is not this server's loopback address: a page on
+        another site that rebinds its own name to 127.0.0.1 cannot reach the emulator."""
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        port = int(sockname[1]) if sockname else -1
+        if not host_allowed(request.headers.get("Host"), port):
+            return web.Response(
+                status=403, text="Forbidden: this server answers only its own address"
+            )
+        response: web.StreamResponse = await handler(request)
+        return response
 
     def open_connection_ids(self) -> list[ConnectionId]:
         """The ids of every open connection."""
@@ -462,8 +481,9 @@ class Emulator:
 
     async def _gate(self, request: web.Request) -> web.Response | None:
         """What comes before the operation: the signature check, then injected faults."""
-        if "Authorization" not in request.headers:
-            return _api_error(FORBIDDEN)  # API Gateway refuses unsigned calls first
+        refused = check_signature(request.headers.get("Authorization"), self.settings.region)
+        if refused is not None:
+            return _api_error(refused)  # API Gateway refuses unsigned calls first
         if not self.settings.faults.active:
             return None
         delay, injected = self.settings.faults.draw(self._rng)
