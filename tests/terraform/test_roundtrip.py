@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+from chat.config import DEFAULT_FANOUT_CONCURRENCY
 from chat.connections import ROOM_INDEX
 from chat.handler import ROUTES
 from chat.metrics import METRICS
@@ -243,7 +244,7 @@ def test_function_environment_names_the_table_and_the_endpoint(
     # By default only the deployment's own site may open a socket.
     assert env["ALLOWED_ORIGINS"] == deployment.outputs["website_url"].rstrip("/")
     assert env["MAX_MESSAGE_CHARS"] == "2000"
-    assert env["FANOUT_CONCURRENCY"] == "32"
+    assert env["FANOUT_CONCURRENCY"] == str(DEFAULT_FANOUT_CONCURRENCY)
     assert env["CONNECTION_TTL_SECONDS"] == "10800"
 
 

@@ -93,9 +93,14 @@ def test_websocket_checks_fail_when_the_table_is_not_the_functions() -> None:
     assert ": 0, " in problem.message
 
 
-def test_the_origin_check_needs_the_allowlist_enforced(stack: Stack) -> None:
-    """With origins open, the check that a foreign origin is refused fails, naming it."""
-    _, problems = run_websocket_checks(stack, origins_restricted=True)
+def test_the_origin_check_needs_the_allowlist_enforced() -> None:
+    """With origins open (an empty allowlist; the local stack admits only its page by
+    default), the check that a foreign origin is refused fails, naming it."""
+    options = StackOptions(
+        site_dir=None, function=FunctionSettings(environment={EnvVar.ALLOWED_ORIGINS: ""})
+    )
+    with running_stack(options) as open_stack:
+        _, problems = run_websocket_checks(open_stack, origins_restricted=True)
     assert problems == [
         "a browser from https://not-the-chat.example was let in although ALLOWED_ORIGINS "
         "restricts origins"
