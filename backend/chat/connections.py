@@ -34,7 +34,7 @@ from typing import Any, Final, NewType, Protocol
 
 from botocore.exceptions import ClientError as BotoClientError
 
-from .errors import StoreError
+from .items import number_attribute, string_attribute
 from .ratelimit import Budget, decide
 
 ConnectionId = NewType("ConnectionId", str)
@@ -277,18 +277,11 @@ class _Spent:
 
 
 def _string(item: dict[str, Any], name: str) -> str:
-    value = item.get(name, {}).get("S")
-    if not isinstance(value, str):
-        raise StoreError(f"connections item lacks the string attribute {name!r}")
-    return value
+    return string_attribute(item, name, "connections")
 
 
 def _number(item: dict[str, Any], name: str) -> int:
-    value = item.get(name, {}).get("N")
-    try:
-        return int(str(value))
-    except ValueError:
-        raise StoreError(f"connections item lacks the whole-number attribute {name!r}") from None
+    return number_attribute(item, name, "connections")
 
 
 def _connection_from_item(item: dict[str, Any]) -> Connection:

@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError as BotoClientError
 
 from .errors import MessageNotStored, StoreError
 from .ids import MAX_ULID, encode_ulid, ulid_predecessor, ulid_successor
+from .items import number_attribute, string_attribute
 
 CLIENT_ID_PARTITION_SUFFIX: Final = "#client"
 # The table as ``create_table`` arguments: what the local stack and the tests create, and what a
@@ -271,15 +272,8 @@ def _error_code(error: BotoClientError) -> str:
 
 
 def _string(item: dict[str, Any], name: str) -> str:
-    value = item.get(name, {}).get("S")
-    if not isinstance(value, str):
-        raise StoreError(f"messages item lacks the string attribute {name!r}")
-    return value
+    return string_attribute(item, name, "messages")
 
 
 def _number(item: dict[str, Any], name: str) -> int:
-    value = item.get(name, {}).get("N")
-    try:
-        return int(str(value))
-    except ValueError:
-        raise StoreError(f"messages item lacks the whole-number attribute {name!r}") from None
+    return number_attribute(item, name, "messages")
