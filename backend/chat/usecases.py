@@ -330,8 +330,7 @@ def join(
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
     if not isinstance(frame, Join):
         raise unknown_action()
-    me = _admit(store, connection_id, _reads(settings), now_ms)
-    present = _with(me, list(store.members(me.room, now_ms // 1000)))
+    me, present = _in_room(store, connection_id, settings, now_ms)
     stats = outbox.send(members_frame(me.room, roster(present)), [connection_id])
     page = _history_page(
         me.room, frame.history, messages=messages, settings=settings, now_ms=now_ms
@@ -364,8 +363,7 @@ def members(
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
     if not isinstance(frame, Members):
         raise unknown_action()
-    me = _admit(store, connection_id, _reads(settings), now_ms)
-    present = _with(me, list(store.members(me.room, now_ms // 1000)))
+    me, present = _in_room(store, connection_id, settings, now_ms)
     return outbox.send(members_frame(me.room, roster(present)), [connection_id])
 
 
@@ -383,6 +381,14 @@ def _history_page(
     return history_frame(
         room, read.messages, more=read.more, direction=frame.direction, cursor=frame.cursor
     )
+
+
+def _in_room(
+    store: ConnectionStore, connection_id: ConnectionId, settings: Settings, now_ms: int
+) -> tuple[Connection, list[RoomMember]]:
+    """The sender, admitted under the read budget, and everyone present in its room."""
+    me = _admit(store, connection_id, _reads(settings), now_ms)
+    return me, _with(me, list(store.members(me.room, now_ms // 1000)))
 
 
 def _with(me: Connection, present: list[RoomMember]) -> list[RoomMember]:
