@@ -118,8 +118,9 @@ class _CountingPruner:
     def __init__(self) -> None:
         self.deleted = 0
 
-    def delete(self, connection_id: ConnectionId) -> None:
+    def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
         self.deleted += 1
+        return True
 
 
 @dataclass

@@ -3,7 +3,9 @@
 For each recipient, ``broadcast`` posts through a ``Sender`` and reacts to the domain errors of
 ``gateway.py``:
 
-- ``ConnectionGone`` (410): the peer left without a ``$disconnect``; delete its item, carry on.
+- ``ConnectionGone`` (410): the peer left without a ``$disconnect``; delete its item, carry on;
+  unless it connected less than ``HANDSHAKE_GRACE_MS`` ago: then its handshake may still be
+  finishing (API Gateway answers 410 until it has), so it only misses this frame.
 - ``RetryableDeliveryError`` (429, 5xx, timeouts): retry with full-jitter exponential backoff
   ("Exponential Backoff And Jitter", AWS Architecture Blog), at most ``max_attempts`` in all.
 - ``DeliveryForbidden`` (403): the deployment is wrong; counted and logged once, never pruned.
@@ -51,11 +53,18 @@ log = logging.getLogger("chat.broadcast")
 WAIT_CUTOFF_MS: Final = 250
 
 
+HANDSHAKE_GRACE_MS: Final = 10_000
+"""A 410 prunes only connections older than this. A post between ``$connect`` returning and the
+end of the handshake gets 410 too; pruning then would leave a live client with no item (its
+first action answered ``not_connected``) and invisible to its room."""
+
+
 class Pruner(Protocol):
     """The part of the connection store the broadcaster needs: forgetting a gone connection."""
 
-    def delete(self, connection_id: ConnectionId) -> None:
-        """Delete ``connection_id``'s item; a missing item is fine."""
+    def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
+        """Delete ``connection_id``'s item unless it connected at or after
+        ``connected_before_ms``; True if it is not stored any more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +332,8 @@ class _Courier:
         self._deadline = deadline
         self._sleep = sleep
         self._jitter = jitter
+        # One wall-clock reading for the whole broadcast, which lasts one invocation at most.
+        self._prune_before_ms = int(time.time() * 1000) - HANDSHAKE_GRACE_MS
 
     def deliver(self, connection_id: ConnectionId) -> _Result:
         """Post, retrying what is retryable, until delivered, hopeless or out of time."""
@@ -358,7 +369,7 @@ class _Courier:
         if error is None:
             return _Outcome.DELIVERED, None
         if isinstance(error, ConnectionGone):
-            return self._prune(connection_id)
+            return self._prune(connection_id, error)
         if isinstance(error, PayloadTooLarge):
             return _Outcome.TOO_LARGE, error
         if isinstance(error, DeliveryForbidden):
@@ -374,12 +385,15 @@ class _Courier:
             return self.react(connection_id, error)
         return self.react(connection_id, None)
 
-    def _prune(self, connection_id: ConnectionId) -> tuple[_Outcome, BaseException | None]:
+    def _prune(
+        self, connection_id: ConnectionId, gone: ConnectionGone
+    ) -> tuple[_Outcome, BaseException | None]:
         try:
-            self._store.delete(connection_id)
+            pruned = self._store.prune(connection_id, self._prune_before_ms)
         except Exception as error:  # the item stays until TTL; the broadcast goes on
             return _Outcome.FAILED, error
-        return _Outcome.PRUNED, None
+        # A kept (young) connection missed this frame: a failed delivery, never a "left".
+        return (_Outcome.PRUNED, None) if pruned else (_Outcome.FAILED, gone)
 
 
 def _summarise(results: list[_Result], *, unfinished: int, started: float) -> BroadcastStats:

@@ -4,7 +4,9 @@ Key design (docs/internals.md, "The connections table"):
 
 - Table key: ``connectionId`` (S), hash key only. API Gateway never reuses a connection id, so
   writes are unconditional: ``put_item`` on ``$connect`` and ``delete_item`` on ``$disconnect``
-  or on a 410 are both idempotent, which is what a best-effort ``$disconnect`` needs.
+  are both idempotent, which is what a best-effort ``$disconnect`` needs. The delete on a 410
+  is conditioned on ``connectedAt``: API Gateway answers 410 for a connection whose ``$connect``
+  has returned but whose handshake has not finished, so a young connection is kept.
 - Item: ``connectionId`` S, ``room`` S, ``name`` S, ``connectedAt`` N (epoch ms), ``expiresAt``
   N (epoch s). ``expiresAt`` is the table's TTL attribute; TTL deletes late (typically within
   days, "Working with time to live (TTL)"), so every read skips expired items itself.
@@ -105,8 +107,10 @@ class ConnectionStore(Protocol):
     def put(self, connection: Connection) -> None:
         """Store (or overwrite) a connection."""
 
-    def delete(self, connection_id: ConnectionId) -> None:
-        """Forget a connection; a missing one is fine."""
+    def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
+        """Forget a connection API Gateway called gone, unless it connected at or after
+        ``connected_before_ms`` (its handshake may still be finishing); True if it is not
+        stored any more (a missing one is fine), False if it was kept."""
 
     def remove(self, connection_id: ConnectionId) -> Connection | None:
         """Forget a connection and return what was stored (``None`` if nothing was)."""
@@ -162,11 +166,22 @@ class DynamoConnectionStore:
         )
         return _number(response["Attributes"], CONNECT_COUNT_ATTRIBUTE)
 
-    def delete(self, connection_id: ConnectionId) -> None:
-        """Forget ``connection_id`` (``DeleteItem``; deleting a missing item succeeds)."""
-        self._client.delete_item(
-            TableName=self._table, Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}}
-        )
+    def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
+        """A ``DeleteItem`` conditioned on ``connectedAt`` (deleting a missing item succeeds)."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}},
+                ConditionExpression="attribute_not_exists(#since) OR #since < :before",
+                ExpressionAttributeNames={"#since": CONNECTED_AT_ATTRIBUTE},
+                ExpressionAttributeValues={":before": {"N": str(connected_before_ms)}},
+            )
+        except BotoClientError as error:
+            answer: dict[str, Any] = getattr(error, "response", None) or {}
+            if answer.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def remove(self, connection_id: ConnectionId) -> Connection | None:
         """``DeleteItem`` returning the old item: who left, in the same call."""

@@ -82,12 +82,16 @@ class MemoryStore:
         """Store ``connection``."""
         self.items[connection.connection_id] = connection
 
-    def delete(self, connection_id: ConnectionId) -> None:
-        """Forget ``connection_id``."""
+    def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
+        """Forget ``connection_id`` unless it connected at or after ``connected_before_ms``."""
         if self.fail_delete:
             raise RuntimeError("table unavailable")
+        stored = self.items.get(connection_id)
+        if stored is not None and stored.connected_at_ms >= connected_before_ms:
+            return False
         self.deleted.append(connection_id)
         self.items.pop(connection_id, None)
+        return True
 
     def remove(self, connection_id: ConnectionId) -> Connection | None:
         """Forget ``connection_id`` and return what was stored."""

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.credentials import ReadOnlyCredentials
 from chat.broadcast import BroadcastStats, RetryPolicy, broadcast
-from chat.connections import ConnectionId
+from chat.connections import Connection, ConnectionId
 from chat.errors import (
     ConnectionGone,
     DeliveryFailed,
@@ -77,6 +77,19 @@ def test_gone_recipient_is_pruned_and_the_rest_receive() -> None:
     assert store.deleted == ["b"]
     assert set(sender.delivered) == {"a", "c"}
     assert sender.attempts["b"] == 1  # a gone connection is not retried
+
+
+def test_gone_recipient_still_handshaking_is_kept() -> None:
+    """A 410 for a connection that connected moments ago (its handshake not finished yet)
+    keeps its item: it misses this frame, and is neither pruned nor reported gone."""
+    store = MemoryStore()
+    store.add("a")
+    store.put(Connection(ConnectionId("new"), "lobby", "newcomer", int(time.time() * 1000), 2**31))
+    sender = RecordingSender({"new": [ConnectionGone("new", "410")]})
+    stats = run(sender, ids("a", "new"), store)
+    assert stats == BroadcastStats(delivered=1, failed=1)
+    assert store.deleted == []
+    assert "new" in store.items
 
 
 def test_throttled_recipient_is_retried_and_receives() -> None:

@@ -163,14 +163,24 @@ def test_two_containers_cannot_both_spend_the_last_allowance(dynamodb: Any) -> N
     assert store.admit(cid, BUDGET, now).retry_after_ms == 1000  # the other took the last one
 
 
-def test_delete_is_idempotent(dynamodb: Any) -> None:
-    """Deleting twice, or deleting what never existed, succeeds."""
+def test_prune_is_idempotent(dynamodb: Any) -> None:
+    """Pruning twice, or pruning what never existed, succeeds."""
     store = DynamoConnectionStore(dynamodb, TABLE)
     store.put(connection("c1"))
-    store.delete(ConnectionId("c1"))
-    store.delete(ConnectionId("c1"))
-    store.delete(ConnectionId("never-there"))
+    after_it_connected = NOW_S * 1000 + 1
+    assert store.prune(ConnectionId("c1"), after_it_connected)
+    assert store.prune(ConnectionId("c1"), after_it_connected)
+    assert store.prune(ConnectionId("never-there"), after_it_connected)
     assert stored(dynamodb, "c1") is None
+
+
+def test_prune_keeps_a_connection_from_the_cutoff_on(dynamodb: Any) -> None:
+    """A connection that connected at or after the cutoff is kept: API Gateway answers 410
+    until its handshake has finished."""
+    store = DynamoConnectionStore(dynamodb, TABLE)
+    store.put(connection("young"))
+    assert not store.prune(ConnectionId("young"), NOW_S * 1000)
+    assert stored(dynamodb, "young") is not None
 
 
 def test_room_members_only_lists_that_room(dynamodb: Any) -> None:

@@ -13,7 +13,7 @@ import boto3
 import botocore.session
 import pytest
 from chat.config import EnvVar
-from chat.connections import CONNECTION_ID_ATTRIBUTE
+from chat.connections import CONNECTED_AT_ATTRIBUTE, CONNECTION_ID_ATTRIBUTE
 from chat.handler import handler
 from chat.runtime import runtime_for
 from moto.server import ThreadedMotoServer
@@ -95,6 +95,14 @@ def test_conversation_with_stale_and_throttled_recipients(
     for cid in ("a", "slow", "stale"):
         assert connect(cid) == {"statusCode": 200}
     assert deployed.requests == {}  # nothing posted during $connect
+    # "stale" connected a minute ago: a 410 for a connection in its handshake keeps it.
+    table(dynamodb_endpoint).update_item(
+        TableName=TABLE,
+        Key={CONNECTION_ID_ATTRIBUTE: {"S": "stale"}},
+        UpdateExpression="SET #since = #since - :minute",
+        ExpressionAttributeNames={"#since": CONNECTED_AT_ATTRIBUTE},
+        ExpressionAttributeValues={":minute": {"N": "60000"}},
+    )
     deployed.script.update({"slow": [429], "stale": [410]})
     logs.clear()
     assert send("a", "hello") == {"statusCode": 200}

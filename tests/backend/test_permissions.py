@@ -32,9 +32,7 @@ from tests.backend.conftest import REGION
 from tests.backend.management_api_server import ManagementApiServer
 
 # The stores' public methods this test runs; a new one must be added here (and so checked).
-EXERCISED_STORE_METHODS = frozenset(
-    {"put", "delete", "remove", "admit", "members", "count_connect"}
-)
+EXERCISED_STORE_METHODS = frozenset({"put", "prune", "remove", "admit", "members", "count_connect"})
 EXERCISED_MESSAGE_STORE_METHODS = frozenset({"add", "read"})
 # A TransactWriteItems is authorised by the operations inside it.
 TRANSACTION_OPERATIONS = {
@@ -167,7 +165,7 @@ def recorded() -> Iterator[RecordingDynamoDB]:
     client.refuse_update = True
     store.admit(ConnectionId("c1"), Budget("tatTest", 60, 2), 1)
     assert [m.connection_id for m in store.members("room", 1)] == [ConnectionId("c1")]
-    store.delete(ConnectionId("c1"))
+    store.prune(ConnectionId("c1"), 2)
     store.remove(ConnectionId("c1"))
     store.count_connect("source", 60, 180)
     messages = DynamoMessageStore(client, "messages")

@@ -121,7 +121,7 @@ def test_smoke_other_benchmarks_report_their_fields(smoke: tuple[Path, dict[str,
     assert modes == {"closed loop", "paced"}
     for row in benchmarks["throughput"]["rows"]:
         assert row["deliveries"] > 0
-        assert row["error_frames"] == 0
+        assert row["error_frames"] == 0, row["error_kinds"]
         assert row["latency_ms_p50"] <= row["latency_ms_p99"]
 
 
