@@ -19,7 +19,13 @@ from websockets.exceptions import InvalidStatus
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack
-from tests.local_stack.support import fresh_room, room_connections, wait_until, ws_connect
+from tests.local_stack.support import (
+    age_connection,
+    fresh_room,
+    room_connections,
+    wait_until,
+    ws_connect,
+)
 
 ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 SENT_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -221,6 +227,7 @@ def test_a_client_that_died_without_closing_is_pruned_by_the_next_broadcast() ->
                 await bob.send(json.dumps({"action": "ping"}))
                 await frame(bob)
                 bob_id = items_in(lossy, lobby)["bob"]
+                age_connection(lossy, bob_id)
                 bob.transport.abort()  # gone: no close frame, and its $disconnect is lost
                 for _ in range(100):
                     if bob_id not in lossy.open_connection_ids():

@@ -15,7 +15,7 @@ from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack
 from tests.e2e.test_chat import frame, join, room, say, silent
 from tests.e2e.test_history import drop_without_close
-from tests.local_stack.support import room_connections
+from tests.local_stack.support import age_connection, room_connections
 
 NOTICE_WITHIN_S = 1.0  # the bound for the local stack
 
@@ -117,6 +117,7 @@ def test_a_stale_member_is_pruned_and_announced_after_the_next_broadcast() -> No
                 async with join(lossy, "ghost", lobby) as ghost:
                     await joined(ghost)
                     assert (await notice(alice))["name"] == "ghost"
+                    age_connection(lossy, dict(room_connections(lossy, lobby))["ghost"])
                 await asyncio.sleep(0.3)
                 await alice.send(json.dumps({"action": "members"}))
                 assert sorted(names(await frame(alice))) == [("alice", 1), ("ghost", 1)]

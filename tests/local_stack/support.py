@@ -17,7 +17,12 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from chat.connections import CONNECTION_ID_ATTRIBUTE, NAME_ATTRIBUTE, ROOM_ATTRIBUTE
+from chat.connections import (
+    CONNECTED_AT_ATTRIBUTE,
+    CONNECTION_ID_ATTRIBUTE,
+    NAME_ATTRIBUTE,
+    ROOM_ATTRIBUTE,
+)
 from websockets.asyncio.client import ClientConnection, connect
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
@@ -142,6 +147,18 @@ def room_connections(stack: Stack, room: str) -> list[tuple[str, str]]:
     return [
         (item[NAME_ATTRIBUTE]["S"], item[CONNECTION_ID_ATTRIBUTE]["S"]) for item in answer["Items"]
     ]
+
+
+def age_connection(stack: Stack, connection_id: str, by_ms: int = 60_000) -> None:
+    """Move a stored connection's ``connectedAt`` back ``by_ms``: a 410 prunes only connections
+    past the handshake grace (``chat.broadcast.HANDSHAKE_GRACE_MS``)."""
+    stack.dynamodb().update_item(
+        TableName=stack.table_name,
+        Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}},
+        UpdateExpression="SET #since = #since - :by",
+        ExpressionAttributeNames={"#since": CONNECTED_AT_ATTRIBUTE},
+        ExpressionAttributeValues={":by": {"N": str(by_ms)}},
+    )
 
 
 def ws_connect(url: str, **kwargs: Any) -> connect:
