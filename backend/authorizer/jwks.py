@@ -116,7 +116,6 @@ class KeySet:
         self._last_attempt: float | None = None
         self._last_failed = False
         self._lock = threading.Lock()
-        self.fetches = 0
 
     def key(self, kid: str) -> PyJWK | None:
         """The key with id ``kid``, or ``None`` when the issuer has none by that id.
@@ -124,10 +123,10 @@ class KeySet:
         Raises ``KeySetUnavailable`` when no key set could be fetched at all.
         """
         with self._lock:
-            if self._keys is None or (kid not in self._keys and self._may_fetch()):
-                self._refresh()
-            assert self._keys is not None  # noqa: S101 (``_refresh`` sets it or raises)
-            return self._keys.get(kid)
+            keys = self._keys
+            if keys is None or (kid not in keys and self._may_fetch()):
+                keys = self._refresh()
+            return keys.get(kid)
 
     def _may_fetch(self) -> bool:
         if self._last_attempt is None:
@@ -135,11 +134,12 @@ class KeySet:
         interval = self._retry_interval_s if self._last_failed else self._refetch_interval_s
         return self._clock() - self._last_attempt >= interval
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> dict[str, PyJWK]:
+        """Fetch the key set (discovering where it is, the first time) and return the keys to
+        use: the new ones, or on failure the cached ones if there are any."""
         if self._keys is None and not self._may_fetch():
             raise KeySetUnavailable("the last attempt to fetch the keys failed; retrying soon")
         self._last_attempt = self._clock()
-        self.fetches += 1
         try:
             url = self._jwks_url or discover_jwks_url(self._issuer, self._fetch)
             keys = signing_keys(self._fetch(url))
@@ -147,8 +147,9 @@ class KeySet:
             self._last_failed = True
             if self._keys is None:
                 raise
-            return  # keep the keys we have: they still verify the tokens they signed
+            return self._keys  # they still verify the tokens they signed
         # Discovery is done once: the jwks_uri of an issuer does not move.
         self._jwks_url = url
         self._keys = keys
         self._last_failed = False
+        return keys
