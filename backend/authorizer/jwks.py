@@ -9,9 +9,10 @@ PyJWT parses the keys (``PyJWKSet``); this module only decides when to fetch the
   turn every invocation into a request to the issuer. A failed fetch is retried no sooner
   than ``retry_interval_s``.
 
-PyJWT's own ``PyJWKClient`` refetches for every unknown key id, with no such limit, which is
-why it is not used. Every request has a timeout and a size cap, and follows no redirect to a
-URL that ``config.secure_or_loopback`` refuses.
+PyJWT's own ``PyJWKClient`` is not used: its cache expires (``lifespan``), after which an
+issuer outage fails every ``$connect`` with a fresh fetch attempt (no pause after a failure,
+no falling back on the keys it had); it neither discovers the key set's URL nor caps the
+answer's size. Every request here has a timeout and a size cap, and follows no redirect.
 """
 
 from __future__ import annotations
@@ -40,19 +41,25 @@ DEFAULT_RETRY_INTERVAL_S: Final = 5.0
 Fetch = Callable[[str], Any]
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Answers a redirect with its own 3xx error: keys come from the configured URL only."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        """Follow nothing."""
+        return
+
+
+_OPENER: Final = urllib.request.build_opener(_NoRedirect())
+
+
 def fetch_json(url: str) -> Any:
     """GET ``url`` and parse its JSON body; raise ``KeySetUnavailable`` on any failure."""
     if not secure_or_loopback(url):
         raise KeySetUnavailable(f"refusing to fetch keys from {url!r}: not https")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:  # noqa: S310
-            final_url = response.geturl()
-            if not secure_or_loopback(final_url):
-                raise KeySetUnavailable(f"{url!r} redirected to {final_url!r}: not https")
+        with _OPENER.open(request, timeout=FETCH_TIMEOUT_S) as response:
             body = response.read(MAX_DOCUMENT_BYTES + 1)
-    except KeySetUnavailable:
-        raise
     except (OSError, ValueError) as error:  # URLError, HTTPError and timeouts are OSErrors
         raise KeySetUnavailable(f"could not fetch {url!r}: {type(error).__name__}") from error
     if len(body) > MAX_DOCUMENT_BYTES:

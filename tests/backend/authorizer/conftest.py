@@ -135,9 +135,11 @@ def pool() -> Iterator[Pool]:
 
 @dataclass
 class KeyServer:
-    """Serves ``documents`` (path -> JSON) on 127.0.0.1 and records the paths asked for."""
+    """Serves ``documents`` (path -> JSON) and ``redirects`` (path -> location) on 127.0.0.1,
+    and records the paths asked for."""
 
     documents: dict[str, Any] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
     hits: list[str] = field(default_factory=list)
     base_url: str = ""
 
@@ -154,6 +156,12 @@ def key_server() -> Iterator[KeyServer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.hits.append(self.path)
+            if self.path in state.redirects:
+                self.send_response(302)
+                self.send_header("Location", state.redirects[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             document = state.documents.get(self.path)
             body = json.dumps(document).encode()
             self.send_response(200 if document is not None else 404)

@@ -158,6 +158,14 @@ def test_fetch_refuses_errors_and_oversized_answers(
         fetch_json(key_server.url(path))
 
 
+def test_fetch_follows_no_redirect(key_server: KeyServer) -> None:
+    """Keys come from the configured URL only, even when it points at good ones."""
+    key_server.redirects["/moved"] = key_server.url("/jwks.json")
+    with pytest.raises(KeySetUnavailable):
+        fetch_json(key_server.url("/moved"))
+    assert key_server.hits == ["/moved"]
+
+
 def test_fetch_refuses_plain_http_beyond_the_loopback() -> None:
     """Keys in clear from elsewhere could be swapped on the way."""
     with pytest.raises(KeySetUnavailable, match="not https"):
