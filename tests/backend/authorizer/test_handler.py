@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 import pytest
 from authorizer.config import AuthSettings, EnvVar
-from authorizer.errors import KeySetUnavailable
+from authorizer.errors import AuthorizerError, KeySetUnavailable
 from authorizer.handler import UNAUTHORIZED, Authorizer, handle, handler
 from authorizer.jwks import KeySet
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -103,6 +103,7 @@ def test_a_valid_id_token_is_allowed_exactly_this_connect(
     assert line["userId"] == sub
     assert line["connectionId"] == "Cq3VbdUxjoECH0A="
     assert_no_token(auth_logs, token)
+    assert not any("Alice" in text or "example.com" in text for text in auth_logs.lines)
 
 
 def test_the_token_may_come_first_or_alone(pool: Pool, key_server: KeyServer) -> None:
@@ -283,3 +284,14 @@ def test_the_handler_reads_its_settings_from_the_environment(
     monkeypatch.setenv(EnvVar.AUTH_ALGORITHMS, "RS256")
     answer = handler(offering(pool.id_token()), FakeContext())
     assert answer["context"]["userId"] == pool.sub()
+
+
+@pytest.mark.parametrize("event", [None, [], {"headers": {}}, {"methodArn": 7}])
+def test_an_event_that_is_not_an_authorizer_request_is_an_error(
+    pool: Pool, key_server: KeyServer, auth_logs: AuthLogs, event: Any
+) -> None:
+    """No methodArn, nothing to allow: an error (500), logged, never an Allow."""
+    with pytest.raises(AuthorizerError):
+        handle(event, FakeContext(), lambda: make_authorizer(pool, key_server))
+    [line] = auth_logs.records
+    assert (line["outcome"], line["reason"]) == ("error", "AuthorizerError")
