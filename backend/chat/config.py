@@ -37,6 +37,23 @@ class EnvVar(StrEnum):
     MAX_MESSAGE_CHARS = "MAX_MESSAGE_CHARS"
     FANOUT_CONCURRENCY = "FANOUT_CONCURRENCY"
     CONNECTION_TTL_SECONDS = "CONNECTION_TTL_SECONDS"
+    AUTH_MODE = "AUTH_MODE"
+
+
+class AuthMode(StrEnum):
+    """Who may connect (``AUTH_MODE``): anyone under any name (``none``), or only users an
+    authorizer on ``$connect`` vouched for, through Cognito or another OpenID Connect issuer.
+    The chat treats both signed-in modes alike: it reads who the user is from the authorizer's
+    context (docs/protocol.md, "Signing in")."""
+
+    NONE = "none"
+    COGNITO = "cognito"
+    OIDC = "oidc"
+
+    @property
+    def signed_in(self) -> bool:
+        """Whether ``$connect`` requires the authorizer's context."""
+        return self is not AuthMode.NONE
 
 
 DEFAULT_MAX_MESSAGE_CHARS = 2000
@@ -109,6 +126,7 @@ class Settings:
     metrics_enabled: bool = True
     connect_rate_limit_per_minute: int = DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE
     room_max_members: int = DEFAULT_ROOM_MAX_MEMBERS
+    auth_mode: AuthMode = AuthMode.NONE
 
     @property
     def message_retention_s(self) -> int:
@@ -221,6 +239,12 @@ class Settings:
         enabled_raw = env.get(EnvVar.METRICS_ENABLED, "true").strip().lower()
         if enabled_raw not in {"true", "false"}:
             problems.append(f"{EnvVar.METRICS_ENABLED} must be true or false, got {enabled_raw!r}")
+        auth_raw = env.get(EnvVar.AUTH_MODE, "").strip().lower() or AuthMode.NONE.value
+        if auth_raw not in {mode.value for mode in AuthMode}:
+            problems.append(
+                f"{EnvVar.AUTH_MODE} must be one of {', '.join(mode.value for mode in AuthMode)}, "
+                f"got {auth_raw!r}"
+            )
 
         if problems:
             raise ConfigurationError("; ".join(problems))
@@ -242,6 +266,7 @@ class Settings:
             metrics_enabled=enabled_raw == "true",
             connect_rate_limit_per_minute=connect_rate,
             room_max_members=room_max,
+            auth_mode=AuthMode(auth_raw),
         )
 
 

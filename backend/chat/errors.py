@@ -6,7 +6,8 @@
     ├── ClientError(code, message, client_id, retry_after_ms)
     │                              a bad client frame; answered with an ``error`` frame
     ├── HandshakeRefused(status, reason)
-    │                              ``$connect`` refused with 400/403; ``reason`` goes to the log
+    │                              ``$connect`` refused (400, 401, 403, 409, 429); ``reason``
+    │                              goes to the log
     ├── ConfigurationError         the deployment is wrong (environment, IAM); fix it, not the code
     ├── InvalidEvent               the Lambda event is not an API Gateway WebSocket event
     ├── StoreError                 a table holds something we cannot read

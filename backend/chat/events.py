@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from .connections import ConnectionId
 from .errors import ConfigurationError, InvalidEvent
@@ -14,6 +14,14 @@ from .errors import ConfigurationError, InvalidEvent
 CONNECT = "$connect"
 DISCONNECT = "$disconnect"
 DEFAULT = "$default"
+# The chat's WebSocket subprotocol. A page that signs in offers it with its token
+# (``Sec-WebSocket-Protocol: awsome-chat, <jwt>``, docs/protocol.md "Signing in"), and a
+# browser fails the handshake unless the $connect response selects one of those it offered.
+SUBPROTOCOL: Final = "awsome-chat"
+SUBPROTOCOL_HEADER: Final = "Sec-WebSocket-Protocol"
+# The keys of the authorizer's context that the chat reads (``authorizer.policy`` writes them).
+AUTHORIZER_USER_ID: Final = "userId"
+AUTHORIZER_NAME: Final = "name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +37,15 @@ class Request:
     body: str | None = None
     is_base64: bool = False
     source_ip: str | None = None
+    # ``requestContext.authorizer``: what the $connect authorizer vouched for (its string
+    # values), on every event of a connection it allowed; empty without an authorizer.
+    authorizer: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered (``Sec-WebSocket-Protocol``), in order."""
+        raw = self.headers.get(SUBPROTOCOL_HEADER.lower(), "")
+        return [entry.strip() for entry in raw.split(",") if entry.strip()]
 
     @property
     def is_message(self) -> bool:
@@ -83,6 +100,7 @@ def parse_event(event: Any) -> Request:
         body=body if isinstance(body, str) else None,
         is_base64=event.get("isBase64Encoded") is True,
         source_ip=_source_ip(context),
+        authorizer=_strings(context.get("authorizer")),
     )
 
 

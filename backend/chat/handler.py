@@ -20,7 +20,17 @@ from . import usecases
 from .broadcast import BroadcastStats
 from .config import Settings
 from .errors import ClientError, HandshakeRefused
-from .events import CONNECT, DEFAULT, DISCONNECT, Request, parse_event
+from .events import (
+    AUTHORIZER_NAME,
+    AUTHORIZER_USER_ID,
+    CONNECT,
+    DEFAULT,
+    DISCONNECT,
+    SUBPROTOCOL,
+    SUBPROTOCOL_HEADER,
+    Request,
+    parse_event,
+)
 from .logs import configure
 from .metrics import embedded_metrics
 from .protocol import HISTORY, INTERNAL_ERROR_FRAME, JOIN, MEMBERS, PING, SENDMESSAGE
@@ -40,6 +50,7 @@ class RouteResult:
     stats: BroadcastStats = field(default_factory=BroadcastStats)
     code: str | None = None
     reason: str | None = None
+    headers: Mapping[str, str] | None = None
 
 
 # Every route but $connect gets an Outbox: nothing is ever posted during $connect (API Gateway
@@ -58,10 +69,24 @@ def _connect(request: Request, runtime: Runtime, _outbox: Outbox | None) -> Rout
             now_ms=runtime.now_ms(),
             guest_name=runtime.guest_name,
             source_ip=request.source_ip,
+            signed_in=_signed_in(request),
         )
     except HandshakeRefused as refused:
         return RouteResult(status=refused.status, outcome="refused", reason=refused.reason)
+    # A browser that offered subprotocols fails the handshake unless the answer selects one
+    # ("Working with subprotocols for WebSocket APIs"); a page that signs in offers ours.
+    if SUBPROTOCOL in request.subprotocols:
+        return RouteResult(headers={SUBPROTOCOL_HEADER: SUBPROTOCOL})
     return RouteResult()
+
+
+def _signed_in(request: Request) -> usecases.SignedIn | None:
+    """What the authorizer vouched for, if it did (``usecases.connect`` decides what counts)."""
+    user_id = request.authorizer.get(AUTHORIZER_USER_ID)
+    name = request.authorizer.get(AUTHORIZER_NAME)
+    if user_id is None or name is None:
+        return None
+    return usecases.SignedIn(user_id=user_id, name=name)
 
 
 def _disconnect(request: Request, runtime: Runtime, outbox: Outbox | None) -> RouteResult:
@@ -197,7 +222,7 @@ def _notify_failure(request: Request | None, outbox: Outbox | None) -> None:
 
 def handle(
     event: Any, context: Any, runtime_factory: Callable[[], Runtime] | None = None
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Serve one event with the runtime from ``runtime_factory`` (default: the environment)."""
     started = time.perf_counter()
     request: Request | None = None
@@ -246,7 +271,10 @@ def handle(
             )
         )
     log.log(level, "invocation", exc_info=failure, extra={"fields": summary})
-    return {"statusCode": result.status}
+    response: dict[str, Any] = {"statusCode": result.status}
+    if result.headers:
+        response["headers"] = dict(result.headers)
+    return response
 
 
 def _counts(route: str | None, result: RouteResult) -> dict[str, int | float]:
@@ -261,6 +289,6 @@ def _counts(route: str | None, result: RouteResult) -> dict[str, int | float]:
     return {}
 
 
-def handler(event: Any, context: Any) -> dict[str, int]:
+def handler(event: Any, context: Any) -> dict[str, Any]:
     """The Lambda handler: route one API Gateway WebSocket event. Never raises."""
     return handle(event, context)

@@ -47,7 +47,7 @@ from .protocol import (
     unknown_action,
 )
 from .ratelimit import Budget
-from .validation import DEFAULT_ROOM, clean_name, clean_room
+from .validation import DEFAULT_ROOM, clean_name, clean_profile_name, clean_room
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +89,16 @@ def connect(
     now_ms: int,
     guest_name: Callable[[], str],
     source_ip: str | None = None,
+    signed_in: SignedIn | None = None,
 ) -> Connection:
     """Admit a new connection and store it; raise ``HandshakeRefused`` otherwise: 403 for a
     foreign origin or a full room, 400 for a bad name, room or key, 429 for a source over its
     connection rate, 409 for a name held in the room by someone who cannot prove to be the same
     person (docs/protocol.md, "Connecting").
+
+    With sign-in on (``settings.auth_mode``), the name and its owner come from ``signed_in``,
+    what the authorizer vouched for; ``name`` and ``key`` in the query are ignored, and a
+    connection without ``signed_in`` is refused with 401 (docs/protocol.md, "Signing in").
 
     Never posts to the connection: during ``$connect`` API Gateway answers such a post with 410.
     """
@@ -104,18 +109,11 @@ def connect(
         and normalize_origin(origin) not in settings.allowed_origins
     ):
         raise HandshakeRefused(403, "origin_not_allowed")
-    raw_name = query.get("name")
-    name = None if raw_name is None else clean_name(raw_name)
-    if raw_name is not None and name is None:
-        raise HandshakeRefused(400, "invalid_name")
-    raw_room = query.get("room")
-    room = DEFAULT_ROOM if raw_room is None else clean_room(raw_room)
-    if room is None:
-        raise HandshakeRefused(400, "invalid_room")
-    raw_key = query.get("key")
-    if raw_key is not None and not NAME_KEY.fullmatch(raw_key):
-        raise HandshakeRefused(400, "invalid_key")
-    owner = "" if raw_key is None else owner_digest(raw_key)
+    name: str | None
+    if settings.auth_mode.signed_in:
+        name, room, owner = _signed_in_identity(query, signed_in)
+    else:
+        name, room, owner = _chosen_identity(query)
     if source_ip:
         _within_connect_rate(store, settings, source_ip, now_ms)
     present = list(store.members(room, now_ms // 1000))
@@ -141,6 +139,51 @@ def connect(
     return connection
 
 
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Who the ``$connect`` authorizer says the user is: the issuer's user id and the display
+    name it chose (``requestContext.authorizer``'s ``userId`` and ``name``)."""
+
+    user_id: str
+    name: str
+
+
+def _chosen_identity(query: Mapping[str, str]) -> tuple[str | None, str, str]:
+    """The name (``None``: a guest's), room and owner digest a connection asks for."""
+    raw_name = query.get("name")
+    name = None if raw_name is None else clean_name(raw_name)
+    if raw_name is not None and name is None:
+        raise HandshakeRefused(400, "invalid_name")
+    room = _room(query)
+    raw_key = query.get("key")
+    if raw_key is not None and not NAME_KEY.fullmatch(raw_key):
+        raise HandshakeRefused(400, "invalid_key")
+    owner = "" if raw_key is None else owner_digest(raw_key)
+    return name, room, owner
+
+
+def _signed_in_identity(
+    query: Mapping[str, str], signed_in: SignedIn | None
+) -> tuple[str, str, str]:
+    """The signed-in user's name, the room asked for, and the user's owner digest."""
+    # The authorizer refuses a $connect without a valid token; a request that still arrives
+    # without its context bypassed it (a misconfigured route), and is refused here too.
+    if signed_in is None or not signed_in.user_id or not signed_in.name:
+        raise HandshakeRefused(401, "not_signed_in")
+    name = clean_profile_name(signed_in.name)
+    if name is None:
+        raise HandshakeRefused(400, "invalid_name")
+    return name, _room(query), user_owner_digest(signed_in.user_id)
+
+
+def _room(query: Mapping[str, str]) -> str:
+    raw_room = query.get("room")
+    room = DEFAULT_ROOM if raw_room is None else clean_room(raw_room)
+    if room is None:
+        raise HandshakeRefused(400, "invalid_room")
+    return room
+
+
 # What a page presents to hold its name: a value derived from a random secret it keeps
 # (base64url, at least 128 bits). Only a digest of it is stored.
 NAME_KEY: Final = re.compile(r"[A-Za-z0-9_-]{22,128}")
@@ -159,6 +202,13 @@ def _free_guest_name(base: str, present: list[RoomMember]) -> str:
 def owner_digest(key: str) -> str:
     """What is stored for a presented key: anyone reading the table cannot present it."""
     return hashlib.sha256(b"awsome-chat name key\0" + key.encode()).hexdigest()[:32]
+
+
+def user_owner_digest(user_id: str) -> str:
+    """What is stored for a signed-in user: every connection of theirs holds their name, and
+    nobody else's can. Another prefix than ``owner_digest``'s, so that no presented key can
+    ever be taken for a user."""
+    return hashlib.sha256(b"awsome-chat user id\0" + user_id.encode()).hexdigest()[:32]
 
 
 def _within_connect_rate(

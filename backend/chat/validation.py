@@ -18,6 +18,7 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MAX_ROOM_CHARS",
     "clean_name",
+    "clean_profile_name",
     "clean_room",
     "clean_text",
 ]
@@ -36,6 +37,13 @@ def clean_name(raw: str) -> str | None:
     wrong with it, else ``None``."""
     name = normalize_name(raw)
     return None if name_problem(name) is not None else name
+
+
+def clean_profile_name(raw: str) -> str | None:
+    """A signed-in user's display name (from the authorizer): normalised and cut to
+    ``MAX_NAME_CHARS``, since the user cannot pick a shorter one when connecting, then held to
+    ``clean_name``'s rules; ``None`` when they refuse it."""
+    return clean_name(normalize_name(raw)[:MAX_NAME_CHARS])
 
 
 def clean_room(raw: str) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from chat.config import EnvVar, Settings
+from chat.config import AuthMode, EnvVar, Settings
 from chat.errors import ConfigurationError
 
 
@@ -46,6 +46,26 @@ def test_every_variable_is_read() -> None:
     assert settings.connection_ttl_seconds == 7201
 
 
+@pytest.mark.parametrize(
+    ("raw", "mode"),
+    [
+        ("", AuthMode.NONE),
+        ("none", AuthMode.NONE),
+        ("cognito", AuthMode.COGNITO),
+        (" OIDC ", AuthMode.OIDC),
+    ],
+)
+def test_auth_mode_is_read(raw: str, mode: AuthMode) -> None:
+    """AUTH_MODE: none (the default, the open chat), cognito or oidc; both of the latter
+    require the authorizer's context on $connect."""
+    settings = Settings.from_env(
+        {EnvVar.TABLE_NAME: "t", EnvVar.MESSAGES_TABLE_NAME: "m", EnvVar.AUTH_MODE: raw}
+    )
+    assert settings.auth_mode is mode
+    assert settings.auth_mode.signed_in is (mode is not AuthMode.NONE)
+    assert Settings(table_name="t", messages_table_name="m").auth_mode is AuthMode.NONE
+
+
 def test_missing_table_name_says_what_to_set() -> None:
     """Without TABLE_NAME the error names the variable."""
     with pytest.raises(ConfigurationError, match="TABLE_NAME is required"):
@@ -78,6 +98,7 @@ def test_missing_table_name_says_what_to_set() -> None:
             "http only on the loopback",
         ),
         (EnvVar.ROOM_MAX_MEMBERS, "0", "ROOM_MAX_MEMBERS must be between 1 and"),
+        (EnvVar.AUTH_MODE, "jwt", "AUTH_MODE must be one of none, cognito, oidc"),
         (
             EnvVar.CONNECT_RATE_LIMIT_PER_MINUTE,
             "0",

@@ -1,0 +1,93 @@
+"""The authorizer's settings, read from the environment and validated.
+
+The variable names are the contract in ``docs/internals.md`` ("The authorizer"): Terraform and
+the local stack set them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+
+class EnvVar(StrEnum):
+    """The names of the authorizer's environment variables (the one definition)."""
+
+    AUTH_ISSUER = "AUTH_ISSUER"
+    AUTH_AUDIENCE = "AUTH_AUDIENCE"
+    AUTH_JWKS_URL = "AUTH_JWKS_URL"
+    AUTH_ALGORITHMS = "AUTH_ALGORITHMS"
+
+
+DEFAULT_ALGORITHMS: Final = ("RS256",)
+# Only signatures made with a private key: the keys come from a public key set, so an HMAC
+# ("HS256") would be keyed with a public value, and "none" is no signature at all.
+ALLOWED_ALGORITHMS: Final = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def secure_or_loopback(url: str) -> bool:
+    """https anywhere; plain http only to this machine (the local stack's issuer): keys fetched
+    in clear from elsewhere could be swapped on the way."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """What a token must match, and where the keys that sign it are."""
+
+    issuer: str
+    audience: str
+    jwks_url: str | None = None
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
+        """Build settings from ``env``; raise ``ConfigurationError`` naming every bad variable."""
+        problems: list[str] = []
+        # The issuer is compared exactly with the token's ``iss``: not trimmed of a slash.
+        issuer = env.get(EnvVar.AUTH_ISSUER, "").strip()
+        if not issuer:
+            problems.append(
+                f"{EnvVar.AUTH_ISSUER} is required: set it to the issuer's exact iss, e.g. "
+                "https://cognito-idp.{region}.amazonaws.com/{user pool id}"
+            )
+        elif not secure_or_loopback(issuer):
+            problems.append(
+                f"{EnvVar.AUTH_ISSUER} must be an https URL (http only on the loopback), "
+                f"got {issuer!r}"
+            )
+        audience = env.get(EnvVar.AUTH_AUDIENCE, "").strip()
+        if not audience:
+            problems.append(
+                f"{EnvVar.AUTH_AUDIENCE} is required: set it to the app client id (the ID "
+                "token's aud)"
+            )
+        jwks_url = env.get(EnvVar.AUTH_JWKS_URL, "").strip() or None
+        if jwks_url is not None and not secure_or_loopback(jwks_url):
+            problems.append(
+                f"{EnvVar.AUTH_JWKS_URL} must be an https URL (http only on the loopback), "
+                f"got {jwks_url!r}"
+            )
+        raw_algorithms = env.get(EnvVar.AUTH_ALGORITHMS, "")
+        algorithms = tuple(a.strip() for a in raw_algorithms.split(",") if a.strip())
+        algorithms = algorithms or DEFAULT_ALGORITHMS
+        refused = [a for a in algorithms if a not in ALLOWED_ALGORITHMS]
+        if refused:
+            problems.append(
+                f"{EnvVar.AUTH_ALGORITHMS} must be a comma-separated list of "
+                f"{', '.join(sorted(ALLOWED_ALGORITHMS))}, got {refused!r}"
+            )
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        return cls(issuer=issuer, audience=audience, jwks_url=jwks_url, algorithms=algorithms)
