@@ -150,6 +150,7 @@ class Stack:
         emulator: Emulator,
         runtime: LambdaRuntime,
         loop: _LoopThread,
+        authorizer: LambdaRuntime | None = None,
         dynamodb_pid: int | None = None,
     ) -> None:
         base = f"{options.host}:{port}"
@@ -173,6 +174,8 @@ class Stack:
         """The function's environment variables (without Lambda's reserved ones)."""
         self.emulator = emulator
         self.runtime = runtime
+        self.authorizer = authorizer
+        """The authorizer's runtime, when the API has one."""
         self.dynamodb_pid = dynamodb_pid
         """moto's process id when the stack started it (None with ``dynamodb_endpoint``)."""
         self._loop = loop
@@ -269,6 +272,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             )
 
         region = options.function.region
+        emulator_settings = options.emulator
         environment = {
             EnvVar.TABLE_NAME.value: table_name,
             EnvVar.MESSAGES_TABLE_NAME.value: messages_table_name,
@@ -290,9 +294,17 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
         loop = _LoopThread()
         cleanup.callback(loop.stop)
         runtime = LambdaRuntime(function)
-        # @connections signatures name the function's region.
+        authorizer = (
+            None
+            if emulator_settings.authorizer is None
+            else LambdaRuntime(emulator_settings.authorizer.function)
+        )
+        # @connections signatures (and the authorizer's method ARN) name the function's region.
         emulator = Emulator(
-            dataclasses.replace(options.emulator, region=region), runtime.invoke, site=site
+            dataclasses.replace(emulator_settings, region=region),
+            runtime.invoke,
+            site=site,
+            authorize=None if authorizer is None else authorizer.invoke,
         )
         runner = web.AppRunner(emulator.application(), access_log=None, shutdown_timeout=5)
 
@@ -302,12 +314,16 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
                 await web.SockSite(runner, listener, ssl_context=context).start()
             if options.warm:
                 await runtime.warm()
+                if authorizer is not None:
+                    await authorizer.warm()
 
         async def stop() -> None:
             # The function first: in-flight invocations fail at once instead of holding the
             # server's shutdown until their timeout (no $disconnect fires at shutdown anyway).
             try:
                 await runtime.close()
+                if authorizer is not None:
+                    await authorizer.close()
             finally:
                 await runner.cleanup()
 
@@ -329,6 +345,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             environment=environment,
             emulator=emulator,
             runtime=runtime,
+            authorizer=authorizer,
             loop=loop,
             dynamodb_pid=dynamodb_pid,
         )
