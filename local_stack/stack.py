@@ -204,8 +204,11 @@ class Stack:
         self._loop = loop
 
     def reload_handler(self) -> None:
-        """Make the next invocation import the handler's code afresh (after an edit)."""
+        """Make the next invocation import the handler's code afresh (after an edit); the
+        authorizer's too, when there is one."""
         self._loop.run(self.runtime.reload())
+        if self.authorizer is not None:
+            self._loop.run(self.authorizer.reload())
 
     def open_connection_ids(self) -> list[str]:
         """The ids of every open WebSocket connection."""

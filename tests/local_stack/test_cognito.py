@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from local_stack.cognito import (
     PROTOCOL_IDENTITY_SOURCE,
     CognitoAuth,
 )
+from local_stack.dev import sign_in_help
 from local_stack.emulator.core import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import AuthorizerSettings, EmulatorSettings
@@ -203,3 +205,13 @@ def test_a_signed_in_client_connects_and_others_are_refused(signin_stack: Stack)
     subprotocol, message = asyncio.run(chat())
     assert subprotocol == "awsome-chat"
     assert message["from"] == "Ada Lovelace"
+
+
+def test_make_devs_demo_user_signs_in(signin_stack: Stack) -> None:
+    """The demo user `make dev AUTH=cognito` prints exists, with the printed password."""
+    printed = sign_in_help(signin_stack)
+    found = re.search(r"username (\S+), password (\S+)", printed)
+    assert found is not None, printed
+    assert signin_stack.user_pool is not None
+    tokens = signin_stack.user_pool.sign_in(found[1], found[2])
+    assert tokens["IdToken"].count(".") == 2
