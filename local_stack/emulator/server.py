@@ -94,6 +94,23 @@ from local_stack.site import Site, SiteTemplateError
 
 log = logging.getLogger(__name__)
 
+
+class _OfferedProtocolsHidden(logging.Filter):
+    """aiohttp warns with the client's whole subprotocol list when ``$connect`` selected none
+    of them; a sign-in token travels in that list (docs/protocol.md, "Signing in"), and no log
+    line of ours may carry a token, so the list is replaced by its length."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Client protocols" in str(record.msg) and isinstance(record.args, tuple):
+            args = list(record.args)
+            if len(args) > 1 and isinstance(args[1], list):
+                args[1] = f"<{len(args[1])} offered, not shown>"
+                record.args = tuple(args)
+        return True
+
+
+logging.getLogger("aiohttp.websocket").addFilter(_OfferedProtocolsHidden())
+
 Invoker = Callable[[Mapping[str, Any]], Awaitable[InvocationResult]]
 """Runs the integration for one event (``LambdaRuntime.invoke``)."""
 
@@ -326,7 +343,10 @@ class Emulator:
     # ------------------------------------------------------------------ WebSocket API
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        if not web.WebSocketResponse().can_prepare(request).ok:
+        # The probe offers the client's own subprotocols back, so aiohttp has nothing to warn
+        # about (the answer that counts is $connect's, below).
+        offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        if not web.WebSocketResponse(protocols=offered).can_prepare(request).ok:
             return web.json_response({"message": "Upgrade Required"}, status=426)
         scheme = "wss" if request.secure else "ws"
         if url_too_long(f"{scheme}://{request.host}{request.path_qs}"):

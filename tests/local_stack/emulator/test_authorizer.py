@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -306,6 +307,24 @@ def auth_stack(auth_log: EventLog, authorizer_log: EventLog) -> Iterator[Stack]:
         yield running
 
 
+def test_offered_subprotocols_are_never_logged(
+    auth_stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When ``$connect`` selects none of the offered subprotocols (here: the test handler
+    answers none), aiohttp's warning does not show them: one may be a sign-in token."""
+    caplog.set_level(logging.DEBUG)
+
+    async def attempt() -> str | None:
+        url = auth_stack.ws_url  # no ?protocol=: the handler selects none
+        async with ws_connect(url, subprotocols=["allow-secret", "allow-bob"]) as ws:
+            return ws.subprotocol
+
+    assert asyncio.run(attempt()) is None
+    ours = [r.getMessage() for r in caplog.records if not r.name.startswith("websockets")]
+    assert any("Client protocols" in line for line in ours)
+    assert not any("allow-bob" in line for line in ours)
+
+
 def _refused_status(stack: Stack, protocols: list[str] | None) -> int:
     async def attempt() -> int:
         try:
@@ -358,7 +377,10 @@ def test_a_stage_wildcard_allow_connects(auth_stack: Stack) -> None:
 
 
 def test_an_allow_carries_its_context_into_every_event_of_the_connection(
-    auth_stack: Stack, auth_log: EventLog, authorizer_log: EventLog
+    auth_stack: Stack,
+    auth_log: EventLog,
+    authorizer_log: EventLog,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The authorizer gets API Gateway's event; on Allow the handshake selects the subprotocol
     ``$connect`` answered with, and ``$connect``, messages and ``$disconnect`` all carry
@@ -369,8 +391,11 @@ def test_an_allow_carries_its_context_into_every_event_of_the_connection(
         async with ws_connect(url, subprotocols=["awsome-chat", "allow-ada"]) as ws:
             return await whoami(ws), ws.subprotocol
 
+    caplog.set_level(logging.DEBUG)
     connection_id, subprotocol = asyncio.run(session())
     assert subprotocol == "awsome-chat"
+    ours = [r.getMessage() for r in caplog.records if not r.name.startswith("websockets")]
+    assert not any("allow-ada" in line for line in ours)  # what is offered may be a token
     expected = {"principalId": "p-ada", "userId": "ada", "name": "User ada"}
     for route in ("$connect", "echo", "$disconnect"):
         event = auth_log.wait_for(route, connection_id)
