@@ -10,6 +10,9 @@
         stack.dynamodb_endpoint     # moto's URL
         stack.table_name
 
+With ``StackOptions(auth=CognitoAuth())`` the chat needs sign-in (``local_stack.cognito``):
+``stack.user_pool`` is the local Cognito user pool, ``stack.authorizer`` the authorizer's runtime.
+
 Everything runs on 127.0.0.1 in a background thread with its own event loop (the Lambda in
 worker processes, moto in a child process), so a test can drive it with blocking or asyncio
 clients alike; leaving the ``with`` block stops all of it.

@@ -435,12 +435,13 @@ function main() {
         const seconds = Math.max(1, Math.round(status.delayMs / 1000));
         showStatus(ui.status, ui.statusText, "waiting", `Reconnecting in ${seconds} s…`);
         failures += 1;
+        // A refused connect may be an expired token (a page that slept through its renewal):
+        // renew it before the next attempt.
+        if (session !== null && !status.wasOpen) session.renewIfStale();
         if (status.wasOpen) {
           view.addNotice("Connection lost. Reconnecting…", "warning");
-        } else if (!everOpened && session !== null) {
-          // A refused connect may be an expired token: renew it before the next attempt.
-          session.renewIfStale();
-          if (failures === FAILURES_BEFORE_WARNING) view.addNotice(REFUSED_SIGNED_IN_HINT, "warning");
+        } else if (failures === FAILURES_BEFORE_WARNING && !everOpened && session !== null) {
+          view.addNotice(REFUSED_SIGNED_IN_HINT, "warning");
         } else if (failures === FAILURES_BEFORE_WARNING && !everOpened) {
           view.addNotice(REFUSED_HINT, "warning", { words: "Choose another name", onClick: chooseAnotherName });
         } else if (failures === FAILURES_BEFORE_WARNING) {
@@ -463,7 +464,10 @@ function main() {
     onSuccessorLost,
     // docs/protocol.md, "Signing in": browsers cannot set headers on a WebSocket; the
     // token travels as a subprotocol, never in the URL (which lands in logs).
-    protocols: session === null ? undefined : () => ["awsome-chat", session.idToken],
+    protocols:
+      session === null
+        ? undefined
+        : () => (session.idToken === null ? ["awsome-chat"] : ["awsome-chat", session.idToken]),
   });
 
   /** Take the reader to the nickname field, ready to type another. */
