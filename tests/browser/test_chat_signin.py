@@ -2,7 +2,7 @@
 sign up with a confirmation code. The stack runs in sign-in mode against moto's Cognito.
 
 ``backend``: the real authorizer (``backend/authorizer``) and chat (``AUTH_MODE=cognito``).
-``stand-in``: the test stand-ins of ``tests/local_stack/test_cognito.py``, which prove the page
+``stand-in``: the stand-ins of ``tests/local_stack/support.stand_in_options``, which prove the page
 before the backend's part is merged; drop them once it is.
 """
 
@@ -19,8 +19,7 @@ from local_stack.cognito import COGNITO_PATH, CognitoAuth
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
 from tests.browser.conftest import FAST_TIMINGS, RECORD_SOCKETS, ChatPage
-from tests.local_stack.support import fresh_room
-from tests.local_stack.test_cognito import stand_in_options
+from tests.local_stack.support import fresh_room, stand_in_options
 
 PASSWORD = "Passw0rd!long-enough"
 SPOIL_NEXT_TOKEN = """

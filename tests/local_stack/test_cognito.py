@@ -31,28 +31,13 @@ from local_stack.dev import sign_in_help
 from local_stack.emulator.core import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import AuthorizerSettings, EmulatorSettings
-from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
-from tests.local_stack.support import REPO_ROOT, fresh_room, ws_connect
-
-STAND_IN_AUTHORIZER = FunctionSettings(
-    handler="tests.local_stack.token_authorizer.handler",
-    code_dir=REPO_ROOT,
-    function_name="awsome-chat-local-stand-in-authorizer",
+from local_stack.stack import Stack, running_stack
+from tests.local_stack.support import (
+    STAND_IN_AUTHORIZER,
+    fresh_room,
+    stand_in_options,
+    ws_connect,
 )
-STAND_IN_CHAT = FunctionSettings(
-    handler="tests.local_stack.subprotocol_chat.handler",
-    code_dir=REPO_ROOT,
-    environment=LIFTED_RATE_LIMITS,
-)
-
-
-def stand_in_options(**overrides: Any) -> StackOptions:
-    """Sign-in mode with the stand-in authorizer and chat (see the module docstring)."""
-    options: dict[str, Any] = {
-        "auth": CognitoAuth(authorizer=STAND_IN_AUTHORIZER),
-        "function": STAND_IN_CHAT,
-    }
-    return StackOptions(**{**options, **overrides})
 
 
 @pytest.fixture(scope="module")
