@@ -34,6 +34,7 @@ _TARGET_PREFIX: Final = "AWSCognitoIdentityProviderService."
 PUBLIC_OPERATIONS: Final = frozenset({"InitiateAuth", "SignUp", "ConfirmSignUp"})
 """The operations a sign-in page calls without AWS credentials (with the app client's id)."""
 _READ_ATTRIBUTES: Final = ["name", "preferred_username", "email"]
+_FORWARD_TIMEOUT: Final = aiohttp.ClientTimeout(total=10.0)  # moto answers in milliseconds
 
 # The authorizer's environment variables (docs/internals.md; defined by backend/authorizer).
 AUTH_ISSUER: Final = "AUTH_ISSUER"
@@ -174,7 +175,7 @@ def cognito_endpoint(pool: UserPool) -> Any:
         if client_id != pool.client_id:
             return _refusal(400, "ResourceNotFoundException", "unknown app client")
         async with (
-            aiohttp.ClientSession() as session,
+            aiohttp.ClientSession(timeout=_FORWARD_TIMEOUT) as session,
             session.post(
                 f"{pool.endpoint}/",
                 data=body,
