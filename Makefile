@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 TF_DIR := terraform
 PORT   ?= 8080
+AUTH   ?= none
 
 .PHONY: dev check test lint fmt build bench bench-smoke soak deploy smoke destroy rehearse clean checkov-venv
 
@@ -25,9 +26,10 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 checkov-venv: $(CHECKOV_VENV)/.installed
 
-## dev: run the whole chat locally on http://127.0.0.1:$(PORT)
+## dev: run the whole chat locally on http://127.0.0.1:$(PORT); AUTH=cognito runs it with
+## sign-in (a local Cognito user pool in moto; prints a demo user)
 dev: $(STAMP)
-	$(PY) -m local_stack.dev --port $(PORT)
+	$(PY) -m local_stack.dev --port $(PORT) --auth $(AUTH)
 
 ## check: the fast loop (under a minute): lint, then the pure unit, handler and emulator-core
 ## tests; no browser, Terraform, rehearsal, benchmark or end-to-end stack

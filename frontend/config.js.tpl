@@ -2,6 +2,15 @@
 export const config = Object.freeze({
   websocketUrl: "${websocket_url}",
   maxMessageChars: Number("${max_message_chars}"),
+  // docs/protocol.md, "Signing in": "none" (the open chat), "cognito" or "oidc".
+  auth: Object.freeze({
+    mode: "${auth_mode}",
+    endpoint: "${auth_endpoint}",
+    clientId: "${auth_client_id}",
+    signUp: "${auth_sign_up}" === "true",
+  }),
+  // Renew the ID token this long before it expires (Cognito's last an hour).
+  tokenRenewBeforeMs: 300000,
   // docs/protocol.md: API Gateway closes a socket idle for 10 minutes; ping every 5.
   pingIntervalMs: 300000,
   // No frame at all this long after a ping: the socket is presumed dead.

@@ -1,12 +1,15 @@
 """``make dev``: the whole chat on http://127.0.0.1:8080, reloading the handler on every edit.
 
-    python -m local_stack.dev [--port 8080] [--host 127.0.0.1]
+    python -m local_stack.dev [--port 8080] [--host 127.0.0.1] [--auth none|cognito]
 
 Starts moto's DynamoDB with the connections table, the API Gateway emulator running
 ``backend/`` and the site from ``frontend/``, all on one port (``--port``, else ``PORT``, else
-8080). Polls ``backend/`` once a second and reloads the handler when a ``.py`` file changes;
-``frontend/`` is read on every request, so a browser reload shows edits there. Ctrl-C or
-SIGTERM stops everything.
+8080). With ``--auth cognito`` (``make dev AUTH=cognito``) the chat needs sign-in, as a
+deployment with ``auth = "cognito"``: a user pool in moto, the authorizer from
+``backend/authorizer``, and a demo user whose password is printed. Polls ``backend/`` once a
+second and reloads the handler (and the authorizer) when a ``.py`` file changes; ``frontend/``
+is read on every request, so a browser reload shows edits there. Ctrl-C or SIGTERM stops
+everything.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -22,10 +26,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from local_stack.cognito import CognitoAuth
 from local_stack.emulator.core import EmulatorConfigError
-from local_stack.stack import StackOptions, running_stack
+from local_stack.stack import Stack, StackOptions, running_stack
 
 _POLL_S = 1.0
+DEMO_USERNAME = "demo"
 
 
 def snapshot(code_dir: Path) -> dict[Path, int]:
@@ -46,7 +52,27 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the one port for page, WebSocket and @connections (default: $PORT or 8080)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    parser.add_argument(
+        "--auth",
+        choices=("none", "cognito"),
+        default="none",
+        help="none: the open chat (default); cognito: sign-in with a local Cognito user pool",
+    )
     return parser.parse_args(argv)
+
+
+def sign_in_help(stack: Stack) -> str:
+    """Create the demo user and say how to sign in (nothing without sign-in)."""
+    pool = stack.user_pool
+    if pool is None:
+        return ""
+    password = f"Demo-{secrets.token_urlsafe(9)}1"
+    pool.create_user(DEMO_USERNAME, password, name="Demo User")
+    return (
+        f"  sign-in:     local Cognito user pool {pool.pool_id} (moto)\n"
+        f"               username {DEMO_USERNAME}, password {password}\n"
+        "               or create an account on the page (any confirmation code works)\n"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,13 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.monotonic()
     try:
-        with running_stack(StackOptions(host=args.host, port=args.port)) as stack:
+        auth = CognitoAuth() if args.auth == "cognito" else None
+        with running_stack(StackOptions(host=args.host, port=args.port, auth=auth)) as stack:
             print(
                 f"awsome-chat is running (started in {time.monotonic() - started:.1f} s)\n"
                 f"  page:        {stack.page_url}\n"
                 f"  websocket:   {stack.ws_url}\n"
                 f"  @connections {stack.management_endpoint}\n"
                 f"  dynamodb:    {stack.dynamodb_endpoint} (table {stack.table_name})\n"
+                f"{sign_in_help(stack)}"
                 "Edits to backend/ reload the handler. Ctrl-C stops everything.",
                 flush=True,
             )

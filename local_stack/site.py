@@ -47,16 +47,42 @@ class SiteTemplateError(ValueError):
     """A template cannot be rendered the same way Terraform would render it."""
 
 
+AUTH_MODES: Final = ("none", "cognito", "oidc")
+"""The page's sign-in modes (Terraform's ``auth`` variable)."""
+
+
+def origin_of(url: str) -> str:
+    """The scheme and host of ``url`` (``wss://abc.example/prod`` -> ``wss://abc.example``)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 def site_variables(
-    websocket_url: str, max_message_chars: int | str = DEFAULT_MAX_MESSAGE_CHARS
+    websocket_url: str,
+    max_message_chars: int | str = DEFAULT_MAX_MESSAGE_CHARS,
+    *,
+    auth_mode: str = "none",
+    auth_endpoint: str = "",
+    auth_client_id: str = "",
+    auth_sign_up: bool = False,
 ) -> dict[str, str]:
-    """The template variables of docs/internals.md for one WebSocket URL."""
-    scheme, _, rest = websocket_url.partition("://")
-    origin = f"{scheme}://{rest.split('/', 1)[0]}"
+    """The template variables of docs/internals.md for one WebSocket URL (and sign-in setup).
+
+    With ``auth_mode`` "none" (the open chat) the auth variables are empty and
+    ``auth_sign_up`` is "false", as Terraform renders them; ``auth_origin`` is the origin of
+    ``auth_endpoint``, for the CSP's ``connect-src``.
+    """
+    if auth_mode not in AUTH_MODES:
+        raise SiteTemplateError(f"auth_mode {auth_mode!r} is not one of {AUTH_MODES}")
     return {
         "websocket_url": websocket_url,
-        "websocket_origin": origin,
+        "websocket_origin": origin_of(websocket_url),
         "max_message_chars": str(max_message_chars),
+        "auth_mode": auth_mode,
+        "auth_endpoint": auth_endpoint,
+        "auth_client_id": auth_client_id,
+        "auth_sign_up": "true" if auth_sign_up else "false",
+        "auth_origin": origin_of(auth_endpoint) if auth_endpoint else "",
     }
 
 

@@ -10,6 +10,9 @@
         stack.dynamodb_endpoint     # moto's URL
         stack.table_name
 
+With ``StackOptions(auth=CognitoAuth())`` the chat needs sign-in (``local_stack.cognito``):
+``stack.user_pool`` is the local Cognito user pool, ``stack.authorizer`` the authorizer's runtime.
+
 Everything runs on 127.0.0.1 in a background thread with its own event loop (the Lambda in
 worker processes, moto in a child process), so a test can drive it with blocking or asyncio
 clients alike; leaving the ``with`` block stops all of it.
@@ -38,10 +41,22 @@ from chat.config import (
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 from chat.protocol import ACTIONS
 
+from local_stack.cognito import (
+    AUTH_AUDIENCE,
+    AUTH_ISSUER,
+    AUTH_JWKS_URL,
+    AUTH_MODE,
+    COGNITO_PATH,
+    PROTOCOL_IDENTITY_SOURCE,
+    CognitoAuth,
+    UserPool,
+    cognito_endpoint,
+    create_user_pool,
+)
 from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
 from local_stack.emulator.core import RESERVED_ROUTES, EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings, LambdaRuntime
-from local_stack.emulator.server import Emulator, EmulatorSettings
+from local_stack.emulator.server import AuthorizerSettings, Emulator, EmulatorSettings
 from local_stack.site import FRONTEND_DIR, Site, site_variables
 
 T = TypeVar("T")
@@ -101,8 +116,16 @@ class StackOptions:
     tls: ssl.SSLContext | None = None
     """Also serve the same API over HTTPS with this server context, on a second port
     (``Stack.management_tls_endpoint``); the function still posts over HTTP."""
+    auth: CognitoAuth | None = None
+    """Sign-in (``local_stack.cognito``): a user pool in moto, the authorizer on ``$connect``,
+    the chat with ``AUTH_MODE=cognito`` and the page's sign-in form; None, the default, is the
+    open chat. With ``dynamodb_endpoint``, that endpoint must be moto's (it serves Cognito)."""
 
     def __post_init__(self) -> None:
+        if self.auth is not None and self.emulator.authorizer is not None:
+            raise EmulatorConfigError(
+                "give either auth (the stack's sign-in) or emulator.authorizer, not both"
+            )
         if self.dynamodb_endpoint is not None and not (
             self.table_name and self.messages_table_name
         ):
@@ -150,6 +173,8 @@ class Stack:
         emulator: Emulator,
         runtime: LambdaRuntime,
         loop: _LoopThread,
+        authorizer: LambdaRuntime | None = None,
+        user_pool: UserPool | None = None,
         dynamodb_pid: int | None = None,
     ) -> None:
         base = f"{options.host}:{port}"
@@ -173,13 +198,20 @@ class Stack:
         """The function's environment variables (without Lambda's reserved ones)."""
         self.emulator = emulator
         self.runtime = runtime
+        self.authorizer = authorizer
+        """The authorizer's runtime, when the API has one."""
+        self.user_pool = user_pool
+        """The local Cognito user pool, with ``StackOptions.auth``."""
         self.dynamodb_pid = dynamodb_pid
         """moto's process id when the stack started it (None with ``dynamodb_endpoint``)."""
         self._loop = loop
 
     def reload_handler(self) -> None:
-        """Make the next invocation import the handler's code afresh (after an edit)."""
+        """Make the next invocation import the handler's code afresh (after an edit); the
+        authorizer's too, when there is one."""
         self._loop.run(self.runtime.reload())
+        if self.authorizer is not None:
+            self._loop.run(self.authorizer.reload())
 
     def open_connection_ids(self) -> list[str]:
         """The ids of every open WebSocket connection."""
@@ -243,6 +275,86 @@ def _own_origins(host: str, port: int) -> str:
     return ",".join(f"http://{name}:{port}" for name in (host, "localhost"))
 
 
+def _with_authorizer(
+    settings: EmulatorSettings, auth: CognitoAuth, pool: UserPool
+) -> EmulatorSettings:
+    """The emulator's settings with the authorizer guarding ``$connect`` for ``pool``."""
+    function = dataclasses.replace(
+        auth.authorizer,
+        region=pool.region,
+        environment={
+            AUTH_ISSUER: pool.issuer,
+            AUTH_AUDIENCE: pool.client_id,
+            AUTH_JWKS_URL: pool.jwks_url,
+            **auth.authorizer.environment,
+        },
+    )
+    return dataclasses.replace(
+        settings, authorizer=AuthorizerSettings(function, (PROTOCOL_IDENTITY_SOURCE,))
+    )
+
+
+def _database(
+    options: StackOptions, cleanup: contextlib.ExitStack
+) -> tuple[str, int | None, str, str]:
+    """moto's endpoint (started unless given), its process id, and the two table names."""
+    if options.dynamodb_endpoint is not None:
+        return (
+            options.dynamodb_endpoint,
+            None,
+            str(options.table_name),
+            str(options.messages_table_name),
+        )
+    database = MotoServer(options.host)
+    endpoint = database.start()
+    cleanup.callback(database.stop)
+    return (
+        endpoint,
+        database.pid,
+        options.table_name or DEFAULT_TABLE_NAME,
+        options.messages_table_name or DEFAULT_MESSAGES_TABLE_NAME,
+    )
+
+
+def _site(
+    options: StackOptions, port: int, environment: Mapping[str, str], pool: UserPool | None
+) -> Site | None:
+    if options.site_dir is None:
+        return None
+    variables = site_variables(
+        f"ws://{options.host}:{port}/{options.emulator.stage}",
+        environment.get(EnvVar.MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS),
+        **_auth_variables(options, port, pool),
+    )
+    return Site(options.site_dir, {**variables, **options.site_variables})
+
+
+def _authorizer_runtime(settings: EmulatorSettings) -> LambdaRuntime | None:
+    return None if settings.authorizer is None else LambdaRuntime(settings.authorizer.function)
+
+
+async def _warm(runtime: LambdaRuntime | None) -> None:
+    if runtime is not None:
+        await runtime.warm()
+
+
+async def _close(runtime: LambdaRuntime | None) -> None:
+    if runtime is not None:
+        await runtime.close()
+
+
+def _auth_variables(options: StackOptions, port: int, pool: UserPool | None) -> dict[str, Any]:
+    """The page's sign-in variables: Cognito's public operations on the stack's own origin."""
+    if options.auth is None or pool is None:
+        return {}
+    return {
+        "auth_mode": "cognito",
+        "auth_endpoint": f"http://{options.host}:{port}{COGNITO_PATH}",
+        "auth_client_id": pool.client_id,
+        "auth_sign_up": options.auth.sign_up,
+    }
+
+
 @contextlib.contextmanager
 def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
     """Start the whole stack, yield it, and stop everything on exit (see the module docstring)."""
@@ -254,21 +366,10 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
         stage = options.emulator.stage
         management_endpoint = f"http://{options.host}:{port}/{stage}"
 
-        if options.dynamodb_endpoint is None:
-            database = MotoServer(options.host)
-            endpoint = database.start()
-            cleanup.callback(database.stop)
-            dynamodb_pid = database.pid
-            table_name = options.table_name or DEFAULT_TABLE_NAME
-            messages_table_name = options.messages_table_name or DEFAULT_MESSAGES_TABLE_NAME
-        else:
-            endpoint, dynamodb_pid = options.dynamodb_endpoint, None
-            table_name, messages_table_name = (
-                str(options.table_name),
-                str(options.messages_table_name),
-            )
+        endpoint, dynamodb_pid, table_name, messages_table_name = _database(options, cleanup)
 
         region = options.function.region
+        emulator_settings = options.emulator
         environment = {
             EnvVar.TABLE_NAME.value: table_name,
             EnvVar.MESSAGES_TABLE_NAME.value: messages_table_name,
@@ -276,25 +377,32 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
             "AWS_REGION": region,
             EnvVar.ALLOWED_ORIGINS.value: _own_origins(options.host, port),
+            **({AUTH_MODE: "cognito"} if options.auth is not None else {}),
             **options.function.environment,
         }
         function = dataclasses.replace(options.function, environment=environment)
-        site = None
-        if options.site_dir is not None:
-            variables = site_variables(
-                f"ws://{options.host}:{port}/{stage}",
-                environment.get(EnvVar.MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS),
-            )
-            site = Site(options.site_dir, {**variables, **options.site_variables})
+        user_pool = None
+        if options.auth is not None:
+            user_pool = create_user_pool(endpoint, region, options.auth)
+            emulator_settings = _with_authorizer(emulator_settings, options.auth, user_pool)
+        site = _site(options, port, environment, user_pool)
 
         loop = _LoopThread()
         cleanup.callback(loop.stop)
         runtime = LambdaRuntime(function)
-        # @connections signatures name the function's region.
+        authorizer = _authorizer_runtime(emulator_settings)
+        # @connections signatures (and the authorizer's method ARN) name the function's region.
         emulator = Emulator(
-            dataclasses.replace(options.emulator, region=region), runtime.invoke, site=site
+            dataclasses.replace(emulator_settings, region=region),
+            runtime.invoke,
+            site=site,
+            authorize=None if authorizer is None else authorizer.invoke,
         )
-        runner = web.AppRunner(emulator.application(), access_log=None, shutdown_timeout=5)
+        application = emulator.application()
+        if user_pool is not None:
+            # Beside the site's GET routes: the page's Cognito calls, on its own origin.
+            application.router.add_post(COGNITO_PATH, cognito_endpoint(user_pool))
+        runner = web.AppRunner(application, access_log=None, shutdown_timeout=5)
 
         async def start() -> None:
             await runner.setup()
@@ -302,12 +410,14 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
                 await web.SockSite(runner, listener, ssl_context=context).start()
             if options.warm:
                 await runtime.warm()
+                await _warm(authorizer)
 
         async def stop() -> None:
             # The function first: in-flight invocations fail at once instead of holding the
             # server's shutdown until their timeout (no $disconnect fires at shutdown anyway).
             try:
                 await runtime.close()
+                await _close(authorizer)
             finally:
                 await runner.cleanup()
 
@@ -329,6 +439,8 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             environment=environment,
             emulator=emulator,
             runtime=runtime,
+            authorizer=authorizer,
+            user_pool=user_pool,
             loop=loop,
             dynamodb_pid=dynamodb_pid,
         )

@@ -1,6 +1,7 @@
 // Wires the page together: settings, the join form, the composer and the connection.
 
 import { config } from "../config.js";
+import { CognitoSession, describeAuthError } from "./auth.js";
 import { Connection } from "./connection.js";
 import { RoomSync } from "./history.js";
 import { MemberPanel } from "./members.js";
@@ -34,6 +35,10 @@ const FAILURES_BEFORE_WARNING = 3;
 const REFUSED_HINT =
   "Could not join. This name may be taken in this room by someone else, the room may be full, " +
   "or this browser is connecting too often. The page keeps trying.";
+// Signed in, the name is the account's: a refusal is about the room, the rate or the sign-in.
+const REFUSED_SIGNED_IN_HINT =
+  "Could not join. The room may be full, this browser may be connecting too often, or the " +
+  "sign-in may have expired. The page keeps trying.";
 
 /**
  * Timing settings: config.js, optionally overridden by query parameters so
@@ -82,7 +87,39 @@ function main() {
     counter: $("counter"),
     composerError: $("composer-error"),
     send: $("send"),
+    chat: $("chat"),
+    nameField: $("name-field"),
+    membersToggle: $("members-toggle"),
+    auth: $("auth"),
+    authHeading: $("auth-heading"),
+    authNote: $("auth-note"),
+    authError: $("auth-error"),
+    signInForm: $("sign-in-form"),
+    signInUsername: $("sign-in-username"),
+    signInPassword: $("sign-in-password"),
+    signUpForm: $("sign-up-form"),
+    signUpUsername: $("sign-up-username"),
+    signUpEmail: $("sign-up-email"),
+    signUpPassword: $("sign-up-password"),
+    confirmForm: $("confirm-form"),
+    confirmCode: $("confirm-code"),
+    showSignUp: $("show-sign-up"),
+    showSignIn: $("show-sign-in"),
+    account: $("account"),
+    accountName: $("account-name"),
+    signOut: $("sign-out"),
   };
+  // docs/protocol.md, "Signing in": with Cognito the page signs in first, and the
+  // connection offers the ID token as its second subprotocol.
+  const session =
+    config.auth.mode === "cognito"
+      ? new CognitoSession({
+          endpoint: config.auth.endpoint,
+          clientId: config.auth.clientId,
+          renewBeforeMs: config.tokenRenewBeforeMs,
+          onChange: (signedIn, why) => (signedIn ? enter() : signedOut(why)),
+        })
+      : null;
   // The secret behind this browser's name keys (namekey.js), read or created once.
   const secret = nameSecret();
   const settings = timings(window.location.search);
@@ -398,8 +435,13 @@ function main() {
         const seconds = Math.max(1, Math.round(status.delayMs / 1000));
         showStatus(ui.status, ui.statusText, "waiting", `Reconnecting in ${seconds} s…`);
         failures += 1;
+        // A refused connect may be an expired token (a page that slept through its renewal):
+        // renew it before the next attempt.
+        if (session !== null && !status.wasOpen) session.renewIfStale();
         if (status.wasOpen) {
           view.addNotice("Connection lost. Reconnecting…", "warning");
+        } else if (failures === FAILURES_BEFORE_WARNING && !everOpened && session !== null) {
+          view.addNotice(REFUSED_SIGNED_IN_HINT, "warning");
         } else if (failures === FAILURES_BEFORE_WARNING && !everOpened) {
           view.addNotice(REFUSED_HINT, "warning", { words: "Choose another name", onClick: chooseAnotherName });
         } else if (failures === FAILURES_BEFORE_WARNING) {
@@ -414,7 +456,19 @@ function main() {
     updateEarlier();
   }
 
-  const connection = new Connection({ ...settings, onFrame, onStatus, onSuccessorOpen, onSuccessorLost });
+  const connection = new Connection({
+    ...settings,
+    onFrame,
+    onStatus,
+    onSuccessorOpen,
+    onSuccessorLost,
+    // docs/protocol.md, "Signing in": browsers cannot set headers on a WebSocket; the
+    // token travels as a subprotocol, never in the URL (which lands in logs).
+    protocols:
+      session === null
+        ? undefined
+        : () => (session.idToken === null ? ["awsome-chat"] : ["awsome-chat", session.idToken]),
+  });
 
   /** Take the reader to the nickname field, ready to type another. */
   function chooseAnotherName() {
@@ -485,8 +539,9 @@ function main() {
 
   ui.joinForm.addEventListener("submit", (event) => {
     event.preventDefault();
+    if (session !== null) ui.name.value = session.name; // the account's name, not the form's
     const problems = [
-      [ui.name, nameProblem(ui.name.value)],
+      ...(session === null ? [[ui.name, nameProblem(ui.name.value)]] : []),
       [ui.room, roomProblem(ui.room.value)],
     ];
     for (const [input, problem] of problems) input.setAttribute("aria-invalid", String(problem !== null));
@@ -497,11 +552,13 @@ function main() {
       firstBad[0].focus();
       return;
     }
-    // The name as the backend will keep it: fullwidth letters folded, spaces collapsed.
-    ui.name.value = normalizeName(ui.name.value);
-    ui.name.setAttribute("aria-invalid", "false");
+    if (session === null) {
+      // The name as the backend will keep it: fullwidth letters folded, spaces collapsed.
+      ui.name.value = normalizeName(ui.name.value);
+      ui.name.setAttribute("aria-invalid", "false");
+      save("name", ui.name.value);
+    }
     ui.room.value = ui.room.value.trim();
-    save("name", ui.name.value);
     save("room", ui.room.value);
     const changed = ui.name.value !== current.name || ui.room.value !== current.room;
     if (changed) {
@@ -527,12 +584,163 @@ function main() {
   });
   ui.text.addEventListener("input", updateComposer);
 
-  const storedName = load("name");
+  // ------------------------------------------------------------------ signing in
+
+  /** Show the chat (signed in, or no sign-in at all) or the sign-in forms. */
+  function showChat(visible) {
+    ui.auth.hidden = visible;
+    for (const part of [ui.chat, ui.sendForm, ui.joinForm, ui.membersToggle]) part.hidden = !visible;
+    ui.account.hidden = !visible || session === null;
+  }
+
+  /** Which of the sign-in forms is shown. */
+  function showAuthForm(which, note = "") {
+    ui.signInForm.hidden = which !== "sign-in";
+    ui.signUpForm.hidden = which !== "sign-up";
+    ui.confirmForm.hidden = which !== "confirm";
+    ui.showSignUp.hidden = which !== "sign-in" || !config.auth.signUp;
+    ui.showSignIn.hidden = which === "sign-in";
+    ui.authHeading.textContent =
+      which === "sign-up" ? "Create an account" : which === "confirm" ? "Confirm your account" : "Sign in to chat";
+    ui.authNote.textContent = note;
+    ui.authNote.hidden = note === "";
+    showAuthError(null);
+  }
+
+  function showAuthError(error) {
+    ui.authError.textContent = error === null ? "" : describeAuthError(error);
+    ui.authError.hidden = error === null;
+  }
+
+  /** Signed in (or the session resumed): join the room as the account. */
+  function enter() {
+    ui.accountName.textContent = session.name;
+    ui.name.value = session.name;
+    showChat(true);
+    join(session.name, ui.room.value);
+    ui.text.focus();
+  }
+
+  /** Signed out (by the reader, or the session ended): leave, and offer sign-in again. */
+  function signedOut(why) {
+    connection.close();
+    outbox.clear();
+    view.clear();
+    current = { name: "", room: "" };
+    showChat(false);
+    showAuthForm("sign-in", why ?? "");
+    showStatus(ui.status, ui.statusText, "closed", "Signed out");
+    ui.signInUsername.value = session.lastUsername;
+    ui.authHeading.focus();
+  }
+
+  /** Run one sign-in step with its form's button disabled; errors are shown on the form. */
+  async function attempt(form, step) {
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    showAuthError(null);
+    try {
+      await step();
+    } catch (error) {
+      showAuthError(error);
+      return false;
+    } finally {
+      button.disabled = false;
+    }
+    return true;
+  }
+
+  // Kept in memory between sign-up and confirmation only, to sign in right after.
+  let pending = { username: "", password: "" };
+
+  function wireSignIn() {
+    ui.signInForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const username = ui.signInUsername.value.trim();
+      const password = ui.signInPassword.value;
+      if (username === "" || password === "") {
+        ui.authError.textContent = "Enter your username and password.";
+        ui.authError.hidden = false;
+        return;
+      }
+      await attempt(ui.signInForm, async () => {
+        try {
+          await session.signIn(username, password);
+        } catch (error) {
+          if (error.code === "UserNotConfirmedException" && config.auth.signUp) {
+            pending = { username, password };
+            showAuthForm("confirm", "Enter the code you were sent to confirm your account.");
+          }
+          throw error;
+        }
+      });
+      ui.signInPassword.value = "";
+    });
+    ui.signUpForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const username = ui.signUpUsername.value.trim();
+      const password = ui.signUpPassword.value;
+      const email = ui.signUpEmail.value.trim();
+      await attempt(ui.signUpForm, async () => {
+        const needsCode = await session.signUp(username, password, email);
+        pending = { username, password };
+        if (needsCode) showAuthForm("confirm", "We sent you a confirmation code. Enter it to finish.");
+        else await session.signIn(username, password);
+      });
+    });
+    ui.confirmForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const { username, password } = pending;
+      await attempt(ui.confirmForm, async () => {
+        await session.confirm(username, ui.confirmCode.value.trim());
+        pending = { username: "", password: "" };
+        ui.confirmCode.value = "";
+        await session.signIn(username, password);
+      });
+    });
+    ui.showSignUp.addEventListener("click", () => showAuthForm("sign-up"));
+    ui.showSignIn.addEventListener("click", () => showAuthForm("sign-in"));
+    ui.signOut.addEventListener("click", () => session.signOut("You signed out."));
+  }
+
   const storedRoom = load("room");
-  ui.name.value = storedName !== null && nameProblem(storedName) === null ? normalizeName(storedName) : guestName();
   ui.room.value = storedRoom !== null && roomProblem(storedRoom) === null ? storedRoom : DEFAULT_ROOM;
-  save("name", ui.name.value);
   updateComposer();
+  if (config.auth.mode === "oidc") {
+    // docs/protocol.md, "Signing in": not built into this page yet.
+    showChat(false);
+    ui.signInForm.hidden = true;
+    ui.authNote.textContent =
+      "This chat signs in with an OpenID Connect provider, which this page does not support yet.";
+    ui.authNote.hidden = false;
+    showStatus(ui.status, ui.statusText, "closed", "Offline");
+    return;
+  }
+  if (session !== null) {
+    ui.nameField.hidden = true;
+    ui.joinForm.classList.add("join--signed-in");
+    wireSignIn();
+    if (session.resumable) {
+      // A session from an earlier visit: renew its ID token (enter() follows), or ask again.
+      showChat(false);
+      ui.signInForm.hidden = true;
+      ui.authNote.textContent = "Signing in…";
+      ui.authNote.hidden = false;
+      session.renew().then((renewed) => {
+        // Offline: the session is kept and renewal tried again (auth.js); say so meanwhile.
+        if (!renewed && session.resumable) ui.authNote.textContent = "Cannot reach the sign-in service. Trying again…";
+      });
+    } else {
+      showChat(false);
+      showAuthForm("sign-in");
+      ui.signInUsername.value = session.lastUsername;
+    }
+    showStatus(ui.status, ui.statusText, "closed", "Signed out");
+    return;
+  }
+  const storedName = load("name");
+  ui.name.value = storedName !== null && nameProblem(storedName) === null ? normalizeName(storedName) : guestName();
+  save("name", ui.name.value);
   join(ui.name.value, ui.room.value);
 }
 

@@ -51,7 +51,11 @@ export class Connection {
    *   onFrame: (data: string, from: "current" | "successor") => void,
    *   onStatus: (status: ConnectionStatus) => void,
    *   onSuccessorOpen: () => void, onSuccessorLost: () => void,
+   *   protocols?: () => string[] | undefined,
    *   WebSocketImpl?: typeof WebSocket}} options
+   *
+   * `protocols` is asked on every open (a reconnect, a successor), so a renewed
+   * sign-in token is offered as soon as it exists.
    */
   constructor(options) {
     this.#options = { WebSocketImpl: window.WebSocket, ...options };
@@ -123,7 +127,14 @@ export class Connection {
     this.#retryTimer = null;
     this.#openedAt = null;
     this.#options.onStatus({ state: "connecting", attempt: this.#attempt });
-    this.#socket = this.#watch(new this.#options.WebSocketImpl(this.#url));
+    this.#socket = this.#watch(this.#newSocket());
+  }
+
+  #newSocket() {
+    const protocols = this.#options.protocols?.();
+    return protocols === undefined
+      ? new this.#options.WebSocketImpl(this.#url)
+      : new this.#options.WebSocketImpl(this.#url, protocols);
   }
 
   /** Listen to `socket`, whose events count while it is the current socket or the successor. */
@@ -173,7 +184,7 @@ export class Connection {
   #renew() {
     this.#renewTimer = null;
     if (this.#successor !== null || !this.isOpen) return;
-    this.#successor = this.#watch(new this.#options.WebSocketImpl(this.#url));
+    this.#successor = this.#watch(this.#newSocket());
   }
 
   /** The successor closed or was not promoted in time: close it and try again later. */

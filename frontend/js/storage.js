@@ -1,4 +1,4 @@
-// Remembered choices (nickname, room, the name secret) in localStorage.
+// Remembered choices (nickname, room, the name secret, a sign-in session) in localStorage.
 //
 // localStorage throws in some privacy modes and when full; the chat must still
 // work there. What could not be stored is kept in memory for the page's life,
@@ -25,6 +25,16 @@ export function save(key, value) {
   memory.set(key, value);
   try {
     window.localStorage.setItem(PREFIX + key, value);
+  } catch {
+    // Not fatal: see the module comment.
+  }
+}
+
+/** @param {string} key */
+export function forget(key) {
+  memory.delete(key);
+  try {
+    window.localStorage.removeItem(PREFIX + key);
   } catch {
     // Not fatal: see the module comment.
   }

@@ -142,6 +142,9 @@ class ClientSocket:
     state: SocketState = SocketState.CONNECTING
     last_active_at: float = 0.0
     closed_by: CloseReason | None = None
+    authorizer: Mapping[str, Any] | None = None
+    """What an authorizer allowed the connection with (``requestContext.authorizer`` of every
+    event of it); None when the API has no authorizer."""
 
     @property
     def connected_at_ms(self) -> int:
@@ -567,6 +570,27 @@ class EventBuilder:
         event["isBase64Encoded"] = False
         return event
 
+    def authorizer_request(
+        self, connection: ClientSocket, request_id: str, method_arn: str
+    ) -> dict[str, Any]:
+        """The REQUEST authorizer's event ("Control access to WebSocket APIs with AWS Lambda
+        REQUEST authorizers"): the ``$connect`` request with ``type``, ``methodArn`` and the
+        stage variables, and without ``isBase64Encoded``."""
+        headers, multi_headers = single_and_multi(connection.headers)
+        query, multi_query = single_and_multi(connection.query)
+        context = self._context(connection, CONNECT_ROUTE, "CONNECT", request_id)
+        context.pop("authorizer", None)  # not authorized yet
+        return {
+            "type": "REQUEST",
+            "methodArn": method_arn,
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": multi_query,
+            "stageVariables": {},
+            "requestContext": context,
+        }
+
     def message(
         self,
         connection: ClientSocket,
@@ -606,7 +630,7 @@ class EventBuilder:
         self, connection: ClientSocket, route_key: str, event_type: str, request_id: str
     ) -> dict[str, Any]:
         now = self.clock()
-        return {
+        context: dict[str, Any] = {
             "routeKey": route_key,
             "eventType": event_type,
             "extendedRequestId": request_id,
@@ -621,6 +645,10 @@ class EventBuilder:
             "connectionId": connection.connection_id,
             "apiId": self.api_id,
         }
+        if connection.authorizer is not None:
+            # "$connect" and every later event of an authorized connection carry it.
+            context["authorizer"] = dict(connection.authorizer)
+        return context
 
 
 def identity(connection: ClientSocket) -> dict[str, str]:

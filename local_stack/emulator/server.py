@@ -29,6 +29,14 @@ from typing import Any, Final
 from aiohttp import WSMessage, WSMsgType, web
 from aiohttp.http_websocket import WebSocketError
 
+from local_stack.emulator.authorization import (
+    MISSING_IDENTITY,
+    Authorization,
+    check_identity_source,
+    decide_authorization,
+    identity_values,
+    method_arn,
+)
 from local_stack.emulator.core import (
     ABNORMAL,
     CONNECT_ROUTE,
@@ -81,9 +89,27 @@ from local_stack.emulator.core import (
     url_too_long,
 )
 from local_stack.emulator.frames import FrameScreen, encode_message
+from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.site import Site, SiteTemplateError
 
 log = logging.getLogger(__name__)
+
+
+class _OfferedProtocolsHidden(logging.Filter):
+    """aiohttp warns with the client's whole subprotocol list when ``$connect`` selected none
+    of them; a sign-in token travels in that list (docs/protocol.md, "Signing in"), and no log
+    line of ours may carry a token, so the list is replaced by its length."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Client protocols" in str(record.msg) and isinstance(record.args, tuple):
+            args = list(record.args)
+            if len(args) > 1 and isinstance(args[1], list):
+                args[1] = f"<{len(args[1])} offered, not shown>"
+                record.args = tuple(args)
+        return True
+
+
+logging.getLogger("aiohttp.websocket").addFilter(_OfferedProtocolsHidden())
 
 Invoker = Callable[[Mapping[str, Any]], Awaitable[InvocationResult]]
 """Runs the integration for one event (``LambdaRuntime.invoke``)."""
@@ -93,6 +119,27 @@ Invoker = Callable[[Mapping[str, Any]], Awaitable[InvocationResult]]
 CLIENT_BUFFER_LIMIT: Final = 4 * 1024 * 1024
 _STAGE: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _SHUTDOWN_CLOSE_TIMEOUT_S: Final = 1.0
+
+
+@dataclass(frozen=True)
+class AuthorizerSettings:
+    """A Lambda REQUEST authorizer on ``$connect`` (``authorization`` has the rules).
+
+    ``identity_sources`` are in API Gateway's syntax, e.g.
+    ``("route.request.header.Sec-WebSocket-Protocol",)`` or
+    ``("route.request.querystring.token",)``: a handshake missing one is refused with 401
+    before the authorizer runs.
+    """
+
+    function: FunctionSettings
+    identity_sources: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identity_sources", tuple(self.identity_sources))
+        if not self.identity_sources:
+            raise EmulatorConfigError("an authorizer needs at least one identity source")
+        for source in self.identity_sources:
+            check_identity_source(source)
 
 
 @dataclass(frozen=True)
@@ -127,6 +174,9 @@ class EmulatorSettings:
     """Per-route throttling over ``throttling`` (``$connect`` and message routes; ``$disconnect``
     is never throttled here). A throttled ``$connect`` is refused with 429; a throttled message
     gets the ``Too Many Requests`` frame and never reaches the integration."""
+    authorizer: AuthorizerSettings | None = None
+    """A Lambda REQUEST authorizer on ``$connect``; None (the default) lets everyone in. The
+    emulator's owner runs the function and passes its invoker as ``Emulator(authorize=...)``."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "routes", frozenset(self.routes))  # any iterable of route keys
@@ -226,7 +276,13 @@ class Emulator:
         site: Site | None = None,
         clock: Clock = time.time,
         new_id: IdSource = new_aws_id,
+        authorize: Invoker | None = None,
     ) -> None:
+        if (settings.authorizer is None) != (authorize is None):
+            raise EmulatorConfigError(
+                "EmulatorSettings.authorizer and the authorize invoker go together: give both "
+                "or neither"
+            )
         self.settings = settings
         self.site = site
         self.registry = SocketRegistry(
@@ -240,6 +296,8 @@ class Emulator:
         self.throttling = StageThrottling(settings.throttling, settings.route_throttling, clock)
         self.counters: Counter[str] = Counter()
         self._invoke = invoke
+        self._authorize = authorize
+        self._method_arn = method_arn(settings.region, settings.api_id, settings.stage)
         self._clock = clock
         self._new_id = new_id
         self._rng = random.Random(settings.seed)  # noqa: S311 -- test faults, not secrets
@@ -285,7 +343,10 @@ class Emulator:
     # ------------------------------------------------------------------ WebSocket API
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        if not web.WebSocketResponse().can_prepare(request).ok:
+        # The probe offers the client's own subprotocols back, so aiohttp has nothing to warn
+        # about (the answer that counts is $connect's, below).
+        offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        if not web.WebSocketResponse(protocols=offered).can_prepare(request).ok:
             return web.json_response({"message": "Upgrade Required"}, status=426)
         scheme = "wss" if request.secure else "ws"
         if url_too_long(f"{scheme}://{request.host}{request.path_qs}"):
@@ -359,21 +420,52 @@ class Emulator:
         )
         self.counters["connect"] += 1
         try:
+            authorization = await self._authorization(connection)
+            if not authorization.allowed:
+                self.counters[f"unauthorized_{authorization.status}"] += 1
+                log.info(
+                    "$connect of %s refused with %d: %s",
+                    connection.connection_id,
+                    authorization.status,
+                    authorization.reason,
+                )
+                return connection, ConnectDecision(
+                    False, authorization.status, {}, authorization.body
+                )
+            if self._authorize is not None:
+                connection.authorizer = authorization.context
             result = await self._integrate(self.events.connect(connection, self._new_id()))
         except BaseException:  # cancelled (shutdown): forget the handshake
             self.registry.refuse(connection.connection_id)
             raise
         return connection, decide_connect(result)
 
-    async def _integrate(self, event: Mapping[str, Any]) -> IntegrationResult:
-        """Invoke, waiting at most the integration timeout; a late invocation runs on unseen.
+    async def _authorization(self, connection: ClientSocket) -> Authorization:
+        """Run the authorizer, as API Gateway does before ``$connect``; allowed without one."""
+        settings = self.settings.authorizer
+        if settings is None or self._authorize is None:
+            return Authorization(True, 200)
+        if identity_values(connection, settings.identity_sources) is None:
+            return MISSING_IDENTITY  # refused without invoking the authorizer
+        self.counters["authorizer"] += 1
+        event = self.events.authorizer_request(connection, self._new_id(), self._method_arn)
+        result = await self._integrate(event, self._authorize)
+        return decide_authorization(result, self._method_arn)
+
+    async def _integrate(
+        self, event: Mapping[str, Any], invoke: Invoker | None = None
+    ) -> IntegrationResult:
+        """Invoke (the integration, or ``invoke``), waiting at most the integration timeout; a
+        late invocation runs on unseen.
 
         As in Lambda: API Gateway gives up at its timeout, but the function is not stopped, and
         what it does afterwards (posts, writes) still happens.
         """
 
+        function = invoke or self._invoke
+
         async def run() -> InvocationResult:
-            return await self._invoke(event)
+            return await function(event)
 
         invocation = asyncio.get_running_loop().create_task(run())
         self._tasks.add(invocation)

@@ -25,9 +25,10 @@ from chat.connections import (
 )
 from websockets.asyncio.client import ClientConnection, connect
 
+from local_stack.cognito import CognitoAuth
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
-from local_stack.stack import Stack, StackOptions
+from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_HANDLER = "tests.local_stack.handlers.handler"
@@ -37,6 +38,28 @@ TEST_ROUTES = frozenset(
 )  # fmt: skip
 
 T = TypeVar("T")
+
+STAND_IN_AUTHORIZER = FunctionSettings(
+    handler="tests.local_stack.token_authorizer.handler",
+    code_dir=REPO_ROOT,
+    function_name="awsome-chat-local-stand-in-authorizer",
+)
+STAND_IN_CHAT = FunctionSettings(
+    handler="tests.local_stack.subprotocol_chat.handler",
+    code_dir=REPO_ROOT,
+    environment=LIFTED_RATE_LIMITS,
+)
+
+
+def stand_in_options(**overrides: Any) -> StackOptions:
+    """The stack's sign-in mode with stand-ins for the backend's part of issue #17
+    (``token_authorizer.py``, ``subprotocol_chat.py``): proves the local stack and the page
+    before ``backend/authorizer`` and the chat's ``AUTH_MODE`` are merged."""
+    options: dict[str, Any] = {
+        "auth": CognitoAuth(authorizer=STAND_IN_AUTHORIZER),
+        "function": STAND_IN_CHAT,
+    }
+    return StackOptions(**{**options, **overrides})
 
 
 def handler_options(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from local_stack.cognito import COGNITO_PATH
 from local_stack.dev import snapshot
 from tests.local_stack.support import REPO_ROOT
 
@@ -73,3 +76,54 @@ def test_dev_runner_starts_serves_and_stops_on_sigterm() -> None:
             process.wait()
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
+
+
+def test_dev_runner_with_cognito_prints_a_demo_user_that_can_sign_in() -> None:
+    """`python -m local_stack.dev --auth cognito` (`make dev AUTH=cognito`) serves the page in
+    sign-in mode and prints a demo user whose credentials sign in (needs backend/authorizer)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack.dev", "--auth", "cognito"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PORT": str(port), "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any("Ctrl-C" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        output = "".join(lines)
+        found = re.search(r"username (\S+), password (\S+)", output)
+        assert found is not None, output
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/config.js", timeout=5) as answer:
+            config = answer.read().decode()
+        assert 'mode: "cognito"' in config
+        client_id = re.search(r'clientId: "([^"]+)"', config)
+        assert client_id is not None, config
+        sign_in = {
+            "ClientId": client_id[1],
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": found[1], "PASSWORD": found[2]},
+        }
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{COGNITO_PATH}",
+            data=json.dumps(sign_in).encode(),
+            headers={
+                "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 -- loopback
+            assert "IdToken" in json.loads(answer.read())["AuthenticationResult"]
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=15)
+        assert process.returncode == 0, rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

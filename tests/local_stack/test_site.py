@@ -30,7 +30,32 @@ def test_site_variables_derive_the_origin() -> None:
         "websocket_url": "wss://abc.execute-api.eu-west-1.amazonaws.com/prod",
         "websocket_origin": "wss://abc.execute-api.eu-west-1.amazonaws.com",
         "max_message_chars": "2000",
+        "auth_mode": "none",
+        "auth_endpoint": "",
+        "auth_client_id": "",
+        "auth_sign_up": "false",
+        "auth_origin": "",
     }
+
+
+def test_site_variables_for_sign_in_derive_the_auth_origin() -> None:
+    """With sign-in on, auth_origin is the IdP endpoint's origin (the CSP's connect-src)."""
+    variables = site_variables(
+        "wss://abc.example/prod",
+        auth_mode="cognito",
+        auth_endpoint="https://cognito-idp.eu-west-1.amazonaws.com/",
+        auth_client_id="client1",
+        auth_sign_up=True,
+    )
+    assert {k: v for k, v in variables.items() if k.startswith("auth_")} == {
+        "auth_mode": "cognito",
+        "auth_endpoint": "https://cognito-idp.eu-west-1.amazonaws.com/",
+        "auth_client_id": "client1",
+        "auth_sign_up": "true",
+        "auth_origin": "https://cognito-idp.eu-west-1.amazonaws.com",
+    }
+    with pytest.raises(SiteTemplateError, match="auth_mode"):
+        site_variables("wss://abc.example/prod", auth_mode="saml")
 
 
 def test_placeholders_are_filled() -> None:
