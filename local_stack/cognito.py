@@ -36,13 +36,6 @@ PUBLIC_OPERATIONS: Final = frozenset({"InitiateAuth", "SignUp", "ConfirmSignUp"}
 _READ_ATTRIBUTES: Final = ["name", "preferred_username", "email"]
 _FORWARD_TIMEOUT: Final = aiohttp.ClientTimeout(total=10.0)  # moto answers in milliseconds
 
-# The authorizer's environment variables (docs/internals.md; defined by backend/authorizer).
-AUTH_ISSUER: Final = "AUTH_ISSUER"
-AUTH_AUDIENCE: Final = "AUTH_AUDIENCE"
-AUTH_JWKS_URL: Final = "AUTH_JWKS_URL"
-# The chat's switch (chat.config.EnvVar.AUTH_MODE once the backend has it).
-AUTH_MODE: Final = "AUTH_MODE"
-
 
 def _default_authorizer() -> FunctionSettings:
     return FunctionSettings(

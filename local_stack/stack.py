@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
+from authorizer.config import EnvVar as AuthorizerEnv
 from chat.config import (
     DEFAULT_MAX_MESSAGE_CHARS,
     MAX_RATE_LIMIT_BURST,
@@ -42,10 +43,6 @@ from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 from chat.protocol import ACTIONS
 
 from local_stack.cognito import (
-    AUTH_AUDIENCE,
-    AUTH_ISSUER,
-    AUTH_JWKS_URL,
-    AUTH_MODE,
     COGNITO_PATH,
     PROTOCOL_IDENTITY_SOURCE,
     CognitoAuth,
@@ -283,9 +280,9 @@ def _with_authorizer(
         auth.authorizer,
         region=pool.region,
         environment={
-            AUTH_ISSUER: pool.issuer,
-            AUTH_AUDIENCE: pool.client_id,
-            AUTH_JWKS_URL: pool.jwks_url,
+            AuthorizerEnv.AUTH_ISSUER.value: pool.issuer,
+            AuthorizerEnv.AUTH_AUDIENCE.value: pool.client_id,
+            AuthorizerEnv.AUTH_JWKS_URL.value: pool.jwks_url,
             **auth.authorizer.environment,
         },
     )
@@ -377,7 +374,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
             "AWS_REGION": region,
             EnvVar.ALLOWED_ORIGINS.value: _own_origins(options.host, port),
-            **({AUTH_MODE: "cognito"} if options.auth is not None else {}),
+            **({EnvVar.AUTH_MODE.value: "cognito"} if options.auth is not None else {}),
             **options.function.environment,
         }
         function = dataclasses.replace(options.function, environment=environment)

@@ -1,9 +1,6 @@
 """Sign-in in the real browser (issue #17): sign in, chat, reload (still signed in), sign out;
 sign up with a confirmation code. The stack runs in sign-in mode against moto's Cognito.
-
-``backend``: the real authorizer (``backend/authorizer``) and chat (``AUTH_MODE=cognito``).
-``stand-in``: the stand-ins of ``tests/local_stack/support.stand_in_options``, which prove the page
-before the backend's part is merged; drop them once it is.
+The real authorizer (``backend/authorizer``) and chat (``AUTH_MODE=cognito``) run behind it.
 """
 
 from __future__ import annotations
@@ -15,11 +12,10 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, Page
 
-from local_stack.cognito import COGNITO_PATH, CognitoAuth
-from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
+from local_stack.cognito import COGNITO_PATH
+from local_stack.stack import Stack, running_stack
 from tests.browser.conftest import FAST_TIMINGS, RECORD_SOCKETS, ChatPage
-from tests.local_stack.support import fresh_room, stand_in_options
+from tests.local_stack.support import fresh_room, sign_in_options
 
 PASSWORD = "Passw0rd!long-enough"
 SPOIL_NEXT_TOKEN = """
@@ -38,16 +34,10 @@ SPOIL_NEXT_TOKEN = """
 """
 
 
-@pytest.fixture(scope="module", params=["backend", "stand-in"])
-def signin_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    """A stack in sign-in mode, with the real authorizer and chat or the stand-ins."""
-    if request.param == "backend":
-        options = StackOptions(
-            auth=CognitoAuth(), function=FunctionSettings(environment=LIFTED_RATE_LIMITS)
-        )
-    else:
-        options = stand_in_options()
-    with running_stack(options) as running:
+@pytest.fixture(scope="module")
+def signin_stack() -> Iterator[Stack]:
+    """A stack in sign-in mode, with the real authorizer and chat."""
+    with running_stack(sign_in_options()) as running:
         yield running
 
 

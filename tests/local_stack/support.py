@@ -39,25 +39,13 @@ TEST_ROUTES = frozenset(
 
 T = TypeVar("T")
 
-STAND_IN_AUTHORIZER = FunctionSettings(
-    handler="tests.local_stack.token_authorizer.handler",
-    code_dir=REPO_ROOT,
-    function_name="awsome-chat-local-stand-in-authorizer",
-)
-STAND_IN_CHAT = FunctionSettings(
-    handler="tests.local_stack.subprotocol_chat.handler",
-    code_dir=REPO_ROOT,
-    environment=LIFTED_RATE_LIMITS,
-)
 
-
-def stand_in_options(**overrides: Any) -> StackOptions:
-    """The stack's sign-in mode with stand-ins for the backend's part of issue #17
-    (``token_authorizer.py``, ``subprotocol_chat.py``): proves the local stack and the page
-    before ``backend/authorizer`` and the chat's ``AUTH_MODE`` are merged."""
+def sign_in_options(**overrides: Any) -> StackOptions:
+    """The stack's sign-in mode with the real authorizer and chat, rate limits lifted (tests
+    send in volume from one address)."""
     options: dict[str, Any] = {
-        "auth": CognitoAuth(authorizer=STAND_IN_AUTHORIZER),
-        "function": STAND_IN_CHAT,
+        "auth": CognitoAuth(),
+        "function": FunctionSettings(environment=LIFTED_RATE_LIMITS),
     }
     return StackOptions(**{**options, **overrides})
 

@@ -1,9 +1,6 @@
 """The local stack's sign-in mode (``StackOptions(auth=CognitoAuth())``): the user pool in moto,
 the authorizer's and the chat's wiring, the page's variables and Cognito endpoint.
-
-These run with stand-ins for the parts of issue #17 that live in ``backend/``
-(``token_authorizer.py``, ``subprotocol_chat.py``), so they prove the local stack on its own;
-``tests/e2e/test_signin.py`` runs the same mode with the real authorizer and chat.
+``tests/e2e/test_signin.py`` drives the chat through this mode.
 """
 
 from __future__ import annotations
@@ -32,18 +29,13 @@ from local_stack.emulator.core import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import AuthorizerSettings, EmulatorSettings
 from local_stack.stack import Stack, running_stack
-from tests.local_stack.support import (
-    STAND_IN_AUTHORIZER,
-    fresh_room,
-    stand_in_options,
-    ws_connect,
-)
+from tests.local_stack.support import fresh_room, sign_in_options, ws_connect
 
 
 @pytest.fixture(scope="module")
 def signin_stack() -> Iterator[Stack]:
-    """A stack in sign-in mode with the stand-ins, serving the page."""
-    with running_stack(stand_in_options()) as running:
+    """A stack in sign-in mode with the real authorizer and chat, serving the page."""
+    with running_stack(sign_in_options()) as running:
         yield running
 
 
@@ -78,10 +70,10 @@ def test_sign_in_needs_the_authorizer_code(tmp_path: Path) -> None:
 def test_sign_in_and_an_emulator_authorizer_do_not_mix() -> None:
     """The stack's sign-in sets the emulator's authorizer itself: giving both is an error."""
     emulator = EmulatorSettings(
-        authorizer=AuthorizerSettings(STAND_IN_AUTHORIZER, (PROTOCOL_IDENTITY_SOURCE,))
+        authorizer=AuthorizerSettings(FunctionSettings(), (PROTOCOL_IDENTITY_SOURCE,))
     )
     with pytest.raises(EmulatorConfigError, match="not both"):
-        stand_in_options(emulator=emulator)
+        sign_in_options(emulator=emulator)
 
 
 def test_the_stack_wires_pool_authorizer_chat_and_page(signin_stack: Stack) -> None:
