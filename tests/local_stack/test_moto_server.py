@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 
-from local_stack.dynamodb import create_table, dynamodb_client
+from local_stack.dynamodb import TABLE_SCHEMA, create_table, dynamodb_client
 from local_stack.moto_server import MotoServer, MotoServerError
 from soak.scenarios import rss_mb
 
@@ -226,3 +229,130 @@ def test_memory_grows_by_what_is_stored_not_by_each_requests_copies() -> None:
             send(n)
         growth = rss_mb(server.pid) - before
     assert growth < MOTO_GROWTH_BOUND_MB, f"moto grew by {growth:.1f} MB over {SENDS} sends"
+
+
+Key = Callable[[str], dict[str, dict[str, str]]]
+
+
+@pytest.mark.parametrize(
+    ("schema", "key"),
+    [
+        (MESSAGES_SCHEMA, lambda name: {"room": {"S": "r"}, "id": {"S": name}}),
+        (TABLE_SCHEMA, lambda name: {"connectionId": {"S": name}}),
+    ],
+    ids=["hash and range key", "hash key"],
+)
+def test_a_cancelled_transaction_changes_nothing(schema: dict[str, object], key: Key) -> None:
+    """A transaction whose last condition fails leaves every item as it was: the update, the
+    put and the delete before it are rolled back (a transaction's rollback copies only the
+    items it names, not the whole table)."""
+    with MotoServer() as server:
+        create_table(server.endpoint, "t", "us-east-1", schema)
+        client = dynamodb_client(server.endpoint, "us-east-1")
+        for name in ("updated", "deleted", "other"):
+            client.put_item(TableName="t", Item={**key(name), "n": {"N": "1"}})
+        before = sorted(map(str, client.scan(TableName="t")["Items"]))
+        with pytest.raises(client.exceptions.TransactionCanceledException):
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": "t",
+                            "Key": key("updated"),
+                            "UpdateExpression": "SET n = :two",
+                            "ExpressionAttributeValues": {":two": {"N": "2"}},
+                        }
+                    },
+                    {"Put": {"TableName": "t", "Item": {**key("new"), "n": {"N": "1"}}}},
+                    {"Delete": {"TableName": "t", "Key": key("deleted")}},
+                    {
+                        "ConditionCheck": {
+                            "TableName": "t",
+                            "Key": key("missing"),
+                            "ConditionExpression": "attribute_exists(n)",
+                        }
+                    },
+                ]
+            )
+        assert sorted(map(str, client.scan(TableName="t")["Items"])) == before
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": key("updated"),
+                        "UpdateExpression": "SET n = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {"Delete": {"TableName": "t", "Key": key("deleted")}},
+            ]
+        )
+        answer = client.get_item(TableName="t", Key=key("updated"))["Item"]
+        assert answer["n"] == {"N": "2"}
+        assert "Item" not in client.get_item(TableName="t", Key=key("deleted"))
+
+
+# Items in the table for the timing below; a transaction used to take 0.12 ms per item.
+FULL_TABLE_ITEMS = 3000
+
+
+def test_a_transactions_time_does_not_grow_with_its_table() -> None:
+    """A TransactWriteItems takes about as long on a table of 3,000 items as on an empty one.
+    moto deep-copied every table a transaction writes (for its rollback): 17 times as long at
+    4,000 items, so each send slowed as the messages table grew."""
+    with MotoServer() as server:
+        create_table(server.endpoint, "messages", "us-east-1", MESSAGES_SCHEMA)
+        client = dynamodb_client(server.endpoint, "us-east-1")
+        sent = iter(range(1_000_000))
+
+        def median_transaction_s() -> float:
+            times = []
+            for _ in range(7):
+                n = next(sent)
+                started = time.perf_counter()
+                client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": "messages",
+                                "Item": {"room": {"S": "r#client"}, "id": {"S": f"c{n}"}},
+                                "ConditionExpression": "attribute_not_exists(#id)",
+                                "ExpressionAttributeNames": {"#id": "id"},
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": "messages",
+                                "Item": {"room": {"S": "r"}, "id": {"S": f"m{n}"}},
+                            }
+                        },
+                    ]
+                )
+                times.append(time.perf_counter() - started)
+            return statistics.median(times)
+
+        median_transaction_s()  # moto's lazy imports
+        empty = median_transaction_s()
+        for batch in range(FULL_TABLE_ITEMS // 25):
+            client.batch_write_item(
+                RequestItems={
+                    "messages": [
+                        {
+                            "PutRequest": {
+                                "Item": {
+                                    "room": {"S": "r"},
+                                    "id": {"S": f"p{batch}-{n}"},
+                                    "text": {"S": "stored"},
+                                }
+                            }
+                        }
+                        for n in range(25)
+                    ]
+                }
+            )
+        full = median_transaction_s()
+    # Before: 300 ms against 22 ms (14 times); medians of 7 absorb a loaded machine's spikes.
+    assert full < 4 * empty, (
+        f"{full * 1000:.0f} ms at {FULL_TABLE_ITEMS} items, {empty * 1000:.0f} ms empty"
+    )
