@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import threading
@@ -229,6 +230,36 @@ def test_memory_grows_by_what_is_stored_not_by_each_requests_copies() -> None:
             send(n)
         growth = rss_mb(server.pid) - before
     assert growth < MOTO_GROWTH_BOUND_MB, f"moto grew by {growth:.1f} MB over {SENDS} sends"
+
+
+def test_moto_keeps_no_dynamodb_model_it_made_even_after_a_reset() -> None:
+    """moto's dashboard data (``/moto-api/data.json``: every model instance moto remembers)
+    lists no DynamoDB item or table, after writes, a query and a transaction, and still none
+    after a reset of moto's state (which gives every model class a new list to fill)."""
+    with MotoServer() as server:
+        _post(server.endpoint + "/moto-api/reset")
+        create_table(server.endpoint, "messages", "us-east-1", MESSAGES_SCHEMA)
+        client = dynamodb_client(server.endpoint, "us-east-1")
+        client.put_item(TableName="messages", Item={"room": {"S": "r"}, "id": {"S": "a"}})
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "messages", "Item": {"room": {"S": "r"}, "id": {"S": "b"}}}}
+            ]
+        )
+        client.query(
+            TableName="messages",
+            KeyConditionExpression="#room = :room",
+            ExpressionAttributeNames={"#room": "room"},
+            ExpressionAttributeValues={":room": {"S": "r"}},
+        )
+        with urllib.request.urlopen(server.endpoint + "/moto-api/data.json", timeout=5) as answer:  # noqa: S310
+            remembered = json.load(answer)
+    assert {name: len(kept) for name, kept in remembered["dynamodb"].items() if kept} == {}
+
+
+def _post(url: str) -> None:
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5):  # noqa: S310
+        pass
 
 
 Key = Callable[[str], dict[str, dict[str, str]]]
