@@ -37,13 +37,80 @@ STOP_TIMEOUT_S: Final = 5.0
 # conditional transactions on one key could both succeed, and transact_write_items could fail
 # with "dictionary changed size during iteration". DynamoDB applies each request atomically;
 # here the server applies one request at a time (connections are still served by threads).
+# moto's models remember every instance ever made (``BaseModel.__new__`` appends it to its
+# class's ``instances_tracked``, read only by moto's dashboard and emptied only by a reset), and
+# DynamoDB makes them per request: every item a Query returns is a copy, and every
+# TransactWriteItems deep-copies each table it writes (its rollback). So the server kept every
+# copy: memory grew by the messages table's size at each send (the soak's steady scenario: 117 MB
+# to 1.2 GB in 3 minutes). DynamoDB's models here are not tracked (not even after a reset, which
+# gives every model class a new list); the tables hold what is stored.
+# That deep copy also cost time in proportion to the table (0.12 ms an item: half a second per
+# send once the messages table held 4,000 items). For its rollback, a transaction here copies
+# each table's index of items, and deep-copies only the items the transaction names (the only
+# ones it can change: Put and Delete replace index entries, Update changes its item in place)
+# and the table's stream records. moto's module takes a deep copy of a Table nowhere else.
 _CHILD: Final = """
-import logging, sys, threading
+import copy, logging, sys, threading
+from collections import defaultdict
+import moto.dynamodb.models
 from moto.core.config import default_user_config
+from moto.core.common_models import BaseModel
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.server import ThreadedMotoServer
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 default_user_config["lambda"]["use_docker"] = False
 default_user_config["batch"]["use_docker"] = False
+tracked_new = BaseModel.__new__
+def new(cls, *args, **kwargs):
+    if cls.__module__.startswith("moto.dynamodb."):
+        return object.__new__(cls)
+    return tracked_new(cls, *args, **kwargs)
+BaseModel.__new__ = staticmethod(new)
+transaction = []
+def named_items(table):
+    for entry in transaction:
+        for op in entry.values():
+            key = op.get("Key") or op.get("Item") or {}
+            if op.get("TableName") != table.name or table.hash_key_attr not in key:
+                continue
+            range_key = None
+            if table.has_range_key:
+                if table.range_key_attr not in key:
+                    continue
+                range_key = DynamoType(key[table.range_key_attr])
+            yield DynamoType(key[table.hash_key_attr]), range_key
+def rollback_copy(table):
+    snapshot = copy.copy(table)
+    snapshot.items = defaultdict(dict)
+    for hash_key, entry in table.items.items():
+        snapshot.items[hash_key] = dict(entry) if table.has_range_key else entry
+    for hash_key, range_key in named_items(table):
+        item = table.get_item(hash_key, range_key)
+        if item is None:
+            continue
+        if range_key is None:
+            snapshot.items[hash_key] = copy.deepcopy(item)
+        else:
+            snapshot.items[hash_key][range_key] = copy.deepcopy(item)
+    snapshot.stream_shard = copy.deepcopy(table.stream_shard, {id(table): snapshot})
+    return snapshot
+class TransactionCopy:
+    copy = staticmethod(copy.copy)
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if isinstance(value, Table) and transaction:
+            return rollback_copy(value)
+        return copy.deepcopy(value, memo)
+moto.dynamodb.models.copy = TransactionCopy()
+whole_table_transaction = moto.dynamodb.models.DynamoDBBackend.transact_write_items
+def transact_write_items(self, transact_items):
+    transaction[:] = transact_items
+    try:
+        return whole_table_transaction(self, transact_items)
+    finally:
+        transaction.clear()
+moto.dynamodb.models.DynamoDBBackend.transact_write_items = transact_write_items
 server = ThreadedMotoServer(ip_address=sys.argv[1], port=0, verbose=False)
 server.start()
 one_at_a_time = threading.Lock()

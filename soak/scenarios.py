@@ -472,7 +472,8 @@ def outage(clients: int, outage_s: float) -> Figures:
 # ----------------------------------------------------------------------------- 6. steady
 
 
-def _rss_mb(pid: int) -> float:
+def rss_mb(pid: int) -> float:
+    """The resident memory of process ``pid`` in MB (Linux's ``/proc``), 0 if it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
     except OSError:
@@ -485,12 +486,12 @@ def _rss_mb(pid: int) -> float:
 
 def _memory(stack: Stack) -> Mapping[str, float]:
     workers = stack.runtime.worker_pids()
-    total = sum(_rss_mb(p) for p in workers)
+    total = sum(rss_mb(p) for p in workers)
     return {
-        "emulator (soak process)": round(_rss_mb(os.getpid()), 1),
+        "emulator (soak process)": round(rss_mb(os.getpid()), 1),
         "workers": len(workers),
         "per worker": round(total / max(1, len(workers)), 1),
-        "moto": round(_rss_mb(stack.dynamodb_pid or 0), 1),
+        "moto": round(rss_mb(stack.dynamodb_pid or 0), 1),
     }
 
 
