@@ -8,7 +8,9 @@ deployment restricts origins, a foreign browser origin refused. With sign-in on
 subprotocol (docs/protocol.md, "Signing in"), chat under the names their tokens give whatever
 ``?name=`` says, and a connect without a token, with only the chat's subprotocol, with a forged
 token or with an access token is refused with 401. ``browser_check``: two Chromium pages of
-the site Terraform uploaded, joined to one room, exchanging messages.
+the site Terraform uploaded, joined to one room, exchanging messages; with sign-in on, each
+page signs its user in first through the page's sign-in form (the selectors below, agreed
+with the page: ``SIGN_IN_FORM`` and the fields in it).
 
 Each returns what it saw (notes) and what went wrong (problems); a failed check stops the
 checks that depend on it.
@@ -45,6 +47,11 @@ FOREIGN_ORIGIN: Final = "https://not-the-chat.example"
 # What signed-in clients put in ?name=: the chat must ignore it for the token's name.
 IGNORED_NAME: Final = "mallory"
 PEOPLE: Final = ("alice", "bob", "carol")
+# The signed-in page's form (frontend/, issue #17): the browser check fills these.
+SIGN_IN_FORM: Final = "#sign-in-form"
+SIGN_IN_USERNAME: Final = "#sign-in-username"
+SIGN_IN_PASSWORD: Final = "#sign-in-password"  # noqa: S105 - a CSS selector
+SIGN_IN_SUBMIT: Final = "#sign-in-form button[type=submit]"
 
 if TYPE_CHECKING:  # playwright is imported only when the browser check runs
     from playwright.sync_api import Browser, ConsoleMessage, Page
@@ -308,6 +315,7 @@ class SignedInUser:
     """A user the checks created, and the tokens ``InitiateAuth`` gave them."""
 
     username: str
+    password: str
     id_token: str
     access_token: str
     name: str
@@ -364,6 +372,7 @@ def sign_in_users(sign_in: SignIn, people: Sequence[str]) -> dict[str, SignedInU
             )
         users[person] = SignedInUser(
             username=username,
+            password=password,
             id_token=tokens["IdToken"],
             access_token=tokens["AccessToken"],
             name=token_name(tokens["IdToken"]),
@@ -419,16 +428,24 @@ async def _refusal_checks(ws_url: str, users: Mapping[str, SignedInUser], notes:
 
 
 def browser_check(
-    page_url: str, chromium: Path, timeout_ms: float = PAGE_TIMEOUT_MS
+    page_url: str,
+    chromium: Path,
+    timeout_ms: float = PAGE_TIMEOUT_MS,
+    sign_in: SignIn | None = None,
 ) -> tuple[Notes, list[Problem]]:
-    """Two pages of the site join one room in Chromium and exchange a message each way."""
+    """Two pages of the site join one room in Chromium and exchange a message each way; with
+    ``sign_in``, each signs a new user of its pool in first."""
     from playwright.sync_api import Error as PlaywrightError  # noqa: PLC0415 - heavy import
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     notes: Notes = []
     console_errors: list[str] = []
     room = new_room("browser")
+    users: dict[str, SignedInUser] = {}
     try:
+        if sign_in is not None:
+            users.update(sign_in_users(sign_in, ("alice", "bob")))
+        names = {p: users[p].name if users else p for p in ("alice", "bob")}
         with sync_playwright() as driver:
             browser = driver.chromium.launch(
                 executable_path=str(chromium), args=list(CHROMIUM_ARGS)
@@ -443,21 +460,31 @@ def browser_check(
                         room,
                         console_errors=console_errors,
                         timeout_ms=timeout_ms,
+                        user=users.get(name),
                     )
-                notes.append(f"alice and bob opened {page_url} and joined room {room}")
+                notes.append(
+                    f"alice and bob opened {page_url}, "
+                    + ("signed in, " if users else "")
+                    + f"and joined room {room}"
+                )
                 for sender, reader in (("alice", "bob"), ("bob", "alice")):
                     text = f"{sender} says hi from the browser"
                     pages[sender].fill("#text", text)
                     pages[sender].press("#text", "Enter")
-                    _wait_for_message(pages[reader], reader, sender, text, timeout_ms)
+                    _wait_for_message(pages[reader], reader, names[sender], text, timeout_ms)
                     notes.append(f"{reader}'s page shows {sender}'s message")
             finally:
                 browser.close()
+    except ClientError as failed:
+        return notes, [Problem(BROWSER_AREA, f"signing the test users in failed: {failed}")]
     except CheckFailed as failed:
         return notes, [Problem(BROWSER_AREA, _with_console(str(failed), console_errors))]
     except PlaywrightError as error:
         message = str(error).strip().splitlines()[0]
         return notes, [Problem(BROWSER_AREA, _with_console(message, console_errors))]
+    finally:
+        if sign_in is not None:
+            delete_users(sign_in, users.values())
     if console_errors:
         return notes, [
             Problem(BROWSER_AREA, _with_console("the pages logged errors", console_errors))
@@ -473,8 +500,10 @@ def _open_page(
     *,
     console_errors: list[str],
     timeout_ms: float,
+    user: SignedInUser | None = None,
 ) -> Page:
-    """A page of its own (a separate person), joined to ``room`` as ``name``."""
+    """A page of its own (a separate person), joined to ``room`` as ``name``, or, with
+    ``user``, signed in as that user and joined under the name the token gives."""
     page = browser.new_context().new_page()
     page.set_default_timeout(timeout_ms)
 
@@ -487,7 +516,7 @@ def _open_page(
 
     page.on("console", on_console)
     page.on("pageerror", on_error)
-    _join_page(page, page_url, name, room, timeout_ms)
+    _join_page(page, page_url, name, room, timeout_ms, user=user)
     return page
 
 
@@ -497,14 +526,42 @@ def _with_console(message: str, console_errors: list[str]) -> str:
     return f"{message}; the pages logged: {' | '.join(console_errors[:5])}"
 
 
-def _join_page(page: Page, page_url: str, name: str, room: str, timeout_ms: float) -> None:
+def _sign_in_page(page: Page, name: str, user: SignedInUser, timeout_ms: float) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
+
+    try:
+        page.wait_for_selector(SIGN_IN_FORM, state="visible")
+    except PlaywrightTimeout as error:
+        raise CheckFailed(
+            f"{name}'s page showed no sign-in form ({SIGN_IN_FORM}) within "
+            f"{timeout_ms / 1000:.0f} s, although the deployment requires sign-in"
+        ) from error
+    page.fill(SIGN_IN_USERNAME, user.username)
+    page.fill(SIGN_IN_PASSWORD, user.password)
+    page.click(SIGN_IN_SUBMIT)
+
+
+def _join_page(
+    page: Page,
+    page_url: str,
+    name: str,
+    room: str,
+    timeout_ms: float,
+    *,
+    user: SignedInUser | None = None,
+) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
 
     page.goto(page_url)
-    page.fill("#name", name)
+    if user is None:
+        page.fill("#name", name)
+    else:
+        # Signed in, the name is the token's: the page's name field is not the check's.
+        _sign_in_page(page, name, user, timeout_ms)
     page.fill("#room", room)
     page.click("#join-form button[type=submit]")
-    connected = f"Connected to room {room} as {name}."
+    shown = name if user is None else user.name
+    connected = f"Connected to room {room} as {shown}."
     try:
         page.wait_for_function(
             """(words) => [...document.querySelectorAll("#messages .notice")]

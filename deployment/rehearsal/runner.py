@@ -369,7 +369,9 @@ def _rehearse_applied(
                 report.skip(STEP_BROWSER, "not asked for (--no-browser)")
             else:
                 with report.step(STEP_BROWSER, area=e2e.BROWSER_AREA) as step:
-                    notes, problems = e2e.browser_check(running.page_url, chromium)
+                    notes, problems = e2e.browser_check(
+                        running.page_url, chromium, sign_in=_sign_in(deployment, found)
+                    )
                     for note in notes:
                         step.note(note)
                     step.extend(problems)
