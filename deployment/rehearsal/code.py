@@ -339,6 +339,13 @@ class Replaced:
     """The version this interpreter has (None: not installed)."""
 
 
+def _remove_empty_directories(root: Path) -> None:
+    # Deepest first; a directory left empty would still import as a namespace package.
+    for directory in sorted((d for d in root.rglob("*") if d.is_dir()), reverse=True):
+        if not any(directory.iterdir()):
+            directory.rmdir()
+
+
 def runnable_here(code_dir: Path, machine: int | None = None) -> list[Replaced]:
     """Make the extracted package ``code_dir`` importable by this interpreter: remove every
     vendored distribution holding native code it cannot load (module docstring).
@@ -362,6 +369,7 @@ def runnable_here(code_dir: Path, machine: int | None = None) -> list[Replaced]:
             if target.is_file() and target.resolve().is_relative_to(code_dir.resolve()):
                 target.unlink()
         shutil.rmtree(code_dir / f"{dist.name}-{dist.version}.dist-info", ignore_errors=True)
+        _remove_empty_directories(code_dir)
         try:
             local: str | None = importlib.metadata.version(dist.name)
         except importlib.metadata.PackageNotFoundError:
