@@ -107,7 +107,7 @@ class Api:
     integrations: Mapping[str, Integration]
     stages: tuple[Stage, ...]
     authorizers: Mapping[str, Authorizer] = field(default_factory=dict)
-    """By id; empty when nothing guards the API (``auth = "none"``)."""
+    """The authorizers the routes name, by id; empty when nothing guards the API."""
 
 
 @dataclass(frozen=True)
@@ -152,10 +152,17 @@ def read_api(clients: Clients, api_id: str) -> Api:
     api = clients.client("apigatewayv2")
     described = api.get_api(ApiId=api_id)
     routes = tuple(parse_route(r) for r in _all_items(api.get_routes, ApiId=api_id))
-    authorizers = {
-        a.authorizer_id: a
-        for a in (parse_authorizer(i) for i in _all_items(api.get_authorizers, ApiId=api_id))
-    }
+    # The authorizers the routes name, one GetAuthorizer each: moto has no GetAuthorizers, and
+    # an authorizer no route names guards nothing.
+    authorizers = {}
+    for authorizer_id in sorted({r.authorizer_id for r in routes if r.authorizer_id}):
+        try:
+            item = api.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "NotFoundException":
+                raise
+            continue  # check_authorizer reports the route naming a missing authorizer
+        authorizers[authorizer_id] = parse_authorizer(item)
     integrations = {
         i["IntegrationId"]: Integration(
             integration_id=i["IntegrationId"],

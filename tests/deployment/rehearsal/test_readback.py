@@ -1,6 +1,12 @@
-"""The read-back's parsing of API Gateway's and Cognito's answers (no emulator)."""
+"""The read-back's parsing of API Gateway's and Cognito's answers, and the reads themselves on
+moto's in-process backend (no server, no Terraform)."""
 
 from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from moto import mock_aws
 
 from deployment.rehearsal.readback import (
     AppClient,
@@ -11,12 +17,16 @@ from deployment.rehearsal.readback import (
     parse_authorizer,
     parse_route,
     parse_user_pool,
+    read_api,
+    read_app_client,
+    read_user_pool,
 )
 from tests.deployment.rehearsal.conftest import (
     AUTHORIZER_URI,
     CLIENT_ID,
     IDENTITY_SOURCE,
     POOL_ID,
+    REGION,
 )
 
 
@@ -72,3 +82,63 @@ def test_pool_and_client_are_read_from_cognitos_descriptions() -> None:
     assert parse_app_client(
         {"ClientId": CLIENT_ID, "UserPoolId": POOL_ID, "ClientSecret": "s"}
     ).has_secret
+
+
+class Moto:
+    """Clients on moto's in-process backend (``Clients`` for the read-back)."""
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` in the test region."""
+        return boto3.client(service, region_name=REGION)
+
+
+def test_the_authorizer_a_route_names_is_read_back_from_moto() -> None:
+    """One GetAuthorizer per authorizer a route names (moto has no GetAuthorizers)."""
+    with mock_aws():
+        apis = Moto().client("apigatewayv2")
+        api_id = apis.create_api(
+            Name="chat", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
+        )["ApiId"]
+        authorizer_id = apis.create_authorizer(
+            ApiId=api_id,
+            AuthorizerType="REQUEST",
+            Name="connect",
+            AuthorizerUri=AUTHORIZER_URI,
+            IdentitySource=[IDENTITY_SOURCE],
+        )["AuthorizerId"]
+        apis.create_route(
+            ApiId=api_id,
+            RouteKey="$connect",
+            AuthorizationType="CUSTOM",
+            AuthorizerId=authorizer_id,
+        )
+        apis.create_route(ApiId=api_id, RouteKey="$default")
+        api = read_api(Moto(), api_id)
+    assert sorted(api.routes, key=lambda r: r.key) == [
+        Route("$connect", None, "CUSTOM", authorizer_id),
+        Route("$default", None, "NONE", None),
+    ]
+    assert api.authorizers == {
+        authorizer_id: Authorizer(
+            authorizer_id, "connect", "REQUEST", AUTHORIZER_URI, (IDENTITY_SOURCE,)
+        )
+    }
+
+
+def test_a_pool_and_client_are_read_back_from_moto_or_missing() -> None:
+    """The pool and client the authorizer names; None for ids that do not exist."""
+    with mock_aws():
+        cognito = Moto().client("cognito-idp")
+        pool_id = cognito.create_user_pool(PoolName="users")["UserPool"]["Id"]
+        client_id = cognito.create_user_pool_client(
+            UserPoolId=pool_id, ClientName="page", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+        )["UserPoolClient"]["ClientId"]
+        assert read_user_pool(Moto(), pool_id) == UserPool(pool_id, "users", ())
+        client = read_app_client(Moto(), pool_id, client_id)
+        assert client is not None
+        assert (client.has_secret, client.auth_flows) == (
+            False,
+            frozenset({"ALLOW_USER_PASSWORD_AUTH"}),
+        )
+        assert read_user_pool(Moto(), f"{REGION}_missing") is None
+        assert read_app_client(Moto(), pool_id, "nosuchclient") is None
