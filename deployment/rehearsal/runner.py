@@ -675,18 +675,18 @@ def _check_site(step: Step, deployment: AppliedDeployment, found: _Found) -> Non
     if found.cognito:
         assert found.client is not None  # noqa: S101 - found.cognito
         endpoint = local_run.cognito_endpoint_origin(deployment.region)
-        step.extend(
-            site_checks.check_sign_in_site(
-                objects,
-                mode=found.auth_mode,
-                endpoint_origin=endpoint,
-                client_id=found.client.client_id,
+        sign_in_problems = site_checks.check_sign_in_site(
+            objects,
+            mode=found.auth_mode,
+            endpoint_origin=endpoint,
+            client_id=found.client.client_id,
+        )
+        step.extend(sign_in_problems)
+        if not sign_in_problems:
+            step.note(
+                f"config.js signs in at {endpoint}/ with app client {found.client.client_id}, "
+                f"and every page's Content-Security-Policy allows {endpoint}"
             )
-        )
-        step.note(
-            f"config.js signs in at {endpoint}/ with app client {found.client.client_id}, "
-            f"and every page's Content-Security-Policy allows {endpoint}"
-        )
     if site.rendered_url is not None:
         step.note(f"config.js points at {site.rendered_url}, the API's endpoint")
         step.note(
