@@ -6,7 +6,10 @@ defines them (one definition per fact; see docs/internals.md, "Contracts").
   rehearsal sets or checks are looked up there when this module is imported, so a renamed
   variable fails loudly (``ContractError``) instead of being checked under its old name;
 - the tables: ``local_stack.dynamodb`` (``TABLE_SCHEMA``, ``TTL_ATTRIBUTE``),
-  ``chat.connections.ROOM_INDEX``, ``chat.messages.TABLE_SCHEMA``.
+  ``chat.connections.ROOM_INDEX``, ``chat.messages.TABLE_SCHEMA``;
+- sign-in (issue #17): the chat's modes (``chat.config.AuthMode``) and subprotocol
+  (``chat.events.SUBPROTOCOL``); the authorizer's variables (``authorizer.config.EnvVar``)
+  and the display name it gives a token's claims (``authorizer.verify.display_name``).
 
 ``chat`` lives in ``backend/``; the ``deployment`` package imports ``local_stack`` first, which
 puts it on ``sys.path`` as pytest's ``pythonpath`` setting does for the tests, so ``python -m
@@ -17,14 +20,22 @@ from __future__ import annotations
 
 from typing import Final
 
-from chat.config import DEFAULT_MAX_MESSAGE_CHARS
+from authorizer.config import EnvVar as AuthorizerEnvVar
+from authorizer.verify import display_name
+from chat.config import DEFAULT_MAX_MESSAGE_CHARS, AuthMode
 from chat.connections import ROOM_INDEX
+from chat.events import SUBPROTOCOL
 from chat.messages import TABLE_SCHEMA as MESSAGES_TABLE_SCHEMA
 from chat.runtime import RUNTIME_ENV
 
 from local_stack.dynamodb import TABLE_SCHEMA, TTL_ATTRIBUTE
 
 __all__ = [
+    "AUTHORIZER_VARIABLES",
+    "AUTH_AUDIENCE_VARIABLE",
+    "AUTH_ISSUER_VARIABLE",
+    "AUTH_JWKS_URL_VARIABLE",
+    "AUTH_MODE_VARIABLE",
     "DEFAULT_MAX_MESSAGE_CHARS",
     "DYNAMODB_ENDPOINT_VARIABLE",
     "ENDPOINT_VARIABLE",
@@ -33,10 +44,13 @@ __all__ = [
     "MESSAGES_TABLE_VARIABLE",
     "ORIGINS_VARIABLE",
     "ROOM_INDEX",
+    "SUBPROTOCOL",
     "TABLE_SCHEMA",
     "TABLE_VARIABLE",
     "TTL_ATTRIBUTE",
+    "AuthMode",
     "ContractError",
+    "display_name",
     "function_variable",
 ]
 
@@ -62,3 +76,11 @@ ENDPOINT_VARIABLE: Final = function_variable("CONNECTIONS_ENDPOINT")
 ORIGINS_VARIABLE: Final = function_variable("ALLOWED_ORIGINS")
 MAX_CHARS_VARIABLE: Final = function_variable("MAX_MESSAGE_CHARS")
 DYNAMODB_ENDPOINT_VARIABLE: Final = function_variable("AWS_ENDPOINT_URL_DYNAMODB")
+AUTH_MODE_VARIABLE: Final = function_variable("AUTH_MODE")
+
+# The authorizer's environment (docs/internals.md, "The authorizer"): its own package, so its
+# own names; every one the rehearsal sets or checks is one of them by construction.
+AUTHORIZER_VARIABLES: Final = frozenset(name.value for name in AuthorizerEnvVar)
+AUTH_ISSUER_VARIABLE: Final = AuthorizerEnvVar.AUTH_ISSUER.value
+AUTH_AUDIENCE_VARIABLE: Final = AuthorizerEnvVar.AUTH_AUDIENCE.value
+AUTH_JWKS_URL_VARIABLE: Final = AuthorizerEnvVar.AUTH_JWKS_URL.value

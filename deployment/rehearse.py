@@ -2,12 +2,13 @@
 
     python -m deployment.rehearse [--hosting-mode cloudfront|s3-website] [--no-browser]
                                    [--terraform-dir DIR] [--site-dir DIR] [--lambda-zip ZIP]
-                                   [--var NAME=VALUE ...]
+                                   [--authorizer-zip ZIP] [--var NAME=VALUE ...]
 
-Needs ``make build`` first (the Lambda package), Terraform with the aws provider in a local
-mirror, and Chromium for the browser check. Prints each step as it runs and a summary; exits
-0 when every step passed, 1 with the problems otherwise, 2 on bad arguments. Everything
-Terraform created is destroyed in every case. See deployment/rehearsal/__init__.py.
+Needs ``make build`` first (the Lambda packages), Terraform with the aws provider in a local
+mirror, and Chromium for the browser check. ``--var auth=cognito`` rehearses sign-in: the
+applied user pool's users sign in to the chat (issue #17). Prints each step as it runs and a
+summary; exits 0 when every step passed, 1 with the problems otherwise, 2 on bad arguments.
+Everything Terraform created is destroyed in every case. See deployment/rehearsal/__init__.py.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from deployment.rehearsal import HOSTING_MODES, RehearsalOptions, rehearse
-from deployment.terraform.workspace import LAMBDA_ZIP, SITE_DIR, TERRAFORM_DIR
+from deployment.terraform.workspace import AUTHORIZER_ZIP, LAMBDA_ZIP, SITE_DIR, TERRAFORM_DIR
 
 
 def _variable(text: str) -> tuple[str, Any]:
@@ -44,6 +45,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> RehearsalOptions:
     parser.add_argument("--site-dir", type=Path, default=SITE_DIR)
     parser.add_argument("--lambda-zip", type=Path, default=LAMBDA_ZIP)
     parser.add_argument(
+        "--authorizer-zip",
+        type=Path,
+        default=AUTHORIZER_ZIP,
+        help="the $connect authorizer's package (used with --var auth=cognito|oidc)",
+    )
+    parser.add_argument(
         "--var",
         type=_variable,
         action="append",
@@ -60,6 +67,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> RehearsalOptions:
         terraform_dir=args.terraform_dir,
         site_dir=args.site_dir,
         lambda_zip=args.lambda_zip,
+        authorizer_zip=args.authorizer_zip,
         variables=dict(args.var),
         browser=not args.no_browser,
     )

@@ -1,5 +1,6 @@
-"""Judge the WebSocket API Terraform created: type, route selection, stage, route targets, and
-the routes against the code's own route table. Pure functions returning ``Problem``s.
+"""Judge the WebSocket API Terraform created: type, route selection, stage, route targets, the
+routes against the code's own route table, and the ``$connect`` authorizer when sign-in is on.
+Pure functions returning ``Problem``s.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from deployment.rehearsal.readback import Api, Route
+from deployment.rehearsal.readback import Api, Authorizer, Route
 from deployment.rehearsal.report import Problem, listed
 
 # docs/protocol.md: "API Gateway routes client frames on `$request.body.action`".
@@ -19,6 +20,14 @@ PROTOCOL_SELECTION_EXPRESSION: Final = "$request.body.action"
 API_AREA: Final = "API"
 OUTPUTS_AREA: Final = "outputs"
 ROUTES_AREA: Final = "routes"
+AUTHORIZER_AREA: Final = "authorizer"
+
+# docs/protocol.md, "Signing in": the page offers its ID token as a subprotocol, and the
+# authorizer reads it from this header (API Gateway's identity source syntax).
+AUTHORIZER_IDENTITY_SOURCE: Final = "route.request.header.Sec-WebSocket-Protocol"
+CONNECT_ROUTE: Final = "$connect"
+CUSTOM_AUTHORIZATION: Final = "CUSTOM"
+REQUEST_AUTHORIZER: Final = "REQUEST"
 
 
 # arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function ARN}/invocations
@@ -235,3 +244,118 @@ def check_routes_against_code(
             )
         )
     return problems
+
+
+@dataclass(frozen=True)
+class AuthorizerWiring:
+    """The ``$connect`` authorizer as the local gateway must run it."""
+
+    authorizer_id: str
+    function_arn: str
+    identity_sources: tuple[str, ...]
+
+
+def _unguarded(route: Route) -> bool:
+    return route.authorization_type.upper() == "NONE" and route.authorizer_id is None
+
+
+def check_authorizer(
+    api: Api, chat_function_arn: str | None
+) -> tuple[AuthorizerWiring | None, list[Problem]]:
+    """The authorizer guarding ``$connect``, if any, and what is wrong with it.
+
+    None (and no problem) when no route is guarded: the open chat. Otherwise ``$connect``, and
+    only ``$connect``, must have a Lambda REQUEST authorizer of this API that reads
+    ``Sec-WebSocket-Protocol`` (docs/protocol.md, "Signing in") and is not the chat itself.
+    """
+    guarded = [r for r in sorted(api.routes, key=lambda r: r.key) if not _unguarded(r)]
+    if not guarded:
+        return None, []
+    problems = [
+        Problem(
+            AUTHORIZER_AREA,
+            f"route '{route.key}' has authorization {route.authorization_type}"
+            f"{f' (authorizer {route.authorizer_id})' if route.authorizer_id else ''}: a "
+            "WebSocket API authorizes a connection once, at $connect; API Gateway refuses an "
+            "authorizer on any other route",
+        )
+        for route in guarded
+        if route.key != CONNECT_ROUTE
+    ]
+    connect = next((r for r in guarded if r.key == CONNECT_ROUTE), None)
+    if connect is None:
+        if not any(r.key == CONNECT_ROUTE for r in api.routes):
+            return None, problems  # the missing $connect route is check_api's to report
+        problems.append(
+            Problem(
+                AUTHORIZER_AREA,
+                "$connect has no authorizer although other routes have: anyone can connect",
+            )
+        )
+        return None, problems
+    authorizer = api.authorizers.get(connect.authorizer_id or "")
+    if connect.authorization_type.upper() != CUSTOM_AUTHORIZATION or authorizer is None:
+        problems.append(
+            Problem(
+                AUTHORIZER_AREA,
+                f"$connect has authorization {connect.authorization_type} with authorizer "
+                f"{connect.authorizer_id!r}, which is not a Lambda authorizer of this API (it "
+                f"has {listed(api.authorizers)}): sign-in needs "
+                f"{CUSTOM_AUTHORIZATION} with the API's REQUEST authorizer",
+            )
+        )
+        return None, problems
+    function_arn, authorizer_problems = _check_authorizer_itself(authorizer, chat_function_arn)
+    problems += authorizer_problems
+    if function_arn is None:
+        return None, problems
+    return (
+        AuthorizerWiring(
+            authorizer_id=authorizer.authorizer_id,
+            function_arn=function_arn,
+            identity_sources=authorizer.identity_sources,
+        ),
+        problems,
+    )
+
+
+def _check_authorizer_itself(
+    authorizer: Authorizer, chat_function_arn: str | None
+) -> tuple[str | None, list[Problem]]:
+    problems = []
+    name = f"authorizer {authorizer.name or authorizer.authorizer_id}"
+    if authorizer.authorizer_type != REQUEST_AUTHORIZER:
+        problems.append(
+            Problem(
+                AUTHORIZER_AREA,
+                f"{name} is of type {authorizer.authorizer_type!r}; a WebSocket API's Lambda "
+                f"authorizer is {REQUEST_AUTHORIZER!r}",
+            )
+        )
+    if authorizer.identity_sources != (AUTHORIZER_IDENTITY_SOURCE,):
+        problems.append(
+            Problem(
+                AUTHORIZER_AREA,
+                f"{name} reads the identity sources {listed(authorizer.identity_sources)}; "
+                f"the page sends its token in Sec-WebSocket-Protocol, so it must read exactly "
+                f'{AUTHORIZER_IDENTITY_SOURCE} (docs/protocol.md, "Signing in")',
+            )
+        )
+    function_arn = integration_function_arn(authorizer.uri)
+    if function_arn is None:
+        problems.append(
+            Problem(
+                AUTHORIZER_AREA,
+                f"{name}'s URI {authorizer.uri!r} invokes no Lambda function",
+            )
+        )
+    elif function_arn == chat_function_arn:
+        problems.append(
+            Problem(
+                AUTHORIZER_AREA,
+                f"{name} invokes the chat's own function {function_arn}; the authorizer is "
+                "its own function (handler authorizer.handler.handler)",
+            )
+        )
+        function_arn = None
+    return function_arn, problems

@@ -9,14 +9,25 @@ the deployed code and never ``backend/``. From the handler's package it reads, w
 - ``<package>.config.Settings.from_env(env)``: the code's own validation of an environment.
 
 These names are contracts (docs/internals.md, "Contracts"): a package without one of them is
-a problem naming the contract that broke, never a comparison silently skipped.
+a problem naming the contract that broke, never a comparison silently skipped. The ``$connect``
+authorizer's package (issue #17) is asked only for its handler and
+``authorizer.config.AuthSettings.from_env(env)``.
+
+A package built for Lambda's platform may carry native code this machine cannot load (the
+authorizer's ``cryptography`` for linux arm64, on an x86_64 laptop): ``runnable_here`` leaves
+such distributions out of the extracted copy, so the local run imports this interpreter's
+copy of them instead, and says which it replaced and whether the versions agree.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.machinery
+import importlib.metadata
 import json
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -34,7 +45,7 @@ _PROBE: Final = r"""
 import importlib, json, sys
 from collections.abc import Mapping
 
-code_dir, handler = sys.argv[1], sys.argv[2]
+code_dir, handler, settings_name = sys.argv[1], sys.argv[2], sys.argv[3]
 environment = json.loads(sys.stdin.read())
 sys.path.insert(0, code_dir)
 module_name, _, function_name = handler.rpartition(".")
@@ -56,7 +67,7 @@ else:
     except (ImportError, AttributeError):
         pass
     try:
-        settings = importlib.import_module(package + ".config").Settings
+        settings = getattr(importlib.import_module(package + ".config"), settings_name)
     except (ImportError, AttributeError):
         settings = None
     if settings is not None and hasattr(settings, "from_env"):
@@ -138,12 +149,21 @@ class CodeFacts:
     config_error: str | None
 
 
+CHAT_SETTINGS: Final = "Settings"
+AUTHORIZER_SETTINGS: Final = "AuthSettings"
+
+
 def probe(
-    code_dir: Path, handler: str, environment: Mapping[str, str], python: str = sys.executable
+    code_dir: Path,
+    handler: str,
+    environment: Mapping[str, str],
+    python: str = sys.executable,
+    settings: str = CHAT_SETTINGS,
 ) -> CodeFacts:
-    """Import ``handler`` from ``code_dir`` in an isolated interpreter and ask it."""
+    """Import ``handler`` from ``code_dir`` in an isolated interpreter and ask it; the
+    environment is judged by ``<package>.config.<settings>.from_env``."""
     result = subprocess.run(  # noqa: S603 - our interpreter, our script
-        [python, "-I", "-c", _PROBE, str(code_dir), handler],
+        [python, "-I", "-c", _PROBE, str(code_dir), handler, settings],
         input=json.dumps(dict(environment)),
         capture_output=True,
         text=True,
@@ -201,6 +221,32 @@ def check_contracts(facts: CodeFacts, handler: str) -> list[Problem]:
 
 def check_probe(facts: CodeFacts, handler: str, code_dir: Path) -> list[Problem]:
     """The handler must import from the package alone, be callable, and keep the contracts."""
+    problems = check_import(facts, handler, code_dir)
+    if facts.import_error is not None:
+        return problems
+    return problems + check_contracts(facts, handler)
+
+
+def check_authorizer_probe(facts: CodeFacts, handler: str, code_dir: Path) -> list[Problem]:
+    """The authorizer's handler must import and be callable, and its package must judge an
+    environment (``<package>.config.AuthSettings.from_env``, docs/internals.md)."""
+    problems = check_import(facts, handler, code_dir)
+    if facts.import_error is not None or facts.validates_environment:
+        return problems
+    package = handler.split(".", maxsplit=1)[0]
+    return [
+        *problems,
+        Problem(
+            CODE_AREA,
+            f"contract broken: the package has no {package}.config.{AUTHORIZER_SETTINGS}"
+            ".from_env (the authorizer's validation of its environment), which the rehearsal "
+            "reads to check the deployment against the code",
+        ),
+    ]
+
+
+def check_import(facts: CodeFacts, handler: str, code_dir: Path) -> list[Problem]:
+    """The handler must import from the package alone and be callable."""
     module, _, function = handler.rpartition(".")
     if facts.import_error is not None:
         return [
@@ -224,4 +270,114 @@ def check_probe(facts: CodeFacts, handler: str, code_dir: Path) -> list[Problem]
         problems.append(
             Problem(CODE_AREA, f"{module} has no callable {function!r}: Lambda cannot run it")
         )
-    return problems + check_contracts(facts, handler)
+    return problems
+
+
+# --- native code built for another platform ---------------------------------------------------
+
+# Shared objects: extension modules (``_rust.abi3.so``) and the libraries wheels vendor
+# (``libffi-a1b2.so.8``).
+_SHARED_OBJECT: Final = re.compile(r"\.so(?:\.\d+)*$")
+_VERSION_TAGGED: Final = re.compile(r"\.cpython-\d+")
+_ELF_MAGIC: Final = b"\x7fELF"
+
+
+def elf_machine(path: Path) -> int | None:
+    """The ELF ``e_machine`` of ``path`` (62 x86-64, 183 AArch64), or None if it is no ELF."""
+    with path.open("rb") as file:
+        head = file.read(20)
+    if len(head) < 20 or head[:4] != _ELF_MAGIC:
+        return None
+    return int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+
+
+def _this_machine() -> int | None:
+    return elf_machine(Path(sys.executable).resolve())
+
+
+def loadable_here(path: Path, machine: int | None) -> bool:
+    """Whether this interpreter (on ``machine``) could load the shared object ``path``: built
+    for the same machine, and, when its name carries a CPython tag, for this version."""
+    if machine is None or elf_machine(path) != machine:
+        return False
+    if _VERSION_TAGGED.search(path.name):
+        suffixes = [s for s in importlib.machinery.EXTENSION_SUFFIXES if s != ".so"]
+        return any(path.name.endswith(s) for s in suffixes)
+    return True
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A distribution the package vendors, from its ``*.dist-info`` directory."""
+
+    name: str
+    version: str
+    files: tuple[str, ...]
+    """Its files, relative to the package root (from ``RECORD``)."""
+
+
+def distributions(code_dir: Path) -> list[Distribution]:
+    """Every distribution in the package that has a ``RECORD`` (as pip installs them)."""
+    found = []
+    for record in sorted(code_dir.glob("*.dist-info/RECORD")):
+        name, _, version = record.parent.name.removesuffix(".dist-info").rpartition("-")
+        files = tuple(
+            line.split(",")[0] for line in record.read_text(encoding="utf-8").splitlines() if line
+        )
+        found.append(Distribution(name=name, version=version, files=files))
+    return found
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """A vendored distribution left out of the local copy for this interpreter's own."""
+
+    name: str
+    packaged: str
+    """The version in the package."""
+    local: str | None
+    """The version this interpreter has (None: not installed)."""
+
+
+def _remove_empty_directories(root: Path) -> None:
+    # Deepest first; a directory left empty would still import as a namespace package.
+    for directory in sorted((d for d in root.rglob("*") if d.is_dir()), reverse=True):
+        if not any(directory.iterdir()):
+            directory.rmdir()
+
+
+def runnable_here(code_dir: Path, machine: int | None = None) -> list[Replaced]:
+    """Make the extracted package ``code_dir`` importable by this interpreter: remove every
+    vendored distribution holding native code it cannot load (module docstring).
+
+    ``RehearsalError`` when such code belongs to no distribution (nothing to fall back on)."""
+    machine = _this_machine() if machine is None else machine
+    foreign = {
+        path.relative_to(code_dir).as_posix()
+        for path in code_dir.rglob("*")
+        if path.is_file() and _SHARED_OBJECT.search(path.name) and not loadable_here(path, machine)
+    }
+    if not foreign:
+        return []
+    replaced = []
+    for dist in distributions(code_dir):
+        if foreign.isdisjoint(dist.files):
+            continue
+        foreign -= set(dist.files)
+        for name in dist.files:
+            target = code_dir / name
+            if target.is_file() and target.resolve().is_relative_to(code_dir.resolve()):
+                target.unlink()
+        shutil.rmtree(code_dir / f"{dist.name}-{dist.version}.dist-info", ignore_errors=True)
+        _remove_empty_directories(code_dir)
+        try:
+            local: str | None = importlib.metadata.version(dist.name)
+        except importlib.metadata.PackageNotFoundError:
+            local = None
+        replaced.append(Replaced(name=dist.name, packaged=dist.version, local=local))
+    if foreign:
+        raise RehearsalError(
+            f"the package holds native code this machine cannot load and no distribution "
+            f"owns, so there is nothing to run instead: {', '.join(sorted(foreign))}"
+        )
+    return replaced

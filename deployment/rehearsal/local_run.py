@@ -1,32 +1,80 @@
 """What changes when the deployed function and site run on the local gateway instead: the
-function's endpoints and the site's WebSocket URL, and nothing else."""
+function's endpoints and the site's WebSocket URL, and nothing else. With sign-in on, also the
+authorizer's key set URL and the site's sign-in endpoint, both moved to the emulator's Cognito.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from deployment.product import DYNAMODB_ENDPOINT_VARIABLE, ENDPOINT_VARIABLE, ORIGINS_VARIABLE
+from deployment.product import (
+    AUTH_ISSUER_VARIABLE,
+    AUTH_JWKS_URL_VARIABLE,
+    DYNAMODB_ENDPOINT_VARIABLE,
+    ENDPOINT_VARIABLE,
+    ORIGINS_VARIABLE,
+)
 from deployment.rehearsal.csp import url_origin
+from deployment.rehearsal.function_checks import cognito_pool_id
 from deployment.rehearsal.readback import SiteObject
 from deployment.rehearsal.site_checks import CONFIG_JS
 
 
+@dataclass(frozen=True)
+class SignInMove:
+    """The sign-in endpoint the site was rendered with, and the local one that replaces it
+    (both origins, ``scheme://host[:port]``: the endpoint is the origin and ``/``)."""
+
+    rendered_origin: str
+    """e.g. ``https://cognito-idp.eu-west-1.amazonaws.com``."""
+    local_origin: str
+    """The emulator's, e.g. ``http://127.0.0.1:5000``."""
+
+
+def cognito_endpoint_origin(region: str) -> str:
+    """The origin of Cognito's user pool API in ``region``: the site's ``auth_endpoint`` is
+    it and ``/`` (docs/internals.md, "Site templates"), its CSP's ``auth_origin`` it."""
+    return f"https://cognito-idp.{region}.amazonaws.com"
+
+
+def _endpoint_values(origin: str) -> re.Pattern[str]:
+    # The endpoint as a whole string value ("https://host/" or "https://host"), never the
+    # origin inside a longer URL such as the issuer https://host/{pool id}: the page compares
+    # that with the tokens' iss, which moto's tokens keep.
+    return re.compile(re.escape(origin) + r"/?(?=[\"'`])")
+
+
 def rewrite_site(
-    objects: Mapping[str, SiteObject], rendered_url: str, local_url: str
+    objects: Mapping[str, SiteObject],
+    rendered_url: str,
+    local_url: str,
+    sign_in: SignInMove | None = None,
 ) -> dict[str, bytes]:
     """The site's files with the rendered WebSocket URL (and its origin) made local.
 
     config.js gets ``local_url``; HTML files get the local origin wherever the rendered origin
-    appeared (the CSP's connect-src). Everything else is served byte for byte.
+    appeared (the CSP's connect-src). With ``sign_in``, config.js's sign-in endpoint and the
+    HTML files' sign-in origin move to the local one too. Everything else is served byte for
+    byte.
     """
     rendered_origin, local_origin = url_origin(rendered_url), url_origin(local_url)
     files: dict[str, bytes] = {}
     for key, obj in objects.items():
         body = obj.body
         if key == CONFIG_JS:
-            body = body.decode("utf-8").replace(rendered_url, local_url).encode("utf-8")
+            text = body.decode("utf-8").replace(rendered_url, local_url)
+            if sign_in is not None:
+                text = _endpoint_values(sign_in.rendered_origin).sub(
+                    f"{sign_in.local_origin}/", text
+                )
+            body = text.encode("utf-8")
         elif key.lower().endswith(".html"):
-            body = body.decode("utf-8").replace(rendered_origin, local_origin).encode("utf-8")
+            text = body.decode("utf-8").replace(rendered_origin, local_origin)
+            if sign_in is not None:
+                text = text.replace(sign_in.rendered_origin, sign_in.local_origin)
+            body = text.encode("utf-8")
         files[key] = body
     return files
 
@@ -66,3 +114,26 @@ def local_environment(
         if ",".join(mapped) != origins:
             change(ORIGINS_VARIABLE, ",".join(mapped))
     return local, changes
+
+
+def local_authorizer_environment(
+    environment: Mapping[str, str], *, cognito_endpoint: str
+) -> tuple[dict[str, str], list[str]]:
+    """The authorizer's environment with only its key set made local; and what was changed.
+
+    ``AUTH_JWKS_URL`` becomes the emulator's key set of the pool ``AUTH_ISSUER`` names
+    (``{cognito_endpoint}/{pool id}/.well-known/jwks.json``, which moto serves);
+    ``AUTH_ISSUER`` stays, since moto's tokens carry the real issuer
+    (``https://cognito-idp.{region}.amazonaws.com/{pool id}``). Without a Cognito issuer
+    nothing changes (an OIDC issuer of your own is not emulated).
+    """
+    local = dict(environment)
+    parsed = cognito_pool_id(environment.get(AUTH_ISSUER_VARIABLE, ""))
+    if parsed is None:
+        return local, []
+    jwks = f"{cognito_endpoint.rstrip('/')}/{parsed[1]}/.well-known/jwks.json"
+    before = environment.get(AUTH_JWKS_URL_VARIABLE)
+    local[AUTH_JWKS_URL_VARIABLE] = jwks
+    return local, [
+        f"{AUTH_JWKS_URL_VARIABLE}: {before if before is not None else '(unset)'} -> {jwks}"
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 
@@ -30,6 +30,49 @@ class Route:
 
     key: str
     target: str | None
+    authorization_type: str = "NONE"
+    """``NONE``, or ``CUSTOM`` for a Lambda authorizer (a WebSocket API has no other kind but
+    ``AWS_IAM``)."""
+    authorizer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """One authorizer of the WebSocket API."""
+
+    authorizer_id: str
+    name: str
+    authorizer_type: str
+    """``REQUEST`` for a Lambda authorizer (the only kind a WebSocket API has)."""
+    uri: str
+    """The invoke ARN of the authorizer's function."""
+    identity_sources: tuple[str, ...]
+
+
+def parse_route(item: Mapping[str, Any]) -> Route:
+    """A route from one item of ``get_routes``."""
+    return Route(
+        key=item["RouteKey"],
+        target=item.get("Target"),
+        authorization_type=str(item.get("AuthorizationType") or "NONE"),
+        authorizer_id=item.get("AuthorizerId") or None,
+    )
+
+
+def parse_authorizer(item: Mapping[str, Any]) -> Authorizer:
+    """An authorizer from one item of ``get_authorizers``.
+
+    ``IdentitySource`` is a list in API Gateway v2's answer; a single comma-separated string
+    (API Gateway v1's form, which some emulators echo) is read as the same list."""
+    raw = item.get("IdentitySource") or []
+    sources = raw.split(",") if isinstance(raw, str) else list(raw)
+    return Authorizer(
+        authorizer_id=item["AuthorizerId"],
+        name=item.get("Name", ""),
+        authorizer_type=item.get("AuthorizerType", ""),
+        uri=item.get("AuthorizerUri", ""),
+        identity_sources=tuple(str(s).strip() for s in sources if str(s).strip()),
+    )
 
 
 @dataclass(frozen=True)
@@ -63,6 +106,8 @@ class Api:
     routes: tuple[Route, ...]
     integrations: Mapping[str, Integration]
     stages: tuple[Stage, ...]
+    authorizers: Mapping[str, Authorizer] = field(default_factory=dict)
+    """The authorizers the routes name, by id; empty when nothing guards the API."""
 
 
 @dataclass(frozen=True)
@@ -106,10 +151,18 @@ def read_api(clients: Clients, api_id: str) -> Api:
     """The API ``api_id`` with its routes, integrations and stages."""
     api = clients.client("apigatewayv2")
     described = api.get_api(ApiId=api_id)
-    routes = tuple(
-        Route(key=r["RouteKey"], target=r.get("Target"))
-        for r in _all_items(api.get_routes, ApiId=api_id)
-    )
+    routes = tuple(parse_route(r) for r in _all_items(api.get_routes, ApiId=api_id))
+    # The authorizers the routes name, one GetAuthorizer each: moto has no GetAuthorizers, and
+    # an authorizer no route names guards nothing.
+    authorizers = {}
+    for authorizer_id in sorted({r.authorizer_id for r in routes if r.authorizer_id}):
+        try:
+            item = api.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "NotFoundException":
+                raise
+            continue  # check_authorizer reports the route naming a missing authorizer
+        authorizers[authorizer_id] = parse_authorizer(item)
     integrations = {
         i["IntegrationId"]: Integration(
             integration_id=i["IntegrationId"],
@@ -139,6 +192,7 @@ def read_api(clients: Clients, api_id: str) -> Api:
         routes=routes,
         integrations=integrations,
         stages=stages,
+        authorizers=authorizers,
     )
 
 
@@ -178,6 +232,71 @@ def read_function(clients: Clients, function: str) -> Function:
         environment=dict(config.get("Environment", {}).get("Variables", {})),
         policy_statements=tuple(statements if isinstance(statements, list) else [statements]),
     )
+
+
+@dataclass(frozen=True)
+class UserPool:
+    """A Cognito user pool: what the rehearsal needs to sign a user in to it."""
+
+    pool_id: str
+    name: str
+    username_attributes: tuple[str, ...]
+    """``("email",)`` when users sign in by email address; empty when by user name."""
+
+
+@dataclass(frozen=True)
+class AppClient:
+    """A Cognito app client of a user pool."""
+
+    client_id: str
+    pool_id: str
+    name: str
+    has_secret: bool
+    auth_flows: frozenset[str]
+    """``ExplicitAuthFlows``, e.g. ``ALLOW_USER_PASSWORD_AUTH``."""
+
+
+def parse_user_pool(described: Mapping[str, Any]) -> UserPool:
+    """The pool from ``describe_user_pool``'s ``UserPool``."""
+    return UserPool(
+        pool_id=described["Id"],
+        name=described.get("Name", ""),
+        username_attributes=tuple(described.get("UsernameAttributes") or ()),
+    )
+
+
+def parse_app_client(described: Mapping[str, Any]) -> AppClient:
+    """The client from ``describe_user_pool_client``'s ``UserPoolClient``."""
+    return AppClient(
+        client_id=described["ClientId"],
+        pool_id=described["UserPoolId"],
+        name=described.get("ClientName", ""),
+        has_secret=bool(described.get("ClientSecret")),
+        auth_flows=frozenset(described.get("ExplicitAuthFlows") or ()),
+    )
+
+
+def read_user_pool(clients: Clients, pool_id: str) -> UserPool | None:
+    """The user pool ``pool_id``, or None when it does not exist."""
+    cognito = clients.client("cognito-idp")
+    try:
+        return parse_user_pool(cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def read_app_client(clients: Clients, pool_id: str, client_id: str) -> AppClient | None:
+    """The app client ``client_id`` of ``pool_id``, or None when it does not exist."""
+    cognito = clients.client("cognito-idp")
+    try:
+        described = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+    return parse_app_client(described["UserPoolClient"])
 
 
 def table_names(clients: Clients) -> list[str]:

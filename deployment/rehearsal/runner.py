@@ -4,6 +4,11 @@ Everything after a successful apply runs inside ``try``/``finally``: the deploym
 whatever happens (a problem found, a check failed, a bug, Ctrl-C), and the report says so.
 When the read-back finds problems, the chat is not started: its failures would only be
 symptoms of what the report already names.
+
+With sign-in on (Terraform's ``auth``; issue #17), the API's ``$connect`` authorizer is read
+back and checked too (its function, permission, code and environment, the user pool and app
+client it trusts), the local gateway runs it as API Gateway would, and the chat checks sign
+users of the applied pool in.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from deployment import product
+from deployment.product import AuthMode
 from deployment.rehearsal import (
     api_checks,
     code,
@@ -32,19 +38,30 @@ from deployment.rehearsal import (
     readback,
     site_checks,
 )
-from deployment.rehearsal.api_checks import ApiWiring
-from deployment.rehearsal.readback import Api, Function
+from deployment.rehearsal.api_checks import ApiWiring, AuthorizerWiring
+from deployment.rehearsal.readback import Api, AppClient, Function, UserPool
 from deployment.rehearsal.report import Printer, RehearsalError, Report, Step
 from deployment.terraform.applied import DEFAULT_REGION, AppliedDeployment, apply_deployment
 from deployment.terraform.emulator import emulator_inventory
 from deployment.terraform.errors import HarnessError
 from deployment.terraform.tools import TerraformTool
-from deployment.terraform.workspace import LAMBDA_ZIP, SITE_DIR, TERRAFORM_DIR, DeploymentSources
+from deployment.terraform.workspace import (
+    AUTHORIZER_ZIP,
+    LAMBDA_ZIP,
+    SITE_DIR,
+    TERRAFORM_DIR,
+    DeploymentSources,
+)
 from local_stack.emulator.core import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.moto_server import MotoServer
 from local_stack.stack import Stack, StackOptions, running_stack
+
+if TYPE_CHECKING:
+    # Part 2 of issue #17 adds it; imported where the authorizer is run, so the open chat is
+    # rehearsed on an emulator without it too.
+    from local_stack.emulator.server import AuthorizerSettings
 
 HOSTING_MODES: Final = ("cloudfront", "s3-website")
 CHROMIUM_ENV: Final = "AWSOME_CHROMIUM"
@@ -56,6 +73,7 @@ STEP_SETUP: Final = "find Terraform, start the AWS emulator"
 STEP_APPLY: Final = "apply terraform/ against the emulator"
 STEP_API: Final = "read back the WebSocket API"
 STEP_FUNCTION: Final = "read back the function and its permission"
+STEP_AUTHORIZER: Final = "read back and check the $connect authorizer"
 STEP_CODE: Final = "check the function's code"
 STEP_ENV: Final = "check the function's environment and table"
 STEP_SITE: Final = "download and check the site"
@@ -76,6 +94,8 @@ class RehearsalOptions:
     site_dir: Path = SITE_DIR
     lambda_zip: Path = LAMBDA_ZIP
     """The package Terraform uploads (``make build``)."""
+    authorizer_zip: Path = AUTHORIZER_ZIP
+    """The authorizer's package Terraform uploads with ``auth`` on (``make build``)."""
     variables: Mapping[str, Any] = field(default_factory=dict)
     """More Terraform variables, over ``hosting_mode``."""
     browser: bool = True
@@ -122,6 +142,29 @@ class _Found:
     objects: dict[str, readback.SiteObject] = field(default_factory=dict)
     rendered_url: str | None = None
     website_origin: str = ""
+    authorizer_wiring: AuthorizerWiring | None = None
+    authorizer: Function | None = None
+    authorizer_code_dir: Path | None = None
+    pool: UserPool | None = None
+    client: AppClient | None = None
+
+    @property
+    def auth_mode(self) -> str:
+        """The chat's ``AUTH_MODE`` as deployed (``none`` before the function is read)."""
+        if self.function is None:
+            return AuthMode.NONE.value
+        return function_checks.auth_mode(self.function.environment)
+
+    @property
+    def cognito(self) -> bool:
+        """Whether the chat signs users in with the applied user pool, which the emulator
+        runs (an OIDC issuer of the user's own is not emulated)."""
+        return (
+            self.authorizer_wiring is not None
+            and self.auth_mode == AuthMode.COGNITO.value
+            and self.pool is not None
+            and self.client is not None
+        )
 
 
 def rehearse(options: RehearsalOptions | None = None, out: Printer | None = None) -> Report:
@@ -178,6 +221,7 @@ def _apply(
         terraform_dir=options.terraform_dir,
         site_dir=options.site_dir,
         lambda_zip=options.lambda_zip,
+        authorizer_zip=options.authorizer_zip,
     )
     applied: AppliedDeployment | None = None
     failure: HarnessError | None = None
@@ -242,6 +286,9 @@ def _read_back(
             _check_code(step, deployment, options, found, work)
         with report.step(STEP_ENV, area=function_checks.ENV_AREA) as step:
             _check_environment(step, deployment, found)
+    if found.authorizer_wiring is not None:
+        with report.step(STEP_AUTHORIZER, area=api_checks.AUTHORIZER_AREA) as step:
+            _check_authorizer(step, deployment, options, found, work)
     with report.step(STEP_SITE, area=site_checks.SITE_AREA) as step:
         _check_site(step, deployment, found)
 
@@ -291,6 +338,14 @@ def _rehearse_applied(
             for title in later:
                 report.skip(title, reason)
             return
+        if found.authorizer_wiring is not None and not found.cognito:
+            reason = (
+                f"sign-in is {found.auth_mode}: the emulator has no issuer of yours to sign "
+                "users in with (only auth = cognito is rehearsed end to end)"
+            )
+            for title in later:
+                report.skip(title, reason)
+            return
         with ExitStack() as local:
             running: Stack | None = None
             with report.step(STEP_START, area="local gateway") as step:
@@ -305,6 +360,7 @@ def _rehearse_applied(
                     dynamodb=deployment.client("dynamodb"),
                     table_name=running.table_name,
                     origins_restricted=bool(running.environment.get(product.ORIGINS_VARIABLE)),
+                    sign_in=_sign_in(deployment, found),
                 )
                 for note in notes:
                     step.note(note)
@@ -313,7 +369,9 @@ def _rehearse_applied(
                 report.skip(STEP_BROWSER, "not asked for (--no-browser)")
             else:
                 with report.step(STEP_BROWSER, area=e2e.BROWSER_AREA) as step:
-                    notes, problems = e2e.browser_check(running.page_url, chromium)
+                    notes, problems = e2e.browser_check(
+                        running.page_url, chromium, sign_in=_sign_in(deployment, found)
+                    )
                     for note in notes:
                         step.note(note)
                     step.extend(problems)
@@ -356,7 +414,17 @@ def _read_api(step: Step, deployment: AppliedDeployment, found: _Found) -> None:
     step.note(
         f"routes to {wiring.function_arn or 'no function'}: {', '.join(sorted(wiring.route_keys))}"
     )
-    step.extend(problems)
+    authorizer, authorizer_problems = api_checks.check_authorizer(api, wiring.function_arn)
+    found.authorizer_wiring = authorizer
+    if authorizer is not None:
+        step.note(
+            f"$connect is guarded by REQUEST authorizer {authorizer.authorizer_id} "
+            f"({authorizer.function_arn}), identity source "
+            f"{', '.join(authorizer.identity_sources)}"
+        )
+    elif not authorizer_problems:
+        step.note("no route has an authorizer: the open chat")
+    step.extend(problems + authorizer_problems)
 
 
 def _read_function(step: Step, deployment: AppliedDeployment, found: _Found) -> None:
@@ -379,13 +447,25 @@ def _read_function(step: Step, deployment: AppliedDeployment, found: _Found) -> 
         step.note(f"its resource policy lets this API's stage {found.wiring.stage} invoke it")
 
 
+def _sign_in(deployment: AppliedDeployment, found: _Found) -> e2e.SignIn | None:
+    """Where the chat checks sign users in; None for the open chat."""
+    if not found.cognito:
+        return None
+    assert found.pool is not None and found.client is not None  # noqa: S101 - found.cognito
+    return e2e.SignIn(
+        cognito=deployment.client("cognito-idp"),
+        pool=found.pool,
+        client_id=found.client.client_id,
+    )
+
+
 def _check_code(
     step: Step, deployment: AppliedDeployment, options: RehearsalOptions, found: _Found, work: Path
 ) -> None:
     assert found.function is not None and found.wiring is not None  # noqa: S101
     assert found.api is not None  # noqa: S101
     function = found.function
-    package, source = _package(step, deployment, options, function, work)
+    package, source = _package(step, deployment, options.lambda_zip, function, work)
     step.extend(code.check_code_hash(package.read_bytes(), function.code_sha256, source))
     if step.problems:
         return
@@ -422,22 +502,22 @@ def _check_code(
 def _package(
     step: Step,
     deployment: AppliedDeployment,
-    options: RehearsalOptions,
+    local_zip: Path,
     function: Function,
     work: Path,
 ) -> tuple[Path, str]:
     """The deployed package: downloaded when the emulator serves it, else the checked zip."""
     location = function.code_location or ""
     if location and urlsplit(location).netloc == urlsplit(deployment.endpoint).netloc:
-        target = work / "downloaded-lambda.zip"
+        target = work / f"downloaded-{function.name}.zip"
         with urllib.request.urlopen(location, timeout=_TIMEOUT_S) as answer:  # noqa: S310
             target.write_bytes(answer.read())
         return target, f"the package downloaded from {location}"
     step.note(
         f"the emulator's code location ({location or 'none'}) is not on the emulator, so it is "
-        f"not fetched; checking {options.lambda_zip} against CodeSha256 instead"
+        f"not fetched; checking {local_zip} against CodeSha256 instead"
     )
-    return options.lambda_zip, str(options.lambda_zip)
+    return local_zip, str(local_zip)
 
 
 def _check_environment(step: Step, deployment: AppliedDeployment, found: _Found) -> None:
@@ -464,6 +544,15 @@ def _check_environment(step: Step, deployment: AppliedDeployment, found: _Found)
         step.note("the code does not list the variables it reads: names not checked against it")
     if facts is not None and facts.validates_environment and facts.config_error is None:
         step.note("the code accepts the function's environment")
+    terraform_auth = deployment.variables.get("auth")
+    step.extend(
+        function_checks.check_auth_mode(
+            environment,
+            guarded=found.authorizer_wiring is not None,
+            terraform_auth=None if terraform_auth is None else str(terraform_auth),
+        )
+    )
+    step.note(f"{product.AUTH_MODE_VARIABLE} is {found.auth_mode}")
     table_name = environment.get(product.TABLE_VARIABLE)
     if table_name in tables:
         table = readback.read_table(deployment, str(table_name))
@@ -477,6 +566,95 @@ def _check_environment(step: Step, deployment: AppliedDeployment, found: _Found)
             f"table {table.name}: key {table.key_schema[0][0]}, indexes "
             f"{', '.join(sorted(table.indexes))}, TTL on {table.ttl_attribute}"
         )
+
+
+def _check_authorizer(
+    step: Step, deployment: AppliedDeployment, options: RehearsalOptions, found: _Found, work: Path
+) -> None:
+    """The authorizer's function, permission, code and environment, and the pool it trusts."""
+    assert found.authorizer_wiring is not None and found.api is not None  # noqa: S101
+    wiring = found.authorizer_wiring
+    function = readback.read_function(deployment, wiring.function_arn)
+    step.note(
+        f"function {function.name}: {function.runtime}, handler {function.handler}, "
+        f"{function.memory_mb} MB, {function.timeout_s} s"
+    )
+    step.note(
+        f"environment: {', '.join(f'{k}={v}' for k, v in sorted(function.environment.items()))}"
+    )
+    step.extend(
+        function_checks.check_authorizer_permission(
+            function, found.api.api_id, wiring.authorizer_id
+        )
+    )
+    # The pool and client the authorizer trusts, when its issuer is a Cognito pool's.
+    mode = found.auth_mode
+    pool_id = function_checks.cognito_pool_id(
+        function.environment.get(product.AUTH_ISSUER_VARIABLE, "")
+    )
+    if mode == AuthMode.COGNITO.value and pool_id is not None:
+        found.pool = readback.read_user_pool(deployment, pool_id[1])
+        audience = function.environment.get(product.AUTH_AUDIENCE_VARIABLE, "")
+        if found.pool is not None and audience:
+            found.client = readback.read_app_client(deployment, found.pool.pool_id, audience)
+    step.extend(
+        function_checks.check_authorizer_environment(
+            function.environment,
+            mode=mode,
+            region=deployment.region,
+            pool=found.pool,
+            client=found.client,
+        )
+    )
+    if found.pool is not None and found.client is not None:
+        step.note(
+            f"it trusts user pool {found.pool.pool_id} ({found.pool.name}) and app client "
+            f"{found.client.client_id} ({found.client.name}: "
+            f"{', '.join(sorted(found.client.auth_flows))})"
+        )
+
+    package, source = _package(step, deployment, options.authorizer_zip, function, work)
+    if not package.is_file():
+        step.problem(
+            code.CODE_AREA,
+            f"{package} does not exist: run `make build` (it builds the authorizer's package)",
+        )
+        return
+    step.extend(code.check_code_hash(package.read_bytes(), function.code_sha256, source))
+    if step.problems:
+        return
+    step.note(f"{source} is the code the authorizer runs (CodeSha256 {function.code_sha256})")
+    code_dir = work / "authorizer"
+    names = code.extract(package, code_dir)
+    step.extend(code.check_handler_in_zip(names, function.handler))
+    if step.problems:
+        return
+    for replaced in code.runnable_here(code_dir):
+        step.note(
+            f"the package's {replaced.name} {replaced.packaged} is built for another platform "
+            f"than this machine's: the local run uses this interpreter's "
+            + (
+                f"{replaced.name} {replaced.local}"
+                if replaced.local == replaced.packaged
+                else f"{replaced.name} {replaced.local or '(not installed)'}, NOT the same version"
+            )
+        )
+    facts = code.probe(
+        code_dir, function.handler, function.environment, settings=code.AUTHORIZER_SETTINGS
+    )
+    step.extend(code.check_authorizer_probe(facts, function.handler, code_dir))
+    if facts.config_error is not None:
+        step.problem(
+            function_checks.AUTH_AREA,
+            f"the authorizer refuses its environment: {facts.config_error}",
+        )
+    if step.problems:
+        return
+    step.note(
+        f"{function.handler} imports from the package ({len(names)} files) and accepts its "
+        "environment"
+    )
+    found.authorizer, found.authorizer_code_dir = function, code_dir
 
 
 def _check_site(step: Step, deployment: AppliedDeployment, found: _Found) -> None:
@@ -494,6 +672,21 @@ def _check_site(step: Step, deployment: AppliedDeployment, found: _Found) -> Non
     )
     step.extend(problems)
     found.rendered_url = site.rendered_url
+    if found.cognito:
+        assert found.client is not None  # noqa: S101 - found.cognito
+        endpoint = local_run.cognito_endpoint_origin(deployment.region)
+        sign_in_problems = site_checks.check_sign_in_site(
+            objects,
+            mode=found.auth_mode,
+            endpoint_origin=endpoint,
+            client_id=found.client.client_id,
+        )
+        step.extend(sign_in_problems)
+        if not sign_in_problems:
+            step.note(
+                f"config.js signs in at {endpoint}/ with app client {found.client.client_id}, "
+                f"and every page's Content-Security-Policy allows {endpoint}"
+            )
     if site.rendered_url is not None:
         step.note(f"config.js points at {site.rendered_url}, the API's endpoint")
         step.note(
@@ -531,15 +724,27 @@ def _start_local(
             website_origin=found.website_origin,
             page_origin=origin,
         )
+        authorizer, authorizer_changes = _local_authorizer(deployment, found)
+        sign_in = (
+            local_run.SignInMove(
+                rendered_origin=local_run.cognito_endpoint_origin(deployment.region),
+                local_origin=csp.url_origin(deployment.endpoint),
+            )
+            if found.cognito
+            else None
+        )
         site_dir = work / f"site-{port}"
-        _write_site(site_dir, local_run.rewrite_site(found.objects, found.rendered_url, ws_url))
+        _write_site(
+            site_dir, local_run.rewrite_site(found.objects, found.rendered_url, ws_url, sign_in)
+        )
         options = StackOptions(
             host=host,
             port=port,
-            emulator=EmulatorSettings(
+            emulator=_emulator_settings(
                 stage=wiring.stage,
                 route_selection_expression=found.api.route_selection_expression,
                 routes=wiring.route_keys,
+                authorizer=authorizer,
             ),
             function=FunctionSettings(
                 handler=function.handler,
@@ -573,14 +778,80 @@ def _start_local(
     )
     for change in changes:
         step.note(f"mapped {change}")
+    if authorizer is not None:
+        step.note(
+            f"$connect authorizer {authorizer.function.handler} from its extracted package, "
+            f"identity source {', '.join(authorizer.identity_sources)}"
+        )
+        for change in authorizer_changes:
+            step.note(f"mapped the authorizer's {change}")
     step.note(f"site {running.page_url}: the bucket's {len(found.objects)} files")
     step.note(f"mapped config.js {found.rendered_url} -> {ws_url}")
     step.note(
         f"mapped Content-Security-Policy connect-src {csp.url_origin(found.rendered_url)} -> "
         f"{csp.url_origin(ws_url)}"
     )
+    if sign_in is not None:
+        step.note(
+            f"mapped config.js sign-in endpoint {sign_in.rendered_origin}/ -> "
+            f"{sign_in.local_origin}/"
+        )
+        step.note(
+            f"mapped Content-Security-Policy connect-src {sign_in.rendered_origin} -> "
+            f"{sign_in.local_origin}"
+        )
     _check_served_site(running, ws_url)
     return running
+
+
+def _local_authorizer(
+    deployment: AppliedDeployment, found: _Found
+) -> tuple[AuthorizerSettings | None, list[str]]:
+    """The ``$connect`` authorizer as the local gateway runs it, and what was changed in its
+    environment; None for the open chat."""
+    if found.authorizer_wiring is None:
+        return None, []
+    assert found.authorizer is not None and found.authorizer_code_dir is not None  # noqa: S101
+    # Part 2 of issue #17: the emulator's REQUEST authorizer (local_stack.emulator.server).
+    from local_stack.emulator.server import AuthorizerSettings  # noqa: PLC0415
+
+    function = found.authorizer
+    environment, changes = local_run.local_authorizer_environment(
+        function.environment, cognito_endpoint=deployment.endpoint
+    )
+    return (
+        AuthorizerSettings(
+            function=FunctionSettings(
+                handler=function.handler,
+                code_dir=found.authorizer_code_dir,
+                environment=environment,
+                timeout_s=float(function.timeout_s),
+                memory_mb=function.memory_mb,
+                function_name=function.name,
+                region=deployment.region,
+            ),
+            identity_sources=found.authorizer_wiring.identity_sources,
+        ),
+        changes,
+    )
+
+
+def _emulator_settings(
+    *,
+    stage: str,
+    route_selection_expression: str,
+    routes: frozenset[str],
+    authorizer: AuthorizerSettings | None,
+) -> EmulatorSettings:
+    """The emulator's settings; the ``authorizer`` field only when there is one, so the open
+    chat runs on an emulator without REQUEST authorizers too."""
+    more: dict[str, Any] = {} if authorizer is None else {"authorizer": authorizer}
+    return EmulatorSettings(
+        stage=stage,
+        route_selection_expression=route_selection_expression,
+        routes=routes,
+        **more,
+    )
 
 
 def _write_site(root: Path, files: Mapping[str, bytes]) -> None:

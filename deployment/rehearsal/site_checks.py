@@ -1,4 +1,5 @@
-"""Judge the site Terraform uploaded: rendered, typed, pointing at this API, allowed by its CSP."""
+"""Judge the site Terraform uploaded: rendered, typed, pointing at this API, allowed by its CSP;
+with sign-in on, pointing at the user pool's app client and allowed to reach Cognito."""
 
 from __future__ import annotations
 
@@ -125,3 +126,45 @@ def check_site(
                 )
             )
     return SiteWiring(rendered if not problems else None), problems
+
+
+def check_sign_in_site(
+    objects: Mapping[str, SiteObject], *, mode: str, endpoint_origin: str, client_id: str
+) -> list[Problem]:
+    """With sign-in on, the page must know it (``auth_mode``), where to sign in
+    (``auth_endpoint``, ``endpoint_origin`` and ``/``), with which app client
+    (``auth_client_id``), and its CSP must let it reach ``endpoint_origin``
+    (``auth_origin``): the template variables of docs/internals.md, "Site templates"."""
+    config = objects.get(CONFIG_JS)
+    if config is None:
+        return []  # check_site reports the missing config.js
+    text = config.body.decode("utf-8", errors="replace")
+    problems = []
+    wanted = {
+        f"the sign-in mode {mode!r}": re.compile(rf"""["'`]{re.escape(mode)}["'`]"""),
+        f"the sign-in endpoint {endpoint_origin}/": re.compile(
+            rf"""["'`]{re.escape(endpoint_origin)}/?["'`]"""
+        ),
+        f"the app client id {client_id!r}": re.compile(rf"""["'`]{re.escape(client_id)}["'`]"""),
+    }
+    for what, pattern in wanted.items():
+        if not pattern.search(text):
+            problems.append(
+                Problem(
+                    SITE_AREA,
+                    f"{CONFIG_JS} does not hold {what}: the page could not sign users in",
+                )
+            )
+    for key in sorted(k for k in objects if k.lower().endswith(".html")):
+        html = objects[key].body.decode("utf-8", errors="replace")
+        allowed, sources = page_allows(html, endpoint_origin)
+        if not allowed:
+            problems.append(
+                Problem(
+                    SITE_AREA,
+                    f"the Content-Security-Policy of {key} lets it connect only to "
+                    f"{' '.join(sources)}, not to {endpoint_origin}: browsers would block "
+                    "signing in",
+                )
+            )
+    return problems

@@ -33,6 +33,7 @@ REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR: Final = REPO_ROOT / "terraform"
 SITE_DIR: Final = REPO_ROOT / "frontend"
 LAMBDA_ZIP: Final = REPO_ROOT / "build" / "lambda.zip"
+AUTHORIZER_ZIP: Final = REPO_ROOT / "build" / "authorizer.zip"
 
 OVERRIDE_FILE: Final = "zz_emulator_override.tf"
 VARIABLES_FILE: Final = "zz_harness.auto.tfvars.json"
@@ -54,12 +55,15 @@ _IGNORED_IN_COPY: Final = shutil.ignore_patterns(
 
 @dataclass(frozen=True)
 class DeploymentSources:
-    """What a run deploys: the Terraform configuration, the site and the Lambda zip."""
+    """What a run deploys: the Terraform configuration, the site and the Lambda zips."""
 
     terraform_dir: Path = TERRAFORM_DIR
     site_dir: Path = SITE_DIR
     # None: no package to lay out (a configuration without the Lambda, or `validate` only).
     lambda_zip: Path | None = LAMBDA_ZIP
+    # The $connect authorizer's package (issue #17), laid out when it exists: only a
+    # configuration with `auth` on uses it, and Terraform names it when it is missing then.
+    authorizer_zip: Path | None = AUTHORIZER_ZIP
 
 
 def prepare_workdir(root: Path, sources: DeploymentSources) -> Path:
@@ -73,8 +77,11 @@ def prepare_workdir(root: Path, sources: DeploymentSources) -> Path:
     if sources.lambda_zip is not None:
         if not sources.lambda_zip.is_file():
             raise HarnessError(f"{sources.lambda_zip} does not exist: run `make build` first")
-        (root / "build").mkdir()
+        (root / "build").mkdir(exist_ok=True)
         shutil.copy2(sources.lambda_zip, root / "build" / "lambda.zip")
+    if sources.authorizer_zip is not None and sources.authorizer_zip.is_file():
+        (root / "build").mkdir(exist_ok=True)
+        shutil.copy2(sources.authorizer_zip, root / "build" / "authorizer.zip")
     return workdir
 
 

@@ -9,7 +9,16 @@ import dataclasses
 from chat.runtime import RUNTIME_ENV
 
 from deployment.product import DEFAULT_MAX_MESSAGE_CHARS
-from deployment.rehearsal.readback import Api, Integration, Route, SiteObject, Stage
+from deployment.rehearsal.readback import (
+    Api,
+    AppClient,
+    Authorizer,
+    Integration,
+    Route,
+    SiteObject,
+    Stage,
+    UserPool,
+)
 from deployment.rehearsal.report import Problem
 from local_stack.site import FRONTEND_DIR, Site, site_variables
 
@@ -33,6 +42,44 @@ ENVIRONMENT = {
     "ALLOWED_ORIGINS": SITE_ORIGIN,
     "MAX_MESSAGE_CHARS": str(DEFAULT_MAX_MESSAGE_CHARS),
 }
+
+
+# Sign-in (issue #17): the authorizer, pool and client Terraform creates with auth = "cognito".
+AUTHORIZER_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:awsome-chat-authorizer"
+AUTHORIZER_URI = (
+    f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{AUTHORIZER_ARN}/invocations"
+)
+IDENTITY_SOURCE = "route.request.header.Sec-WebSocket-Protocol"
+POOL_ID = f"{REGION}_AbCdEf123"
+CLIENT_ID = "4example5client6id7"
+ISSUER = f"https://cognito-idp.{REGION}.amazonaws.com/{POOL_ID}"
+AUTHORIZER_ENVIRONMENT = {
+    "AUTH_ISSUER": ISSUER,
+    "AUTH_AUDIENCE": CLIENT_ID,
+    "AUTH_JWKS_URL": f"{ISSUER}/.well-known/jwks.json",
+}
+POOL = UserPool(pool_id=POOL_ID, name="awsome-chat-users", username_attributes=())
+CLIENT = AppClient(
+    client_id=CLIENT_ID,
+    pool_id=POOL_ID,
+    name="awsome-chat-page",
+    has_secret=False,
+    auth_flows=frozenset({"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}),
+)
+
+
+def signed_in_api(**changes: object) -> Api:
+    """The API with auth = "cognito": $connect guarded by the REQUEST authorizer."""
+    routes = tuple(
+        dataclasses.replace(route, authorization_type="CUSTOM", authorizer_id="auth1")
+        if route.key == "$connect"
+        else route
+        for route in api().routes
+    )
+    authorizer = Authorizer(
+        "auth1", "awsome-chat-connect", "REQUEST", AUTHORIZER_URI, (IDENTITY_SOURCE,)
+    )
+    return api(**{"routes": routes, "authorizers": {"auth1": authorizer}, **changes})
 
 
 def api(**changes: object) -> Api:

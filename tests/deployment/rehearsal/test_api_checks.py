@@ -6,18 +6,23 @@ import dataclasses
 
 from deployment.rehearsal import api_checks
 from deployment.rehearsal.api_checks import (
+    AuthorizerWiring,
     check_api,
+    check_authorizer,
     check_routes_against_code,
     integration_function_arn,
 )
 from deployment.rehearsal.readback import (
+    Authorizer,
     Integration,
     Route,
     Stage,
 )
 from tests.deployment.rehearsal.conftest import (
+    AUTHORIZER_ARN,
     FUNCTION_ARN,
     HOST,
+    IDENTITY_SOURCE,
     INVOKE_URI,
     REGION,
     ROUTE_KEYS,
@@ -25,6 +30,7 @@ from tests.deployment.rehearsal.conftest import (
     WEBSOCKET_URL,
     api,
     messages,
+    signed_in_api,
 )
 
 
@@ -137,3 +143,66 @@ def test_a_missing_reserved_route_says_api_gateway_never_sends_it() -> None:
         ROUTE_KEYS - {"$disconnect"}, ROUTE_KEYS, "$request.body.action", "ROUTES"
     )
     assert problem.message.endswith("API Gateway never sends those events to the function")
+
+
+def test_the_open_chat_has_no_authorizer() -> None:
+    """No route guarded: no authorizer wiring, and nothing to report."""
+    assert check_authorizer(api(), FUNCTION_ARN) == (None, [])
+
+
+def test_terraforms_signed_in_api_guards_connect_with_the_authorizer() -> None:
+    """auth = "cognito": $connect has the REQUEST authorizer reading Sec-WebSocket-Protocol."""
+    wiring, problems = check_authorizer(signed_in_api(), FUNCTION_ARN)
+    assert problems == []
+    assert wiring == AuthorizerWiring(
+        authorizer_id="auth1", function_arn=AUTHORIZER_ARN, identity_sources=(IDENTITY_SOURCE,)
+    )
+    # The chat's own wiring is unchanged by the authorizer.
+    assert check_api(signed_in_api(), REGION)[1] == []
+
+
+def test_an_authorizer_on_another_route_is_reported() -> None:
+    """WebSocket APIs authorize at $connect only: a guarded message route is named."""
+    routes = tuple(
+        dataclasses.replace(r, authorization_type="CUSTOM", authorizer_id="auth1")
+        if r.key == "sendmessage"
+        else r
+        for r in signed_in_api().routes
+    )
+    wiring, problems = check_authorizer(signed_in_api(routes=routes), FUNCTION_ARN)
+    assert wiring is not None
+    assert messages(problems) == [
+        "route 'sendmessage' has authorization CUSTOM (authorizer auth1): a WebSocket API "
+        "authorizes a connection once, at $connect; API Gateway refuses an authorizer on any "
+        "other route"
+    ]
+
+
+def test_a_wrong_identity_source_type_or_function_is_reported() -> None:
+    """A query-string token, a TOKEN authorizer, the chat as its own authorizer: each named."""
+    authorizer = Authorizer(
+        "auth1", "connect", "TOKEN", INVOKE_URI, ("route.request.querystring.token",)
+    )
+    wiring, problems = check_authorizer(
+        signed_in_api(authorizers={"auth1": authorizer}), FUNCTION_ARN
+    )
+    assert wiring is None
+    assert messages(problems) == [
+        "authorizer connect is of type 'TOKEN'; a WebSocket API's Lambda authorizer is 'REQUEST'",
+        "authorizer connect reads the identity sources route.request.querystring.token; the "
+        "page sends its token in Sec-WebSocket-Protocol, so it must read exactly "
+        'route.request.header.Sec-WebSocket-Protocol (docs/protocol.md, "Signing in")',
+        f"authorizer connect invokes the chat's own function {FUNCTION_ARN}; the authorizer is "
+        "its own function (handler authorizer.handler.handler)",
+    ]
+
+
+def test_connect_naming_an_unknown_authorizer_is_reported() -> None:
+    """$connect's authorizer id must be one of the API's authorizers."""
+    wiring, problems = check_authorizer(signed_in_api(authorizers={}), FUNCTION_ARN)
+    assert wiring is None
+    assert messages(problems) == [
+        "$connect has authorization CUSTOM with authorizer 'auth1', which is not a Lambda "
+        "authorizer of this API (it has none): sign-in needs CUSTOM with the API's REQUEST "
+        "authorizer"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import zipfile
 from pathlib import Path
 
@@ -133,3 +134,72 @@ def test_a_renamed_contract_name_is_a_problem_naming_it(
     assert problem.area == code.CODE_AREA
     assert problem.message.startswith(f"contract broken: the package has no {contract} (")
     assert "docs/internals.md (Contracts)" in problem.message
+
+
+X86_64, AARCH64 = 62, 183
+
+
+def elf(machine: int) -> bytes:
+    """The first bytes of a little-endian ELF shared object built for ``machine``."""
+    return b"\x7fELF\x02\x01\x01" + bytes(11) + machine.to_bytes(2, "little") + bytes(12)
+
+
+def vendored(root: Path, name: str, version: str, files: dict[str, bytes]) -> None:
+    """A distribution as pip installs it into a package: its files and a RECORD."""
+    for path, body in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(body)
+    info = root / f"{name}-{version}.dist-info"
+    info.mkdir()
+    record = [*files, f"{info.name}/RECORD"]
+    (info / "RECORD").write_text("".join(f"{line},,\n" for line in record))
+
+
+def test_native_code_for_another_machine_is_replaced_by_this_interpreters(
+    tmp_path: Path,
+) -> None:
+    """arm64 cryptography (as the authorizer's zip carries) leaves the local copy; the package's
+    own code and its pure-Python dependencies stay."""
+    (tmp_path / "authorizer").mkdir()
+    (tmp_path / "authorizer" / "handler.py").write_text("")
+    vendored(tmp_path, "PyJWT", "2.15.1", {"jwt/__init__.py": b""})
+    vendored(
+        tmp_path,
+        "cryptography",
+        "99.0.0",
+        {
+            "cryptography/__init__.py": b"",
+            "cryptography/hazmat/bindings/_rust.abi3.so": elf(AARCH64),
+        },
+    )
+    assert code.elf_machine(tmp_path / "cryptography/hazmat/bindings/_rust.abi3.so") == AARCH64
+    assert code.elf_machine(tmp_path / "jwt/__init__.py") is None
+    (replaced,) = code.runnable_here(tmp_path, machine=X86_64)
+    assert replaced.name == "cryptography"
+    assert replaced.packaged == "99.0.0"
+    assert replaced.local is not None  # this interpreter's, in requirements-dev.txt
+    assert replaced.local != "99.0.0"
+    assert not (tmp_path / "cryptography").exists()
+    assert not (tmp_path / "cryptography-99.0.0.dist-info").exists()
+    assert (tmp_path / "jwt" / "__init__.py").is_file()
+    assert (tmp_path / "authorizer" / "handler.py").is_file()
+    # Built for this machine: nothing to replace.
+    assert code.runnable_here(tmp_path, machine=AARCH64) == []
+
+
+def test_foreign_native_code_no_distribution_owns_is_an_error(tmp_path: Path) -> None:
+    """Nothing to fall back on: the rehearsal says which file it cannot run."""
+    (tmp_path / "_speedups.so").write_bytes(elf(AARCH64))
+    with pytest.raises(RehearsalError, match=r"no distribution owns.*: _speedups\.so"):
+        code.runnable_here(tmp_path, machine=X86_64)
+
+
+def test_a_module_for_another_python_is_not_loadable(tmp_path: Path) -> None:
+    """Same machine, but tagged for another CPython: not loadable; abi3 is."""
+    other = tmp_path / "_cffi_backend.cpython-313-x86_64-linux-gnu.so"
+    other.write_bytes(elf(X86_64))
+    stable = tmp_path / "_rust.abi3.so"
+    stable.write_bytes(elf(X86_64))
+    assert code.loadable_here(stable, X86_64)
+    assert code.loadable_here(other, X86_64) is (sys.version_info[:2] == (3, 13))
+    assert not code.loadable_here(stable, None)

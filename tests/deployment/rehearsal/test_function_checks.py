@@ -5,16 +5,31 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from deployment.rehearsal.function_checks import check_environment, check_permission, check_table
+from deployment.rehearsal.function_checks import (
+    check_auth_mode,
+    check_authorizer_environment,
+    check_authorizer_permission,
+    check_environment,
+    check_permission,
+    check_table,
+    cognito_pool_id,
+)
 from deployment.rehearsal.readback import (
     Function,
     Table,
 )
 from tests.deployment.rehearsal.conftest import (
     API_ID,
+    AUTHORIZER_ARN,
+    AUTHORIZER_ENVIRONMENT,
+    CLIENT,
+    CLIENT_ID,
     ENVIRONMENT,
     FUNCTION_ARN,
     HOST,
+    ISSUER,
+    POOL,
+    POOL_ID,
     READS,
     REGION,
     SITE_ORIGIN,
@@ -152,3 +167,91 @@ def test_policy_statement_as_json_round_trip() -> None:
         )
     )
     assert check_permission(function([statement]), API_ID, STAGE, "$connect") == []
+
+
+def test_auth_mode_must_agree_with_the_api_and_terraform() -> None:
+    """AUTH_MODE is signed in exactly when $connect is guarded, and Terraform's auth."""
+    signed_in = {**ENVIRONMENT, "AUTH_MODE": "cognito"}
+    assert check_auth_mode(signed_in, guarded=True, terraform_auth="cognito") == []
+    assert check_auth_mode(ENVIRONMENT, guarded=False, terraform_auth=None) == []
+    assert messages(check_auth_mode(ENVIRONMENT, guarded=True, terraform_auth="cognito")) == [
+        "$connect has an authorizer but the chat's AUTH_MODE is none: the chat names users "
+        "after ?name= and ignores who signed in",
+        "Terraform's auth is 'cognito' but the chat's AUTH_MODE is 'none'",
+    ]
+    assert messages(check_auth_mode(signed_in, guarded=False, terraform_auth=None)) == [
+        "the chat's AUTH_MODE is cognito but $connect has no authorizer: the chat would refuse "
+        "every connection with 401 (no authorizer context)"
+    ]
+
+
+def test_the_authorizers_permission_names_its_authorizer_source() -> None:
+    """API Gateway invokes an authorizer as {execution ARN}/authorizers/{id}."""
+    execution = f"arn:aws:execute-api:{REGION}:123456789012:{API_ID}"
+    authorizer = dataclasses.replace(
+        function([invoke_statement(f"{execution}/authorizers/auth1")]),
+        arn=AUTHORIZER_ARN,
+        name="awsome-chat-authorizer",
+    )
+    assert check_authorizer_permission(authorizer, API_ID, "auth1") == []
+    # The stage's permission does not cover the authorizer.
+    stage_only = dataclasses.replace(
+        authorizer, policy_statements=(invoke_statement(f"{execution}/prod/*"),)
+    )
+    assert messages(check_authorizer_permission(stage_only, API_ID, "auth1")) == [
+        "the resource policy of awsome-chat-authorizer does not let apigateway.amazonaws.com "
+        f"invoke it from {execution}/authorizers/auth1: every $connect would answer 500 (add an "
+        "aws_lambda_permission whose source_arn covers the API's authorizers)"
+    ]
+
+
+def authorizer_problems(environment: dict[str, str], **overrides: object) -> list[str]:
+    """``check_authorizer_environment`` with the defaults of a correct Cognito deployment."""
+    arguments: dict[str, object] = {
+        "mode": "cognito",
+        "region": REGION,
+        "pool": POOL,
+        "client": CLIENT,
+        **overrides,
+    }
+    return messages(check_authorizer_environment(environment, **arguments))  # type: ignore[arg-type]
+
+
+def test_the_authorizers_environment_names_the_pool_and_client() -> None:
+    """Terraform's environment passes; the pool's id comes out of its issuer."""
+    assert authorizer_problems(AUTHORIZER_ENVIRONMENT) == []
+    assert cognito_pool_id(ISSUER) == (REGION, POOL_ID)
+    assert cognito_pool_id("https://issuer.example.com") is None
+
+
+def test_an_authorizer_environment_that_refuses_every_token_is_reported() -> None:
+    """Another key set, an unread variable, a missing client, a client the page cannot use."""
+    wrong = {
+        **AUTHORIZER_ENVIRONMENT,
+        "AUTH_JWKS_URL": "https://keys.example.com/jwks.json",
+        "TABLE_NAME": TABLE,
+    }
+    assert authorizer_problems(wrong, client=None) == [
+        "the authorizer's environment sets TABLE_NAME, which the authorizer never reads "
+        "(authorizer.config.EnvVar: AUTH_ALGORITHMS, AUTH_AUDIENCE, AUTH_ISSUER, AUTH_JWKS_URL)",
+        "AUTH_JWKS_URL is 'https://keys.example.com/jwks.json', not the pool's key set "
+        f"{ISSUER}/.well-known/jwks.json: every token would be refused",
+        f"AUTH_AUDIENCE is '{CLIENT_ID}', which is no app client of user pool {POOL_ID}: every "
+        "ID token would be refused (its aud is the client's id)",
+    ]
+    secret = dataclasses.replace(CLIENT, has_secret=True, auth_flows=frozenset())
+    assert authorizer_problems(AUTHORIZER_ENVIRONMENT, client=secret) == [
+        "app client awsome-chat-page has a secret: the page is public and cannot keep one, so "
+        "it cannot sign in",
+        "app client awsome-chat-page does not allow ALLOW_USER_PASSWORD_AUTH (it allows none): "
+        "the page cannot sign in",
+    ]
+    assert authorizer_problems(AUTHORIZER_ENVIRONMENT, pool=None) == [
+        f"AUTH_ISSUER names user pool {POOL_ID}, which does not exist"
+    ]
+    assert authorizer_problems({**AUTHORIZER_ENVIRONMENT, "AUTH_ISSUER": "https://x.example"}) == [
+        "AUTH_ISSUER is 'https://x.example', not a Cognito user pool's issuer "
+        f"(https://cognito-idp.{REGION}.amazonaws.com/<pool id>): no token of the pool would pass"
+    ]
+    # An OIDC issuer of one's own is only held to the names.
+    assert authorizer_problems({"AUTH_ISSUER": "https://x.example"}, mode="oidc") == []

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from deployment.rehearsal.csp import page_allows
-from deployment.rehearsal.local_run import local_environment, rewrite_site
+from deployment.rehearsal.local_run import (
+    SignInMove,
+    cognito_endpoint_origin,
+    local_authorizer_environment,
+    local_environment,
+    rewrite_site,
+)
 from tests.deployment.rehearsal.conftest import (
+    AUTHORIZER_ENVIRONMENT,
     ENVIRONMENT,
     HOST,
+    ISSUER,
+    POOL_ID,
+    REGION,
     SITE_ORIGIN,
     STAGE,
     TABLE,
@@ -64,3 +76,46 @@ def test_only_endpoints_are_made_local() -> None:
             page_origin="c",
         )[0]
     )
+
+
+def test_the_authorizer_fetches_keys_from_the_emulators_pool() -> None:
+    """AUTH_JWKS_URL moves to moto's key set of the issuer's pool; AUTH_ISSUER stays."""
+    local, changes = local_authorizer_environment(
+        AUTHORIZER_ENVIRONMENT, cognito_endpoint="http://127.0.0.1:5000/"
+    )
+    moto_keys = f"http://127.0.0.1:5000/{POOL_ID}/.well-known/jwks.json"
+    assert local == {**AUTHORIZER_ENVIRONMENT, "AUTH_JWKS_URL": moto_keys}
+    assert changes == [f"AUTH_JWKS_URL: {ISSUER}/.well-known/jwks.json -> {moto_keys}"]
+    unset = {k: v for k, v in AUTHORIZER_ENVIRONMENT.items() if k != "AUTH_JWKS_URL"}
+    assert local_authorizer_environment(unset, cognito_endpoint="http://127.0.0.1:5000")[1] == [
+        f"AUTH_JWKS_URL: (unset) -> {moto_keys}"
+    ]
+    # An issuer of one's own is not emulated: nothing to move.
+    oidc = {"AUTH_ISSUER": "https://issuer.example.com", "AUTH_AUDIENCE": "a"}
+    assert local_authorizer_environment(oidc, cognito_endpoint="http://x") == (oidc, [])
+
+
+def test_the_sign_in_endpoint_and_its_csp_origin_move_to_the_emulator() -> None:
+    """config.js's auth endpoint (as a whole value) and the CSP's auth origin become moto's;
+    the issuer, a longer URL on the same origin, is kept."""
+    cognito = cognito_endpoint_origin(REGION)
+    assert cognito == f"https://cognito-idp.{REGION}.amazonaws.com"
+    objects = uploaded_site()
+    config = (
+        objects["config.js"].body.decode()
+        + f'\nexport const auth = {{endpoint: "{cognito}/", issuer: "{ISSUER}"}};\n'
+    )
+    html = objects["index.html"].body.decode().replace("connect-src ", f"connect-src {cognito} ")
+    objects["config.js"] = dataclasses.replace(objects["config.js"], body=config.encode())
+    objects["index.html"] = dataclasses.replace(objects["index.html"], body=html.encode())
+    moto = "http://127.0.0.1:5000"
+    local = "ws://127.0.0.1:4321/prod"
+    files = rewrite_site(objects, WEBSOCKET_URL, local, SignInMove(cognito, moto))
+    rewritten = files["config.js"].decode()
+    assert f'endpoint: "{moto}/"' in rewritten
+    assert f'issuer: "{ISSUER}"' in rewritten
+    assert f'"{local}"' in rewritten
+    page = files["index.html"].decode()
+    assert page_allows(page, moto) == (True, [])
+    assert page_allows(page, cognito)[0] is False
+    assert page_allows(page, "ws://127.0.0.1:4321") == (True, [])

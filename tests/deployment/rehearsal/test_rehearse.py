@@ -1,10 +1,11 @@
 """The rehearsal itself: terraform/ applied to moto, the chat run on it, destroyed.
 
-Three applies in all. Measured here: apply 47 s and destroy 67 s in CloudFront mode, about
-15 s each in s3-website mode; the three tests take 130, 35 and 37 s. The real configuration
-runs once, end to end with the browser, as `make rehearse` runs it; then two broken copies run
-in the faster s3-website mode, each of which must be reported with the exact problem and still
-destroyed.
+Four applies in all. Measured here: apply 47 s and destroy 67 s in CloudFront mode, about
+15 s each in s3-website mode; the first three tests take 130, 35 and 37 s. The real
+configuration runs once, end to end with the browser, as `make rehearse` runs it; then two
+broken copies run in the faster s3-website mode, each of which must be reported with the exact
+problem and still destroyed; last, sign-in (`auth = "cognito"`, issue #17) runs end to end in
+s3-website mode (not yet measured: it needs the local stack's authorizer and Terraform's).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from chat.handler import ROUTES
 
 from deployment.rehearsal import Problem, RehearsalOptions, Report, rehearse
 from deployment.rehearsal.runner import (
+    STEP_AUTHORIZER,
     STEP_BROWSER,
     STEP_DESTROY,
     STEP_START,
@@ -28,8 +30,9 @@ from deployment.rehearsal.runner import (
 from deployment.terraform.applied import DEFAULT_REGION
 from deployment.terraform.emulator import emulator_inventory
 from deployment.terraform.tools import TerraformTool
-from deployment.terraform.workspace import TERRAFORM_DIR
+from deployment.terraform.workspace import AUTHORIZER_ZIP, TERRAFORM_DIR
 from local_stack.moto_server import MotoServer
+from tests.conftest import skip_or_fail
 
 # An apply and a destroy take minutes on a busy machine (CloudFront's destroy alone took 67 s
 # here), more than pytest's default 300 s allows for.
@@ -179,4 +182,58 @@ def test_a_renamed_table_variable_is_reported(
     step = report.find(STEP_WEBSOCKETS)
     assert step is not None
     assert step.status == "skipped"
+    assert_destroyed(report, printed, moto)
+
+
+@pytest.fixture
+def authorizer_package() -> Path:
+    """The authorizer's package as `make build` leaves it (built for Lambda's arm64)."""
+    if not AUTHORIZER_ZIP.is_file():
+        skip_or_fail(f"{AUTHORIZER_ZIP} does not exist: run `make build`")
+    return AUTHORIZER_ZIP
+
+
+@pytest.mark.browser
+def test_the_signed_in_deployment_chats_end_to_end(
+    terraform_tool: TerraformTool,
+    lambda_zip: Path,
+    authorizer_package: Path,
+    moto: MotoServer,
+    chromium: Path,
+) -> None:
+    """auth = "cognito": the authorizer Terraform created guards $connect on the local gateway,
+    users of the pool it created sign in and chat under their names, then all is destroyed."""
+    report, printed = run(
+        RehearsalOptions(
+            hosting_mode="s3-website",
+            lambda_zip=lambda_zip,
+            authorizer_zip=authorizer_package,
+            variables={"auth": "cognito"},
+            tool=terraform_tool,
+            moto=moto,
+            chromium=chromium,
+        )
+    )
+    assert report.problems == []
+    assert [s.status for s in report.steps] == ["ok"] * 12
+    authorizer_step = report.find(STEP_AUTHORIZER)
+    assert authorizer_step is not None
+    assert authorizer_step.status == "ok"
+    lines = "\n".join(printed)
+    assert "$connect is guarded by REQUEST authorizer " in lines
+    assert "identity source route.request.header.Sec-WebSocket-Protocol" in lines
+    assert "AUTH_MODE is cognito" in lines
+    assert "is the code the authorizer runs (CodeSha256 " in lines
+    assert re.search(
+        r"mapped the authorizer's AUTH_JWKS_URL: \S+ -> http://127\.0\.0\.1:\d+/"
+        rf"{DEFAULT_REGION}_\w+/\.well-known/jwks\.json",
+        lines,
+    )
+    assert (
+        f"mapped config.js sign-in endpoint https://cognito-idp.{DEFAULT_REGION}.amazonaws.com/ "
+        "-> http://127.0.0.1:"
+    ) in lines
+    assert "signed in, everyone chats under their token's name" in lines
+    assert "refused with 401: a connect with no Sec-WebSocket-Protocol header" in lines
+    assert "alice's page shows bob's message" in lines
     assert_destroyed(report, printed, moto)

@@ -10,13 +10,17 @@ from deployment.rehearsal.csp import page_allows
 from deployment.rehearsal.readback import (
     SiteObject,
 )
-from deployment.rehearsal.site_checks import check_site
+from deployment.rehearsal.site_checks import check_sign_in_site, check_site
 from tests.deployment.rehearsal.conftest import (
+    CLIENT_ID,
     HOST,
+    REGION,
     WEBSOCKET_URL,
     messages,
     uploaded_site,
 )
+
+COGNITO = f"https://cognito-idp.{REGION}.amazonaws.com"
 
 
 def test_the_uploaded_site_points_at_the_api() -> None:
@@ -76,3 +80,43 @@ def test_csp_sources(source: str, allowed: bool) -> None:
     """connect-src sources match by scheme, host and host wildcard."""
     html = f'<meta http-equiv="Content-Security-Policy" content="connect-src {source}">'
     assert page_allows(html, f"wss://{HOST}")[0] is allowed
+
+
+def signed_in_site(config_extra: str, connect_src: str = COGNITO) -> dict[str, SiteObject]:
+    """The uploaded site with sign-in values in config.js and ``connect_src`` in its CSP."""
+    objects = uploaded_site()
+    config = objects["config.js"].body.decode() + config_extra
+    html = (
+        objects["index.html"].body.decode().replace("connect-src ", f"connect-src {connect_src} ")
+    )
+    objects["config.js"] = dataclasses.replace(objects["config.js"], body=config.encode())
+    objects["index.html"] = dataclasses.replace(objects["index.html"], body=html.encode())
+    return objects
+
+
+def test_a_signed_in_site_knows_its_pool_and_may_reach_cognito() -> None:
+    """auth_mode, auth_endpoint and auth_client_id rendered, auth_origin in the CSP: passes."""
+    rendered = (
+        f'export const auth = {{mode: "cognito", endpoint: "{COGNITO}/", clientId: "{CLIENT_ID}"}};'
+    )
+    site = signed_in_site(rendered)
+    assert (
+        check_sign_in_site(site, mode="cognito", endpoint_origin=COGNITO, client_id=CLIENT_ID) == []
+    )
+
+
+def test_a_site_rendered_without_sign_in_is_reported() -> None:
+    """The open site on a signed-in deployment: no mode, endpoint or client; CSP shut."""
+    problems = check_sign_in_site(
+        uploaded_site(), mode="cognito", endpoint_origin=COGNITO, client_id=CLIENT_ID
+    )
+    assert messages(problems)[:3] == [
+        "config.js does not hold the sign-in mode 'cognito': the page could not sign users in",
+        f"config.js does not hold the sign-in endpoint {COGNITO}/: the page could not sign "
+        "users in",
+        f"config.js does not hold the app client id '{CLIENT_ID}': the page could not sign "
+        "users in",
+    ]
+    (csp,) = messages(problems)[3:]
+    assert csp.startswith("the Content-Security-Policy of index.html lets it connect only to ")
+    assert csp.endswith(f"not to {COGNITO}: browsers would block signing in")

@@ -38,3 +38,23 @@ def test_workdir_without_the_zip_says_to_build_it(tmp_path: Path) -> None:
     root.mkdir()
     with pytest.raises(HarnessError, match="make build"):
         prepare_workdir(root, DeploymentSources(tf, tmp_path / "no-site", tmp_path / "missing.zip"))
+
+
+def test_the_authorizers_package_is_laid_out_when_it_exists(tmp_path: Path) -> None:
+    """build/authorizer.zip goes next to build/lambda.zip (auth on); none is no error (off)."""
+    tf = tmp_path / "terraform"
+    tf.mkdir()
+    (tf / "versions.tf").write_text("")
+    zip_path, authorizer = tmp_path / "lambda.zip", tmp_path / "authorizer.zip"
+    zip_path.write_bytes(b"PK")
+    authorizer.write_bytes(b"PK-auth")
+    root = tmp_path / "work"
+    root.mkdir()
+    prepare_workdir(root, DeploymentSources(tf, tmp_path / "no-site", zip_path, authorizer))
+    assert (root / "build" / "authorizer.zip").read_bytes() == b"PK-auth"
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    prepare_workdir(
+        bare, DeploymentSources(tf, tmp_path / "no-site", zip_path, tmp_path / "no.zip")
+    )
+    assert sorted(p.name for p in (bare / "build").iterdir()) == ["lambda.zip"]
