@@ -118,6 +118,10 @@ class StackOptions:
     the chat with ``AUTH_MODE=cognito`` and the page's sign-in form; None, the default, is the
     open chat. With ``dynamodb_endpoint``, that endpoint must be moto's (it serves Cognito)."""
 
+    sign_in_proxy: UserPool | None = None
+    """Serve Cognito's public operations for this pool (made elsewhere, e.g. by Terraform in
+    the rehearsal) at ``COGNITO_PATH``, as ``auth`` does for its own pool."""
+
     def __post_init__(self) -> None:
         if self.auth is not None and self.emulator.authorizer is not None:
             raise EmulatorConfigError(
@@ -396,6 +400,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             authorize=None if authorizer is None else authorizer.invoke,
         )
         application = emulator.application()
+        user_pool = user_pool or options.sign_in_proxy
         if user_pool is not None:
             # Beside the site's GET routes: the page's Cognito calls, on its own origin.
             application.router.add_post(COGNITO_PATH, cognito_endpoint(user_pool))

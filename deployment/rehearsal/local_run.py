@@ -24,13 +24,19 @@ from deployment.rehearsal.site_checks import CONFIG_JS
 
 @dataclass(frozen=True)
 class SignInMove:
-    """The sign-in endpoint the site was rendered with, and the local one that replaces it
-    (both origins, ``scheme://host[:port]``: the endpoint is the origin and ``/``)."""
+    """The sign-in endpoint the site was rendered with (an origin and ``/``), and the local
+    one that replaces it: the local gateway serves Cognito's public operations on the page's
+    own origin (``local_stack.cognito.COGNITO_PATH``), since moto answers no CORS."""
 
     rendered_origin: str
     """e.g. ``https://cognito-idp.eu-west-1.amazonaws.com``."""
-    local_origin: str
-    """The emulator's, e.g. ``http://127.0.0.1:5000``."""
+    local_endpoint: str
+    """The local gateway's, e.g. ``http://127.0.0.1:5000/cognito-idp/``."""
+
+    @property
+    def local_origin(self) -> str:
+        """The local endpoint's origin, for the CSP's ``connect-src``."""
+        return url_origin(self.local_endpoint)
 
 
 def cognito_endpoint_origin(region: str) -> str:
@@ -66,9 +72,7 @@ def rewrite_site(
         if key == CONFIG_JS:
             text = body.decode("utf-8").replace(rendered_url, local_url)
             if sign_in is not None:
-                text = _endpoint_values(sign_in.rendered_origin).sub(
-                    f"{sign_in.local_origin}/", text
-                )
+                text = _endpoint_values(sign_in.rendered_origin).sub(sign_in.local_endpoint, text)
             body = text.encode("utf-8")
         elif key.lower().endswith(".html"):
             text = body.decode("utf-8").replace(rendered_origin, local_origin)

@@ -52,6 +52,8 @@ from deployment.terraform.workspace import (
     TERRAFORM_DIR,
     DeploymentSources,
 )
+from local_stack.cognito import COGNITO_PATH
+from local_stack.cognito import UserPool as LocalUserPool
 from local_stack.emulator.core import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
@@ -728,7 +730,7 @@ def _start_local(
         sign_in = (
             local_run.SignInMove(
                 rendered_origin=local_run.cognito_endpoint_origin(deployment.region),
-                local_origin=csp.url_origin(deployment.endpoint),
+                local_endpoint=f"{origin}{COGNITO_PATH}",
             )
             if found.cognito
             else None
@@ -755,6 +757,7 @@ def _start_local(
                 region=deployment.region,
             ),
             site_dir=site_dir,
+            sign_in_proxy=_sign_in_pool(deployment, found),
             dynamodb_endpoint=deployment.endpoint,
             table_name=function.environment[product.TABLE_VARIABLE],
             messages_table_name=function.environment[product.MESSAGES_TABLE_VARIABLE],
@@ -794,7 +797,7 @@ def _start_local(
     if sign_in is not None:
         step.note(
             f"mapped config.js sign-in endpoint {sign_in.rendered_origin}/ -> "
-            f"{sign_in.local_origin}/"
+            f"{sign_in.local_endpoint} (forwarded to the pool in moto)"
         )
         step.note(
             f"mapped Content-Security-Policy connect-src {sign_in.rendered_origin} -> "
@@ -802,6 +805,20 @@ def _start_local(
         )
     _check_served_site(running, ws_url)
     return running
+
+
+def _sign_in_pool(deployment: AppliedDeployment, found: _Found) -> LocalUserPool | None:
+    """The applied pool and app client, whose public operations the local gateway forwards to
+    moto for the page; None for the open chat."""
+    if not found.cognito:
+        return None
+    assert found.pool is not None and found.client is not None  # noqa: S101 - found.cognito
+    return LocalUserPool(
+        endpoint=deployment.endpoint,
+        region=deployment.region,
+        pool_id=found.pool.pool_id,
+        client_id=found.client.client_id,
+    )
 
 
 def _local_authorizer(

@@ -96,7 +96,8 @@ def test_the_authorizer_fetches_keys_from_the_emulators_pool() -> None:
 
 
 def test_the_sign_in_endpoint_and_its_csp_origin_move_to_the_emulator() -> None:
-    """config.js's auth endpoint (as a whole value) and the CSP's auth origin become moto's;
+    """config.js's auth endpoint (as a whole value) and the CSP's auth origin become the local
+    gateway's (which forwards to moto);
     the issuer, a longer URL on the same origin, is kept."""
     cognito = cognito_endpoint_origin(REGION)
     assert cognito == f"https://cognito-idp.{REGION}.amazonaws.com"
@@ -108,11 +109,11 @@ def test_the_sign_in_endpoint_and_its_csp_origin_move_to_the_emulator() -> None:
     html = objects["index.html"].body.decode().replace("connect-src ", f"connect-src {cognito} ")
     objects["config.js"] = dataclasses.replace(objects["config.js"], body=config.encode())
     objects["index.html"] = dataclasses.replace(objects["index.html"], body=html.encode())
-    moto = "http://127.0.0.1:5000"
+    moto = "http://127.0.0.1:4321"
     local = "ws://127.0.0.1:4321/prod"
-    files = rewrite_site(objects, WEBSOCKET_URL, local, SignInMove(cognito, moto))
+    files = rewrite_site(objects, WEBSOCKET_URL, local, SignInMove(cognito, f"{moto}/cognito-idp/"))
     rewritten = files["config.js"].decode()
-    assert f'endpoint: "{moto}/"' in rewritten
+    assert f'endpoint: "{moto}/cognito-idp/"' in rewritten
     assert f'issuer: "{ISSUER}"' in rewritten
     assert f'"{local}"' in rewritten
     page = files["index.html"].decode()
