@@ -55,6 +55,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from .config import FALLBACK_REGION
 from .connections import ConnectionId
 from .errors import (
     ConfigurationError,
@@ -67,7 +68,6 @@ from .errors import (
 
 CONNECT_TIMEOUT_SECONDS: Final = 1.5
 READ_TIMEOUT_SECONDS: Final = 4.0
-FALLBACK_REGION: Final = "us-east-1"  # only signs requests to a local endpoint; Lambda sets one
 
 SERVICE: Final = "execute-api"
 # The only HTTP method the sender uses; the IAM test reads it from here (the resource ARN is

@@ -18,17 +18,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import botocore.session
 from botocore.config import Config
 
 from .broadcast import DEFAULT_POLICY, RetryPolicy
-from .config import EnvVar, Settings
+from .config import FALLBACK_REGION, EnvVar, Settings
 from .connections import ConnectionStore, DynamoConnectionStore
-from .gateway import FALLBACK_REGION, Sender, SenderPool, session_credentials
 from .ids import UlidGenerator, guest_name, now_ms
 from .messages import DynamoMessageStore, MessageStore
+
+if TYPE_CHECKING:  # gateway is loaded by the first post (see _senders_on_first_post)
+    from .gateway import Sender, SenderPool
 
 # Everything build_runtime reads, directly or through botocore's endpoint and region resolution.
 RUNTIME_ENV: Final = (
@@ -74,16 +76,33 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
     dynamodb = session.create_client(
         "dynamodb", region_name=region, config=dynamodb_config(settings.fanout_concurrency)
     )
-    senders = SenderPool.signing(
-        session_credentials(session), region, concurrency=settings.fanout_concurrency
-    )
     return Runtime(
         settings=settings,
         store=DynamoConnectionStore(dynamodb, settings.table_name),
         messages=DynamoMessageStore(dynamodb, settings.messages_table_name),
-        sender_for=senders.sender_for,
+        sender_for=_senders_on_first_post(session, region, settings.fanout_concurrency),
         new_id=UlidGenerator().new,
     )
+
+
+def _senders_on_first_post(session: Any, region: str, concurrency: int) -> Callable[[str], Sender]:
+    """``sender_for`` of a ``SenderPool`` signing with ``session``'s credentials, the pool made
+    by the first call: ``$connect``, the usual first event of a cold start, posts nothing, so it
+    never compiles ``gateway``, the package's largest module (the zip carries no bytecode)."""
+    pools: list[SenderPool] = []
+    lock = threading.Lock()
+
+    def sender_for(endpoint_url: str) -> Sender:
+        with lock:
+            if not pools:
+                from .gateway import SenderPool, session_credentials  # noqa: PLC0415
+
+                credentials = session_credentials(session)
+                pools.append(SenderPool.signing(credentials, region, concurrency=concurrency))
+            pool = pools[0]
+        return pool.sender_for(endpoint_url)
+
+    return sender_for
 
 
 _runtimes: dict[tuple[str | None, ...], Runtime] = {}
