@@ -266,8 +266,10 @@ def importtime(env: Mapping[str, str]) -> dict[str, float]:
 
 
 def parse_importtime(report: str) -> dict[str, float]:
-    """Sum ``-X importtime`` lines: ``chat.*`` self time, boto3's and everything's cumulative."""
+    """Sum ``-X importtime`` lines: ``chat.*`` and ``botocore.*`` self time, boto3's and
+    everything's cumulative (the handler imports botocore alone: boto3's is then 0)."""
     chat_self = 0
+    botocore_self = 0
     total = 0
     boto3 = 0
     modules = 0
@@ -283,6 +285,8 @@ def parse_importtime(report: str) -> dict[str, float]:
         modules += 1
         if name == "chat" or name.startswith("chat."):
             chat_self += self_us
+        if name == "botocore" or name.startswith("botocore."):
+            botocore_self += self_us
         if name == "boto3":
             boto3 = cumulative_us
         if nested == 0:
@@ -290,6 +294,7 @@ def parse_importtime(report: str) -> dict[str, float]:
     return {
         "chat_self_ms": chat_self / 1000,
         "boto3_cumulative_ms": boto3 / 1000,
+        "botocore_self_ms": botocore_self / 1000,
         "total_ms": total / 1000,
         "modules": modules,
     }
