@@ -96,6 +96,7 @@ print("MARK" + json.dumps({"in_process_s": served - started, "cpu_s": time.proce
 """
 
 _CONNECTION_ID: Final = "Cq3VbdUxjoECH0A="
+_NAME_KEY: Final = "bench-coldstart-key-0123456789"
 
 
 def _ping_event() -> dict[str, Any]:
@@ -121,7 +122,10 @@ def _ping_event() -> dict[str, Any]:
 def _connect_event() -> dict[str, Any]:
     return {
         "headers": {"Host": "127.0.0.1", "User-Agent": "bench"},
-        "queryStringParameters": {"name": "alice", "room": "bench"},
+        # With its key, alice is admitted again by every sample (the same person coming back,
+        # docs/protocol.md): without one, every sample after the first was refused with 409
+        # (name taken by the first sample's item) and never reached its PutItem.
+        "queryStringParameters": {"name": "alice", "room": "bench", "key": _NAME_KEY},
         "requestContext": {
             "routeKey": "$connect",
             "eventType": "CONNECT",
