@@ -9,7 +9,9 @@ at every start. boto3 and botocore come precompiled, as the Lambda runtime's do.
 - ``ping``: import ``chat.handler``, serve a ``ping``: builds the runtime (a DynamoDB client
   and the ``@connections`` sender) and posts the ``pong`` to a local ``@connections`` sink that
   answers 200.
-- ``$connect``: import, serve a ``$connect``: a DynamoDB client and one ``PutItem`` to moto.
+- ``$connect``: import, serve a ``$connect``: a DynamoDB client, then the source's connect
+  counter, the room's members and the ``PutItem``, in moto (alice presents her key, so every
+  sample is admitted).
 - the floor, any boto3 handler's: import boto3, create a DynamoDB and an
   ``apigatewaymanagementapi`` client.
 
