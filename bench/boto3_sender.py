@@ -24,11 +24,11 @@ from bench.paths import use_backend
 
 use_backend()
 
+from chat.config import FALLBACK_REGION  # noqa: E402
 from chat.connections import ConnectionId  # noqa: E402
 from chat.errors import DeliveryFailed, DeliveryForbidden, RetryableDeliveryError  # noqa: E402
 from chat.gateway import (  # noqa: E402
     CONNECT_TIMEOUT_SECONDS,
-    FALLBACK_REGION,
     READ_TIMEOUT_SECONDS,
     Sender,
     SenderPool,

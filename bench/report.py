@@ -395,7 +395,8 @@ def _coldstart(data: dict[str, Any], markdown: bool) -> list[str]:
         ),
         f"python -X importtime -c 'import chat.handler' (median): chat.* self "
         f"{imports['chat_self_ms']:.1f} ms (compiled at import, no .pyc; "
-        f"{data['importtime_pyc']['chat_self_ms']:.1f} ms with .pyc), boto3 cumulative "
+        f"{data['importtime_pyc']['chat_self_ms']:.1f} ms with .pyc), botocore.* self "
+        f"{imports.get('botocore_self_ms', 0.0):.1f} ms, boto3 cumulative "
         f"{imports['boto3_cumulative_ms']:.1f} ms, all imports {imports['total_ms']:.1f} ms",
         "",
     ]

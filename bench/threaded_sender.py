@@ -22,11 +22,11 @@ from bench.paths import use_backend
 
 use_backend()
 
+from chat.config import FALLBACK_REGION  # noqa: E402
 from chat.connections import ConnectionId  # noqa: E402
 from chat.errors import RetryableDeliveryError  # noqa: E402
 from chat.gateway import (  # noqa: E402
     CONNECT_TIMEOUT_SECONDS,
-    FALLBACK_REGION,
     POST_TO_CONNECTION,
     READ_TIMEOUT_SECONDS,
     USER_AGENT,

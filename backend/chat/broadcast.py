@@ -30,12 +30,11 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ALL_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from heapq import heappop, heappush
 from itertools import chain, count
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from .connections import ConnectionId
 from .errors import (
@@ -44,7 +43,11 @@ from .errors import (
     PayloadTooLarge,
     RetryableDeliveryError,
 )
-from .gateway import Flight, MultiplexingSender, Sender
+
+if TYPE_CHECKING:  # gateway is loaded by the first post (see broadcast), not by this import
+    from concurrent.futures import Future
+
+    from .gateway import Flight, MultiplexingSender, Sender
 
 log = logging.getLogger("chat.broadcast")
 
@@ -200,6 +203,10 @@ def broadcast(
     # The second recipient is read before anything is posted: the store's Query runs then
     # (the sender's own copy comes first and must not arrive before the room has been read).
     second = next(iterator, None)
+    # Imported here: $connect, the usual first event of a cold start, posts nothing and so
+    # never compiles gateway, the package's largest module (the zip carries no bytecode).
+    from .gateway import MultiplexingSender  # noqa: PLC0415
+
     if isinstance(sender, MultiplexingSender):
         # One thread, every post in flight on a selector: no thread switch, no executor.
         dispatcher = _Dispatcher(courier, policy, deadline, concurrency=max(1, concurrency))
@@ -210,6 +217,10 @@ def broadcast(
         ids: Iterator[ConnectionId] = chain((first,), () if second is None else (second,))
         results = [courier.deliver(connection_id) for connection_id in chain(ids, iterator)]
         return _summarise(results, unfinished=0, started=started)
+
+    # Imported here: the Lambda's sender multiplexes, so only the tests' fakes and the
+    # benchmarks' references ever need a thread pool; a cold start need not load one.
+    from concurrent.futures import ALL_COMPLETED, ThreadPoolExecutor, wait  # noqa: PLC0415
 
     executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fanout")
     futures: list[Future[_Result]] = []

@@ -89,6 +89,9 @@ MAX_CONNECTION_SECONDS = 2 * 60 * 60
 # A frame is at most 128 KB and a character takes up to 4 bytes in UTF-8.
 MAX_MESSAGE_CHARS_LIMIT = 30_000
 MAX_FANOUT_CONCURRENCY = 256
+# The region when the environment names none: local runs only (Lambda always sets AWS_REGION).
+# The DynamoDB client and the @connections signer both fall back to it.
+FALLBACK_REGION = "us-east-1"
 
 
 def _secure_or_loopback(url: str) -> bool:

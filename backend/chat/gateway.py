@@ -13,7 +13,7 @@ the sender signs and sends the request itself with the standard library:
 
 - signing does the expensive parts once: the payload's hash once per broadcast (every recipient
   gets the same bytes), the derived key once per (day, secret); per post only the canonical
-  request, the string to sign and one HMAC remain. Credentials are the boto3 session's, read
+  request, the string to sign and one HMAC remain. Credentials are the botocore session's, read
   frozen on every post (cheap, and a refreshed secret is picked up);
 - many posts are in flight from one thread (``flight``): non-blocking keep-alive connections
   (TLS over HTTPS, with a verifying context made once per endpoint) watched by one selector,
@@ -55,6 +55,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from .config import FALLBACK_REGION
 from .connections import ConnectionId
 from .errors import (
     ConfigurationError,
@@ -67,7 +68,6 @@ from .errors import (
 
 CONNECT_TIMEOUT_SECONDS: Final = 1.5
 READ_TIMEOUT_SECONDS: Final = 4.0
-FALLBACK_REGION: Final = "us-east-1"  # only signs requests to a local endpoint; Lambda sets one
 
 SERVICE: Final = "execute-api"
 # The only HTTP method the sender uses; the IAM test reads it from here (the resource ARN is
@@ -714,8 +714,24 @@ class SenderPool:
         """``SignedHttpSender``s signing with a boto3 ``Session``'s credentials and region
         (one pool per container); no boto3 client is created. ``ssl_context``: see
         ``SignedHttpSender`` (the Lambda passes none)."""
-        region = session.region_name or FALLBACK_REGION
-        credentials = session_credentials(session)
+        return cls.signing(
+            session_credentials(session),
+            session.region_name or FALLBACK_REGION,
+            concurrency=concurrency,
+            ssl_context=ssl_context,
+        )
+
+    @classmethod
+    def signing(
+        cls,
+        credentials: Callable[[], FrozenCredentials],
+        region: str,
+        *,
+        concurrency: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> SenderPool:
+        """``SignedHttpSender``s signing with ``credentials`` (see ``session_credentials``) for
+        ``region``: what ``from_session`` builds, for a caller holding a botocore session."""
 
         def factory(endpoint_url: str) -> Sender:
             return SignedHttpSender(

@@ -1,8 +1,11 @@
 """Wiring: the settings and AWS clients one container reuses across invocations.
 
-The only boto3 client is DynamoDB's; ``@connections`` posts go through ``gateway``'s signed HTTP
-sender, which borrows the boto3 session's credentials and region (no second client to create at
-cold start).
+The only AWS client is DynamoDB's; ``@connections`` posts go through ``gateway``'s signed HTTP
+sender, which borrows the session's credentials and region (no second client to create at cold
+start). The session is botocore's, not boto3's: a boto3 client is this same botocore client, but
+``import boto3`` also imports s3transfer (and through it multiprocessing) and boto3's resource
+layer, which the function never uses and every cold start would pay for (``docs/performance.md``,
+"Cold start").
 
 ``runtime_for(os.environ)`` builds them on first use (not at import, so a bad environment is an
 answered, logged 500 rather than an import crash) and keeps them keyed by the variables they were
@@ -15,19 +18,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from .broadcast import DEFAULT_POLICY, RetryPolicy
-from .config import EnvVar, Settings
+from .config import FALLBACK_REGION, EnvVar, Settings
 from .connections import ConnectionStore, DynamoConnectionStore
-from .gateway import FALLBACK_REGION, Sender, SenderPool
 from .ids import UlidGenerator, guest_name, now_ms
 from .messages import DynamoMessageStore, MessageStore
 
-# Everything build_runtime reads, directly or through boto3's endpoint and region resolution.
+if TYPE_CHECKING:  # gateway is loaded by the first post (see _senders_on_first_post)
+    from .gateway import Sender, SenderPool
+
+# Everything build_runtime reads, directly or through botocore's endpoint and region resolution.
 RUNTIME_ENV: Final = (
     *(name.value for name in EnvVar),
     "AWS_ENDPOINT_URL",
@@ -65,21 +70,39 @@ def dynamodb_config(concurrency: int) -> Config:
 def build_runtime(env: Mapping[str, str]) -> Runtime:
     """Validate the settings in ``env`` and create the AWS clients."""
     settings = Settings.from_env(env)
-    session = boto3.session.Session()
-    # AWS_ENDPOINT_URL_DYNAMODB (the local stack) is honoured by boto3 itself.
-    dynamodb = session.client(
-        "dynamodb",
-        region_name=session.region_name or FALLBACK_REGION,
-        config=dynamodb_config(settings.fanout_concurrency),
+    session = botocore.session.get_session()
+    region = session.get_config_variable("region") or FALLBACK_REGION
+    # AWS_ENDPOINT_URL_DYNAMODB (the local stack) is honoured by botocore itself.
+    dynamodb = session.create_client(
+        "dynamodb", region_name=region, config=dynamodb_config(settings.fanout_concurrency)
     )
-    senders = SenderPool.from_session(session, concurrency=settings.fanout_concurrency)
     return Runtime(
         settings=settings,
         store=DynamoConnectionStore(dynamodb, settings.table_name),
         messages=DynamoMessageStore(dynamodb, settings.messages_table_name),
-        sender_for=senders.sender_for,
+        sender_for=_senders_on_first_post(session, region, settings.fanout_concurrency),
         new_id=UlidGenerator().new,
     )
+
+
+def _senders_on_first_post(session: Any, region: str, concurrency: int) -> Callable[[str], Sender]:
+    """``sender_for`` of a ``SenderPool`` signing with ``session``'s credentials, the pool made
+    by the first call: ``$connect``, the usual first event of a cold start, posts nothing, so it
+    never compiles ``gateway``, the package's largest module (the zip carries no bytecode)."""
+    pools: list[SenderPool] = []
+    lock = threading.Lock()
+
+    def sender_for(endpoint_url: str) -> Sender:
+        with lock:
+            if not pools:
+                from .gateway import SenderPool, session_credentials  # noqa: PLC0415
+
+                credentials = session_credentials(session)
+                pools.append(SenderPool.signing(credentials, region, concurrency=concurrency))
+            pool = pools[0]
+        return pool.sender_for(endpoint_url)
+
+    return sender_for
 
 
 _runtimes: dict[tuple[str | None, ...], Runtime] = {}

@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 
 from .broadcast import DEFAULT_POLICY, BroadcastStats, RetryPolicy, broadcast
 from .config import Settings, normalize_origin
@@ -24,7 +24,6 @@ from .connections import (
     RoomMember,
 )
 from .errors import ClientError, ErrorCode, HandshakeRefused, MessageNotStored
-from .gateway import Sender
 from .ids import decode_ulid_time
 from .messages import MessageStore, StoredMessage
 from .names import name_key
@@ -48,6 +47,9 @@ from .protocol import (
 )
 from .ratelimit import Budget
 from .validation import DEFAULT_ROOM, clean_name, clean_profile_name, clean_room
+
+if TYPE_CHECKING:  # only a type here; $connect never loads gateway (see runtime)
+    from .gateway import Sender
 
 
 @dataclass(frozen=True, slots=True)
