@@ -29,7 +29,9 @@ PHONE_SIZE: ViewportSize = {"width": PHONE["width"], "height": PHONE["height"]}
 DESKTOP_SIZE: ViewportSize = {"width": DESKTOP["width"], "height": DESKTOP["height"]}
 
 # A reconnect that waits 2 to 4 s (equal jitter): long enough to send while the page is away.
-SLOW_RECONNECT = {"reconnect_base_ms": "4000", "reconnect_cap_ms": "4000"}
+# Long enough for the messages "sent while away" to be sent on a busy machine.
+SLOW_RECONNECT = {"reconnect_base_ms": "8000", "reconnect_cap_ms": "8000"}
+RECONNECTED_WITHIN_MS = 15_000
 # The page catches up once more this long after an open (config.js catchUpAgainMs), plus slack.
 LATE_CATCH_UP_MS = 3500
 
@@ -97,7 +99,7 @@ def test_a_dropped_page_catches_up_with_what_was_sent_meanwhile_once_each_in_ord
         assert alice.page.get_attribute("#status", "data-state") == "waiting"
         assert alice.message_texts() == ["before the drop"]
 
-        alice.wait_for_notice("Reconnected.")
+        alice.wait_for_notice("Reconnected.", timeout_ms=RECONNECTED_WITHIN_MS)
         alice.wait_for_message("while away 3")
         send_raw(carol, "after the return")
         send_and_wait(bob, "after the return, bob")
@@ -144,7 +146,7 @@ def test_a_message_typed_while_offline_is_delivered_once_after_reconnecting(
     assert alice.page.get_attribute("#status", "data-state") == "waiting"
     shot(alice, "pending")
 
-    alice.wait_for_notice("Reconnected.")
+    alice.wait_for_notice("Reconnected.", timeout_ms=RECONNECTED_WITHIN_MS)
     bob.wait_for_message(text)
     alice.wait_for_message(text)
     alice.page.wait_for_timeout(LATE_CATCH_UP_MS)
@@ -316,7 +318,7 @@ def test_a_message_in_flight_when_the_socket_drops_is_resent_with_its_client_id_
     )
 
     alice.send(text)
-    alice.wait_for_notice("Reconnected.")
+    alice.wait_for_notice("Reconnected.", timeout_ms=RECONNECTED_WITHIN_MS)
     bob.wait_for_message(text)
     alice.wait_for_message(text)
     alice.page.wait_for_timeout(LATE_CATCH_UP_MS)
