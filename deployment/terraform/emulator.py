@@ -19,6 +19,7 @@ EMULATED_SERVICES: Final = (
     "budgets",
     "cloudfront",
     "cloudwatch",
+    "cognitoidp",
     "dynamodb",
     "iam",
     "lambda",
@@ -116,5 +117,8 @@ def emulator_inventory(endpoint: str, region: str) -> dict[str, list[str]]:
         ],
         "log groups": [
             g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]
+        ],
+        "cognito user pools": [
+            p["Name"] for p in client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
         ],
     }

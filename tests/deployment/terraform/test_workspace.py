@@ -38,3 +38,22 @@ def test_workdir_without_the_zip_says_to_build_it(tmp_path: Path) -> None:
     root.mkdir()
     with pytest.raises(HarnessError, match="make build"):
         prepare_workdir(root, DeploymentSources(tf, tmp_path / "no-site", tmp_path / "missing.zip"))
+
+
+def test_the_authorizer_zip_is_laid_out_beside_the_lambdas(tmp_path: Path) -> None:
+    """Given, the authorizer's package lands at build/authorizer.zip, as `make build` puts it."""
+    tf = tmp_path / "terraform"
+    tf.mkdir()
+    (tf / "versions.tf").write_text("")
+    lambda_zip = tmp_path / "lambda.zip"
+    lambda_zip.write_bytes(b"PK-chat")
+    authorizer_zip = tmp_path / "authorizer.zip"
+    authorizer_zip.write_bytes(b"PK-auth")
+    root = tmp_path / "work"
+    root.mkdir()
+    prepare_workdir(
+        root,
+        DeploymentSources(tf, tmp_path / "no-site", lambda_zip, authorizer_zip=authorizer_zip),
+    )
+    assert (root / "build" / "lambda.zip").read_bytes() == b"PK-chat"
+    assert (root / "build" / "authorizer.zip").read_bytes() == b"PK-auth"
