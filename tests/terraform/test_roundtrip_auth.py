@@ -85,7 +85,14 @@ def deployment(
     sources = DeploymentSources(
         site_dir=site_dir, lambda_zip=lambda_zip, authorizer_zip=authorizer_zip
     )
-    variables = {"name_prefix": PREFIX, "auth": "cognito", "cognito_self_sign_up": True}
+    # s3-website: the sign-in wiring does not depend on the hosting mode, and moto's CloudFront
+    # makes the destroy a minute slower.
+    variables = {
+        "name_prefix": PREFIX,
+        "hosting_mode": "s3-website",
+        "auth": "cognito",
+        "cognito_self_sign_up": True,
+    }
     applied = apply_deployment(
         variables, endpoint=moto.endpoint, sources=sources, tool=terraform_tool
     )
