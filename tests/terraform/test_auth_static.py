@@ -95,8 +95,10 @@ def test_oidc_without_issuer_or_audience_is_refused(
 
 
 def test_oidc_plans_the_authorizer_for_the_given_issuer(workspace: Terraform) -> None:
-    """With an issuer and an audience: no user pool, the authorizer told the issuer and
-    audience (no JWKS URL: discovery), and the page told the issuer and its origin."""
+    """With an issuer and an audience: no user pool, an API authorizer, and the authorizer
+    function told the issuer and audience and no JWKS URL (it uses discovery). (The chat's
+    AUTH_MODE is not in the plan's known values: its environment map has unknown entries; the
+    cognito round trip reads it after apply.)"""
     plan(workspace, {"auth": "oidc", "oidc_issuer": ISSUER, "oidc_audience": AUDIENCE}, (0, 2))
     authorizer = planned_resource(workspace, "aws_lambda_function.authorizer[0]")
     assert authorizer["environment"] == [
@@ -112,8 +114,6 @@ def test_oidc_plans_the_authorizer_for_the_given_issuer(workspace: Terraform) ->
     addresses = {r["address"] for r in shown["planned_values"]["root_module"]["resources"]}
     assert not any(a.startswith("aws_cognito") for a in addresses)
     assert "aws_apigatewayv2_authorizer.connect[0]" in addresses
-    chat = planned_resource(workspace, "aws_lambda_function.chat")
-    assert chat["environment"][0]["variables"]["AUTH_MODE"] == "oidc"
 
 
 def test_an_oidc_jwks_url_is_passed_on(workspace: Terraform) -> None:
@@ -131,13 +131,11 @@ def test_an_oidc_jwks_url_is_passed_on(workspace: Terraform) -> None:
 
 
 def test_auth_none_creates_no_sign_in_resource(workspace: Terraform) -> None:
-    """The default plans no pool, no authorizer, and the chat's AUTH_MODE none."""
+    """The default plans no user pool, no authorizer and nothing else of sign-in."""
     plan(workspace, {}, (0, 2))
     shown = json.loads(workspace.run("show", "-json", "-no-color", "auth.tfplan").stdout)
     addresses = {r["address"] for r in shown["planned_values"]["root_module"]["resources"]}
     assert {a for a in addresses if "cognito" in a or "authorizer" in a} == set()
-    chat = planned_resource(workspace, "aws_lambda_function.chat")
-    assert chat["environment"][0]["variables"]["AUTH_MODE"] == "none"
 
 
 def test_a_missing_authorizer_zip_is_reported_with_the_fix(
