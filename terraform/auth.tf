@@ -43,7 +43,8 @@ locals {
   auth_endpoint = local.cognito ? "https://${local.cognito_host}/" : ""
   auth_origin = (
     local.cognito ? "https://${local.cognito_host}"
-    : var.auth == "oidc" ? regex("^https://[^/]+", var.oidc_issuer) : ""
+    # try(): a missing issuer is reported by the authorizer's precondition, not here.
+    : var.auth == "oidc" ? try(regex("^https://[^/]+", var.oidc_issuer), "") : ""
   )
 }
 
