@@ -52,9 +52,11 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	terraform -chdir=$(TF_DIR) fmt -recursive
 
-## build: the reproducible Lambda zip in build/lambda.zip
+## build: the reproducible Lambda zips: build/lambda.zip (the chat) and build/authorizer.zip
+## (the sign-in authorizer with its pinned aarch64 wheels, cached in build/authorizer-wheels/)
 build: $(STAMP)
 	$(PY) scripts/build_lambda.py
+	$(PY) -m scripts.build_authorizer
 
 ## bench: the benchmarks (never part of `make test`)
 bench: $(STAMP) build

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import sys
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,29 +23,40 @@ DEFAULT_OUTPUT = ROOT / "build" / "lambda.zip"
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def package_files(source: Path = SOURCE) -> list[Path]:
-    """Return the files that go into the zip, relative to ``source``, sorted."""
+def package_files(source: Path = SOURCE, package: str = PACKAGE) -> list[Path]:
+    """Return the ``.py`` files of ``package`` under ``source``, relative to ``source``, sorted."""
     files = [
         path.relative_to(source)
-        for path in (source / PACKAGE).rglob("*")
+        for path in (source / package).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix == ".py"
     ]
     return sorted(files, key=lambda p: p.as_posix())
 
 
-def build(output: Path = DEFAULT_OUTPUT, source: Path = SOURCE) -> Path:
-    """Write the zip to ``output`` and return its path."""
+def write_zip(
+    output: Path, files: Mapping[str, Path], executable: frozenset[str] = frozenset()
+) -> Path:
+    """Write ``files`` (entry name -> file on disk) to the zip ``output``, reproducibly.
+
+    Entries are written in sorted name order with the fixed date, rw-r--r-- permissions, or
+    rwxr-xr-x for the names in ``executable``; the zip appears at ``output`` only once complete.
+    """
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_suffix(".zip.tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for rel in package_files(source):
-            info = zipfile.ZipInfo(rel.as_posix(), date_time=FIXED_DATE)
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
+            info.external_attr = (0o755 if name in executable else 0o644) << 16
             info.create_system = 3  # Unix, so the permission bits are honoured
-            zf.writestr(info, (source / rel).read_bytes())
+            zf.writestr(info, files[name].read_bytes())
     tmp.replace(output)
     return output
+
+
+def build(output: Path = DEFAULT_OUTPUT, source: Path = SOURCE) -> Path:
+    """Write the zip to ``output`` and return its path."""
+    return write_zip(output, {rel.as_posix(): source / rel for rel in package_files(source)})
 
 
 def code_sha256(path: Path) -> str:

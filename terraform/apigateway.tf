@@ -15,12 +15,17 @@ resource "aws_apigatewayv2_integration" "lambda" {
 }
 
 resource "aws_apigatewayv2_route" "chat" {
-  #checkov:skip=CKV_AWS_309:The chat is open by design: anyone with the page may join under any name. API Gateway allows an authorizer only on $connect, where the Lambda already enforces the origin allowlist.
+  #checkov:skip=CKV_AWS_309:A WebSocket API takes an authorizer on $connect only, and every other route runs on a connection $connect admitted. With auth on (var.auth) $connect has the Lambda authorizer; with auth = "none", the default, the chat is open by design and the Lambda enforces the origin allowlist.
   for_each = local.route_keys
 
   api_id    = aws_apigatewayv2_api.chat.id
   route_key = each.value
   target    = "integrations/${aws_apigatewayv2_integration.lambda.id}"
+
+  # With sign-in, the authorizer (auth.tf) guards $connect; API Gateway accepts
+  # an authorizer on no other route of a WebSocket API.
+  authorization_type = local.auth_enabled && each.value == "$connect" ? "CUSTOM" : "NONE"
+  authorizer_id      = local.auth_enabled && each.value == "$connect" ? aws_apigatewayv2_authorizer.connect[0].id : null
 }
 
 # auto_deploy creates a new deployment whenever a route or integration
@@ -49,6 +54,8 @@ resource "aws_apigatewayv2_stage" "chat" {
     for_each = var.enable_access_logging ? [1] : []
     content {
       destination_arn = aws_cloudwatch_log_group.access[0].arn
+      # Context variables only: no request header ($context has none of them),
+      # so never the Sec-WebSocket-Protocol header that carries a sign-in token.
       format = jsonencode({
         requestId    = "$context.requestId"
         connectionId = "$context.connectionId"

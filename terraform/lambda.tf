@@ -39,6 +39,7 @@ resource "aws_lambda_function" "chat" {
       MAX_MESSAGE_CHARS              = tostring(var.max_message_chars)
       FANOUT_CONCURRENCY             = tostring(var.fanout_concurrency)
       CONNECTION_TTL_SECONDS         = tostring(var.connection_ttl_seconds)
+      AUTH_MODE                      = var.auth
     }
   }
 

@@ -13,8 +13,9 @@ locals {
   lambda_handler = "chat.handler.handler"
 
   # Defaults that depend on the module's location cannot be variable defaults.
-  lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../build/lambda.zip")
-  site_dir        = coalesce(var.site_dir, "${path.module}/../frontend")
+  lambda_zip_path     = coalesce(var.lambda_zip_path, "${path.module}/../build/lambda.zip")
+  authorizer_zip_path = coalesce(var.authorizer_zip_path, "${path.module}/../build/authorizer.zip")
+  site_dir            = coalesce(var.site_dir, "${path.module}/../frontend")
 
   # The tags every resource carries (providers.tf); they win over var.tags.
   stack_tags = {

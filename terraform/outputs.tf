@@ -52,3 +52,18 @@ output "region" {
   description = "The region the stack is in (`make smoke` signs its AWS calls for it)."
   value       = var.region
 }
+
+output "user_pool_id" {
+  description = "With auth = \"cognito\": the Cognito user pool's id (create users with `aws cognito-idp admin-create-user --user-pool-id ...`); null otherwise."
+  value       = one(aws_cognito_user_pool.users[*].id)
+}
+
+output "user_pool_client_id" {
+  description = "With auth = \"cognito\": the page's app client id (the ID tokens' audience); null otherwise."
+  value       = one(aws_cognito_user_pool_client.page[*].id)
+}
+
+output "authorizer_function_name" {
+  description = "With sign-in on: the Lambda authorizer guarding $connect; null with auth = \"none\"."
+  value       = one(aws_lambda_function.authorizer[*].function_name)
+}

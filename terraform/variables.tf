@@ -374,6 +374,69 @@ variable "enable_access_logging" {
   default     = false
 }
 
+# Sign-in (auth.tf). Cross-variable checks (oidc needs an issuer and an audience) need
+# Terraform 1.9 in a validation block; the authorizer checks them as a precondition instead.
+variable "auth" {
+  description = "Who may join: \"none\" (anyone, under any name: the open chat), \"cognito\" (users of a Cognito user pool this stack creates) or \"oidc\" (users of your own OpenID Connect issuer: oidc_issuer, oidc_audience). With sign-in, a Lambda authorizer checks the user's ID token on $connect and the chat takes the user's name from it."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "cognito", "oidc"], var.auth)
+    error_message = "auth must be \"none\", \"cognito\" or \"oidc\"."
+  }
+}
+
+variable "cognito_self_sign_up" {
+  description = "With auth = \"cognito\": let anyone create an account from the page (Cognito mails a code to confirm the e-mail address). Off: only an administrator creates users (aws cognito-idp admin-create-user)."
+  type        = bool
+  default     = false
+}
+
+variable "oidc_issuer" {
+  description = "With auth = \"oidc\": the issuer URL, exactly the tokens' `iss` (e.g. \"https://example.eu.auth0.com/\", \"https://accounts.google.com\")."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.oidc_issuer == null || can(regex("^https://[^\\s?#]+$", var.oidc_issuer))
+    error_message = "oidc_issuer must be an https:// URL with no query or fragment, exactly as the tokens' iss claim says it."
+  }
+}
+
+variable "oidc_audience" {
+  description = "With auth = \"oidc\": the client id of the page at the issuer, which its ID tokens carry as `aud`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.oidc_audience == null || try(length(trimspace(var.oidc_audience)) > 0, false)
+    error_message = "oidc_audience must be the page's client id at the issuer, not empty."
+  }
+}
+
+variable "oidc_jwks_url" {
+  description = "With auth = \"oidc\": where the issuer's signing keys are. null finds them by OpenID Connect discovery ({issuer}/.well-known/openid-configuration)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.oidc_jwks_url == null || can(regex("^https://[^\\s]+$", var.oidc_jwks_url))
+    error_message = "oidc_jwks_url must be an https:// URL or null."
+  }
+}
+
+variable "authorizer_zip_path" {
+  description = "Path of the authorizer's zip built by `make build` (used only when auth is not \"none\"). null means build/authorizer.zip in the repository."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.authorizer_zip_path == null ? true : endswith(var.authorizer_zip_path, ".zip")
+    error_message = "authorizer_zip_path must name a .zip file (run `make build` to create build/authorizer.zip)."
+  }
+}
+
 variable "lambda_zip_path" {
   description = "Path of the Lambda zip built by `make build`. null means build/lambda.zip in the repository."
   type        = string

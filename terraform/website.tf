@@ -14,6 +14,13 @@ locals {
     websocket_url     = local.websocket_url
     websocket_origin  = local.websocket_origin
     max_message_chars = var.max_message_chars
+    # Sign-in (auth.tf): empty strings when auth = "none".
+    auth_mode      = var.auth
+    auth_endpoint  = local.auth_endpoint
+    auth_client_id = local.auth_enabled ? local.auth_audience : ""
+    auth_sign_up   = tostring(local.cognito && var.cognito_self_sign_up)
+    auth_origin    = local.auth_origin
+    auth_issuer    = local.auth_enabled ? local.auth_issuer : ""
   }
 
   content_types = {
@@ -55,7 +62,8 @@ locals {
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self'",
-    "connect-src ${local.websocket_origin}",
+    # The sign-in endpoint's origin too when auth is on (the page calls it).
+    trimspace("connect-src ${local.websocket_origin} ${local.auth_origin}"),
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",

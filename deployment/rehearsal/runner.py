@@ -223,7 +223,8 @@ def _apply(
         terraform_dir=options.terraform_dir,
         site_dir=options.site_dir,
         lambda_zip=options.lambda_zip,
-        authorizer_zip=options.authorizer_zip,
+        # Only a deployment with auth on needs it; Terraform says so when it is missing then.
+        authorizer_zip=options.authorizer_zip if options.authorizer_zip.is_file() else None,
     )
     applied: AppliedDeployment | None = None
     failure: HarnessError | None = None

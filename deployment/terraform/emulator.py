@@ -119,6 +119,6 @@ def emulator_inventory(endpoint: str, region: str) -> dict[str, list[str]]:
             g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]
         ],
         "cognito user pools": [
-            p["Id"] for p in client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
+            p["Name"] for p in client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
         ],
     }

@@ -8,6 +8,7 @@ as they do for ``make deploy``::
     <tmp>/terraform/zz_harness.auto.tfvars.json   the caller's variables
     <tmp>/frontend/                   a copy of the site
     <tmp>/build/lambda.zip            a copy of the Lambda package
+    <tmp>/build/authorizer.zip        a copy of the authorizer's package, when given
     <tmp>/terraformrc                 CLI config: the aws provider from the filesystem mirror only
 
 The repository's ``terraform/`` folder is never written to.
@@ -55,15 +56,15 @@ _IGNORED_IN_COPY: Final = shutil.ignore_patterns(
 
 @dataclass(frozen=True)
 class DeploymentSources:
-    """What a run deploys: the Terraform configuration, the site and the Lambda zips."""
+    """What a run deploys: the Terraform configuration, the site and the Lambda zip."""
 
     terraform_dir: Path = TERRAFORM_DIR
     site_dir: Path = SITE_DIR
     # None: no package to lay out (a configuration without the Lambda, or `validate` only).
     lambda_zip: Path | None = LAMBDA_ZIP
-    # The $connect authorizer's package (issue #17), laid out when it exists: only a
-    # configuration with `auth` on uses it, and Terraform names it when it is missing then.
-    authorizer_zip: Path | None = AUTHORIZER_ZIP
+    # The authorizer's package (scripts/build_authorizer.py); needed only with auth on, so
+    # None by default: a deployment with auth = "none" never builds it.
+    authorizer_zip: Path | None = None
 
 
 def prepare_workdir(root: Path, sources: DeploymentSources) -> Path:
@@ -74,14 +75,14 @@ def prepare_workdir(root: Path, sources: DeploymentSources) -> Path:
     shutil.copytree(sources.terraform_dir, workdir, ignore=_IGNORED_IN_COPY)
     if sources.site_dir.is_dir():
         shutil.copytree(sources.site_dir, root / "frontend")
-    if sources.lambda_zip is not None:
-        if not sources.lambda_zip.is_file():
-            raise HarnessError(f"{sources.lambda_zip} does not exist: run `make build` first")
+    packages = {"lambda.zip": sources.lambda_zip, "authorizer.zip": sources.authorizer_zip}
+    for name, package in packages.items():
+        if package is None:
+            continue
+        if not package.is_file():
+            raise HarnessError(f"{package} does not exist: run `make build` first")
         (root / "build").mkdir(exist_ok=True)
-        shutil.copy2(sources.lambda_zip, root / "build" / "lambda.zip")
-    if sources.authorizer_zip is not None and sources.authorizer_zip.is_file():
-        (root / "build").mkdir(exist_ok=True)
-        shutil.copy2(sources.authorizer_zip, root / "build" / "authorizer.zip")
+        shutil.copy2(package, root / "build" / name)
     return workdir
 
 

@@ -40,21 +40,20 @@ def test_workdir_without_the_zip_says_to_build_it(tmp_path: Path) -> None:
         prepare_workdir(root, DeploymentSources(tf, tmp_path / "no-site", tmp_path / "missing.zip"))
 
 
-def test_the_authorizers_package_is_laid_out_when_it_exists(tmp_path: Path) -> None:
-    """build/authorizer.zip goes next to build/lambda.zip (auth on); none is no error (off)."""
+def test_the_authorizer_zip_is_laid_out_beside_the_lambdas(tmp_path: Path) -> None:
+    """Given, the authorizer's package lands at build/authorizer.zip, as `make build` puts it."""
     tf = tmp_path / "terraform"
     tf.mkdir()
     (tf / "versions.tf").write_text("")
-    zip_path, authorizer = tmp_path / "lambda.zip", tmp_path / "authorizer.zip"
-    zip_path.write_bytes(b"PK")
-    authorizer.write_bytes(b"PK-auth")
+    lambda_zip = tmp_path / "lambda.zip"
+    lambda_zip.write_bytes(b"PK-chat")
+    authorizer_zip = tmp_path / "authorizer.zip"
+    authorizer_zip.write_bytes(b"PK-auth")
     root = tmp_path / "work"
     root.mkdir()
-    prepare_workdir(root, DeploymentSources(tf, tmp_path / "no-site", zip_path, authorizer))
-    assert (root / "build" / "authorizer.zip").read_bytes() == b"PK-auth"
-    bare = tmp_path / "bare"
-    bare.mkdir()
     prepare_workdir(
-        bare, DeploymentSources(tf, tmp_path / "no-site", zip_path, tmp_path / "no.zip")
+        root,
+        DeploymentSources(tf, tmp_path / "no-site", lambda_zip, authorizer_zip=authorizer_zip),
     )
-    assert sorted(p.name for p in (bare / "build").iterdir()) == ["lambda.zip"]
+    assert (root / "build" / "lambda.zip").read_bytes() == b"PK-chat"
+    assert (root / "build" / "authorizer.zip").read_bytes() == b"PK-auth"

@@ -1,0 +1,1 @@
+"""Build scripts: the reproducible Lambda packages (`make build`)."""
