@@ -451,7 +451,6 @@ def test_integration_timeout_answers_endpoint_request_timed_out(tmp_path: Path) 
     log = EventLog(tmp_path / "events.jsonl")
     emulator = EmulatorSettings(routes=TEST_ROUTES, integration_timeout_s=0.8)
     with running_stack(handler_options(log.path, emulator=emulator)) as short:
-
         # The id comes from the $connect event: an echo would be held to 0.8 s too, and on a busy
         # machine its late answer would be the frame read here.
         async def chat() -> tuple[str | bytes, float]:
