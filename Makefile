@@ -37,9 +37,11 @@ CHECK_TESTS := tests/backend tests/scripts tests/local_stack/emulator/test_core.
 check: $(STAMP) lint
 	$(PY) -m pytest -q -m "not slow and not browser and not terraform" $(CHECK_TESTS)
 
-## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal)
+## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal), on
+## TEST_WORKERS processes (pytest-xdist); a test file's tests share one worker (its fixtures)
+TEST_WORKERS ?= 2
 test: $(STAMP) checkov-venv lint build
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## lint: ruff and mypy --strict on the source
 lint: $(STAMP)
