@@ -317,15 +317,38 @@ class Distribution:
 
 
 def distributions(code_dir: Path) -> list[Distribution]:
-    """Every distribution in the package that has a ``RECORD`` (as pip installs them)."""
+    """Every distribution in the package, with its files: from its ``RECORD`` as pip installs
+    it, else (a build that drops ``RECORD`` for reproducibility) its top-level packages and
+    modules, as ``top_level.txt`` names them or, without one, its own name."""
     found = []
-    for record in sorted(code_dir.glob("*.dist-info/RECORD")):
-        name, _, version = record.parent.name.removesuffix(".dist-info").rpartition("-")
-        files = tuple(
-            line.split(",")[0] for line in record.read_text(encoding="utf-8").splitlines() if line
-        )
+    for dist_info in sorted(code_dir.glob("*.dist-info")):
+        name, _, version = dist_info.name.removesuffix(".dist-info").rpartition("-")
+        record = dist_info / "RECORD"
+        if record.is_file():
+            lines = record.read_text(encoding="utf-8").splitlines()
+            files = tuple(line.split(",")[0] for line in lines if line)
+        else:
+            files = _files_of_top_levels(code_dir, _top_levels(dist_info, name))
         found.append(Distribution(name=name, version=version, files=files))
     return found
+
+
+def _top_levels(dist_info: Path, name: str) -> list[str]:
+    listed = dist_info / "top_level.txt"
+    if listed.is_file():
+        return [line.strip() for line in listed.read_text(encoding="utf-8").splitlines() if line]
+    return [name.lower().replace("-", "_")]
+
+
+def _files_of_top_levels(code_dir: Path, tops: list[str]) -> tuple[str, ...]:
+    files: list[str] = []
+    for top in tops:
+        package = code_dir / top
+        if package.is_dir():
+            files += [p.relative_to(code_dir).as_posix() for p in package.rglob("*") if p.is_file()]
+        # A top-level module: top.py, or native code such as top.cpython-313-aarch64-...so.
+        files += [p.name for p in code_dir.glob(f"{top}.*") if p.is_file()]
+    return tuple(sorted(files))
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,23 @@ def test_native_code_for_another_machine_is_replaced_by_this_interpreters(
     assert code.runnable_here(tmp_path, machine=AARCH64) == []
 
 
+def test_distributions_without_record_are_found_by_their_top_levels(tmp_path: Path) -> None:
+    """build/authorizer.zip drops RECORD (reproducibility): cffi's root-level native module is
+    found through top_level.txt, cryptography's package through its own name."""
+    backend = "_cffi_backend.cpython-313-aarch64-linux-gnu.so"
+    (tmp_path / backend).write_bytes(elf(AARCH64))
+    (tmp_path / "cffi").mkdir()
+    (tmp_path / "cffi" / "__init__.py").write_text("")
+    (tmp_path / "cffi-2.1.1.dist-info").mkdir()
+    (tmp_path / "cffi-2.1.1.dist-info" / "top_level.txt").write_text("_cffi_backend\ncffi\n")
+    (tmp_path / "cryptography" / "hazmat").mkdir(parents=True)
+    (tmp_path / "cryptography" / "hazmat" / "_rust.abi3.so").write_bytes(elf(AARCH64))
+    (tmp_path / "cryptography-50.0.2.dist-info").mkdir()
+    replaced = code.runnable_here(tmp_path, machine=X86_64)
+    assert sorted(r.name for r in replaced) == ["cffi", "cryptography"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_foreign_native_code_no_distribution_owns_is_an_error(tmp_path: Path) -> None:
     """Nothing to fall back on: the rehearsal says which file it cannot run."""
     (tmp_path / "_speedups.so").write_bytes(elf(AARCH64))
