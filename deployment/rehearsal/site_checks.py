@@ -128,6 +128,9 @@ def check_site(
     return SiteWiring(rendered if not problems else None), problems
 
 
+_COMMENT_LINE: Final = re.compile(r"^\s*//.*$", re.MULTILINE)
+
+
 def check_sign_in_site(
     objects: Mapping[str, SiteObject], *, mode: str, endpoint_origin: str, client_id: str
 ) -> list[Problem]:
@@ -138,7 +141,8 @@ def check_sign_in_site(
     config = objects.get(CONFIG_JS)
     if config is None:
         return []  # check_site reports the missing config.js
-    text = config.body.decode("utf-8", errors="replace")
+    # Comment lines left out: the template's comments name the modes too.
+    text = _COMMENT_LINE.sub("", config.body.decode("utf-8", errors="replace"))
     problems = []
     wanted = {
         f"the sign-in mode {mode!r}": re.compile(rf"""["'`]{re.escape(mode)}["'`]"""),

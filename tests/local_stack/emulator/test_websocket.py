@@ -485,8 +485,9 @@ def test_posts_alone_keep_a_connection_until_the_maximum_duration(
     client = management_client(stack)
 
     async def chat() -> tuple[str, float, int | None]:
-        async with ws_connect(stack.ws_url) as ws:
-            connection_id = await whoami(ws)
+        # The id from the $connect event: an echo's answer could come after the idle close.
+        async with ws_connect(stack.ws_url + "?tag=posts") as ws:
+            connection_id = await asyncio.to_thread(tagged_connection, log, "posts")
             started = time.monotonic()
             while True:
                 with contextlib.suppress(client.exceptions.GoneException):
