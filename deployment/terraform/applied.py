@@ -23,7 +23,7 @@ from typing import Any, Final, Self
 
 from deployment.terraform.cli import Terraform
 from deployment.terraform.emulator import boto3_client
-from deployment.terraform.errors import HarnessError
+from deployment.terraform.errors import HarnessError, TerraformError
 from deployment.terraform.plan import Plan
 from deployment.terraform.tools import TerraformTool
 from deployment.terraform.workspace import DeploymentSources, Workspace
@@ -62,9 +62,15 @@ class AppliedDeployment:
         return self.terraform.plan()
 
     def destroy(self) -> None:
-        """``terraform destroy`` (once; later calls do nothing)."""
+        """``terraform destroy`` (once; later calls do nothing), run a second time if the first
+        fails: on a loaded machine the emulator can answer a delete the provider retried with
+        "not found" (the first attempt did it), and a second destroy only confirms what is gone.
+        A second failure raises."""
         if not self.destroyed:
-            self.terraform.destroy()
+            try:
+                self.terraform.destroy()
+            except TerraformError:
+                self.terraform.destroy()
             self.destroyed = True
 
     def close(self) -> None:
