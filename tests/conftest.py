@@ -37,6 +37,13 @@ def require_tool(name: str, why: str) -> str:
     return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files that run Terraform first, in their order, then the rest: they are the longest
+    (minutes each), and `make test`'s workers (``--dist loadfile``) then start them early
+    instead of finishing the run on one of them while the other worker idles."""
+    items.sort(key=lambda item: item.get_closest_marker("terraform") is None)
+
+
 @pytest.fixture(scope="session")
 def terraform_tool() -> TerraformTool:
     """The terraform binary and the local mirror of the aws provider (skip, or fail in CI)."""
