@@ -40,7 +40,10 @@ check: $(STAMP) lint
 ## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal), on
 ## TEST_WORKERS processes (pytest-xdist); a test file's tests share one worker (its fixtures)
 TEST_WORKERS ?= 2
-test: $(STAMP) checkov-venv lint build
+test:
+	@# The two virtualenvs install side by side, then lint and the zips; a failure stops here.
+	$(MAKE) --no-print-directory -j2 $(STAMP) checkov-venv
+	$(MAKE) --no-print-directory -j2 lint build
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## lint: ruff and mypy --strict on the source
