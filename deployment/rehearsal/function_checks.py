@@ -51,17 +51,11 @@ def _execution_arn(function: Function, api_id: str) -> str:
 def check_permission(function: Function, api_id: str, stage: str, route_key: str) -> list[Problem]:
     """The function's resource policy must let API Gateway invoke it for this API's stage."""
     # The source ARN API Gateway presents: {execution ARN}/{stage}/{route key}.
-    source = f"{_execution_arn(function, api_id)}/{stage}/{route_key}"
-    if any(allows_invoke(s, source) for s in function.policy_statements):
-        return []
-    return [
-        Problem(
-            PERMISSION_AREA,
-            f"the resource policy of {function.name} does not let apigateway.amazonaws.com "
-            f"invoke it from {source}: every route would answer 500 (add an "
-            "aws_lambda_permission for this API's stage)",
-        )
-    ]
+    return _invoke_allowed(
+        function,
+        f"{_execution_arn(function, api_id)}/{stage}/{route_key}",
+        "every route would answer 500 (add an aws_lambda_permission for this API's stage)",
+    )
 
 
 def check_authorizer_permission(
@@ -69,15 +63,24 @@ def check_authorizer_permission(
 ) -> list[Problem]:
     """The authorizer's resource policy must let API Gateway invoke it as this authorizer."""
     # The source ARN API Gateway presents for an authorizer: {execution ARN}/authorizers/{id}.
-    source = f"{_execution_arn(function, api_id)}/authorizers/{authorizer_id}"
+    return _invoke_allowed(
+        function,
+        f"{_execution_arn(function, api_id)}/authorizers/{authorizer_id}",
+        "every $connect would answer 500 (add an aws_lambda_permission whose source_arn "
+        "covers the API's authorizers)",
+    )
+
+
+def _invoke_allowed(function: Function, source: str, otherwise: str) -> list[Problem]:
+    """No problem if a statement of ``function``'s resource policy lets API Gateway invoke it
+    from ``source``; else one saying what ``otherwise`` happens."""
     if any(allows_invoke(s, source) for s in function.policy_statements):
         return []
     return [
         Problem(
             PERMISSION_AREA,
             f"the resource policy of {function.name} does not let apigateway.amazonaws.com "
-            f"invoke it from {source}: every $connect would answer 500 (add an "
-            "aws_lambda_permission whose source_arn covers the API's authorizers)",
+            f"invoke it from {source}: {otherwise}",
         )
     ]
 
