@@ -67,9 +67,10 @@ from bench.tls import Certificate
 
 use_backend()
 
-from chat.broadcast import BroadcastStats, broadcast  # noqa: E402
+from chat.broadcast import broadcast  # noqa: E402
 from chat.config import DEFAULT_FANOUT_CONCURRENCY  # noqa: E402
 from chat.connections import ConnectionId  # noqa: E402
+from chat.delivery import BroadcastStats  # noqa: E402
 from chat.gateway import Sender, SenderPool  # noqa: E402
 from chat.protocol import message_frame  # noqa: E402
 

@@ -30,13 +30,14 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from enum import Enum
 from heapq import heappop, heappush
 from itertools import chain, count
 from typing import TYPE_CHECKING, Final, Protocol
 
-from .connections import ConnectionId
+from .connections import ConnectionId, ConnectionStore
+from .delivery import DEFAULT_POLICY, BroadcastStats, RetryPolicy
 from .errors import (
     ConnectionGone,
     DeliveryForbidden,
@@ -68,47 +69,6 @@ class Pruner(Protocol):
     def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
         """Delete ``connection_id``'s item unless it connected at or after
         ``connected_before_ms``; True if it is not stored any more."""
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard to try one recipient."""
-
-    max_attempts: int = 3
-    base_delay_s: float = 0.05
-    max_delay_s: float = 1.0
-    reserve_ms: int = 1000
-
-    def backoff(self, attempt: int, jitter: float) -> float:
-        """Full jitter: uniform in ``[0, min(max_delay, base * 2**(attempt-1))]``."""
-        return jitter * min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
-
-
-DEFAULT_POLICY: Final = RetryPolicy()
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastStats:
-    """What happened to one broadcast; ``failed`` includes ``too_large`` and ``forbidden``.
-
-    ``gone`` names the pruned connections (for ``left`` notices) and ``elapsed_ms`` is the
-    wall time spent delivering; neither is compared, so stats compare by their counts.
-    """
-
-    delivered: int = 0
-    pruned: int = 0
-    retried: int = 0
-    failed: int = 0
-    too_large: int = 0
-    forbidden: int = 0
-    gone: tuple[ConnectionId, ...] = field(default=(), compare=False)
-    elapsed_ms: float = field(default=0.0, compare=False)
-
-    def __add__(self, other: BroadcastStats) -> BroadcastStats:
-        """Add two stats field by field."""
-        return BroadcastStats(
-            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(BroadcastStats))
-        )
 
 
 class _Outcome(Enum):
@@ -234,6 +194,35 @@ def broadcast(
     return _summarise(
         [future.result() for future in done], unfinished=len(not_done), started=started
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """Where a route's frames go: a sender, the store to prune from, and the fan-out's limits."""
+
+    sender: Sender
+    store: ConnectionStore
+    concurrency: int
+    policy: RetryPolicy = DEFAULT_POLICY
+    remaining_ms: Callable[[], int] | None = None
+
+    def send(
+        self,
+        payload: bytes,
+        recipients: Iterable[ConnectionId],
+        personal: Mapping[ConnectionId, bytes] | None = None,
+    ) -> BroadcastStats:
+        """Deliver ``payload`` to ``recipients`` (``personal`` bytes to some) via ``broadcast``."""
+        return broadcast(
+            payload,
+            recipients,
+            self.sender,
+            self.store,
+            concurrency=self.concurrency,
+            policy=self.policy,
+            remaining_ms=self.remaining_ms,
+            personal=personal,
+        )
 
 
 class _Job:

@@ -1,4 +1,4 @@
-"""The Lambda entry point, ``chat.handler.handler``: a thin router over ``usecases``.
+"""The Lambda entry point, ``chat.handler.handler``: a thin router over ``usecases``' modules.
 
 It reads ``requestContext.routeKey``, looks it up in ``ROUTES``, calls one use case and turns the
 result into the API Gateway response in one place. No exception reaches the Lambda runtime: it is
@@ -14,11 +14,9 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from . import usecases
-from .broadcast import BroadcastStats
-from .config import Settings
+from .delivery import BroadcastStats
 from .errors import ClientError, HandshakeRefused
 from .events import (
     AUTHORIZER_NAME,
@@ -35,7 +33,11 @@ from .logs import configure
 from .metrics import embedded_metrics
 from .protocol import HISTORY, INTERNAL_ERROR_FRAME, JOIN, MEMBERS, PING, SENDMESSAGE
 from .runtime import Runtime, runtime_for
-from .usecases import Outbox
+
+if TYPE_CHECKING:
+    from .broadcast import Outbox
+    from .config import Settings
+    from .usecases.connect import SignedIn
 
 configure()
 log = logging.getLogger("chat.handler")
@@ -57,10 +59,16 @@ class RouteResult:
 # answers 410). $disconnect posts only to the others in the room (a ``left`` notice).
 Route = Callable[[Request, Runtime, "Outbox | None"], RouteResult]
 
+# Each route imports its use cases' module when it is first served, not this module: a cold
+# start compiles what its first event needs and nothing else (the zip carries no bytecode, so
+# every module a cold start imports is compiled then; docs/performance.md, "Cold start").
+
 
 def _connect(request: Request, runtime: Runtime, _outbox: Outbox | None) -> RouteResult:
+    from .usecases.connect import connect  # noqa: PLC0415 (on first use, as every route)
+
     try:
-        usecases.connect(
+        connect(
             request.connection_id,
             request.query,
             request.origin,
@@ -80,19 +88,23 @@ def _connect(request: Request, runtime: Runtime, _outbox: Outbox | None) -> Rout
     return RouteResult()
 
 
-def _signed_in(request: Request) -> usecases.SignedIn | None:
+def _signed_in(request: Request) -> SignedIn | None:
     """What the authorizer vouched for, if it did (``usecases.connect`` decides what counts)."""
+    from .usecases.connect import SignedIn  # noqa: PLC0415
+
     user_id = request.authorizer.get(AUTHORIZER_USER_ID)
     name = request.authorizer.get(AUTHORIZER_NAME)
     if user_id is None or name is None:
         return None
-    return usecases.SignedIn(user_id=user_id, name=name)
+    return SignedIn(user_id=user_id, name=name)
 
 
 def _disconnect(request: Request, runtime: Runtime, outbox: Outbox | None) -> RouteResult:
     if outbox is None:
         raise RuntimeError("$disconnect needs an outbox for the left notice")
-    stats = usecases.disconnect(
+    from .usecases.rooms import disconnect  # noqa: PLC0415
+
+    stats = disconnect(
         request.connection_id,
         store=runtime.store,
         outbox=outbox,
@@ -102,7 +114,7 @@ def _disconnect(request: Request, runtime: Runtime, outbox: Outbox | None) -> Ro
     return RouteResult(stats=stats)
 
 
-MessageAction = Callable[[Request, Runtime, Outbox], BroadcastStats]
+MessageAction = Callable[[Request, Runtime, "Outbox"], BroadcastStats]
 
 
 def _answering(action: MessageAction) -> Route:
@@ -114,14 +126,18 @@ def _answering(action: MessageAction) -> Route:
         try:
             return RouteResult(stats=action(request, runtime, outbox))
         except ClientError as error:
-            stats = usecases.reply_error(request.connection_id, error, outbox=outbox)
+            from .usecases.replies import reply_error  # noqa: PLC0415
+
+            stats = reply_error(request.connection_id, error, outbox=outbox)
             return RouteResult(outcome="rejected", code=str(error.code), stats=stats)
 
     return route
 
 
 def _sendmessage(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
-    return usecases.send_message(
+    from .usecases.rooms import send_message  # noqa: PLC0415
+
+    return send_message(
         request.connection_id,
         request.body,
         is_base64=request.is_base64,
@@ -135,7 +151,9 @@ def _sendmessage(request: Request, runtime: Runtime, outbox: Outbox) -> Broadcas
 
 
 def _history(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
-    return usecases.history(
+    from .usecases.rooms import history  # noqa: PLC0415
+
+    return history(
         request.connection_id,
         request.body,
         is_base64=request.is_base64,
@@ -148,7 +166,9 @@ def _history(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastSta
 
 
 def _join(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
-    return usecases.join(
+    from .usecases.rooms import join  # noqa: PLC0415
+
+    return join(
         request.connection_id,
         request.body,
         is_base64=request.is_base64,
@@ -161,7 +181,9 @@ def _join(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
 
 
 def _members(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
-    return usecases.members(
+    from .usecases.rooms import members  # noqa: PLC0415
+
+    return members(
         request.connection_id,
         request.body,
         is_base64=request.is_base64,
@@ -173,13 +195,15 @@ def _members(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastSta
 
 
 def _ping(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
-    return usecases.ping(
-        request.connection_id, store=runtime.store, outbox=outbox, now_ms=runtime.now_ms()
-    )
+    from .usecases.replies import ping  # noqa: PLC0415
+
+    return ping(request.connection_id, store=runtime.store, outbox=outbox, now_ms=runtime.now_ms())
 
 
 def _default(request: Request, _runtime: Runtime, _outbox: Outbox) -> BroadcastStats:
-    usecases.reject_default(request.body, is_base64=request.is_base64)
+    from .usecases.replies import reject_default  # noqa: PLC0415
+
+    reject_default(request.body, is_base64=request.is_base64)
 
 
 ROUTES: Final[Mapping[str, Route]] = {
@@ -200,6 +224,8 @@ def _remaining_ms(context: Any) -> Callable[[], int] | None:
 
 
 def _outbox(request: Request, runtime: Runtime, context: Any) -> Outbox:
+    from .broadcast import Outbox  # noqa: PLC0415 ($connect posts nothing)
+
     settings = runtime.settings
     return Outbox(
         sender=runtime.sender_for(request.endpoint(settings.connections_endpoint)),

@@ -13,13 +13,16 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .errors import ClientError, ErrorCode
 from .ids import is_ulid, iso_utc
-from .messages import Direction, StoredMessage
-from .presence import Member
+from .messages import Direction
 from .validation import clean_text
+
+if TYPE_CHECKING:
+    from .messages import StoredMessage
+    from .presence import Member
 
 __all__ = [
     "ACTIONS",

@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any, Final
 import botocore.session
 from botocore.config import Config
 
-from .broadcast import DEFAULT_POLICY, RetryPolicy
 from .config import FALLBACK_REGION, EnvVar, Settings
 from .connections import ConnectionStore, DynamoConnectionStore
+from .delivery import DEFAULT_POLICY, RetryPolicy
 from .ids import UlidGenerator, guest_name, now_ms
-from .messages import DynamoMessageStore, MessageStore
 
 if TYPE_CHECKING:  # gateway is loaded by the first post (see _senders_on_first_post)
     from .gateway import Sender, SenderPool
+    from .messages import Added, Direction, HistoryRead, MessageStore, StoredMessage
 
 # Everything build_runtime reads, directly or through botocore's endpoint and region resolution.
 RUNTIME_ENV: Final = (
@@ -79,10 +79,48 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
     return Runtime(
         settings=settings,
         store=DynamoConnectionStore(dynamodb, settings.table_name),
-        messages=DynamoMessageStore(dynamodb, settings.messages_table_name),
+        messages=_MessagesOnFirstUse(dynamodb, settings.messages_table_name),
         sender_for=_senders_on_first_post(session, region, settings.fanout_concurrency),
         new_id=UlidGenerator().new,
     )
+
+
+class _MessagesOnFirstUse:
+    """The messages table's ``DynamoMessageStore``, made by the first read or write: ``$connect``
+    and ``ping``, the usual first events of a cold start, never touch a message, so they never
+    compile ``messages`` (the zip carries no bytecode). Two threads racing to the first use
+    would make two stores of the same client and table: harmless."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table_name = table_name
+        self._store: MessageStore | None = None
+
+    def _made(self) -> MessageStore:
+        if self._store is None:
+            from .messages import DynamoMessageStore  # noqa: PLC0415
+
+            self._store = DynamoMessageStore(self._client, self._table_name)
+        return self._store
+
+    def add(self, message: StoredMessage, client_id: str | None, now_s: int) -> Added:
+        """``DynamoMessageStore.add``."""
+        return self._made().add(message, client_id, now_s)
+
+    def read(
+        self,
+        room: str,
+        direction: Direction,
+        cursor: str | None,
+        limit: int,
+        *,
+        now_s: int,
+        retention_s: int,
+    ) -> HistoryRead:
+        """``DynamoMessageStore.read``."""
+        return self._made().read(
+            room, direction, cursor, limit, now_s=now_s, retention_s=retention_s
+        )
 
 
 def _senders_on_first_post(session: Any, region: str, concurrency: int) -> Callable[[str], Sender]:

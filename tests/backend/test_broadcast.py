@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from botocore.credentials import ReadOnlyCredentials
-from chat.broadcast import BroadcastStats, RetryPolicy, broadcast
+from chat.broadcast import broadcast
 from chat.connections import Connection, ConnectionId
+from chat.delivery import BroadcastStats, RetryPolicy
 from chat.errors import (
     ConnectionGone,
     DeliveryFailed,

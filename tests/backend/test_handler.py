@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayWebSocketDisconnectEventModel,
     APIGatewayWebSocketMessageEventModel,
 )
-from chat.broadcast import RetryPolicy
 from chat.config import Settings
 from chat.connections import (
     CONNECTED_AT_ATTRIBUTE,
@@ -26,6 +25,7 @@ from chat.connections import (
     TTL_ATTRIBUTE,
     DynamoConnectionStore,
 )
+from chat.delivery import RetryPolicy
 from chat.errors import ConnectionGone, PayloadTooLarge
 from chat.handler import handle, handler
 from chat.ids import UlidGenerator

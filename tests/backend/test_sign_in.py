@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from chat.config import AuthMode
 from chat.connections import NAME_ATTRIBUTE, OWNER_ATTRIBUTE
-from chat.usecases import user_owner_digest
+from chat.usecases.connect import user_owner_digest
 
 from tests.backend.conftest import Logs
 from tests.backend.test_handler import World, checked, connect_event, message_event

@@ -17,8 +17,9 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
-from chat.broadcast import RetryPolicy, broadcast
+from chat.broadcast import broadcast
 from chat.connections import ConnectionId
+from chat.delivery import RetryPolicy
 from chat.errors import (
     ConfigurationError,
     ConnectionGone,
