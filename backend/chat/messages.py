@@ -24,7 +24,6 @@ Every DynamoDB call is a direct method call on the injected low-level client (``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError
@@ -33,6 +32,7 @@ from botocore.exceptions import ClientError as BotoClientError
 from .errors import MessageNotStored, StoreError
 from .ids import MAX_ULID, encode_ulid, ulid_predecessor, ulid_successor
 from .items import number_attribute, string_attribute
+from .protocol import Direction
 
 CLIENT_ID_PARTITION_SUFFIX: Final = "#client"
 # The table as ``create_table`` arguments: what the local stack and the tests create, and what a
@@ -62,14 +62,6 @@ class StoredMessage:
     text: str
     sent_at_ms: int
     expires_at_s: int
-
-
-class Direction(Enum):
-    """Which way a history read goes from its cursor."""
-
-    LATEST = "latest"  # the newest messages of the room
-    BEFORE = "before"  # older than the cursor
-    AFTER = "after"  # newer than the cursor
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Final
 
 from .errors import ClientError, ErrorCode
 from .ids import is_ulid, iso_utc
-from .messages import Direction
 from .validation import clean_text
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ __all__ = [
     "PING",
     "SENDMESSAGE",
     "ClientFrame",
+    "Direction",
     "ErrorCode",
     "History",
     "Join",
@@ -75,6 +76,15 @@ HISTORY_MAX_LIMIT: Final = 100
 MESSAGE_FRAME_MAX: Final = 64 * 1024
 HISTORY_FRAME_BUDGET: Final = 96 * 1024
 MEMBERS_FRAME_BUDGET: Final = 32 * 1024
+
+
+class Direction(Enum):
+    """Which way a history read goes from its cursor: the ``history`` frame's ``after`` or
+    ``before`` field (its value names the field), or neither (the newest messages)."""
+
+    LATEST = "latest"  # the newest messages of the room
+    BEFORE = "before"  # older than the cursor
+    AFTER = "after"  # newer than the cursor
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,8 @@ from .ids import UlidGenerator, guest_name, now_ms
 
 if TYPE_CHECKING:  # gateway is loaded by the first post (see _senders_on_first_post)
     from .gateway import Sender, SenderPool
-    from .messages import Added, Direction, HistoryRead, MessageStore, StoredMessage
+    from .messages import Added, HistoryRead, MessageStore, StoredMessage
+    from .protocol import Direction
 
 # Everything build_runtime reads, directly or through botocore's endpoint and region resolution.
 RUNTIME_ENV: Final = (

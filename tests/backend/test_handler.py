@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +40,7 @@ from pydantic import BaseModel
 from tests.backend.conftest import MESSAGES_TABLE, TABLE, Logs, load_event
 from tests.backend.fakes import FakeContext, RecordingSender
 
+ROOT = Path(__file__).resolve().parents[2]
 NOW_MS = 1_795_610_096_789
 ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 ENDPOINT_FROM_EVENT = "https://abc123def4.execute-api.eu-west-1.amazonaws.com/prod"
@@ -538,3 +543,74 @@ def test_one_log_line_per_invocation_without_user_data(world: World, logs: Logs)
         "garbage",
     ):
         assert secret not in everything
+
+
+# A fresh process serves one event: the ``chat`` modules it imported are what a cold start with
+# that first event compiles (the zip carries no bytecode; docs/performance.md, "Cold start").
+_FIRST_EVENT = """
+import json, sys
+from chat.config import Settings
+from chat.handler import handle
+from chat.runtime import Runtime
+from tests.backend.fakes import MemoryStore, RecordingSender
+
+class Store(MemoryStore):
+    def count_connect(self, source, window_s, expires_at_s):
+        return 1
+
+event = json.loads(sys.argv[1])
+store = Store()
+if event["requestContext"]["routeKey"] != "$connect":
+    store.add(event["requestContext"]["connectionId"])
+runtime = Runtime(
+    settings=Settings(table_name="connections", messages_table_name="messages"),
+    store=store,
+    messages=None,
+    sender_for=lambda _endpoint: RecordingSender(),
+    new_id=lambda: "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+)
+status = handle(event, None, runtime_factory=lambda: runtime)["statusCode"]
+loaded = sorted(name for name in sys.modules if name.startswith("chat"))
+print(json.dumps({"status": status, "chat": loaded}))
+"""
+
+
+def first_event_modules(event: dict[str, Any]) -> set[str]:
+    """The ``chat`` modules a fresh process imports to serve ``event`` (which must succeed)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_EVENT, json.dumps(event)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), str(ROOT)])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["status"] == 200
+    return set(result["chat"])
+
+
+def test_a_first_connect_loads_no_fan_out_frames_or_messages() -> None:
+    """A cold start's first $connect compiles its use case alone: no broadcast, no sender,
+    no protocol frames, no messages table, no other route's use cases."""
+    loaded = first_event_modules(load_event("connect"))
+    assert "chat.usecases.connect" in loaded
+    unneeded = {
+        "chat.broadcast",
+        "chat.gateway",
+        "chat.messages",
+        "chat.presence",
+        "chat.usecases.replies",
+        "chat.usecases.rooms",
+    }
+    assert not loaded & unneeded
+
+
+def test_a_first_ping_loads_neither_the_rooms_nor_the_messages() -> None:
+    """A cold start's first ping compiles the fan-out and the pong, not the rooms' use cases,
+    presence, the messages table or $connect's use case."""
+    loaded = first_event_modules(load_event("ping"))
+    assert {"chat.usecases.replies", "chat.broadcast"} <= loaded
+    unneeded = {"chat.messages", "chat.presence", "chat.usecases.connect", "chat.usecases.rooms"}
+    assert not loaded & unneeded

@@ -18,13 +18,14 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from chat.connections import Connection, ConnectionId, DynamoConnectionStore
 from chat.gateway import SignedHttpSender
-from chat.messages import Direction, DynamoMessageStore, StoredMessage
+from chat.messages import DynamoMessageStore, StoredMessage
 from chat.permissions import (
     MANAGE_CONNECTIONS_METHODS,
     MESSAGES_TABLE_ACTIONS,
     ROOM_INDEX_ACTIONS,
     TABLE_ACTIONS,
 )
+from chat.protocol import Direction
 from chat.ratelimit import Budget
 
 from bench.boto3_sender import ManagementApiSender
