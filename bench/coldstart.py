@@ -257,10 +257,12 @@ def _floor_code(endpoint: str, template: str = _FLOOR_CHILD) -> str:
     )
 
 
-def importtime(env: Mapping[str, str]) -> dict[str, float]:
-    """``python -X importtime -c 'import chat.handler'``: self and cumulative microseconds."""
+def importtime(code: str, env: Mapping[str, str]) -> dict[str, float]:
+    """``python -X importtime -c code``: self and cumulative microseconds. The code is a first
+    event's child, not ``import chat.handler`` alone: the handler imports a route's modules
+    when it first serves it, so the import alone would leave them out."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import chat.handler"],
+        [sys.executable, "-X", "importtime", "-c", code],
         env=dict(env),
         cwd=env["PYTHONPATH"],  # -c puts the working directory first on sys.path
         capture_output=True,
@@ -333,9 +335,10 @@ def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
                 samples[name].append(_child(code, variant_env))
         say(f"cold start: {config.repeats} fresh processes per variant done")
         repeats = range(max(1, config.importtime_repeats))
-        imports = [importtime(env) for _ in repeats]
+        first_connect = _handler_code(_connect_event())
+        imports = [importtime(first_connect, env) for _ in repeats]
         compiled_env = _environment(compiled, endpoint, database.endpoint)
-        imports_pyc = [importtime(compiled_env) for _ in repeats]
+        imports_pyc = [importtime(first_connect, compiled_env) for _ in repeats]
     statuses = {
         name: sorted({run["status"] for run in runs if "status" in run})
         for name, runs in samples.items()

@@ -393,7 +393,7 @@ def _coldstart(data: dict[str, Any], markdown: bool) -> list[str]:
             ],
             rows,
         ),
-        f"python -X importtime -c 'import chat.handler' (median): chat.* self "
+        f"python -X importtime, import chat.handler + first $connect (median): chat.* self "
         f"{imports['chat_self_ms']:.1f} ms (compiled at import, no .pyc; "
         f"{data['importtime_pyc']['chat_self_ms']:.1f} ms with .pyc), botocore.* self "
         f"{imports.get('botocore_self_ms', 0.0):.1f} ms, boto3 cumulative "
