@@ -1,0 +1,146 @@
+"""Sign-in with an OpenID Connect issuer in the real browser (issue #17, ``auth = "oidc"``):
+the page goes to the local issuer (``local_stack.oidc_issuer``, its own origin), comes back
+with a code, exchanges it (PKCE) and chats under the token's name; a reload keeps the session,
+sign-out ends it (at the issuer too); a tampered state and a cancelled sign-in are refused with
+a message and no connection. The real authorizer and chat (``AUTH_MODE=oidc``) run behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from local_stack.emulator.lambda_runtime import FunctionSettings
+from local_stack.oidc_issuer import OidcAuth
+from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
+from tests.browser.conftest import FAST_TIMINGS, RECORD_SOCKETS
+from tests.browser.test_chat_signin import join_room
+from tests.local_stack.support import fresh_room
+
+SIGN_IN_BUTTON = "#oidc-sign-in-button"
+
+
+@pytest.fixture(scope="module")
+def oidc_stack() -> Iterator[Stack]:
+    """A stack signing in with the local issuer (the page finds it by discovery)."""
+    options = StackOptions(
+        auth=OidcAuth(), function=FunctionSettings(environment=LIFTED_RATE_LIMITS)
+    )
+    with running_stack(options) as running:
+        yield running
+
+
+@pytest.fixture
+def page_and_calls(browser: Browser, oidc_stack: Stack) -> Iterator[tuple[Page, list[str]]]:
+    """A fresh browser context at the page, and the paths of every call to the issuer."""
+    issuer = oidc_stack.oidc_issuer
+    assert issuer is not None
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    calls: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "request",
+        lambda request: (
+            calls.append(urlsplit(request.url).path) if request.url.startswith(issuer.url) else None
+        ),
+    )
+    page.add_init_script(RECORD_SOCKETS)
+    page.goto(f"{oidc_stack.page_url}?{urlencode(FAST_TIMINGS)}")
+    yield page, calls
+    context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def at_issuer(page: Page, name: str | None) -> None:
+    """Click the page's sign-in button; at the issuer's form, sign in as ``name`` (None:
+    cancel)."""
+    page.click(SIGN_IN_BUTTON)
+    page.wait_for_selector("#username")
+    if name is None:
+        page.click("#deny")
+    else:
+        page.fill("#username", name)
+        page.click("#allow")
+
+
+def test_sign_in_chat_reload_and_sign_out(
+    page_and_calls: tuple[Page, list[str]], oidc_stack: Stack
+) -> None:
+    """Signed out, the page offers only the issuer's button (no forms, no sign-up); back from
+    the issuer, the code is gone from the address bar, the page joins as the token's name with
+    the token as a subprotocol; a reload resumes; sign-out forgets the session and visits the
+    issuer's end-session endpoint."""
+    page, calls = page_and_calls
+    start_url = page.url
+    assert page.is_visible(SIGN_IN_BUTTON)
+    assert not page.is_visible("#sign-in-form")
+    assert not page.is_visible("#show-sign-up")
+    assert not page.is_visible("#chat")
+
+    at_issuer(page, "Ada Lovelace")
+    page.wait_for_selector("#chat", state="visible")
+    assert page.url == start_url  # no code or state left, the page's own query back
+    assert "/token" in calls
+    assert page.text_content("#account-name") == "Ada Lovelace"
+    room = fresh_room("oidc")
+    chat = join_room(page, room, "Ada Lovelace")
+    socket = page.evaluate(
+        "() => { const s = window.__sockets.at(-1); return {url: s.url, protocol: s.protocol}; }"
+    )
+    assert socket["protocol"] == "awsome-chat"
+    assert "eyJ" not in socket["url"]
+    chat.send("<i>hi</i> from the issuer")
+    chat.wait_for_message("<i>hi</i> from the issuer")
+    assert chat.messages_with_text("<i>hi</i> from the issuer") == [
+        {"from": "Ada Lovelace", "own": True}
+    ]
+
+    page.reload()
+    page.wait_for_selector("#chat", state="visible")
+    chat.wait_for_notice(f"Connected to room {room} as Ada Lovelace.")
+
+    page.click("#sign-out")
+    page.wait_for_function("() => window.location.search === ''")  # back from the issuer's logout
+    page.wait_for_selector(SIGN_IN_BUTTON, state="visible")
+    assert "/logout" in calls
+    stored = page.evaluate(
+        "() => [localStorage.getItem('awsome-chat:auth:id'),"
+        " localStorage.getItem('awsome-chat:auth:refresh')]"
+    )
+    assert stored == [None, None]
+    assert not page.is_visible("#chat")
+
+
+def test_a_tampered_state_is_refused_without_connecting(
+    page_and_calls: tuple[Page, list[str]],
+) -> None:
+    """An answer whose state is not the page's request's is refused with a message: no code
+    exchange, no WebSocket."""
+    page, calls = page_and_calls
+    page.click(SIGN_IN_BUTTON)
+    page.wait_for_selector("#username")
+    page.evaluate("() => { document.querySelector('input[name=state]').value = 'tampered'; }")
+    page.fill("#username", "Mallory")
+    page.click("#allow")
+    page.wait_for_selector("#auth-error:has-text('does not belong to this page')")
+    assert "code=" not in page.url
+    assert "/token" not in calls
+    assert page.evaluate("() => window.__sockets.length") == 0
+    assert page.is_visible(SIGN_IN_BUTTON)
+
+
+def test_a_cancelled_sign_in_shows_the_issuer_refusal(
+    page_and_calls: tuple[Page, list[str]],
+) -> None:
+    """The issuer's ?error=access_denied (the user pressed Cancel) is shown, nothing connects."""
+    page, calls = page_and_calls
+    at_issuer(page, None)
+    page.wait_for_selector("#auth-error:has-text('cancelled or refused')")
+    assert "error=" not in page.url
+    assert "/token" not in calls
+    assert page.evaluate("() => window.__sockets.length") == 0
