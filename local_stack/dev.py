@@ -103,7 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.monotonic()
     try:
-        auth = {"cognito": CognitoAuth(), "oidc": OidcAuth()}.get(args.auth)
+        auth: CognitoAuth | OidcAuth | None = None
+        if args.auth == "cognito":
+            auth = CognitoAuth()
+        elif args.auth == "oidc":
+            auth = OidcAuth()
         with running_stack(StackOptions(host=args.host, port=args.port, auth=auth)) as stack:
             print(
                 f"awsome-chat is running (started in {time.monotonic() - started:.1f} s)\n"
