@@ -7,7 +7,10 @@ a message and no connection. The real authorizer and chat (``AUTH_MODE=oidc``) r
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -19,6 +22,8 @@ from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_s
 from tests.browser.conftest import FAST_TIMINGS, RECORD_SOCKETS
 from tests.browser.test_chat_signin import join_room
 from tests.local_stack.support import fresh_room
+
+pytestmark = pytest.mark.browser
 
 SIGN_IN_BUTTON = "#oidc-sign-in-button"
 
@@ -144,3 +149,47 @@ def test_a_cancelled_sign_in_shows_the_issuer_refusal(
     assert "error=" not in page.url
     assert "/token" not in calls
     assert page.evaluate("() => window.__sockets.length") == 0
+
+
+def test_the_pages_pkce_and_claim_checks(page_and_calls: tuple[Page, list[str]]) -> None:
+    """oidc.js: the S256 challenge is RFC 7636's; the redirect URI drops query and index.html;
+    tokenProblem refuses another aud, another iss, an expired token and another nonce, and
+    accepts aud as a list."""
+    page, _ = page_and_calls
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636, appendix B
+    expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    result: dict[str, Any] = page.evaluate(
+        """async (verifier) => {
+          const o = await import("/js/oidc.js");
+          const now = Date.now();
+          const good = { iss: "https://i.example", aud: "page", exp: now / 1000 + 60, nonce: "n" };
+          const check = (changes, expected = { nonce: "n" }) => o.tokenProblem(
+            { ...good, ...changes }, { issuer: "https://i.example", clientId: "page", nowMs: now,
+              ...expected });
+          return {
+            challenge: await o.codeChallenge(verifier),
+            redirect: o.redirectUri({ origin: "https://c.example", pathname: "/app/index.html" }),
+            good: check({}),
+            listed: check({ aud: ["other", "page"] }),
+            noNonceExpected: check({ nonce: undefined }, {}),
+            aud: check({ aud: "other" }),
+            iss: check({ iss: "https://evil.example" }),
+            exp: check({ exp: now / 1000 - 1 }),
+            nonce: check({ nonce: "other" }),
+            missingNonce: check({ nonce: undefined }),
+          };
+        }""",
+        verifier,
+    )
+    assert result.pop("challenge") == expected.rstrip(b"=").decode()
+    assert result.pop("redirect") == "https://c.example/app/"
+    assert result == {
+        "good": None,
+        "listed": None,
+        "noNonceExpected": None,
+        "aud": "it is meant for another application (aud)",
+        "iss": "it comes from another issuer (iss)",
+        "exp": "it has expired (exp)",
+        "nonce": "it answers another sign-in (nonce)",
+        "missingNonce": "it answers another sign-in (nonce)",
+    }
