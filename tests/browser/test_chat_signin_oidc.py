@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.oidc_issuer import OidcAuth
+from local_stack.oidc_issuer import DISCOVERY_PATH, OidcAuth
 from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
 from tests.browser.conftest import FAST_TIMINGS, RECORD_SOCKETS
 from tests.browser.test_chat_signin import join_room
@@ -26,6 +26,8 @@ from tests.local_stack.support import fresh_room
 pytestmark = pytest.mark.browser
 
 SIGN_IN_BUTTON = "#oidc-sign-in-button"
+# The account's name is shown once signed in (the chat shows before the page's script runs).
+SIGNED_IN = "() => document.getElementById('account-name').textContent !== ''"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +38,24 @@ def oidc_stack() -> Iterator[Stack]:
     )
     with running_stack(options) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def configured_stack() -> Iterator[Stack]:
+    """A stack whose page is given the issuer's endpoints (no discovery) and asks for no
+    refresh token, as Terraform's oidc_*_endpoint set and oidc_offline_access off."""
+    options = StackOptions(
+        auth=OidcAuth(discovery=False, offline_access=False),
+        function=FunctionSettings(environment=LIFTED_RATE_LIMITS),
+    )
+    with running_stack(options) as running:
+        yield running
+
+
+def wait_until(page: Page, condition: str) -> None:
+    """``page.wait_for_function`` for a page with an installed clock: poll on a timer (the
+    clock drives animation frames too)."""
+    page.wait_for_function(condition, polling=100, timeout=10000)
 
 
 @pytest.fixture
@@ -193,3 +213,64 @@ def test_the_pages_pkce_and_claim_checks(page_and_calls: tuple[Page, list[str]])
         "nonce": "it answers another sign-in (nonce)",
         "missingNonce": "it answers another sign-in (nonce)",
     }
+
+
+def test_the_id_token_is_renewed_with_the_refresh_token(
+    browser: Browser, oidc_stack: Stack
+) -> None:
+    """With offline_access the page keeps a refresh token and, five minutes before the ID
+    token expires, trades it for a new ID token (grant_type=refresh_token), staying signed in."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.clock.install()
+    try:
+        page.goto(f"{oidc_stack.page_url}?{urlencode(FAST_TIMINGS)}")
+        at_issuer(page, "Renee")
+        wait_until(page, SIGNED_IN)
+        first = page.evaluate("() => localStorage.getItem('awsome-chat:auth:id')")
+        assert page.evaluate("() => localStorage.getItem('awsome-chat:auth:refresh')") is not None
+        with page.expect_request(
+            lambda request: "grant_type=refresh_token" in (request.post_data or "")
+        ):
+            page.clock.fast_forward("56:00")
+        wait_until(page, f"() => localStorage.getItem('awsome-chat:auth:id') !== {first!r}")
+        assert page.is_visible("#chat")
+    finally:
+        context.close()
+
+
+def test_given_endpoints_and_no_refresh_token_sign_out_at_expiry(
+    browser: Browser, configured_stack: Stack
+) -> None:
+    """Endpoints from config.js: no discovery fetch. Without a refresh token the stored ID
+    token still resumes the session on reload; when it expires the page signs out and says
+    so."""
+    issuer = configured_stack.oidc_issuer
+    assert issuer is not None
+    context = browser.new_context()
+    page = context.new_page()
+    calls: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            calls.append(urlsplit(request.url).path) if request.url.startswith(issuer.url) else None
+        ),
+    )
+    page.clock.install()
+    try:
+        page.goto(f"{configured_stack.page_url}?{urlencode(FAST_TIMINGS)}")
+        at_issuer(page, "Shortlived")
+        wait_until(page, SIGNED_IN)
+        page.reload()
+        wait_until(page, SIGNED_IN)
+        assert DISCOVERY_PATH not in calls
+        assert "/token" in calls
+        assert page.evaluate("() => localStorage.getItem('awsome-chat:auth:refresh')") is None
+        page.clock.fast_forward("01:01:00")
+        wait_until(
+            page, "() => document.getElementById('auth-note').textContent.includes('expired')"
+        )
+        assert not page.is_visible("#chat")
+        assert page.evaluate("() => localStorage.getItem('awsome-chat:auth:id')") is None
+    finally:
+        context.close()
