@@ -406,6 +406,7 @@ def _auth_variables(options: StackOptions, port: int, pool: UserPool | None) -> 
         "auth_endpoint": f"http://{options.host}:{port}{COGNITO_PATH}",
         "auth_client_id": pool.client_id,
         "auth_sign_up": options.auth.sign_up,
+        "auth_issuer": pool.issuer,  # as Terraform renders it (the page does not use it)
     }
 
 
