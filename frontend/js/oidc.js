@@ -151,6 +151,10 @@ export class OidcSession {
 
   /** Go to the issuer to sign in (the page is left; complete() runs when it comes back). */
   async signIn() {
+    // crypto.subtle (the PKCE challenge) exists in secure contexts only: https, or loopback.
+    if (!window.isSecureContext) {
+      throw new AuthError("insecure", "Signing in needs this page to be served over HTTPS.");
+    }
     const { authorization } = await this.#endpoints();
     const pending = {
       state: randomString(),
