@@ -758,11 +758,17 @@ function main() {
       });
     } else if (session.resumable) {
       showOidcSignIn("Signing in…", false);
-      session.resume().then((resumed) => {
-        if (resumed) return;
-        // Offline: the session is kept and renewal tried again (oidc.js); say so meanwhile.
-        if (session.resumable) showOidcSignIn("Cannot reach the sign-in service. Trying again…", false);
-      });
+      session
+        .resume()
+        .then((resumed) => {
+          if (resumed) return;
+          // Offline: the session is kept and renewal tried again (oidc.js); say so meanwhile.
+          if (session.resumable) showOidcSignIn("Cannot reach the sign-in service. Trying again…", false);
+        })
+        .catch((error) => {
+          showOidcSignIn();
+          showAuthError(error);
+        });
     } else {
       showOidcSignIn();
     }
