@@ -27,7 +27,8 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 checkov-venv: $(CHECKOV_VENV)/.installed
 
 ## dev: run the whole chat locally on http://127.0.0.1:$(PORT); AUTH=cognito runs it with
-## sign-in (a local Cognito user pool in moto; prints a demo user)
+## sign-in (a local Cognito user pool in moto; prints a demo user), AUTH=oidc with a local
+## OpenID Connect issuer (pick any user name there)
 dev: $(STAMP)
 	$(PY) -m local_stack.dev --port $(PORT) --auth $(AUTH)
 

@@ -8,8 +8,13 @@ export const config = Object.freeze({
     endpoint: "${auth_endpoint}",
     clientId: "${auth_client_id}",
     signUp: "${auth_sign_up}" === "true",
+    // "oidc" only: the issuer (its iss), and its endpoints when not found by discovery.
+    issuer: "${auth_issuer}",
+    authorizationEndpoint: "${auth_authorization_endpoint}",
+    tokenEndpoint: "${auth_token_endpoint}",
+    offlineAccess: "${auth_offline_access}" === "true",
   }),
-  // Renew the ID token this long before it expires (Cognito's last an hour).
+  // Renew the ID token this long before it expires (Cognito's last an hour), given a refresh token.
   tokenRenewBeforeMs: 300000,
   // docs/protocol.md: API Gateway closes a socket idle for 10 minutes; ping every 5.
   pingIntervalMs: 300000,

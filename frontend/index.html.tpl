@@ -52,6 +52,9 @@
         </div>
         <button type="submit" class="button">Sign in</button>
       </form>
+      <p id="oidc-sign-in" class="auth__form" hidden>
+        <button id="oidc-sign-in-button" class="button" type="button">Sign in</button>
+      </p>
       <form id="sign-up-form" class="auth__form" novalidate hidden>
         <div class="field">
           <label for="sign-up-username">Username</label>

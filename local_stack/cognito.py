@@ -37,7 +37,8 @@ _READ_ATTRIBUTES: Final = ["name", "preferred_username", "email"]
 _FORWARD_TIMEOUT: Final = aiohttp.ClientTimeout(total=10.0)  # moto answers in milliseconds
 
 
-def _default_authorizer() -> FunctionSettings:
+def default_authorizer() -> FunctionSettings:
+    """The REQUEST authorizer of every local sign-in mode: ``backend/authorizer``."""
     return FunctionSettings(
         handler=AUTHORIZER_HANDLER,
         function_name="awsome-chat-local-authorizer",
@@ -60,7 +61,7 @@ def check_handler_code(function: FunctionSettings) -> None:
 class CognitoAuth:
     """``StackOptions.auth``: run the stack with sign-in against a local Cognito user pool."""
 
-    authorizer: FunctionSettings = field(default_factory=_default_authorizer)
+    authorizer: FunctionSettings = field(default_factory=default_authorizer)
     """The REQUEST authorizer: ``backend/authorizer`` by default; its environment is merged
     over the pool's (``AUTH_ISSUER``, ``AUTH_AUDIENCE``, ``AUTH_JWKS_URL``)."""
     sign_up: bool = True

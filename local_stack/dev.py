@@ -1,15 +1,17 @@
 """``make dev``: the whole chat on http://127.0.0.1:8080, reloading the handler on every edit.
 
-    python -m local_stack.dev [--port 8080] [--host 127.0.0.1] [--auth none|cognito]
+    python -m local_stack.dev [--port 8080] [--host 127.0.0.1] [--auth none|cognito|oidc]
 
 Starts moto's DynamoDB with the connections table, the API Gateway emulator running
 ``backend/`` and the site from ``frontend/``, all on one port (``--port``, else ``PORT``, else
 8080). With ``--auth cognito`` (``make dev AUTH=cognito``) the chat needs sign-in, as a
 deployment with ``auth = "cognito"``: a user pool in moto, the authorizer from
-``backend/authorizer``, and a demo user whose password is printed. Polls ``backend/`` once a
-second and reloads the handler (and the authorizer) when a ``.py`` file changes; ``frontend/``
-is read on every request, so a browser reload shows edits there. Ctrl-C or SIGTERM stops
-everything.
+``backend/authorizer``, and a demo user whose password is printed. With ``--auth oidc``
+(``make dev AUTH=oidc``) it signs in as ``auth = "oidc"`` does, against a local OpenID Connect
+issuer on a port of its own (``local_stack.oidc_issuer``; any user name, no password). Polls
+``backend/`` once a second and reloads the handler (and the authorizer) when a ``.py`` file
+changes; ``frontend/`` is read on every request, so a browser reload shows edits there. Ctrl-C
+or SIGTERM stops everything.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from types import FrameType
 
 from local_stack.cognito import CognitoAuth
 from local_stack.emulator.core import EmulatorConfigError
+from local_stack.oidc_issuer import OidcAuth
 from local_stack.stack import Stack, StackOptions, running_stack
 
 _POLL_S = 1.0
@@ -54,15 +57,23 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     parser.add_argument(
         "--auth",
-        choices=("none", "cognito"),
+        choices=("none", "cognito", "oidc"),
         default="none",
-        help="none: the open chat (default); cognito: sign-in with a local Cognito user pool",
+        help="none: the open chat (default); cognito: sign-in with a local Cognito user pool; "
+        "oidc: sign-in with a local OpenID Connect issuer",
     )
     return parser.parse_args(argv)
 
 
 def sign_in_help(stack: Stack) -> str:
     """Create the demo user and say how to sign in (nothing without sign-in)."""
+    issuer = stack.oidc_issuer
+    if issuer is not None:
+        return (
+            f"  sign-in:     local OpenID Connect issuer {issuer.url} (client "
+            f"{issuer.client.client_id})\n"
+            "               press Sign in on the page, then pick any user name at the issuer\n"
+        )
     pool = stack.user_pool
     if pool is None:
         return ""
@@ -92,7 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.monotonic()
     try:
-        auth = CognitoAuth() if args.auth == "cognito" else None
+        auth: CognitoAuth | OidcAuth | None = None
+        if args.auth == "cognito":
+            auth = CognitoAuth()
+        elif args.auth == "oidc":
+            auth = OidcAuth()
         with running_stack(StackOptions(host=args.host, port=args.port, auth=auth)) as stack:
             print(
                 f"awsome-chat is running (started in {time.monotonic() - started:.1f} s)\n"

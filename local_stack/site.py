@@ -65,15 +65,24 @@ def site_variables(
     auth_endpoint: str = "",
     auth_client_id: str = "",
     auth_sign_up: bool = False,
+    auth_issuer: str = "",
+    auth_authorization_endpoint: str = "",
+    auth_token_endpoint: str = "",
+    auth_offline_access: bool = False,
 ) -> dict[str, str]:
     """The template variables of docs/internals.md for one WebSocket URL (and sign-in setup).
 
-    With ``auth_mode`` "none" (the open chat) the auth variables are empty and
-    ``auth_sign_up`` is "false", as Terraform renders them; ``auth_origin`` is the origin of
-    ``auth_endpoint``, for the CSP's ``connect-src``.
+    With ``auth_mode`` "none" (the open chat) the auth variables are empty and the flags
+    "false", as Terraform renders them. ``auth_origin`` is what the CSP's ``connect-src``
+    must add for sign-in: the origin of ``auth_endpoint`` (Cognito); with "oidc", the origins
+    of the issuer (the discovery document) and of the token endpoint, space-separated.
     """
     if auth_mode not in AUTH_MODES:
         raise SiteTemplateError(f"auth_mode {auth_mode!r} is not one of {AUTH_MODES}")
+    called = [auth_endpoint]
+    if auth_mode == "oidc":
+        called += [auth_issuer, auth_token_endpoint]
+    origins = dict.fromkeys(origin_of(url) for url in called if url)
     return {
         "websocket_url": websocket_url,
         "websocket_origin": origin_of(websocket_url),
@@ -82,7 +91,11 @@ def site_variables(
         "auth_endpoint": auth_endpoint,
         "auth_client_id": auth_client_id,
         "auth_sign_up": "true" if auth_sign_up else "false",
-        "auth_origin": origin_of(auth_endpoint) if auth_endpoint else "",
+        "auth_origin": " ".join(origins),
+        "auth_issuer": auth_issuer,
+        "auth_authorization_endpoint": auth_authorization_endpoint,
+        "auth_token_endpoint": auth_token_endpoint,
+        "auth_offline_access": "true" if auth_offline_access else "false",
     }
 
 

@@ -12,6 +12,8 @@
 
 With ``StackOptions(auth=CognitoAuth())`` the chat needs sign-in (``local_stack.cognito``):
 ``stack.user_pool`` is the local Cognito user pool, ``stack.authorizer`` the authorizer's runtime.
+With ``StackOptions(auth=OidcAuth())`` it needs sign-in with a local OpenID Connect issuer on a
+port of its own (``local_stack.oidc_issuer``): ``stack.oidc_issuer``.
 
 Everything runs on 127.0.0.1 in a background thread with its own event loop (the Lambda in
 worker processes, moto in a child process), so a test can drive it with blocking or asyncio
@@ -54,6 +56,7 @@ from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
 from local_stack.emulator.core import RESERVED_ROUTES, EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings, LambdaRuntime
 from local_stack.emulator.server import AuthorizerSettings, Emulator, EmulatorSettings
+from local_stack.oidc_issuer import OidcAuth, OidcClient, OidcIssuer
 from local_stack.site import FRONTEND_DIR, Site, site_variables
 
 T = TypeVar("T")
@@ -113,10 +116,13 @@ class StackOptions:
     tls: ssl.SSLContext | None = None
     """Also serve the same API over HTTPS with this server context, on a second port
     (``Stack.management_tls_endpoint``); the function still posts over HTTP."""
-    auth: CognitoAuth | None = None
-    """Sign-in (``local_stack.cognito``): a user pool in moto, the authorizer on ``$connect``,
-    the chat with ``AUTH_MODE=cognito`` and the page's sign-in form; None, the default, is the
-    open chat. With ``dynamodb_endpoint``, that endpoint must be moto's (it serves Cognito)."""
+    auth: CognitoAuth | OidcAuth | None = None
+    """Sign-in: ``CognitoAuth`` (``local_stack.cognito``) a user pool in moto, the authorizer
+    on ``$connect``, the chat with ``AUTH_MODE=cognito`` and the page's sign-in form (with
+    ``dynamodb_endpoint``, that endpoint must be moto's: it serves Cognito); ``OidcAuth``
+    (``local_stack.oidc_issuer``) a local OpenID Connect issuer, the authorizer against it,
+    ``AUTH_MODE=oidc`` and the page's redirect to the issuer. None, the default, is the open
+    chat."""
 
     sign_in_proxy: UserPool | None = None
     """Serve Cognito's public operations for this pool (made elsewhere, e.g. by Terraform in
@@ -176,6 +182,7 @@ class Stack:
         loop: _LoopThread,
         authorizer: LambdaRuntime | None = None,
         user_pool: UserPool | None = None,
+        oidc_issuer: OidcIssuer | None = None,
         dynamodb_pid: int | None = None,
     ) -> None:
         base = f"{options.host}:{port}"
@@ -202,7 +209,9 @@ class Stack:
         self.authorizer = authorizer
         """The authorizer's runtime, when the API has one."""
         self.user_pool = user_pool
-        """The local Cognito user pool, with ``StackOptions.auth``."""
+        """The local Cognito user pool, with ``StackOptions(auth=CognitoAuth())``."""
+        self.oidc_issuer = oidc_issuer
+        """The local OpenID Connect issuer, with ``StackOptions(auth=OidcAuth())``."""
         self.dynamodb_pid = dynamodb_pid
         """moto's process id when the stack started it (None with ``dynamodb_endpoint``)."""
         self._loop = loop
@@ -277,18 +286,15 @@ def _own_origins(host: str, port: int) -> str:
 
 
 def _with_authorizer(
-    settings: EmulatorSettings, auth: CognitoAuth, pool: UserPool
+    settings: EmulatorSettings,
+    authorizer: FunctionSettings,
+    region: str,
+    environment: Mapping[str, str],
 ) -> EmulatorSettings:
-    """The emulator's settings with the authorizer guarding ``$connect`` for ``pool``."""
+    """The emulator's settings with ``authorizer`` guarding ``$connect``, its ``environment``
+    (the issuer's: ``AUTH_ISSUER``, ...) under the function's own."""
     function = dataclasses.replace(
-        auth.authorizer,
-        region=pool.region,
-        environment={
-            AuthorizerEnv.AUTH_ISSUER.value: pool.issuer,
-            AuthorizerEnv.AUTH_AUDIENCE.value: pool.client_id,
-            AuthorizerEnv.AUTH_JWKS_URL.value: pool.jwks_url,
-            **auth.authorizer.environment,
-        },
+        authorizer, region=region, environment={**environment, **authorizer.environment}
     )
     return dataclasses.replace(
         settings, authorizer=AuthorizerSettings(function, (PROTOCOL_IDENTITY_SOURCE,))
@@ -318,7 +324,11 @@ def _database(
 
 
 def _site(
-    options: StackOptions, port: int, environment: Mapping[str, str], pool: UserPool | None
+    options: StackOptions,
+    port: int,
+    environment: Mapping[str, str],
+    pool: UserPool | None,
+    issuer: OidcIssuer | None,
 ) -> Site | None:
     if options.site_dir is None:
         return None
@@ -326,6 +336,7 @@ def _site(
         f"ws://{options.host}:{port}/{options.emulator.stage}",
         environment.get(EnvVar.MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS),
         **_auth_variables(options, port, pool),
+        **_oidc_variables(options, issuer),
     )
     return Site(options.site_dir, {**variables, **options.site_variables})
 
@@ -344,16 +355,94 @@ async def _close(runtime: LambdaRuntime | None) -> None:
         await runtime.close()
 
 
+async def _serve(issuer: OidcIssuer | None) -> None:
+    if issuer is not None:
+        await issuer.serve()
+
+
+async def _stop(issuer: OidcIssuer | None) -> None:
+    if issuer is not None:
+        await issuer.stop()
+
+
+def _oidc_variables(options: StackOptions, issuer: OidcIssuer | None) -> dict[str, Any]:
+    """The page's sign-in variables with the local issuer: its URL, and its endpoints unless
+    the page is to find them by discovery."""
+    if not isinstance(options.auth, OidcAuth) or issuer is None:
+        return {}
+    endpoints = {} if options.auth.discovery else issuer.discovery
+    return {
+        "auth_mode": "oidc",
+        "auth_client_id": issuer.client.client_id,
+        "auth_issuer": issuer.url,
+        "auth_authorization_endpoint": endpoints.get("authorization_endpoint", ""),
+        "auth_token_endpoint": endpoints.get("token_endpoint", ""),
+        "auth_offline_access": options.auth.offline_access,
+    }
+
+
+def _oidc_issuer(auth: OidcAuth, host: str, port: int) -> OidcIssuer:
+    """The local issuer, listening (its URL known) but not serving yet; the page's own URL,
+    under either loopback name, is its client's redirect URI."""
+    pages = tuple(f"http://{name}:{port}/" for name in (host, "localhost"))
+    issuer = OidcIssuer(OidcClient(auth.client_id, pages), token_lifetime_s=auth.token_lifetime_s)
+    issuer.listen(host, 0)
+    return issuer
+
+
+def _auth_mode(auth: CognitoAuth | OidcAuth | None) -> dict[str, str]:
+    """The chat's ``AUTH_MODE`` for the stack's sign-in (nothing for the open chat)."""
+    if auth is None:
+        return {}
+    return {EnvVar.AUTH_MODE.value: "cognito" if isinstance(auth, CognitoAuth) else "oidc"}
+
+
 def _auth_variables(options: StackOptions, port: int, pool: UserPool | None) -> dict[str, Any]:
     """The page's sign-in variables: Cognito's public operations on the stack's own origin."""
-    if options.auth is None or pool is None:
+    if not isinstance(options.auth, CognitoAuth) or pool is None:
         return {}
     return {
         "auth_mode": "cognito",
         "auth_endpoint": f"http://{options.host}:{port}{COGNITO_PATH}",
         "auth_client_id": pool.client_id,
         "auth_sign_up": options.auth.sign_up,
+        "auth_issuer": pool.issuer,  # as Terraform renders it (the page does not use it)
     }
+
+
+def _sign_in(
+    options: StackOptions,
+    settings: EmulatorSettings,
+    endpoint: str,
+    port: int,
+    cleanup: contextlib.ExitStack,
+) -> tuple[EmulatorSettings, UserPool | None, OidcIssuer | None]:
+    """With ``options.auth``: the user pool in moto at ``endpoint`` or the local issuer
+    (listening, not yet serving), and the emulator's settings with the authorizer for it."""
+    region = options.function.region
+    if isinstance(options.auth, CognitoAuth):
+        pool = create_user_pool(endpoint, region, options.auth)
+        environment = {
+            AuthorizerEnv.AUTH_ISSUER.value: pool.issuer,
+            AuthorizerEnv.AUTH_AUDIENCE.value: pool.client_id,
+            AuthorizerEnv.AUTH_JWKS_URL.value: pool.jwks_url,
+        }
+        return _with_authorizer(settings, options.auth.authorizer, region, environment), pool, None
+    if isinstance(options.auth, OidcAuth):
+        issuer = _oidc_issuer(options.auth, options.host, port)
+        cleanup.callback(issuer.close_socket)  # if the stack never got to serve it
+        # No AUTH_JWKS_URL: the authorizer finds the keys by discovery, as a deployment
+        # without oidc_jwks_url does.
+        environment = {
+            AuthorizerEnv.AUTH_ISSUER.value: issuer.url,
+            AuthorizerEnv.AUTH_AUDIENCE.value: issuer.client.client_id,
+        }
+        return (
+            _with_authorizer(settings, options.auth.authorizer, region, environment),
+            None,
+            issuer,
+        )
+    return settings, None, None
 
 
 @contextlib.contextmanager
@@ -378,15 +467,14 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
             "AWS_REGION": region,
             EnvVar.ALLOWED_ORIGINS.value: _own_origins(options.host, port),
-            **({EnvVar.AUTH_MODE.value: "cognito"} if options.auth is not None else {}),
+            **_auth_mode(options.auth),
             **options.function.environment,
         }
         function = dataclasses.replace(options.function, environment=environment)
-        user_pool = None
-        if options.auth is not None:
-            user_pool = create_user_pool(endpoint, region, options.auth)
-            emulator_settings = _with_authorizer(emulator_settings, options.auth, user_pool)
-        site = _site(options, port, environment, user_pool)
+        emulator_settings, user_pool, issuer = _sign_in(
+            options, emulator_settings, endpoint, port, cleanup
+        )
+        site = _site(options, port, environment, user_pool, issuer)
 
         loop = _LoopThread()
         cleanup.callback(loop.stop)
@@ -410,6 +498,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             await runner.setup()
             for listener, context in listeners:
                 await web.SockSite(runner, listener, ssl_context=context).start()
+            await _serve(issuer)
             if options.warm:
                 await runtime.warm()
                 await _warm(authorizer)
@@ -422,6 +511,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
                 await _close(authorizer)
             finally:
                 await runner.cleanup()
+                await _stop(issuer)
 
         cleanup.callback(lambda: loop.run(stop(), _START_TIMEOUT_S))
         # The server starts and the first worker loads while this thread creates the table.
@@ -443,6 +533,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             runtime=runtime,
             authorizer=authorizer,
             user_pool=user_pool,
+            oidc_issuer=issuer,
             loop=loop,
             dynamodb_pid=dynamodb_pid,
         )

@@ -10,6 +10,7 @@
 locals {
   auth_enabled = var.auth != "none"
   cognito      = var.auth == "cognito"
+  oidc         = var.auth == "oidc"
 
   authorizer_function_name = "${var.name_prefix}-authorizer"
   authorizer_handler       = "authorizer.handler.handler"
@@ -41,11 +42,21 @@ locals {
 
   # What the page is told (docs/internals.md, "Site templates"); empty strings when off.
   auth_endpoint = local.cognito ? "https://${local.cognito_host}/" : ""
+  # With oidc the page fetches the issuer's discovery document and calls the token endpoint
+  # (space-separated origins, each once); the authorization endpoint is navigated to, which
+  # connect-src does not govern.
   auth_origin = (
     local.cognito ? "https://${local.cognito_host}"
     # try(): a missing issuer is reported by the authorizer's precondition, not here.
-    : var.auth == "oidc" ? try(regex("^https://[^/]+", var.oidc_issuer), "") : ""
+    : local.oidc ? join(" ", distinct(compact([
+      try(regex("^https://[^/]+", var.oidc_issuer), ""),
+      try(regex("^https://[^/]+", var.oidc_token_endpoint), ""),
+    ])))
+    : ""
   )
+  # "" tells the page to use discovery (docs/internals.md, "Site templates").
+  oidc_authorization_endpoint = local.oidc && var.oidc_authorization_endpoint != null ? var.oidc_authorization_endpoint : ""
+  oidc_token_endpoint         = local.oidc && var.oidc_token_endpoint != null ? var.oidc_token_endpoint : ""
 }
 
 # --- Cognito (auth = "cognito") --------------------------------------------------------------

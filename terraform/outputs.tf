@@ -67,3 +67,8 @@ output "authorizer_function_name" {
   description = "With sign-in on: the Lambda authorizer guarding $connect; null with auth = \"none\"."
   value       = one(aws_lambda_function.authorizer[*].function_name)
 }
+
+output "oidc_redirect_uri" {
+  description = "With auth = \"oidc\": the redirect URI (and post-logout redirect URI) to register for the page's client at the issuer: the page's own address. null otherwise."
+  value       = var.auth == "oidc" ? "${local.website_origin}/" : null
+}

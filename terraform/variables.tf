@@ -426,6 +426,36 @@ variable "oidc_jwks_url" {
   }
 }
 
+# The page finds the issuer's endpoints by discovery unless told them here: Terraform itself
+# cannot fetch the discovery document (no http provider), so it cannot fill them in.
+variable "oidc_authorization_endpoint" {
+  description = "With auth = \"oidc\": where the page sends the browser to sign in. null: the page reads authorization_endpoint from the issuer's discovery document ({issuer}/.well-known/openid-configuration)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.oidc_authorization_endpoint == null || can(regex("^https://[^\\s#]+$", var.oidc_authorization_endpoint))
+    error_message = "oidc_authorization_endpoint must be an https:// URL with no fragment, or null (discovery)."
+  }
+}
+
+variable "oidc_token_endpoint" {
+  description = "With auth = \"oidc\": where the page exchanges the sign-in code for tokens (its origin joins the CSP's connect-src). null: the page reads token_endpoint from the issuer's discovery document."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.oidc_token_endpoint == null || can(regex("^https://[^\\s?#]+$", var.oidc_token_endpoint))
+    error_message = "oidc_token_endpoint must be an https:// URL with no query or fragment, or null (discovery)."
+  }
+}
+
+variable "oidc_offline_access" {
+  description = "With auth = \"oidc\": ask the issuer for the offline_access scope, so it gives the page a refresh token and a session outlives the ID token. Off: the user signs in again when the ID token expires."
+  type        = bool
+  default     = false
+}
+
 variable "authorizer_zip_path" {
   description = "Path of the authorizer's zip built by `make build` (used only when auth is not \"none\"). null means build/authorizer.zip in the repository."
   type        = string

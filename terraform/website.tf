@@ -21,6 +21,10 @@ locals {
     auth_sign_up   = tostring(local.cognito && var.cognito_self_sign_up)
     auth_origin    = local.auth_origin
     auth_issuer    = local.auth_enabled ? local.auth_issuer : ""
+    # oidc only: the issuer's endpoints ("" = discovery) and whether to ask for a refresh token.
+    auth_authorization_endpoint = local.oidc_authorization_endpoint
+    auth_token_endpoint         = local.oidc_token_endpoint
+    auth_offline_access         = tostring(local.oidc && var.oidc_offline_access)
   }
 
   content_types = {

@@ -3,6 +3,7 @@
 import { config } from "../config.js";
 import { CognitoSession, describeAuthError } from "./auth.js";
 import { Connection } from "./connection.js";
+import { OidcSession } from "./oidc.js";
 import { RoomSync } from "./history.js";
 import { MemberPanel } from "./members.js";
 import { nameKey, nameSecret } from "./namekey.js";
@@ -71,6 +72,9 @@ function guestName() {
 const $ = (id) => document.getElementById(id);
 
 function main() {
+  // Coming back from the OpenID Connect issuer: take its answer out of the address bar
+  // (and restore the query the page had) before anything reads the address.
+  const returned = config.auth.mode === "oidc" ? OidcSession.takeReturn() : null;
   // config.js is the one source of the limit: Terraform renders it from var.max_message_chars
   // and the local stack from the function's MAX_MESSAGE_CHARS, the value the backend enforces.
   const maxChars = config.maxMessageChars;
@@ -108,18 +112,31 @@ function main() {
     account: $("account"),
     accountName: $("account-name"),
     signOut: $("sign-out"),
+    oidcSignIn: $("oidc-sign-in"),
+    oidcSignInButton: $("oidc-sign-in-button"),
   };
-  // docs/protocol.md, "Signing in": with Cognito the page signs in first, and the
-  // connection offers the ID token as its second subprotocol.
+  // docs/protocol.md, "Signing in": with Cognito or an OpenID Connect issuer the page
+  // signs in first, and the connection offers the ID token as its second subprotocol.
+  const onChange = (signedIn, why) => (signedIn ? enter() : signedOut(why));
   const session =
     config.auth.mode === "cognito"
       ? new CognitoSession({
           endpoint: config.auth.endpoint,
           clientId: config.auth.clientId,
           renewBeforeMs: config.tokenRenewBeforeMs,
-          onChange: (signedIn, why) => (signedIn ? enter() : signedOut(why)),
+          onChange,
         })
-      : null;
+      : config.auth.mode === "oidc"
+        ? new OidcSession({
+            issuer: config.auth.issuer,
+            clientId: config.auth.clientId,
+            authorizationEndpoint: config.auth.authorizationEndpoint,
+            tokenEndpoint: config.auth.tokenEndpoint,
+            offlineAccess: config.auth.offlineAccess,
+            renewBeforeMs: config.tokenRenewBeforeMs,
+            onChange,
+          })
+        : null;
   // The secret behind this browser's name keys (namekey.js), read or created once.
   const secret = nameSecret();
   const settings = timings(window.location.search);
@@ -628,9 +645,13 @@ function main() {
     view.clear();
     current = { name: "", room: "" };
     showChat(false);
-    showAuthForm("sign-in", why ?? "");
+    if (config.auth.mode === "oidc") {
+      showOidcSignIn(why ?? "");
+    } else {
+      showAuthForm("sign-in", why ?? "");
+      ui.signInUsername.value = session.lastUsername;
+    }
     showStatus(ui.status, ui.statusText, "closed", "Signed out");
-    ui.signInUsername.value = session.lastUsername;
     ui.authHeading.focus();
   }
 
@@ -703,17 +724,65 @@ function main() {
     ui.signOut.addEventListener("click", () => session.signOut("You signed out."));
   }
 
+  /** OpenID Connect: the one button that goes to the issuer (it owns sign-up too). */
+  function showOidcSignIn(note = "", button = true) {
+    showAuthForm("none", note);
+    ui.showSignIn.hidden = true;
+    ui.oidcSignIn.hidden = !button;
+  }
+
+  function wireOidcSignIn() {
+    const host = session.issuerHost;
+    if (host !== "") ui.oidcSignInButton.textContent = `Sign in at ${host}`;
+    ui.oidcSignInButton.addEventListener("click", async () => {
+      ui.oidcSignInButton.disabled = true;
+      showAuthError(null);
+      try {
+        await session.signIn(); // leaves the page
+      } catch (error) {
+        showAuthError(error);
+        ui.oidcSignInButton.disabled = false;
+      }
+    });
+    ui.signOut.addEventListener("click", () => session.signOutEverywhere("You signed out."));
+  }
+
+  /** OpenID Connect at load: finish a sign-in coming back from the issuer, or resume one. */
+  function startOidc() {
+    wireOidcSignIn();
+    if (returned !== null) {
+      showOidcSignIn("Signing in…", false);
+      session.complete(returned).catch((error) => {
+        showOidcSignIn();
+        showAuthError(error);
+      });
+    } else if (session.resumable) {
+      showOidcSignIn("Signing in…", false);
+      session
+        .resume()
+        .then((resumed) => {
+          if (resumed) return;
+          // Offline: the session is kept and renewal tried again (oidc.js); say so meanwhile.
+          if (session.resumable) showOidcSignIn("Cannot reach the sign-in service. Trying again…", false);
+        })
+        .catch((error) => {
+          showOidcSignIn();
+          showAuthError(error);
+        });
+    } else {
+      showOidcSignIn();
+    }
+  }
+
   const storedRoom = load("room");
   ui.room.value = storedRoom !== null && roomProblem(storedRoom) === null ? storedRoom : DEFAULT_ROOM;
   updateComposer();
   if (config.auth.mode === "oidc") {
-    // docs/protocol.md, "Signing in": not built into this page yet.
+    ui.nameField.hidden = true;
+    ui.joinForm.classList.add("join--signed-in");
     showChat(false);
-    ui.signInForm.hidden = true;
-    ui.authNote.textContent =
-      "This chat signs in with an OpenID Connect provider, which this page does not support yet.";
-    ui.authNote.hidden = false;
-    showStatus(ui.status, ui.statusText, "closed", "Offline");
+    showStatus(ui.status, ui.statusText, "closed", "Signed out");
+    startOidc();
     return;
   }
   if (session !== null) {

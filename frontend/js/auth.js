@@ -22,7 +22,7 @@ const RETRY_RENEW_MS = 30000;
 // Never renew sooner than this after the last renewal, however the token looks.
 const MIN_RENEW_MS = 5000;
 
-/** A refusal or failure of the sign-in service, with Cognito's error code. */
+/** A refusal or failure of the sign-in service, with its error code (Cognito's, or OAuth's). */
 export class AuthError extends Error {
   /** @param {string} code @param {string} message */
   constructor(code, message) {
@@ -49,6 +49,17 @@ export function describeAuthError(error) {
       return "That code has expired.";
     case "network":
       return "Cannot reach the sign-in service. Check your connection and try again.";
+    // OpenID Connect (oidc.js): the issuer's OAuth error codes, and the page's own checks.
+    case "access_denied":
+      return "Sign-in was cancelled or refused at the sign-in service.";
+    case "state":
+      return "This sign-in answer does not belong to this page's request, so it was ignored. Please sign in again.";
+    case "invalid_grant":
+      return "The sign-in could not be completed (the sign-in service refused the code). Please sign in again.";
+    case "login_required":
+    case "consent_required":
+    case "interaction_required":
+      return "The sign-in service needs you to sign in again.";
     default:
       return error.message || "Signing in failed. Please try again.";
   }

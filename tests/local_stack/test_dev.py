@@ -127,3 +127,42 @@ def test_dev_runner_with_cognito_prints_a_demo_user_that_can_sign_in() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_dev_runner_with_oidc_prints_the_issuer_whose_discovery_the_page_uses() -> None:
+    """`python -m local_stack.dev --auth oidc` (`make dev AUTH=oidc`) serves the page in oidc
+    mode, pointing it at a local issuer that is up, and says how to sign in."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack.dev", "--auth", "oidc"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PORT": str(port), "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any("Ctrl-C" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        output = "".join(lines)
+        found = re.search(r"OpenID Connect issuer (http://\S+)", output)
+        assert found is not None, output
+        assert "pick any user name" in output
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/config.js", timeout=5) as answer:
+            config = answer.read().decode()
+        assert 'mode: "oidc"' in config
+        assert f'issuer: "{found[1]}"' in config
+        discovery_url = f"{found[1]}/.well-known/openid-configuration"
+        with urllib.request.urlopen(discovery_url, timeout=5) as answer:  # noqa: S310 -- loopback
+            assert json.loads(answer.read())["issuer"] == found[1]
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=15)
+        assert process.returncode == 0, rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -35,6 +35,10 @@ def test_site_variables_derive_the_origin() -> None:
         "auth_client_id": "",
         "auth_sign_up": "false",
         "auth_origin": "",
+        "auth_issuer": "",
+        "auth_authorization_endpoint": "",
+        "auth_token_endpoint": "",
+        "auth_offline_access": "false",
     }
 
 
@@ -53,9 +57,33 @@ def test_site_variables_for_sign_in_derive_the_auth_origin() -> None:
         "auth_client_id": "client1",
         "auth_sign_up": "true",
         "auth_origin": "https://cognito-idp.eu-west-1.amazonaws.com",
+        "auth_issuer": "",
+        "auth_authorization_endpoint": "",
+        "auth_token_endpoint": "",
+        "auth_offline_access": "false",
     }
     with pytest.raises(SiteTemplateError, match="auth_mode"):
         site_variables("wss://abc.example/prod", auth_mode="saml")
+
+
+def test_site_variables_for_oidc_allow_the_issuer_and_the_token_endpoint() -> None:
+    """With oidc, connect-src gets the issuer's origin (discovery) and the token endpoint's,
+    each once; the endpoints and the offline_access flag are passed on."""
+    variables = site_variables(
+        "wss://abc.example/prod",
+        auth_mode="oidc",
+        auth_client_id="page",
+        auth_issuer="https://login.example.com/tenant/",
+        auth_token_endpoint="https://tokens.example.net/oauth/token",
+        auth_offline_access=True,
+    )
+    assert variables["auth_origin"] == "https://login.example.com https://tokens.example.net"
+    assert variables["auth_offline_access"] == "true"
+    assert variables["auth_token_endpoint"] == "https://tokens.example.net/oauth/token"
+    same = site_variables(
+        "wss://abc.example/prod", auth_mode="oidc", auth_issuer="https://login.example.com"
+    )
+    assert same["auth_origin"] == "https://login.example.com"
 
 
 def test_placeholders_are_filled() -> None:

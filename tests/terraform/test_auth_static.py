@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,14 @@ BAD_AUTH_VARIABLES = {
     "oidc_issuer": ("http://login.example.com", "oidc_issuer must be an https:// URL"),
     "oidc_audience": (" ", "oidc_audience must be the page's client id"),
     "oidc_jwks_url": ("ftp://keys", "oidc_jwks_url must be an https:// URL or null"),
+    "oidc_authorization_endpoint": (
+        "http://login.example.com/authorize",
+        "oidc_authorization_endpoint must be an https:// URL",
+    ),
+    "oidc_token_endpoint": (
+        "https://login.example.com/token#x",
+        "oidc_token_endpoint must be an https:// URL",
+    ),
     "authorizer_zip_path": ("build/authorizer.tar", "authorizer_zip_path must name a .zip file"),
 }
 
@@ -168,3 +177,86 @@ def test_access_logs_capture_no_header_and_no_token() -> None:
     assert all(v.startswith("$context.") for v in values), values
     forbidden = ("header", "querystring", "authorizer", "token", "protocol")
     assert [v for v in values if any(word in v.lower() for word in forbidden)] == []
+
+
+def console(tf: Terraform, variables: dict[str, Any], expression: str) -> Any:
+    """``expression`` evaluated by ``terraform console`` with ``variables``, as JSON."""
+    (tf.workdir / VARIABLES_FILE).write_text(json.dumps(variables), encoding="utf-8")
+    result = subprocess.run(
+        [str(tf.tool.binary), "console", "-no-color"],
+        input=f"jsonencode({expression})\n",
+        cwd=tf.workdir,
+        env=tf.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(json.loads(result.stdout))
+
+
+PAGE_SIGN_IN_VARIABLES = (
+    "auth_mode",
+    "auth_client_id",
+    "auth_issuer",
+    "auth_authorization_endpoint",
+    "auth_token_endpoint",
+    "auth_offline_access",
+    "auth_origin",
+)
+
+
+def page_sign_in(tf: Terraform, variables: dict[str, Any]) -> dict[str, str]:
+    """The sign-in template variables Terraform gives the page (known before any apply)."""
+    names = ", ".join(f'"{name}"' for name in PAGE_SIGN_IN_VARIABLES)
+    found: dict[str, str] = console(
+        tf, variables, f"{{ for k in [{names}] : k => local.template_vars[k] }}"
+    )
+    return found
+
+
+def test_oidc_page_variables_default_to_discovery(workspace: Terraform) -> None:
+    """Without endpoints the page is told to use discovery (empty endpoints); connect-src
+    admits the issuer's origin; no offline_access unless asked."""
+    variables = {"auth": "oidc", "oidc_issuer": ISSUER, "oidc_audience": AUDIENCE}
+    assert page_sign_in(workspace, variables) == {
+        "auth_mode": "oidc",
+        "auth_client_id": AUDIENCE,
+        "auth_issuer": ISSUER,
+        "auth_authorization_endpoint": "",
+        "auth_token_endpoint": "",
+        "auth_offline_access": "false",
+        "auth_origin": "https://login.example.com",
+    }
+
+
+def test_oidc_endpoints_reach_the_page_and_its_csp(workspace: Terraform) -> None:
+    """Given endpoints go to the page; the token endpoint's origin joins connect-src (the
+    authorization endpoint is navigated to, not fetched); offline_access is passed on."""
+    variables = {
+        "auth": "oidc",
+        "oidc_issuer": ISSUER,
+        "oidc_audience": AUDIENCE,
+        "oidc_authorization_endpoint": "https://login.example.com/authorize",
+        "oidc_token_endpoint": "https://tokens.example.net/oauth/token",
+        "oidc_offline_access": True,
+    }
+    found = page_sign_in(workspace, variables)
+    assert found["auth_authorization_endpoint"] == "https://login.example.com/authorize"
+    assert found["auth_token_endpoint"] == "https://tokens.example.net/oauth/token"
+    assert found["auth_offline_access"] == "true"
+    assert found["auth_origin"] == "https://login.example.com https://tokens.example.net"
+
+
+def test_oidc_settings_do_not_reach_a_cognito_or_open_page(workspace: Terraform) -> None:
+    """oidc_* settings left over in another mode give the page nothing of them."""
+    leftovers = {
+        "oidc_token_endpoint": "https://tokens.example.net/oauth/token",
+        "oidc_offline_access": True,
+    }
+    found = page_sign_in(workspace, {"auth": "none", **leftovers})
+    assert (found["auth_token_endpoint"], found["auth_offline_access"], found["auth_origin"]) == (
+        "",
+        "false",
+        "",
+    )

@@ -1,0 +1,276 @@
+"""Sign-in with an OpenID Connect issuer in the real browser (issue #17, ``auth = "oidc"``):
+the page goes to the local issuer (``local_stack.oidc_issuer``, its own origin), comes back
+with a code, exchanges it (PKCE) and chats under the token's name; a reload keeps the session,
+sign-out ends it (at the issuer too); a tampered state and a cancelled sign-in are refused with
+a message and no connection. The real authorizer and chat (``AUTH_MODE=oidc``) run behind it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from local_stack.emulator.lambda_runtime import FunctionSettings
+from local_stack.oidc_issuer import DISCOVERY_PATH, OidcAuth
+from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
+from tests.browser.conftest import FAST_TIMINGS, RECORD_SOCKETS
+from tests.browser.test_chat_signin import join_room
+from tests.local_stack.support import fresh_room
+
+pytestmark = pytest.mark.browser
+
+SIGN_IN_BUTTON = "#oidc-sign-in-button"
+# The account's name is shown once signed in (the chat shows before the page's script runs).
+SIGNED_IN = "() => document.getElementById('account-name').textContent !== ''"
+
+
+@pytest.fixture(scope="module")
+def oidc_stack() -> Iterator[Stack]:
+    """A stack signing in with the local issuer (the page finds it by discovery)."""
+    options = StackOptions(
+        auth=OidcAuth(), function=FunctionSettings(environment=LIFTED_RATE_LIMITS)
+    )
+    with running_stack(options) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def configured_stack() -> Iterator[Stack]:
+    """A stack whose page is given the issuer's endpoints (no discovery) and asks for no
+    refresh token, as Terraform's oidc_*_endpoint set and oidc_offline_access off."""
+    options = StackOptions(
+        auth=OidcAuth(discovery=False, offline_access=False),
+        function=FunctionSettings(environment=LIFTED_RATE_LIMITS),
+    )
+    with running_stack(options) as running:
+        yield running
+
+
+def wait_until(page: Page, condition: str) -> None:
+    """``page.wait_for_function`` for a page with an installed clock: poll on a timer (the
+    clock drives animation frames too)."""
+    page.wait_for_function(condition, polling=100, timeout=10000)
+
+
+@pytest.fixture
+def page_and_calls(browser: Browser, oidc_stack: Stack) -> Iterator[tuple[Page, list[str]]]:
+    """A fresh browser context at the page, and the paths of every call to the issuer."""
+    issuer = oidc_stack.oidc_issuer
+    assert issuer is not None
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    calls: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "request",
+        lambda request: (
+            calls.append(urlsplit(request.url).path) if request.url.startswith(issuer.url) else None
+        ),
+    )
+    page.add_init_script(RECORD_SOCKETS)
+    page.goto(f"{oidc_stack.page_url}?{urlencode(FAST_TIMINGS)}")
+    yield page, calls
+    context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def at_issuer(page: Page, name: str | None) -> None:
+    """Click the page's sign-in button; at the issuer's form, sign in as ``name`` (None:
+    cancel)."""
+    page.click(SIGN_IN_BUTTON)
+    page.wait_for_selector("#username")
+    if name is None:
+        page.click("#deny")
+    else:
+        page.fill("#username", name)
+        page.click("#allow")
+
+
+def test_sign_in_chat_reload_and_sign_out(
+    page_and_calls: tuple[Page, list[str]], oidc_stack: Stack
+) -> None:
+    """Signed out, the page offers only the issuer's button (no forms, no sign-up); back from
+    the issuer, the code is gone from the address bar, the page joins as the token's name with
+    the token as a subprotocol; a reload resumes; sign-out forgets the session and visits the
+    issuer's end-session endpoint."""
+    page, calls = page_and_calls
+    start_url = page.url
+    assert page.is_visible(SIGN_IN_BUTTON)
+    assert not page.is_visible("#sign-in-form")
+    assert not page.is_visible("#show-sign-up")
+    assert not page.is_visible("#chat")
+
+    at_issuer(page, "Ada Lovelace")
+    page.wait_for_selector("#chat", state="visible")
+    assert page.url == start_url  # no code or state left, the page's own query back
+    assert "/token" in calls
+    assert page.text_content("#account-name") == "Ada Lovelace"
+    room = fresh_room("oidc")
+    chat = join_room(page, room, "Ada Lovelace")
+    socket = page.evaluate(
+        "() => { const s = window.__sockets.at(-1); return {url: s.url, protocol: s.protocol}; }"
+    )
+    assert socket["protocol"] == "awsome-chat"
+    assert "eyJ" not in socket["url"]
+    chat.send("<i>hi</i> from the issuer")
+    chat.wait_for_message("<i>hi</i> from the issuer")
+    assert chat.messages_with_text("<i>hi</i> from the issuer") == [
+        {"from": "Ada Lovelace", "own": True}
+    ]
+
+    page.reload()
+    page.wait_for_selector("#chat", state="visible")
+    chat.wait_for_notice(f"Connected to room {room} as Ada Lovelace.")
+
+    page.click("#sign-out")
+    page.wait_for_function("() => window.location.search === ''")  # back from the issuer's logout
+    page.wait_for_selector(SIGN_IN_BUTTON, state="visible")
+    assert "/logout" in calls
+    stored = page.evaluate(
+        "() => [localStorage.getItem('awsome-chat:auth:id'),"
+        " localStorage.getItem('awsome-chat:auth:refresh')]"
+    )
+    assert stored == [None, None]
+    assert not page.is_visible("#chat")
+
+
+def test_a_tampered_state_is_refused_without_connecting(
+    page_and_calls: tuple[Page, list[str]],
+) -> None:
+    """An answer whose state is not the page's request's is refused with a message: no code
+    exchange, no WebSocket."""
+    page, calls = page_and_calls
+    page.click(SIGN_IN_BUTTON)
+    page.wait_for_selector("#username")
+    page.evaluate("() => { document.querySelector('input[name=state]').value = 'tampered'; }")
+    page.fill("#username", "Mallory")
+    page.click("#allow")
+    page.wait_for_selector("#auth-error:has-text('does not belong to this page')")
+    assert "code=" not in page.url
+    assert "/token" not in calls
+    assert page.evaluate("() => window.__sockets.length") == 0
+    assert page.is_visible(SIGN_IN_BUTTON)
+
+
+def test_a_cancelled_sign_in_shows_the_issuer_refusal(
+    page_and_calls: tuple[Page, list[str]],
+) -> None:
+    """The issuer's ?error=access_denied (the user pressed Cancel) is shown, nothing connects."""
+    page, calls = page_and_calls
+    at_issuer(page, None)
+    page.wait_for_selector("#auth-error:has-text('cancelled or refused')")
+    assert "error=" not in page.url
+    assert "/token" not in calls
+    assert page.evaluate("() => window.__sockets.length") == 0
+
+
+def test_the_pages_pkce_and_claim_checks(page_and_calls: tuple[Page, list[str]]) -> None:
+    """oidc.js: the S256 challenge is RFC 7636's; the redirect URI drops query and index.html;
+    tokenProblem refuses another aud, another iss, an expired token and another nonce, and
+    accepts aud as a list."""
+    page, _ = page_and_calls
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636, appendix B
+    expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    result: dict[str, Any] = page.evaluate(
+        """async (verifier) => {
+          const o = await import("/js/oidc.js");
+          const now = Date.now();
+          const good = { iss: "https://i.example", aud: "page", exp: now / 1000 + 60, nonce: "n" };
+          const check = (changes, expected = { nonce: "n" }) => o.tokenProblem(
+            { ...good, ...changes }, { issuer: "https://i.example", clientId: "page", nowMs: now,
+              ...expected });
+          return {
+            challenge: await o.codeChallenge(verifier),
+            redirect: o.redirectUri({ origin: "https://c.example", pathname: "/app/index.html" }),
+            good: check({}),
+            listed: check({ aud: ["other", "page"] }),
+            noNonceExpected: check({ nonce: undefined }, {}),
+            aud: check({ aud: "other" }),
+            iss: check({ iss: "https://evil.example" }),
+            exp: check({ exp: now / 1000 - 1 }),
+            nonce: check({ nonce: "other" }),
+            missingNonce: check({ nonce: undefined }),
+          };
+        }""",
+        verifier,
+    )
+    assert result.pop("challenge") == expected.rstrip(b"=").decode()
+    assert result.pop("redirect") == "https://c.example/app/"
+    assert result == {
+        "good": None,
+        "listed": None,
+        "noNonceExpected": None,
+        "aud": "it is meant for another application (aud)",
+        "iss": "it comes from another issuer (iss)",
+        "exp": "it has expired (exp)",
+        "nonce": "it answers another sign-in (nonce)",
+        "missingNonce": "it answers another sign-in (nonce)",
+    }
+
+
+def test_the_id_token_is_renewed_with_the_refresh_token(
+    browser: Browser, oidc_stack: Stack
+) -> None:
+    """With offline_access the page keeps a refresh token and, five minutes before the ID
+    token expires, trades it for a new ID token (grant_type=refresh_token), staying signed in."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.clock.install()
+    try:
+        page.goto(f"{oidc_stack.page_url}?{urlencode(FAST_TIMINGS)}")
+        at_issuer(page, "Renee")
+        wait_until(page, SIGNED_IN)
+        first = page.evaluate("() => localStorage.getItem('awsome-chat:auth:id')")
+        assert page.evaluate("() => localStorage.getItem('awsome-chat:auth:refresh')") is not None
+        with page.expect_request(
+            lambda request: "grant_type=refresh_token" in (request.post_data or "")
+        ):
+            page.clock.fast_forward("56:00")
+        wait_until(page, f"() => localStorage.getItem('awsome-chat:auth:id') !== {first!r}")
+        assert page.is_visible("#chat")
+    finally:
+        context.close()
+
+
+def test_given_endpoints_and_no_refresh_token_sign_out_at_expiry(
+    browser: Browser, configured_stack: Stack
+) -> None:
+    """Endpoints from config.js: no discovery fetch. Without a refresh token the stored ID
+    token still resumes the session on reload; when it expires the page signs out and says
+    so."""
+    issuer = configured_stack.oidc_issuer
+    assert issuer is not None
+    context = browser.new_context()
+    page = context.new_page()
+    calls: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            calls.append(urlsplit(request.url).path) if request.url.startswith(issuer.url) else None
+        ),
+    )
+    page.clock.install()
+    try:
+        page.goto(f"{configured_stack.page_url}?{urlencode(FAST_TIMINGS)}")
+        at_issuer(page, "Shortlived")
+        wait_until(page, SIGNED_IN)
+        page.reload()
+        wait_until(page, SIGNED_IN)
+        assert DISCOVERY_PATH not in calls
+        assert "/token" in calls
+        assert page.evaluate("() => localStorage.getItem('awsome-chat:auth:refresh')") is None
+        page.clock.fast_forward("01:01:00")
+        wait_until(
+            page, "() => document.getElementById('auth-note').textContent.includes('expired')"
+        )
+        assert not page.is_visible("#chat")
+        assert page.evaluate("() => localStorage.getItem('awsome-chat:auth:id')") is None
+    finally:
+        context.close()
