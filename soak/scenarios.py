@@ -33,6 +33,7 @@ from local_stack.stack import (
 from soak.chat import Member, resend_unacknowledged
 from soak.frames import hostile_frame, valid_text_frame
 from soak.hostile import Tally, client, exchange
+from soak.listener import Deliveries, Listener, steady_text
 
 Figures = dict[str, Any]
 MB: Final = 1024 * 1024
@@ -496,59 +497,57 @@ def _memory(stack: Stack) -> Mapping[str, float]:
 
 
 def steady(duration_s: float, members: int, rate_per_s: float) -> Figures:
-    """Scenario 6: ``rate_per_s`` messages a second in a room of ``members`` for a while."""
+    """Scenario 6: ``rate_per_s`` messages a second in a room of ``members`` for a while.
+
+    The members are ``Listener``s, whose record of what they received does not grow with it: the
+    soak process's memory is then the emulator's (and its clients' fixed share), sampled every
+    minute once the worker pool has grown."""
     started = time.monotonic()
     with stack_and_errors() as (stack, errors):
         room = fresh("steady")
 
         async def run() -> Figures:
-            people = [await Member.join(stack.ws_url, f"s{i}", room) for i in range(members)]
+            deliveries = Deliveries()
+            people = [
+                await Listener.join(stack.ws_url, f"s{i}", room, deliveries) for i in range(members)
+            ]
             await asyncio.sleep(2.0)
-            memory_start: Mapping[str, float] = {}
-            sent_at: dict[str, float] = {}
+            samples: list[Mapping[str, float]] = []
+            warm_up_s = min(60.0, duration_s / 10)
             begin = time.monotonic()
             n = 0
             while time.monotonic() - begin < duration_s:
-                if not memory_start and time.monotonic() - begin > min(60.0, duration_s / 10):
-                    memory_start = _memory(stack)  # once the worker pool has grown
+                if time.monotonic() - begin > warm_up_s + 60.0 * len(samples):
+                    samples.append(_memory(stack))
                 target = begin + n / rate_per_s
                 await asyncio.sleep(max(0.0, target - time.monotonic()))
-                text = f"steady {n}"
-                sent_at[text] = time.time()
-                await people[n % members].say(text)
+                deliveries.sent(n, time.time())
+                await people[n % members].say(steady_text(n))
                 n += 1
             await asyncio.sleep(5.0)
-            latencies = [
-                arrived - sent_at[str(m.get("text"))]
-                for p in people
-                for arrived, m in p.arrivals
-                if str(m.get("text")) in sent_at
-            ]
-            memory_end = _memory(stack)
+            samples.append(_memory(stack))
             for person in people:
                 await person.close()
-            latencies.sort()
-            expected = n * members
             return {
                 "members": members,
                 "messages": n,
                 "duration s": round(duration_s),
-                "deliveries expected": expected,
-                "deliveries": len(latencies),
-                "latency ms p50": round(_quantile(latencies, 0.5) * 1000, 1),
-                "latency ms p99": round(_quantile(latencies, 0.99) * 1000, 1),
-                "latency ms max": round(latencies[-1] * 1000, 1) if latencies else None,
-                "memory MB after warm-up": dict(memory_start),
-                "memory MB at end": dict(memory_end),
+                "deliveries expected": n * members,
+                "deliveries": deliveries.arrivals,
+                "missing": deliveries.missing(members),
+                "duplicates": deliveries.duplicates,
+                "error frames": sum(p.errors for p in people),
+                "server error frames": sum(p.server_errors for p in people),
+                "latency ms p50": deliveries.quantile_ms(0.5),
+                "latency ms p99": deliveries.quantile_ms(0.99),
+                "latency ms max": round(deliveries.slowest_s * 1000, 1),
+                "memory MB after warm-up": dict(samples[0]),
+                "memory MB at end": dict(samples[-1]),
+                "soak process MB each minute": [s["emulator (soak process)"] for s in samples],
+                "moto MB each minute": [s["moto"] for s in samples],
             }
 
         figures = asyncio.run(run())
         figures["server errors (log)"] = errors.count
     figures["seconds"] = round(time.monotonic() - started, 1)
     return figures
-
-
-def _quantile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
