@@ -64,6 +64,13 @@ function timings(search) {
   };
 }
 
+/** A message's clientId: 32 hex digits. Not crypto.randomUUID(), which a page on
+ * plain http (not a secure context) does not have; getRandomValues it has. */
+function newClientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 function guestName() {
   const bytes = crypto.getRandomValues(new Uint8Array(2));
   return `guest-${[...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
@@ -547,7 +554,7 @@ function main() {
     const text = ui.text.value.toWellFormed().trim();
     // A refused text stays in the box, with its problem shown (updateComposer).
     if (ui.send.disabled || text === "") return;
-    const entry = outbox.add(text, crypto.randomUUID());
+    const entry = outbox.add(text, newClientId());
     view.addPending(entry, current.name, pendingStatus(entry));
     flushOutbox();
     ui.text.value = "";
