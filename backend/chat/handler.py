@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from .actions import HISTORY, JOIN, MEMBERS, PING, SENDMESSAGE
 from .delivery import BroadcastStats
 from .errors import ClientError, HandshakeRefused
 from .events import (
@@ -31,7 +32,6 @@ from .events import (
 )
 from .logs import configure
 from .metrics import embedded_metrics
-from .protocol import HISTORY, INTERNAL_ERROR_FRAME, JOIN, MEMBERS, PING, SENDMESSAGE
 from .runtime import Runtime, runtime_for
 
 if TYPE_CHECKING:
@@ -241,6 +241,8 @@ def _notify_failure(request: Request | None, outbox: Outbox | None) -> None:
     if request is None or outbox is None or not request.is_message:
         return
     try:
+        from .protocol import INTERNAL_ERROR_FRAME  # noqa: PLC0415 (on first use, as every route)
+
         outbox.sender.post(request.connection_id, INTERNAL_ERROR_FRAME)
     except Exception:  # the client may be gone too; the summary line already says 500
         log.warning("could not send internal_error to the client")

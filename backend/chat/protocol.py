@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Final
 
+from .actions import ACTIONS, HISTORY, JOIN, MEMBERS, PING, SENDMESSAGE
 from .errors import ClientError, ErrorCode
 from .ids import is_ulid, iso_utc
 from .validation import clean_text
@@ -59,12 +60,6 @@ __all__ = [
     "unknown_action",
 ]
 
-SENDMESSAGE: Final = "sendmessage"
-HISTORY: Final = "history"
-JOIN: Final = "join"
-MEMBERS: Final = "members"
-PING: Final = "ping"
-ACTIONS: Final = frozenset({SENDMESSAGE, HISTORY, JOIN, MEMBERS, PING})
 
 MAX_CLIENT_ID_CHARS: Final = 64
 _CLIENT_ID: Final = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CLIENT_ID_CHARS}}}")

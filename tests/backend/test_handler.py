@@ -601,6 +601,7 @@ def test_a_first_connect_loads_no_fan_out_frames_or_messages() -> None:
         "chat.gateway",
         "chat.messages",
         "chat.presence",
+        "chat.protocol",
         "chat.usecases.replies",
         "chat.usecases.rooms",
     }

@@ -1,0 +1,19 @@
+"""The client's actions: the ``action`` of a frame, and the route key API Gateway selects for it
+(``$request.body.action``).
+
+Apart from ``protocol`` because the handler routes by them on every event, ``$connect``
+included, while only the routes that read or write frames need the frames themselves: a cold
+start's ``$connect`` does not compile them (the zip carries no bytecode; ``docs/performance.md``,
+"Cold start").
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SENDMESSAGE: Final = "sendmessage"
+HISTORY: Final = "history"
+JOIN: Final = "join"
+MEMBERS: Final = "members"
+PING: Final = "ping"
+ACTIONS: Final = frozenset({SENDMESSAGE, HISTORY, JOIN, MEMBERS, PING})
