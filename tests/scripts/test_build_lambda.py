@@ -69,12 +69,23 @@ def test_fixed_timestamps_and_permissions(tmp_path: Path) -> None:
 
 
 def test_real_package_is_complete_and_importable(tmp_path: Path) -> None:
-    """The real build holds every backend/chat module and imports with no repository on the path."""
+    """The real build holds every backend/chat module, subpackages included, and each one
+    imports with no repository on the path (the handler imports its routes' modules on first
+    use, so importing the handler alone would not load them)."""
     zip_path = build_lambda.build(tmp_path / "lambda.zip")
-    expected = sorted(f"chat/{p.name}" for p in (ROOT / "backend" / "chat").glob("*.py"))
+    backend = ROOT / "backend"
+    expected = sorted(p.relative_to(backend).as_posix() for p in (backend / "chat").rglob("*.py"))
     assert names(zip_path) == expected
+    modules = [
+        name.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for name in expected
+    ]
+    code = (
+        "import importlib, chat.handler as h\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "print(callable(h.handler))"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", "import chat.handler as h; print(callable(h.handler))"],
+        [sys.executable, "-c", code],
         env={**os.environ, "PYTHONPATH": str(zip_path)},
         cwd=tmp_path,
         capture_output=True,
