@@ -20,6 +20,7 @@
 //   endpoint that sign-out visits when there is one.
 
 import { AuthError, claimsOf, displayName } from "./auth.js";
+import { base64url } from "./namekey.js";
 import { forget, load, save } from "./storage.js";
 
 const SCOPE = "openid profile email";
@@ -31,10 +32,6 @@ const RETRY_RENEW_MS = 30000;
 const MIN_RENEW_MS = 5000;
 // A stored ID token this close to its expiry is not worth resuming with.
 const RESUME_MARGIN_MS = 10000;
-
-function base64url(bytes) {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 function randomString(byteCount = 32) {
   return base64url(crypto.getRandomValues(new Uint8Array(byteCount)));
