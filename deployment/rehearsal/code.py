@@ -42,7 +42,7 @@ CODE_AREA: Final = "function code"
 PROBE_TIMEOUT_S: Final = 30.0
 
 _PROBE: Final = r"""
-import importlib, json, sys
+import importlib, json, pkgutil, sys
 from collections.abc import Mapping
 
 code_dir, handler, settings_name = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -53,6 +53,11 @@ facts = {"import_error": None, "handler_found": False, "module_file": None,
          "routes": None, "reads_env": None, "config_error": None, "validates": False}
 try:
     module = importlib.import_module(module_name)
+    # A handler may import modules on first use (chat's routes do): import every module of its
+    # package too, so that a package missing one fails here, not at that route's first event.
+    top = importlib.import_module(module_name.split(".")[0])
+    for found in pkgutil.walk_packages(getattr(top, "__path__", []), top.__name__ + "."):
+        importlib.import_module(found.name)
 except BaseException as error:
     facts["import_error"] = f"{type(error).__name__}: {error}"
 else:
