@@ -103,9 +103,12 @@ def test_two_pages_see_each_other_and_one_sees_the_other_leave(
 def test_make_before_break_replaces_the_socket_without_a_line_and_chat_goes_on(
     open_chat: OpenChat, room: str
 ) -> None:
-    """A page renewing its socket every 2 s makes no joined/left line; messages flow once each."""
-    alice = open_chat("alice", room, params={**FAST_TIMINGS, "renew_after_ms": "2000"})
+    """A page renewing its socket every 2 s makes no joined/left line; messages flow once each.
+
+    Bob is there first: a join that lands while alice's page is between two sockets is a race
+    of its own (under load, bob's open could take longer than alice's first 2 s)."""
     bob = open_chat("bob", room)
+    alice = open_chat("alice", room, params={**FAST_TIMINGS, "renew_after_ms": "2000"})
     wait_for_members(bob, ["alice", "bob"])
 
     # Two renewals: three sockets to the room, only the newest still open.
@@ -122,8 +125,8 @@ def test_make_before_break_replaces_the_socket_without_a_line_and_chat_goes_on(
     alice.wait_for_message("from alice across renewals")
     bob.page.wait_for_timeout(AFTER_QUIET_MS)
 
-    assert presence_lines(bob) == []
-    assert presence_lines(alice) == ["bob joined"]
+    assert presence_lines(bob) == ["alice joined"]  # once, whatever her renewals
+    assert presence_lines(alice) == []
     wait_for_members(bob, ["alice", "bob"])
     assert alice.page.get_attribute("#status", "data-state") == "open"
     states = sockets_to(alice)
