@@ -39,10 +39,8 @@ check: $(STAMP) lint
 	$(PY) -m pytest -q -m "not slow and not browser and not terraform" $(CHECK_TESTS)
 
 ## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal), on
-## TEST_WORKERS processes (pytest-xdist); a test file's tests share one worker (its fixtures).
-## Three on this two-core machine: most tests wait on sockets, timers, browsers and terraform,
-## and the same suite took 616 s of pytest on three and 745 s on two.
-TEST_WORKERS ?= 3
+## TEST_WORKERS processes (pytest-xdist); a test file's tests share one worker (its fixtures)
+TEST_WORKERS ?= 2
 test:
 	@# The two virtualenvs install side by side, then lint and the zips; a failure stops here.
 	$(MAKE) --no-print-directory -j2 $(STAMP) checkov-venv
