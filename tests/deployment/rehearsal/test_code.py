@@ -10,7 +10,7 @@ import pytest
 from chat.handler import ROUTES
 
 from deployment.rehearsal import code
-from deployment.rehearsal.report import RehearsalError
+from deployment.rehearsal.report import Problem, RehearsalError
 from scripts.build_lambda import code_sha256
 
 HANDLER = "chat.handler.handler"
@@ -84,35 +84,31 @@ def test_the_probe_reports_the_codes_own_verdict_on_an_environment(
     assert facts.config_error == "TABLE_NAME is required: set it to the connections table's name"
 
 
+def _probe_problems_without(lambda_zip: Path, missing: str, tmp_path: Path) -> list[Problem]:
+    """What the probe reports for the package with the file ``missing`` left out."""
+    partial = tmp_path / "partial.zip"
+    with zipfile.ZipFile(lambda_zip) as full, zipfile.ZipFile(partial, "w") as out:
+        for name in full.namelist():
+            if name != missing:
+                out.writestr(name, full.read(name))
+    code_dir = tmp_path / "code"
+    code.extract(partial, code_dir)
+    return code.check_probe(code.probe(code_dir, HANDLER, {}), HANDLER, code_dir)
+
+
 def test_a_package_missing_a_module_imported_on_first_use_fails_to_import(
     lambda_zip: Path, tmp_path: Path
 ) -> None:
     """The handler imports a route's use cases when it first serves the route, and they import
     presence: a zip without it imports the handler fine, and is still reported, before any
     route is tried."""
-    partial = tmp_path / "partial.zip"
-    with zipfile.ZipFile(lambda_zip) as full, zipfile.ZipFile(partial, "w") as out:
-        for name in full.namelist():
-            if name != "chat/presence.py":
-                out.writestr(name, full.read(name))
-    code_dir = tmp_path / "code"
-    code.extract(partial, code_dir)
-    facts = code.probe(code_dir, HANDLER, {})
-    (problem,) = code.check_probe(facts, HANDLER, code_dir)
+    (problem,) = _probe_problems_without(lambda_zip, "chat/presence.py", tmp_path)
     assert "No module named 'chat.presence'" in problem.message
 
 
 def test_a_package_missing_a_module_fails_to_import(lambda_zip: Path, tmp_path: Path) -> None:
     """A zip that lacks a module the handler imports is reported with the import error."""
-    partial = tmp_path / "partial.zip"
-    with zipfile.ZipFile(lambda_zip) as full, zipfile.ZipFile(partial, "w") as out:
-        for name in full.namelist():
-            if name != "chat/protocol.py":
-                out.writestr(name, full.read(name))
-    code_dir = tmp_path / "code"
-    code.extract(partial, code_dir)
-    facts = code.probe(code_dir, HANDLER, {})
-    (problem,) = code.check_probe(facts, HANDLER, code_dir)
+    (problem,) = _probe_problems_without(lambda_zip, "chat/protocol.py", tmp_path)
     assert problem.message == (
         "importing chat.handler from the package fails: ModuleNotFoundError: No module named "
         "'chat.protocol' (the package must hold every module it imports, except boto3)"
