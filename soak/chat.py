@@ -29,7 +29,8 @@ class Member:
     name: str
     ws: ClientConnection
     received: list[dict[str, Any]] = field(default_factory=list)
-    arrivals: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    # The ids of the messages delivered live, in order (``received`` also holds catch-up's).
+    live_ids: list[str] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     server_errors: int = 0
     _reader: asyncio.Task[None] | None = None
@@ -46,13 +47,12 @@ class Member:
     async def _read(self) -> None:
         with contextlib.suppress(ConnectionClosed):
             async for raw in self.ws:
-                now = time.time()
                 self.server_errors += is_server_error(raw)
                 frame: dict[str, Any] = json.loads(raw)
                 kind = frame.get("type")
                 if kind == "message":
                     self.received.append(frame)
-                    self.arrivals.append((now, frame))
+                    self.live_ids.append(str(frame["id"]))
                 elif kind == "error" or "message" in frame:
                     self.errors.append(frame)
                 if kind in {"history", "error", "pong", "members"} or "message" in frame:
@@ -68,7 +68,7 @@ class Member:
 
     def duplicates(self) -> int:
         """Messages delivered live more than once (before merging by id, as a client does)."""
-        return sum(n - 1 for n in Counter(str(m["id"]) for _, m in self.arrivals).values())
+        return sum(n - 1 for n in Counter(self.live_ids).values())
 
     async def say(self, text: str, client_id: str | None = None) -> str:
         """Send a message; returns its ``clientId``."""
