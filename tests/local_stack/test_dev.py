@@ -11,6 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from local_stack.cognito import COGNITO_PATH
@@ -22,6 +25,52 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@dataclass
+class DevRun:
+    """``python -m local_stack.dev`` running on ``port``, past its start-up lines."""
+
+    port: int
+    output: str
+    """What it printed up to its "Ctrl-C" line."""
+    startup_s: float
+    process: subprocess.Popen[str]
+
+    def stop(self) -> str:
+        """SIGTERM, as Ctrl-C's twin; the rest of its output, once it has exited with 0."""
+        self.process.send_signal(signal.SIGTERM)
+        rest, _ = self.process.communicate(timeout=15)
+        assert self.process.returncode == 0, rest
+        return rest
+
+
+@contextmanager
+def dev_runner(*args: str) -> Iterator[DevRun]:
+    """Start the runner with ``args`` on a free port, read until it says how to stop it, and
+    kill it afterwards if the test did not stop it."""
+    port = free_port()
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack.dev", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PORT": str(port), "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not any("Ctrl-C" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        yield DevRun(port, "".join(lines), time.monotonic() - started, process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_snapshot_sees_python_edits_only(tmp_path: Path) -> None:
@@ -42,38 +91,14 @@ def test_snapshot_sees_python_edits_only(tmp_path: Path) -> None:
 
 def test_dev_runner_starts_serves_and_stops_on_sigterm() -> None:
     """`python -m local_stack.dev` with PORT set prints the URLs within seconds and exits 0."""
-    port = free_port()
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack.dev"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PORT": str(port), "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines = []
-        while not any("Ctrl-C" in line for line in lines):
-            line = process.stdout.readline()
-            assert line, "".join(lines)
-            lines.append(line)
-        startup = time.monotonic() - started
-        output = "".join(lines)
-        assert f"http://127.0.0.1:{port}/" in output
-        assert f"ws://127.0.0.1:{port}/local" in output
-        assert startup < 10, startup
+    with dev_runner() as dev:
+        port = dev.port
+        assert f"http://127.0.0.1:{port}/" in dev.output
+        assert f"ws://127.0.0.1:{port}/local" in dev.output
+        assert dev.startup_s < 10, dev.startup_s
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/config.js", timeout=5) as answer:
             assert f"ws://127.0.0.1:{port}/local".encode() in answer.read()
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=15)
-        assert process.returncode == 0, rest
-        assert "stopped" in rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        assert "stopped" in dev.stop()
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
 
@@ -81,26 +106,10 @@ def test_dev_runner_starts_serves_and_stops_on_sigterm() -> None:
 def test_dev_runner_with_cognito_prints_a_demo_user_that_can_sign_in() -> None:
     """`python -m local_stack.dev --auth cognito` (`make dev AUTH=cognito`) serves the page in
     sign-in mode and prints a demo user whose credentials sign in (needs backend/authorizer)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack.dev", "--auth", "cognito"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PORT": str(port), "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        while not any("Ctrl-C" in line for line in lines):
-            line = process.stdout.readline()
-            assert line, "".join(lines)
-            lines.append(line)
-        output = "".join(lines)
-        found = re.search(r"username (\S+), password (\S+)", output)
-        assert found is not None, output
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/config.js", timeout=5) as answer:
+    with dev_runner("--auth", "cognito") as dev:
+        found = re.search(r"username (\S+), password (\S+)", dev.output)
+        assert found is not None, dev.output
+        with urllib.request.urlopen(f"http://127.0.0.1:{dev.port}/config.js", timeout=5) as answer:
             config = answer.read().decode()
         assert 'mode: "cognito"' in config
         client_id = re.search(r'clientId: "([^"]+)"', config)
@@ -111,7 +120,7 @@ def test_dev_runner_with_cognito_prints_a_demo_user_that_can_sign_in() -> None:
             "AuthParameters": {"USERNAME": found[1], "PASSWORD": found[2]},
         }
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}{COGNITO_PATH}",
+            f"http://127.0.0.1:{dev.port}{COGNITO_PATH}",
             data=json.dumps(sign_in).encode(),
             headers={
                 "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
@@ -120,49 +129,21 @@ def test_dev_runner_with_cognito_prints_a_demo_user_that_can_sign_in() -> None:
         )
         with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 -- loopback
             assert "IdToken" in json.loads(answer.read())["AuthenticationResult"]
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=15)
-        assert process.returncode == 0, rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        dev.stop()
 
 
 def test_dev_runner_with_oidc_prints_the_issuer_whose_discovery_the_page_uses() -> None:
     """`python -m local_stack.dev --auth oidc` (`make dev AUTH=oidc`) serves the page in oidc
     mode, pointing it at a local issuer that is up, and says how to sign in."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack.dev", "--auth", "oidc"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PORT": str(port), "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        while not any("Ctrl-C" in line for line in lines):
-            line = process.stdout.readline()
-            assert line, "".join(lines)
-            lines.append(line)
-        output = "".join(lines)
-        found = re.search(r"OpenID Connect issuer (http://\S+)", output)
-        assert found is not None, output
-        assert "pick any user name" in output
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/config.js", timeout=5) as answer:
+    with dev_runner("--auth", "oidc") as dev:
+        found = re.search(r"OpenID Connect issuer (http://\S+)", dev.output)
+        assert found is not None, dev.output
+        assert "pick any user name" in dev.output
+        with urllib.request.urlopen(f"http://127.0.0.1:{dev.port}/config.js", timeout=5) as answer:
             config = answer.read().decode()
         assert 'mode: "oidc"' in config
         assert f'issuer: "{found[1]}"' in config
         discovery_url = f"{found[1]}/.well-known/openid-configuration"
         with urllib.request.urlopen(discovery_url, timeout=5) as answer:  # noqa: S310 -- loopback
             assert json.loads(answer.read())["issuer"] == found[1]
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=15)
-        assert process.returncode == 0, rest
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        dev.stop()
