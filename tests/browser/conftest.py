@@ -187,9 +187,10 @@ def room() -> str:
 
 
 @contextmanager
-def chat_opener(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
-    """Open chat pages on ``stack``, each in its own browser context; close them all after,
-    and fail if a page raised an uncaught error."""
+def chat_opener(browser: Browser, stack: Stack, site: str | None = None) -> Iterator[OpenChat]:
+    """Open chat pages on ``stack`` (its page, or the same site served at ``site``), each in its
+    own browser context unless it is another tab of a page's; close them all after, and fail if
+    a page raised an uncaught error."""
     contexts = []
     errors: list[str] = []
 
@@ -201,16 +202,20 @@ def chat_opener(browser: Browser, stack: Stack) -> Iterator[OpenChat]:
         color_scheme: str = "light",
         params: dict[str, str] | None = None,
         connected: bool = True,
+        tab_of: ChatPage | None = None,
     ) -> ChatPage:
-        context = browser.new_context(
-            viewport=viewport or DESKTOP,  # type: ignore[arg-type]
-            color_scheme=color_scheme,  # type: ignore[arg-type]
-        )
-        contexts.append(context)
+        if tab_of is not None:  # the same person: the same storage
+            context = tab_of.page.context
+        else:
+            context = browser.new_context(
+                viewport=viewport or DESKTOP,  # type: ignore[arg-type]
+                color_scheme=color_scheme,  # type: ignore[arg-type]
+            )
+            contexts.append(context)
         page = context.new_page()
         page.add_init_script(RECORD_SOCKETS)
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{stack.page_url}?{urlencode(params or FAST_TIMINGS)}")
+        page.goto(f"{site or stack.page_url}?{urlencode(params or FAST_TIMINGS)}")
         page.fill("#name", name)
         page.fill("#room", room)
         page.click("#join-form button[type=submit]")

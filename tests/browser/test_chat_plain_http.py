@@ -13,12 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from chat.config import EnvVar
-from playwright.sync_api import Browser, BrowserContext, Playwright
+from playwright.sync_api import Browser, Playwright
 
 from local_stack.browser import CHROMIUM_ARGS
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
-from tests.browser.conftest import DESKTOP, FAST_TIMINGS, ChatPage
+from tests.browser.conftest import chat_opener
 from tests.conftest import require_tool
 
 PLAIN_HOST = "chat.plain-http.test"
@@ -74,51 +74,25 @@ def plain_site(plain_stack: Stack) -> Iterator[str]:
     server.server_close()
 
 
-def _open(
-    browser: Browser | BrowserContext,
-    site: str,
-    name: str,
-    room: str,
-    errors: list[str],
-    *,
-    connected: bool = True,
-) -> ChatPage:
-    """A page joined to ``room`` as ``name``: in a new context of ``browser`` (a person of its
-    own), or a new tab of a ``BrowserContext`` (the same person: the same storage)."""
-    if isinstance(browser, Browser):
-        browser = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
-    page = browser.new_page()
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{site}?reconnect_base_ms={FAST_TIMINGS['reconnect_base_ms']}")
-    page.fill("#name", name)
-    page.fill("#room", room)
-    page.click("#join-form button[type=submit]")
-    chat = ChatPage(page=page, name=name, room=room)
-    if connected:
-        chat.wait_for_notice(f"Connected to room {room} as {name}.")
-    return chat
-
-
 def test_a_page_on_plain_http_joins_chats_and_holds_its_name_with_a_stored_key(
-    plain_browser: Browser, plain_site: str, room: str
+    plain_browser: Browser, plain_stack: Stack, plain_site: str, room: str
 ) -> None:
-    errors: list[str] = []
-    alice = _open(plain_browser, plain_site, "alice", room, errors)
-    assert alice.page.evaluate("window.isSecureContext") is False
-    assert alice.page.evaluate("typeof crypto.subtle + ' ' + typeof crypto.randomUUID") == (
-        "undefined undefined"
-    )
-    bob = _open(plain_browser, plain_site, "bob", room, errors)
-    alice.send("hello over plain http")
-    bob.wait_for_message("hello over plain http")
-    alice.wait_for_message("hello over plain http")  # acknowledged: sent with a clientId
-    # Without crypto.subtle the room's key is random and stored: a second tab of the same
-    # browser presents it and is admitted as alice while her first tab holds the name, where
-    # another key would be refused (409, docs/protocol.md).
-    key = alice.page.evaluate(f"localStorage.getItem('awsome-chat:key:{room}')")
-    assert isinstance(key, str) and len(key) == 43
-    second_tab = _open(alice.page.context, plain_site, "alice", room, errors)
-    assert second_tab.page.evaluate(f"localStorage.getItem('awsome-chat:key:{room}')") == key
-    intruder = _open(plain_browser, plain_site, "alice", room, errors, connected=False)
-    intruder.wait_for_notice("This name may be taken in this room by someone else", 10_000)
-    assert errors == []
+    with chat_opener(plain_browser, plain_stack, plain_site) as open_chat:
+        alice = open_chat("alice", room)
+        assert alice.page.evaluate("window.isSecureContext") is False
+        assert alice.page.evaluate("typeof crypto.subtle + ' ' + typeof crypto.randomUUID") == (
+            "undefined undefined"
+        )
+        bob = open_chat("bob", room)
+        alice.send("hello over plain http")
+        bob.wait_for_message("hello over plain http")
+        alice.wait_for_message("hello over plain http")  # acknowledged: sent with a clientId
+        # Without crypto.subtle the room's key is random and stored: a second tab of the same
+        # browser presents it and is admitted as alice while her first tab holds the name, where
+        # another key would be refused (409, docs/protocol.md).
+        key = alice.page.evaluate(f"localStorage.getItem('awsome-chat:key:{room}')")
+        assert isinstance(key, str) and len(key) == 43
+        second_tab = open_chat("alice", room, tab_of=alice)
+        assert second_tab.page.evaluate(f"localStorage.getItem('awsome-chat:key:{room}')") == key
+        intruder = open_chat("alice", room, connected=False)
+        intruder.wait_for_notice("This name may be taken in this room by someone else", 10_000)
