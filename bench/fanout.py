@@ -71,8 +71,8 @@ from chat.broadcast import broadcast  # noqa: E402
 from chat.config import DEFAULT_FANOUT_CONCURRENCY  # noqa: E402
 from chat.connections import ConnectionId  # noqa: E402
 from chat.delivery import BroadcastStats  # noqa: E402
+from chat.frames import message_frame  # noqa: E402
 from chat.gateway import Sender, SenderPool  # noqa: E402
-from chat.protocol import message_frame  # noqa: E402
 
 NAME: Final = "fanout"
 _DELIVERY_TIMEOUT_S: Final = 60.0

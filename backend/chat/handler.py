@@ -241,7 +241,7 @@ def _notify_failure(request: Request | None, outbox: Outbox | None) -> None:
     if request is None or outbox is None or not request.is_message:
         return
     try:
-        from .protocol import INTERNAL_ERROR_FRAME  # noqa: PLC0415 (on first use, as every route)
+        from .frames import INTERNAL_ERROR_FRAME  # noqa: PLC0415 (on first use, as every route)
 
         outbox.sender.post(request.connection_id, INTERNAL_ERROR_FRAME)
     except Exception:  # the client may be gone too; the summary line already says 500

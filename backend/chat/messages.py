@@ -30,9 +30,9 @@ from botocore.exceptions import BotoCoreError
 from botocore.exceptions import ClientError as BotoClientError
 
 from .errors import MessageNotStored, StoreError
+from .frames import Direction
 from .ids import MAX_ULID, encode_ulid, ulid_predecessor, ulid_successor
 from .items import number_attribute, string_attribute
-from .protocol import Direction
 
 CLIENT_ID_PARTITION_SUFFIX: Final = "#client"
 # The table as ``create_table`` arguments: what the local stack and the tests create, and what a

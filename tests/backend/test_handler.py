@@ -593,11 +593,12 @@ def first_event_modules(event: dict[str, Any]) -> set[str]:
 
 def test_a_first_connect_loads_no_fan_out_frames_or_messages() -> None:
     """A cold start's first $connect compiles its use case alone: no broadcast, no sender,
-    no protocol frames, no messages table, no other route's use cases."""
+    no frames, no messages table, no other route's use cases."""
     loaded = first_event_modules(load_event("connect"))
     assert "chat.usecases.connect" in loaded
     unneeded = {
         "chat.broadcast",
+        "chat.frames",
         "chat.gateway",
         "chat.messages",
         "chat.presence",
@@ -608,10 +609,19 @@ def test_a_first_connect_loads_no_fan_out_frames_or_messages() -> None:
     assert not loaded & unneeded
 
 
-def test_a_first_ping_loads_neither_the_rooms_nor_the_messages() -> None:
+def test_a_first_ping_loads_neither_the_rooms_nor_the_client_frames() -> None:
     """A cold start's first ping compiles the fan-out and the pong, not the rooms' use cases,
-    presence, the messages table or $connect's use case."""
+    presence, the messages table, $connect's use case, or the client frames and the text checks
+    they use (a ping's body is never parsed: API Gateway routed it by its action)."""
     loaded = first_event_modules(load_event("ping"))
-    assert {"chat.usecases.replies", "chat.broadcast"} <= loaded
-    unneeded = {"chat.messages", "chat.presence", "chat.usecases.connect", "chat.usecases.rooms"}
+    assert {"chat.usecases.replies", "chat.broadcast", "chat.frames"} <= loaded
+    unneeded = {
+        "chat.messages",
+        "chat.names",
+        "chat.presence",
+        "chat.protocol",
+        "chat.usecases.connect",
+        "chat.usecases.rooms",
+        "chat.validation",
+    }
     assert not loaded & unneeded

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from chat.errors import MessageNotStored
+from chat.frames import HISTORY_FRAME_BUDGET, MESSAGE_FRAME_MAX
 from chat.handler import handle
 from chat.ids import encode_ulid
 from chat.messages import DynamoMessageStore, StoredMessage
-from chat.protocol import HISTORY_FRAME_BUDGET, MESSAGE_FRAME_MAX
 from chat.runtime import Runtime
 
 from tests.backend.conftest import MESSAGES_TABLE

@@ -17,6 +17,7 @@ from botocore import xform_name
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from chat.connections import Connection, ConnectionId, DynamoConnectionStore
+from chat.frames import Direction
 from chat.gateway import SignedHttpSender
 from chat.messages import DynamoMessageStore, StoredMessage
 from chat.permissions import (
@@ -25,7 +26,6 @@ from chat.permissions import (
     ROOM_INDEX_ACTIONS,
     TABLE_ACTIONS,
 )
-from chat.protocol import Direction
 from chat.ratelimit import Budget
 
 from bench.boto3_sender import ManagementApiSender

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from chat.connections import ConnectionId, RoomMember
+from chat.frames import MEMBERS_FRAME_BUDGET, members_frame
 from chat.ids import iso_utc
 from chat.presence import Member, names_gone, present_elsewhere, roster
-from chat.protocol import MEMBERS_FRAME_BUDGET, members_frame
 
 from tests.backend.test_handler import NOW_MS, World, disconnect_event, message_event
 

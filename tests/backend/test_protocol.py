@@ -9,15 +9,8 @@ from pathlib import Path
 
 import pytest
 from chat.errors import ClientError, ErrorCode
-from chat.protocol import (
-    INTERNAL_ERROR_FRAME,
-    Ping,
-    SendMessage,
-    error_frame,
-    message_frame,
-    parse_frame,
-    pong_frame,
-)
+from chat.frames import INTERNAL_ERROR_FRAME, error_frame, message_frame, pong_frame
+from chat.protocol import Ping, SendMessage, parse_frame
 
 PROTOCOL_MD = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 

@@ -7,13 +7,8 @@ from __future__ import annotations
 import json
 
 from chat.errors import ClientError, ErrorCode
-from chat.protocol import (
-    MAX_CLIENT_ID_CHARS,
-    SendMessage,
-    error_frame,
-    message_frame,
-    parse_frame,
-)
+from chat.frames import error_frame, message_frame
+from chat.protocol import MAX_CLIENT_ID_CHARS, SendMessage, parse_frame
 from chat.validation import clean_name, clean_room, clean_text
 from hypothesis import given
 from hypothesis import strategies as st

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chat.protocol import HISTORY_FRAME_BUDGET
+from chat.frames import HISTORY_FRAME_BUDGET
 from websockets.asyncio.client import ClientConnection
 
 from local_stack.emulator.lambda_runtime import FunctionSettings

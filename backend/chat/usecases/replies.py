@@ -2,14 +2,15 @@
 route's refusal, and the error frame for any rejected action.
 
 Apart from ``rooms`` so that a cold start whose first event is a ``ping`` compiles neither the
-rooms' use cases nor the messages table's module.
+rooms' use cases nor the messages table's module; the client frames' module (``protocol``) is
+loaded by the first refusal, which is the only answer here that parses a frame.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, NoReturn
 
-from ..protocol import error_frame, parse_object, pong_frame, unknown_action
+from ..frames import error_frame, pong_frame
 from .admission import PING_BUDGET, admit
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ def ping(
 
 def reject_default(body: str | None, *, is_base64: bool = False) -> NoReturn:
     """The ``$default`` route: every frame that reaches it is an error for its sender."""
+    from ..protocol import parse_object, unknown_action  # noqa: PLC0415 (see the module's doc)
+
     parse_object(body, is_base64=is_base64)  # raises invalid_json / invalid_frame
     raise unknown_action()
 

@@ -9,23 +9,18 @@ from typing import TYPE_CHECKING
 from ..connections import Connection, ConnectionId, ConnectionStore, RoomMember
 from ..delivery import BroadcastStats
 from ..errors import ClientError, ErrorCode, MessageNotStored
+from ..frames import (
+    MESSAGE_FRAME_MAX,
+    PAYLOAD_TOO_LARGE_FRAME,
+    history_frame,
+    members_frame,
+    presence_frame,
+    stored_message_frame,
+)
 from ..ids import decode_ulid_time
 from ..messages import MessageStore, StoredMessage
 from ..presence import names_gone, present_elsewhere, roster
-from ..protocol import (
-    MESSAGE_FRAME_MAX,
-    PAYLOAD_TOO_LARGE_FRAME,
-    History,
-    Join,
-    Members,
-    SendMessage,
-    history_frame,
-    members_frame,
-    parse_frame,
-    presence_frame,
-    stored_message_frame,
-    unknown_action,
-)
+from ..protocol import History, Join, Members, SendMessage, parse_frame, unknown_action
 from .admission import admit, message_budget, read_budget
 
 if TYPE_CHECKING:
