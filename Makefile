@@ -58,10 +58,21 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	terraform -chdir=$(TF_DIR) fmt -recursive
 
-## build: the reproducible Lambda zips: build/lambda.zip (the chat) and build/authorizer.zip
-## (the sign-in authorizer with its pinned aarch64 wheels, cached in build/authorizer-wheels/)
-build: $(STAMP)
-	$(PY) scripts/build_lambda.py
+# The compiler of the chat zip's bytecode for Lambda's Python 3.13 (scripts/runtime_bytecode.py):
+# without npm the zip carries sources alone, and the build says so.
+BYTECODE := scripts/bytecode/node_modules/.package-lock.json
+$(BYTECODE): scripts/bytecode/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix scripts/bytecode --no-audit --no-fund --loglevel=error; \
+	else \
+	  echo "warning: npm is not installed: build/lambda.zip will carry no bytecode" >&2; \
+	fi
+
+## build: the reproducible Lambda zips: build/lambda.zip (the chat, with its bytecode for the
+## runtime) and build/authorizer.zip (the sign-in authorizer with its pinned aarch64 wheels,
+## cached in build/authorizer-wheels/)
+build: $(STAMP) $(BYTECODE)
+	$(PY) -m scripts.build_lambda
 	$(PY) -m scripts.build_authorizer
 
 ## bench: the benchmarks (never part of `make test`)
@@ -103,3 +114,4 @@ destroy:
 
 clean:
 	rm -rf build test-artifacts bench/results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf scripts/bytecode/node_modules

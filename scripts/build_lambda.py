@@ -4,6 +4,10 @@ Same source, same bytes: entries are sorted, every timestamp is fixed to
 1980-01-01 (the zip epoch) and permissions are normalised, so the archive's
 hash changes only when the code does. Terraform's ``source_code_hash`` and
 the rehearsal's ``CodeSha256`` check both rely on that.
+
+Beside each module goes its bytecode for the runtime (``runtime_bytecode``), so
+that a cold start compiles nothing; where this machine cannot make it, the zip
+carries the sources alone and the build says so.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import sys
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from scripts import runtime_bytecode
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "backend"
@@ -34,9 +40,10 @@ def package_files(source: Path = SOURCE, package: str = PACKAGE) -> list[Path]:
 
 
 def write_zip(
-    output: Path, files: Mapping[str, Path], executable: frozenset[str] = frozenset()
+    output: Path, files: Mapping[str, Path | bytes], executable: frozenset[str] = frozenset()
 ) -> Path:
-    """Write ``files`` (entry name -> file on disk) to the zip ``output``, reproducibly.
+    """Write ``files`` (entry name -> file on disk, or its bytes) to the zip ``output``,
+    reproducibly.
 
     Entries are written in sorted name order with the fixed date, rw-r--r-- permissions, or
     rwxr-xr-x for the names in ``executable``; the zip appears at ``output`` only once complete.
@@ -49,14 +56,28 @@ def write_zip(
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = (0o755 if name in executable else 0o644) << 16
             info.create_system = 3  # Unix, so the permission bits are honoured
-            zf.writestr(info, files[name].read_bytes())
+            content = files[name]
+            zf.writestr(info, content if isinstance(content, bytes) else content.read_bytes())
     tmp.replace(output)
     return output
 
 
-def build(output: Path = DEFAULT_OUTPUT, source: Path = SOURCE) -> Path:
-    """Write the zip to ``output`` and return its path."""
-    return write_zip(output, {rel.as_posix(): source / rel for rel in package_files(source)})
+def build(output: Path = DEFAULT_OUTPUT, source: Path = SOURCE, *, bytecode: bool = True) -> Path:
+    """Write the zip to ``output`` and return its path; with ``bytecode``, the runtime's
+    ``.pyc`` of every module too, when this machine can make them (a warning otherwise)."""
+    sources = {rel.as_posix(): (source / rel).read_bytes() for rel in package_files(source)}
+    entries: dict[str, Path | bytes] = dict(sources)
+    if bytecode:
+        why_not = runtime_bytecode.missing()
+        if why_not is None:
+            entries.update(runtime_bytecode.compile_for_runtime(sources))
+        else:
+            print(
+                f"warning: {why_not}: {output.name} carries no bytecode for "
+                f"{runtime_bytecode.RUNTIME}, so every cold start compiles its modules",
+                file=sys.stderr,
+            )
+    return write_zip(output, entries)
 
 
 def code_sha256(path: Path) -> str:

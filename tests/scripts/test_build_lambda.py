@@ -1,4 +1,5 @@
-"""scripts/build_lambda.py writes a reproducible zip holding only the chat package's sources."""
+"""scripts/build_lambda.py writes a reproducible zip holding only the chat package's sources and
+their bytecode for the runtime (tests/scripts/test_runtime_bytecode.py checks that bytecode)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 from scripts import build_lambda
 
@@ -37,8 +40,10 @@ def fake_source(root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow  # two builds, each compiling with CPython 3.13 in WebAssembly
 def test_same_source_gives_identical_bytes(tmp_path: Path) -> None:
-    """Two builds of the same source are byte-identical, even after the files' mtimes change."""
+    """Two builds of the same source are byte-identical, even after the files' mtimes change
+    (the runtime's bytecode included, where this machine can make it)."""
     source = fake_source(tmp_path / "src")
     first = build_lambda.build(tmp_path / "one.zip", source)
     for path in source.rglob("*.py"):
@@ -49,7 +54,9 @@ def test_same_source_gives_identical_bytes(tmp_path: Path) -> None:
 
 def test_only_package_sources_sorted(tmp_path: Path) -> None:
     """Only chat/**/*.py goes in, sorted; caches, bytecode and other files stay out."""
-    zip_path = build_lambda.build(tmp_path / "out.zip", fake_source(tmp_path / "src"))
+    zip_path = build_lambda.build(
+        tmp_path / "out.zip", fake_source(tmp_path / "src"), bytecode=False
+    )
     assert names(zip_path) == [
         "chat/__init__.py",
         "chat/alpha.py",
@@ -60,7 +67,9 @@ def test_only_package_sources_sorted(tmp_path: Path) -> None:
 
 def test_fixed_timestamps_and_permissions(tmp_path: Path) -> None:
     """Every entry has the 1980-01-01 timestamp and rw-r--r-- permissions."""
-    zip_path = build_lambda.build(tmp_path / "out.zip", fake_source(tmp_path / "src"))
+    zip_path = build_lambda.build(
+        tmp_path / "out.zip", fake_source(tmp_path / "src"), bytecode=False
+    )
     with zipfile.ZipFile(zip_path) as zf:
         infos = zf.infolist()
     assert infos
@@ -68,6 +77,7 @@ def test_fixed_timestamps_and_permissions(tmp_path: Path) -> None:
     assert {info.external_attr >> 16 for info in infos} == {0o644}
 
 
+@pytest.mark.slow  # a build with the runtime's bytecode
 def test_real_package_is_complete_and_importable(tmp_path: Path) -> None:
     """The real build holds every backend/chat module, subpackages included, and each one
     imports with no repository on the path (the handler imports its routes' modules on first
@@ -75,7 +85,7 @@ def test_real_package_is_complete_and_importable(tmp_path: Path) -> None:
     zip_path = build_lambda.build(tmp_path / "lambda.zip")
     backend = ROOT / "backend"
     expected = sorted(p.relative_to(backend).as_posix() for p in (backend / "chat").rglob("*.py"))
-    assert names(zip_path) == expected
+    assert [name for name in names(zip_path) if not name.endswith(".pyc")] == expected
     modules = [
         name.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for name in expected
     ]
@@ -99,6 +109,8 @@ def test_real_package_is_complete_and_importable(tmp_path: Path) -> None:
 
 def test_code_sha256_is_lambdas_form(tmp_path: Path) -> None:
     """code_sha256 is the base64 SHA-256 that Lambda reports as CodeSha256."""
-    zip_path = build_lambda.build(tmp_path / "out.zip", fake_source(tmp_path / "src"))
+    zip_path = build_lambda.build(
+        tmp_path / "out.zip", fake_source(tmp_path / "src"), bytecode=False
+    )
     digest = base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
     assert build_lambda.code_sha256(zip_path) == digest
