@@ -2,9 +2,14 @@
 
 Each sample is a new ``python`` process, as a new Lambda sandbox is. The handler's code is
 ``build/lambda.zip`` extracted into a fresh directory (``backend/chat`` copied if the zip is
-missing) and, as in Lambda, whose ``/var/task`` is read-only and whose zip holds no ``.pyc``,
-nothing is written back: ``PYTHONDONTWRITEBYTECODE=1``, so the handler's modules are compiled
-at every start. boto3 and botocore come precompiled, as the Lambda runtime's do.
+missing) and, as in Lambda, whose ``/var/task`` is read-only, nothing is written back:
+``PYTHONDONTWRITEBYTECODE=1``. boto3 and botocore come precompiled, as the Lambda runtime's do.
+
+The zip carries each module's bytecode for the runtime, Python 3.13 (``scripts/
+runtime_bytecode.py``), which this machine's Python cannot load: a 3.13 ``.pyc`` is ignored by
+3.11. So that the handler's modules load from bytecode here as they do on Lambda, the benchmark
+compiles the zip's sources for its own interpreter, the same way (hash-checked ``.pyc`` in
+``__pycache__``), before any sample; a zip built without bytecode is run as it is.
 
 - ``ping``: import ``chat.handler``, serve a ``ping``: builds the runtime (a DynamoDB client
   and the ``@connections`` sender) and posts the ``pong`` to a local ``@connections`` sink that
@@ -16,14 +21,14 @@ at every start. boto3 and botocore come precompiled, as the Lambda runtime's do.
   ``apigatewaymanagementapi`` client.
 
 Two more variants explain the gap: ``floor_post``, the floor plus one post to the sink (what
-any handler that answers pays for its first request), and ``ping_pyc``, the ``ping`` with the
-handler's modules precompiled (what shipping ``.pyc`` in the zip would save).
+any handler that answers pays for its first request), and ``ping_source``, the ``ping`` from the
+sources alone, every module compiled at import (a zip without bytecode: what the bytecode saves).
 
 Times are taken inside the process, from before the first import to the handler's return
 (``in_process``), and from outside, from spawn to exit (``process``, which adds the
 interpreter's own start-up to both sides). Variants are interleaved so noise hits all alike.
 ``python -X importtime`` gives the handler's own import time: the self times of ``chat.*``
-(with and without ``.pyc``).
+(as deployed, and from the sources alone).
 """
 
 from __future__ import annotations
@@ -185,24 +190,36 @@ def _sink() -> Iterator[str]:
 
 @contextmanager
 def _code_dirs() -> Iterator[tuple[Path, Path, str]]:
-    """The function's code as Lambda unpacks it (no ``.pyc``), and a precompiled copy."""
+    """The function's code as Lambda runs it (loaded from bytecode when the zip carries the
+    runtime's), the same sources with no bytecode at all, and what they came from."""
     with tempfile.TemporaryDirectory(prefix="bench-task-") as tmp:
-        task = Path(tmp) / "task"
+        sources = Path(tmp) / "sources"
+        bytecode = False
         if LAMBDA_ZIP.is_file():
             with zipfile.ZipFile(LAMBDA_ZIP) as archive:
-                archive.extractall(task)
-            source = f"{LAMBDA_ZIP.relative_to(LAMBDA_ZIP.parents[1])} (extracted)"
+                names = archive.namelist()
+                archive.extractall(sources, [name for name in names if name.endswith(".py")])
+            bytecode = any(name.endswith(".pyc") for name in names)
+            origin = f"{LAMBDA_ZIP.relative_to(LAMBDA_ZIP.parents[1])} (extracted)"
         else:
             shutil.copytree(
-                BACKEND / "chat", task / "chat", ignore=shutil.ignore_patterns("__pycache__")
+                BACKEND / "chat", sources / "chat", ignore=shutil.ignore_patterns("__pycache__")
             )
-            source = "backend/chat (copied; build/lambda.zip not built)"
-        compiled = Path(tmp) / "compiled"
-        shutil.copytree(task, compiled)
-        subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", str(compiled)], check=True, timeout=60
-        )
-        yield task, compiled, source
+            origin = "backend/chat (copied; build/lambda.zip not built)"
+        task = sources
+        if bytecode:
+            task = Path(tmp) / "task"
+            shutil.copytree(sources, task)
+            compile_all = [sys.executable, "-m", "compileall", "-q"]
+            subprocess.run(
+                [*compile_all, "--invalidation-mode", "checked-hash", str(task)],
+                check=True,
+                timeout=60,
+            )
+            origin += ", its bytecode compiled for this Python as it is for the runtime"
+        else:
+            origin += ", no bytecode"
+        yield task, sources, origin
 
 
 def _environment(task: Path, endpoint: str, dynamodb: str) -> dict[str, str]:
@@ -314,7 +331,7 @@ def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
     with (
         MotoServer() as database,
         _sink() as endpoint,
-        _code_dirs() as (task, compiled, source),
+        _code_dirs() as (task, sources, origin),
     ):
         create_table(database.endpoint, _TABLE, REGION)
         create_table(database.endpoint, _MESSAGES_TABLE, REGION, MESSAGES_SCHEMA)
@@ -324,9 +341,9 @@ def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
             "floor_post": (_floor_code(endpoint, _FLOOR_POST_CHILD), env),
             "ping": (_handler_code(_ping_event()), env),
             "connect": (_handler_code(_connect_event()), env),
-            "ping_pyc": (
+            "ping_source": (
                 _handler_code(_ping_event()),
-                _environment(compiled, endpoint, database.endpoint),
+                _environment(sources, endpoint, database.endpoint),
             ),
         }
         samples: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
@@ -337,8 +354,8 @@ def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
         repeats = range(max(1, config.importtime_repeats))
         first_connect = _handler_code(_connect_event())
         imports = [importtime(first_connect, env) for _ in repeats]
-        compiled_env = _environment(compiled, endpoint, database.endpoint)
-        imports_pyc = [importtime(first_connect, compiled_env) for _ in repeats]
+        sources_env = _environment(sources, endpoint, database.endpoint)
+        imports_source = [importtime(first_connect, sources_env) for _ in repeats]
     statuses = {
         name: sorted({run["status"] for run in runs if "status" in run})
         for name, runs in samples.items()
@@ -346,19 +363,19 @@ def run(config: ColdStartConfig, say: Callable[[str], None]) -> dict[str, Any]:
     }
     summary = {name: _summary(runs) for name, runs in samples.items()}
     floor = summary["floor"]
-    for name in ("floor_post", "ping", "connect", "ping_pyc"):
+    for name in ("floor_post", "ping", "connect", "ping_source"):
         summary[name]["ratio_in_process"] = summary[name]["in_process_s"] / floor["in_process_s"]
         summary[name]["ratio_process"] = summary[name]["process_s"] / floor["process_s"]
         summary[name]["ratio_cpu"] = summary[name]["cpu_s"] / floor["cpu_s"]
     return {
         "repeats": config.repeats,
-        "code": source,
+        "code": origin,
         "python": sys.version.split()[0],
         "variants": summary,
         "statuses": statuses,
         "importtime": {key: median([sample[key] for sample in imports]) for key in imports[0]},
-        "importtime_pyc": {
-            key: median([sample[key] for sample in imports_pyc]) for key in imports_pyc[0]
+        "importtime_source": {
+            key: median([sample[key] for sample in imports_source]) for key in imports_source[0]
         },
         "samples": samples,
     }

@@ -361,7 +361,7 @@ def _coldstart(data: dict[str, Any], markdown: bool) -> list[str]:
         "floor_post": "floor + one post_to_connection",
         "ping": "chat.handler: import + first ping (runtime, one post)",
         "connect": "chat.handler: import + first $connect (PutItem)",
-        "ping_pyc": "chat.handler, .pyc precompiled: import + first ping",
+        "ping_source": "chat.handler, no bytecode (compiled at import): import + first ping",
     }
     rows = []
     for key, label in names.items():
@@ -394,8 +394,8 @@ def _coldstart(data: dict[str, Any], markdown: bool) -> list[str]:
             rows,
         ),
         f"python -X importtime, import chat.handler + first $connect (median): chat.* self "
-        f"{imports['chat_self_ms']:.1f} ms (compiled at import, no .pyc; "
-        f"{data['importtime_pyc']['chat_self_ms']:.1f} ms with .pyc), botocore.* self "
+        f"{imports['chat_self_ms']:.1f} ms (as deployed; "
+        f"{data['importtime_source']['chat_self_ms']:.1f} ms with no bytecode), botocore.* self "
         f"{imports.get('botocore_self_ms', 0.0):.1f} ms, boto3 cumulative "
         f"{imports['boto3_cumulative_ms']:.1f} ms, all imports {imports['total_ms']:.1f} ms",
         "",

@@ -102,8 +102,8 @@ def test_smoke_other_benchmarks_report_their_fields(smoke: tuple[Path, dict[str,
     """Cold start, read cost and throughput report the fields docs/performance.md quotes."""
     benchmarks = smoke[1]["benchmarks"]
     cold = benchmarks["coldstart"]
-    assert set(cold["variants"]) == {"floor", "floor_post", "ping", "connect", "ping_pyc"}
-    assert cold["statuses"] == {"ping": [200], "connect": [200], "ping_pyc": [200]}
+    assert set(cold["variants"]) == {"floor", "floor_post", "ping", "connect", "ping_source"}
+    assert cold["statuses"] == {"ping": [200], "connect": [200], "ping_source": [200]}
     assert cold["variants"]["ping"]["ratio_in_process"] > 0
     assert cold["importtime"]["chat_self_ms"] > 0
     read = benchmarks["readcost"]["rows"]
