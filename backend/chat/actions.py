@@ -3,8 +3,7 @@
 
 Apart from ``protocol`` because the handler routes by them on every event, ``$connect``
 included, while only the routes that read or write frames need the frames themselves: a cold
-start's ``$connect`` does not compile them (the zip carries no bytecode; ``docs/performance.md``,
-"Cold start").
+start's ``$connect`` does not load them (``docs/performance.md``, "Cold start").
 """
 
 from __future__ import annotations

@@ -164,7 +164,7 @@ def broadcast(
     # (the sender's own copy comes first and must not arrive before the room has been read).
     second = next(iterator, None)
     # Imported here: $connect, the usual first event of a cold start, posts nothing and so
-    # never compiles gateway, the package's largest module (the zip carries no bytecode).
+    # never loads gateway, the package's largest module.
     from .gateway import MultiplexingSender  # noqa: PLC0415
 
     if isinstance(sender, MultiplexingSender):

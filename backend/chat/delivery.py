@@ -3,8 +3,7 @@ recipient) and ``BroadcastStats`` (what happened to a broadcast).
 
 Apart from ``broadcast`` because every route needs them, the handler (a route's result) and the
 runtime (the container's policy) included, while ``$connect`` posts nothing: its cold start
-compiles these two classes and not the fan-out (the zip carries no bytecode;
-``docs/performance.md``, "Cold start").
+loads these two classes and not the fan-out (``docs/performance.md``, "Cold start").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The server frames of ``docs/protocol.md``: the UTF-8 bytes posted to ``@connections``.
 
 Apart from ``protocol`` (the client frames) so that answering a ``ping``, the usual first message
-of a cold start, compiles neither the client frames nor the text checks they use. Nothing here
+of a cold start, loads neither the client frames nor the text checks they use. Nothing here
 does I/O.
 """
 

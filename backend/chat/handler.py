@@ -60,8 +60,8 @@ class RouteResult:
 Route = Callable[[Request, Runtime, "Outbox | None"], RouteResult]
 
 # Each route imports its use cases' module when it is first served, not this module: a cold
-# start compiles what its first event needs and nothing else (the zip carries no bytecode, so
-# every module a cold start imports is compiled then; docs/performance.md, "Cold start").
+# start loads (unmarshals and runs, or compiles where the zip has no bytecode) what its first
+# event needs and nothing else (docs/performance.md, "Cold start").
 
 
 def _connect(request: Request, runtime: Runtime, _outbox: Outbox | None) -> RouteResult:

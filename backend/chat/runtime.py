@@ -89,7 +89,7 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
 class _MessagesOnFirstUse:
     """The messages table's ``DynamoMessageStore``, made by the first read or write: ``$connect``
     and ``ping``, the usual first events of a cold start, never touch a message, so they never
-    compile ``messages`` (the zip carries no bytecode). Two threads racing to the first use
+    load ``messages``. Two threads racing to the first use
     would make two stores of the same client and table: harmless."""
 
     def __init__(self, client: Any, table_name: str) -> None:
@@ -127,7 +127,7 @@ class _MessagesOnFirstUse:
 def _senders_on_first_post(session: Any, region: str, concurrency: int) -> Callable[[str], Sender]:
     """``sender_for`` of a ``SenderPool`` signing with ``session``'s credentials, the pool made
     by the first call: ``$connect``, the usual first event of a cold start, posts nothing, so it
-    never compiles ``gateway``, the package's largest module (the zip carries no bytecode)."""
+    never loads ``gateway``, the package's largest module."""
     pools: list[SenderPool] = []
     lock = threading.Lock()
 

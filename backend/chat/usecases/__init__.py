@@ -2,8 +2,8 @@
 
 They know nothing of Lambda events or boto3: the handler extracts what they need, and the tests
 pass small fakes for the store and the sender. One module per group of routes, imported by the
-handler on its routes' first event, so that a cold start compiles what its first event needs and
-nothing else (the zip carries no bytecode; ``docs/performance.md``, "Cold start"):
+handler on its routes' first event, so that a cold start loads what its first event needs and
+nothing else (``docs/performance.md``, "Cold start"):
 
 - ``connect``: ``$connect``, admitting a connection or refusing its handshake;
 - ``replies``: ``ping``, ``$default``, and the error frame of any rejected action: answers to

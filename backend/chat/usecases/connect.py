@@ -1,8 +1,8 @@
 """``$connect``: admit a new connection to its room, or refuse its handshake.
 
 Nothing here posts (API Gateway answers 410 to a post during ``$connect``) or touches the rooms'
-messages, so a cold start whose first event is a ``$connect`` compiles neither the fan-out nor
-the protocol's frames (the zip carries no bytecode; ``docs/performance.md``, "Cold start").
+messages, so a cold start whose first event is a ``$connect`` loads neither the fan-out nor
+the protocol's frames (``docs/performance.md``, "Cold start").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The answers to the sender alone that need nothing of its room: ``pong``, the ``$default``
 route's refusal, and the error frame for any rejected action.
 
-Apart from ``rooms`` so that a cold start whose first event is a ``ping`` compiles neither the
+Apart from ``rooms`` so that a cold start whose first event is a ``ping`` loads neither the
 rooms' use cases nor the messages table's module; the client frames' module (``protocol``) is
 loaded by the first refusal, which is the only answer here that parses a frame.
 """
