@@ -13,7 +13,9 @@ SHA-256 are pinned in requirements-authorizer.txt, so pip refuses any other whee
    1980-01-01 date, fixed permissions (rwxr-xr-x for shared libraries, rw-r--r-- otherwise).
    What pip writes that depends on the install rather than the wheels (``__pycache__``,
    ``*.pyc``, ``RECORD``, ``INSTALLER``, ``REQUESTED``, ``direct_url.json``) stays out; the
-   runtime needs none of it.
+   runtime needs none of it. Every module, the dependencies' included, gets its bytecode for
+   the runtime as build/lambda.zip's do (``scripts/runtime_bytecode.py``): PyJWT and
+   cryptography are most of what a cold start of the authorizer loads.
 
 Same sources and requirements, same bytes, so Terraform's ``source_code_hash`` changes only
 when the code or a pinned wheel does.
@@ -28,7 +30,13 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from scripts.build_lambda import ROOT, code_sha256, package_files, write_zip
+from scripts.build_lambda import (
+    ROOT,
+    code_sha256,
+    package_files,
+    with_runtime_bytecode,
+    write_zip,
+)
 
 SOURCE: Final = ROOT / "backend"
 PACKAGE: Final = "authorizer"
@@ -123,7 +131,7 @@ def build(
             raise BuildError(f"the package and a dependency both provide {clashes}")
         files.update({rel.as_posix(): source / rel for rel in sources})
         executable = frozenset(name for name in files if name.endswith(".so"))
-        return write_zip(output, files, executable)
+        return write_zip(output, with_runtime_bytecode(files, output.name), executable)
 
 
 def main(argv: list[str] | None = None) -> int:

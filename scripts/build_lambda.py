@@ -62,22 +62,34 @@ def write_zip(
     return output
 
 
+def with_runtime_bytecode(
+    files: Mapping[str, Path | bytes], zip_name: str
+) -> dict[str, Path | bytes]:
+    """``files`` (zip entry name -> file or bytes) and the runtime's ``.pyc`` of each ``.py``
+    among them, when this machine can make them; otherwise ``files`` alone, with a warning."""
+    entries = dict(files)
+    why_not = runtime_bytecode.missing()
+    if why_not is not None:
+        print(
+            f"warning: {why_not}: {zip_name} carries no bytecode for "
+            f"{runtime_bytecode.RUNTIME}, so every cold start compiles its modules",
+            file=sys.stderr,
+        )
+        return entries
+    sources = {
+        name: content if isinstance(content, bytes) else content.read_bytes()
+        for name, content in files.items()
+        if name.endswith(".py")
+    }
+    entries.update(runtime_bytecode.compile_for_runtime(sources))
+    return entries
+
+
 def build(output: Path = DEFAULT_OUTPUT, source: Path = SOURCE, *, bytecode: bool = True) -> Path:
     """Write the zip to ``output`` and return its path; with ``bytecode``, the runtime's
     ``.pyc`` of every module too, when this machine can make them (a warning otherwise)."""
-    sources = {rel.as_posix(): (source / rel).read_bytes() for rel in package_files(source)}
-    entries: dict[str, Path | bytes] = dict(sources)
-    if bytecode:
-        why_not = runtime_bytecode.missing()
-        if why_not is None:
-            entries.update(runtime_bytecode.compile_for_runtime(sources))
-        else:
-            print(
-                f"warning: {why_not}: {output.name} carries no bytecode for "
-                f"{runtime_bytecode.RUNTIME}, so every cold start compiles its modules",
-                file=sys.stderr,
-            )
-    return write_zip(output, entries)
+    files: dict[str, Path | bytes] = {rel.as_posix(): source / rel for rel in package_files(source)}
+    return write_zip(output, with_runtime_bytecode(files, output.name) if bytecode else files)
 
 
 def code_sha256(path: Path) -> str:

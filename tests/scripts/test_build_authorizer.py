@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import build_authorizer
+from scripts import build_authorizer, runtime_bytecode
+from tests.conftest import skip_or_fail
 
 pytestmark = pytest.mark.slow
 
@@ -74,25 +75,45 @@ def test_binaries_are_for_the_lambdas_arm64(two_builds: tuple[Path, Path]) -> No
 
 
 def test_holds_the_package_and_its_dependencies_only(two_builds: tuple[Path, Path]) -> None:
-    """The authorizer's .py files, jwt, cryptography and cffi; no chat, caches or pip records."""
+    """The authorizer's .py files, jwt, cryptography and cffi; no chat, pip's own bytecode or
+    records (the runtime's bytecode is the next test's)."""
     with zipfile.ZipFile(two_builds[0]) as zf:
         infos = zf.infolist()
     names = [info.filename for info in infos]
     assert names == sorted(names)
-    assert [n for n in names if n.startswith("authorizer/")] == [
-        "authorizer/__init__.py",
-        "authorizer/handler.py",
-    ]
+    package = ["authorizer/__init__.py", "authorizer/handler.py"]
+    if runtime_bytecode.missing() is None:
+        package += [runtime_bytecode.cache_path(name) for name in package]
+    assert [n for n in names if n.startswith("authorizer/")] == sorted(package)
     tops = {name.split("/")[0] for name in names}
     assert {"jwt", "cryptography", "cffi", "pycparser"} <= tops
     assert "chat" not in tops
-    assert [n for n in names if "__pycache__" in n or n.endswith(".pyc")] == []
+    assert [n for n in names if n.endswith(".pyc") and ".cpython-313." not in n] == []
     records = build_authorizer.INSTALL_RECORDS
     assert [n for n in names if n.split("/")[-1] in records and ".dist-info/" in n] == []
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
     modes = {info.filename: info.external_attr >> 16 for info in infos}
     assert {m for n, m in modes.items() if n.endswith(".so")} == {0o755}
     assert {m for n, m in modes.items() if not n.endswith(".so")} == {0o644}
+
+
+def test_every_module_has_its_checked_bytecode_for_the_runtime(
+    two_builds: tuple[Path, Path],
+) -> None:
+    """The package's modules and the dependencies' each have their python3.13 .pyc, checked
+    against the source beside it (tests/scripts/test_runtime_bytecode.py shows Python 3.13
+    using such files)."""
+    if runtime_bytecode.missing() is not None:
+        skip_or_fail(f"{runtime_bytecode.missing()}: the runtime's bytecode cannot be made")
+    with zipfile.ZipFile(two_builds[0]) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    sources = [name for name in entries if name.endswith(".py")]
+    assert len(sources) > 100  # jwt, cryptography, cffi, pycparser
+    magic = entries["authorizer/__pycache__/handler.cpython-313.pyc"][:4]
+    for name in sources:
+        pyc = entries[runtime_bytecode.cache_path(name)]
+        assert runtime_bytecode.pyc_problem(pyc, entries[name], magic) is None, name
+    assert len([name for name in entries if name.endswith(".pyc")]) == len(sources)
 
 
 def test_a_missing_package_is_refused(tmp_path: Path) -> None:
