@@ -283,7 +283,8 @@ def test_a_message_in_flight_on_the_old_socket_is_sent_again_on_its_successor(
 # The page's sockets to its room hold the `join` of every socket after the first (the
 # successors of make-before-break), so the test answers it with crafted frames.
 HOLD_SUCCESSOR_JOINS = """(room) => {
-  const toRoom = () => window.__sockets.filter((s) => new URL(s.url).searchParams.get("room") === room);
+  const toRoom = () =>
+    window.__sockets.filter((s) => new URL(s.url).searchParams.get("room") === room);
   const send = WebSocket.prototype.send;
   window.__heldJoins = [];
   WebSocket.prototype.send = function (data) {
@@ -298,7 +299,8 @@ DELIVER = """([room, frames]) => {
   const toRoom = window.__sockets.filter((s) => new URL(s.url).searchParams.get("room") === room);
   const sockets = { old: toRoom[0], successor: toRoom[1] };
   for (const [to, frame] of frames) {
-    sockets[to].dispatchEvent(new MessageEvent("message", { data: JSON.stringify({ room, ...frame }) }));
+    const data = JSON.stringify({ room, ...frame });
+    sockets[to].dispatchEvent(new MessageEvent("message", { data }));
   }
 }"""
 
