@@ -229,9 +229,17 @@ function main() {
     showMembers();
   }
 
-  function onMembers(frame) {
-    roster.replace(frame);
-    presenceLines.present(frame.members.map((member) => member.name));
+  /** A `members` frame; `renewal`: the successor's join answer (make-before-break). */
+  function onMembers(frame, renewal) {
+    if (renewal) {
+      // What this answer changes may still be on its way as presence frames (or
+      // was lost with the old socket): those frames make the lines, and a
+      // waiting "left" line is not taken back by an answer read before it (presence.js).
+      roster.renew(frame, new Date());
+    } else {
+      roster.replace(frame);
+      presenceLines.present(frame.members.map((member) => member.name));
+    }
     schedulePresenceLines();
     showMembers();
   }
@@ -363,7 +371,7 @@ function main() {
     } else if (frame.type === "members") {
       if (frame.room !== current.room) return;
       if (from === "current") joinPending = membersPending = false;
-      onMembers(frame);
+      onMembers(frame, from === "successor");
     } else if (frame.type === "presence") {
       if (frame.room === current.room) onPresence(frame);
     } else if (frame.code === "rate_limited" && frame.type === "error") {

@@ -278,3 +278,130 @@ def test_a_message_in_flight_on_the_old_socket_is_sent_again_on_its_successor(
     assert alice.messages_with_text(text) == [{"from": "alice", "own": True}]
     assert bob.messages_with_text(text) == [{"from": "alice", "own": False}]
     assert presence_lines(bob) == []
+
+
+# The page's sockets to its room hold the `join` of every socket after the first (the
+# successors of make-before-break), so the test answers it with crafted frames.
+HOLD_SUCCESSOR_JOINS = """(room) => {
+  const toRoom = () =>
+    window.__sockets.filter((s) => new URL(s.url).searchParams.get("room") === room);
+  const send = WebSocket.prototype.send;
+  window.__heldJoins = [];
+  WebSocket.prototype.send = function (data) {
+    if (this !== toRoom()[0] && JSON.parse(data).action === "join") window.__heldJoins.push(data);
+    else send.call(this, data);
+  };
+}"""
+
+# Dispatch [socket, frame] pairs in order: "old" is the page's first socket to the room,
+# "successor" the second (its join held, so only these frames answer it).
+DELIVER = """([room, frames]) => {
+  const toRoom = window.__sockets.filter((s) => new URL(s.url).searchParams.get("room") === room);
+  const sockets = { old: toRoom[0], successor: toRoom[1] };
+  for (const [to, frame] of frames) {
+    const data = JSON.stringify({ room, ...frame });
+    sockets[to].dispatchEvent(new MessageEvent("message", { data }));
+  }
+}"""
+
+
+def renewing(open_chat: OpenChat, room: str) -> ChatPage:
+    """Alice alone in ``room``, her page's successor socket open, its join not yet answered."""
+    alice = open_chat("alice", room, params={**FAST_TIMINGS, "renew_after_ms": "1000"})
+    wait_for_members(alice, ["alice"])
+    alice.page.evaluate(HOLD_SUCCESSOR_JOINS, room)
+    alice.page.wait_for_function("() => window.__heldJoins.length >= 1", timeout=10000)
+    return alice
+
+
+def members_frame(*names: str) -> dict[str, object]:
+    """A complete `members` frame listing ``names``."""
+    since = "2026-11-25T12:30:00.000Z"
+    members = [{"name": name, "since": since, "connections": 1} for name in names]
+    return {"type": "members", "count": len(names), "complete": True, "members": members}
+
+
+def presence_frame(event: str, name: str, count: int) -> dict[str, object]:
+    """A `presence` frame."""
+    return {"type": "presence", "event": event, "name": name, "count": count}
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        # The successor's join answer already lists bob; his notice comes after it, on the
+        # successor (now the socket), while the old socket's copy arrives too late to count.
+        [
+            ("successor", members_frame("alice", "bob")),
+            ("successor", presence_frame("joined", "bob", 2)),
+            ("old", presence_frame("joined", "bob", 2)),
+        ],
+        # Bob's notice reached the old socket first; the successor's answer was read before
+        # bob was in the room, and its own copy of the notice follows it.
+        [
+            ("old", presence_frame("joined", "bob", 2)),
+            ("successor", members_frame("alice")),
+            ("successor", presence_frame("joined", "bob", 2)),
+        ],
+        # Both copies of the notice before the answer.
+        [
+            ("old", presence_frame("joined", "bob", 2)),
+            ("successor", presence_frame("joined", "bob", 2)),
+            ("successor", members_frame("alice", "bob")),
+        ],
+    ],
+    ids=["answer-then-notice", "notice-stale-answer-notice", "notices-then-answer"],
+)
+def test_a_join_while_the_page_renews_its_socket_shows_one_line(
+    open_chat: OpenChat, room: str, frames: list[tuple[str, dict[str, object]]]
+) -> None:
+    """Bob joins while alice's page swaps sockets: whatever the order of the successor's join
+    answer and the notice's copies on both sockets, alice's log says "bob joined" once."""
+    alice = renewing(open_chat, room)
+    alice.page.evaluate(DELIVER, [room, frames])
+
+    wait_for_members(alice, ["alice", "bob"])
+    assert sockets_to(alice)[0] >= 2  # promoted: the old socket is closing
+    alice.page.wait_for_timeout(500)
+    assert presence_lines(alice) == ["bob joined"]
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        # The successor's answer no longer lists bob; his notice follows on the successor.
+        [
+            ("successor", members_frame("alice")),
+            ("successor", presence_frame("left", "bob", 1)),
+            ("old", presence_frame("left", "bob", 1)),
+        ],
+        # Bob's notice on the old socket first; the successor's answer still lists him (read
+        # before he left), and its copy of the notice follows.
+        [
+            ("old", presence_frame("left", "bob", 1)),
+            ("successor", members_frame("alice", "bob")),
+            ("successor", presence_frame("left", "bob", 1)),
+        ],
+        # Both copies of the notice before the answer.
+        [
+            ("old", presence_frame("left", "bob", 1)),
+            ("successor", presence_frame("left", "bob", 1)),
+            ("successor", members_frame("alice")),
+        ],
+    ],
+    ids=["answer-then-notice", "notice-stale-answer-notice", "notices-then-answer"],
+)
+def test_a_leave_while_the_page_renews_its_socket_shows_one_line(
+    open_chat: OpenChat, room: str, frames: list[tuple[str, dict[str, object]]]
+) -> None:
+    """Bob (shown joining) leaves while alice's page swaps sockets: whatever the order of the
+    frames on both sockets, alice's log says "bob left" once, after the quiet time."""
+    alice = renewing(open_chat, room)
+    alice.page.evaluate(DELIVER, [room, [("old", presence_frame("joined", "bob", 2))]])
+    alice.wait_for_notice("bob joined")
+    alice.page.evaluate(DELIVER, [room, frames])
+
+    wait_for_members(alice, ["alice"])
+    assert sockets_to(alice)[0] >= 2
+    alice.page.wait_for_timeout(AFTER_QUIET_MS)
+    assert presence_lines(alice) == ["bob joined", "bob left"]

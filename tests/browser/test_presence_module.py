@@ -13,10 +13,11 @@ SINCE = "2026-11-25T12:30:00.000Z"
 
 
 def run(page: Page, body: str) -> Any:
-    """Run ``body`` with Roster, PresenceLines and QUIET_REJOIN_MS in scope."""
+    """Run ``body`` with Roster, PresenceLines, QUIET_REJOIN_MS and IN_FLIGHT_MS in scope."""
     return page.evaluate(
         f"""async () => {{
-          const {{ Roster, PresenceLines, QUIET_REJOIN_MS }} = await import("/js/presence.js");
+          const {{ Roster, PresenceLines, QUIET_REJOIN_MS, IN_FLIGHT_MS }} =
+            await import("/js/presence.js");
           const names = (roster) => roster.members.map((m) => [m.name, m.connections]);
           {body}
         }}"""
@@ -129,4 +130,96 @@ def test_a_return_after_the_quiet_time_shows_both_lines_in_order(page_at_site: P
         "rest": [{"event": "left", "name": "erin"}],
         "fresh": [{"event": "joined", "name": "frank"}],
         "after": [[], None],
+    }
+
+
+# A renewal: the old socket's roster, the successor's join answer, and presence frames,
+# delivered in the order given; each step's result is whether it makes a line.
+RENEWAL = f"""
+const member = (name) => ({{ name, since: new Date("{SINCE}"), connections: 1 }});
+const members = (...listed) =>
+  ({{ count: listed.length, complete: true, members: listed.map(member) }});
+const renewal = (listed, steps) => {{
+  const roster = new Roster();
+  roster.replace(members(...listed));
+  const lines = steps.map(([event, ...args]) => {{
+    if (event === "renew") return roster.renew(members(...args), new Date(1000)) ?? "answer";
+    const [name, at = 1000] = args;
+    return roster.apply({{ event, name, count: 0 }}, new Date(at));
+  }});
+  return {{ lines, names: names(roster).map(([name]) => name) }};
+}};
+"""
+
+
+def test_a_renewal_answer_does_not_swallow_the_notice_that_follows_it(page_at_site: Page) -> None:
+    """The successor's answer lists bob (or no longer does): the notice after it is his line;
+    a notice that only repeats a line already shown (the answer read before it) makes none."""
+    result = run(
+        page_at_site,
+        RENEWAL
+        + """
+        return {
+          joined: renewal(["alice"], [["renew", "alice", "bob"], ["joined", "bob"]]),
+          left: renewal(["alice", "bob"], [["renew", "alice"], ["left", "bob"]]),
+          joinedBefore: renewal(["alice"],
+            [["joined", "bob"], ["renew", "alice"], ["joined", "bob"]]),
+          leftBefore: renewal(["alice", "bob"],
+            [["left", "bob"], ["renew", "alice", "bob"], ["left", "bob"]]),
+          both: renewal(["alice"],
+            [["joined", "bob"], ["joined", "bob"], ["renew", "alice", "bob"], ["joined", "bob"]]),
+          quiet: renewal(["alice", "carol"], [["renew", "alice", "carol"]]),
+        };
+        """,
+    )
+    assert result == {
+        "joined": {"lines": ["answer", True], "names": ["alice", "bob"]},
+        "left": {"lines": ["answer", True], "names": ["alice"]},
+        "joinedBefore": {"lines": [True, "answer", False], "names": ["alice", "bob"]},
+        "leftBefore": {"lines": [True, "answer", False], "names": ["alice"]},
+        "both": {"lines": [True, False, "answer", False], "names": ["alice", "bob"]},
+        "quiet": {"lines": ["answer"], "names": ["alice", "carol"]},
+    }
+
+
+def test_a_renewal_change_waits_for_its_notice_only_so_long(page_at_site: Page) -> None:
+    """A notice IN_FLIGHT_MS after the answer, or after a replace, is judged by the list alone;
+    a second renewal keeps what the first left unannounced."""
+    result = run(
+        page_at_site,
+        RENEWAL
+        + """
+        const late = 1000 + IN_FLIGHT_MS;
+        const roster = new Roster();
+        roster.replace(members("alice"));
+        roster.renew(members("alice", "bob"), new Date(1000));
+        roster.replace(members("alice", "bob"));
+        const replaced = roster.apply({ event: "joined", name: "bob", count: 2 }, new Date(1001));
+        roster.clear();
+        roster.replace(members("alice"));
+        roster.renew(members("alice", "bob"), new Date(1000));
+        roster.clear();
+        roster.replace(members("alice", "bob"));
+        const cleared = roster.apply({ event: "joined", name: "bob", count: 2 }, new Date(1001));
+        return {
+          in_flight: IN_FLIGHT_MS,
+          lateJoined: renewal(["alice"], [["renew", "alice", "bob"], ["joined", "bob", late]]),
+          lateLeft: renewal(["alice", "bob"], [["renew", "alice"], ["left", "bob", late]]),
+          twice: renewal(["alice"],
+            [["renew", "alice", "bob"], ["renew", "alice", "bob"], ["joined", "bob"]]),
+          undone: renewal(["alice"],
+            [["renew", "alice", "bob"], ["renew", "alice"], ["joined", "bob"], ["left", "bob"]]),
+          replaced,
+          cleared,
+        };
+        """,
+    )
+    assert result == {
+        "in_flight": 5000,
+        "lateJoined": {"lines": ["answer", False], "names": ["alice", "bob"]},
+        "lateLeft": {"lines": ["answer", False], "names": ["alice"]},
+        "twice": {"lines": ["answer", "answer", True], "names": ["alice", "bob"]},
+        "undone": {"lines": ["answer", "answer", True, True], "names": ["alice"]},
+        "replaced": False,
+        "cleared": False,
     }
