@@ -107,8 +107,13 @@ def test_sign_in_chat_reload_and_sign_out(
     assert not page.is_visible("#show-sign-up")
     assert not page.is_visible("#chat")
 
-    at_issuer(page, "Ada Lovelace")
-    page.wait_for_selector("#chat", state="visible")
+    issuer = oidc_stack.oidc_issuer
+    assert issuer is not None
+    # Waits for the code exchange itself: the page's request event reaches this process on its
+    # own schedule, and once came after the chat was already shown.
+    with page.expect_request(lambda request: request.url.startswith(f"{issuer.url}/token")):
+        at_issuer(page, "Ada Lovelace")
+        page.wait_for_selector("#chat", state="visible")
     # No code or state left, the page's own query back (the page's own address: Playwright's
     # page.url follows history.replaceState a moment later).
     assert page.evaluate("location.href") == start_url
