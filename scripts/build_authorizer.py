@@ -12,8 +12,9 @@ SHA-256 are pinned in requirements-authorizer.txt, so pip refuses any other whee
 3. The zip is written as scripts/build_lambda.py writes build/lambda.zip: sorted entries, the
    1980-01-01 date, fixed permissions (rwxr-xr-x for shared libraries, rw-r--r-- otherwise).
    What pip writes that depends on the install rather than the wheels (``__pycache__``,
-   ``*.pyc``, ``RECORD``, ``INSTALLER``, ``REQUESTED``, ``direct_url.json``) stays out; the
-   runtime needs none of it. Every module, the dependencies' included, gets its bytecode for
+   ``*.pyc``, ``RECORD``, ``INSTALLER``, ``REQUESTED``, ``direct_url.json``, and ``bin/``: the
+   wheels' console scripts, whose first line names the building machine's Python) stays out;
+   the runtime needs none of it. Every module, the dependencies' included, gets its bytecode for
    the runtime as build/lambda.zip's do (``scripts/runtime_bytecode.py``): PyJWT and
    cryptography are most of what a cold start of the authorizer loads.
 
@@ -58,6 +59,9 @@ LAMBDA_PLATFORM: Final = (
     "--only-binary=:all:",
 )
 
+# Where pip --target writes the wheels' console scripts, each starting with a "#!" line naming
+# this machine's interpreter: left out (the function runs none of them).
+SCRIPTS: Final = "bin"
 # Files pip writes per install, not per wheel: left out so the zip depends on the wheels only.
 INSTALL_RECORDS: Final = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 PIP_TIMEOUT_SECONDS: Final = 600
@@ -101,6 +105,8 @@ def installed_files(target: Path) -> dict[str, Path]:
     for path in target.rglob("*"):
         rel = path.relative_to(target)
         if not path.is_file() or "__pycache__" in rel.parts or path.suffix == ".pyc":
+            continue
+        if rel.parts[0] == SCRIPTS:
             continue
         if rel.parent.name.endswith(".dist-info") and rel.name in INSTALL_RECORDS:
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.conftest import skip_or_fail
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[2]
 ELF_MAGIC = b"\x7fELF"
 # e_machine values of the ELF header (offset 18, 16 bits, little-endian on both).
 EM_AARCH64 = 0xB7
@@ -66,6 +68,17 @@ def test_same_inputs_give_identical_bytes(two_builds: tuple[Path, Path]) -> None
     assert first.read_bytes() == second.read_bytes()
 
 
+def test_nothing_in_it_names_the_building_machine(two_builds: tuple[Path, Path]) -> None:
+    """No entry holds this checkout's or this interpreter's path (cffi's console script did:
+    the zip then differed between two clones of the same commit)."""
+    machine_paths = {str(ROOT).encode(), sys.prefix.encode(), sys.executable.encode()}
+    with zipfile.ZipFile(two_builds[0]) as zf:
+        naming = [
+            name for name in zf.namelist() if any(path in zf.read(name) for path in machine_paths)
+        ]
+    assert naming == []
+
+
 def test_binaries_are_for_the_lambdas_arm64(two_builds: tuple[Path, Path]) -> None:
     """cryptography's Rust extension and cffi's backend are aarch64 ELF; nothing is x86_64."""
     machines = elf_machines(two_builds[0])
@@ -88,6 +101,7 @@ def test_holds_the_package_and_its_dependencies_only(two_builds: tuple[Path, Pat
     tops = {name.split("/")[0] for name in names}
     assert {"jwt", "cryptography", "cffi", "pycparser"} <= tops
     assert "chat" not in tops
+    assert "bin" not in tops  # cffi's console script named this machine's Python
     assert [n for n in names if n.endswith(".pyc") and ".cpython-313." not in n] == []
     records = build_authorizer.INSTALL_RECORDS
     assert [n for n in names if n.split("/")[-1] in records and ".dist-info/" in n] == []
