@@ -63,10 +63,13 @@ def write_zip(
 
 
 def with_runtime_bytecode(
-    files: Mapping[str, Path | bytes], zip_name: str
+    files: Mapping[str, Path | bytes],
+    zip_name: str,
+    store: Path | None = runtime_bytecode.STORE,
 ) -> dict[str, Path | bytes]:
     """``files`` (zip entry name -> file or bytes) and the runtime's ``.pyc`` of each ``.py``
-    among them, when this machine can make them; otherwise ``files`` alone, with a warning."""
+    among them, when this machine can make them (reusing those in ``store``); otherwise
+    ``files`` alone, with a warning."""
     entries = dict(files)
     why_not = runtime_bytecode.missing()
     if why_not is not None:
@@ -81,15 +84,23 @@ def with_runtime_bytecode(
         for name, content in files.items()
         if name.endswith(".py")
     }
-    entries.update(runtime_bytecode.compile_for_runtime(sources))
+    entries.update(runtime_bytecode.compile_for_runtime(sources, store=store))
     return entries
 
 
-def build(output: Path = DEFAULT_OUTPUT, source: Path = SOURCE, *, bytecode: bool = True) -> Path:
+def build(
+    output: Path = DEFAULT_OUTPUT,
+    source: Path = SOURCE,
+    *,
+    bytecode: bool = True,
+    bytecode_store: Path | None = runtime_bytecode.STORE,
+) -> Path:
     """Write the zip to ``output`` and return its path; with ``bytecode``, the runtime's
     ``.pyc`` of every module too, when this machine can make them (a warning otherwise)."""
     files: dict[str, Path | bytes] = {rel.as_posix(): source / rel for rel in package_files(source)}
-    return write_zip(output, with_runtime_bytecode(files, output.name) if bytecode else files)
+    if bytecode:
+        files = with_runtime_bytecode(files, output.name, bytecode_store)
+    return write_zip(output, files)
 
 
 def code_sha256(path: Path) -> str:

@@ -8,6 +8,9 @@ pinned by its ``package-lock.json``; ``make build`` installs it with ``npm ci``)
 the same on every platform for one Python version; only the interpreter's minor version must
 match the runtime's, and it is checked on every build.
 
+``build/runtime-bytecode/`` keeps every ``.pyc`` made, so a build compiles only the modules that
+changed since (a few seconds saved per build: the compiler takes about 3 s to start).
+
 Each ``.pyc`` is hash-checked (PEP 552): the runtime hashes the source beside it and uses the
 bytecode only if they match, so a stale or mismatched ``.pyc`` costs a compile, never wrong code.
 Without Node or the installed compiler, ``missing()`` says why, and the zip carries sources only
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import _imp
 import base64
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -31,8 +36,13 @@ COMPILER: Final = ROOT / "scripts" / "bytecode"
 RUNTIME_VERSION: Final = (3, 13)
 RUNTIME: Final = "python{}.{}".format(*RUNTIME_VERSION)
 CACHE_TAG: Final = "cpython-{}{}".format(*RUNTIME_VERSION)  # sys.implementation.cache_tag
+# importlib.util.MAGIC_NUMBER of every 3.13 release (3571): fixed within a minor version.
+RUNTIME_MAGIC: Final = bytes.fromhex("f30d0d0a")
 # Where Lambda unpacks the zip (LAMBDA_TASK_ROOT): the code objects' file names.
 TASK_ROOT: Final = "/var/task"
+# The .pyc made so far, by digest (compile_for_runtime), and what makes the compiler.
+STORE: Final = ROOT / "build" / "runtime-bytecode"
+_COMPILER_FILES: Final = ("package-lock.json", "compile.mjs")
 _TIMEOUT_S: Final = 120
 # PEP 552's flags word: hash-based, and checked against the source at import.
 _HASH_BASED: Final = 0b01
@@ -52,8 +62,50 @@ def missing() -> str | None:
     return None
 
 
-def compile_for_runtime(sources: Mapping[str, bytes]) -> dict[str, bytes]:
-    """The runtime's ``.pyc`` for each source (zip entry name -> bytes), by cache path."""
+def compile_for_runtime(
+    sources: Mapping[str, bytes], *, store: Path | None = STORE
+) -> dict[str, bytes]:
+    """The runtime's ``.pyc`` for each source (zip entry name -> bytes), by cache path.
+
+    A ``.pyc`` made before is taken from ``store``, where each is kept under a digest of the
+    compiler, the entry's name and its source, and only the others are compiled: the compiler
+    makes a module's bytes alone or among others alike (a test checks), so a build gives the
+    same zip whatever the store holds. Every ``.pyc``, kept or new, is checked.
+    """
+    compiler = hashlib.sha256(
+        b"".join((COMPILER / file).read_bytes() for file in _COMPILER_FILES)
+    ).digest()
+    digests = {name: _digest(compiler, name, data) for name, data in sources.items()}
+    kept = {}
+    if store is not None:
+        kept = {
+            name: (store / digest).read_bytes()
+            for name, digest in digests.items()
+            if (store / digest).is_file()
+        }
+    new = {name: data for name, data in sources.items() if name not in kept}
+    made = _compile(new) if new else {}
+    if store is not None:
+        store.mkdir(parents=True, exist_ok=True)
+        for name, pyc in made.items():
+            partial = store / f"{digests[name]}.{os.getpid()}.tmp"
+            partial.write_bytes(pyc)
+            partial.replace(store / digests[name])  # whole or absent, for concurrent builds
+    compiled = {cache_path(name): pyc for name, pyc in {**kept, **made}.items()}
+    for name, data in sources.items():
+        problem = pyc_problem(compiled[cache_path(name)], data, RUNTIME_MAGIC)
+        if problem is not None:
+            raise BytecodeError(f"{cache_path(name)}: {problem}")
+    return compiled
+
+
+def _digest(compiler: bytes, name: str, source: bytes) -> str:
+    parts = (compiler, TASK_ROOT.encode(), name.encode(), hashlib.sha256(source).digest())
+    return hashlib.sha256(b"".join(hashlib.sha256(part).digest() for part in parts)).hexdigest()
+
+
+def _compile(sources: Mapping[str, bytes]) -> dict[str, bytes]:
+    """Run the compiler on ``sources``: their ``.pyc`` by source name."""
     request = {
         "root": TASK_ROOT,
         "files": {name: base64.b64encode(data).decode("ascii") for name, data in sources.items()},
@@ -77,16 +129,12 @@ def compile_for_runtime(sources: Mapping[str, bytes]) -> dict[str, bytes]:
             f"the compiler is Python {answer['version']} ({answer['cache_tag']}), "
             f"not the runtime's {RUNTIME}"
         )
-    magic = bytes.fromhex(answer["magic"])
-    compiled = {name: base64.b64decode(data) for name, data in answer["files"].items()}
-    expected = {cache_path(name): data for name, data in sources.items()}
-    if set(compiled) != set(expected):
-        raise BytecodeError(f"the compiler answered for {sorted(compiled)}, not {sorted(expected)}")
-    for name, pyc in compiled.items():
-        problem = pyc_problem(pyc, expected[name], magic)
-        if problem is not None:
-            raise BytecodeError(f"{name}: {problem}")
-    return compiled
+    if answer["magic"] != RUNTIME_MAGIC.hex():
+        raise BytecodeError(f"the compiler's magic is {answer['magic']}, not {RUNTIME_MAGIC.hex()}")
+    by_cache_path = {cache_path(name): name for name in sources}
+    if set(answer["files"]) != set(by_cache_path):
+        raise BytecodeError(f"the compiler answered for {sorted(answer['files'])}")
+    return {by_cache_path[path]: base64.b64decode(data) for path, data in answer["files"].items()}
 
 
 def cache_path(source_name: str) -> str:

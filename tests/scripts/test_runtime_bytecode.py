@@ -142,6 +142,49 @@ def test_the_zip_holds_one_checked_pyc_per_module_for_the_runtime(
         assert runtime_bytecode.pyc_problem(pyc, zip_entries[name], magic) is None, name
 
 
+@pytest.mark.slow  # two runs of the compiler
+def test_a_module_compiles_alike_alone_or_with_others_and_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store may hold any subset of a build's modules: a module's .pyc is the same bytes
+    compiled alone or among others, the store answers for it next time without the compiler,
+    and what it answers is checked."""
+    _compiler()
+    backend = ROOT / "backend"
+    sources = {
+        name: (backend / name).read_bytes()
+        for name in ("chat/actions.py", "chat/frames.py", "chat/handler.py")
+    }
+    together = runtime_bytecode.compile_for_runtime(sources, store=None)
+    alone = runtime_bytecode.compile_for_runtime(
+        {"chat/frames.py": sources["chat/frames.py"]}, store=tmp_path
+    )
+    frames_pyc = runtime_bytecode.cache_path("chat/frames.py")
+    assert alone == {frames_pyc: together[frames_pyc]}
+    assert len(list(tmp_path.iterdir())) == 1
+
+    def no_compiler(_sources: object) -> dict[str, bytes]:
+        raise AssertionError("the store should have answered")
+
+    monkeypatch.setattr(runtime_bytecode, "_compile", no_compiler)
+    again = runtime_bytecode.compile_for_runtime(
+        {"chat/frames.py": sources["chat/frames.py"]}, store=tmp_path
+    )
+    assert again == alone
+    # Another source under the same name is another entry: it needs the compiler.
+    with pytest.raises(AssertionError, match="the store should have answered"):
+        runtime_bytecode.compile_for_runtime(
+            {"chat/frames.py": sources["chat/frames.py"] + b"\n"}, store=tmp_path
+        )
+    # A kept .pyc is checked like a new one: a damaged one stops the build rather than ship.
+    (kept,) = tmp_path.iterdir()
+    kept.write_bytes(together[runtime_bytecode.cache_path("chat/actions.py")])
+    with pytest.raises(runtime_bytecode.BytecodeError, match="not the source's"):
+        runtime_bytecode.compile_for_runtime(
+            {"chat/frames.py": sources["chat/frames.py"]}, store=tmp_path
+        )
+
+
 def test_the_runtime_is_terraforms() -> None:
     """The bytecode is made for the runtime the function is deployed with."""
     lambda_tf = (ROOT / "terraform" / "lambda.tf").read_text()
