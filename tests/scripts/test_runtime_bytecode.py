@@ -147,8 +147,9 @@ def test_a_module_compiles_alike_alone_or_with_others_and_is_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The store may hold any subset of a build's modules: a module's .pyc is the same bytes
-    compiled alone or among others, the store answers for it next time without the compiler,
-    and what it answers is checked."""
+    compiled alone or among others, in another run of the compiler (so builds are
+    reproducible), the store answers for it next time without the compiler, and what it
+    answers is checked."""
     _compiler()
     backend = ROOT / "backend"
     sources = {
