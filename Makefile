@@ -38,14 +38,21 @@ CHECK_TESTS := tests/backend tests/scripts tests/local_stack/emulator/test_core.
 check: $(STAMP) lint
 	$(PY) -m pytest -q -m "not slow and not browser and not terraform" $(CHECK_TESTS)
 
-## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal), on
-## TEST_WORKERS processes (pytest-xdist); a test file's tests share one worker (its fixtures)
+## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal) on
+## pytest-xdist processes, a test file's tests on one worker (its fixtures): first the files
+## that run Terraform, on TERRAFORM_WORKERS (they mostly wait on terraform and moto, so three
+## fit on two cores), then the rest on TEST_WORKERS (the browser and end-to-end tests have
+## latency bounds that a third worker's load breaks); both always run, either failing fails
 TEST_WORKERS ?= 2
+TERRAFORM_WORKERS ?= 3
 test:
 	@# The two virtualenvs install side by side, then lint and the zips; a failure stops here.
 	$(MAKE) --no-print-directory -j2 $(STAMP) checkov-venv
 	$(MAKE) --no-print-directory -j2 lint build
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	@terraform=0; rest=0; \
+	$(PY) -m pytest -n $(TERRAFORM_WORKERS) --dist loadfile -m terraform || terraform=$$?; \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not terraform" || rest=$$?; \
+	[ $$terraform -eq 0 ] && [ $$rest -eq 0 ]
 
 ## lint: ruff and mypy --strict on the source
 lint: $(STAMP)
