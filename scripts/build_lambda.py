@@ -56,10 +56,14 @@ def write_zip(
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = (0o755 if name in executable else 0o644) << 16
             info.create_system = 3  # Unix, so the permission bits are honoured
-            content = files[name]
-            zf.writestr(info, content if isinstance(content, bytes) else content.read_bytes())
+            zf.writestr(info, _entry_bytes(files[name]))
     tmp.replace(output)
     return output
+
+
+def _entry_bytes(content: Path | bytes) -> bytes:
+    """A zip entry's content: the bytes given, or the file's."""
+    return content if isinstance(content, bytes) else content.read_bytes()
 
 
 def with_runtime_bytecode(
@@ -80,9 +84,7 @@ def with_runtime_bytecode(
         )
         return entries
     sources = {
-        name: content if isinstance(content, bytes) else content.read_bytes()
-        for name, content in files.items()
-        if name.endswith(".py")
+        name: _entry_bytes(content) for name, content in files.items() if name.endswith(".py")
     }
     entries.update(runtime_bytecode.compile_for_runtime(sources, store=store))
     return entries

@@ -100,7 +100,7 @@ def compile_for_runtime(
 
 
 def _digest(compiler: bytes, name: str, source: bytes) -> str:
-    parts = (compiler, TASK_ROOT.encode(), name.encode(), hashlib.sha256(source).digest())
+    parts = (compiler, TASK_ROOT.encode(), name.encode(), source)
     return hashlib.sha256(b"".join(hashlib.sha256(part).digest() for part in parts)).hexdigest()
 
 
