@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from chat.config import EnvVar
+from chat.config import AuthMode, EnvVar
 
 from local_stack import terraform_variables
 from local_stack.cognito import CognitoAuth
@@ -46,7 +46,7 @@ from local_stack.stack import Stack, StackOptions, running_stack
 
 _POLL_S = 1.0
 DEMO_USERNAME = "demo"
-AUTH_CHOICES = ("none", "cognito", "oidc")
+AUTH_CHOICES = tuple(mode.value for mode in AuthMode)
 
 
 def snapshot(code_dir: Path) -> dict[Path, int]:
@@ -104,7 +104,7 @@ def deployment_settings(environ: Mapping[str, str]) -> tuple[dict[str, str], str
         if variable.env_var in environment and variable.env_var != EnvVar.AUTH_MODE
     ]
     lines.extend(
-        f"  not used:    {name} (it does not reach the function's environment)\n"
+        f"  not used:    {name} (make dev takes only lambda.tf's NAME = var.x settings)\n"
         for name in terraform_variables.ignored(environ, variables)
     )
     return environment, "".join(lines)
