@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 TF_DIR := terraform
 PORT   ?= 8080
-AUTH   ?= none
+AUTH   ?=
 
 .PHONY: dev check test lint fmt build bench bench-smoke soak deploy smoke destroy rehearse clean checkov-venv
 
@@ -28,9 +28,10 @@ checkov-venv: $(CHECKOV_VENV)/.installed
 
 ## dev: run the whole chat locally on http://127.0.0.1:$(PORT); AUTH=cognito runs it with
 ## sign-in (a local Cognito user pool in moto; prints a demo user), AUTH=oidc with a local
-## OpenID Connect issuer (pick any user name there)
+## OpenID Connect issuer (pick any user name there); TF_VAR_<name>=... sets any Terraform
+## variable that reaches the function, as for terraform apply (TF_VAR_auth as AUTH does)
 dev: $(STAMP)
-	$(PY) -m local_stack.dev --port $(PORT) --auth $(AUTH)
+	$(PY) -m local_stack.dev --port $(PORT) $(if $(AUTH),--auth $(AUTH))
 
 ## check: the fast loop (under a minute): lint, then the pure unit, handler and emulator-core
 ## tests; no browser, Terraform, rehearsal, benchmark or end-to-end stack

@@ -1,6 +1,7 @@
 """``make dev``: the whole chat on http://127.0.0.1:8080, reloading the handler on every edit.
 
-    python -m local_stack.dev [--port 8080] [--host 127.0.0.1] [--auth none|cognito|oidc]
+    [TF_VAR_<name>=...] python -m local_stack.dev [--port 8080] [--host 127.0.0.1]
+                                                  [--auth none|cognito|oidc]
 
 Starts moto's DynamoDB with the connections table, the API Gateway emulator running
 ``backend/`` and the site from ``frontend/``, all on one port (``--port``, else ``PORT``, else
@@ -12,6 +13,12 @@ issuer on a port of its own (``local_stack.oidc_issuer``; any user name, no pass
 ``backend/`` once a second and reloads the handler (and the authorizer) when a ``.py`` file
 changes; ``frontend/`` is read on every request, so a browser reload shows edits there. Ctrl-C
 or SIGTERM stops everything.
+
+The function takes the deployment's settings as ``terraform apply`` does: every Terraform
+variable that ``terraform/lambda.tf`` passes to its environment can be given as
+``TF_VAR_<name>`` (``TF_VAR_room_max_members=8 make dev``; ``local_stack.terraform_variables``),
+and a bad value stops the start naming it. ``TF_VAR_auth`` chooses the sign-in as ``--auth``
+does (the two must agree when both are given).
 """
 
 from __future__ import annotations
@@ -24,17 +31,22 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
+from chat.config import AuthMode, EnvVar
+
+from local_stack import terraform_variables
 from local_stack.cognito import CognitoAuth
 from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.oidc_issuer import OidcAuth
 from local_stack.stack import Stack, StackOptions, running_stack
 
 _POLL_S = 1.0
 DEMO_USERNAME = "demo"
+AUTH_CHOICES = tuple(mode.value for mode in AuthMode)
 
 
 def snapshot(code_dir: Path) -> dict[Path, int]:
@@ -57,12 +69,45 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     parser.add_argument(
         "--auth",
-        choices=("none", "cognito", "oidc"),
-        default="none",
-        help="none: the open chat (default); cognito: sign-in with a local Cognito user pool; "
-        "oidc: sign-in with a local OpenID Connect issuer",
+        choices=AUTH_CHOICES,
+        default=None,
+        help="none: the open chat (default, or $TF_VAR_auth); cognito: sign-in with a local "
+        "Cognito user pool; oidc: sign-in with a local OpenID Connect issuer",
     )
     return parser.parse_args(argv)
+
+
+def choose_auth(flag: str | None, tf_var: str | None) -> str:
+    """The sign-in: ``--auth`` (``make dev AUTH=...``), else ``TF_VAR_auth``, else none;
+    ``EmulatorConfigError`` when both are given and differ, or ``TF_VAR_auth`` is not one of
+    Terraform's values."""
+    name = f"{terraform_variables.PREFIX}auth"
+    if tf_var is not None and tf_var not in AUTH_CHOICES:
+        raise EmulatorConfigError(
+            f"{name} must be one of {', '.join(AUTH_CHOICES)}, got {tf_var!r}"
+        )
+    if flag is not None and tf_var is not None and flag != tf_var:
+        raise EmulatorConfigError(
+            f"--auth {flag} (make dev AUTH={flag}) and {name}={tf_var} disagree: give one"
+        )
+    return flag or tf_var or "none"
+
+
+def deployment_settings(environ: Mapping[str, str]) -> tuple[dict[str, str], str]:
+    """The function's environment from ``TF_VAR_*`` (without ``AUTH_MODE``, which the stack
+    sets for its sign-in), and a line for each setting taken and each ``TF_VAR_`` not used."""
+    variables = terraform_variables.function_variables()
+    environment = terraform_variables.function_environment(environ, variables)
+    lines = [
+        f"  setting:     {variable.tf_var}={environment[variable.env_var]} ({variable.env_var})\n"
+        for variable in variables
+        if variable.env_var in environment and variable.env_var != EnvVar.AUTH_MODE
+    ]
+    lines.extend(
+        f"  not used:    {name} (make dev takes only lambda.tf's NAME = var.x settings)\n"
+        for name in terraform_variables.ignored(environ, variables)
+    )
+    return environment, "".join(lines)
 
 
 def sign_in_help(stack: Stack) -> str:
@@ -103,18 +148,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.monotonic()
     try:
+        environment, settings_help = deployment_settings(os.environ)
+        chosen = choose_auth(args.auth, environment.pop(EnvVar.AUTH_MODE, None))
         auth: CognitoAuth | OidcAuth | None = None
-        if args.auth == "cognito":
+        if chosen == "cognito":
             auth = CognitoAuth()
-        elif args.auth == "oidc":
+        elif chosen == "oidc":
             auth = OidcAuth()
-        with running_stack(StackOptions(host=args.host, port=args.port, auth=auth)) as stack:
+        options = StackOptions(
+            host=args.host,
+            port=args.port,
+            auth=auth,
+            function=FunctionSettings(environment=environment),
+        )
+        with running_stack(options) as stack:
             print(
                 f"awsome-chat is running (started in {time.monotonic() - started:.1f} s)\n"
                 f"  page:        {stack.page_url}\n"
                 f"  websocket:   {stack.ws_url}\n"
                 f"  @connections {stack.management_endpoint}\n"
                 f"  dynamodb:    {stack.dynamodb_endpoint} (table {stack.table_name})\n"
+                f"{settings_help}"
                 f"{sign_in_help(stack)}"
                 "Edits to backend/ reload the handler. Ctrl-C stops everything.",
                 flush=True,

@@ -10,9 +10,14 @@ so Ctrl-C in a terminal reaches only the parent, which can still clean up throug
 Terraform destroy, say) before stopping it.
 
 It is no door into the developer's machine: it listens on the loopback only (another host is
-refused), moto's global CORS is off (a web page the developer visits cannot call it from the
-browser), and moto's Lambda never runs code in Docker (the local stack runs the function
-itself; deployed functions are only created and read).
+refused), it answers only requests whose ``Host`` names it on the loopback (the emulator's rule,
+``host_allowed``: a DNS-rebinding page reaches it under a name of its own), it answers no
+request a browser sends (``browser_request``: no page has a use for moto, since the stack serves
+Cognito's public calls on its own origin, and a cross-site form POST to ``/moto-api/reset``
+would wipe the stack), moto's global CORS is off, and moto's Lambda never runs code in Docker
+(the local stack runs the function itself; deployed functions are only created and read).
+Programs (boto3, Terraform, ``urllib``) send neither ``Origin`` nor ``Sec-Fetch-*``, so SDK
+calls and ``/moto-api/reset`` from a test still work.
 
 Used by ``local_stack.dynamodb`` (the local stack's tables) and by ``deployment`` as the AWS
 emulator Terraform applies to (``quiet=True``).
@@ -21,16 +26,25 @@ emulator Terraform applies to (``quiet=True``).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import selectors
 import subprocess
 import sys
+from collections.abc import Iterable
 from types import TracebackType
-from typing import IO, Final, Self
+from typing import IO, Any, Final, Self
+from wsgiref.types import StartResponse, WSGIApplication
+
+from local_stack.emulator.core import host_allowed
+from local_stack.site import REPO_ROOT
 
 START_TIMEOUT_S: Final = 30.0
 LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 STOP_TIMEOUT_S: Final = 5.0
+# Headers only browsers send: ``Origin`` on cross-origin and on every POST, and the Fetch
+# Metadata headers on every request of current browsers (Fetch Metadata Request Headers, W3C).
+BROWSER_HEADERS: Final = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest")
 
 # Runs in the child: serve until the parent closes our stdin (or dies), then stop.
 # moto's backends take no locks, so two requests at once can interleave inside one: two
@@ -51,6 +65,8 @@ STOP_TIMEOUT_S: Final = 5.0
 # and the table's stream records. moto's module takes a deep copy of a Table nowhere else.
 _CHILD: Final = """
 import copy, logging, sys, threading
+sys.path.append(sys.argv[2])  # the repository's root, whatever the working directory
+from local_stack.moto_server import pages_refused
 from collections import defaultdict
 import moto.dynamodb.models
 from moto.core.config import default_user_config
@@ -118,7 +134,7 @@ moto_app = server._server.app
 def atomic_app(environ, start_response):
     with one_at_a_time:
         return list(moto_app(environ, start_response))
-server._server.app = atomic_app
+server._server.app = pages_refused(atomic_app)
 print(server.get_host_and_port()[1], flush=True)
 sys.stdin.read()
 server.stop()
@@ -169,7 +185,7 @@ class MotoServer:
         # moto answers every origin's browser requests unless told not to (moto.settings).
         env["MOTO_DISABLE_GLOBAL_CORS"] = "true"
         self._process = subprocess.Popen(  # noqa: S603 -- our own interpreter and script
-            [self._python, "-c", _CHILD, self.host],
+            [self._python, "-c", _CHILD, self.host, str(REPO_ROOT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL if self.quiet else None,
@@ -212,6 +228,42 @@ class MotoServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def browser_request(headers: Iterable[str]) -> bool:
+    """Whether a request with these header names came from a web browser (a page, or a
+    navigation): browsers add ``Origin`` or Fetch Metadata, which no SDK or CLI sends."""
+    names = {name.lower() for name in headers}
+    return any(name.lower() in names for name in BROWSER_HEADERS)
+
+
+def refusal(host: str | None, port: int, headers: Iterable[str]) -> str | None:
+    """Why moto's server must not answer a request (None: answer it): a ``Host`` that does not
+    name it on the loopback, or a browser's request (see the module docstring)."""
+    if not host_allowed(host, port):
+        return "this server answers only its own loopback address"
+    if browser_request(headers):
+        return "moto answers programs, not web pages (its /moto-api/ would reset the stack)"
+    return None
+
+
+def pages_refused(app: WSGIApplication) -> WSGIApplication:
+    """``app`` behind ``refusal``: a refused request gets a 403 JSON error and never reaches
+    moto (so a refused ``/moto-api/reset`` resets nothing)."""
+
+    def guarded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        headers = [key[5:].replace("_", "-") for key in environ if key.startswith("HTTP_")]
+        why = refusal(environ.get("HTTP_HOST"), int(environ.get("SERVER_PORT") or -1), headers)
+        if why is None:
+            return app(environ, start_response)
+        body = json.dumps({"__type": "AccessDeniedException", "message": f"Forbidden: {why}"})
+        start_response(
+            "403 Forbidden",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body.encode()]
+
+    return guarded
 
 
 def reap(process: subprocess.Popen[str], timeout_s: float) -> None:

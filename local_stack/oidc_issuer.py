@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local_stack.cognito import check_handler_code, default_authorizer
 from local_stack.emulator.lambda_runtime import FunctionSettings
+from local_stack.emulator.server import own_host_only
 
 DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
 SCOPE: Final = "openid profile email"
@@ -191,8 +192,9 @@ class OidcIssuer:
             self._socket = None
 
     def application(self) -> web.Application:
-        """The issuer's aiohttp application."""
-        app = web.Application()
+        """The issuer's aiohttp application; like the emulator, it answers only requests whose
+        ``Host`` names it on the loopback (a DNS-rebinding page is refused)."""
+        app = web.Application(middlewares=[own_host_only])
         app.router.add_get(DISCOVERY_PATH, self._discovery)
         app.router.add_get("/jwks", self._jwks)
         app.router.add_get("/authorize", self._authorize_form)

@@ -265,6 +265,19 @@ def _close_reason(message: WSMessage) -> CloseReason | None:
     return None  # CLOSING (we closed it), CLOSED or ERROR (the connection was lost): ABNORMAL
 
 
+@web.middleware
+async def own_host_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Refuse requests whose ``Host`` is not this server's loopback address: a page on
+    another site that rebinds its own name to 127.0.0.1 cannot reach the emulator (nor the
+    local OpenID Connect issuer, which uses this middleware too)."""
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    port = int(sockname[1]) if sockname else -1
+    if not host_allowed(request.headers.get("Host"), port):
+        return web.Response(status=403, text="Forbidden: this server answers only its own address")
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
 class Emulator:
     """An API Gateway WebSocket API in front of one integration; mount with ``application()``."""
 
@@ -309,28 +322,13 @@ class Emulator:
         """The aiohttp application serving the WebSocket API, ``@connections`` and the site."""
         stage = self.settings.stage
         # Large enough that an oversized post reaches our 413, not aiohttp's.
-        app = web.Application(
-            client_max_size=16 * MESSAGE_LIMIT_BYTES, middlewares=[self._own_host_only]
-        )
+        app = web.Application(client_max_size=16 * MESSAGE_LIMIT_BYTES, middlewares=[own_host_only])
         app.router.add_get(f"/{stage}", self._websocket)
         app.router.add_route("*", f"/{stage}/@connections/{{connection_id}}", self._management_api)
         app.router.add_get("/{path:.*}", self._site)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         return app
-
-    @web.middleware
-    async def _own_host_only(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Refuse requests whose ``Host`` is not this server's loopback address: a page on
-        another site that rebinds its own name to 127.0.0.1 cannot reach the emulator."""
-        sockname = request.transport.get_extra_info("sockname") if request.transport else None
-        port = int(sockname[1]) if sockname else -1
-        if not host_allowed(request.headers.get("Host"), port):
-            return web.Response(
-                status=403, text="Forbidden: this server answers only its own address"
-            )
-        response: web.StreamResponse = await handler(request)
-        return response
 
     def open_connection_ids(self) -> list[ConnectionId]:
         """The ids of every open connection."""

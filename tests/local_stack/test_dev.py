@@ -11,13 +11,18 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
 from local_stack.cognito import COGNITO_PATH
-from local_stack.dev import snapshot
+from local_stack.dev import choose_auth, snapshot
+from local_stack.emulator.core import EmulatorConfigError
 from tests.local_stack.support import REPO_ROOT
 
 
@@ -45,16 +50,22 @@ class DevRun:
         return rest
 
 
+def runner_env(port: int, extra: Mapping[str, str]) -> dict[str, str]:
+    """The runner's environment: ours without any TF_VAR_ of the shell, with ``extra``."""
+    ours = {key: value for key, value in os.environ.items() if not key.startswith("TF_VAR_")}
+    return {**ours, "PORT": str(port), "PYTHONPATH": str(REPO_ROOT), **extra}
+
+
 @contextmanager
-def dev_runner(*args: str) -> Iterator[DevRun]:
-    """Start the runner with ``args`` on a free port, read until it says how to stop it, and
-    kill it afterwards if the test did not stop it."""
+def dev_runner(*args: str, env: Mapping[str, str] | None = None) -> Iterator[DevRun]:
+    """Start the runner with ``args`` (and ``env`` over ours) on a free port, read until it
+    says how to stop it, and kill it afterwards if the test did not stop it."""
     port = free_port()
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack.dev", *args],
         cwd=REPO_ROOT,
-        env={**os.environ, "PORT": str(port), "PYTHONPATH": str(REPO_ROOT)},
+        env=runner_env(port, env or {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -147,3 +158,62 @@ def test_dev_runner_with_oidc_prints_the_issuer_whose_discovery_the_page_uses() 
         with urllib.request.urlopen(discovery_url, timeout=5) as answer:  # noqa: S310 -- loopback
             assert json.loads(answer.read())["issuer"] == found[1]
         dev.stop()
+
+
+def test_tf_var_settings_reach_the_function() -> None:
+    """`TF_VAR_room_max_members=2 make dev`: the function runs with the deployment's setting,
+    so a third connection to one room is refused with 403 (a full room); the runner says which
+    settings it took and which TF_VAR_ it does not use."""
+    with dev_runner(env={"TF_VAR_room_max_members": "2", "TF_VAR_region": "eu-west-1"}) as dev:
+        assert "TF_VAR_room_max_members=2 (ROOM_MAX_MEMBERS)" in dev.output
+        assert "not used:    TF_VAR_region" in dev.output
+        url = f"ws://127.0.0.1:{dev.port}/local?room=small&name="
+        with connect(url + "ada", open_timeout=10), connect(url + "bob", open_timeout=10):
+            with pytest.raises(InvalidStatus) as refused:
+                connect(url + "cy", open_timeout=10)
+            assert refused.value.response.status_code == 403
+        with connect(f"ws://127.0.0.1:{dev.port}/local?room=other&name=cy", open_timeout=10):
+            pass
+        dev.stop()
+
+
+def test_an_invalid_tf_var_stops_the_start_naming_it() -> None:
+    """`TF_VAR_room_max_members=0 make dev` exits 2 at once, naming the variable and the
+    function's rule, as Terraform's validation stops a plan."""
+    result = subprocess.run(
+        [sys.executable, "-m", "local_stack.dev"],
+        cwd=REPO_ROOT,
+        env=runner_env(free_port(), {"TF_VAR_room_max_members": "0"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "TF_VAR_room_max_members (ROOM_MAX_MEMBERS) must be between 1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "tf_var", "chosen"),
+    [
+        (None, None, "none"),
+        ("cognito", None, "cognito"),
+        (None, "oidc", "oidc"),
+        ("oidc", "oidc", "oidc"),
+    ],
+)
+def test_tf_var_auth_chooses_the_sign_in_as_auth_does(
+    flag: str | None, tf_var: str | None, chosen: str
+) -> None:
+    """`TF_VAR_auth=oidc make dev` is `make dev AUTH=oidc`; neither is the open chat."""
+    assert choose_auth(flag, tf_var) == chosen
+
+
+@pytest.mark.parametrize(("flag", "tf_var"), [("cognito", "oidc"), (None, "Cognito")])
+def test_tf_var_auth_that_disagrees_or_is_not_terraforms_is_refused(
+    flag: str | None, tf_var: str
+) -> None:
+    """AUTH and TF_VAR_auth must agree; TF_VAR_auth takes Terraform's values only."""
+    with pytest.raises(EmulatorConfigError, match="TF_VAR_auth"):
+        choose_auth(flag, tf_var)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import statistics
 import sys
@@ -16,7 +17,7 @@ import pytest
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 
 from local_stack.dynamodb import TABLE_SCHEMA, create_table, dynamodb_client
-from local_stack.moto_server import MotoServer, MotoServerError
+from local_stack.moto_server import MotoServer, MotoServerError, refusal
 from soak.scenarios import rss_mb
 
 
@@ -88,6 +89,69 @@ def test_browsers_on_other_origins_get_no_cors_grant() -> None:
         except urllib.error.HTTPError as refused:
             headers = refused.headers
         assert "Access-Control-Allow-Origin" not in headers
+
+
+def _status(server: MotoServer, method: str, path: str, headers: dict[str, str]) -> int:
+    """The status of one raw request to ``server`` with exactly these extra headers."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        connection.request(method, path, headers=headers)
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("host", "headers", "refused"),
+    [
+        ("127.0.0.1:4566", [], False),
+        ("localhost:4566", ["Content-Type", "X-Amz-Target", "Authorization"], False),
+        ("evil.example:4566", [], True),  # a DNS-rebinding page's own name
+        ("127.0.0.1:9999", [], True),
+        (None, [], True),
+        ("127.0.0.1:4566", ["Origin"], True),
+        ("127.0.0.1:4566", ["sec-fetch-site"], True),
+        ("127.0.0.1:4566", ["Sec-Fetch-Mode"], True),
+    ],
+)
+def test_moto_answers_its_own_address_and_programs_only(
+    host: str | None, headers: list[str], refused: bool
+) -> None:
+    """The emulator's Host rule, and no request that carries a browser's headers."""
+    assert (refusal(host, 4566, headers) is not None) is refused
+
+
+def test_a_foreign_host_is_refused_and_sdk_calls_still_work() -> None:
+    """A request naming another host (DNS rebinding) gets 403; boto3 is served as before."""
+    with MotoServer(quiet=True) as server:
+        assert _status(server, "GET", "/", {"Host": f"evil.example:{server.port}"}) == 403
+        assert _status(server, "POST", "/moto-api/reset", {"Host": "evil.example"}) == 403
+        create_table(server.endpoint, "kept", "us-east-1", TABLE_SCHEMA)
+        tables = dynamodb_client(server.endpoint, "us-east-1").list_tables()["TableNames"]
+    assert tables == ["kept"]
+
+
+@pytest.mark.parametrize(
+    "browser",
+    [
+        {"Origin": "https://evil.example"},  # a cross-site form POST
+        {"Origin": "null"},  # the same from a sandboxed frame
+        {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"},
+        {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate"},  # a typed URL
+    ],
+)
+def test_a_browser_cannot_reset_the_stack(browser: dict[str, str]) -> None:
+    """A browser's POST to /moto-api/reset is refused with 403 and the table survives; the
+    same POST from a program (a test's reset) still resets moto."""
+    with MotoServer(quiet=True) as server:
+        create_table(server.endpoint, "kept", "us-east-1", TABLE_SCHEMA)
+        client = dynamodb_client(server.endpoint, "us-east-1")
+        assert _status(server, "POST", "/moto-api/reset", browser) == 403
+        assert client.list_tables()["TableNames"] == ["kept"]
+        assert _status(server, "POST", "/moto-api/reset", {}) == 200
+        assert client.list_tables()["TableNames"] == []
 
 
 def test_lambda_invocations_never_start_docker() -> None:

@@ -4,6 +4,7 @@ keys, the authorization code flow with PKCE, refresh tokens, CORS, logout, and i
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import secrets
 import threading
@@ -212,3 +213,27 @@ def test_the_token_endpoint_answers_cors_for_the_page_origin_only(issuer: OidcIs
     with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
         assert answer.status == 204
         assert answer.headers["Access-Control-Allow-Origin"] == PAGE_ORIGIN
+
+
+@pytest.mark.parametrize("path", [DISCOVERY_PATH, "/jwks", "/logout"])
+def test_a_foreign_host_is_refused_and_the_own_address_served(
+    issuer: OidcIssuer, path: str
+) -> None:
+    """Like the emulator, the issuer answers 403 to a Host that is not its loopback address
+    (a DNS-rebinding page's own name), and normally under either loopback name."""
+    port = urllib.parse.urlsplit(issuer.url).port
+
+    def status(host: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", path, headers={"Host": host})
+            answer = connection.getresponse()
+            answer.read()
+            return answer.status
+        finally:
+            connection.close()
+
+    assert status(f"evil.example:{port}") == 403
+    assert status("127.0.0.1") == 403  # no port: not this server's address
+    assert status(f"localhost:{port}") == 200
+    assert status(f"127.0.0.1:{port}") == 200

@@ -84,6 +84,27 @@ def test_a_rebinding_page_cannot_reach_the_site_or_the_api(stack: Stack) -> None
     assert status_for_host(stack, "evil.example", "/local/@connections/x") == 403
 
 
+def test_a_web_page_cannot_reach_the_stacks_moto_or_reset_it(stack: Stack) -> None:
+    """make dev's moto refuses a rebinding page's Host and a cross-site POST to
+    /moto-api/reset (403), and the stack's tables survive both."""
+    port = int(stack.dynamodb_endpoint.rsplit(":", 1)[1])
+
+    def status(headers: dict[str, str]) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("POST", "/moto-api/reset", headers=headers)
+            answer = connection.getresponse()
+            answer.read()
+            return answer.status
+        finally:
+            connection.close()
+
+    assert status({"Host": f"evil.example:{port}"}) == 403
+    assert status({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}) == 403
+    tables = stack.dynamodb().list_tables()["TableNames"]
+    assert {stack.table_name, stack.messages_table_name} <= set(tables)
+
+
 def test_a_post_signed_for_another_region_is_refused(stack: Stack) -> None:
     """A client configured for another region gets 403 ForbiddenException."""
     with pytest.raises(management_client(stack).exceptions.GoneException):
