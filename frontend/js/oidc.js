@@ -248,7 +248,7 @@ export class OidcSession {
   /**
    * Sign out here, revoke the refresh token at the issuer's revocation endpoint (discovery),
    * then end the issuer's session at its end-session endpoint (discovery), when it names them.
-   * Resolves false when a revocation was due but failed (the page stays here then).
+   * Resolves false when a revocation was due but failed (the end-session visit still follows).
    */
   async signOutEverywhere(why) {
     const hint = this.#idToken;
