@@ -77,6 +77,18 @@
         </div>
         <button type="submit" class="button">Confirm</button>
       </form>
+      <form id="new-password-form" class="auth__form" novalidate hidden>
+        <div class="field">
+          <label for="new-password">New password</label>
+          <input id="new-password" name="new-password" type="password" autocomplete="new-password" required aria-describedby="auth-note auth-error">
+        </div>
+        <div class="field">
+          <label for="new-password-again">New password again</label>
+          <input id="new-password-again" name="new-password-again" type="password" autocomplete="new-password" required aria-describedby="auth-error">
+        </div>
+        <button type="submit" class="button">Set password and sign in</button>
+        <button id="new-password-cancel" type="button" class="auth__link">Cancel</button>
+      </form>
       <p id="auth-error" class="auth__error" role="alert" hidden></p>
       <p class="auth__switch">
         <button id="show-sign-up" class="auth__link" type="button" hidden>Create an account</button>

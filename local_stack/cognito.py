@@ -31,8 +31,12 @@ PROTOCOL_IDENTITY_SOURCE: Final = "route.request.header.Sec-WebSocket-Protocol"
 COGNITO_PATH: Final = "/cognito-idp/"
 """Where the stack serves Cognito's public operations (the page's ``auth_endpoint``)."""
 _TARGET_PREFIX: Final = "AWSCognitoIdentityProviderService."
-PUBLIC_OPERATIONS: Final = frozenset({"InitiateAuth", "SignUp", "ConfirmSignUp"})
-"""The operations a sign-in page calls without AWS credentials (with the app client's id)."""
+PUBLIC_OPERATIONS: Final = frozenset(
+    {"InitiateAuth", "RespondToAuthChallenge", "SignUp", "ConfirmSignUp", "RevokeToken"}
+)
+"""The operations a sign-in page calls without AWS credentials (with the app client's id):
+``RespondToAuthChallenge`` sets an admin-created user's own password, ``RevokeToken`` (which
+``local_stack.moto_server`` adds to moto) ends a session at sign-out."""
 _READ_ATTRIBUTES: Final = ["name", "preferred_username", "email"]
 _FORWARD_TIMEOUT: Final = aiohttp.ClientTimeout(total=10.0)  # moto answers in milliseconds
 

@@ -127,6 +127,38 @@ def transact_write_items(self, transact_items):
     finally:
         transaction.clear()
 moto.dynamodb.models.DynamoDBBackend.transact_write_items = transact_write_items
+# Cognito's RevokeToken (the page's sign-out), which moto lacks: the refresh token, issued to
+# ClientId, stops working, and so do the access tokens made from it (API_RevokeToken.html). An
+# unknown or already revoked token is not an error (RFC 7009, 2.2, as Cognito's /oauth2/revoke).
+import base64, json
+import moto.cognitoidp.responses as cognito_responses
+from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import EmptyResult
+def origin_jti(token):
+    try:
+        payload = token.split(".")[1] + "=" * (-len(token.split(".")[1]) % 4)
+        return json.loads(base64.urlsafe_b64decode(payload))["origin_jti"]
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
+def revoke_token(self):
+    token, client_id = self._get_param("Token"), self._get_param("ClientId")
+    if not token or not client_id:
+        raise InvalidParameterException("Token and ClientId are required.")
+    backend = self._get_region_agnostic_backend()._find_backend_for_clientid(client_id)
+    pool = next((p for p in backend.user_pools.values() if client_id in p.clients), None)
+    if pool is None:
+        raise ResourceNotFoundError(client_id)
+    issued = pool.refresh_tokens.get(token)
+    if issued is not None:
+        if issued[0] != client_id:
+            raise JsonRESTError("UnauthorizedException", "The token was issued to another client.")
+        pool.refresh_tokens[token] = None
+        for access_token in list(pool.access_tokens):
+            if origin_jti(access_token) == issued[2]:
+                del pool.access_tokens[access_token]
+    return EmptyResult()
+cognito_responses.CognitoIdpResponse.revoke_token = revoke_token
 server = ThreadedMotoServer(ip_address=sys.argv[1], port=0, verbose=False)
 server.start()
 one_at_a_time = threading.Lock()

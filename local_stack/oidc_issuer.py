@@ -20,6 +20,8 @@ Endpoints (OpenID Connect Core 1.0, Discovery 1.0; OAuth 2.0 with PKCE, RFC 7636
   same client and redirect URI) and ``refresh_token`` (refresh tokens only when the scope asked
   for ``offline_access``, as most issuers do). Public client: no secret. Answers carry CORS
   headers for the registered redirect URIs' origins, as SPA-capable issuers send.
+- ``POST /revoke``: the ``revocation_endpoint`` (RFC 7009): a public client's refresh token
+  stops working; 200 for any token, known or not (2.2), ``invalid_client`` for another client.
 - ``GET /logout``: the ``end_session_endpoint`` (RP-Initiated Logout 1.0): revokes the user's
   refresh tokens, then redirects to ``post_logout_redirect_uri`` if it is registered.
 
@@ -202,6 +204,7 @@ class OidcIssuer:
         app.router.add_post("/token", self._token)
         app.router.add_route("OPTIONS", "/token", self._preflight)
         app.router.add_get("/logout", self._logout)
+        app.router.add_post("/revoke", self._revoke)
         return app
 
     # ------------------------------------------------------------------------- documents
@@ -215,6 +218,7 @@ class OidcIssuer:
             "token_endpoint": f"{self.url}/token",
             "jwks_uri": f"{self.url}/jwks",
             "end_session_endpoint": f"{self.url}/logout",
+            "revocation_endpoint": f"{self.url}/revoke",
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "subject_types_supported": ["public"],
@@ -377,6 +381,17 @@ class OidcIssuer:
         response.headers["Access-Control-Allow-Methods"] = "POST"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type"
         return response
+
+    # ---------------------------------------------------------------------------- revoke
+
+    async def _revoke(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if form.get("client_id") != self.client.client_id:
+            return self._json(request, {"error": "invalid_client"}, status=401)
+        session = self._refresh.get(str(form.get("token", "")))
+        if session is not None and session.client_id == self.client.client_id:
+            del self._refresh[str(form["token"])]
+        return self._json(request, {})
 
     # ---------------------------------------------------------------------------- logout
 

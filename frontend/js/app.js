@@ -1,7 +1,7 @@
 // Wires the page together: settings, the join form, the composer and the connection.
 
 import { config } from "../config.js";
-import { CognitoSession, describeAuthError } from "./auth.js";
+import { AuthError, CognitoSession, describeAuthError } from "./auth.js";
 import { Connection } from "./connection.js";
 import { OidcSession } from "./oidc.js";
 import { RoomSync } from "./history.js";
@@ -114,6 +114,10 @@ function main() {
     signUpPassword: $("sign-up-password"),
     confirmForm: $("confirm-form"),
     confirmCode: $("confirm-code"),
+    newPasswordForm: $("new-password-form"),
+    newPassword: $("new-password"),
+    newPasswordAgain: $("new-password-again"),
+    newPasswordCancel: $("new-password-cancel"),
     showSignUp: $("show-sign-up"),
     showSignIn: $("show-sign-in"),
     account: $("account"),
@@ -630,10 +634,18 @@ function main() {
     ui.signInForm.hidden = which !== "sign-in";
     ui.signUpForm.hidden = which !== "sign-up";
     ui.confirmForm.hidden = which !== "confirm";
+    ui.newPasswordForm.hidden = which !== "new-password";
     ui.showSignUp.hidden = which !== "sign-in" || !config.auth.signUp;
-    ui.showSignIn.hidden = which === "sign-in";
+    // The new-password form has its own way back (Cancel): "I already have an account" is off.
+    ui.showSignIn.hidden = which === "sign-in" || which === "new-password";
     ui.authHeading.textContent =
-      which === "sign-up" ? "Create an account" : which === "confirm" ? "Confirm your account" : "Sign in to chat";
+      which === "sign-up"
+        ? "Create an account"
+        : which === "confirm"
+          ? "Confirm your account"
+          : which === "new-password"
+            ? "Choose your password"
+            : "Sign in to chat";
     ui.authNote.textContent = note;
     ui.authNote.hidden = note === "";
     showAuthError(null);
@@ -688,6 +700,16 @@ function main() {
 
   // Kept in memory between sign-up and confirmation only, to sign in right after.
   let pending = { username: "", password: "" };
+  // An admin-created user's first sign-in (NEW_PASSWORD_REQUIRED), until their password is set.
+  let challenge = null;
+
+  /** Back to the sign-in form, the challenge dropped (expired, or the reader cancelled). */
+  function leaveNewPassword(note = "") {
+    challenge = null;
+    ui.newPassword.value = ui.newPasswordAgain.value = "";
+    showAuthForm("sign-in", note);
+    ui.signInPassword.focus();
+  }
 
   function wireSignIn() {
     ui.signInForm.addEventListener("submit", async (event) => {
@@ -701,7 +723,7 @@ function main() {
       }
       await attempt(ui.signInForm, async () => {
         try {
-          await session.signIn(username, password);
+          challenge = await session.signIn(username, password);
         } catch (error) {
           if (error.code === "UserNotConfirmedException" && config.auth.signUp) {
             pending = { username, password };
@@ -709,9 +731,40 @@ function main() {
           }
           throw error;
         }
+        if (challenge !== null) {
+          showAuthForm("new-password", "This is your first sign-in: choose your own password to replace the one you were sent.");
+          ui.newPassword.focus();
+        }
       });
       ui.signInPassword.value = "";
     });
+    ui.newPasswordForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const password = ui.newPassword.value;
+      if (password === "" || password !== ui.newPasswordAgain.value) {
+        showAuthError(new AuthError("passwords-differ", ""));
+        ui.newPassword.focus();
+        return;
+      }
+      let expired = false;
+      const done = await attempt(ui.newPasswordForm, async () => {
+        try {
+          await session.setNewPassword(challenge, password);
+        } catch (error) {
+          expired = error.code === "challenge-expired";
+          throw error;
+        }
+      });
+      if (done) {
+        challenge = null;
+        ui.newPassword.value = ui.newPasswordAgain.value = "";
+      } else if (expired) {
+        leaveNewPassword(describeAuthError(new AuthError("challenge-expired", "")));
+      } else {
+        ui.newPassword.focus(); // the policy's refusal is shown: try another password
+      }
+    });
+    ui.newPasswordCancel.addEventListener("click", () => leaveNewPassword());
     ui.signUpForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       const username = ui.signUpUsername.value.trim();
@@ -736,7 +789,17 @@ function main() {
     });
     ui.showSignUp.addEventListener("click", () => showAuthForm("sign-up"));
     ui.showSignIn.addEventListener("click", () => showAuthForm("sign-in"));
-    ui.signOut.addEventListener("click", () => session.signOut("You signed out."));
+    ui.signOut.addEventListener("click", signOutEverywhere);
+  }
+
+  /** The reader signs out: here at once, then the session is revoked at the sign-in service. */
+  async function signOutEverywhere() {
+    const revoked = await session.signOutEverywhere("You signed out.");
+    if (!revoked && !ui.auth.hidden) {
+      ui.authNote.textContent =
+        "You signed out here, but the sign-in service could not be reached to end your session there.";
+      ui.authNote.hidden = false;
+    }
   }
 
   /** OpenID Connect: the one button that goes to the issuer (it owns sign-up too). */
@@ -759,7 +822,7 @@ function main() {
         ui.oidcSignInButton.disabled = false;
       }
     });
-    ui.signOut.addEventListener("click", () => session.signOutEverywhere("You signed out."));
+    ui.signOut.addEventListener("click", signOutEverywhere);
   }
 
   /** OpenID Connect at load: finish a sign-in coming back from the issuer, or resume one. */
@@ -767,10 +830,15 @@ function main() {
     wireOidcSignIn();
     if (returned !== null) {
       showOidcSignIn("Signing in…", false);
-      session.complete(returned).catch((error) => {
-        showOidcSignIn();
-        showAuthError(error);
-      });
+      session
+        .complete(returned)
+        .then((signedIn) => {
+          if (!signedIn) showOidcSignIn(); // an ?error= of no sign-in of this tab: ignored
+        })
+        .catch((error) => {
+          showOidcSignIn();
+          showAuthError(error);
+        });
     } else if (session.resumable) {
       showOidcSignIn("Signing in…", false);
       session

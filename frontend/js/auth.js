@@ -3,7 +3,9 @@
 //
 // - The page calls the user pool's public API with fetch: InitiateAuth with
 //   USER_PASSWORD_AUTH (sign in), REFRESH_TOKEN_AUTH (renew), SignUp and
-//   ConfirmSignUp. Those need no AWS credentials, only the app client's id.
+//   ConfirmSignUp, RespondToAuthChallenge (an admin-created user's first sign-in
+//   sets their own password: NEW_PASSWORD_REQUIRED) and RevokeToken (sign-out).
+//   Those need no AWS credentials, only the app client's id.
 // - The session survives a reload: the refresh token is kept in localStorage
 //   (the page's CSP allows no script but its own, which is what keeps it there
 //   safely); the ID token lives in memory only and is renewed with the refresh
@@ -36,6 +38,10 @@ export function describeAuthError(error) {
   if (!(error instanceof AuthError)) return "Signing in failed. Please try again.";
   switch (error.code) {
     case "NotAuthorizedException":
+      // The one refusal of a right password: Cognito's words, matched, never shown as sent.
+      if (/temporary password has expired/i.test(error.message)) {
+        return "Your temporary password has expired. Ask the chat's administrator to send you a new one.";
+      }
       return "Wrong username or password.";
     case "UserNotFoundException":
       return "Wrong username or password.";
@@ -49,9 +55,20 @@ export function describeAuthError(error) {
       return "That code has expired.";
     case "network":
       return "Cannot reach the sign-in service. Check your connection and try again.";
+    // Choosing a new password (NEW_PASSWORD_REQUIRED): the pool's policy says what is wrong.
+    case "InvalidPasswordException":
+      return `This password is not allowed: ${error.message}`;
+    case "passwords-differ":
+      return "The two passwords are not the same. Type the new password twice.";
+    case "challenge-expired":
+      return "Setting your password took too long. Sign in again with your temporary password.";
     // OpenID Connect (oidc.js): the issuer's OAuth error codes, and the page's own checks.
+    // Only ever fixed text here: an issuer's error_description is never shown (a crafted link
+    // could carry any), and oidc.js gives its errors no message of the issuer's.
     case "access_denied":
       return "Sign-in was cancelled or refused at the sign-in service.";
+    case "refused":
+      return "The sign-in service could not sign you in. Please try again.";
     case "state":
       return "This sign-in answer does not belong to this page's request, so it was ignored. Please sign in again.";
     case "invalid_grant":
@@ -131,21 +148,51 @@ export class CognitoSession {
     return load(USERNAME_KEY) ?? "";
   }
 
+  /**
+   * Sign in. Resolves null when signed in, or, for a user an administrator created (a
+   * temporary password), the challenge to answer with setNewPassword().
+   * @returns {Promise<null | {session: string, username: string}>}
+   */
   async signIn(username, password) {
     const answer = await this.#call("InitiateAuth", {
       AuthFlow: "USER_PASSWORD_AUTH",
       ClientId: this.#clientId,
       AuthParameters: { USERNAME: username, PASSWORD: password },
     });
-    if (answer.AuthenticationResult === undefined) {
-      // NEW_PASSWORD_REQUIRED, MFA, ...: steps this page does not offer.
-      throw new AuthError(
-        "challenge",
-        `This account needs a step this page cannot do (${answer.ChallengeName}). Ask the chat's administrator.`,
-      );
-    }
     save(USERNAME_KEY, username);
-    this.#accept(answer.AuthenticationResult);
+    if (answer.ChallengeName === "NEW_PASSWORD_REQUIRED" && typeof answer.Session === "string") {
+      // The answer must name the user as Cognito knows them (an alias may have signed in).
+      const parameters = answer.ChallengeParameters ?? {};
+      const known = parameters.USER_ID_FOR_SRP ?? parameters.USERNAME;
+      return { session: answer.Session, username: typeof known === "string" && known !== "" ? known : username };
+    }
+    this.#acceptAnswer(answer);
+    return null;
+  }
+
+  /**
+   * Answer NEW_PASSWORD_REQUIRED (RespondToAuthChallenge) with the user's own password: signed
+   * in when it resolves. An InvalidPasswordException (the pool's policy) leaves the challenge
+   * open to try another password; an expired challenge throws "challenge-expired".
+   */
+  async setNewPassword(challenge, newPassword) {
+    let answer;
+    try {
+      answer = await this.#call("RespondToAuthChallenge", {
+        ChallengeName: "NEW_PASSWORD_REQUIRED",
+        ClientId: this.#clientId,
+        Session: challenge.session,
+        ChallengeResponses: { USERNAME: challenge.username, NEW_PASSWORD: newPassword },
+      });
+    } catch (error) {
+      // Cognito: NotAuthorizedException "Invalid session for the user, session is expired."
+      // (a challenge lives 3 minutes); moto: ResourceNotFoundException for an unknown session.
+      if (error instanceof AuthError && ["NotAuthorizedException", "ResourceNotFoundException"].includes(error.code)) {
+        throw new AuthError("challenge-expired", error.message);
+      }
+      throw error;
+    }
+    this.#acceptAnswer(answer);
   }
 
   /** Create an account; true when it still needs the confirmation code. */
@@ -185,7 +232,24 @@ export class CognitoSession {
     return this.renew();
   }
 
-  /** Forget the session here (the tokens expire on their own at Cognito). */
+  /**
+   * The reader signs out: forget the session here, then revoke its refresh token at Cognito
+   * (RevokeToken; the access tokens made from it go too), so a copy of it is worth nothing.
+   * Resolves false when the revocation was due but failed (the token then lasts its 30 days).
+   */
+  async signOutEverywhere(why) {
+    const refreshToken = load(REFRESH_KEY);
+    this.signOut(why);
+    if (refreshToken === null) return true;
+    try {
+      await this.#call("RevokeToken", { Token: refreshToken, ClientId: this.#clientId });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Forget the session here (the session ended, or before revoking it). */
   signOut(why = "") {
     const was = this.signedIn || this.resumable;
     clearTimeout(this.#renewTimer);
@@ -219,6 +283,18 @@ export class CognitoSession {
       this.#schedule(RETRY_RENEW_MS);
       return this.signedIn;
     }
+  }
+
+  /** An InitiateAuth or RespondToAuthChallenge answer: tokens, or a step this page lacks. */
+  #acceptAnswer(answer) {
+    if (answer.AuthenticationResult === undefined) {
+      // MFA, ...: steps this page does not offer.
+      throw new AuthError(
+        "challenge",
+        `This account needs a step this page cannot do (${answer.ChallengeName}). Ask the chat's administrator.`,
+      );
+    }
+    this.#accept(answer.AuthenticationResult);
   }
 
   #accept(result) {

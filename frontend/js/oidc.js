@@ -9,15 +9,17 @@
 //   exchanges the code at the token endpoint (fetch, form-encoded, the verifier as proof)
 //   and checks the ID token's nonce, aud, iss and exp. Its signature is not checked here:
 //   a page cannot keep a check from being skipped, so the authorizer verifies it against
-//   the issuer's keys on every connect.
+//   the issuer's keys on every connect. An ?error= counts only with the state of a sign-in
+//   this tab started (anyone can send a link with one), and is told in the page's own words:
+//   the issuer's error_description is never shown.
 // - The session survives a reload as in Cognito mode: the refresh token (when the issuer
-//   gives one) in localStorage, and the ID token too, so an issuer that gives no refresh
-//   token does not sign the user out on every reload; the page's CSP allows no script but
-//   its own. With a refresh token the ID token is renewed before it expires; without one,
-//   the user is asked to sign in again when it does.
+//   gives one) in localStorage (the page's CSP allows no script but its own). The ID token
+//   is kept in memory only, never in storage: a reload renews it with the refresh token,
+//   and without one (no offline_access) a reload asks the user to sign in again.
 // - The endpoints come from config.js, else from the issuer's discovery document
-//   ({issuer}/.well-known/openid-configuration), which also gives the end-session
-//   endpoint that sign-out visits when there is one.
+//   ({issuer}/.well-known/openid-configuration), which also gives the revocation endpoint
+//   (RFC 7009) where sign-out revokes the refresh token, and the end-session endpoint that
+//   sign-out then visits, when it names them.
 
 import { AuthError, claimsOf, displayName } from "./auth.js";
 import { base64url } from "./namekey.js";
@@ -25,13 +27,16 @@ import { forget, load, save } from "./storage.js";
 
 const SCOPE = "openid profile email";
 const REFRESH_KEY = "auth:refresh";
-const ID_TOKEN_KEY = "auth:id";
+// Where an earlier version kept the ID token: removed at start (the ID token is memory only).
+const OLD_ID_TOKEN_KEY = "auth:id";
 // sessionStorage: the sign-in under way in this tab (state, nonce, verifier).
 const PENDING_KEY = "awsome-chat:oidc:pending";
 const RETRY_RENEW_MS = 30000;
 const MIN_RENEW_MS = 5000;
-// A stored ID token this close to its expiry is not worth resuming with.
-const RESUME_MARGIN_MS = 10000;
+// Sign-out waits this long at most for the revocation before going to the end-session endpoint.
+const REVOKE_TIMEOUT_MS = 3000;
+// The issuer's ?error= codes the page has words for (describeAuthError); any other is "refused".
+const KNOWN_ERRORS = new Set(["access_denied", "login_required", "consent_required", "interaction_required"]);
 
 function randomString(byteCount = 32) {
   return base64url(crypto.getRandomValues(new Uint8Array(byteCount)));
@@ -98,6 +103,7 @@ export class OidcSession {
     this.#scope = offlineAccess ? `${SCOPE} offline_access` : SCOPE;
     this.#renewBeforeMs = renewBeforeMs;
     this.#onChange = onChange;
+    forget(OLD_ID_TOKEN_KEY);
   }
 
   /**
@@ -115,7 +121,6 @@ export class OidcSession {
       code: params.get("code"),
       state: params.get("state"),
       error: params.get("error"),
-      errorDescription: params.get("error_description"),
       pending,
     };
   }
@@ -141,9 +146,9 @@ export class OidcSession {
     }
   }
 
-  /** Whether an earlier visit left a session to resume (an ID token or a refresh token). */
+  /** Whether an earlier visit left a session to resume (a refresh token). */
   get resumable() {
-    return load(ID_TOKEN_KEY) !== null || load(REFRESH_KEY) !== null;
+    return load(REFRESH_KEY) !== null;
   }
 
   /** Go to the issuer to sign in (the page is left; complete() runs when it comes back). */
@@ -180,13 +185,19 @@ export class OidcSession {
     window.location.assign(url.href);
   }
 
-  /** Finish the sign-in takeReturn() found: check the state, exchange the code, check the token. */
+  /**
+   * Finish the sign-in takeReturn() found: check the state, exchange the code, check the
+   * token. Resolves false for an ?error= that answers no sign-in of this tab (ignored: a
+   * crafted link must not put words on this page); throws the issuer's refusal as a code only.
+   */
   async complete(returned) {
-    if (returned.error !== null) {
-      throw new AuthError(returned.error, returned.errorDescription ?? "");
-    }
     const pending = returned.pending;
-    if (pending === null || typeof pending.state !== "string" || pending.state !== returned.state) {
+    const ours = pending !== null && typeof pending.state === "string" && pending.state === returned.state;
+    if (returned.error !== null) {
+      if (!ours) return false;
+      throw new AuthError(KNOWN_ERRORS.has(returned.error) ? returned.error : "refused", "");
+    }
+    if (!ours) {
       throw new AuthError("state", "The answer does not match this page's sign-in request.");
     }
     const tokens = await this.#tokenCall({
@@ -197,21 +208,11 @@ export class OidcSession {
       code_verifier: pending.verifier,
     });
     this.#accept(tokens, pending.nonce);
+    return true;
   }
 
-  /** Resume an earlier visit's session: its ID token if still good, else renew. */
-  async resume() {
-    const stored = load(ID_TOKEN_KEY);
-    const claims = stored === null ? null : claimsOf(stored);
-    const problem = tokenProblem(claims, {
-      issuer: this.#issuer,
-      clientId: this.#clientId,
-      nowMs: Date.now() + RESUME_MARGIN_MS,
-    });
-    if (stored !== null && problem === null) {
-      this.#accept({ id_token: stored });
-      return true;
-    }
+  /** Resume an earlier visit's session: a new ID token from the stored refresh token. */
+  resume() {
     return this.renew();
   }
 
@@ -240,27 +241,53 @@ export class OidcSession {
     clearTimeout(this.#timer);
     this.#timer = null;
     this.#idToken = this.#claims = null;
-    forget(ID_TOKEN_KEY);
     forget(REFRESH_KEY);
     if (was) this.#onChange(false, why);
   }
 
-  /** Sign out here, then at the issuer too when it has an end-session endpoint (discovery). */
+  /**
+   * Sign out here, revoke the refresh token at the issuer's revocation endpoint (discovery),
+   * then end the issuer's session at its end-session endpoint (discovery), when it names them.
+   * Resolves false when a revocation was due but failed (the end-session visit still follows).
+   */
   async signOutEverywhere(why) {
     const hint = this.#idToken;
+    const refreshToken = load(REFRESH_KEY);
     this.signOut(why);
-    let endSession = null;
+    let endpoints;
     try {
-      endSession = (await this.#endpoints()).endSession;
+      endpoints = await this.#endpoints();
     } catch {
-      return; // signed out here; the issuer's session ends on its own
+      return refreshToken === null; // signed out here; the issuer's session ends on its own
     }
-    if (typeof endSession !== "string" || endSession === "") return;
+    let revoked = true;
+    if (refreshToken !== null && typeof endpoints.revocation === "string" && endpoints.revocation !== "") {
+      revoked = await this.#revoke(endpoints.revocation, refreshToken);
+    }
+    const endSession = endpoints.endSession;
+    if (typeof endSession !== "string" || endSession === "") return revoked;
     const url = new URL(endSession);
     url.searchParams.set("client_id", this.#clientId);
     url.searchParams.set("post_logout_redirect_uri", redirectUri());
     if (hint !== null) url.searchParams.set("id_token_hint", hint);
     window.location.assign(url.href);
+    return revoked;
+  }
+
+  /** RFC 7009: revoke `token` (a refresh token) as a public client; true when the issuer took it. */
+  async #revoke(endpoint, token) {
+    try {
+      await this.#fetchJson(endpoint, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token, token_type_hint: "refresh_token", client_id: this.#clientId }),
+        cache: "no-store",
+        signal: AbortSignal.timeout(REVOKE_TIMEOUT_MS),
+      });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async #renew() {
@@ -299,7 +326,6 @@ export class OidcSession {
     this.#idToken = token;
     this.#claims = claims;
     this.#renewedAt = Date.now();
-    save(ID_TOKEN_KEY, token);
     // Rotation: a new refresh token replaces the old; none keeps the old one.
     if (typeof tokens.refresh_token === "string") save(REFRESH_KEY, tokens.refresh_token);
     const untilExpiry = claims.exp * 1000 - Date.now();
@@ -316,7 +342,7 @@ export class OidcSession {
   /** The endpoints: config.js's, else discovery's (fetched once). */
   async #endpoints() {
     const { authorization, token } = this.#configured;
-    if (authorization !== "" && token !== "") return { authorization, token, endSession: null };
+    if (authorization !== "" && token !== "") return { authorization, token, endSession: null, revocation: null };
     if (this.#discovered === null) {
       const url = `${this.#issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
       const document = await this.#fetchJson(url, { cache: "no-cache" });
@@ -330,6 +356,7 @@ export class OidcSession {
       authorization: authorization || this.#discovered.authorization_endpoint,
       token: token || this.#discovered.token_endpoint,
       endSession: this.#discovered.end_session_endpoint ?? null,
+      revocation: this.#discovered.revocation_endpoint ?? null,
     };
   }
 
@@ -353,8 +380,9 @@ export class OidcSession {
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       // RFC 6749, 5.2: {"error": "invalid_grant", "error_description": "..."}.
+      // The code only: the page never shows an issuer's error_description (describeAuthError).
       const code = typeof data.error === "string" ? data.error : `HTTP ${response.status}`;
-      throw new AuthError(code, typeof data.error_description === "string" ? data.error_description : "");
+      throw new AuthError(code, "");
     }
     return data;
   }

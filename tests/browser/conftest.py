@@ -9,6 +9,7 @@ them to reach past the UI (force an over-long frame, replay a frame).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from local_stack.browser import CHROMIUM_ARGS
 from local_stack.emulator.lambda_runtime import FunctionSettings
@@ -45,6 +46,20 @@ RECORD_SOCKETS = """
   };
 })();
 """
+
+# Every value the page writes to localStorage or sessionStorage, sent to the test as it is
+# written (``record_storage_writes``), so a token stored for a moment is caught too.
+RECORD_STORAGE_WRITES = """
+(() => {
+  const setItem = Storage.prototype.setItem;
+  Storage.prototype.setItem = function (key, value) {
+    window.__storageWrite(`${key}=${value}`);
+    return setItem.call(this, key, value);
+  };
+})();
+"""
+# A JWS compact JWT: header and payload are JSON objects (base64url "eyJ..."), then a signature.
+JWT_PATTERN = re.compile(r"eyJ[\w-]*\.eyJ[\w-]*\.[\w-]+")
 
 PHONE = {"width": 390, "height": 760}
 DESKTOP = {"width": 1024, "height": 720}
@@ -115,6 +130,29 @@ class ChatPage:
 
 
 OpenChat = Callable[..., ChatPage]
+
+
+def record_storage_writes(context: BrowserContext) -> list[str]:
+    """Every ``key=value`` the pages of ``context`` write to web storage, from now on (across
+    reloads and navigations); call before opening its pages."""
+    writes: list[str] = []
+
+    def record(text: str) -> None:
+        writes.append(text)
+
+    context.expose_function("__storageWrite", record)
+    context.add_init_script(RECORD_STORAGE_WRITES)
+    return writes
+
+
+def jwts_in(page: Page, writes: list[str]) -> list[str]:
+    """The JWTs in the page's localStorage, sessionStorage and cookies now, and in ``writes``."""
+    stored: list[str] = page.evaluate(
+        """() => [localStorage, sessionStorage].flatMap((storage) =>
+            Object.keys(storage).map((key) => `${key}=${storage.getItem(key)}`))
+            .concat([document.cookie])"""
+    )
+    return [match for text in stored + writes for match in JWT_PATTERN.findall(text)]
 
 
 def connection_of(stack: Stack, room: str, name: str) -> str:

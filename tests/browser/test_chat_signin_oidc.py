@@ -1,8 +1,10 @@
 """Sign-in with an OpenID Connect issuer in the real browser (issue #17, ``auth = "oidc"``):
 the page goes to the local issuer (``local_stack.oidc_issuer``, its own origin), comes back
 with a code, exchanges it (PKCE) and chats under the token's name; a reload keeps the session,
-sign-out ends it (at the issuer too); a tampered state and a cancelled sign-in are refused with
-a message and no connection. The real authorizer and chat (``AUTH_MODE=oidc``) run behind it.
+sign-out ends it (revoking the refresh token, and at the issuer too); a tampered state and a
+cancelled sign-in are refused with a message and no connection; an ?error= the page did not ask
+for is ignored, and the issuer's own words are never shown (issue 25). No ID token is ever
+written to storage. The real authorizer and chat (``AUTH_MODE=oidc``) run behind it.
 """
 
 from __future__ import annotations
@@ -11,15 +13,15 @@ import base64
 import hashlib
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.oidc_issuer import DISCOVERY_PATH, OidcAuth
+from local_stack.oidc_issuer import DISCOVERY_PATH, IssuerError, OidcAuth
 from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
-from tests.browser.conftest import FAST_TIMINGS, RECORD_SOCKETS
+from tests.browser.conftest import FAST_TIMINGS, RECORD_SOCKETS, jwts_in, record_storage_writes
 from tests.browser.test_chat_signin import join_room
 from tests.local_stack.support import fresh_room
 
@@ -60,10 +62,12 @@ def wait_until(page: Page, condition: str) -> None:
 
 @pytest.fixture
 def page_and_calls(browser: Browser, oidc_stack: Stack) -> Iterator[tuple[Page, list[str]]]:
-    """A fresh browser context at the page, and the paths of every call to the issuer."""
+    """A fresh browser context at the page, and the paths of every call to the issuer; at the
+    end, no JWT may have been written to the page's storage at any moment."""
     issuer = oidc_stack.oidc_issuer
     assert issuer is not None
     context = browser.new_context()
+    writes = record_storage_writes(context)
     page = context.new_page()
     errors: list[str] = []
     calls: list[str] = []
@@ -77,8 +81,10 @@ def page_and_calls(browser: Browser, oidc_stack: Stack) -> Iterator[tuple[Page, 
     page.add_init_script(RECORD_SOCKETS)
     page.goto(f"{oidc_stack.page_url}?{urlencode(FAST_TIMINGS)}")
     yield page, calls
+    found = jwts_in(page, writes)
     context.close()
     assert errors == [], f"uncaught errors in the page: {errors}"
+    assert found == [], "an ID token was written to the page's storage"
 
 
 def at_issuer(page: Page, name: str | None) -> None:
@@ -98,8 +104,9 @@ def test_sign_in_chat_reload_and_sign_out(
 ) -> None:
     """Signed out, the page offers only the issuer's button (no forms, no sign-up); back from
     the issuer, the code is gone from the address bar, the page joins as the token's name with
-    the token as a subprotocol; a reload resumes; sign-out forgets the session and visits the
-    issuer's end-session endpoint."""
+    the token as a subprotocol; a reload resumes (a new ID token from the refresh token); sign-out
+    forgets the session, revokes the refresh token at the issuer's revocation endpoint (RFC 7009,
+    found by discovery) and then visits its end-session endpoint."""
     page, calls = page_and_calls
     start_url = page.url
     assert page.is_visible(SIGN_IN_BUTTON)
@@ -113,7 +120,7 @@ def test_sign_in_chat_reload_and_sign_out(
     # own schedule, and once came after the chat was already shown.
     with page.expect_request(lambda request: request.url.startswith(f"{issuer.url}/token")):
         at_issuer(page, "Ada Lovelace")
-        page.wait_for_selector("#chat", state="visible")
+        page.wait_for_function(SIGNED_IN)
     # No code or state left, the page's own query back (the page's own address: Playwright's
     # page.url follows history.replaceState a moment later).
     assert page.evaluate("location.href") == start_url
@@ -132,19 +139,33 @@ def test_sign_in_chat_reload_and_sign_out(
         {"from": "Ada Lovelace", "own": True}
     ]
 
+    tokens_before = calls.count("/token")
     page.reload()
     page.wait_for_selector("#chat", state="visible")
     chat.wait_for_notice(f"Connected to room {room} as Ada Lovelace.")
+    assert calls.count("/token") == tokens_before + 1  # renewed: no ID token was kept
 
-    page.click("#sign-out")
+    refresh = page.evaluate("() => localStorage.getItem('awsome-chat:auth:refresh')")
+    assert isinstance(refresh, str) and refresh != ""
+    with page.expect_request(f"{issuer.url}/revoke") as revocation:
+        page.click("#sign-out")
+    assert parse_qs(revocation.value.post_data or "") == {
+        "token": [refresh],
+        "token_type_hint": ["refresh_token"],
+        "client_id": [issuer.client.client_id],
+    }
     page.wait_for_function("() => window.location.search === ''")  # back from the issuer's logout
     page.wait_for_selector(SIGN_IN_BUTTON, state="visible")
-    assert "/logout" in calls
-    stored = page.evaluate(
-        "() => [localStorage.getItem('awsome-chat:auth:id'),"
-        " localStorage.getItem('awsome-chat:auth:refresh')]"
-    )
-    assert stored == [None, None]
+    assert calls.index("/revoke") < calls.index("/logout")
+    with pytest.raises(IssuerError, match="invalid_grant"):
+        issuer.token_request(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": refresh,
+                "client_id": issuer.client.client_id,
+            }
+        )
+    assert page.evaluate("() => localStorage.getItem('awsome-chat:auth:refresh')") is None
     assert not page.is_visible("#chat")
 
 
@@ -163,6 +184,48 @@ def test_a_tampered_state_is_refused_without_connecting(
     assert "code=" not in page.evaluate("location.href")
     assert "/token" not in calls
     assert page.evaluate("() => window.__sockets.length") == 0
+    assert page.is_visible(SIGN_IN_BUTTON)
+
+
+def test_a_crafted_error_link_shows_nothing_of_it(
+    page_and_calls: tuple[Page, list[str]], oidc_stack: Stack
+) -> None:
+    """A link to the page with ?error=...&error_description=<text> that no sign-in of this tab
+    asked for (no state, or a guessed one) shows none of its text, nor any error: the page
+    offers sign-in as on any visit, and the address bar is cleaned."""
+    page, calls = page_and_calls
+    phishing = "Your account is locked. Call +1 555 0100 to unlock it."
+    for state in (None, "guessed"):
+        params = {"error": "access_denied", "error_description": phishing}
+        if state is not None:
+            params["state"] = state
+        page.goto(f"{oidc_stack.page_url}?{urlencode(params)}")
+        page.wait_for_selector(SIGN_IN_BUTTON, state="visible")
+        assert phishing not in page.inner_text("body")
+        assert not page.is_visible("#auth-error")
+        assert page.text_content("#auth-error") == ""
+        assert "error" not in page.evaluate("location.search")
+    assert "/token" not in calls
+
+
+def test_a_refused_sign_in_shows_the_pages_own_words(
+    page_and_calls: tuple[Page, list[str]],
+) -> None:
+    """The issuer refuses a sign-in the page started (its state) with an error the page has no
+    words of its own for, and a description: the page shows its own fixed text, never the
+    issuer's description."""
+    page, calls = page_and_calls
+    page.click(SIGN_IN_BUTTON)
+    page.wait_for_selector("#username")
+    # The issuer answers invalid_scope, "the scope must include openid", with the page's state.
+    page.evaluate("() => { document.querySelector('input[name=scope]').value = 'profile'; }")
+    page.fill("#username", "Scoped")
+    page.click("#allow")
+    page.wait_for_selector(
+        "#auth-error:has-text('The sign-in service could not sign you in. Please try again.')"
+    )
+    assert "scope" not in page.inner_text("body")
+    assert "/token" not in calls
     assert page.is_visible(SIGN_IN_BUTTON)
 
 
@@ -226,22 +289,27 @@ def test_the_id_token_is_renewed_with_the_refresh_token(
     browser: Browser, oidc_stack: Stack
 ) -> None:
     """With offline_access the page keeps a refresh token and, five minutes before the ID
-    token expires, trades it for a new ID token (grant_type=refresh_token), staying signed in."""
+    token expires, trades it for a new ID token (grant_type=refresh_token), staying signed in;
+    neither ID token is ever written to storage."""
     context = browser.new_context()
+    writes = record_storage_writes(context)
     page = context.new_page()
     page.clock.install()
     try:
         page.goto(f"{oidc_stack.page_url}?{urlencode(FAST_TIMINGS)}")
         at_issuer(page, "Renee")
         wait_until(page, SIGNED_IN)
-        first = page.evaluate("() => localStorage.getItem('awsome-chat:auth:id')")
         assert page.evaluate("() => localStorage.getItem('awsome-chat:auth:refresh')") is not None
-        with page.expect_request(
-            lambda request: "grant_type=refresh_token" in (request.post_data or "")
-        ):
+        with page.expect_response(
+            lambda response: "grant_type=refresh_token" in (response.request.post_data or "")
+        ) as renewal:
             page.clock.fast_forward("56:00")
-        wait_until(page, f"() => localStorage.getItem('awsome-chat:auth:id') !== {first!r}")
+        assert renewal.value.ok
+        assert "id_token" in renewal.value.json()
+        wait_until(page, SIGNED_IN)
         assert page.is_visible("#chat")
+        assert jwts_in(page, writes) == []
+        assert any(write.startswith("awsome-chat:auth:refresh=") for write in writes)
     finally:
         context.close()
 
@@ -249,9 +317,9 @@ def test_the_id_token_is_renewed_with_the_refresh_token(
 def test_given_endpoints_and_no_refresh_token_sign_out_at_expiry(
     browser: Browser, configured_stack: Stack
 ) -> None:
-    """Endpoints from config.js: no discovery fetch. Without a refresh token the stored ID
-    token still resumes the session on reload; when it expires the page signs out and says
-    so."""
+    """Endpoints from config.js: no discovery fetch. Without a refresh token nothing is kept
+    across a reload (the ID token is memory only; one an earlier version stored is removed), so
+    the user signs in again; when the ID token expires the page signs out and says so."""
     issuer = configured_stack.oidc_issuer
     assert issuer is not None
     context = browser.new_context()
@@ -268,7 +336,15 @@ def test_given_endpoints_and_no_refresh_token_sign_out_at_expiry(
         page.goto(f"{configured_stack.page_url}?{urlencode(FAST_TIMINGS)}")
         at_issuer(page, "Shortlived")
         wait_until(page, SIGNED_IN)
+        page.evaluate(
+            "(token) => localStorage.setItem('awsome-chat:auth:id', token)",
+            issuer.id_token("Shortlived"),
+        )
         page.reload()
+        page.wait_for_selector(SIGN_IN_BUTTON, state="visible")
+        assert page.text_content("#account-name") == ""
+        assert page.evaluate("() => localStorage.getItem('awsome-chat:auth:id')") is None
+        at_issuer(page, "Shortlived")
         wait_until(page, SIGNED_IN)
         assert DISCOVERY_PATH not in calls
         assert "/token" in calls

@@ -192,3 +192,42 @@ def test_make_devs_demo_user_signs_in(signin_stack: Stack) -> None:
     assert signin_stack.user_pool is not None
     tokens = signin_stack.user_pool.sign_in(found[1], found[2])
     assert tokens["IdToken"].count(".") == 2
+
+
+def test_the_cognito_endpoint_revokes_a_refresh_token(signin_stack: Stack) -> None:
+    """RevokeToken (moto lacks it; ``local_stack.moto_server`` adds it) through the page's
+    endpoint: the revoked refresh token renews nothing and its access token is refused, while
+    another session of the same user still renews; an unknown token is 200 too (RFC 7009, as
+    Cognito), and a token of another app client is refused."""
+    pool = signin_stack.user_pool
+    assert pool is not None
+    user = fresh_room("revoked")
+    pool.create_user(user, "Passw0rd!long")
+    revoked, kept = (pool.sign_in(user, "Passw0rd!long") for _ in range(2))
+
+    def renew(refresh_token: str) -> tuple[int, dict[str, Any]]:
+        return _cognito(
+            signin_stack,
+            "InitiateAuth",
+            {
+                "ClientId": pool.client_id,
+                "AuthFlow": "REFRESH_TOKEN_AUTH",
+                "AuthParameters": {"REFRESH_TOKEN": refresh_token},
+            },
+        )
+
+    body = {"Token": revoked["RefreshToken"], "ClientId": pool.client_id}
+    assert _cognito(signin_stack, "RevokeToken", body) == (200, {})
+    status, answer = renew(revoked["RefreshToken"])
+    assert (status, answer["__type"]) == (400, "NotAuthorizedException")
+    with pytest.raises(pool.client().exceptions.NotAuthorizedException):
+        pool.client().get_user(AccessToken=revoked["AccessToken"])
+    assert renew(kept["RefreshToken"])[0] == 200
+    assert _cognito(signin_stack, "RevokeToken", {**body, "Token": "unknown"}) == (200, {})
+
+    other = pool.client().create_user_pool_client(
+        UserPoolId=pool.pool_id, ClientName="other", GenerateSecret=False
+    )["UserPoolClient"]["ClientId"]
+    with pytest.raises(pool.client().exceptions.UnauthorizedException):
+        pool.client().revoke_token(Token=kept["RefreshToken"], ClientId=other)
+    assert renew(kept["RefreshToken"])[0] == 200

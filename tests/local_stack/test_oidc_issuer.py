@@ -237,3 +237,28 @@ def test_a_foreign_host_is_refused_and_the_own_address_served(
     assert status("127.0.0.1") == 403  # no port: not this server's address
     assert status(f"localhost:{port}") == 200
     assert status(f"127.0.0.1:{port}") == 200
+
+
+def test_the_revocation_endpoint_revokes_one_refresh_token(issuer: OidcIssuer) -> None:
+    """Discovery names /revoke (RFC 7009); a revoked refresh token gets invalid_grant while
+    another session's still renews; an unknown token is 200 too (2.2), another client is
+    invalid_client; the page's origin gets CORS headers."""
+    discovery = json.loads(_call(issuer.url + DISCOVERY_PATH)[2])
+    assert discovery["revocation_endpoint"] == f"{issuer.url}/revoke"
+    revoked, kept = (
+        issuer.sign_in(name, scope=f"{SCOPE} {OFFLINE_ACCESS}")["refresh_token"]
+        for name in ("Lamarr", "Lamarr")
+    )
+    form = {"token": revoked, "token_type_hint": "refresh_token", "client_id": CLIENT_ID}
+    status, headers, _ = _call(f"{issuer.url}/revoke", form, {"Origin": PAGE_ORIGIN})
+    assert (status, headers["Access-Control-Allow-Origin"]) == (200, PAGE_ORIGIN)
+    with pytest.raises(IssuerError, match="invalid_grant"):
+        issuer.token_request(
+            {"grant_type": "refresh_token", "refresh_token": revoked, "client_id": CLIENT_ID}
+        )
+    issuer.token_request(
+        {"grant_type": "refresh_token", "refresh_token": kept, "client_id": CLIENT_ID}
+    )
+    assert _call(f"{issuer.url}/revoke", {**form, "token": "unknown"})[0] == 200
+    status, _, body = _call(f"{issuer.url}/revoke", {**form, "token": kept, "client_id": "other"})
+    assert (status, json.loads(body)) == (401, {"error": "invalid_client"})
