@@ -126,6 +126,10 @@ class ConnectionStore(Protocol):
         """Count one connection attempt from ``source`` in the window starting at ``window_s``;
         return the window's count so far."""
 
+    def admit_shared(self, key: str, budget: Budget, now_ms: int) -> int:
+        """Spend one action of ``budget`` on the shared counter ``key`` (a room's or a
+        source's, see ``shared_rate_key``); 0 when allowed, else how long to wait (ms)."""
+
 
 class DynamoConnectionStore:
     """``ConnectionStore`` on a DynamoDB table through a boto3 low-level client."""
@@ -274,6 +278,63 @@ class DynamoConnectionStore:
                 return
             request["ExclusiveStartKey"] = last_key
 
+    def admit_shared(self, key: str, budget: Budget, now_ms: int) -> int:
+        """GCRA on the item ``key`` (``shared_rate_key``), created on first use: one
+        conditional ``UpdateItem`` within the rate, a second in a burst, as ``admit``.
+
+        The item expires (``expiresAt``) a minute after its TAT: by then the TAT is in the past,
+        which GCRA treats as no TAT at all, so an expired item TTL has not deleted yet reads as
+        absent without a check of its own. It has no ``room``: the room index never holds it.
+        """
+        seen: int | None = None
+        tat = now_ms + budget.interval_ms
+        for _ in range(_CONTENDED_ATTEMPTS + 1):
+            written, stored = self._spend_shared(key, budget, seen, tat, now_ms)
+            if written:
+                return 0
+            seen = None if stored is None else stored
+            verdict = decide(seen, now_ms, budget)
+            if not verdict.allowed:
+                return verdict.retry_after_ms
+            tat = verdict.next_tat_ms
+        # Others kept spending this budget between our reads and writes: it is busy anyway.
+        return budget.interval_ms
+
+    def _spend_shared(
+        self, key: str, budget: Budget, seen: int | None, tat: int, now_ms: int
+    ) -> tuple[bool, int | None]:
+        """Set ``key``'s TAT to ``tat`` if it still is ``seen`` (``None``: unset or past);
+        (whether it wrote, the TAT it found when it did not)."""
+        values = {
+            ":tat": {"N": str(tat)},
+            ":expires": {"N": str(tat // 1000 + SHARED_RATE_GRACE_S)},
+        }
+        if seen is None:
+            condition = "attribute_not_exists(#tat) OR #tat <= :now"
+            values[":now"] = {"N": str(now_ms)}
+        else:
+            condition = "#tat = :seen"
+            values[":seen"] = {"N": str(seen)}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={CONNECTION_ID_ATTRIBUTE: {"S": key}},
+                UpdateExpression="SET #tat = :tat, #expires = :expires",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#tat": SHARED_RATE_ATTRIBUTE, "#expires": TTL_ATTRIBUTE},
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except BotoClientError as error:
+            answer: dict[str, Any] = getattr(error, "response", None) or {}
+            if answer.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            item = answer.get("Item") or {}
+            if SHARED_RATE_ATTRIBUTE not in item:
+                return False, None
+            return False, _number(item, SHARED_RATE_ATTRIBUTE)
+        return True, None
+
 
 _CONTENDED_ATTEMPTS: Final = 3
 
@@ -314,3 +375,27 @@ def _optional_string(item: dict[str, Any], name: str) -> str:
     # Items written before the attribute existed have none: the empty string, as if unproven.
     value = item.get(name, {}).get("S", "")
     return value if isinstance(value, str) else ""
+
+
+# --- Shared rate limits (a room's messages, a source's frames) ---------------------------------
+
+SHARED_RATE_ATTRIBUTE: Final = "tat"
+"""A shared counter's GCRA time (N, epoch ms), on items keyed ``rate#...``."""
+SHARED_RATE_GRACE_S: Final = 60
+"""How long a shared counter's item outlives its TAT before it expires."""
+ROOM_MESSAGES: Final = "room"
+"""``shared_rate_key``'s kind for a room's messages."""
+SOURCE_FRAMES: Final = "source"
+"""``shared_rate_key``'s kind for the frames of every connection from one source address."""
+
+
+def shared_rate_key(kind: str, name: str) -> str:
+    """The item key of a shared counter: ``rate#{kind}#{name}``. Connection ids never hold a
+    ``#``; a source's ``name`` is a digest of its address, never the address."""
+    return f"rate#{kind}#{name}"
+
+
+STRAYS_RATE_ATTRIBUTE: Final = "tatStrays"
+"""The GCRA time of a connection's frames to ``$default`` (none of them valid)."""
+REFUSALS_RATE_ATTRIBUTE: Final = "tatRefusals"
+"""The GCRA time of a connection's refused frames; past its budget the server closes it."""
