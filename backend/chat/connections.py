@@ -279,50 +279,63 @@ class DynamoConnectionStore:
             request["ExclusiveStartKey"] = last_key
 
     def admit_shared(self, key: str, budget: Budget, now_ms: int) -> int:
-        """GCRA on the item ``key`` (``shared_rate_key``), created on first use: one
-        conditional ``UpdateItem`` within the rate, a second in a burst, as ``admit``.
+        """GCRA on the item ``key`` (``shared_rate_key``), created on first use, with no read
+        before the write, so concurrent containers never contend: one conditional
+        ``UpdateItem`` sets the TAT when it is absent or past, else a second adds one interval
+        to it atomically on the condition that the result stays within the burst
+        (``TAT <= now + tolerance``), else the budget is spent and the old item says for how
+        long. TAT only grows while it is ahead of now, so the two conditions cannot both miss
+        an allowed action.
 
         The item expires (``expiresAt``) a minute after its TAT: by then the TAT is in the past,
         which GCRA treats as no TAT at all, so an expired item TTL has not deleted yet reads as
         absent without a check of its own. It has no ``room``: the room index never holds it.
         """
-        seen: int | None = None
-        tat = now_ms + budget.interval_ms
-        for _ in range(_CONTENDED_ATTEMPTS + 1):
-            written, stored = self._spend_shared(key, budget, seen, tat, now_ms)
-            if written:
+        for _ in range(_CONTENDED_ATTEMPTS):
+            start = now_ms + budget.interval_ms
+            fresh = self._spend_shared(
+                key,
+                "SET #tat = :tat, #expires = :expires",
+                "attribute_not_exists(#tat) OR #tat <= :now",
+                {":tat": start, ":expires": start // 1000 + SHARED_RATE_GRACE_S, ":now": now_ms},
+            )
+            if fresh is True:
                 return 0
-            seen = None if stored is None else stored
-            verdict = decide(seen, now_ms, budget)
-            if not verdict.allowed:
-                return verdict.retry_after_ms
-            tat = verdict.next_tat_ms
-        # Others kept spending this budget between our reads and writes: it is busy anyway.
+            # The furthest TAT this action may leave behind: its own, at the burst's edge.
+            furthest = now_ms + budget.tolerance_ms + budget.interval_ms
+            stored = self._spend_shared(
+                key,
+                "ADD #tat :interval SET #expires = :expires",
+                "#tat > :now AND #tat <= :limit",
+                {
+                    ":interval": budget.interval_ms,
+                    ":expires": furthest // 1000 + SHARED_RATE_GRACE_S,
+                    ":now": now_ms,
+                    ":limit": now_ms + budget.tolerance_ms,
+                },
+            )
+            if stored is True:
+                return 0
+            if stored is not False:  # refused within the burst's edge: how long until not
+                return max(1, stored - budget.tolerance_ms - now_ms)
+            # The item went (TTL) or fell behind now between the two writes: start over.
         return budget.interval_ms
 
     def _spend_shared(
-        self, key: str, budget: Budget, seen: int | None, tat: int, now_ms: int
-    ) -> tuple[bool, int | None]:
-        """Set ``key``'s TAT to ``tat`` if it still is ``seen`` (``None``: unset or past);
-        (whether it wrote, the TAT it found when it did not)."""
-        values = {
-            ":tat": {"N": str(tat)},
-            ":expires": {"N": str(tat // 1000 + SHARED_RATE_GRACE_S)},
-        }
-        if seen is None:
-            condition = "attribute_not_exists(#tat) OR #tat <= :now"
-            values[":now"] = {"N": str(now_ms)}
-        else:
-            condition = "#tat = :seen"
-            values[":seen"] = {"N": str(seen)}
+        self, key: str, update: str, condition: str, values: dict[str, int]
+    ) -> bool | int:
+        """One conditional ``UpdateItem`` of ``key``'s TAT: True if it wrote; when it did not,
+        the TAT it found ahead of now (an int), or False when there was none."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={CONNECTION_ID_ATTRIBUTE: {"S": key}},
-                UpdateExpression="SET #tat = :tat, #expires = :expires",
+                UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#tat": SHARED_RATE_ATTRIBUTE, "#expires": TTL_ATTRIBUTE},
-                ExpressionAttributeValues=values,
+                ExpressionAttributeValues={
+                    name: {"N": str(value)} for name, value in values.items()
+                },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except BotoClientError as error:
@@ -331,9 +344,10 @@ class DynamoConnectionStore:
                 raise
             item = answer.get("Item") or {}
             if SHARED_RATE_ATTRIBUTE not in item:
-                return False, None
-            return False, _number(item, SHARED_RATE_ATTRIBUTE)
-        return True, None
+                return False
+            tat = _number(item, SHARED_RATE_ATTRIBUTE)
+            return tat if tat > values[":now"] else False
+        return True
 
 
 _CONTENDED_ATTEMPTS: Final = 3
@@ -387,6 +401,9 @@ ROOM_MESSAGES: Final = "room"
 """``shared_rate_key``'s kind for a room's messages."""
 SOURCE_FRAMES: Final = "source"
 """``shared_rate_key``'s kind for the frames of every connection from one source address."""
+CONNECTION_REFUSALS: Final = "refusals"
+"""``shared_rate_key``'s kind for one connection's refused frames (on an item of their own:
+a flood's refusals arrive concurrently, and the shared counters never contend)."""
 
 
 def shared_rate_key(kind: str, name: str) -> str:
@@ -397,5 +414,3 @@ def shared_rate_key(kind: str, name: str) -> str:
 
 STRAYS_RATE_ATTRIBUTE: Final = "tatStrays"
 """The GCRA time of a connection's frames to ``$default`` (none of them valid)."""
-REFUSALS_RATE_ATTRIBUTE: Final = "tatRefusals"
-"""The GCRA time of a connection's refused frames; past its budget the server closes it."""

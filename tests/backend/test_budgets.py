@@ -228,30 +228,30 @@ def test_a_shared_counter_expires_a_minute_after_its_time_and_reads_as_absent_af
 def test_a_shared_budget_is_exact_when_another_container_spends_it_in_between(
     dynamodb: Any,
 ) -> None:
-    """Every write is conditioned on the value read: when another container spends the last
-    allowance between this one's read and write, the write fails and this one is refused
-    rather than overspending. (moto's conditional writes are not atomic across threads, so
-    the race is staged: the rival spends right before each of our conditioned writes.)"""
+    """The add that spends an allowance is conditioned on the stored time as it is when the
+    write lands: when another container spends the last allowance between this one's two
+    writes, this one is refused rather than overspending. (moto's conditional writes are not
+    atomic across threads, so the race is staged: the rival spends right before our add.)"""
     budget = Budget(SHARED_RATE_ATTRIBUTE, 1, 2)  # two at once, nothing refills in the test
     rival = DynamoConnectionStore(dynamodb, TABLE)
     assert rival.admit_shared("rate#source#x", budget, NOW_MS) == 0  # one of two spent
 
     class Racing:
-        """Lets the rival spend just before each conditioned write of ours."""
+        """Lets the rival spend just before each add of ours."""
 
         def __getattr__(self, name: str) -> Any:
             method = getattr(dynamodb, name)
 
             def call(**request: Any) -> Any:
-                if ":seen" in request.get("ExpressionAttributeValues", {}):
-                    rival.admit_shared("rate#source#x", budget, NOW_MS)
+                if request.get("UpdateExpression", "").startswith("ADD"):
+                    assert rival.admit_shared("rate#source#x", budget, NOW_MS) == 0
                 return method(**request)
 
             return call
 
     ours = DynamoConnectionStore(Racing(), TABLE)
-    assert ours.admit_shared("rate#source#x", budget, NOW_MS) > 0
-    assert rival.admit_shared("rate#source#x", budget, NOW_MS) > 0  # both allowances gone
+    assert ours.admit_shared("rate#source#x", budget, NOW_MS) == 60_000
+    assert rival.admit_shared("rate#source#x", budget, NOW_MS) == 60_000  # both spent
 
 
 class CountingClient:

@@ -9,10 +9,10 @@ import hashlib
 from typing import TYPE_CHECKING, Final
 
 from ..connections import (
+    CONNECTION_REFUSALS,
     MESSAGES_RATE_ATTRIBUTE,
     PINGS_RATE_ATTRIBUTE,
     READS_RATE_ATTRIBUTE,
-    REFUSALS_RATE_ATTRIBUTE,
     ROOM_MESSAGES,
     SHARED_RATE_ATTRIBUTE,
     SOURCE_FRAMES,
@@ -66,7 +66,7 @@ def read_budget(settings: Settings) -> Budget:
 def refusal_budget(settings: Settings) -> Budget:
     """A connection's budget of refused frames; spent past it, the connection is closed."""
     return Budget(
-        REFUSALS_RATE_ATTRIBUTE,
+        SHARED_RATE_ATTRIBUTE,
         settings.rate_limit_refusals_per_minute,
         settings.rate_limit_refusal_burst,
     )
@@ -149,9 +149,10 @@ def over_refusals(
     store: ConnectionStore, connection_id: ConnectionId, settings: Settings, now_ms: int
 ) -> bool:
     """Count one refused frame; True when the connection has spent its refusal budget (and
-    should be closed rather than answered)."""
-    admission = store.admit(connection_id, refusal_budget(settings), now_ms)
-    return admission.connection is not None and admission.retry_after_ms > 0
+    should be closed rather than answered). The count is kept on an item of its own: the
+    refusals of a flood arrive concurrently, and a shared counter never contends."""
+    key = shared_rate_key(CONNECTION_REFUSALS, connection_id)
+    return store.admit_shared(key, refusal_budget(settings), now_ms) > 0
 
 
 def _rate_limited(
