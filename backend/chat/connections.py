@@ -139,6 +139,7 @@ class DynamoConnectionStore:
         self._client = client
         self._table = table_name
         self._page_size = page_size
+        self._ahead: dict[str, int] = {}  # admit_shared's last known TAT per key (a hint)
 
     def put(self, connection: Connection) -> None:
         """Store ``connection`` (``PutItem``)."""
@@ -280,54 +281,63 @@ class DynamoConnectionStore:
 
     def admit_shared(self, key: str, budget: Budget, now_ms: int) -> int:
         """GCRA on the item ``key`` (``shared_rate_key``), created on first use, with no read
-        before the write, so concurrent containers never contend: one conditional
-        ``UpdateItem`` sets the TAT when it is absent or past, else a second adds one interval
-        to it atomically on the condition that the result stays within the burst
-        (``TAT <= now + tolerance``), else the budget is spent and the old item says for how
-        long. TAT only grows while it is ahead of now, so the two conditions cannot both miss
-        an allowed action.
+        before the write, so concurrent containers never contend. Two conditional writes
+        exist: a ``SET`` of the TAT when it is absent or past (an idle budget), and an ``ADD``
+        of one interval when it is ahead of now and stays within the burst
+        (``TAT <= now + tolerance``). Whichever the container last saw fit this key is tried
+        first (one round trip, warm), the other only if it misses; a miss returns the stored
+        TAT, which says whether the budget is spent and for how long. TAT only grows while it
+        is ahead of now, so the two conditions cannot both miss an allowed action.
 
-        The item expires (``expiresAt``) a minute after its TAT: by then the TAT is in the past,
-        which GCRA treats as no TAT at all, so an expired item TTL has not deleted yet reads as
-        absent without a check of its own. It has no ``room``: the room index never holds it.
+        The item expires (``expiresAt``) at least a minute after its TAT: by then the TAT is in
+        the past, which GCRA treats as no TAT at all, so an expired item TTL has not deleted
+        yet reads as absent without a check of its own. It has no ``room``: the room index
+        never holds it.
         """
-        for _ in range(_CONTENDED_ATTEMPTS):
-            start = now_ms + budget.interval_ms
-            fresh = self._spend_shared(
-                key,
-                "SET #tat = :tat, #expires = :expires",
-                "attribute_not_exists(#tat) OR #tat <= :now",
-                {":tat": start, ":expires": start // 1000 + SHARED_RATE_GRACE_S, ":now": now_ms},
-            )
-            if fresh is True:
+        limit = now_ms + budget.tolerance_ms
+        add = self._ahead.get(key, 0) > now_ms
+        for _ in range(2 * _CONTENDED_ATTEMPTS):
+            if add:
+                furthest = limit + budget.interval_ms  # the TAT this action may leave at most
+                written, tat = self._spend_shared(
+                    key,
+                    "ADD #tat :interval SET #expires = :expires",
+                    "#tat > :now AND #tat <= :limit",
+                    {
+                        ":interval": budget.interval_ms,
+                        ":expires": furthest // 1000 + SHARED_RATE_GRACE_S,
+                        ":now": now_ms,
+                        ":limit": limit,
+                    },
+                )
+            else:
+                start = now_ms + budget.interval_ms
+                written, tat = self._spend_shared(
+                    key,
+                    "SET #tat = :tat, #expires = :expires",
+                    "attribute_not_exists(#tat) OR #tat <= :now",
+                    {
+                        ":tat": start,
+                        ":expires": start // 1000 + SHARED_RATE_GRACE_S,
+                        ":now": now_ms,
+                    },
+                )
+            self._remember(key, tat)
+            if written:
                 return 0
-            # The furthest TAT this action may leave behind: its own, at the burst's edge.
-            furthest = now_ms + budget.tolerance_ms + budget.interval_ms
-            stored = self._spend_shared(
-                key,
-                "ADD #tat :interval SET #expires = :expires",
-                "#tat > :now AND #tat <= :limit",
-                {
-                    ":interval": budget.interval_ms,
-                    ":expires": furthest // 1000 + SHARED_RATE_GRACE_S,
-                    ":now": now_ms,
-                    ":limit": now_ms + budget.tolerance_ms,
-                },
-            )
-            if stored is True:
-                return 0
-            if stored is not False:  # refused within the burst's edge: how long until not
-                return max(1, stored - budget.tolerance_ms - now_ms)
-            # The item went (TTL) or fell behind now between the two writes: start over.
+            if tat is not None and tat > limit:  # spent: until TAT is back within the burst
+                return tat - limit
+            add = tat is not None and tat > now_ms  # the other write fits what was found
+        # The TAT kept crossing now between our writes (an item expiring meanwhile): busy.
         return budget.interval_ms
 
     def _spend_shared(
         self, key: str, update: str, condition: str, values: dict[str, int]
-    ) -> bool | int:
-        """One conditional ``UpdateItem`` of ``key``'s TAT: True if it wrote; when it did not,
-        the TAT it found ahead of now (an int), or False when there was none."""
+    ) -> tuple[bool, int | None]:
+        """One conditional ``UpdateItem`` of ``key``'s TAT: (whether it wrote, the TAT it left
+        when it did, or the TAT it found when it did not; ``None``: none)."""
         try:
-            self._client.update_item(
+            response = self._client.update_item(
                 TableName=self._table,
                 Key={CONNECTION_ID_ATTRIBUTE: {"S": key}},
                 UpdateExpression=update,
@@ -336,6 +346,7 @@ class DynamoConnectionStore:
                 ExpressionAttributeValues={
                     name: {"N": str(value)} for name, value in values.items()
                 },
+                ReturnValues="UPDATED_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except BotoClientError as error:
@@ -343,14 +354,22 @@ class DynamoConnectionStore:
             if answer.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             item = answer.get("Item") or {}
-            if SHARED_RATE_ATTRIBUTE not in item:
-                return False
-            tat = _number(item, SHARED_RATE_ATTRIBUTE)
-            return tat if tat > values[":now"] else False
-        return True
+            found = _number(item, SHARED_RATE_ATTRIBUTE) if SHARED_RATE_ATTRIBUTE in item else None
+            return False, found
+        return True, _number(response["Attributes"], SHARED_RATE_ATTRIBUTE)
+
+    def _remember(self, key: str, tat: int | None) -> None:
+        """Keep ``key``'s last known TAT for the next ``admit_shared`` to choose its write."""
+        if len(self._ahead) >= _AHEAD_KEYS:
+            self._ahead.clear()  # a hint only: a container meeting many keys starts over
+        if tat is None:
+            self._ahead.pop(key, None)
+        else:
+            self._ahead[key] = tat
 
 
 _CONTENDED_ATTEMPTS: Final = 3
+_AHEAD_KEYS: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,3 +298,22 @@ def test_a_body_less_answer_is_complete_at_the_end_of_its_head() -> None:
     """DeleteConnection's 204 may carry no Content-Length: the answer is complete at once,
     not when the server closes the connection."""
     assert parse_answer(b"HTTP/1.1 204 No Content\r\nDate: x\r\n\r\n") == (204, "", False)
+
+
+def test_a_busy_shared_budget_costs_one_round_trip_in_a_warm_container(dynamodb: Any) -> None:
+    """A container remembers which write fitted a key last: a budget running ahead of now is
+    spent with one UpdateItem per action; a container that has not seen the key pays one more
+    write once; a spent budget is refused by the write that finds it spent."""
+    budget = Budget(SHARED_RATE_ATTRIBUTE, 60, 5)
+    counting = CountingClient(dynamodb)
+    warm = DynamoConnectionStore(counting, TABLE)
+    assert [warm.admit_shared("rate#room#r", budget, NOW_MS) for _ in range(4)] == [0] * 4
+    assert counting.calls["update_item"] == 4
+    counting.calls.clear()
+    cold = DynamoConnectionStore(counting, TABLE)
+    assert cold.admit_shared("rate#room#r", budget, NOW_MS) == 0  # a SET that misses, an ADD
+    assert counting.calls["update_item"] == 2
+    counting.calls.clear()
+    assert warm.admit_shared("rate#room#r", budget, NOW_MS) == 1000  # the ADD finds it spent
+    assert DynamoConnectionStore(counting, TABLE).admit_shared("rate#room#r", budget, NOW_MS)
+    assert counting.calls["update_item"] == 2  # one each: the SET's miss says it is spent

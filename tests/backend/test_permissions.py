@@ -90,6 +90,10 @@ class RecordingDynamoDB:
         values = request["ExpressionAttributeValues"]
         if ":one" in values:  # a connect counter
             return {"Attributes": {"connects": {"N": "1"}}}
+        if request["Key"]["connectionId"]["S"].startswith("rate#"):  # a shared budget
+            if self.refuse_update:
+                raise _refused_update()
+            return {"Attributes": {"tat": {"N": "2"}}}
         if self.refuse_update and ":now" in values:
             raise _refused_update()  # the burst path: a second, conditioned update
         return {"Attributes": _connection_item()}
