@@ -317,3 +317,23 @@ def test_a_busy_shared_budget_costs_one_round_trip_in_a_warm_container(dynamodb:
     assert warm.admit_shared("rate#room#r", budget, NOW_MS) == 1000  # the ADD finds it spent
     assert DynamoConnectionStore(counting, TABLE).admit_shared("rate#room#r", budget, NOW_MS)
     assert counting.calls["update_item"] == 2  # one each: the SET's miss says it is spent
+
+
+def test_a_busy_room_does_not_count_against_its_senders(world: World) -> None:
+    """Refusals by the room's budget (which others spend too) close nobody: each such frame
+    was admitted by the sender's own message budget, which bounds those answers."""
+    world.settings = replace(
+        world.settings,
+        rate_limit_room_message_burst=2,
+        rate_limit_room_messages_per_minute=1,
+        rate_limit_refusal_burst=2,
+        rate_limit_refusals_per_minute=1,
+    )
+    world.join("a")
+    world.join("b")
+    for n in range(8):
+        world.invoke(send("a" if n % 2 else "b", f"m{n}"))
+    assert world.sender.deleted == []
+    refused = [f for cid in "ab" for f in world.sender.frames(cid) if f["type"] == "error"]
+    assert len(refused) == 6
+    assert all(f["message"].startswith("The room is busy") for f in refused)

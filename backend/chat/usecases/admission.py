@@ -22,7 +22,7 @@ from ..connections import (
     ConnectionStore,
     shared_rate_key,
 )
-from ..errors import ClientError, ErrorCode
+from ..errors import ClientError, ErrorCode, RoomBusy
 from ..ratelimit import Budget
 
 if TYPE_CHECKING:
@@ -39,7 +39,8 @@ STRAYS_PER_MINUTE: Final = 10
 STRAY_BURST: Final = 5
 STRAY_BUDGET: Final = Budget(STRAYS_RATE_ATTRIBUTE, STRAYS_PER_MINUTE, STRAY_BURST)
 # The refusals the refusal budget counts: the client's fault, not the server's (``not_stored``,
-# ``internal_error``), and not ``not_connected`` (there is no connection to count on).
+# ``internal_error``), and not ``not_connected`` (there is no connection to count on); nor a
+# busy room (``RoomBusy``: the sender's own budget admitted it, which bounds those answers).
 COUNTED_REFUSALS: Final = frozenset(ErrorCode) - {
     ErrorCode.NOT_STORED,
     ErrorCode.INTERNAL_ERROR,
@@ -128,7 +129,8 @@ def admit_message(
     key = shared_rate_key(ROOM_MESSAGES, sender.room)
     retry_after_ms = store.admit_shared(key, room_budget(settings), now_ms)
     if retry_after_ms:
-        raise _rate_limited(retry_after_ms, client_id, "The room is busy")
+        busy = _rate_limited(retry_after_ms, client_id, "The room is busy")
+        raise RoomBusy(busy.code, busy.message, client_id=client_id, retry_after_ms=retry_after_ms)
     return sender
 
 
@@ -143,6 +145,11 @@ def charge_source(
     retry_after_ms = store.admit_shared(key, source_budget(settings), now_ms)
     if retry_after_ms:
         raise _rate_limited(retry_after_ms, None, "Your network is sending too fast")
+
+
+def counts_as_refusal(error: ClientError) -> bool:
+    """Whether ``error`` spends one of the sender's refused frames (``COUNTED_REFUSALS``)."""
+    return error.code in COUNTED_REFUSALS and not isinstance(error, RoomBusy)
 
 
 def over_refusals(

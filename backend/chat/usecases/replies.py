@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 from ..delivery import BroadcastStats
 from ..errors import ConnectionGone, DeliveryFailed
 from ..frames import error_frame, pong_frame
-from .admission import COUNTED_REFUSALS, PING_BUDGET, STRAY_BUDGET, admit, over_refusals
+from .admission import PING_BUDGET, STRAY_BUDGET, admit, counts_as_refusal, over_refusals
 
 if TYPE_CHECKING:
     from ..broadcast import Outbox
@@ -71,7 +71,7 @@ def refuse(
     """Count a refused frame against the connection's refusal budget and answer ``error``; past
     the budget, close the connection through ``@connections`` instead of answering (the answers
     would cost a post each, forever). Returns (closed, what the answer's delivery did)."""
-    if error.code in COUNTED_REFUSALS and over_refusals(store, connection_id, settings, now_ms):
+    if counts_as_refusal(error) and over_refusals(store, connection_id, settings, now_ms):
         try:
             outbox.sender.delete_connection(connection_id)
         except ConnectionGone:
