@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.stack import Stack, StackOptions, running_stack
-from tests.local_stack.support import fresh_room, ws_connect
+from tests.local_stack.support import fresh_room, room_connections, wait_until, ws_connect
 
 ROOM_BURST = 10
 SOURCE_BURST = 12
@@ -94,10 +94,11 @@ def test_a_socket_flooding_frames_no_route_takes_is_refused_then_closed(
 ) -> None:
     """60 such frames back to back: the first few get their own error, the next
     rate_limited, and once the connection has spent its refused frames the server closes it
-    (a normal close) instead of answering the rest."""
+    (a normal close) instead of answering the rest; $disconnect then forgets it."""
+    room = fresh_room("strays")
 
     async def flood() -> tuple[list[dict[str, Any]], int | None]:
-        async with client(stack, source, fresh_room("strays"), "flooder") as ws:
+        async with client(stack, source, room, "flooder") as ws:
             for _ in range(60):
                 try:
                     await ws.send(frame)
@@ -115,6 +116,7 @@ def test_a_socket_flooding_frames_no_route_takes_is_refused_then_closed(
     # Bounded by the refusal burst (and what refills while the flood lasts), not 60.
     assert len(answers) <= DEFAULT_RATE_LIMIT_REFUSAL_BURST + 2, codes
     assert {answer["type"] for answer in answers} == {"error"}
+    wait_until(lambda: not room_connections(stack, room), what="the closed connection's item to go")
 
 
 def test_three_sockets_in_one_room_cannot_exceed_the_rooms_rate(stack: Stack) -> None:
