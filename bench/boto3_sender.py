@@ -62,8 +62,15 @@ class ManagementApiSender:
 
     def post(self, connection_id: ConnectionId, data: bytes) -> None:
         """``PostToConnection``, with every failure mapped to the ``DeliveryFailed`` family."""
+        self._call(connection_id, self._client.post_to_connection, Data=data)
+
+    def delete_connection(self, connection_id: ConnectionId) -> None:
+        """``DeleteConnection``, with every failure mapped to the ``DeliveryFailed`` family."""
+        self._call(connection_id, self._client.delete_connection)
+
+    def _call(self, connection_id: ConnectionId, operation: Any, **request: Any) -> None:
         try:
-            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
+            operation(ConnectionId=connection_id, **request)
         except BotoClientError as error:
             raise classify_client_error(connection_id, error) from None
         except (HTTPClientError, BotoConnectionError) as error:  # timeouts, refused/reset sockets

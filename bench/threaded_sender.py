@@ -27,6 +27,7 @@ from chat.connections import ConnectionId  # noqa: E402
 from chat.errors import RetryableDeliveryError  # noqa: E402
 from chat.gateway import (  # noqa: E402
     CONNECT_TIMEOUT_SECONDS,
+    DELETE_CONNECTION,
     POST_TO_CONNECTION,
     READ_TIMEOUT_SECONDS,
     USER_AGENT,
@@ -65,15 +66,20 @@ class ThreadedHttpSender:
 
     def post(self, connection_id: ConnectionId, data: bytes) -> None:
         """POST ``data``; failures raise the product's ``DeliveryFailed`` family."""
+        self._call(connection_id, data, POST_TO_CONNECTION)
+
+    def delete_connection(self, connection_id: ConnectionId) -> None:
+        """DELETE the connection; failures raise the product's ``DeliveryFailed`` family."""
+        self._call(connection_id, b"", DELETE_CONNECTION)
+
+    def _call(self, connection_id: ConnectionId, data: bytes, method: str) -> None:
         label = quote(connection_id, safe="-._~")
-        headers = self._signer.headers(
-            POST_TO_CONNECTION, self._canonical_prefix + canonical_uri(label), data
-        )
+        headers = self._signer.headers(method, self._canonical_prefix + canonical_uri(label), data)
         headers["User-Agent"] = USER_AGENT
         connection: http.client.HTTPConnection | None = None
         try:
             connection = self._checkout()
-            connection.request(POST_TO_CONNECTION, self._prefix + label, data, headers)
+            connection.request(method, self._prefix + label, data, headers)
             response = connection.getresponse()
             response.read()
         except (OSError, http.client.HTTPException) as error:

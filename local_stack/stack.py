@@ -72,6 +72,24 @@ LIFTED_RATE_LIMITS: Final = {
     EnvVar.RATE_LIMIT_READ_BURST.value: str(MAX_RATE_LIMIT_BURST),
     # Every test client connects from 127.0.0.1.
     EnvVar.CONNECT_RATE_LIMIT_PER_MINUTE.value: str(MAX_RATE_LIMIT_PER_MINUTE),
+    # The shared budgets (every client is one source; a load test fills one room) and the
+    # refusal budget (hostile-frame tests are refused on purpose).
+    **{
+        name.value: str(MAX_RATE_LIMIT_PER_MINUTE)
+        for name in (
+            EnvVar.RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE,
+            EnvVar.RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE,
+            EnvVar.RATE_LIMIT_REFUSALS_PER_MINUTE,
+        )
+    },
+    **{
+        name.value: str(MAX_RATE_LIMIT_BURST)
+        for name in (
+            EnvVar.RATE_LIMIT_ROOM_MESSAGE_BURST,
+            EnvVar.RATE_LIMIT_SOURCE_FRAME_BURST,
+            EnvVar.RATE_LIMIT_REFUSAL_BURST,
+        )
+    },
 }
 _START_TIMEOUT_S: Final = 60.0
 CHAT_ROUTES: Final = RESERVED_ROUTES | ACTIONS

@@ -40,6 +40,13 @@ resource "aws_lambda_function" "chat" {
       FANOUT_CONCURRENCY             = tostring(var.fanout_concurrency)
       CONNECTION_TTL_SECONDS         = tostring(var.connection_ttl_seconds)
       AUTH_MODE                      = var.auth
+      # Shared budgets and the refusal budget (docs/protocol.md, "Limits").
+      RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE = tostring(var.rate_limit_room_messages_per_minute)
+      RATE_LIMIT_ROOM_MESSAGE_BURST       = tostring(var.rate_limit_room_message_burst)
+      RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE = tostring(var.rate_limit_source_frames_per_minute)
+      RATE_LIMIT_SOURCE_FRAME_BURST       = tostring(var.rate_limit_source_frame_burst)
+      RATE_LIMIT_REFUSALS_PER_MINUTE      = tostring(var.rate_limit_refusals_per_minute)
+      RATE_LIMIT_REFUSAL_BURST            = tostring(var.rate_limit_refusal_burst)
     }
   }
 

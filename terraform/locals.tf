@@ -51,5 +51,5 @@ locals {
   messages_table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
   # HTTP methods of the management API calls; execute-api:ManageConnections
   # is scoped per method in the resource ARN.
-  management_api_methods = ["POST"]
+  management_api_methods = ["POST", "DELETE"]
 }

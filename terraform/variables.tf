@@ -489,3 +489,69 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "rate_limit_room_messages_per_minute" {
+  description = "Messages one room may carry per minute, sustained, from all its connections together (RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE); beyond, rate_limited."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.rate_limit_room_messages_per_minute >= 1 && var.rate_limit_room_messages_per_minute <= 60000 && floor(var.rate_limit_room_messages_per_minute) == var.rate_limit_room_messages_per_minute
+    error_message = "rate_limit_room_messages_per_minute must be a whole number from 1 to 60000."
+  }
+}
+
+variable "rate_limit_room_message_burst" {
+  description = "Messages one room may carry back to back, from all its connections together (RATE_LIMIT_ROOM_MESSAGE_BURST)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.rate_limit_room_message_burst >= 1 && var.rate_limit_room_message_burst <= 1000 && floor(var.rate_limit_room_message_burst) == var.rate_limit_room_message_burst
+    error_message = "rate_limit_room_message_burst must be a whole number from 1 to 1000."
+  }
+}
+
+variable "rate_limit_source_frames_per_minute" {
+  description = "Frames all connections from one source address may send per minute, sustained (RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE); an office behind one NAT shares it."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.rate_limit_source_frames_per_minute >= 1 && var.rate_limit_source_frames_per_minute <= 60000 && floor(var.rate_limit_source_frames_per_minute) == var.rate_limit_source_frames_per_minute
+    error_message = "rate_limit_source_frames_per_minute must be a whole number from 1 to 60000."
+  }
+}
+
+variable "rate_limit_source_frame_burst" {
+  description = "Frames all connections from one source address may send back to back (RATE_LIMIT_SOURCE_FRAME_BURST)."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.rate_limit_source_frame_burst >= 1 && var.rate_limit_source_frame_burst <= 1000 && floor(var.rate_limit_source_frame_burst) == var.rate_limit_source_frame_burst
+    error_message = "rate_limit_source_frame_burst must be a whole number from 1 to 1000."
+  }
+}
+
+variable "rate_limit_refusals_per_minute" {
+  description = "Refused frames (errors, rate_limited) one connection may get per minute, sustained, before the server closes it (RATE_LIMIT_REFUSALS_PER_MINUTE)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.rate_limit_refusals_per_minute >= 1 && var.rate_limit_refusals_per_minute <= 60000 && floor(var.rate_limit_refusals_per_minute) == var.rate_limit_refusals_per_minute
+    error_message = "rate_limit_refusals_per_minute must be a whole number from 1 to 60000."
+  }
+}
+
+variable "rate_limit_refusal_burst" {
+  description = "Refused frames one connection may get back to back before the server closes it with DeleteConnection (RATE_LIMIT_REFUSAL_BURST)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.rate_limit_refusal_burst >= 1 && var.rate_limit_refusal_burst <= 1000 && floor(var.rate_limit_refusal_burst) == var.rate_limit_refusal_burst
+    error_message = "rate_limit_refusal_burst must be a whole number from 1 to 1000."
+  }
+}

@@ -38,6 +38,12 @@ class EnvVar(StrEnum):
     FANOUT_CONCURRENCY = "FANOUT_CONCURRENCY"
     CONNECTION_TTL_SECONDS = "CONNECTION_TTL_SECONDS"
     AUTH_MODE = "AUTH_MODE"
+    RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE = "RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE"
+    RATE_LIMIT_ROOM_MESSAGE_BURST = "RATE_LIMIT_ROOM_MESSAGE_BURST"
+    RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE = "RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE"
+    RATE_LIMIT_SOURCE_FRAME_BURST = "RATE_LIMIT_SOURCE_FRAME_BURST"
+    RATE_LIMIT_REFUSALS_PER_MINUTE = "RATE_LIMIT_REFUSALS_PER_MINUTE"
+    RATE_LIMIT_REFUSAL_BURST = "RATE_LIMIT_REFUSAL_BURST"
 
 
 class AuthMode(StrEnum):
@@ -80,6 +86,16 @@ DEFAULT_METRICS_NAMESPACE = "awsome-chat"
 # below a script's pace.
 DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE = 60
 DEFAULT_ROOM_MAX_MEMBERS = 1000
+# Per room: messages from all its connections together (three sockets may not triple a room's
+# pace). Per source address: every frame of all its connections (API Gateway's stage throttle
+# is shared by everyone). Generous for a lively room and for an office behind one NAT.
+DEFAULT_RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE = 120
+DEFAULT_RATE_LIMIT_ROOM_MESSAGE_BURST = 30
+DEFAULT_RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE = 600
+DEFAULT_RATE_LIMIT_SOURCE_FRAME_BURST = 200
+# Per connection: refused frames (errors and rate_limited) before the server closes it.
+DEFAULT_RATE_LIMIT_REFUSALS_PER_MINUTE = 10
+DEFAULT_RATE_LIMIT_REFUSAL_BURST = 20
 MAX_ROOM_MAX_MEMBERS = 100_000
 # CloudWatch namespaces: 1-255 characters, no leading colon ("Namespace", CloudWatch API).
 _NAMESPACE = re.compile(r"[0-9A-Za-z.\-_/#:]{1,255}")
@@ -130,6 +146,12 @@ class Settings:
     connect_rate_limit_per_minute: int = DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE
     room_max_members: int = DEFAULT_ROOM_MAX_MEMBERS
     auth_mode: AuthMode = AuthMode.NONE
+    rate_limit_room_messages_per_minute: int = DEFAULT_RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE
+    rate_limit_room_message_burst: int = DEFAULT_RATE_LIMIT_ROOM_MESSAGE_BURST
+    rate_limit_source_frames_per_minute: int = DEFAULT_RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE
+    rate_limit_source_frame_burst: int = DEFAULT_RATE_LIMIT_SOURCE_FRAME_BURST
+    rate_limit_refusals_per_minute: int = DEFAULT_RATE_LIMIT_REFUSALS_PER_MINUTE
+    rate_limit_refusal_burst: int = DEFAULT_RATE_LIMIT_REFUSAL_BURST
 
     @property
     def message_retention_s(self) -> int:
@@ -221,6 +243,7 @@ class Settings:
                     MAX_RATE_LIMIT_PER_MINUTE,
                 ),
                 (EnvVar.RATE_LIMIT_READ_BURST, DEFAULT_RATE_LIMIT_READ_BURST, MAX_RATE_LIMIT_BURST),
+                *_SHARED_RATE_LIMITS,
             )
         }
         connect_rate = _bounded(
@@ -270,6 +293,12 @@ class Settings:
             connect_rate_limit_per_minute=connect_rate,
             room_max_members=room_max,
             auth_mode=AuthMode(auth_raw),
+            rate_limit_room_messages_per_minute=rates[EnvVar.RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE],
+            rate_limit_room_message_burst=rates[EnvVar.RATE_LIMIT_ROOM_MESSAGE_BURST],
+            rate_limit_source_frames_per_minute=rates[EnvVar.RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE],
+            rate_limit_source_frame_burst=rates[EnvVar.RATE_LIMIT_SOURCE_FRAME_BURST],
+            rate_limit_refusals_per_minute=rates[EnvVar.RATE_LIMIT_REFUSALS_PER_MINUTE],
+            rate_limit_refusal_burst=rates[EnvVar.RATE_LIMIT_REFUSAL_BURST],
         )
 
 
@@ -291,3 +320,38 @@ def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -
     except ValueError:
         problems.append(f"{name} must be a whole number, got {raw!r}")
         return default
+
+
+# The room, source and refusal budgets: (variable, default, highest), bounded like the others.
+_SHARED_RATE_LIMITS = (
+    (
+        EnvVar.RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE,
+        DEFAULT_RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE,
+        MAX_RATE_LIMIT_PER_MINUTE,
+    ),
+    (
+        EnvVar.RATE_LIMIT_ROOM_MESSAGE_BURST,
+        DEFAULT_RATE_LIMIT_ROOM_MESSAGE_BURST,
+        MAX_RATE_LIMIT_BURST,
+    ),
+    (
+        EnvVar.RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE,
+        DEFAULT_RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE,
+        MAX_RATE_LIMIT_PER_MINUTE,
+    ),
+    (
+        EnvVar.RATE_LIMIT_SOURCE_FRAME_BURST,
+        DEFAULT_RATE_LIMIT_SOURCE_FRAME_BURST,
+        MAX_RATE_LIMIT_BURST,
+    ),
+    (
+        EnvVar.RATE_LIMIT_REFUSALS_PER_MINUTE,
+        DEFAULT_RATE_LIMIT_REFUSALS_PER_MINUTE,
+        MAX_RATE_LIMIT_PER_MINUTE,
+    ),
+    (
+        EnvVar.RATE_LIMIT_REFUSAL_BURST,
+        DEFAULT_RATE_LIMIT_REFUSAL_BURST,
+        MAX_RATE_LIMIT_BURST,
+    ),
+)

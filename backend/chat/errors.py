@@ -4,7 +4,9 @@
 
     ChatError                      base of everything below (``ErrorCode`` lists the wire codes)
     ├── ClientError(code, message, client_id, retry_after_ms)
-    │                              a bad client frame; answered with an ``error`` frame
+    │   │                          a bad client frame; answered with an ``error`` frame
+    │   └── RoomBusy               ``rate_limited`` by the room's budget, which others spend
+    │                              too: not counted against the sender's refused frames
     ├── HandshakeRefused(status, reason)
     │                              ``$connect`` refused (400, 401, 403, 409, 429); ``reason``
     │                              goes to the log
@@ -76,6 +78,11 @@ class ClientError(ChatError):
         return ClientError(
             self.code, self.message, client_id=client_id, retry_after_ms=self.retry_after_ms
         )
+
+
+class RoomBusy(ClientError):
+    """The sender's room is over its message rate: ``rate_limited``, through no fault of the
+    sender's (its own budget admitted the message), so it does not count as a refusal."""
 
 
 class HandshakeRefused(ChatError):

@@ -73,6 +73,9 @@ SERVICE: Final = "execute-api"
 # The only HTTP method the sender uses; the IAM test reads it from here (the resource ARN is
 # {api}/{stage}/{METHOD}/@connections/*).
 POST_TO_CONNECTION: Final = "POST"
+# DeleteConnection: closes a connection from the server side ("Use @connections commands in
+# your backend service"); used for connections that keep being refused.
+DELETE_CONNECTION: Final = "DELETE"
 USER_AGENT: Final = "awsome-chat"
 
 _GONE: Final = frozenset({"GoneException"})
@@ -82,6 +85,8 @@ _THROTTLED: Final = frozenset(
     {"LimitExceededException", "ThrottlingException", "TooManyRequestsException"}
 )
 
+# Statuses whose answer never has a body, whatever its headers say.
+_NO_BODY: Final = frozenset({204, 304})
 # SigV4's URI encoding of a path segment leaves only these unescaped (botocore's SAFE_CHARS).
 _UNRESERVED: Final = "-._~"
 _ALGORITHM: Final = "AWS4-HMAC-SHA256"
@@ -92,6 +97,9 @@ class Sender(Protocol):
 
     def post(self, connection_id: ConnectionId, data: bytes) -> None:
         """Deliver ``data`` as one text frame to ``connection_id``."""
+
+    def delete_connection(self, connection_id: ConnectionId) -> None:
+        """Close ``connection_id`` from the server side (API Gateway then runs ``$disconnect``)."""
 
 
 def classify(connection_id: str, status: int | None, code: str) -> DeliveryFailed:
@@ -277,9 +285,12 @@ class Flight(Protocol):
     def in_flight(self) -> int:
         """Posts started and not yet reported by ``wait``."""
 
-    def start(self, connection_id: ConnectionId, data: bytes) -> int:
-        """Start posting ``data`` to ``connection_id``; returns the post's ticket. Never raises:
-        a post that cannot even start is reported by the next ``wait``."""
+    def start(
+        self, connection_id: ConnectionId, data: bytes, method: str = POST_TO_CONNECTION
+    ) -> int:
+        """Start posting ``data`` to ``connection_id`` (or another ``@connections`` call:
+        ``method``); returns the call's ticket. Never raises: a call that cannot even start is
+        reported by the next ``wait``."""
 
     def wait(self, timeout: float | None) -> list[tuple[int, DeliveryFailed | None]]:
         """Wait up to ``timeout`` seconds (``None``: until one finishes) and return the posts
@@ -348,7 +359,9 @@ def parse_answer(buffer: bytes, *, eof: bool = False) -> tuple[int, str, bool] |
         elif name == "x-amzn-errortype":
             code = value.strip().split(":", 1)[0]
     body = len(buffer) - end - 4
-    if chunked:
+    if status in _NO_BODY:  # DeleteConnection's 204 ends with its head (RFC 9112, 6.3)
+        complete = True
+    elif chunked:
         complete = buffer.endswith(b"0\r\n\r\n")
     elif length is not None:
         complete = body >= length
@@ -411,8 +424,16 @@ class SignedHttpSender:
 
     def post(self, connection_id: ConnectionId, data: bytes) -> None:
         """POST ``data`` to ``@connections/{connection_id}``; failures raise ``DeliveryFailed``s."""
+        self._call(connection_id, data, POST_TO_CONNECTION)
+
+    def delete_connection(self, connection_id: ConnectionId) -> None:
+        """DELETE ``@connections/{connection_id}``; failures raise ``DeliveryFailed``s (410:
+        ``ConnectionGone``, already closed)."""
+        self._call(connection_id, b"", DELETE_CONNECTION)
+
+    def _call(self, connection_id: ConnectionId, data: bytes, method: str) -> None:
         with self.flight() as flight:
-            flight.start(connection_id, data)
+            flight.start(connection_id, data, method)
             while not (finished := flight.wait(None)):
                 pass
         error = finished[0][1]
@@ -438,7 +459,9 @@ class SignedHttpSender:
             for link in idle:
                 self._discard(link)
 
-    def request(self, connection_id: ConnectionId, data: bytes) -> bytes:
+    def request(
+        self, connection_id: ConnectionId, data: bytes, method: str = POST_TO_CONNECTION
+    ) -> bytes:
         """The signed request's bytes, head and body, written in one send. Raises
         ``DeliveryForbidden`` without credentials, ``RetryableDeliveryError`` if their refresh
         failed."""
@@ -452,16 +475,14 @@ class SignedHttpSender:
             label = quote(connection_id, safe=_UNRESERVED)
             canonical = canonical_uri(label)
         try:
-            headers = self._signer.headers(
-                POST_TO_CONNECTION, self._canonical_prefix + canonical, data
-            )
+            headers = self._signer.headers(method, self._canonical_prefix + canonical, data)
         except (NoCredentialsError, PartialCredentialsError) as error:
             raise DeliveryForbidden(connection_id, type(error).__name__) from None
         except BotoCoreError as error:  # a failed credential refresh: worth another try
             raise RetryableDeliveryError(connection_id, type(error).__name__) from None
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         return (
-            f"{POST_TO_CONNECTION} {self._prefix}{label} HTTP/1.1\r\n{head}"
+            f"{method} {self._prefix}{label} HTTP/1.1\r\n{head}"
             f"User-Agent: {USER_AGENT}\r\nContent-Length: {len(data)}\r\n\r\n"
         ).encode() + data
 
@@ -513,10 +534,12 @@ class _Flight:
     def in_flight(self) -> int:
         return len(self._busy) + len(self._finished)
 
-    def start(self, connection_id: ConnectionId, data: bytes) -> int:
+    def start(
+        self, connection_id: ConnectionId, data: bytes, method: str = POST_TO_CONNECTION
+    ) -> int:
         ticket = next(self._tickets)
         try:
-            request = self._sender.request(connection_id, data)
+            request = self._sender.request(connection_id, data, method)
             link = self._sender._idle.pop() if self._sender._idle else None
             if link is None:
                 link = self._sender._connect(self._selector)

@@ -118,18 +118,33 @@ MessageAction = Callable[[Request, Runtime, "Outbox"], BroadcastStats]
 
 
 def _answering(action: MessageAction) -> Route:
-    """Wrap a message route: a ``ClientError`` becomes an error frame to the sender alone."""
+    """Wrap a message route: every frame is charged to its source's budget first; a
+    ``ClientError`` becomes an error frame to the sender alone, or, once the connection has
+    spent its refusal budget, the connection's close (``usecases.replies.refuse``)."""
 
     def route(request: Request, runtime: Runtime, outbox: Outbox | None) -> RouteResult:
         if outbox is None:
             raise RuntimeError("a message route needs an outbox")
+        from .usecases import admission  # noqa: PLC0415
+
         try:
+            admission.charge_source(
+                runtime.store, request.source_ip, runtime.settings, runtime.now_ms()
+            )
             return RouteResult(stats=action(request, runtime, outbox))
         except ClientError as error:
-            from .usecases.replies import reply_error  # noqa: PLC0415
+            from .usecases.replies import refuse  # noqa: PLC0415
 
-            stats = reply_error(request.connection_id, error, outbox=outbox)
-            return RouteResult(outcome="rejected", code=str(error.code), stats=stats)
+            closed, stats = refuse(
+                request.connection_id,
+                error,
+                store=runtime.store,
+                outbox=outbox,
+                settings=runtime.settings,
+                now_ms=runtime.now_ms(),
+            )
+            outcome = "closed" if closed else "rejected"
+            return RouteResult(outcome=outcome, code=str(error.code), stats=stats)
 
     return route
 
@@ -200,10 +215,16 @@ def _ping(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
     return ping(request.connection_id, store=runtime.store, outbox=outbox, now_ms=runtime.now_ms())
 
 
-def _default(request: Request, _runtime: Runtime, _outbox: Outbox) -> BroadcastStats:
+def _default(request: Request, runtime: Runtime, _outbox: Outbox) -> BroadcastStats:
     from .usecases.replies import reject_default  # noqa: PLC0415
 
-    reject_default(request.body, is_base64=request.is_base64)
+    reject_default(
+        request.connection_id,
+        request.body,
+        is_base64=request.is_base64,
+        store=runtime.store,
+        now_ms=runtime.now_ms(),
+    )
 
 
 ROUTES: Final[Mapping[str, Route]] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .gateway import POST_TO_CONNECTION
+from .gateway import DELETE_CONNECTION, POST_TO_CONNECTION
 
 # On the connections table itself (``connections.DynamoConnectionStore``): the sender is read
 # by the conditional update that spends its rate limit, so there is no GetItem.
@@ -26,4 +26,4 @@ MESSAGES_TABLE_ACTIONS: Final = frozenset(
 # ``@connections``: one IAM action for every call; the HTTP method is part of the resource,
 # ``{execution ARN}/{stage}/{METHOD}/@connections/*``.
 MANAGE_CONNECTIONS_ACTION: Final = "execute-api:ManageConnections"
-MANAGE_CONNECTIONS_METHODS: Final = frozenset({POST_TO_CONNECTION})
+MANAGE_CONNECTIONS_METHODS: Final = frozenset({POST_TO_CONNECTION, DELETE_CONNECTION})

@@ -37,6 +37,7 @@ class RecordingSender:
         self.delay_s = delay_s
         self.attempts: dict[str, int] = defaultdict(int)
         self.delivered: dict[str, list[bytes]] = defaultdict(list)
+        self.deleted: list[str] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -59,6 +60,16 @@ class RecordingSender:
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def delete_connection(self, connection_id: ConnectionId) -> None:
+        """Record a close; raise what the script says for it, as ``post`` does."""
+        with self._lock:
+            steps = self.script.get(connection_id)
+            step = steps.pop(0) if steps else None
+        if step is not None:
+            raise step
+        with self._lock:
+            self.deleted.append(connection_id)
 
     def frames(self, connection_id: str) -> list[dict[str, Any]]:
         """The JSON frames delivered to ``connection_id``."""
@@ -109,6 +120,14 @@ class MemoryStore:
             return Admission(connection, verdict.retry_after_ms)
         self.tats[key] = verdict.next_tat_ms
         return Admission(connection)
+
+    def admit_shared(self, key: str, budget: Budget, now_ms: int) -> int:
+        """GCRA over a dict for a shared counter, as the table does it."""
+        verdict = decide(self.tats.get((key, budget.attribute)), now_ms, budget)
+        if not verdict.allowed:
+            return verdict.retry_after_ms
+        self.tats[(key, budget.attribute)] = verdict.next_tat_ms
+        return 0
 
     def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         """Unexpired members of ``room``."""

@@ -55,6 +55,8 @@ class ManagementApiServer:
         self.requests: dict[str, int] = defaultdict(int)
         self.received: dict[str, list[bytes]] = defaultdict(list)
         self.log: list[Recorded] = []
+        self.deleted: list[str] = []
+        """Connections closed with DELETE, in order."""
         self.accepted = 0
         """TCP connections accepted so far."""
         self.hang_s = 1.0
@@ -147,6 +149,25 @@ class ManagementApiServer:
                 if status == 200:
                     self.send_response(200)
                     self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                error_type, message = ERROR_TYPES[status]
+                self._reply(status, error_type, message)
+
+            def do_DELETE(self) -> None:
+                """DeleteConnection: 204 with no body and no Content-Length (a body-less
+                status), or the connection's scripted error."""
+                if not self.path.startswith(prefix):
+                    self._reply(404, "NotFoundException", "Not Found")
+                    return
+                connection_id = unquote(self.path[len(prefix) :])
+                with server._lock:
+                    steps = server.script.get(connection_id)
+                    status = steps.pop(0) if steps else 200
+                    if status == 200:
+                        server.deleted.append(connection_id)
+                if status == 200:
+                    self.send_response(204)
                     self.end_headers()
                     return
                 error_type, message = ERROR_TYPES[status]

@@ -121,3 +121,24 @@ def test_all_problems_are_reported_at_once() -> None:
     assert EnvVar.TABLE_NAME in message
     assert EnvVar.FANOUT_CONCURRENCY in message
     assert EnvVar.CONNECTION_TTL_SECONDS in message
+
+
+SHARED_BUDGETS = {
+    EnvVar.RATE_LIMIT_ROOM_MESSAGES_PER_MINUTE: "rate_limit_room_messages_per_minute",
+    EnvVar.RATE_LIMIT_ROOM_MESSAGE_BURST: "rate_limit_room_message_burst",
+    EnvVar.RATE_LIMIT_SOURCE_FRAMES_PER_MINUTE: "rate_limit_source_frames_per_minute",
+    EnvVar.RATE_LIMIT_SOURCE_FRAME_BURST: "rate_limit_source_frame_burst",
+    EnvVar.RATE_LIMIT_REFUSALS_PER_MINUTE: "rate_limit_refusals_per_minute",
+    EnvVar.RATE_LIMIT_REFUSAL_BURST: "rate_limit_refusal_burst",
+}
+
+
+@pytest.mark.parametrize(("name", "field"), SHARED_BUDGETS.items())
+def test_room_source_and_refusal_budgets_are_read_and_bounded(name: EnvVar, field: str) -> None:
+    """Each of the room's, the source's and the refusal budget's variables lands in its field,
+    and 0 or a value past the ceiling is refused naming the variable."""
+    base = {EnvVar.TABLE_NAME: "t", EnvVar.MESSAGES_TABLE_NAME: "m"}
+    assert getattr(Settings.from_env({**base, name: "7"}), field) == 7
+    for bad in ("0", "100000000", "many"):
+        with pytest.raises(ConfigurationError, match=str(name)):
+            Settings.from_env({**base, name: bad})

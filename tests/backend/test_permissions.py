@@ -33,7 +33,9 @@ from tests.backend.conftest import REGION
 from tests.backend.management_api_server import ManagementApiServer
 
 # The stores' public methods this test runs; a new one must be added here (and so checked).
-EXERCISED_STORE_METHODS = frozenset({"put", "prune", "remove", "admit", "members", "count_connect"})
+EXERCISED_STORE_METHODS = frozenset(
+    {"put", "prune", "remove", "admit", "members", "count_connect", "admit_shared"}
+)
 EXERCISED_MESSAGE_STORE_METHODS = frozenset({"add", "read"})
 # A TransactWriteItems is authorised by the operations inside it.
 TRANSACTION_OPERATIONS = {
@@ -88,6 +90,10 @@ class RecordingDynamoDB:
         values = request["ExpressionAttributeValues"]
         if ":one" in values:  # a connect counter
             return {"Attributes": {"connects": {"N": "1"}}}
+        if request["Key"]["connectionId"]["S"].startswith("rate#"):  # a shared budget
+            if self.refuse_update:
+                raise _refused_update()
+            return {"Attributes": {"tat": {"N": "2"}}}
         if self.refuse_update and ":now" in values:
             raise _refused_update()  # the burst path: a second, conditioned update
         return {"Attributes": _connection_item()}
@@ -163,8 +169,10 @@ def recorded() -> Iterator[RecordingDynamoDB]:
     store = DynamoConnectionStore(client, "table", page_size=1)
     store.put(Connection(ConnectionId("c1"), "room", "ada", 1, 99))
     store.admit(ConnectionId("c1"), Budget("tatTest", 60, 2), 1)
+    store.admit_shared("rate#room#room", Budget("tat", 60, 2), 1)
     client.refuse_update = True
     store.admit(ConnectionId("c1"), Budget("tatTest", 60, 2), 1)
+    store.admit_shared("rate#room#room", Budget("tat", 60, 2), 1)
     assert [m.connection_id for m in store.members("room", 1)] == [ConnectionId("c1")]
     store.prune(ConnectionId("c1"), 2)
     store.remove(ConnectionId("c1"))
@@ -219,6 +227,7 @@ def test_the_boto3_sender_uses_only_declared_http_methods() -> None:
             return lambda **_: calls.append(method)
 
     ManagementApiSender(Client()).post(ConnectionId("c1"), b"{}")
+    ManagementApiSender(Client()).delete_connection(ConnectionId("c1"))
     model = botocore.session.get_session().get_service_model("apigatewaymanagementapi")
     methods = {
         model.operation_model(operation("apigatewaymanagementapi", m)).http["method"] for m in calls
@@ -233,8 +242,10 @@ def test_the_signed_sender_uses_only_declared_http_methods(
     methods: set[str] = set()
     original = SignedHttpSender.request
 
-    def request(self: SignedHttpSender, connection_id: ConnectionId, data: bytes) -> bytes:
-        raw = original(self, connection_id, data)  # the bytes written to the socket
+    def request(
+        self: SignedHttpSender, connection_id: ConnectionId, data: bytes, method: str = "POST"
+    ) -> bytes:
+        raw = original(self, connection_id, data, method)  # the bytes written to the socket
         methods.add(raw.split(b" ", 1)[0].decode())
         return raw
 
@@ -242,5 +253,7 @@ def test_the_signed_sender_uses_only_declared_http_methods(
     credentials = ReadOnlyCredentials("AKIDEXAMPLE", "secret", None)
     sender = SignedHttpSender(management_api.endpoint, lambda: credentials, REGION, pool_size=1)
     sender.post(ConnectionId("c1"), b"{}")
+    sender.delete_connection(ConnectionId("c1"))
     assert management_api.received[ConnectionId("c1")] == [b"{}"]
+    assert management_api.deleted == [ConnectionId("c1")]
     assert methods == MANAGE_CONNECTIONS_METHODS

@@ -21,7 +21,7 @@ from ..ids import decode_ulid_time
 from ..messages import MessageStore, StoredMessage
 from ..presence import names_gone, present_elsewhere, roster
 from ..protocol import History, Join, Members, SendMessage, parse_frame, unknown_action
-from .admission import admit, message_budget, read_budget
+from .admission import admit, admit_message, read_budget
 
 if TYPE_CHECKING:
     from ..broadcast import Outbox
@@ -96,7 +96,7 @@ def send_message(
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
     if not isinstance(frame, SendMessage):
         raise unknown_action()
-    sender = admit(store, connection_id, message_budget(settings), now_ms, frame.client_id)
+    sender = admit_message(store, connection_id, settings, now_ms, frame.client_id)
     message_id = new_id()
     sent_at_ms = decode_ulid_time(message_id)  # one clock reading for both id and sentAt
     message = StoredMessage(
