@@ -96,14 +96,17 @@ def run_smoke(
         )
     except subprocess.TimeoutExpired as error:
         return [], [Problem(SMOKE_AREA, f"the smoke ran longer than {error.timeout:.0f} s")]
-    lines = result.stdout.splitlines()
-    if result.returncode == 0:
+    return read_result(result.returncode, result.stdout, result.stderr)
+
+
+def read_result(status: int, stdout: str, stderr: str) -> tuple[list[str], list[Problem]]:
+    """The smoke's lines, and a problem per ``FAIL`` line when it exited non-zero (its error
+    output when it failed without one: it could not start)."""
+    lines = stdout.splitlines()
+    if status == 0:
         return lines, []
     failed = [line.partition(" ")[2].strip() for line in lines if line.startswith("FAIL")]
     problems = [Problem(SMOKE_AREA, f"the smoke's check failed: {line}") for line in failed]
     return lines, problems or [
-        Problem(
-            SMOKE_AREA,
-            f"the smoke exited with {result.returncode}: {result.stderr.strip()[-2000:]}",
-        )
+        Problem(SMOKE_AREA, f"the smoke exited with {status}: {stderr.strip()[-2000:]}")
     ]

@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
 from botocore.config import Config
@@ -227,7 +227,7 @@ async def chat_checks(
         await asyncio.gather(*(c.socket.close() for c in clients), return_exceptions=True)
 
 
-async def _attempt(run: Run, name: str, check: Any) -> None:
+async def _attempt(run: Run, name: str, check: Awaitable[str]) -> None:
     """Await ``check`` (a coroutine answering the line's detail) and record its line."""
     try:
         run.record(name, OK, await check)

@@ -63,19 +63,18 @@ class Run:
         for name in names:
             self.record(name, SKIP, why)
 
-    @property
-    def failed(self) -> list[Check]:
-        """The checks that failed: the exit status is 1 when there is any."""
-        return [c for c in self.checks if c.status == FAIL]
 
-    def summary(self) -> str:
-        """``7 of 9 checks passed, 2 skipped`` (and how many failed)."""
-        passed = sum(c.status == OK for c in self.checks)
-        skipped = sum(c.status == SKIP for c in self.checks)
-        failed = len(self.failed)
-        parts = [f"{passed} of {len(self.checks)} checks passed"]
-        if skipped:
-            parts.append(f"{skipped} skipped")
-        if failed:
-            parts.append(f"{failed} FAILED")
-        return ", ".join(parts)
+def failed(checks: list[Check]) -> list[Check]:
+    """The checks that failed: the exit status is 1 when there is any (a skip is not one)."""
+    return [c for c in checks if c.status == FAIL]
+
+
+def summary(checks: list[Check]) -> str:
+    """``7 of 9 checks passed, 2 skipped`` (and how many failed)."""
+    counts = {status: sum(c.status == status for c in checks) for status in (OK, SKIP, FAIL)}
+    parts = [f"{counts[OK]} of {len(checks)} checks passed"]
+    if counts[SKIP]:
+        parts.append(f"{counts[SKIP]} skipped")
+    if counts[FAIL]:
+        parts.append(f"{counts[FAIL]} FAILED")
+    return ", ".join(parts)

@@ -117,9 +117,10 @@ def check_csp_header(header: str, page_html: str, websocket_url: str) -> str:
     wrong: list[str] = []
     for meta in csp_policies(page_html):
         for name, sources in directives(meta).items():
-            if sorted(policy.get(name, [])) != sorted(sources):
+            sent = policy.get(name, [])
+            if sorted(sent) != sorted(sources):
                 wrong.append(
-                    f"{name} is {' '.join(policy.get(name, [])) or 'missing'!s} in the header, "
+                    f"{name} is {' '.join(sent) or 'missing'} in the header, "
                     f"{' '.join(sources)} in the page's <meta>"
                 )
     if policy.get("frame-ancestors") != ["'none'"]:

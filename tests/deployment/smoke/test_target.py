@@ -62,5 +62,5 @@ def test_an_unknown_skip_is_refused(tmp_path: Path, capsys: Any) -> None:
     assert main(["--outputs", str(outputs), "--skip", "CSP headers=typo"]) == 1
     assert main(["--outputs", str(outputs), "--skip", "CSP header="]) == 1
     err = capsys.readouterr().err
-    assert "--skip 'CSP headers=typo': give CHECK=WHY, CHECK one of page, config.js" in err
+    assert "--skip 'CSP headers=typo': give CHECK=WHY, CHECK one of site bucket, CSP header" in err
     assert "--skip 'CSP header='" in err
