@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 
 from deployment.product import AuthMode
 from deployment.smoke import OUTPUTS, SmokeError, SmokeTarget, main
+from deployment.smoke.target import AUTHORIZER_OUTPUT, CLIENT_OUTPUT, USER_POOL_OUTPUT
+from deployment.terraform.workspace import TERRAFORM_DIR
 
 PLAIN = {name: f"{name}-value" for name in OUTPUTS}
 
@@ -64,3 +67,11 @@ def test_an_unknown_skip_is_refused(tmp_path: Path, capsys: Any) -> None:
     err = capsys.readouterr().err
     assert "--skip 'CSP headers=typo': give CHECK=WHY, CHECK one of site bucket, CSP header" in err
     assert "--skip 'CSP header='" in err
+
+
+def test_every_output_the_smoke_reads_is_one_terraform_declares() -> None:
+    """A renamed output would read as missing (or, for the pool, as the open chat): each name
+    the smoke reads is declared in terraform/outputs.tf."""
+    declared = set(re.findall(r'^output "(\w+)"', (TERRAFORM_DIR / "outputs.tf").read_text(), re.M))
+    read = {*OUTPUTS, USER_POOL_OUTPUT, CLIENT_OUTPUT, AUTHORIZER_OUTPUT}
+    assert read - declared == set()
