@@ -9,13 +9,13 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import boto3
 from botocore.config import Config
 
 from deployment.smoke import chat, site
-from deployment.smoke.report import SKIP, Check, CheckFailed, Printer, Run, failed, summary
+from deployment.smoke.report import FAIL, SKIP, Check, Printer, Run, failed, summary
 from deployment.smoke.sign_in import ID_TOKEN_ENV, signed_in
 from deployment.smoke.target import SmokeError, SmokeTarget, terraform_outputs
 from deployment.terraform.workspace import TERRAFORM_DIR
@@ -72,39 +72,44 @@ def _site_checks(
         return site.check_bucket(buckets[0])
 
     run.attempt(BUCKET, bucket)
+    _csp_header(run, target, pages[0] if pages else None, buckets[0] if buckets else None)
+
+
+def _csp_header(
+    run: Run, target: SmokeTarget, page: site.Page | None, bucket: site.Bucket | None
+) -> None:
+    """The header, checked when it is sent; when it is not, the hosting mode (the bucket's
+    website configuration) says whether it could be: only CloudFront sends headers."""
+    header = None if page is None else page.headers.get(site.CSP_HEADER)
     if CSP_HEADER in run.skips:
         run.attempt(CSP_HEADER, lambda: "")  # recorded as skipped, with the caller's reason
-        return
-    header = pages[0].headers.get(site.CSP_HEADER) if pages else None
-    if not pages:
+    elif page is None:
         run.record(CSP_HEADER, SKIP, f"no page ({PAGE} failed)")
     elif header:
         run.attempt(
-            CSP_HEADER,
-            lambda: site.check_csp_header(header, pages[0].body, target.websocket_url),
+            CSP_HEADER, lambda: site.check_csp_header(header, page.body, target.websocket_url)
         )
-    elif buckets and buckets[0].website:
+    elif bucket is not None and bucket.website:
         run.record(
             CSP_HEADER,
             SKIP,
             'hosting_mode = "s3-website": the S3 website endpoint cannot send response '
             "headers, so the page has only its <meta> policy (checked by page)",
         )
-    else:
-        run.attempt(CSP_HEADER, _no_header(bool(buckets)))
-
-
-def _no_header(mode_known: bool) -> Any:
-    def fail() -> str:
-        raise CheckFailed(
+    elif bucket is not None:
+        run.record(
+            CSP_HEADER,
+            FAIL,
             "the page is served without a Content-Security-Policy header: CloudFront's "
-            "response headers policy is missing (terraform/website_cloudfront.tf)"
-            if mode_known
-            else "the page is served without a Content-Security-Policy header, and the bucket "
-            f"could not be read to tell whether it is the S3 website endpoint (see {BUCKET})"
+            "response headers policy is missing (terraform/website_cloudfront.tf)",
         )
-
-    return fail
+    else:
+        run.record(
+            CSP_HEADER,
+            FAIL,
+            "the page is served without a Content-Security-Policy header, and the bucket "
+            f"could not be read to tell whether it is the S3 website endpoint (see {BUCKET})",
+        )
 
 
 def _skips(values: Sequence[str]) -> dict[str, str]:

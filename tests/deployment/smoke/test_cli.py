@@ -219,3 +219,17 @@ def test_an_open_chat_posing_as_signed_in_fails_the_sign_in_checks(
         "FAIL  signed-in name: alice's message came from 'alice', not 'Ada', the token's name"
         in printed
     )
+
+
+@pytest.mark.slow
+def test_a_page_without_the_header_fails_when_cloudfront_should_send_it(
+    outputs: Path, capsys: Any
+) -> None:
+    """The bucket has no website configuration (CloudFront mode), so a page served without a
+    Content-Security-Policy header is a failure, never a silent pass."""
+    assert main(["--outputs", str(outputs), "--page-wait", "5"]) == 1
+    printed = capsys.readouterr().out
+    assert (
+        "FAIL  CSP header: the page is served without a Content-Security-Policy header: "
+        "CloudFront's response headers policy is missing (terraform/website_cloudfront.tf)"
+    ) in printed.splitlines()
