@@ -85,7 +85,10 @@ class Client:
                 break
             except ConnectionClosed as closed:
                 raise CheckFailed(f"{self.person}'s socket closed waiting for {what}") from closed
-            frame = json.loads(raw)
+            try:
+                frame = json.loads(raw)
+            except ValueError as error:
+                raise CheckFailed(f"{self.person} received a frame that is not JSON") from error
             if isinstance(frame, dict) and wanted(frame):
                 return frame
         raise CheckFailed(f"{self.person} received no {what} within {timeout_s:.0f} s")

@@ -68,7 +68,12 @@ def signed_in(
         return
     if target.auth is AuthMode.OIDC:
         if id_token:
-            name = token_display_name(id_token)
+            try:
+                name = token_display_name(id_token)
+            except jwt.PyJWTError as error:
+                run.record(SIGN_IN, FAIL, f"the ID token given is not a JWT ({error})")
+                yield None
+                return
             run.record(SIGN_IN, OK, f"auth = oidc: the ID token given, for {name!r}")
             yield Identity(id_token, name)
         else:

@@ -124,3 +124,12 @@ def test_oidc_with_a_token_expects_the_authorizers_name_for_it() -> None:
         assert identity is not None
         assert (identity.token, identity.name) == (token, "ada")
     assert lines == ["ok    sign-in: auth = oidc: the ID token given, for 'ada'"]
+
+
+def test_an_oidc_token_that_is_not_a_jwt_fails_its_line() -> None:
+    """A mistyped token is a FAIL saying so, not a traceback; no identity."""
+    lines: list[str] = []
+    target = dataclasses.replace(TARGET, auth=AuthMode.OIDC)
+    with signed_in(target, None, Run(lines.append), "not-a-token") as identity:
+        assert identity is None
+    assert lines[0].startswith("FAIL  sign-in: the ID token given is not a JWT (")
