@@ -113,10 +113,14 @@ deploy: $(STAMP) build
 	terraform -chdir=$(TF_DIR) apply
 	@echo "Open the chat at: $$(terraform -chdir=$(TF_DIR) output -raw website_url)"
 
-## smoke: after `make deploy`, check the real deployment (page, WebSockets, @connections) with
-## your AWS credentials; one line per check, non-zero exit on any failure (never run in CI)
+## smoke: after `make deploy`, check the real deployment (page, CSP header, bucket not public,
+## sign-in, WebSockets, history, @connections) with your AWS credentials; one line per check,
+## non-zero exit on any failure (never run against AWS in CI; the rehearsal runs it on moto).
+## With auth = "cognito" it signs in a throwaway user it deletes; with "oidc" give a token:
+## SMOKE_ARGS="--id-token eyJ..." (or AWSOME_SMOKE_ID_TOKEN), else those checks are skipped
+SMOKE_ARGS ?=
 smoke: $(STAMP)
-	$(PY) -m deployment.smoke --terraform-dir $(TF_DIR)
+	$(PY) -m deployment.smoke --terraform-dir $(TF_DIR) $(SMOKE_ARGS)
 
 destroy:
 	terraform -chdir=$(TF_DIR) init

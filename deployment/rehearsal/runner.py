@@ -37,6 +37,7 @@ from deployment.rehearsal import (
     local_run,
     readback,
     site_checks,
+    smoke_run,
 )
 from deployment.rehearsal.api_checks import ApiWiring, AuthorizerWiring
 from deployment.rehearsal.readback import Api, AppClient, Function, UserPool
@@ -81,6 +82,7 @@ STEP_ENV: Final = "check the function's environment and table"
 STEP_SITE: Final = "download and check the site"
 STEP_START: Final = "start the local gateway from what Terraform created"
 STEP_WEBSOCKETS: Final = "chat over WebSockets"
+STEP_SMOKE: Final = "run `make smoke` on it"
 STEP_BROWSER: Final = "chat in the browser"
 STEP_DESTROY: Final = "destroy everything Terraform created"
 
@@ -335,7 +337,7 @@ def _rehearse_applied(
         work = Path(scratch)
         _read_back(report, options, deployment, found, work)
 
-        later = [STEP_START, STEP_WEBSOCKETS, STEP_BROWSER]
+        later = [STEP_START, STEP_WEBSOCKETS, STEP_SMOKE, STEP_BROWSER]
         if report.problems or found.function is None or found.code_dir is None:
             reason = "the deployment has the problems above; a chat on it would only show them"
             for title in later:
@@ -365,6 +367,11 @@ def _rehearse_applied(
                     origins_restricted=bool(running.environment.get(product.ORIGINS_VARIABLE)),
                     sign_in=_sign_in(deployment, found),
                 )
+                for note in notes:
+                    step.note(note)
+                step.extend(problems)
+            with report.step(STEP_SMOKE, area=smoke_run.SMOKE_AREA) as step:
+                notes, problems = smoke_run.run_smoke(deployment, running, work)
                 for note in notes:
                     step.note(note)
                 step.extend(problems)

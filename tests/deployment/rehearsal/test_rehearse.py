@@ -6,6 +6,8 @@ configuration runs once, end to end with the browser, as `make rehearse` runs it
 broken copies run in the faster s3-website mode, each of which must be reported with the exact
 problem and still destroyed; last, sign-in (`auth = "cognito"`, issue #17) runs end to end in
 s3-website mode (not yet measured: it needs the local stack's authorizer and Terraform's).
+Both chat runs also run `make smoke` on the deployment (the open one and the signed-in one):
+3.4 to 5.6 s each, measured here.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from deployment.rehearsal.runner import (
     STEP_AUTHORIZER,
     STEP_BROWSER,
     STEP_DESTROY,
+    STEP_SMOKE,
     STEP_START,
     STEP_WEBSOCKETS,
 )
+from deployment.rehearsal.smoke_run import CSP_HEADER_NOT_REHEARSED
 from deployment.terraform.applied import DEFAULT_REGION
 from deployment.terraform.emulator import emulator_inventory
 from deployment.terraform.tools import TerraformTool
@@ -84,12 +88,13 @@ def broken_copy(tmp_path: Path, file: str, pattern: str, replacement: str) -> Pa
 def test_the_applied_deployment_chats_end_to_end(
     terraform_tool: TerraformTool, lambda_zip: Path, moto: MotoServer, chromium: Path
 ) -> None:
-    """As `make rehearse`: every step passes on what Terraform created, then it is destroyed."""
+    """As `make rehearse`: every step passes on what Terraform created, `make smoke` included
+    (the bucket private, the CSP header skipped saying why), then it is destroyed."""
     report, printed = run(
         RehearsalOptions(lambda_zip=lambda_zip, tool=terraform_tool, moto=moto, chromium=chromium)
     )
     assert report.problems == []
-    assert [s.status for s in report.steps] == ["ok"] * 11
+    assert [s.status for s in report.steps] == ["ok"] * 12
     assert report.ok
     lines = "\n".join(printed)
     # Configured from the deployment, not from local defaults.
@@ -106,7 +111,24 @@ def test_the_applied_deployment_chats_end_to_end(
     ) in lines
     assert "mapped ALLOWED_ORIGINS: https://" in lines
     assert "alice's page shows bob's message" in lines
+    smoke = step_lines(report, STEP_SMOKE)
+    assert re.search(
+        r"^ok    site bucket: bucket awsome-chat-site-\w+ is not public: Block Public Access is "
+        "fully on and S3 judges its policy not public$",
+        smoke,
+        re.M,
+    )
+    assert f"skip  CSP header: {CSP_HEADER_NOT_REHEARSED} (skipped with --skip)" in smoke
+    assert "ok    join/history: join answered members (alice, bob) and history holding " in smoke
+    assert smoke.splitlines()[-1] == "10 of 11 checks passed, 1 skipped"
     assert_destroyed(report, printed, moto)
+
+
+def step_lines(report: Report, title: str) -> str:
+    """What one step printed."""
+    step = report.find(title)
+    assert step is not None
+    return "\n".join(step.lines)
 
 
 def broken_options(
@@ -144,7 +166,7 @@ def test_a_route_renamed_in_terraform_is_reported(
         ),
     ]
     assert not report.ok
-    for title in (STEP_START, STEP_WEBSOCKETS, STEP_BROWSER):
+    for title in (STEP_START, STEP_WEBSOCKETS, STEP_SMOKE, STEP_BROWSER):
         step = report.find(title)
         assert step is not None
         assert step.status == "skipped"
@@ -202,7 +224,9 @@ def test_the_signed_in_deployment_chats_end_to_end(
     chromium: Path,
 ) -> None:
     """auth = "cognito": the authorizer Terraform created guards $connect on the local gateway,
-    users of the pool it created sign in and chat under their names, then all is destroyed."""
+    users of the pool it created sign in and chat under their names, `make smoke` signs its
+    throwaway user in, is refused without a token and deletes the user; then all is
+    destroyed."""
     report, printed = run(
         RehearsalOptions(
             hosting_mode="s3-website",
@@ -215,7 +239,7 @@ def test_the_signed_in_deployment_chats_end_to_end(
         )
     )
     assert report.problems == []
-    assert [s.status for s in report.steps] == ["ok"] * 12
+    assert [s.status for s in report.steps] == ["ok"] * 13
     authorizer_step = report.find(STEP_AUTHORIZER)
     assert authorizer_step is not None
     assert authorizer_step.status == "ok"
@@ -236,4 +260,18 @@ def test_the_signed_in_deployment_chats_end_to_end(
     assert "signed in, everyone chats under their token's name" in lines
     assert "refused with 401: a connect with no Sec-WebSocket-Protocol header" in lines
     assert "alice's page shows bob's message" in lines
+    smoke = step_lines(report, STEP_SMOKE)
+    created = re.search(r"^ok    sign-in: created user (smoke-\w+) in pool ", smoke, re.M)
+    assert created is not None
+    user = created.group(1)
+    for line in (
+        "ok    tokenless connect: a connect without a token (no Sec-WebSocket-Protocol) is "
+        "refused with 401",
+        f"ok    signed-in name: the message came from {user!r}, the token's name",
+        f"ok    delete user: {user} deleted from pool ",
+        'skip  CSP header: hosting_mode = "s3-website": the S3 website endpoint cannot send',
+        "ok    site bucket: bucket awsome-chat-site-",
+    ):
+        assert line in smoke
+    assert smoke.splitlines()[-1] == "14 of 15 checks passed, 1 skipped"
     assert_destroyed(report, printed, moto)
