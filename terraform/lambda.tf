@@ -40,6 +40,8 @@ resource "aws_lambda_function" "chat" {
       FANOUT_CONCURRENCY             = tostring(var.fanout_concurrency)
       CONNECTION_TTL_SECONDS         = tostring(var.connection_ttl_seconds)
       AUTH_MODE                      = var.auth
+      LIVE_CONNECTIONS_PER_ROOM      = tostring(var.live_connections_per_room)
+      LIVE_CONNECTIONS_TOTAL         = tostring(var.live_connections_total)
     }
   }
 

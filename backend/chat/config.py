@@ -38,6 +38,8 @@ class EnvVar(StrEnum):
     FANOUT_CONCURRENCY = "FANOUT_CONCURRENCY"
     CONNECTION_TTL_SECONDS = "CONNECTION_TTL_SECONDS"
     AUTH_MODE = "AUTH_MODE"
+    LIVE_CONNECTIONS_PER_ROOM = "LIVE_CONNECTIONS_PER_ROOM"
+    LIVE_CONNECTIONS_TOTAL = "LIVE_CONNECTIONS_TOTAL"
 
 
 class AuthMode(StrEnum):
@@ -81,6 +83,12 @@ DEFAULT_METRICS_NAMESPACE = "awsome-chat"
 DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE = 60
 DEFAULT_ROOM_MAX_MEMBERS = 1000
 MAX_ROOM_MAX_MEMBERS = 100_000
+# Live connections one source address, or one signed-in user, may hold in one room (never more
+# than a quarter of ROOM_MAX_MEMBERS, at least one) and in all rooms: a person's tabs and
+# devices fit; an office behind one NAT may need more.
+DEFAULT_LIVE_CONNECTIONS_PER_ROOM = 25
+DEFAULT_LIVE_CONNECTIONS_TOTAL = 100
+MAX_LIVE_CONNECTIONS = 100_000
 # CloudWatch namespaces: 1-255 characters, no leading colon ("Namespace", CloudWatch API).
 _NAMESPACE = re.compile(r"[0-9A-Za-z.\-_/#:]{1,255}")
 # API Gateway closes every WebSocket after 2 hours ("API Gateway quotas for configuring and
@@ -130,6 +138,8 @@ class Settings:
     connect_rate_limit_per_minute: int = DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE
     room_max_members: int = DEFAULT_ROOM_MAX_MEMBERS
     auth_mode: AuthMode = AuthMode.NONE
+    live_connections_per_room: int = DEFAULT_LIVE_CONNECTIONS_PER_ROOM
+    live_connections_total: int = DEFAULT_LIVE_CONNECTIONS_TOTAL
 
     @property
     def message_retention_s(self) -> int:
@@ -233,6 +243,13 @@ class Settings:
         room_max = _bounded(
             env, EnvVar.ROOM_MAX_MEMBERS, DEFAULT_ROOM_MAX_MEMBERS, MAX_ROOM_MAX_MEMBERS, problems
         )
+        live_per_room, live_total = (
+            _bounded(env, name, default, MAX_LIVE_CONNECTIONS, problems)
+            for name, default in (
+                (EnvVar.LIVE_CONNECTIONS_PER_ROOM, DEFAULT_LIVE_CONNECTIONS_PER_ROOM),
+                (EnvVar.LIVE_CONNECTIONS_TOTAL, DEFAULT_LIVE_CONNECTIONS_TOTAL),
+            )
+        )
         namespace = env.get(EnvVar.METRICS_NAMESPACE, "").strip() or DEFAULT_METRICS_NAMESPACE
         if not _NAMESPACE.fullmatch(namespace) or namespace.startswith(":"):
             problems.append(
@@ -270,6 +287,8 @@ class Settings:
             connect_rate_limit_per_minute=connect_rate,
             room_max_members=room_max,
             auth_mode=AuthMode(auth_raw),
+            live_connections_per_room=live_per_room,
+            live_connections_total=live_total,
         )
 
 
