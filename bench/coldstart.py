@@ -15,7 +15,7 @@ compiles the zip's sources for its own interpreter, the same way (hash-checked `
   and the ``@connections`` sender) and posts the ``pong`` to a local ``@connections`` sink that
   answers 200.
 - ``$connect``: import, serve a ``$connect``: a DynamoDB client, then the source's connect
-  counter, the room's members and the ``PutItem``, in moto (alice presents her key, so every
+  counter and the admission's ``TransactWriteItems``, in moto (alice presents her key, so every
   sample is admitted).
 - the floor, any boto3 handler's: import boto3, create a DynamoDB and an
   ``apigatewaymanagementapi`` client.
@@ -56,6 +56,7 @@ from local_stack.dynamodb import MotoServer, create_table
 
 use_backend()
 
+from chat.config import MAX_LIVE_CONNECTIONS, EnvVar  # noqa: E402
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA  # noqa: E402
 
 NAME: Final = "coldstart"
@@ -237,6 +238,10 @@ def _environment(task: Path, endpoint: str, dynamodb: str) -> dict[str, str]:
         "MESSAGES_TABLE_NAME": _MESSAGES_TABLE,
         "CONNECTIONS_ENDPOINT": endpoint,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
+        # Every $connect sample is one connection id from one address, counted again each
+        # time: lift the live-connection caps (a quarter of the room, 250 samples, remains).
+        EnvVar.LIVE_CONNECTIONS_PER_ROOM.value: str(MAX_LIVE_CONNECTIONS),
+        EnvVar.LIVE_CONNECTIONS_TOTAL.value: str(MAX_LIVE_CONNECTIONS),
     }
 
 

@@ -37,6 +37,7 @@ from aiohttp import web
 from authorizer.config import EnvVar as AuthorizerEnv
 from chat.config import (
     DEFAULT_MAX_MESSAGE_CHARS,
+    MAX_LIVE_CONNECTIONS,
     MAX_RATE_LIMIT_BURST,
     MAX_RATE_LIMIT_PER_MINUTE,
     EnvVar,
@@ -90,6 +91,9 @@ LIFTED_RATE_LIMITS: Final = {
             EnvVar.RATE_LIMIT_REFUSAL_BURST,
         )
     },
+    # Still at most a quarter of a room per address (chat.usecases.connect).
+    EnvVar.LIVE_CONNECTIONS_PER_ROOM.value: str(MAX_LIVE_CONNECTIONS),
+    EnvVar.LIVE_CONNECTIONS_TOTAL.value: str(MAX_LIVE_CONNECTIONS),
 }
 _START_TIMEOUT_S: Final = 60.0
 CHAT_ROUTES: Final = RESERVED_ROUTES | ACTIONS

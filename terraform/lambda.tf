@@ -47,6 +47,8 @@ resource "aws_lambda_function" "chat" {
       RATE_LIMIT_SOURCE_FRAME_BURST       = tostring(var.rate_limit_source_frame_burst)
       RATE_LIMIT_REFUSALS_PER_MINUTE      = tostring(var.rate_limit_refusals_per_minute)
       RATE_LIMIT_REFUSAL_BURST            = tostring(var.rate_limit_refusal_burst)
+      LIVE_CONNECTIONS_PER_ROOM           = tostring(var.live_connections_per_room)
+      LIVE_CONNECTIONS_TOTAL              = tostring(var.live_connections_total)
     }
   }
 

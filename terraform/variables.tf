@@ -555,3 +555,25 @@ variable "rate_limit_refusal_burst" {
     error_message = "rate_limit_refusal_burst must be a whole number from 1 to 1000."
   }
 }
+
+variable "live_connections_per_room" {
+  description = "Live connections one source address, or one signed-in user, may hold in one room (LIVE_CONNECTIONS_PER_ROOM); never more than a quarter of room_max_members (at least one). The next $connect is refused with 429."
+  type        = number
+  default     = 25
+
+  validation {
+    condition     = var.live_connections_per_room >= 1 && var.live_connections_per_room <= 100000 && floor(var.live_connections_per_room) == var.live_connections_per_room
+    error_message = "live_connections_per_room must be a whole number from 1 to 100000."
+  }
+}
+
+variable "live_connections_total" {
+  description = "Live connections one source address, or one signed-in user, may hold in all rooms together (LIVE_CONNECTIONS_TOTAL); the next $connect is refused with 429. Raise it for many users behind one NAT."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.live_connections_total >= 1 && var.live_connections_total <= 100000 && floor(var.live_connections_total) == var.live_connections_total
+    error_message = "live_connections_total must be a whole number from 1 to 100000."
+  }
+}

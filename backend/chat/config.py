@@ -44,6 +44,8 @@ class EnvVar(StrEnum):
     RATE_LIMIT_SOURCE_FRAME_BURST = "RATE_LIMIT_SOURCE_FRAME_BURST"
     RATE_LIMIT_REFUSALS_PER_MINUTE = "RATE_LIMIT_REFUSALS_PER_MINUTE"
     RATE_LIMIT_REFUSAL_BURST = "RATE_LIMIT_REFUSAL_BURST"
+    LIVE_CONNECTIONS_PER_ROOM = "LIVE_CONNECTIONS_PER_ROOM"
+    LIVE_CONNECTIONS_TOTAL = "LIVE_CONNECTIONS_TOTAL"
 
 
 class AuthMode(StrEnum):
@@ -97,6 +99,12 @@ DEFAULT_RATE_LIMIT_SOURCE_FRAME_BURST = 200
 DEFAULT_RATE_LIMIT_REFUSALS_PER_MINUTE = 10
 DEFAULT_RATE_LIMIT_REFUSAL_BURST = 20
 MAX_ROOM_MAX_MEMBERS = 100_000
+# Live connections one source address, or one signed-in user, may hold in one room (never more
+# than a quarter of ROOM_MAX_MEMBERS, at least one) and in all rooms: a person's tabs and
+# devices fit; an office behind one NAT may need more.
+DEFAULT_LIVE_CONNECTIONS_PER_ROOM = 25
+DEFAULT_LIVE_CONNECTIONS_TOTAL = 100
+MAX_LIVE_CONNECTIONS = 100_000
 # CloudWatch namespaces: 1-255 characters, no leading colon ("Namespace", CloudWatch API).
 _NAMESPACE = re.compile(r"[0-9A-Za-z.\-_/#:]{1,255}")
 # API Gateway closes every WebSocket after 2 hours ("API Gateway quotas for configuring and
@@ -152,6 +160,8 @@ class Settings:
     rate_limit_source_frame_burst: int = DEFAULT_RATE_LIMIT_SOURCE_FRAME_BURST
     rate_limit_refusals_per_minute: int = DEFAULT_RATE_LIMIT_REFUSALS_PER_MINUTE
     rate_limit_refusal_burst: int = DEFAULT_RATE_LIMIT_REFUSAL_BURST
+    live_connections_per_room: int = DEFAULT_LIVE_CONNECTIONS_PER_ROOM
+    live_connections_total: int = DEFAULT_LIVE_CONNECTIONS_TOTAL
 
     @property
     def message_retention_s(self) -> int:
@@ -256,6 +266,13 @@ class Settings:
         room_max = _bounded(
             env, EnvVar.ROOM_MAX_MEMBERS, DEFAULT_ROOM_MAX_MEMBERS, MAX_ROOM_MAX_MEMBERS, problems
         )
+        live_per_room, live_total = (
+            _bounded(env, name, default, MAX_LIVE_CONNECTIONS, problems)
+            for name, default in (
+                (EnvVar.LIVE_CONNECTIONS_PER_ROOM, DEFAULT_LIVE_CONNECTIONS_PER_ROOM),
+                (EnvVar.LIVE_CONNECTIONS_TOTAL, DEFAULT_LIVE_CONNECTIONS_TOTAL),
+            )
+        )
         namespace = env.get(EnvVar.METRICS_NAMESPACE, "").strip() or DEFAULT_METRICS_NAMESPACE
         if not _NAMESPACE.fullmatch(namespace) or namespace.startswith(":"):
             problems.append(
@@ -299,6 +316,8 @@ class Settings:
             rate_limit_source_frame_burst=rates[EnvVar.RATE_LIMIT_SOURCE_FRAME_BURST],
             rate_limit_refusals_per_minute=rates[EnvVar.RATE_LIMIT_REFUSALS_PER_MINUTE],
             rate_limit_refusal_burst=rates[EnvVar.RATE_LIMIT_REFUSAL_BURST],
+            live_connections_per_room=live_per_room,
+            live_connections_total=live_total,
         )
 
 

@@ -24,22 +24,41 @@ Key design (docs/internals.md, "The connections table"):
   right after ``$connect`` returned. The index is eventually consistent (GSIs always are), so a
   connection may miss messages sent in the first instants after it connected.
 
+- Admission (``enter``): one ``TransactWriteItems`` puts the connection and adds one to each
+  counter of live connections it counts against (the room's seats ``seats#{room}``; its source
+  address's and signed-in user's ``live#{a|u}#{digest}`` in total and ``...#{room}`` in the
+  room), each under ``live < cap``, and to its name's claim ``name#{room}#{name key}``
+  (``holders``), written only where nobody holds the name or ``owner`` is the connection's own
+  (AWS's "unique constraints" pattern). Nothing reads the room, so the caps and the claim are
+  exact under concurrency and ``$connect`` costs the same in any room. The connection item
+  records what it holds (``counters``, ``claim``); whatever deletes it (``remove``, ``prune``)
+  and got the old item back releases them once. Counters and claims carry ``expiresAt``,
+  pushed forward by every entry: one left behind by a lost ``$disconnect`` counts until its
+  item expires, and an expired one is reset, never added to (every condition treats expired
+  as absent).
+
 Every DynamoDB call is a direct method call on the injected low-level client (``self._client``);
 a Terraform test derives the function's IAM actions from the method names in this file.
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final, NewType, Protocol
 
 from botocore.exceptions import ClientError as BotoClientError
 
+from .errors import StoreError
 from .items import number_attribute, string_attribute
 from .ratelimit import Budget, decide
 
 ConnectionId = NewType("ConnectionId", str)
+log = logging.getLogger("chat.connections")
 
 # The table's names (docs/internals.md, "The connections table"): the local stack's schema
 # (local_stack.dynamodb.TABLE_SCHEMA) and the tests are built from these.
@@ -60,6 +79,14 @@ OWNER_ATTRIBUTE: Final = "owner"
 """A digest of the proof the connection presented for its name (S; empty for none)."""
 CONNECT_COUNT_ATTRIBUTE: Final = "connects"
 """Connect counters' count (N), on items keyed ``connect#...`` (see ``count_connect``)."""
+LIVE_ATTRIBUTE: Final = "live"
+"""Live connections (N) on a counter item (``seats#...``, ``live#...``; see ``enter``)."""
+HOLDERS_ATTRIBUTE: Final = "holders"
+"""Live connections holding a name (N), on its claim item ``name#{room}#{name key}``."""
+COUNTERS_ATTRIBUTE: Final = "counters"
+"""The keys of the counter items a connection added one to (SS, on its item)."""
+CLAIM_ATTRIBUTE: Final = "claim"
+"""The key of the name claim a connection holds (S, on its item)."""
 ROOM_INDEX_ATTRIBUTES: Final = (
     TTL_ATTRIBUTE,
     NAME_ATTRIBUTE,
@@ -92,6 +119,26 @@ class Admission:
 
 
 @dataclass(frozen=True, slots=True)
+class Caps:
+    """How many live connections ``enter`` allows: in the room (``room``), and to one source
+    address or one signed-in user in the room (``per_room``) and in all rooms (``total``)."""
+
+    room: int
+    per_room: int
+    total: int
+
+
+class Refusal(StrEnum):
+    """Why ``enter`` did not store a connection, most important first."""
+
+    ROOM_FULL = "room_full"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
+    NAME_TAKEN = "name_taken"
+    BUSY = "busy"
+    """Other entries kept conflicting with this one (DynamoDB's ``TransactionConflict``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RoomMember:
     """One unexpired connection of a room, as the room index lists it."""
 
@@ -107,13 +154,29 @@ class ConnectionStore(Protocol):
     def put(self, connection: Connection) -> None:
         """Store (or overwrite) a connection."""
 
+    def enter(
+        self,
+        connection: Connection,
+        *,
+        name_key: str,
+        source: str,
+        user: str,
+        caps: Caps,
+        now_s: int,
+    ) -> Refusal | None:
+        """Store a new connection if its room, its ``source`` address and its signed-in
+        ``user`` (digests; empty: none) are under ``caps`` and its name (compared by
+        ``name_key``) is free in the room or held by its own ``owner``; else say why not.
+        Exact under concurrency."""
+
     def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
-        """Forget a connection API Gateway called gone, unless it connected at or after
-        ``connected_before_ms`` (its handshake may still be finishing); True if it is not
-        stored any more (a missing one is fine), False if it was kept."""
+        """Forget a connection API Gateway called gone, and release what it held, unless it
+        connected at or after ``connected_before_ms`` (its handshake may still be finishing);
+        True if it is not stored any more (a missing one is fine), False if it was kept."""
 
     def remove(self, connection_id: ConnectionId) -> Connection | None:
-        """Forget a connection and return what was stored (``None`` if nothing was)."""
+        """Forget a connection, release what it held, and return what was stored (``None`` if
+        nothing was: then nothing is released, so a second call releases nothing twice)."""
 
     def admit(self, connection_id: ConnectionId, budget: Budget, now_ms: int) -> Admission:
         """Spend one action of ``budget`` and return the stored connection, or say how long to
@@ -142,18 +205,173 @@ class DynamoConnectionStore:
         self._ahead: dict[str, int] = {}  # admit_shared's last known TAT per key (a hint)
 
     def put(self, connection: Connection) -> None:
-        """Store ``connection`` (``PutItem``)."""
-        self._client.put_item(
-            TableName=self._table,
-            Item={
-                CONNECTION_ID_ATTRIBUTE: {"S": connection.connection_id},
-                ROOM_ATTRIBUTE: {"S": connection.room},
-                NAME_ATTRIBUTE: {"S": connection.name},
-                CONNECTED_AT_ATTRIBUTE: {"N": str(connection.connected_at_ms)},
-                TTL_ATTRIBUTE: {"N": str(connection.expires_at_s)},
-                OWNER_ATTRIBUTE: {"S": connection.owner},
-            },
-        )
+        """Store ``connection`` (``PutItem``), holding nothing: no counter, no claim (a
+        connection that enters the room is stored by ``enter``)."""
+        self._client.put_item(TableName=self._table, Item=_connection_item(connection))
+
+    def enter(
+        self,
+        connection: Connection,
+        *,
+        name_key: str,
+        source: str,
+        user: str,
+        caps: Caps,
+        now_s: int,
+    ) -> Refusal | None:
+        """One ``TransactWriteItems`` (module docstring); again, only when DynamoDB reports an
+        expired counter or claim (then reset, not added to) or a conflicting transaction."""
+        room = connection.room
+        counters: dict[str, tuple[int, Refusal]] = {f"seats#{room}": (caps.room, Refusal.ROOM_FULL)}
+        for kind, digest in (("a", source), ("u", user)):
+            if digest:
+                counters[f"live#{kind}#{digest}#{room}"] = (
+                    caps.per_room,
+                    Refusal.TOO_MANY_CONNECTIONS,
+                )
+                counters[f"live#{kind}#{digest}"] = (caps.total, Refusal.TOO_MANY_CONNECTIONS)
+        claim = f"name#{room}#{name_key}"
+        item = _connection_item(connection)
+        item[COUNTERS_ATTRIBUTE] = {"SS": sorted(counters)}
+        item[CLAIM_ATTRIBUTE] = {"S": claim}
+        expires = connection.expires_at_s
+        expired: set[str] = set()
+        for attempt in range(_ENTER_ATTEMPTS):
+            keys = [*counters, claim]
+            writes = [{"Put": {"TableName": self._table, "Item": item}}]
+            writes += [
+                self._count_write(key, cap, now_s, expires, reset=key in expired)
+                for key, (cap, _) in counters.items()
+            ]
+            writes.append(
+                self._claim_write(claim, connection.owner, now_s, expires, reset=claim in expired)
+            )
+            try:
+                self._client.transact_write_items(TransactItems=writes)
+            except BotoClientError as error:
+                reasons = _cancellation_reasons(error, writes)
+            else:
+                return None
+            refusals = [
+                counters[key][1] if key in counters else Refusal.NAME_TAKEN
+                for key in _full(keys, reasons[1:], expired, now_s)
+            ]
+            if refusals:
+                return min(refusals, key=list(Refusal).index)
+            if any(r.get("Code") == _CONFLICT for r in reasons):
+                time.sleep(random.uniform(0, _CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
+        return Refusal.BUSY
+
+    def _count_write(
+        self, key: str, cap: int, now_s: int, expires_s: int, *, reset: bool
+    ) -> dict[str, Any]:
+        """Add one to a counter below ``cap``; or, ``reset``, set an expired one to one."""
+        values = {":one": {"N": "1"}, ":now": {"N": str(now_s)}, ":expires": {"N": str(expires_s)}}
+        if reset:
+            update = "SET #live = :one, #expires = :expires"
+            condition = "#expires <= :now"
+        else:
+            update = "ADD #live :one SET #expires = :expires"
+            condition = "attribute_not_exists(#live) OR (#live < :cap AND #expires > :now)"
+            values[":cap"] = {"N": str(cap)}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {CONNECTION_ID_ATTRIBUTE: {"S": key}},
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#live": LIVE_ATTRIBUTE, "#expires": TTL_ATTRIBUTE},
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _claim_write(
+        self, key: str, owner: str, now_s: int, expires_s: int, *, reset: bool
+    ) -> dict[str, Any]:
+        """Hold a name: free (no holders), or held by ``owner`` already (an empty owner, no
+        key presented, shares with nobody); or, ``reset``, take an expired claim over."""
+        values = {
+            ":one": {"N": "1"},
+            ":me": {"S": owner},
+            ":now": {"N": str(now_s)},
+            ":expires": {"N": str(expires_s)},
+        }
+        if reset:
+            update = "SET #owner = :me, #holders = :one, #expires = :expires"
+            condition = "#expires <= :now"
+        else:
+            update = "SET #owner = :me, #expires = :expires ADD #holders :one"
+            condition = "attribute_not_exists(#holders) OR #holders <= :zero"
+            values[":zero"] = {"N": "0"}
+            if owner:
+                condition += " OR (#owner = :me AND #expires > :now)"
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {CONNECTION_ID_ATTRIBUTE: {"S": key}},
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {
+                    "#owner": OWNER_ATTRIBUTE,
+                    "#holders": HOLDERS_ATTRIBUTE,
+                    "#expires": TTL_ATTRIBUTE,
+                },
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _release_or_warn(self, item: dict[str, Any]) -> None:
+        """Release what a deleted connection held; if that fails, say so and carry on: the
+        connection is gone either way (its ``left`` notice still due), and what it held frees
+        itself when it expires."""
+        try:
+            self._release(item)
+        except (BotoClientError, StoreError) as error:
+            code = (
+                str(error.response.get("Error", {}).get("Code", "ClientError"))
+                if isinstance(error, BotoClientError)
+                else str(error)  # our own words and DynamoDB's codes, nothing stored
+            )
+            log.warning(
+                "a gone connection's counts and name claim were not released; they expire",
+                extra={
+                    "fields": {
+                        "connectionId": _optional_string(item, CONNECTION_ID_ATTRIBUTE),
+                        "error": code,
+                    }
+                },
+            )
+
+    def _release(self, item: dict[str, Any]) -> None:
+        """Take one off each counter the deleted connection ``item`` added to and off its name
+        claim (only while its owner holds it): one ``TransactWriteItems``, again without the
+        writes whose condition failed (a counter already reset)."""
+        owner = _optional_string(item, OWNER_ATTRIBUTE)
+        writes = [
+            _release_write(self._table, key, LIVE_ATTRIBUTE, None)
+            for key in item.get(COUNTERS_ATTRIBUTE, {}).get("SS", [])
+        ]
+        claim = _optional_string(item, CLAIM_ATTRIBUTE)
+        if claim:
+            writes.append(_release_write(self._table, claim, HOLDERS_ATTRIBUTE, owner))
+        for attempt in range(_ENTER_ATTEMPTS):
+            if not writes:
+                return
+            try:
+                self._client.transact_write_items(TransactItems=writes)
+            except BotoClientError as error:
+                reasons = _cancellation_reasons(error, writes)
+            else:
+                return
+            codes = [r.get("Code", _NO_REASON) for r in reasons]
+            if unexpected := set(codes) - {_NO_REASON, _CONFLICT, _CONDITION_FAILED}:
+                raise StoreError(f"connections: releasing failed: {', '.join(sorted(unexpected))}")
+            writes = [w for w, code in zip(writes, codes, strict=True) if code != _CONDITION_FAILED]
+            if _CONFLICT in codes:
+                time.sleep(random.uniform(0, _CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
+        raise StoreError("connections: releasing kept conflicting with other writes")
 
     def count_connect(self, source: str, window_s: int, expires_at_s: int) -> int:
         """``ADD`` one to the counter item ``connect#{source}#{window_s}`` (one ``UpdateItem``).
@@ -172,31 +390,39 @@ class DynamoConnectionStore:
         return _number(response["Attributes"], CONNECT_COUNT_ATTRIBUTE)
 
     def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
-        """A ``DeleteItem`` conditioned on ``connectedAt`` (deleting a missing item succeeds)."""
+        """A ``DeleteItem`` conditioned on ``connectedAt`` (deleting a missing item succeeds),
+        returning the old item: released only by the call that deleted it."""
         try:
-            self._client.delete_item(
+            response = self._client.delete_item(
                 TableName=self._table,
                 Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}},
                 ConditionExpression="attribute_not_exists(#since) OR #since < :before",
                 ExpressionAttributeNames={"#since": CONNECTED_AT_ATTRIBUTE},
                 ExpressionAttributeValues={":before": {"N": str(connected_before_ms)}},
+                ReturnValues="ALL_OLD",
             )
         except BotoClientError as error:
             answer: dict[str, Any] = getattr(error, "response", None) or {}
             if answer.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             return False
+        if response.get("Attributes"):
+            self._release_or_warn(response["Attributes"])
         return True
 
     def remove(self, connection_id: ConnectionId) -> Connection | None:
-        """``DeleteItem`` returning the old item: who left, in the same call."""
+        """``DeleteItem`` returning the old item: who left, in the same call, and what it held
+        (released by this call only: a repeated ``$disconnect`` finds nothing)."""
         response = self._client.delete_item(
             TableName=self._table,
             Key={CONNECTION_ID_ATTRIBUTE: {"S": connection_id}},
             ReturnValues="ALL_OLD",
         )
         item = response.get("Attributes")
-        return None if not item else _connection_from_item(item)
+        if not item:
+            return None
+        self._release_or_warn(item)
+        return _connection_from_item(item)
 
     def admit(self, connection_id: ConnectionId, budget: Budget, now_ms: int) -> Admission:
         """One conditional ``UpdateItem`` when the connection is within its rate (two in a
@@ -370,6 +596,81 @@ class DynamoConnectionStore:
 
 _CONTENDED_ATTEMPTS: Final = 3
 _AHEAD_KEYS: Final = 4096
+# Entering tries again only after an expired counter or claim, or a conflicting transaction.
+_ENTER_ATTEMPTS: Final = 4
+_CONFLICT_BACKOFF_S: Final = 0.02
+# CancellationReasons' codes ("TransactWriteItems", Errors).
+_NO_REASON: Final = "None"
+_CONDITION_FAILED: Final = "ConditionalCheckFailed"
+_CONFLICT: Final = "TransactionConflict"
+
+
+def _cancellation_reasons(
+    error: BotoClientError, writes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A cancelled transaction's reasons, one per write in order; re-raise any other error."""
+    response: dict[str, Any] = getattr(error, "response", None) or {}
+    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        raise error
+    reasons: list[dict[str, Any]] = response.get("CancellationReasons") or []
+    if len(reasons) != len(writes):
+        raise StoreError(f"connections: a cancelled transaction gave {len(reasons)} reasons")
+    return reasons
+
+
+def _full(
+    keys: list[str], reasons: list[dict[str, Any]], expired: set[str], now_s: int
+) -> list[str]:
+    """The keys of the counters and claims whose condition failed because they are full (or
+    held): the reason. One that failed because it expired goes into ``expired``, to be reset
+    next time; one whose reset failed (another entry reset it, or it is gone) leaves it."""
+    full = []
+    for key, reason in zip(keys, reasons, strict=True):
+        code = reason.get("Code", _NO_REASON)
+        if code in (_NO_REASON, _CONFLICT):
+            continue
+        if code != _CONDITION_FAILED:
+            raise StoreError(f"connections: entering failed on {key.split('#')[0]}: {code}")
+        old = reason.get("Item")
+        if key in expired or not old:
+            expired.discard(key)
+        elif _number(old, TTL_ATTRIBUTE) <= now_s:
+            expired.add(key)
+        else:
+            full.append(key)
+    return full
+
+
+def _release_write(table: str, key: str, count: str, owner: str | None) -> dict[str, Any]:
+    """Take one off ``count`` on item ``key`` while it is positive (and ``owner`` holds it)."""
+    names = {"#count": count}
+    values: dict[str, Any] = {":minus": {"N": "-1"}, ":zero": {"N": "0"}}
+    condition = "#count > :zero"
+    if owner is not None:
+        condition += " AND #owner = :me"
+        names["#owner"] = OWNER_ATTRIBUTE
+        values[":me"] = {"S": owner}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {CONNECTION_ID_ATTRIBUTE: {"S": key}},
+            "UpdateExpression": "ADD #count :minus",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def _connection_item(connection: Connection) -> dict[str, Any]:
+    return {
+        CONNECTION_ID_ATTRIBUTE: {"S": connection.connection_id},
+        ROOM_ATTRIBUTE: {"S": connection.room},
+        NAME_ATTRIBUTE: {"S": connection.name},
+        CONNECTED_AT_ATTRIBUTE: {"N": str(connection.connected_at_ms)},
+        TTL_ATTRIBUTE: {"N": str(connection.expires_at_s)},
+        OWNER_ATTRIBUTE: {"S": connection.owner},
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.connections import Admission, Connection, ConnectionId, RoomMember
+from chat.connections import Admission, Caps, Connection, ConnectionId, Refusal, RoomMember
 from chat.errors import (
     ConnectionGone,
     DeliveryFailed,
@@ -92,6 +92,23 @@ class MemoryStore:
     def put(self, connection: Connection) -> None:
         """Store ``connection``."""
         self.items[connection.connection_id] = connection
+
+    def enter(
+        self,
+        connection: Connection,
+        *,
+        name_key: str,
+        source: str,
+        user: str,
+        caps: Caps,
+        now_s: int,
+    ) -> Refusal | None:
+        """Store ``connection`` if its room has a seat (one thread at a time: no claims)."""
+        del name_key, source, user, now_s
+        if sum(c.room == connection.room for c in self.items.values()) >= caps.room:
+            return Refusal.ROOM_FULL
+        self.put(connection)
+        return None
 
     def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
         """Forget ``connection_id`` unless it connected at or after ``connected_before_ms``."""

@@ -104,6 +104,8 @@ def test_missing_table_name_says_what_to_set() -> None:
             "0",
             "CONNECT_RATE_LIMIT_PER_MINUTE must be between 1 and",
         ),
+        (EnvVar.LIVE_CONNECTIONS_PER_ROOM, "0", "LIVE_CONNECTIONS_PER_ROOM must be between 1"),
+        (EnvVar.LIVE_CONNECTIONS_TOTAL, "many", "LIVE_CONNECTIONS_TOTAL must be a whole number"),
     ],
 )
 def test_bad_values_are_refused_clearly(name: str, value: str, fragment: str) -> None:
@@ -111,6 +113,19 @@ def test_bad_values_are_refused_clearly(name: str, value: str, fragment: str) ->
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_env({EnvVar.TABLE_NAME: "t", EnvVar.MESSAGES_TABLE_NAME: "m", name: value})
     assert fragment in str(caught.value)
+
+
+def test_live_connection_caps_are_read() -> None:
+    """LIVE_CONNECTIONS_PER_ROOM and LIVE_CONNECTIONS_TOTAL reach the settings."""
+    settings = Settings.from_env(
+        {
+            EnvVar.TABLE_NAME: "t",
+            EnvVar.MESSAGES_TABLE_NAME: "m",
+            EnvVar.LIVE_CONNECTIONS_PER_ROOM: "7",
+            EnvVar.LIVE_CONNECTIONS_TOTAL: "70",
+        }
+    )
+    assert (settings.live_connections_per_room, settings.live_connections_total) == (7, 70)
 
 
 def test_all_problems_are_reported_at_once() -> None:

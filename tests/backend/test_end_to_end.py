@@ -63,6 +63,8 @@ def deployed(
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
     monkeypatch.setenv(EnvVar.CONNECTIONS_ENDPOINT, management_api.endpoint)
     monkeypatch.setenv(EnvVar.FANOUT_CONCURRENCY, "8")
+    # Every event comes from the fixture's one source address.
+    monkeypatch.setenv(EnvVar.LIVE_CONNECTIONS_PER_ROOM, "100")
     return management_api
 
 

@@ -21,8 +21,10 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from chat.config import Settings
 from chat.connections import (
+    CLAIM_ATTRIBUTE,
     CONNECTED_AT_ATTRIBUTE,
     CONNECTION_ID_ATTRIBUTE,
+    COUNTERS_ATTRIBUTE,
     NAME_ATTRIBUTE,
     OWNER_ATTRIBUTE,
     ROOM_ATTRIBUTE,
@@ -199,11 +201,21 @@ def test_fixture_events_are_served(world: World) -> None:
 
 
 def test_connect_stores_the_documented_item(world: World) -> None:
-    """$connect stores the trimmed name, the room, connectedAt (ms) and expiresAt past 2 hours."""
+    """$connect stores the trimmed name, the room, connectedAt (ms), expiresAt past 2 hours,
+    and what it holds: its name's claim and the counters it counts against (the room's seats,
+    its address's in the room and in total; the address as a digest only)."""
     assert world.invoke(connect_event("c1", {"name": "  alice ", "room": "general"})) == {
         "statusCode": 200
     }
-    assert world.item("c1") == {
+    item = world.item("c1")
+    assert item is not None
+    assert item.pop(CLAIM_ATTRIBUTE) == {"S": "name#general#alice"}
+    address, address_in_room, seats = item.pop(COUNTERS_ATTRIBUTE)["SS"]
+    assert seats == "seats#general"
+    assert address_in_room == f"{address}#general"
+    assert address.startswith("live#a#")
+    assert "203.0.113" not in address
+    assert item == {
         CONNECTION_ID_ATTRIBUTE: {"S": "c1"},
         ROOM_ATTRIBUTE: {"S": "general"},
         NAME_ATTRIBUTE: {"S": "alice"},
@@ -487,11 +499,11 @@ def test_unexpected_error_is_a_bare_500_and_a_generic_frame(world: World, logs: 
 def test_connect_failure_is_a_500_without_posting(world: World) -> None:
     """If $connect fails unexpectedly, the answer is 500 and still nothing is posted."""
 
-    class BrokenPut(Exploding):
-        def put(self, _connection: Any) -> None:
+    class BrokenEnter(Exploding):
+        def enter(self, *_: Any, **__: Any) -> None:
             raise RuntimeError("table unavailable")
 
-    world.store_wrapper = BrokenPut
+    world.store_wrapper = BrokenEnter
     assert world.invoke(connect_event("c1")) == {"statusCode": 500}
     assert not world.sender.attempts
 

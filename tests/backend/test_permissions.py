@@ -16,7 +16,7 @@ import pytest
 from botocore import xform_name
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
-from chat.connections import Connection, ConnectionId, DynamoConnectionStore
+from chat.connections import Caps, Connection, ConnectionId, DynamoConnectionStore
 from chat.frames import Direction
 from chat.gateway import SignedHttpSender
 from chat.messages import DynamoMessageStore, StoredMessage
@@ -34,7 +34,7 @@ from tests.backend.management_api_server import ManagementApiServer
 
 # The stores' public methods this test runs; a new one must be added here (and so checked).
 EXERCISED_STORE_METHODS = frozenset(
-    {"put", "prune", "remove", "admit", "members", "count_connect", "admit_shared"}
+    {"put", "enter", "prune", "remove", "admit", "members", "count_connect", "admit_shared"}
 )
 EXERCISED_MESSAGE_STORE_METHODS = frozenset({"add", "read"})
 # A TransactWriteItems is authorised by the operations inside it.
@@ -73,6 +73,8 @@ class RecordingDynamoDB:
             self.calls.append((method, request.get("TableName"), request.get("IndexName")))
             if method == "update_item":
                 return self._update(request)
+            if method == "delete_item":  # the old item, holding a counter and a claim
+                return {"Attributes": {**_connection_item(), **_holdings()}}
             return self._read(method, request)
 
         return call
@@ -125,6 +127,10 @@ def _connection_item() -> dict[str, Any]:
     }
 
 
+def _holdings() -> dict[str, Any]:
+    return {"counters": {"SS": ["seats#room"]}, "claim": {"S": "name#room#ada"}}
+
+
 def _refused_update() -> ClientError:
     return ClientError(
         {
@@ -168,6 +174,9 @@ def recorded() -> Iterator[RecordingDynamoDB]:
     client = RecordingDynamoDB()
     store = DynamoConnectionStore(client, "table", page_size=1)
     store.put(Connection(ConnectionId("c1"), "room", "ada", 1, 99))
+    caps = Caps(room=10, per_room=2, total=5)
+    entering = Connection(ConnectionId("c2"), "room", "ada", 1, 99)
+    store.enter(entering, name_key="ada", source="s", user="u", caps=caps, now_s=1)
     store.admit(ConnectionId("c1"), Budget("tatTest", 60, 2), 1)
     store.admit_shared("rate#room#room", Budget("tat", 60, 2), 1)
     client.refuse_update = True

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from ..config import normalize_origin
-from ..connections import Connection, ConnectionId, ConnectionStore, RoomMember
+from ..connections import Caps, Connection, ConnectionId, ConnectionStore, Refusal
 from ..errors import HandshakeRefused
 from ..names import name_key
 from ..validation import DEFAULT_ROOM, clean_name, clean_profile_name, clean_room
@@ -37,8 +37,12 @@ def connect(
 ) -> Connection:
     """Admit a new connection and store it; raise ``HandshakeRefused`` otherwise: 403 for a
     foreign origin or a full room, 400 for a bad name, room or key, 429 for a source over its
-    connection rate, 409 for a name held in the room by someone who cannot prove to be the same
-    person (docs/protocol.md, "Connecting").
+    connection rate or a source or user holding its share of live connections, 409 for a name
+    held in the room by someone who cannot prove to be the same person, 503 when concurrent
+    connects kept conflicting (docs/protocol.md, "Connecting").
+
+    The room is never read: one transaction (``ConnectionStore.enter``) takes a seat, counts
+    the connection against its source and user, and claims its name, or refuses.
 
     With sign-in on (``settings.auth_mode``), the name and its owner come from ``signed_in``,
     what the authorizer vouched for; ``name`` and ``key`` in the query are ignored, and a
@@ -58,29 +62,42 @@ def connect(
         name, room, owner = _signed_in_identity(query, signed_in)
     else:
         name, room, owner = _chosen_identity(query)
+    source = ""
     if source_ip:
-        _within_connect_rate(store, settings, source_ip, now_ms)
-    present = list(store.members(room, now_ms // 1000))
-    if len(present) >= settings.room_max_members:
-        raise HandshakeRefused(403, "room_full")
-    if name is None:  # a generated name must never be refused as taken: make it free
-        name = _free_guest_name(guest_name(), present)
-    key = name_key(name)
-    holders = [m for m in present if name_key(m.name) == key]
-    # The same person (the same key) may always come back: a connection of theirs that API
-    # Gateway has not noticed is dead yet cannot lock them out. Without a key, nobody can.
-    if holders and (not owner or any(m.owner != owner for m in holders)):
-        raise HandshakeRefused(409, "name_taken")
-    connection = Connection(
-        connection_id=connection_id,
-        room=room,
-        name=name,
-        connected_at_ms=now_ms,
-        expires_at_s=now_ms // 1000 + settings.connection_ttl_seconds,
-        owner=owner,
+        source = _source_digest(source_ip)
+        _within_connect_rate(store, settings, source, now_ms)
+    caps = Caps(
+        room=settings.room_max_members,
+        per_room=min(settings.live_connections_per_room, max(1, settings.room_max_members // 4)),
+        total=settings.live_connections_total,
     )
-    store.put(connection)
-    return connection
+    # A generated name must never be refused as taken: on a failed claim, the next suffix.
+    base = guest_name() if name is None else name
+    refusal = Refusal.NAME_TAKEN
+    for attempt in range(GUEST_NAME_ATTEMPTS if name is None else 1):
+        connection = Connection(
+            connection_id=connection_id,
+            room=room,
+            name=base if attempt == 0 else f"{base}-{attempt + 1}",
+            connected_at_ms=now_ms,
+            expires_at_s=now_ms // 1000 + settings.connection_ttl_seconds,
+            owner=owner,
+        )
+        entered = store.enter(
+            connection,
+            name_key=name_key(connection.name),
+            source=source,
+            # A signed-in user's owner digest is the user's: one per user, whatever the name.
+            user=owner if settings.auth_mode.signed_in else "",
+            caps=caps,
+            now_s=now_ms // 1000,
+        )
+        if entered is None:
+            return connection
+        refusal = entered
+        if refusal is not Refusal.NAME_TAKEN:
+            break
+    raise HandshakeRefused(REFUSAL_STATUS[refusal], refusal.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +151,16 @@ NAME_KEY: Final = re.compile(r"[A-Za-z0-9_-]{22,128}")
 CONNECT_WINDOW_S: Final = 60
 
 
-def _free_guest_name(base: str, present: list[RoomMember]) -> str:
-    taken = {name_key(m.name) for m in present}
-    name, n = base, 1
-    while name_key(name) in taken:
-        n += 1
-        name = f"{base}-{n}"
-    return name
+# A guest name's suffixes tried after a failed claim (-2, -3, ...): with 65,536 bases, a
+# room would need the base and all of these held to refuse a guest.
+GUEST_NAME_ATTEMPTS: Final = 8
+REFUSAL_STATUS: Final = {
+    Refusal.ROOM_FULL: 403,
+    Refusal.TOO_MANY_CONNECTIONS: 429,
+    Refusal.NAME_TAKEN: 409,
+    Refusal.BUSY: 503,
+}
+"""The handshake's status for each refusal (docs/protocol.md, "Connecting")."""
 
 
 def owner_digest(key: str) -> str:
@@ -155,15 +175,17 @@ def user_owner_digest(user_id: str) -> str:
     return hashlib.sha256(b"awsome-chat user id\0" + user_id.encode()).hexdigest()[:32]
 
 
-def _within_connect_rate(
-    store: ConnectionStore, settings: Settings, source_ip: str, now_ms: int
-) -> None:
-    """Count this attempt for its source address; refuse with 429 past the per-minute limit.
+def _source_digest(source_ip: str) -> str:
+    """What is stored for a source address: never the address itself."""
+    return hashlib.sha256(source_ip.encode()).hexdigest()[:24]
 
-    The address is kept as a digest, and only for the window (plus TTL's lateness).
-    """
+
+def _within_connect_rate(
+    store: ConnectionStore, settings: Settings, source: str, now_ms: int
+) -> None:
+    """Count this attempt for its source address (``source``, a digest); refuse with 429 past
+    the per-minute limit. The counter lives for the window (plus TTL's lateness)."""
     window = now_ms // 1000 // CONNECT_WINDOW_S * CONNECT_WINDOW_S
-    source = hashlib.sha256(source_ip.encode()).hexdigest()[:24]
     count = store.count_connect(source, window, window + 2 * CONNECT_WINDOW_S)
     if count > settings.connect_rate_limit_per_minute:
         raise HandshakeRefused(429, "too_many_connects")

@@ -36,7 +36,8 @@ def disconnect(
     settings: Settings,
     now_ms: int,
 ) -> BroadcastStats:
-    """Forget a connection; idempotent, since ``$disconnect`` may come late, twice or never.
+    """Forget a connection and release its seat, its counts and its name's claim (all in
+    ``store.remove``); idempotent, since ``$disconnect`` may come late, twice or never.
 
     When it was its name's last connection in the room, the others are told it ``left``.
     Nothing is ever posted to the connection itself: it is gone.
