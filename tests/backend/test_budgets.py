@@ -24,7 +24,8 @@ from chat.connections import (
 from chat.errors import ConnectionGone, DeliveryForbidden
 from chat.gateway import parse_answer
 from chat.ratelimit import Budget
-from chat.usecases.admission import STRAY_BURST, source_digest
+from chat.sources import source_digest
+from chat.usecases.admission import STRAY_BURST
 
 from tests.backend.conftest import TABLE, Logs
 from tests.backend.test_handler import NOW_MS, World, message_event, send

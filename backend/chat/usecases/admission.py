@@ -5,7 +5,6 @@ budget that decides when a connection that keeps being refused is closed."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Final
 
 from ..connections import (
@@ -24,6 +23,7 @@ from ..connections import (
 )
 from ..errors import ClientError, ErrorCode, RoomBusy
 from ..ratelimit import Budget
+from ..sources import source_digest
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -89,11 +89,6 @@ def source_budget(settings: Settings) -> Budget:
         settings.rate_limit_source_frames_per_minute,
         settings.rate_limit_source_frame_burst,
     )
-
-
-def source_digest(source_ip: str) -> str:
-    """What the table stores for a source address: a digest, never the address."""
-    return hashlib.sha256(source_ip.encode()).hexdigest()[:24]
 
 
 def admit(

@@ -17,6 +17,7 @@ from ..config import normalize_origin
 from ..connections import Caps, Connection, ConnectionId, ConnectionStore, Refusal
 from ..errors import HandshakeRefused
 from ..names import name_key
+from ..sources import source_digest
 from ..validation import DEFAULT_ROOM, clean_name, clean_profile_name, clean_room
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def connect(
         name, room, owner = _chosen_identity(query)
     source = ""
     if source_ip:
-        source = _source_digest(source_ip)
+        source = source_digest(source_ip)
         _within_connect_rate(store, settings, source, now_ms)
     caps = Caps(
         room=settings.room_max_members,
@@ -173,11 +174,6 @@ def user_owner_digest(user_id: str) -> str:
     nobody else's can. Another prefix than ``owner_digest``'s, so that no presented key can
     ever be taken for a user."""
     return hashlib.sha256(b"awsome-chat user id\0" + user_id.encode()).hexdigest()[:32]
-
-
-def _source_digest(source_ip: str) -> str:
-    """What is stored for a source address: never the address itself."""
-    return hashlib.sha256(source_ip.encode()).hexdigest()[:24]
 
 
 def _within_connect_rate(
