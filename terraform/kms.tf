@@ -23,10 +23,14 @@ locals {
   ]
   # What a service principal may do on behalf of these alarms only (the
   # confused deputy: another account's alarm naming this topic gets nothing).
-  alarm_source_conditions = {
-    StringEquals = { variable = "aws:SourceAccount", values = [local.account_id] }
-    ArnLike      = { variable = "aws:SourceArn", values = local.alarm_arns }
-  }
+  alarm_source_conditions = [
+    { test = "StringEquals", variable = "aws:SourceAccount", values = [local.account_id] },
+    { test = "ArnLike", variable = "aws:SourceArn", values = local.alarm_arns },
+  ]
+  # The topic's ARN, written out: the topic names this key, so the key's
+  # policy cannot refer to the topic resource.
+  alarm_topic_name = "${var.name_prefix}-alarms"
+  alarm_topic_arn  = "arn:${local.partition}:sns:${var.region}:${local.account_id}:${local.alarm_topic_name}"
 }
 
 data "aws_iam_policy_document" "alarms_key" {
@@ -49,7 +53,8 @@ data "aws_iam_policy_document" "alarms_key" {
 
   # What a publisher needs on an encrypted topic (Amazon SNS developer guide,
   # "Enable compatibility between event sources from AWS services and
-  # encrypted topics"), for CloudWatch acting for this stack's alarms only.
+  # encrypted topics"), for CloudWatch acting for this stack's alarms only,
+  # and only for this topic (SNS names it in the encryption context).
   statement {
     sid       = "CloudWatchAlarmsPublish"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
@@ -61,9 +66,11 @@ data "aws_iam_policy_document" "alarms_key" {
     }
 
     dynamic "condition" {
-      for_each = local.alarm_source_conditions
+      for_each = concat(local.alarm_source_conditions, [
+        { test = "StringEquals", variable = "kms:EncryptionContext:aws:sns:topicArn", values = [local.alarm_topic_arn] },
+      ])
       content {
-        test     = condition.key
+        test     = condition.value.test
         variable = condition.value.variable
         values   = condition.value.values
       }

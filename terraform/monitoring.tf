@@ -110,7 +110,7 @@ resource "aws_cloudwatch_dashboard" "chat" {
 # Alarm notifications, encrypted with the stack's own key (kms.tf): CloudWatch
 # cannot use the AWS managed alias/aws/sns, so alarms could not publish.
 resource "aws_sns_topic" "alarms" {
-  name              = "${var.name_prefix}-alarms"
+  name              = local.alarm_topic_name
   kms_master_key_id = aws_kms_key.alarms.arn
 }
 
@@ -131,7 +131,7 @@ data "aws_iam_policy_document" "alarm_topic" {
     dynamic "condition" {
       for_each = local.alarm_source_conditions
       content {
-        test     = condition.key
+        test     = condition.value.test
         variable = condition.value.variable
         values   = condition.value.values
       }

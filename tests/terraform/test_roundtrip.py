@@ -521,7 +521,7 @@ def normalised(condition: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]
 def test_the_alarm_topic_has_a_key_cloudwatch_may_use(deployment: AppliedDeployment) -> None:
     """The topic is encrypted with the stack's own key (CloudWatch cannot use alias/aws/sns, so
     alarms could never publish), rotated yearly; its policy keeps the account as administrator
-    and lets CloudWatch encrypt only for this account's alarms of this stack."""
+    and lets CloudWatch encrypt only for this account's alarms of this stack, on this topic."""
     topic = deployment.outputs["alarm_topic_arn"]
     attributes = deployment.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
     kms = deployment.client("kms")
@@ -550,7 +550,9 @@ def test_the_alarm_topic_has_a_key_cloudwatch_may_use(deployment: AppliedDeploym
     }
     assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert as_set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
-    assert normalised(cloudwatch["Condition"]) == source_conditions(deployment)
+    expected = source_conditions(deployment)
+    expected["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"] = topic  # this topic only
+    assert normalised(cloudwatch["Condition"]) == expected
 
 
 def test_only_this_stacks_alarms_may_publish_to_the_topic(deployment: AppliedDeployment) -> None:
