@@ -42,8 +42,8 @@ resource "aws_apigatewayv2_stage" "chat" {
     throttling_rate_limit  = var.throttling_rate_limit
   }
 
-  # Messages get less than the stage, so a flood of them cannot starve
-  # connects and the other routes (variables.tf).
+  # Limits are per route (each route gets the default on its own); messages,
+  # which fan out, get less than the others (variables.tf).
   route_settings {
     route_key              = "sendmessage"
     throttling_burst_limit = var.sendmessage_throttling_burst_limit
@@ -73,7 +73,7 @@ resource "aws_apigatewayv2_stage" "chat" {
   lifecycle {
     precondition {
       condition     = var.sendmessage_throttling_burst_limit < var.throttling_burst_limit && var.sendmessage_throttling_rate_limit < var.throttling_rate_limit
-      error_message = "sendmessage_throttling_burst_limit and sendmessage_throttling_rate_limit must be below throttling_burst_limit and throttling_rate_limit, or messages could starve connects."
+      error_message = "sendmessage_throttling_burst_limit and sendmessage_throttling_rate_limit must be below throttling_burst_limit and throttling_rate_limit: the route that fans out gets the lowest limits."
     }
   }
 

@@ -10,6 +10,13 @@ resource "aws_budgets_budget" "stack" {
   limit_unit   = "USD"
   time_unit    = "MONTHLY"
 
+  # Promotional credits would hide real spend: an account living on credits
+  # would never see the alert while the stack costs money. The other cost
+  # types keep AWS Budgets' defaults.
+  cost_types {
+    include_credit = false
+  }
+
   cost_filter {
     name   = "TagKeyValue"
     values = [join("", ["user:Stack$", var.name_prefix])]

@@ -6,11 +6,10 @@
 locals {
   alarm_period_seconds = 300
   emf_dimensions       = { Function = local.function_name }
-  api_dimensions       = { ApiId = aws_apigatewayv2_api.chat.id, Stage = var.stage_name }
   lambda_dimensions    = { FunctionName = local.function_name }
 
   # CloudWatch dashboard metric arrays: [namespace, name, dim, value, ..., {options}].
-  emf = { for name in ["connections_opened", "connections_closed", "messages_accepted", "delivered", "pruned", "retried", "failed", "fanout_ms"] :
+  emf = { for name in ["connections_opened", "connections_closed", "messages_accepted", "delivered", "pruned", "retried", "failed", "fanout_ms", "server_errors"] :
     name => [var.metrics_namespace, name, "Function", local.function_name]
   }
   api    = { for name in ["ConnectCount", "MessageCount", "IntegrationError", "ClientError", "ExecutionError"] : name => ["AWS/ApiGateway", name, "ApiId", aws_apigatewayv2_api.chat.id, "Stage", var.stage_name] }
@@ -60,9 +59,10 @@ locals {
     {
       type = "metric", x = 0, y = 12, width = 12, height = 6
       properties = {
-        title = "Lambda: errors, throttles, concurrency"
+        title = "Server errors (internal_error, 5xx, not_stored), Lambda errors, throttles, concurrency"
         view  = "timeSeries", region = var.region, stat = "Sum", period = 60
         metrics = [
+          local.emf["server_errors"],
           local.lambda["Errors"],
           local.lambda["Throttles"],
           concat(local.lambda["ConcurrentExecutions"], [{ stat = "Maximum" }]),
@@ -84,7 +84,9 @@ locals {
     {
       type = "metric", x = 0, y = 18, width = 24, height = 6
       properties = {
-        title   = "API Gateway: connects, messages and errors"
+        # IntegrationError counts every 4xx the function answers too ($connect
+        # refuses with 400, 401, 403, 409 and 429 by design): shown, not alarmed on.
+        title   = "API Gateway: connects, messages and errors (IntegrationError includes $connect's refusals)"
         view    = "timeSeries", region = var.region, stat = "Sum", period = 60
         metrics = [for name, metric in local.api : metric]
       }
@@ -94,7 +96,7 @@ locals {
       properties = {
         title   = "Frames refused, by error code"
         view    = "timeSeries", region = var.region, stat = "Sum", period = 60
-        metrics = [[{ expression = "SEARCH('{${var.metrics_namespace},Function,ErrorCode} MetricName=\"refused\" Function=\"${local.function_name}\"', 'Sum', 60)", id = "refused", label = "" }]]
+        metrics = [[{ expression = "SEARCH('{\"${var.metrics_namespace}\",Function,ErrorCode} MetricName=\"refused\" Function=\"${local.function_name}\"', 'Sum', 60)", id = "refused", label = "" }]]
       }
     },
   ]
@@ -105,10 +107,41 @@ resource "aws_cloudwatch_dashboard" "chat" {
   dashboard_body = jsonencode({ widgets = local.dashboard_widgets })
 }
 
-# Alarm notifications; encrypted with the AWS managed key for SNS.
+# Alarm notifications, encrypted with the stack's own key (kms.tf): CloudWatch
+# cannot use the AWS managed alias/aws/sns, so alarms could not publish.
 resource "aws_sns_topic" "alarms" {
-  name              = "${var.name_prefix}-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  name              = local.alarm_topic_name
+  kms_master_key_id = aws_kms_key.alarms.arn
+}
+
+# Only this stack's alarms, in this account, may publish (aws:SourceAccount
+# and aws:SourceArn, AWS Knowledge Center "cloudwatch-receive-sns-for-alarm-
+# trigger"); the account's own identities keep what IAM grants them.
+data "aws_iam_policy_document" "alarm_topic" {
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    dynamic "condition" {
+      for_each = local.alarm_source_conditions
+      content {
+        test     = condition.value.test
+        variable = condition.value.variable
+        values   = condition.value.values
+      }
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.alarm_topic.json
 }
 
 # E-mail subscriptions stay pending until the recipient confirms the message AWS sends.
@@ -123,16 +156,18 @@ locals {
   # name => what, namespace, metric, dimensions, threshold
   alarms = {
     lambda-errors = {
-      description = "The chat function failed (an unhandled error is a bug or a broken deployment; see its logs)."
+      description = "The chat function crashed, timed out or ran out of memory (it answers every other failure itself: see server-errors); see its logs."
       namespace   = "AWS/Lambda", metric = "Errors", dimensions = local.lambda_dimensions, threshold = 1
     }
     lambda-throttles = {
       description = "The chat function was throttled: the account's (or a reserved) concurrency is exhausted, and frames are being refused."
       namespace   = "AWS/Lambda", metric = "Throttles", dimensions = local.lambda_dimensions, threshold = 1
     }
-    integration-errors = {
-      description = "API Gateway could not invoke the function or it timed out; clients got 'Internal server error'."
-      namespace   = "AWS/ApiGateway", metric = "IntegrationError", dimensions = local.api_dimensions, threshold = 1
+    # The function answers every failure itself (never raises), so Lambda's
+    # Errors sees only crashes and timeouts; its own metric sees the rest.
+    server-errors = {
+      description = "The chat function failed on the server's side: an unexpected error (clients got internal_error), a 5xx answer, or a message the table did not store (not_stored). Its log's summary lines with server_errors = 1 say which (status, code, reason)."
+      namespace   = var.metrics_namespace, metric = "server_errors", dimensions = local.emf_dimensions, threshold = var.alarm_server_errors_threshold
     }
     failed-deliveries = {
       description = "Posts to @connections failed after retries (not counting clients that left): messages did not reach live members."

@@ -83,7 +83,7 @@ variable "lambda_timeout_seconds" {
 }
 
 variable "throttling_burst_limit" {
-  description = "Default route throttling of the WebSocket stage: burst size (requests)."
+  description = "Default route throttling of the WebSocket stage: burst size (requests), for each route on its own."
   type        = number
   default     = 500
 
@@ -95,7 +95,7 @@ variable "throttling_burst_limit" {
 }
 
 variable "throttling_rate_limit" {
-  description = "Default route throttling of the WebSocket stage: steady rate (requests per second)."
+  description = "Default route throttling of the WebSocket stage: steady rate (requests per second), for each route on its own."
   type        = number
   default     = 1000
 
@@ -105,10 +105,13 @@ variable "throttling_rate_limit" {
   }
 }
 
-# The sendmessage route's own limits, below the stage's: a flood of messages
-# is throttled on its route before it can use up the stage's allowance that
-# $connect, join and the other routes share. (Cross-variable validation needs
-# Terraform 1.9; the stage checks "below the stage's" as a precondition.)
+# The sendmessage route's own limits, below the stage's default route limits.
+# Route throttles are per route: the stage's default applies to each route on
+# its own, not to a pool the routes share. What the routes (and every API of
+# the account in the region) do share is the account's regional limit, so the
+# route that fans out, and costs the most, gets the lowest. (Cross-variable
+# validation needs Terraform 1.9; the stage checks "below the stage's" as a
+# precondition.)
 variable "sendmessage_throttling_burst_limit" {
   description = "Throttling of the sendmessage route: burst size (requests); below throttling_burst_limit."
   type        = number
@@ -314,6 +317,17 @@ variable "alarm_failed_deliveries_threshold" {
   validation {
     condition     = var.alarm_failed_deliveries_threshold >= 1 && floor(var.alarm_failed_deliveries_threshold) == var.alarm_failed_deliveries_threshold
     error_message = "alarm_failed_deliveries_threshold must be a whole number of at least 1."
+  }
+}
+
+variable "alarm_server_errors_threshold" {
+  description = "Server-side failures of the chat function (unexpected errors answered internal_error, 5xx answers, messages not stored) in 5 minutes that raise the server-errors alarm."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.alarm_server_errors_threshold >= 1 && floor(var.alarm_server_errors_threshold) == var.alarm_server_errors_threshold
+    error_message = "alarm_server_errors_threshold must be a whole number of at least 1."
   }
 }
 

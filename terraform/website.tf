@@ -97,6 +97,13 @@ resource "aws_s3_bucket" "site" {
       condition     = contains(keys(local.site_templates), "index.html") || contains(keys(local.site_static), "index.html")
       error_message = "The site directory ${local.site_dir} has no index.html or index.html.tpl; point site_dir at the frontend/ folder."
     }
+    # Sign-in needs HTTPS: the S3 website endpoint serves plain http, where the
+    # page's password form and its 30-day refresh token would travel and sit in
+    # the clear, and where the browser withholds the Web Crypto that PKCE needs.
+    precondition {
+      condition     = var.auth == "none" || local.cloudfront
+      error_message = "auth = \"${var.auth}\" needs hosting_mode = \"cloudfront\": the s3-website mode serves the page over plain http, where a password form and a 30-day refresh token do not belong."
+    }
   }
 }
 

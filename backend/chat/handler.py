@@ -31,7 +31,7 @@ from .events import (
     parse_event,
 )
 from .logs import configure
-from .metrics import embedded_metrics
+from .metrics import SERVER_ERRORS, embedded_metrics, server_failed
 from .runtime import Runtime, runtime_for
 
 if TYPE_CHECKING:
@@ -327,15 +327,21 @@ def handle(
 
 
 def _counts(route: str | None, result: RouteResult) -> dict[str, int | float]:
-    """The summary's per-route counts (metrics when they are on)."""
+    """The summary's per-route counts (metrics when they are on), and on every route whether
+    the server failed (``metrics.SERVER_ERRORS``)."""
     ok = result.outcome == "ok"
+    failed: dict[str, int | float] = {SERVER_ERRORS: int(server_failed(result.status, result.code))}
     if route == CONNECT:
-        return {"connections_opened": int(ok)}
+        return {"connections_opened": int(ok), **failed}
     if route == DISCONNECT:
-        return {"connections_closed": int(ok)}
+        return {"connections_closed": int(ok), **failed}
     if route == SENDMESSAGE:
-        return {"messages_accepted": int(ok), "fanout_ms": round(result.stats.elapsed_ms, 2)}
-    return {}
+        return {
+            "messages_accepted": int(ok),
+            "fanout_ms": round(result.stats.elapsed_ms, 2),
+            **failed,
+        }
+    return failed
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from .errors import ErrorCode
+
 FUNCTION_DIMENSION: Final = "Function"
 ERROR_CODE_DIMENSION: Final = "ErrorCode"
 COUNT: Final = "Count"
@@ -28,9 +30,24 @@ METRICS: Final[Mapping[str, str]] = {
     "retried": COUNT,
     "failed": COUNT,
     "fanout_ms": MILLISECONDS,
+    "server_errors": COUNT,
 }
+SERVER_ERRORS: Final = "server_errors"
+"""Invocations that failed on the server's side (0 or 1 on every line): what the alarm watches.
+
+Refusals by design (a 4xx on ``$connect``, an error frame for a bad frame) are not failures;
+an unexpected exception (``internal_error``, a 500), any 5xx answer and a message the table
+would not store (``not_stored``) are.
+"""
+SERVER_FAILURE_CODES: Final = frozenset({ErrorCode.INTERNAL_ERROR, ErrorCode.NOT_STORED})
+"""Error frame codes that mean the server failed, not the client."""
 REFUSED: Final = "refused"
 """Frames answered with an error frame, by ``ErrorCode``."""
+
+
+def server_failed(status: int, code: str | None) -> bool:
+    """Whether an invocation answered with ``status`` and error ``code`` failed on our side."""
+    return status >= 500 or code in SERVER_FAILURE_CODES
 
 
 def embedded_metrics(

@@ -22,6 +22,7 @@ EMULATED_SERVICES: Final = (
     "cognitoidp",
     "dynamodb",
     "iam",
+    "kms",
     "lambda",
     "logs",
     "s3",
@@ -92,6 +93,13 @@ def emulator_inventory(endpoint: str, region: str) -> dict[str, list[str]]:
     cloudfront = client("cloudfront")
     iam = client("iam")
     cloudwatch = client("cloudwatch")
+    kms = client("kms")
+    aliases = kms.list_aliases()["Aliases"]
+    aws_managed_keys = {
+        a["TargetKeyId"]
+        for a in aliases
+        if a["AliasName"].startswith("alias/aws/") and "TargetKeyId" in a
+    }
     return {
         "cloudwatch dashboards": [
             d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]
@@ -117,6 +125,19 @@ def emulator_inventory(endpoint: str, region: str) -> dict[str, list[str]]:
         ],
         "log groups": [
             g["logGroupName"] for g in client("logs").describe_log_groups()["logGroups"]
+        ],
+        # A destroyed key is only scheduled for deletion (7 days at least): it stays
+        # listed, PendingDeletion, as in AWS; what must be gone is every usable key of
+        # ours. AWS managed keys (alias/aws/*: moto makes aws/dynamodb for encrypted
+        # tables, and calls it a customer key) belong to the account, not to a stack.
+        "kms keys (not pending deletion)": [
+            key["KeyId"]
+            for key in kms.list_keys()["Keys"]
+            if key["KeyId"] not in aws_managed_keys
+            and kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"
+        ],
+        "kms aliases": [
+            a["AliasName"] for a in aliases if not a["AliasName"].startswith("alias/aws/")
         ],
         "cognito user pools": [
             p["Name"] for p in client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]

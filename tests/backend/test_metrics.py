@@ -8,11 +8,20 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from chat.errors import ConnectionGone
+from chat.errors import ConnectionGone, MessageNotStored
+from chat.handler import handle
+from chat.metrics import SERVER_ERRORS
 
 from tests.backend.conftest import Logs
 from tests.backend.fakes import FakeContext
-from tests.backend.test_handler import World, connect_event, disconnect_event, send
+from tests.backend.test_handler import (
+    Exploding,
+    World,
+    connect_event,
+    disconnect_event,
+    message_event,
+    send,
+)
 
 UNITS = {
     "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
@@ -139,3 +148,53 @@ def test_namespace_and_switch_are_settings(world: World, logs: Logs) -> None:
     world.settings = replace(world.settings, metrics_enabled=False)
     world.join("b")
     assert "_aws" not in json.loads(logs.lines[-1])
+
+
+def test_server_errors_count_failures_not_refusals(world: World, logs: Logs) -> None:
+    """Every line says whether the server failed: refusals by design (a 4xx $connect, a
+    bad frame's error frame) and a lost peer are 0; a 500 with internal_error is 1."""
+    world.join("a", name="ann")
+    world.invoke(connect_event("b", {"name": "ann", "room": "general", "key": "x" * 43}))
+    world.invoke(connect_event("c", {"name": ""}))
+    world.invoke(send("a", ""))
+    world.invoke(message_event("a", "{not json"))
+    world.sender.script["a"] = [ConnectionGone("a", "410")]
+    world.invoke(send("a", "to nobody"))
+    refusals = [validate_emf(line) for line in logs.lines]
+    statuses = [json.loads(line)["status"] for line in logs.lines]
+    assert statuses == [200, 409, 400, 200, 200, 200]
+    assert [metrics_of(d)[SERVER_ERRORS] for d in refusals] == [0] * 6
+    logs.clear()
+    world.store_wrapper = Exploding
+    world.invoke(send("a", "hello"))
+    (document,) = (validate_emf(line) for line in logs.lines)
+    assert (document["status"], metrics_of(document)[SERVER_ERRORS]) == (500, 1)
+
+
+def test_a_message_the_table_refused_is_a_server_error(world: World, logs: Logs) -> None:
+    """not_stored is an error frame, as a refusal is, but the server failed: server_errors 1."""
+
+    class Failing:
+        def add(self, *_: Any) -> Any:
+            raise MessageNotStored("InternalServerError")
+
+    world.join("a")
+    runtime = replace(world.runtime(), messages=Failing())
+    logs.clear()
+    handle(send("a", "hello", clientId="c-1"), FakeContext(), runtime_factory=lambda: runtime)
+    (document,) = (validate_emf(line) for line in logs.lines)
+    assert (document["status"], document["ErrorCode"]) == (200, "not_stored")
+    assert metrics_of(document)[SERVER_ERRORS] == 1
+
+
+def test_a_connect_that_fails_is_a_server_error(world: World, logs: Logs) -> None:
+    """$connect answering 500 because its store failed counts as a server error."""
+
+    class BrokenPut(Exploding):
+        def put(self, _connection: Any) -> None:
+            raise RuntimeError("table unavailable")
+
+    world.store_wrapper = BrokenPut
+    world.invoke(connect_event("c1"))
+    (document,) = (validate_emf(line) for line in logs.lines)
+    assert (document["status"], metrics_of(document)[SERVER_ERRORS]) == (500, 1)

@@ -20,7 +20,7 @@ import pytest
 from chat.config import DEFAULT_FANOUT_CONCURRENCY
 from chat.connections import ROOM_INDEX
 from chat.handler import ROUTES
-from chat.metrics import METRICS
+from chat.metrics import METRICS, REFUSED, SERVER_ERRORS
 from chat.permissions import (
     MANAGE_CONNECTIONS_ACTION,
     MANAGE_CONNECTIONS_METHODS,
@@ -195,7 +195,7 @@ def test_stage_auto_deploys_with_default_throttling(deployment: AppliedDeploymen
 
 
 def test_messages_are_throttled_below_the_stage(deployment: AppliedDeployment) -> None:
-    """sendmessage has its own, lower limits, so a flood of messages cannot starve connects."""
+    """sendmessage has its own per-route limits, lower than the default every other route gets."""
     stage = deployment.client("apigatewayv2").get_stage(
         ApiId=deployment.outputs["api_id"], StageName=STAGE
     )
@@ -445,6 +445,18 @@ def test_the_dashboard_shows_what_the_person_on_call_opens_first(
         assert ("AWS/Lambda", name) in names
     emf = [s for s in series if s and s[0] == "awsome-chat"]
     assert all(s[2:] == ["Function", function] for s in emf)
+    # SEARCH needs a namespace with / # : . - in double quotes: it is always quoted.
+    searches = [
+        part["expression"]
+        for widget in body["widgets"]
+        for metric in widget["properties"]["metrics"]
+        for part in metric
+        if isinstance(part, dict) and "SEARCH(" in part.get("expression", "")
+    ]
+    assert searches == [
+        f'SEARCH(\'{{"awsome-chat",Function,ErrorCode}} MetricName="{REFUSED}" '
+        f"Function=\"{function}\"', 'Sum', 60)"
+    ]
     titles = " ".join(w["properties"]["title"] for w in body["widgets"]).lower()
     assert "live connections" in titles
     assert "p99" in json.dumps(body)
@@ -452,8 +464,9 @@ def test_the_dashboard_shows_what_the_person_on_call_opens_first(
 
 
 def test_alarms_page_a_human_through_one_topic(deployment: AppliedDeployment) -> None:
-    """Errors, throttles, integration errors and failed deliveries alarm to the stack's SNS
-    topic, which is encrypted; an e-mail subscription exists only when alarm_email is set."""
+    """Lambda's errors and throttles, the function's server errors and failed deliveries alarm
+    to the stack's SNS topic; API Gateway's IntegrationError, which counts $connect's refusals
+    by design, does not. An e-mail subscription exists only when alarm_email is set."""
     prefix = deployment.variables["name_prefix"]
     topic = deployment.outputs["alarm_topic_arn"]
     alarms = deployment.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{prefix}-")[
@@ -463,24 +476,96 @@ def test_alarms_page_a_human_through_one_topic(deployment: AppliedDeployment) ->
     assert set(by_metric) == {
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Throttles"),
-        ("AWS/ApiGateway", "IntegrationError"),
+        ("awsome-chat", SERVER_ERRORS),
         ("awsome-chat", "failed"),
     }
     for alarm in alarms:
         assert alarm["AlarmActions"] == [topic]
         assert alarm["OKActions"] == [topic]
         assert alarm["TreatMissingData"] == "notBreaching"
+    function = [{"Name": "Function", "Value": deployment.outputs["function_name"]}]
     failed = by_metric[("awsome-chat", "failed")]
-    assert failed["Dimensions"] == [
-        {"Name": "Function", "Value": deployment.outputs["function_name"]}
-    ]
-    assert failed["Threshold"] == 10
+    assert (failed["Dimensions"], failed["Threshold"]) == (function, 10)
+    server = by_metric[("awsome-chat", SERVER_ERRORS)]
+    assert (server["Dimensions"], server["Threshold"], server["Statistic"]) == (function, 1, "Sum")
     sns = deployment.client("sns")
-    attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
-    assert attributes["KmsMasterKeyId"] == "alias/aws/sns"
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     expected = [("email", ALARM_EMAIL)] if deployment.variables.get("alarm_email") else []
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == expected
+
+
+def alarm_arns(deployment: AppliedDeployment) -> list[str]:
+    """The ARNs of this stack's alarms, as CloudWatch reports them."""
+    prefix = deployment.variables["name_prefix"]
+    alarms = deployment.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{prefix}-")
+    return sorted(a["AlarmArn"] for a in alarms["MetricAlarms"])
+
+
+def source_conditions(deployment: AppliedDeployment) -> dict[str, Any]:
+    """What a statement for CloudWatch must require: this account, and this stack's alarms."""
+    account = deployment.client("sts").get_caller_identity()["Account"]
+    return {
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnLike": {"aws:SourceArn": alarm_arns(deployment)},
+    }
+
+
+def normalised(condition: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A policy condition with each value list sorted (IAM allows a string for one value)."""
+    return {
+        test: {key: sorted(value) if isinstance(value, list) else value for key, value in c.items()}
+        for test, c in condition.items()
+    }
+
+
+def test_the_alarm_topic_has_a_key_cloudwatch_may_use(deployment: AppliedDeployment) -> None:
+    """The topic is encrypted with the stack's own key (CloudWatch cannot use alias/aws/sns, so
+    alarms could never publish), rotated yearly; its policy keeps the account as administrator
+    and lets CloudWatch encrypt only for this account's alarms of this stack, on this topic."""
+    topic = deployment.outputs["alarm_topic_arn"]
+    attributes = deployment.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
+    kms = deployment.client("kms")
+    key = kms.describe_key(KeyId=attributes["KmsMasterKeyId"])["KeyMetadata"]
+    assert attributes["KmsMasterKeyId"] == key["Arn"] != "alias/aws/sns"
+    assert (key["KeyManager"], key["KeyState"], key["KeySpec"]) == (
+        "CUSTOMER",
+        "Enabled",
+        "SYMMETRIC_DEFAULT",
+    )
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+    aliases = kms.list_aliases(KeyId=key["KeyId"])["Aliases"]
+    assert [a["AliasName"] for a in aliases] == [
+        f"alias/{deployment.variables['name_prefix']}-alarms"
+    ]
+
+    account = deployment.client("sts").get_caller_identity()["Account"]
+    policy = kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"]
+    admin, cloudwatch = only_statement(policy)
+    assert admin == {
+        "Sid": "AccountAdministersKey",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert as_set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    expected = source_conditions(deployment)
+    expected["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"] = topic  # this topic only
+    assert normalised(cloudwatch["Condition"]) == expected
+
+
+def test_only_this_stacks_alarms_may_publish_to_the_topic(deployment: AppliedDeployment) -> None:
+    """The topic policy lets CloudWatch publish for this account's alarms of this stack only
+    (aws:SourceAccount, aws:SourceArn), and grants nothing else."""
+    topic = deployment.outputs["alarm_topic_arn"]
+    attributes = deployment.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
+    (statement,) = only_statement(attributes["Policy"])
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert as_set(statement["Action"]) == {"sns:Publish"}
+    assert statement["Resource"] == topic
+    assert normalised(statement["Condition"]) == source_conditions(deployment)
 
 
 # --- website ----------------------------------------------------------------------------------

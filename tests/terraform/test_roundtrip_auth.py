@@ -85,11 +85,11 @@ def deployment(
     sources = DeploymentSources(
         site_dir=site_dir, lambda_zip=lambda_zip, authorizer_zip=authorizer_zip
     )
-    # s3-website: the sign-in wiring does not depend on the hosting mode, and moto's CloudFront
-    # makes the destroy a minute slower.
+    # cloudfront: sign-in is refused on the plain-http s3-website mode (a plan-time
+    # precondition), although moto's CloudFront makes the destroy a minute slower.
     variables = {
         "name_prefix": PREFIX,
-        "hosting_mode": "s3-website",
+        "hosting_mode": "cloudfront",
         "auth": "cognito",
         "cognito_self_sign_up": True,
     }

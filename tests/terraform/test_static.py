@@ -17,6 +17,7 @@ from deployment.terraform.tools import TerraformTool
 from deployment.terraform.workspace import (
     SITE_DIR,
     TERRAFORM_DIR,
+    VARIABLES_FILE,
     DeploymentSources,
     Workspace,
 )
@@ -71,6 +72,10 @@ BAD_VARIABLES = {
     "fanout_concurrency": (1000, "fanout_concurrency must be a whole number"),
     "connection_ttl_seconds": (3600, "connection_ttl_seconds must be a whole number above 7200"),
     "lambda_zip_path": ("build/lambda.tar", "lambda_zip_path must name a .zip file"),
+    "alarm_server_errors_threshold": (
+        0.5,
+        "alarm_server_errors_threshold must be a whole number of at least 1",
+    ),
 }
 
 
@@ -196,7 +201,7 @@ def test_the_csp_header_is_the_pages_meta_tag_plus_frame_ancestors() -> None:
 def test_sendmessage_limits_above_the_stages_are_refused(
     terraform_tool: TerraformTool, lambda_zip: Path
 ) -> None:
-    """sendmessage's limits must be below the stage's, or messages could starve connects."""
+    """sendmessage's per-route limits must be below the default route limits of the stage."""
     sources = DeploymentSources(lambda_zip=lambda_zip)
     variables = {"throttling_burst_limit": 100, "sendmessage_throttling_burst_limit": 100}
     with (
@@ -230,6 +235,64 @@ def test_a_missing_zip_or_page_is_reported_with_the_fix(
         " ".join(no_page.stderr.split())
     )
     assert "does not exist: run `make build` first" in " ".join(no_zip.stderr.split())
+
+
+# --- plans on moto (preconditions and planned values need a configured provider) -------------
+
+
+@pytest.fixture(scope="module")
+def planned(
+    terraform_tool: TerraformTool, lambda_zip: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Terraform]:
+    """A copy of terraform/ on moto with both packages (the authorizer's a stand-in: a plan
+    only hashes it); each test writes its own variables and plans, nothing is applied."""
+    authorizer_zip = tmp_path_factory.mktemp("authorizer") / "authorizer.zip"
+    authorizer_zip.write_bytes(lambda_zip.read_bytes())
+    sources = DeploymentSources(lambda_zip=lambda_zip, authorizer_zip=authorizer_zip)
+    with (
+        MotoServer(quiet=True) as moto,
+        Workspace(sources, tool=terraform_tool, endpoint=moto.endpoint) as copy,
+    ):
+        yield copy.terraform
+
+
+def plan_with(tf: Terraform, variables: dict[str, Any], ok_codes: tuple[int, ...]) -> str:
+    """``terraform plan`` with ``variables`` into ``static.tfplan``; stderr, spaces collapsed."""
+    (tf.workdir / VARIABLES_FILE).write_text(json.dumps(variables), encoding="utf-8")
+    result = tf.run("plan", "-no-color", "-input=false", "-out=static.tfplan", ok_codes=ok_codes)
+    return " ".join(result.stderr.split())
+
+
+SIGN_IN = {
+    "cognito": {"auth": "cognito"},
+    "oidc": {
+        "auth": "oidc",
+        "oidc_issuer": "https://login.example.com/",
+        "oidc_audience": "page-client-id",
+    },
+}
+
+
+@pytest.mark.parametrize("mode", sorted(SIGN_IN))
+def test_sign_in_on_a_plain_http_site_is_refused(planned: Terraform, mode: str) -> None:
+    """auth other than "none" with hosting_mode = "s3-website" is refused at plan time: a
+    password form and a 30-day refresh token do not belong on a plain-http page."""
+    errors = plan_with(planned, {**SIGN_IN[mode], "hosting_mode": "s3-website"}, ok_codes=(1,))
+    assert f'auth = "{mode}" needs hosting_mode = "cloudfront"' in errors
+    assert "a password form and a 30-day refresh token do not belong" in errors
+    plan_with(planned, {**SIGN_IN[mode], "hosting_mode": "cloudfront"}, ok_codes=(0,))
+    plan_with(planned, {"auth": "none", "hosting_mode": "s3-website"}, ok_codes=(0,))
+
+
+def test_the_budget_counts_spend_before_credits(planned: Terraform) -> None:
+    """The budget excludes promotional credits (include_credit = false), which would hide real
+    spend. (moto's Budgets never answers the provider, so the budget is planned, not applied.)"""
+    plan_with(planned, {"budget_alert_email": "billing@example.com"}, ok_codes=(0,))
+    shown = json.loads(planned.run("show", "-json", "-no-color", "static.tfplan").stdout)
+    resources = shown["planned_values"]["root_module"]["resources"]
+    (budget,) = [r["values"] for r in resources if r["address"] == "aws_budgets_budget.stack[0]"]
+    (cost_types,) = budget["cost_types"]
+    assert cost_types["include_credit"] is False
 
 
 # --- checkov ----------------------------------------------------------------------------------
