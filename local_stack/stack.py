@@ -422,11 +422,7 @@ def _sign_in(
     region = options.function.region
     if isinstance(options.auth, CognitoAuth):
         pool = create_user_pool(endpoint, region, options.auth)
-        environment = {
-            AuthorizerEnv.AUTH_ISSUER.value: pool.issuer,
-            AuthorizerEnv.AUTH_AUDIENCE.value: pool.client_id,
-            AuthorizerEnv.AUTH_JWKS_URL.value: pool.jwks_url,
-        }
+        environment = pool.authorizer_environment
         return _with_authorizer(settings, options.auth.authorizer, region, environment), pool, None
     if isinstance(options.auth, OidcAuth):
         issuer = _oidc_issuer(options.auth, options.host, port)

@@ -35,9 +35,13 @@ def test_issuer_and_audience_suffice() -> None:
     assert settings.jwks_url is None
     assert settings.algorithms == DEFAULT_ALGORITHMS == ("RS256",)
     # Safe by default: OpenID Connect's name, which users may write, shown with a tag.
-    assert (settings.name_claim, settings.name_unique) == (DEFAULT_NAME_CLAIM, False) == (
-        "name",
-        False,
+    assert (
+        (settings.name_claim, settings.name_unique)
+        == (DEFAULT_NAME_CLAIM, False)
+        == (
+            "name",
+            False,
+        )
     )
 
 

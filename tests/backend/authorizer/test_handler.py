@@ -108,9 +108,7 @@ def test_a_valid_id_token_is_allowed_exactly_this_connect(
     assert line["userId"] == sub
     assert line["connectionId"] == "Cq3VbdUxjoECH0A="
     assert_no_token(auth_logs, token)
-    assert not any(
-        "alice" in text.lower() or "example.com" in text for text in auth_logs.lines
-    )
+    assert not any("alice" in text.lower() or "example.com" in text for text in auth_logs.lines)
 
 
 def test_the_token_may_come_first_or_alone(pool: Pool, key_server: KeyServer) -> None:
@@ -201,19 +199,19 @@ def test_both_issuer_forms_of_this_pool_are_accepted(
 ) -> None:
     """A pool's tokens say ``cognito-idp`` or, with its newer issuer setting,
     ``issuer-cognito-idp``: either passes, whichever form ``AUTH_ISSUER`` names."""
-    token = signed_by_the_pool(pool.id_token(), iss=pool.issuer.replace("https://cognito-idp", form))
+    iss = pool.issuer.replace("https://cognito-idp", form)
+    token = signed_by_the_pool(pool.id_token(), iss=iss)
+    keys = make_authorizer(pool, key_server).keys
     for configured in (pool.issuer, pool.issuer.replace("cognito-idp", "issuer-cognito-idp")):
-        authorizer = make_authorizer(pool, key_server)
         settings = AuthSettings(
             issuer=configured,
             audience=pool.client_id,
-            jwks_url=authorizer.settings.jwks_url,
+            jwks_url=key_server.url("/jwks.json"),
             name_claim=COGNITO_NAME_CLAIM,
             name_unique=True,
         )
-        answer = handle(
-            offering(token), FakeContext(), lambda s=settings: Authorizer(s, authorizer.keys)
-        )
+        authorizer = Authorizer(settings, keys)
+        answer = handle(offering(token), FakeContext(), lambda a=authorizer: a)
         assert answer["context"] == {"userId": pool.sub(), "name": "alice"}
 
 

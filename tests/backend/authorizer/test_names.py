@@ -91,7 +91,7 @@ def test_a_user_who_copies_a_tagged_name_gets_a_tag_of_their_own() -> None:
         ({}, FALLBACK_NAME),
         ({"name": "   "}, FALLBACK_NAME),
         ({"name": 42}, FALLBACK_NAME),
-        ({"name": "Ｂｏｂ\u3000 Smith"}, "Bob Smith"),
+        ({"name": "\uff22\uff4f\uff42\u3000 Smith"}, "Bob Smith"),  # fullwidth "Bob"
         ({"name": "x" * 60}, "x" * (names.MAX_NAME_CHARS - TAG_DIGITS - 2)),
     ],
     ids=["absent", "blank", "not-a-string", "fullwidth-and-wide-spaces", "too-long"],
@@ -110,7 +110,7 @@ def test_a_missing_odd_or_long_claim_still_gives_a_tagged_name(
         "Ада Лавлейс",
         "東京太郎",
         "ﷺ" * 3,
-        "Ｗｉｄｅ " * 10,
+        "\uff37\uff49\uff44\uff45 " * 10,  # fullwidth "Wide"
         "e\u0301" * 20,
         "x" * 200,
     ],
