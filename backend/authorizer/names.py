@@ -23,7 +23,6 @@ rules (``clean_profile_name``): a name they refuse is refused at ``$connect`` wi
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -37,13 +36,22 @@ TAG_SEPARATOR: Final = " #"
 FALLBACK_NAME: Final = "user"
 _PLAIN: Final = re.compile(r"[A-Za-z2-9]+")
 _SPACES: Final = re.compile(" +")
+# FNV-1a, 32 bits (the parameters of draft-eastlake-fnv).
+_FNV_OFFSET: Final = 0x811C9DC5
+_FNV_PRIME: Final = 0x01000193
 
 
 def tag(sub: str) -> str:
-    """``TAG_DIGITS`` decimal digits of SHA-256(``sub``): stable for a user, and as likely for
-    one as for another (a look-alike needs about 10**6 accounts to hit one user's tag)."""
-    digest = hashlib.sha256(sub.encode("utf-8")).digest()
-    return f"{int.from_bytes(digest[:8], 'big') % 10**TAG_DIGITS:0{TAG_DIGITS}d}"
+    """``TAG_DIGITS`` decimal digits of the 32-bit FNV-1a hash of ``sub`` (UTF-8): the same for
+    a user every time, spread evenly over users (a look-alike needs about 10**6 accounts to hit
+    one user's tag). FNV-1a, not a cryptographic hash: the page computes the same tag
+    (``frontend/js/accountname.js``) on plain-http pages too, where browsers offer no Web
+    Crypto, and a cryptographic hash would not help: where users could choose their ``sub``,
+    they could search any hash's ten-to-the-six outcomes offline alike."""
+    value = _FNV_OFFSET
+    for byte in sub.encode("utf-8"):
+        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
+    return f"{value % 10**TAG_DIGITS:0{TAG_DIGITS}d}"
 
 
 def _normalized(raw: str) -> str:

@@ -9,8 +9,6 @@ import asyncio
 import hashlib
 import json
 import re
-import secrets
-import string
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -31,7 +29,7 @@ from local_stack.emulator.core import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import AuthorizerSettings, EmulatorSettings
 from local_stack.stack import Stack, running_stack
-from tests.local_stack.support import fresh_room, sign_in_options, ws_connect
+from tests.local_stack.support import fresh_room, plain_username, sign_in_options, ws_connect
 
 
 @pytest.fixture(scope="module")
@@ -185,11 +183,6 @@ def test_a_signed_in_client_connects_and_others_are_refused(signin_stack: Stack)
     subprotocol, message = asyncio.run(chat())
     assert subprotocol == "awsome-chat"
     assert message["from"] == user
-
-
-def plain_username(prefix: str) -> str:
-    """A new user name of letters only, which the chat shows bare (``authorizer.names``)."""
-    return prefix + "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
 
 
 def _sign_up_on_the_page(stack: Stack, username: str, attributes: dict[str, str]) -> str:

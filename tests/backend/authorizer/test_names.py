@@ -124,7 +124,9 @@ def test_the_chat_keeps_a_tagged_name_as_the_authorizer_made_it(raw: str) -> Non
 
 
 def test_the_tag_is_stable_and_made_of_digits() -> None:
-    """The same sub gives the same tag; another sub another one (here); six digits."""
+    """The same sub gives the same tag; another sub another one (here); six digits; FNV-1a's
+    published 32-bit value for "foobar" (0xbf9cf968), modulo a million."""
+    assert tag("foobar") == f"{0xBF9CF968 % 10**TAG_DIGITS:0{TAG_DIGITS}d}"
     assert tag(SUB) == tag(SUB)
     assert tag(SUB) != tag(OTHER_SUB)
     assert re.fullmatch(rf"\d{{{TAG_DIGITS}}}", tag(SUB))
