@@ -464,7 +464,7 @@ variable "oidc_name_claim" {
 }
 
 variable "oidc_name_unique" {
-  description = "With auth = \"oidc\": true only when the issuer makes oidc_name_claim unique among its users and no user can set or change it (e.g. a read-only user name). Names made of A-Z, a-z and 2-9 only are then shown without a tag. false (the default) tags every name."
+  description = "With auth = \"oidc\": true only when the issuer makes oidc_name_claim unique among its users whatever the case (\"Bob\" and \"bob\" one user) and no user can set or change it (e.g. a read-only, case-insensitive user name). Names made of A-Z, a-z and 2-9 only are then shown without a tag. false (the default) tags every name."
   type        = bool
   default     = false
 }

@@ -71,8 +71,9 @@ def secure_or_loopback(url: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class AuthSettings:
     """What a token must match, where the keys that sign it are, and which claim names its
-    user (``name_unique``: the issuer makes that claim unique and its users cannot write it,
-    as Cognito's ``cognito:username``; otherwise the name is shown with a tag, ``names``)."""
+    user (``name_unique``: the issuer makes that claim unique whatever the case and its users
+    cannot write it, as Cognito's ``cognito:username`` in a case-insensitive pool; otherwise
+    the name is shown with a tag, ``names``)."""
 
     issuer: str
     audience: str
