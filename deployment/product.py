@@ -9,7 +9,8 @@ defines them (one definition per fact; see docs/internals.md, "Contracts").
   ``chat.connections.ROOM_INDEX``, ``chat.messages.TABLE_SCHEMA``;
 - sign-in (issue #17): the chat's modes (``chat.config.AuthMode``) and subprotocol
   (``chat.events.SUBPROTOCOL``); the authorizer's variables (``authorizer.config.EnvVar``)
-  and the display name it gives a token's claims (``authorizer.verify.display_name``).
+  and the display name it gives a token's claims under its settings
+  (``authorizer.verify.display_name``, ``authorizer.config.AuthSettings``).
 
 ``chat`` lives in ``backend/``; the ``deployment`` package imports ``local_stack`` first, which
 puts it on ``sys.path`` as pytest's ``pythonpath`` setting does for the tests, so ``python -m
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from authorizer.config import AuthSettings as AuthorizerSettings
 from authorizer.config import EnvVar as AuthorizerEnvVar
 from authorizer.verify import display_name
 from chat.config import DEFAULT_MAX_MESSAGE_CHARS, AuthMode
@@ -49,6 +51,7 @@ __all__ = [
     "TABLE_VARIABLE",
     "TTL_ATTRIBUTE",
     "AuthMode",
+    "AuthorizerSettings",
     "ContractError",
     "display_name",
     "function_variable",

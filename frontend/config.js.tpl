@@ -13,6 +13,9 @@ export const config = Object.freeze({
     authorizationEndpoint: "${auth_authorization_endpoint}",
     tokenEndpoint: "${auth_token_endpoint}",
     offlineAccess: "${auth_offline_access}" === "true",
+    // The claim the chat names the user by, and whether the issuer makes it unique (accountname.js).
+    nameClaim: "${auth_name_claim}",
+    nameUnique: "${auth_name_unique}" === "true",
   }),
   // Renew the ID token this long before it expires (Cognito's last an hour), given a refresh token.
   tokenRenewBeforeMs: 300000,

@@ -4,7 +4,11 @@
 Cognito issues real RS256-signed ID tokens and serves the pool's key set at
 ``{moto}/{pool_id}/.well-known/jwks.json``; the real authorizer (``backend/authorizer``) runs
 in the emulator as API Gateway's REQUEST authorizer on ``Sec-WebSocket-Protocol``, with
-``AUTH_JWKS_URL`` at moto's key set; the chat runs with ``AUTH_MODE=cognito``.
+``AUTH_JWKS_URL`` at moto's key set and users named by their user name (``AUTH_NAME_CLAIM``
+``cognito:username``, unique in the pool); the chat runs with ``AUTH_MODE=cognito``. As
+Terraform's, the page's app client lets users write their e-mail address and nothing else
+(moto does not enforce it: a user may still sign up with any ``name``, which no one is
+shown).
 
 The page calls Cognito from the browser. Real Cognito answers any origin's CORS preflight; moto's
 server has CORS turned off (``moto_server``: other sites' pages must not reach it), so the stack
@@ -21,6 +25,8 @@ from typing import Any, Final
 import aiohttp
 import boto3
 from aiohttp import web
+from authorizer.config import COGNITO_NAME_CLAIM
+from authorizer.config import EnvVar as AuthorizerEnv
 
 from local_stack.emulator.core import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
@@ -38,6 +44,8 @@ PUBLIC_OPERATIONS: Final = frozenset(
 ``RespondToAuthChallenge`` sets an admin-created user's own password, ``RevokeToken`` (which
 ``local_stack.moto_server`` adds to moto) ends a session at sign-out."""
 _READ_ATTRIBUTES: Final = ["name", "preferred_username", "email"]
+_WRITE_ATTRIBUTES: Final = ["email"]
+"""As Terraform's client: nothing a name could be built from (issue 25)."""
 _FORWARD_TIMEOUT: Final = aiohttp.ClientTimeout(total=10.0)  # moto answers in milliseconds
 
 
@@ -96,6 +104,18 @@ class UserPool:
         """Where moto serves the pool's public keys."""
         return f"{self.endpoint}/{self.pool_id}/.well-known/jwks.json"
 
+    @property
+    def authorizer_environment(self) -> dict[str, str]:
+        """The authorizer's environment for this pool, as Terraform sets it for Cognito (but
+        the keys at moto's URL)."""
+        return {
+            AuthorizerEnv.AUTH_ISSUER.value: self.issuer,
+            AuthorizerEnv.AUTH_AUDIENCE.value: self.client_id,
+            AuthorizerEnv.AUTH_JWKS_URL.value: self.jwks_url,
+            AuthorizerEnv.AUTH_NAME_CLAIM.value: COGNITO_NAME_CLAIM,
+            AuthorizerEnv.AUTH_NAME_UNIQUE.value: "true",
+        }
+
     def client(self) -> Any:
         """A boto3 ``cognito-idp`` client on moto (dummy credentials)."""
         return boto3.client(
@@ -133,8 +153,9 @@ class UserPool:
 
 
 def create_user_pool(endpoint: str, region: str, auth: CognitoAuth) -> UserPool:
-    """A user pool and a public app client (no secret; password and refresh-token sign-in),
-    as Terraform creates them for ``auth = "cognito"``."""
+    """A user pool and a public app client (no secret; password and refresh-token sign-in;
+    users write their e-mail address only), as Terraform creates them for
+    ``auth = "cognito"``."""
     pool = UserPool(endpoint, region, "", "")
     client = pool.client()
     pool_id = client.create_user_pool(
@@ -148,6 +169,7 @@ def create_user_pool(endpoint: str, region: str, auth: CognitoAuth) -> UserPool:
         GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         ReadAttributes=_READ_ATTRIBUTES,
+        WriteAttributes=_WRITE_ATTRIBUTES,
     )["UserPoolClient"]["ClientId"]
     return UserPool(endpoint, region, pool_id, client_id)
 

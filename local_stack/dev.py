@@ -123,7 +123,7 @@ def sign_in_help(stack: Stack) -> str:
     if pool is None:
         return ""
     password = f"Demo-{secrets.token_urlsafe(9)}1"
-    pool.create_user(DEMO_USERNAME, password, name="Demo User")
+    pool.create_user(DEMO_USERNAME, password)
     return (
         f"  sign-in:     local Cognito user pool {pool.pool_id} (moto)\n"
         f"               username {DEMO_USERNAME}, password {password}\n"

@@ -69,6 +69,8 @@ def site_variables(
     auth_authorization_endpoint: str = "",
     auth_token_endpoint: str = "",
     auth_offline_access: bool = False,
+    auth_name_claim: str = "",
+    auth_name_unique: bool = False,
 ) -> dict[str, str]:
     """The template variables of docs/internals.md for one WebSocket URL (and sign-in setup).
 
@@ -96,6 +98,8 @@ def site_variables(
         "auth_authorization_endpoint": auth_authorization_endpoint,
         "auth_token_endpoint": auth_token_endpoint,
         "auth_offline_access": "true" if auth_offline_access else "false",
+        "auth_name_claim": auth_name_claim,
+        "auth_name_unique": "true" if auth_name_unique else "false",
     }
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
+from authorizer.config import COGNITO_NAME_CLAIM, DEFAULT_NAME_CLAIM
 from authorizer.config import EnvVar as AuthorizerEnv
 from chat.config import (
     DEFAULT_MAX_MESSAGE_CHARS,
@@ -400,6 +401,9 @@ def _oidc_variables(options: StackOptions, issuer: OidcIssuer | None) -> dict[st
         "auth_authorization_endpoint": endpoints.get("authorization_endpoint", ""),
         "auth_token_endpoint": endpoints.get("token_endpoint", ""),
         "auth_offline_access": options.auth.offline_access,
+        # The authorizer's defaults: OIDC names are tagged (authorizer.names).
+        "auth_name_claim": DEFAULT_NAME_CLAIM,
+        "auth_name_unique": False,
     }
 
 
@@ -429,6 +433,8 @@ def _auth_variables(options: StackOptions, port: int, pool: UserPool | None) -> 
         "auth_client_id": pool.client_id,
         "auth_sign_up": options.auth.sign_up,
         "auth_issuer": pool.issuer,  # as Terraform renders it (the page does not use it)
+        "auth_name_claim": COGNITO_NAME_CLAIM,
+        "auth_name_unique": True,
     }
 
 
@@ -444,11 +450,7 @@ def _sign_in(
     region = options.function.region
     if isinstance(options.auth, CognitoAuth):
         pool = create_user_pool(endpoint, region, options.auth)
-        environment = {
-            AuthorizerEnv.AUTH_ISSUER.value: pool.issuer,
-            AuthorizerEnv.AUTH_AUDIENCE.value: pool.client_id,
-            AuthorizerEnv.AUTH_JWKS_URL.value: pool.jwks_url,
-        }
+        environment = pool.authorizer_environment
         return _with_authorizer(settings, options.auth.authorizer, region, environment), pool, None
     if isinstance(options.auth, OidcAuth):
         issuer = _oidc_issuer(options.auth, options.host, port)

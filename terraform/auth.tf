@@ -37,6 +37,17 @@ locals {
     local.cognito ? aws_cognito_user_pool_client.page[0].id
     : var.auth == "oidc" ? var.oidc_audience : null
   )
+  # The claim the chat shows as the user's name (AUTH_NAME_CLAIM), and whether the issuer
+  # makes it unique and read-only (AUTH_NAME_UNIQUE; otherwise names get a tag from sub). A
+  # Cognito user name is both; the page's client may write nothing else a name could come
+  # from (write_attributes below).
+  auth_name_claim  = local.cognito ? "cognito:username" : var.oidc_name_claim
+  auth_name_unique = local.cognito ? true : var.oidc_name_unique
+  # A Cognito pool used as an OIDC issuer ("https://[issuer-]cognito-idp.{region}.{suffix}/
+  # {pool}") serves its token endpoint on its domain ({domain}.auth.{region}.
+  # amazoncognito.com), another host the CSP only admits when oidc_token_endpoint names it.
+  oidc_issuer_is_cognito = local.oidc && can(regex("^https://(issuer-)?cognito-idp\\.", coalesce(var.oidc_issuer, "-")))
+
   # Cognito's keys are at a fixed path; for OIDC, null lets the authorizer use discovery.
   auth_jwks_url = local.cognito ? "${local.auth_issuer}/.well-known/jwks.json" : var.oidc_jwks_url
 
@@ -65,8 +76,12 @@ resource "aws_cognito_user_pool" "users" {
   count = local.cognito ? 1 : 0
 
   name = "${var.name_prefix}-users"
+  # Lite unless asked: the page's password sign-in needs no feature of the others
+  # (docs/deploy.md, "What it costs").
+  user_pool_tier = var.cognito_user_pool_tier
   # Users sign in with a user name, which becomes their display name
-  # (cognito:username); "Alice" and "alice" are one user.
+  # (cognito:username: unique, and no user can change it); "Alice" and "alice" are
+  # one user.
   username_configuration {
     case_sensitive = false
   }
@@ -113,6 +128,10 @@ resource "aws_cognito_user_pool_client" "page" {
   # "Incorrect user name or password" whether or not the user exists.
   prevent_user_existence_errors = "ENABLED"
   enable_token_revocation       = true
+  # What users may write about themselves (at SignUp and with UpdateUserAttributes): their
+  # e-mail address only. Left unset, every standard attribute would be theirs to write,
+  # name and preferred_username included (issue 25); the page writes only email.
+  write_attributes = ["email"]
 
   # An ID token lives an hour (the page renews it with the refresh token); a
   # session lasts 30 days without signing in again.
@@ -189,9 +208,11 @@ resource "aws_lambda_function" "authorizer" {
   environment {
     variables = merge(
       {
-        AUTH_ISSUER     = local.auth_issuer
-        AUTH_AUDIENCE   = local.auth_audience
-        AUTH_ALGORITHMS = local.authorizer_algorithms
+        AUTH_ISSUER      = local.auth_issuer
+        AUTH_AUDIENCE    = local.auth_audience
+        AUTH_ALGORITHMS  = local.authorizer_algorithms
+        AUTH_NAME_CLAIM  = local.auth_name_claim
+        AUTH_NAME_UNIQUE = tostring(local.auth_name_unique)
       },
       local.auth_jwks_url == null ? {} : { AUTH_JWKS_URL = local.auth_jwks_url },
     )
@@ -208,6 +229,10 @@ resource "aws_lambda_function" "authorizer" {
     precondition {
       condition     = var.auth != "oidc" || (var.oidc_issuer != null && var.oidc_audience != null)
       error_message = "auth = \"oidc\" needs oidc_issuer (the tokens' iss) and oidc_audience (the page's client id at the issuer)."
+    }
+    precondition {
+      condition     = !local.oidc_issuer_is_cognito || var.oidc_token_endpoint != null
+      error_message = "oidc_issuer is a Cognito user pool, whose token endpoint is on its domain (https://{domain}.auth.{region}.amazoncognito.com/oauth2/token), not on the issuer's host: set oidc_token_endpoint (and oidc_authorization_endpoint) to it, so that the page's Content-Security-Policy admits it."
     }
     precondition {
       condition     = fileexists(local.authorizer_zip_path)

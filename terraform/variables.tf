@@ -454,13 +454,45 @@ variable "oidc_authorization_endpoint" {
 }
 
 variable "oidc_token_endpoint" {
-  description = "With auth = \"oidc\": where the page exchanges the sign-in code for tokens (its origin joins the CSP's connect-src). null: the page reads token_endpoint from the issuer's discovery document."
+  description = "With auth = \"oidc\": where the page exchanges the sign-in code for tokens (its origin joins the CSP's connect-src). null: the page reads token_endpoint from the issuer's discovery document, and the CSP admits the issuer's origin only, so set it whenever the token endpoint is on another host than the issuer (a Cognito pool as issuer: https://{domain}.auth.{region}.amazoncognito.com/oauth2/token; the plan refuses that case without it, and the page refuses any other with a message)."
   type        = string
   default     = null
 
   validation {
     condition     = var.oidc_token_endpoint == null || can(regex("^https://[^\\s?#]+$", var.oidc_token_endpoint))
     error_message = "oidc_token_endpoint must be an https:// URL with no query or fragment, or null (discovery)."
+  }
+}
+
+# Who a signed-in user is shown as (issue 25: a name users write themselves let anyone
+# chat as anyone). Cognito users are always named by their pool's user name.
+variable "oidc_name_claim" {
+  description = "With auth = \"oidc\": the ID token claim the chat shows as the user's name (e.g. \"name\", \"preferred_username\", \"nickname\"). Unless oidc_name_unique, it is shown with a short tag derived from the user's sub (\"Ada Lovelace #482913\"), so two users of the issuer never look alike in a room and a name never locks its owner out."
+  type        = string
+  default     = "name"
+
+  validation {
+    condition     = can(regex("^[^\\s]+$", var.oidc_name_claim))
+    error_message = "oidc_name_claim must be the name of an ID token claim (no spaces), e.g. \"name\" or \"preferred_username\"."
+  }
+}
+
+variable "oidc_name_unique" {
+  description = "With auth = \"oidc\": true only when the issuer makes oidc_name_claim unique among its users whatever the case (\"Bob\" and \"bob\" one user) and no user can set or change it (e.g. a read-only, case-insensitive user name). Names made of A-Z, a-z and 2-9 only are then shown without a tag. false (the default) tags every name."
+  type        = bool
+  default     = false
+}
+
+# Cost (docs/deploy.md, "What it costs"): Lite is the tier with a free allowance that the
+# page's password sign-in needs nothing beyond.
+variable "cognito_user_pool_tier" {
+  description = "With auth = \"cognito\": the user pool's feature plan, \"LITE\" (the cheapest: password sign-in, all this page uses), \"ESSENTIALS\" or \"PLUS\" (priced per monthly active user; see docs/deploy.md, \"What it costs\")."
+  type        = string
+  default     = "LITE"
+
+  validation {
+    condition     = contains(["LITE", "ESSENTIALS", "PLUS"], var.cognito_user_pool_tier)
+    error_message = "cognito_user_pool_tier must be \"LITE\", \"ESSENTIALS\" or \"PLUS\"."
   }
 }
 

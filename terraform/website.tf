@@ -25,6 +25,9 @@ locals {
     auth_authorization_endpoint = local.oidc_authorization_endpoint
     auth_token_endpoint         = local.oidc_token_endpoint
     auth_offline_access         = tostring(local.oidc && var.oidc_offline_access)
+    # The claim the chat names users by and whether it goes untagged (auth.tf; "" when off).
+    auth_name_claim  = local.auth_enabled ? local.auth_name_claim : ""
+    auth_name_unique = tostring(local.auth_enabled && local.auth_name_unique)
   }
 
   content_types = {

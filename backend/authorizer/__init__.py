@@ -10,6 +10,7 @@ it imports nothing from ``chat``, and ``chat`` nothing from it.
     handler      the entry point: event -> token -> identity -> policy, one log line
     subprotocol  the token out of ``Sec-WebSocket-Protocol``
     verify       PyJWT's checks of an ID token, and the identity it names
+    names        the display name: one claim, tagged unless unique (issue 25)
     jwks         the issuer's keys, fetched once per container and cached
     policy       the IAM policy API Gateway expects back
     config       the environment, read once and validated

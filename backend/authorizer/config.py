@@ -6,6 +6,7 @@ the local stack set them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +23,8 @@ class EnvVar(StrEnum):
     AUTH_AUDIENCE = "AUTH_AUDIENCE"
     AUTH_JWKS_URL = "AUTH_JWKS_URL"
     AUTH_ALGORITHMS = "AUTH_ALGORITHMS"
+    AUTH_NAME_CLAIM = "AUTH_NAME_CLAIM"
+    AUTH_NAME_UNIQUE = "AUTH_NAME_UNIQUE"
 
 
 DEFAULT_ALGORITHMS: Final = ("RS256",)
@@ -31,6 +34,29 @@ ALLOWED_ALGORITHMS: Final = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+# The claim a display name comes from when none is set: OpenID Connect's own (Core 1.0, 5.1).
+DEFAULT_NAME_CLAIM: Final = "name"
+# A Cognito pool's user name: unique in the pool (whatever the case) and never writable by its
+# user, so Terraform and the local stack name Cognito users by it, with AUTH_NAME_UNIQUE true.
+COGNITO_NAME_CLAIM: Final = "cognito:username"
+_BOOLEANS: Final = {"true": True, "false": False}
+# A Cognito user pool's issuer, in its original form or the newer one its issuer setting
+# ("IssuerConfigurationType", UPDATED) gives: "https://[issuer-]cognito-idp.{region}.
+# {DNS suffix}/{pool id}". Its tokens may carry either, so both are this pool's.
+_COGNITO_ISSUER: Final = re.compile(
+    r"https://(?:issuer-)?cognito-idp\.(?P<region>[a-z0-9-]+)\.(?P<suffix>amazonaws\.com(?:\.cn)?)"
+    r"/(?P<pool>[\w-]+_[0-9A-Za-z]+)"
+)
+
+
+def accepted_issuers(issuer: str) -> tuple[str, ...]:
+    """The ``iss`` values that name ``issuer``: itself, and for a Cognito user pool both forms
+    of that pool's issuer (and no other pool's)."""
+    pool = _COGNITO_ISSUER.fullmatch(issuer)
+    if pool is None:
+        return (issuer,)
+    rest = f"cognito-idp.{pool['region']}.{pool['suffix']}/{pool['pool']}"
+    return (f"https://{rest}", f"https://issuer-{rest}")
 
 
 def secure_or_loopback(url: str) -> bool:
@@ -44,12 +70,22 @@ def secure_or_loopback(url: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class AuthSettings:
-    """What a token must match, and where the keys that sign it are."""
+    """What a token must match, where the keys that sign it are, and which claim names its
+    user (``name_unique``: the issuer makes that claim unique whatever the case and its users
+    cannot write it, as Cognito's ``cognito:username`` in a case-insensitive pool; otherwise
+    the name is shown with a tag, ``names``)."""
 
     issuer: str
     audience: str
     jwks_url: str | None = None
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    name_claim: str = DEFAULT_NAME_CLAIM
+    name_unique: bool = False
+
+    @property
+    def issuers(self) -> tuple[str, ...]:
+        """Every ``iss`` a token of this issuer may carry (``accepted_issuers``)."""
+        return accepted_issuers(self.issuer)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
@@ -88,6 +124,20 @@ class AuthSettings:
                 f"{EnvVar.AUTH_ALGORITHMS} must be a comma-separated list of "
                 f"{', '.join(sorted(ALLOWED_ALGORITHMS))}, got {refused!r}"
             )
+        name_claim = env.get(EnvVar.AUTH_NAME_CLAIM, "").strip() or DEFAULT_NAME_CLAIM
+        raw_unique = env.get(EnvVar.AUTH_NAME_UNIQUE, "").strip().lower() or "false"
+        if raw_unique not in _BOOLEANS:
+            problems.append(
+                f"{EnvVar.AUTH_NAME_UNIQUE} must be true (the issuer makes "
+                f"{EnvVar.AUTH_NAME_CLAIM} unique and read-only) or false, got {raw_unique!r}"
+            )
         if problems:
             raise ConfigurationError("; ".join(problems))
-        return cls(issuer=issuer, audience=audience, jwks_url=jwks_url, algorithms=algorithms)
+        return cls(
+            issuer=issuer,
+            audience=audience,
+            jwks_url=jwks_url,
+            algorithms=algorithms,
+            name_claim=name_claim,
+            name_unique=_BOOLEANS.get(raw_unique, False),
+        )

@@ -1,9 +1,10 @@
 """Is this an ID token our issuer signed for our app, still valid? And whom does it name?
 
-Every check is PyJWT's (signature, algorithm, ``exp``, ``nbf``, ``iat``, ``iss``) except the
-two it cannot know: ``token_use`` (Cognito's claim: an ID token says ``id``; an access token,
-``access``, is refused wherever it comes from) and the audience, checked after it so that an
-access token (which has ``client_id`` and no ``aud``) is refused as what it is. A token is
+Every check is PyJWT's (signature, algorithm, ``exp``, ``nbf``, ``iat``, ``iss``: one of
+``AuthSettings.issuers``) except the two it cannot know: ``token_use`` (Cognito's claim: an
+ID token says ``id``; an access token, ``access``, is refused wherever it comes from) and the
+audience, checked after it so that an access token (which has ``client_id`` and no ``aud``)
+is refused as what it is. A token is
 refused with a log-safe reason word (``TokenRejected.reason``); the token and its claims never
 leave this module except as the ``Identity`` of a valid one.
 """
@@ -19,15 +20,12 @@ from jwt import PyJWK
 
 from .config import AuthSettings
 from .errors import TokenRejected
+from .names import display_name as _name_from
 
 # Clocks drift: a token issued by a server a few seconds ahead is not "from the future".
 LEEWAY_S: Final = 60
 REQUIRED_CLAIMS: Final = ("exp", "iat", "iss", "sub")
 ID_TOKEN_USE: Final = "id"  # noqa: S105 (a claim value, not a secret)
-# Claims a display name is taken from, first present first ("OpenID Connect Core 1.0",
-# section 5.1, then Cognito's own). ``email`` comes last and only its local part is used, so
-# a room never sees its members' addresses.
-NAME_CLAIMS: Final = ("name", "preferred_username", "cognito:username")
 # Which PyJWT error is which refusal; the first match wins (subclasses before their bases).
 _REASONS: Final[tuple[tuple[type[jwt.PyJWTError], str], ...]] = (
     (jwt.ExpiredSignatureError, "expired"),
@@ -76,7 +74,7 @@ def verify_id_token(token: str, settings: AuthSettings, keys: Keys) -> Identity:
             token,
             key,
             algorithms=list(settings.algorithms),
-            issuer=settings.issuer,
+            issuer=settings.issuers,
             leeway=LEEWAY_S,
             # The audience is ours to check (module docstring).
             options={"require": list(REQUIRED_CLAIMS), "verify_aud": False},
@@ -90,7 +88,7 @@ def verify_id_token(token: str, settings: AuthSettings, keys: Keys) -> Identity:
     user_id = claims["sub"]
     if not isinstance(user_id, str) or not user_id:
         raise TokenRejected("missing_claim")
-    return Identity(user_id=user_id, name=display_name(claims))
+    return Identity(user_id=user_id, name=display_name(claims, settings))
 
 
 def _reason(error: jwt.PyJWTError) -> str:
@@ -109,16 +107,7 @@ def _for_audience(claims: Mapping[str, Any], audience: str) -> bool:
     return azp is None or azp == audience
 
 
-def display_name(claims: Mapping[str, Any]) -> str:
-    """The name the chat shows: ``name``, else ``preferred_username``, else
-    ``cognito:username`` (unless it is only the ``sub``, as in pools that sign in by email),
-    else the local part of ``email``, else ``sub``."""
-    sub = claims.get("sub")
-    for claim in NAME_CLAIMS:
-        value = claims.get(claim)
-        if isinstance(value, str) and value.strip() and value != sub:
-            return value.strip()
-    email = claims.get("email")
-    if isinstance(email, str) and email.partition("@")[0].strip():
-        return email.partition("@")[0].strip()
-    return str(sub)
+def display_name(claims: Mapping[str, Any], settings: AuthSettings) -> str:
+    """The name the chat shows for the user of a verified token's ``claims``: from
+    ``settings.name_claim``, tagged unless unique and plain (``names``)."""
+    return _name_from(claims, settings.name_claim, unique=settings.name_unique)

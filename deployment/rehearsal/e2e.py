@@ -33,7 +33,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Origin, Subprotocol
 
-from deployment.product import ROOM_INDEX, SUBPROTOCOL, display_name
+from deployment.product import ROOM_INDEX, SUBPROTOCOL, AuthorizerSettings, display_name
 from deployment.rehearsal.readback import UserPool
 from deployment.rehearsal.report import Problem
 from local_stack.browser import CHROMIUM_ARGS
@@ -303,11 +303,13 @@ def websocket_checks(
 @dataclass(frozen=True)
 class SignIn:
     """Where the WebSocket checks sign their users in: a user pool of the deployment and its
-    app client, through ``cognito`` (a boto3 ``cognito-idp`` client on the emulator)."""
+    app client, through ``cognito`` (a boto3 ``cognito-idp`` client on the emulator), and the
+    deployed authorizer's settings (which claim names a user)."""
 
     cognito: Any
     pool: UserPool
     client_id: str
+    authorizer: AuthorizerSettings
 
 
 @dataclass(frozen=True)
@@ -328,11 +330,11 @@ def username_for(person: str, pool: UserPool, suffix: str) -> str:
     return f"{base}@example.com" if "email" in pool.username_attributes else base
 
 
-def token_name(id_token: str) -> str:
+def token_name(id_token: str, settings: AuthorizerSettings) -> str:
     """The name the authorizer gives the user of ``id_token`` (its claims, read unverified:
     the authorizer verifies; this only predicts what the chat will show)."""
     claims = jwt.decode(id_token, options={"verify_signature": False})
-    return display_name(claims)
+    return display_name(claims, settings)
 
 
 def sign_in_users(sign_in: SignIn, people: Sequence[str]) -> dict[str, SignedInUser]:
@@ -375,7 +377,7 @@ def sign_in_users(sign_in: SignIn, people: Sequence[str]) -> dict[str, SignedInU
             password=password,
             id_token=tokens["IdToken"],
             access_token=tokens["AccessToken"],
-            name=token_name(tokens["IdToken"]),
+            name=token_name(tokens["IdToken"], sign_in.authorizer),
         )
     return users
 

@@ -462,10 +462,12 @@ def _sign_in(deployment: AppliedDeployment, found: _Found) -> e2e.SignIn | None:
     if not found.cognito:
         return None
     assert found.pool is not None and found.client is not None  # noqa: S101 - found.cognito
+    assert found.authorizer is not None  # noqa: S101 - read before the pool
     return e2e.SignIn(
         cognito=deployment.client("cognito-idp"),
         pool=found.pool,
         client_id=found.client.client_id,
+        authorizer=product.AuthorizerSettings.from_env(found.authorizer.environment),
     )
 
 

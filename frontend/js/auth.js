@@ -13,6 +13,8 @@
 // - Token claims are read here for display only (the name to show). The
 //   authorizer, not the page, verifies the token.
 
+import { accountName } from "./accountname.js";
+import { config } from "../config.js";
 import { forget, load, save } from "./storage.js";
 
 const TARGET_PREFIX = "AWSCognitoIdentityProviderService.";
@@ -93,13 +95,10 @@ export function claimsOf(token) {
   }
 }
 
-/** The display name the authorizer gives the chat, chosen from the same claims in the same order. */
+/** The display name the authorizer gives the chat: the same claim, the same rule (accountname.js). */
 export function displayName(claims) {
-  for (const key of ["name", "preferred_username", "cognito:username", "email", "sub"]) {
-    const value = claims?.[key];
-    if (typeof value === "string" && value.trim() !== "") return value.trim();
-  }
-  return "";
+  if (claims === null || typeof claims !== "object") return "";
+  return accountName(claims, { claim: config.auth.nameClaim, unique: config.auth.nameUnique });
 }
 
 export class CognitoSession {

@@ -67,6 +67,22 @@ export function tokenProblem(claims, { issuer, clientId, nonce, nowMs = Date.now
   return null;
 }
 
+/**
+ * Why the discovered token endpoint cannot be called, or null. Without a configured one, the
+ * page's CSP (connect-src) admits the issuer's origin only: a token endpoint elsewhere (a
+ * Cognito pool's domain) would be blocked unseen, so the page says what the deployment lacks.
+ */
+export function discoveredTokenEndpointProblem(tokenEndpoint, issuer) {
+  let url;
+  try {
+    url = new URL(tokenEndpoint);
+  } catch {
+    return "The sign-in service's discovery document names no token endpoint.";
+  }
+  if (url.origin === new URL(issuer).origin) return null;
+  return `The sign-in service's token endpoint is on ${url.host}, another host than its issuer, which this page may not call: the deployment must set oidc_token_endpoint.`;
+}
+
 function readPending() {
   try {
     const text = window.sessionStorage.getItem(PENDING_KEY);
@@ -350,6 +366,9 @@ export class OidcSession {
       if (document.issuer !== this.#issuer) {
         throw new AuthError("discovery", "The sign-in service's discovery document names another issuer.");
       }
+      // docs/deploy.md, "Sign-in": connect-src admits the issuer's origin, not the endpoint's.
+      const problem = token === "" ? discoveredTokenEndpointProblem(document.token_endpoint, this.#issuer) : null;
+      if (problem !== null) throw new AuthError("discovery", problem);
       this.#discovered = document;
     }
     return {

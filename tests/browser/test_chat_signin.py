@@ -25,7 +25,7 @@ from tests.browser.conftest import (
     jwts_in,
     record_storage_writes,
 )
-from tests.local_stack.support import fresh_room, sign_in_options
+from tests.local_stack.support import fresh_room, plain_username, sign_in_options
 
 PASSWORD = "Passw0rd!long-enough"
 SPOIL_NEXT_TOKEN = """
@@ -97,13 +97,14 @@ def sign_in(page: Page, username: str, password: str) -> None:
 
 
 def test_sign_in_chat_reload_and_sign_out(new_page: Page, signin_stack: Stack) -> None:
-    """Signed out, the page offers only sign-in; signed in, it joins as the account's name,
-    offering the token as a subprotocol (never in the URL), and shows messages as text; a
-    reload resumes the session; signing out forgets it."""
+    """Signed out, the page offers only sign-in; signed in, it joins as the account's user
+    name (not its ``name`` attribute, which users may write: issue 25), offering the token as
+    a subprotocol (never in the URL), and shows messages as text; a reload resumes the
+    session; signing out forgets it."""
     page = new_page
     pool = signin_stack.user_pool
     assert pool is not None
-    username = fresh_room("ada")
+    username = plain_username("ada")
     pool.create_user(username, PASSWORD, name="Ada Lovelace")
     assert page.is_visible("#auth")
     assert not page.is_visible("#chat")
@@ -114,10 +115,10 @@ def test_sign_in_chat_reload_and_sign_out(new_page: Page, signin_stack: Stack) -
     page.click("#sign-in-form button[type=submit]")
     page.wait_for_selector("#auth-error:has-text('Wrong username or password.')")
     sign_in(page, username, PASSWORD)
-    assert page.text_content("#account-name") == "Ada Lovelace"
+    assert page.text_content("#account-name") == username
     assert not page.is_visible("#name")
     room = fresh_room("signin")
-    chat = join_room(page, room, "Ada Lovelace")
+    chat = join_room(page, room, username)
     socket = page.evaluate(
         "() => { const s = window.__sockets.at(-1); return {url: s.url, protocol: s.protocol}; }"
     )
@@ -127,12 +128,12 @@ def test_sign_in_chat_reload_and_sign_out(new_page: Page, signin_stack: Stack) -
     text = "<b>bold?</b> & more"
     chat.send(text)
     chat.wait_for_message(text)
-    assert chat.messages_with_text(text) == [{"from": "Ada Lovelace", "own": True}]
+    assert chat.messages_with_text(text) == [{"from": username, "own": True}]
     assert page.locator("#messages .message__text b").count() == 0
 
     page.reload()
     page.wait_for_selector("#chat", state="visible")
-    chat.wait_for_notice(f"Connected to room {room} as Ada Lovelace.")
+    chat.wait_for_notice(f"Connected to room {room} as {username}.")
     assert not page.is_visible("#auth")
     chat.wait_for_message(text)
 
@@ -149,7 +150,7 @@ def test_sign_in_chat_reload_and_sign_out(new_page: Page, signin_stack: Stack) -
 def test_sign_up_confirm_and_join(new_page: Page) -> None:
     """Sign-up asks for the confirmation code, then signs in and joins as the new account."""
     page = new_page
-    username = fresh_room("grace")
+    username = plain_username("grace")
     page.click("#show-sign-up")
     page.fill("#sign-up-username", username)
     page.fill("#sign-up-email", f"{username}@example.com")
@@ -186,7 +187,7 @@ def test_a_refused_connect_renews_the_token(browser: Browser, signin_stack: Stac
         page.goto(f"{signin_stack.page_url}?{urlencode(FAST_TIMINGS)}")
         pool = signin_stack.user_pool
         assert pool is not None
-        username = fresh_room("renew")
+        username = plain_username("renew")
         pool.create_user(username, PASSWORD)
         sign_in(page, username, PASSWORD)
         room = fresh_room("r")

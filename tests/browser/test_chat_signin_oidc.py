@@ -16,10 +16,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from authorizer.names import display_name
 from playwright.sync_api import Browser, Page
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.oidc_issuer import DISCOVERY_PATH, IssuerError, OidcAuth
+from local_stack.oidc_issuer import DISCOVERY_PATH, IssuerError, OidcAuth, subject_of
 from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
 from tests.browser.conftest import FAST_TIMINGS, RECORD_SOCKETS, jwts_in, record_storage_writes
 from tests.browser.test_chat_signin import join_room
@@ -104,10 +105,14 @@ def test_sign_in_chat_reload_and_sign_out(
 ) -> None:
     """Signed out, the page offers only the issuer's button (no forms, no sign-up); back from
     the issuer, the code is gone from the address bar, the page joins as the token's name with
-    the token as a subprotocol; a reload resumes (a new ID token from the refresh token); sign-out
-    forgets the session, revokes the refresh token at the issuer's revocation endpoint (RFC 7009,
-    found by discovery) and then visits its end-session endpoint."""
+    the user's tag (as the authorizer names them) and the token as a subprotocol; a reload
+    resumes (a new ID token from the refresh token); sign-out forgets the session, revokes the
+    refresh token at the issuer's revocation endpoint (RFC 7009, found by discovery) and then
+    visits its end-session endpoint."""
     page, calls = page_and_calls
+    # The local issuer's user "Ada Lovelace", named by the deployment's default rule.
+    claims = {"sub": subject_of("Ada Lovelace"), "name": "Ada Lovelace"}
+    ada = display_name(claims, "name", unique=False)
     start_url = page.url
     assert page.is_visible(SIGN_IN_BUTTON)
     assert not page.is_visible("#sign-in-form")
@@ -125,9 +130,9 @@ def test_sign_in_chat_reload_and_sign_out(
     # page.url follows history.replaceState a moment later).
     assert page.evaluate("location.href") == start_url
     assert "/token" in calls
-    assert page.text_content("#account-name") == "Ada Lovelace"
+    assert page.text_content("#account-name") == ada
     room = fresh_room("oidc")
-    chat = join_room(page, room, "Ada Lovelace")
+    chat = join_room(page, room, ada)
     socket = page.evaluate(
         "() => { const s = window.__sockets.at(-1); return {url: s.url, protocol: s.protocol}; }"
     )
@@ -135,14 +140,12 @@ def test_sign_in_chat_reload_and_sign_out(
     assert "eyJ" not in socket["url"]
     chat.send("<i>hi</i> from the issuer")
     chat.wait_for_message("<i>hi</i> from the issuer")
-    assert chat.messages_with_text("<i>hi</i> from the issuer") == [
-        {"from": "Ada Lovelace", "own": True}
-    ]
+    assert chat.messages_with_text("<i>hi</i> from the issuer") == [{"from": ada, "own": True}]
 
     tokens_before = calls.count("/token")
     page.reload()
     page.wait_for_selector("#chat", state="visible")
-    chat.wait_for_notice(f"Connected to room {room} as Ada Lovelace.")
+    chat.wait_for_notice(f"Connected to room {room} as {ada}.")
     assert calls.count("/token") == tokens_before + 1  # renewed: no ID token was kept
 
     refresh = page.evaluate("() => localStorage.getItem('awsome-chat:auth:refresh')")
@@ -357,3 +360,29 @@ def test_given_endpoints_and_no_refresh_token_sign_out_at_expiry(
         assert page.evaluate("() => localStorage.getItem('awsome-chat:auth:id')") is None
     finally:
         context.close()
+
+
+def test_a_discovered_token_endpoint_on_another_host_is_refused_with_the_fix(
+    page_and_calls: tuple[Page, list[str]],
+) -> None:
+    """Issue 26: the CSP admits the issuer's origin only, so a discovered token endpoint on
+    another host (a Cognito pool's domain) is named, with the setting that fixes it, instead
+    of being blocked unseen; one on the issuer's origin is fine."""
+    page, _ = page_and_calls
+    result: dict[str, Any] = page.evaluate(
+        """async () => {
+          const o = await import("/js/oidc.js");
+          const issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc";
+          return {
+            broker: o.discoveredTokenEndpointProblem(
+              "https://chat.auth.eu-west-1.amazoncognito.com/oauth2/token", issuer),
+            same: o.discoveredTokenEndpointProblem(
+              "https://cognito-idp.eu-west-1.amazonaws.com/oauth2/token", issuer),
+            missing: o.discoveredTokenEndpointProblem(undefined, issuer),
+          };
+        }"""
+    )
+    assert result["same"] is None
+    assert "chat.auth.eu-west-1.amazoncognito.com" in result["broker"]
+    assert "oidc_token_endpoint" in result["broker"]
+    assert "no token endpoint" in result["missing"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -54,8 +55,8 @@ def _status(stack: Stack, token: str) -> int:
 
 
 def test_an_issuer_token_connects_and_names_the_sender(stack: Stack) -> None:
-    """An ID token from the issuer's code flow connects; messages carry its name, not
-    ``?name=``."""
+    """An ID token from the issuer's code flow connects; messages carry its name with the
+    user's tag (an issuer's names are not unique), not ``?name=``."""
     token = _issuer(stack).sign_in("Ada Lovelace")["id_token"]
 
     async def chat() -> tuple[str | None, dict[str, Any]]:
@@ -68,7 +69,38 @@ def test_an_issuer_token_connects_and_names_the_sender(stack: Stack) -> None:
 
     subprotocol, message = asyncio.run(chat())
     assert subprotocol == "awsome-chat"
-    assert (message["from"], message["text"]) == ("Ada Lovelace", "hello")
+    assert re.fullmatch(r"Ada Lovelace #\d{6}", message["from"]), message
+    assert message["text"] == "hello"
+
+
+def test_two_users_with_one_name_are_told_apart_and_neither_is_locked_out(stack: Stack) -> None:
+    """Issue 25: another user of the issuer names themselves "Ada Lovelace" too and joins the
+    room first. Both get in, each under the name with their own tag."""
+    issuer = _issuer(stack)
+    impostor = issuer.id_token("Ada Lovelace", sub="someone-else")
+    ada = issuer.sign_in("Ada Lovelace")["id_token"]
+    room = fresh_room()
+
+    async def chat() -> list[str]:
+        url = f"{stack.ws_url}?name=x&room={room}&key={'k' * 43}"
+        names = []
+        async with (
+            ws_connect(url, subprotocols=["awsome-chat", impostor]) as first,
+            ws_connect(url, subprotocols=["awsome-chat", ada]) as second,
+        ):
+            for ws, text in ((first, "hi from the first"), (second, "hi from the second")):
+                await ws.send(json.dumps({"action": "sendmessage", "text": text}))
+                while True:
+                    frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                    if frame.get("type") == "message" and frame["text"] == text:
+                        names.append(str(frame["from"]))
+                        break
+        return names
+
+    impostor_name, ada_name = asyncio.run(chat())
+    assert impostor_name != ada_name
+    for name in (impostor_name, ada_name):
+        assert re.fullmatch(r"Ada Lovelace #\d{6}", name), name
 
 
 def test_another_audience_and_an_expired_token_are_refused(stack: Stack) -> None:

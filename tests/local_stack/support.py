@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import socket
+import string
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -145,6 +147,12 @@ def error_code(exc: Exception) -> str:
 def fresh_room(prefix: str = "r") -> str:
     """A room no other test uses, so tests sharing a stack never hear each other."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def plain_username(prefix: str) -> str:
+    """A new Cognito user name of letters only, which the chat shows as it is (a name with
+    digits 0 and 1 or separators, as ``fresh_room`` makes, gets a tag: authorizer.names)."""
+    return prefix + "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
 
 
 def room_connections(stack: Stack, room: str) -> list[tuple[str, str]]:

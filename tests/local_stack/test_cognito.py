@@ -29,7 +29,7 @@ from local_stack.emulator.core import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import AuthorizerSettings, EmulatorSettings
 from local_stack.stack import Stack, running_stack
-from tests.local_stack.support import fresh_room, sign_in_options, ws_connect
+from tests.local_stack.support import fresh_room, plain_username, sign_in_options, ws_connect
 
 
 @pytest.fixture(scope="module")
@@ -159,10 +159,11 @@ def _handshake(stack: Stack, protocols: list[str] | None, name: str = "mallory")
 
 def test_a_signed_in_client_connects_and_others_are_refused(signin_stack: Stack) -> None:
     """No token: 401 before the authorizer; a bad token: refused; an ID token of the pool:
-    the handshake selects ``awsome-chat`` and the chat names the sender after the account."""
+    the handshake selects ``awsome-chat`` and the chat names the sender after the account's
+    user name (not its ``name`` attribute)."""
     pool = signin_stack.user_pool
     assert pool is not None
-    user = fresh_room("ada")
+    user = plain_username("ada")
     pool.create_user(user, "Passw0rd!long", name="Ada Lovelace")
     tokens = pool.sign_in(user, "Passw0rd!long")
     assert _handshake(signin_stack, None) == 401
@@ -181,7 +182,77 @@ def test_a_signed_in_client_connects_and_others_are_refused(signin_stack: Stack)
 
     subprotocol, message = asyncio.run(chat())
     assert subprotocol == "awsome-chat"
-    assert message["from"] == "Ada Lovelace"
+    assert message["from"] == user
+
+
+def _sign_up_on_the_page(stack: Stack, username: str, attributes: dict[str, str]) -> str:
+    """What anyone may do: SignUp through the page's Cognito endpoint with attributes of their
+    choosing, confirm, sign in; the ID token."""
+    assert stack.user_pool is not None
+    client_id = stack.user_pool.client_id
+    password = "Passw0rd!long"
+    status, answer = _cognito(
+        stack,
+        "SignUp",
+        {
+            "ClientId": client_id,
+            "Username": username,
+            "Password": password,
+            "UserAttributes": [{"Name": k, "Value": v} for k, v in attributes.items()],
+        },
+    )
+    assert status == 200, answer
+    body = {"ClientId": client_id, "Username": username, "ConfirmationCode": "123456"}
+    assert _cognito(stack, "ConfirmSignUp", body)[0] == 200
+    status, answer = _cognito(
+        stack,
+        "InitiateAuth",
+        {
+            "ClientId": client_id,
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": username, "PASSWORD": password},
+        },
+    )
+    assert status == 200, answer
+    return str(answer["AuthenticationResult"]["IdToken"])
+
+
+def test_a_user_who_writes_someone_elses_name_cannot_chat_as_them(signin_stack: Stack) -> None:
+    """Issue 25: Mallory signs up on the page with Ada's user name as ``name`` and
+    ``preferred_username`` (moto stores them: it does not enforce the client's write
+    attributes) and joins Ada's room first. Mallory chats as Mallory; Ada still gets in, under
+    her own name, and is not refused (409)."""
+    pool = signin_stack.user_pool
+    assert pool is not None
+    ada = plain_username("ada")
+    pool.create_user(ada, "Passw0rd!long")
+    ada_token = pool.sign_in(ada, "Passw0rd!long")["IdToken"]
+    mallory = plain_username("mallory")
+    mallory_token = _sign_up_on_the_page(
+        signin_stack, mallory, {"name": ada, "preferred_username": ada}
+    )
+    room = fresh_room()
+
+    async def chat() -> tuple[dict[str, Any], dict[str, Any]]:
+        key = hashlib.sha256(b"k").hexdigest()[:43]
+        url = f"{signin_stack.ws_url}?name={ada}&room={room}&key={key}"
+        async with (
+            ws_connect(url, subprotocols=["awsome-chat", mallory_token]) as first,
+            ws_connect(url, subprotocols=["awsome-chat", ada_token]) as second,
+        ):
+            sent = []
+            for ws, text in ((first, "from the first"), (second, "from the second")):
+                await ws.send(json.dumps({"action": "sendmessage", "text": text}))
+                while True:
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                    if frame.get("type") == "message" and frame["text"] == text:
+                        sent.append(frame)
+                        break
+            return sent[0], sent[1]
+
+    first, second = asyncio.run(chat())
+    assert first["from"] == mallory
+    assert second["from"] == ada
 
 
 def test_make_devs_demo_user_signs_in(signin_stack: Stack) -> None:

@@ -39,6 +39,8 @@ def test_site_variables_derive_the_origin() -> None:
         "auth_authorization_endpoint": "",
         "auth_token_endpoint": "",
         "auth_offline_access": "false",
+        "auth_name_claim": "",
+        "auth_name_unique": "false",
     }
 
 
@@ -50,6 +52,8 @@ def test_site_variables_for_sign_in_derive_the_auth_origin() -> None:
         auth_endpoint="https://cognito-idp.eu-west-1.amazonaws.com/",
         auth_client_id="client1",
         auth_sign_up=True,
+        auth_name_claim="cognito:username",
+        auth_name_unique=True,
     )
     assert {k: v for k, v in variables.items() if k.startswith("auth_")} == {
         "auth_mode": "cognito",
@@ -61,6 +65,8 @@ def test_site_variables_for_sign_in_derive_the_auth_origin() -> None:
         "auth_authorization_endpoint": "",
         "auth_token_endpoint": "",
         "auth_offline_access": "false",
+        "auth_name_claim": "cognito:username",
+        "auth_name_unique": "true",
     }
     with pytest.raises(SiteTemplateError, match="auth_mode"):
         site_variables("wss://abc.example/prod", auth_mode="saml")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from authorizer.config import DEFAULT_NAME_CLAIM
 
 from deployment.terraform.cli import Terraform
 from deployment.terraform.tools import TerraformTool
@@ -76,6 +77,8 @@ BAD_AUTH_VARIABLES = {
         "oidc_token_endpoint must be an https:// URL",
     ),
     "authorizer_zip_path": ("build/authorizer.tar", "authorizer_zip_path must name a .zip file"),
+    "oidc_name_claim": ("given name", "oidc_name_claim must be the name of an ID token claim"),
+    "cognito_user_pool_tier": ("FREE", 'cognito_user_pool_tier must be "LITE"'),
 }
 
 
@@ -116,6 +119,9 @@ def test_oidc_plans_the_authorizer_for_the_given_issuer(workspace: Terraform) ->
                 "AUTH_ISSUER": ISSUER,
                 "AUTH_AUDIENCE": AUDIENCE,
                 "AUTH_ALGORITHMS": "RS256",
+                # The issuer's names are not unique: shown with a tag (issue 25).
+                "AUTH_NAME_CLAIM": DEFAULT_NAME_CLAIM,
+                "AUTH_NAME_UNIQUE": "false",
             }
         }
     ]
@@ -137,6 +143,66 @@ def test_an_oidc_jwks_url_is_passed_on(workspace: Terraform) -> None:
     plan(workspace, variables, (0, 2))
     authorizer = planned_resource(workspace, "aws_lambda_function.authorizer[0]")
     assert authorizer["environment"][0]["variables"]["AUTH_JWKS_URL"] == jwks
+
+
+def test_the_oidc_name_claim_and_its_uniqueness_are_passed_on(workspace: Terraform) -> None:
+    """oidc_name_claim and oidc_name_unique become AUTH_NAME_CLAIM and AUTH_NAME_UNIQUE."""
+    variables = {
+        "auth": "oidc",
+        "oidc_issuer": ISSUER,
+        "oidc_audience": AUDIENCE,
+        "oidc_name_claim": "preferred_username",
+        "oidc_name_unique": True,
+    }
+    plan(workspace, variables, (0, 2))
+    env = planned_resource(workspace, "aws_lambda_function.authorizer[0]")["environment"]
+    found = env[0]["variables"]
+    assert (found["AUTH_NAME_CLAIM"], found["AUTH_NAME_UNIQUE"]) == ("preferred_username", "true")
+
+
+def test_cognito_users_cannot_write_what_their_name_is_built_from(workspace: Terraform) -> None:
+    """Issue 25: the page's client lets users write their e-mail address only (unset, every
+    standard attribute, name and preferred_username included, would be theirs to write); the
+    pool is on the Lite tier. (The authorizer's environment, naming users by their unique user
+    name, is unknown until the pool exists: the cognito round trip reads it.)"""
+    plan(workspace, {"auth": "cognito", "cognito_self_sign_up": True}, (0, 2))
+    client = planned_resource(workspace, "aws_cognito_user_pool_client.page[0]")
+    assert client["write_attributes"] == ["email"]
+    assert not {"name", "preferred_username", "nickname"} & set(client["write_attributes"])
+    pool = planned_resource(workspace, "aws_cognito_user_pool.users[0]")
+    assert pool["user_pool_tier"] == "LITE"
+    assert pool["username_configuration"] == [{"case_sensitive": False}]
+
+
+def test_a_cognito_user_pool_tier_can_be_asked_for(workspace: Terraform) -> None:
+    """cognito_user_pool_tier sets the pool's feature plan."""
+    plan(workspace, {"auth": "cognito", "cognito_user_pool_tier": "ESSENTIALS"}, (0, 2))
+    pool = planned_resource(workspace, "aws_cognito_user_pool.users[0]")
+    assert pool["user_pool_tier"] == "ESSENTIALS"
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+        "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+    ],
+)
+def test_a_cognito_pool_as_oidc_issuer_needs_its_token_endpoint(
+    workspace: Terraform, issuer: str
+) -> None:
+    """Issue 26: a pool's token endpoint is on its domain, not the issuer's host, so the CSP
+    would block the page's discovered one: the plan asks for oidc_token_endpoint, and takes
+    the configuration once it is given (its origin then joins connect-src)."""
+    variables = {"auth": "oidc", "oidc_issuer": issuer, "oidc_audience": AUDIENCE}
+    errors = plan(workspace, variables, ok_codes=(1,))
+    assert "oidc_issuer is a Cognito user pool" in errors
+    assert "set oidc_token_endpoint" in errors
+    domain = "https://chat.auth.eu-west-1.amazoncognito.com"
+    variables["oidc_token_endpoint"] = f"{domain}/oauth2/token"
+    variables["oidc_authorization_endpoint"] = f"{domain}/oauth2/authorize"
+    plan(workspace, variables, (0, 2))
+    assert domain in page_sign_in(workspace, variables)["auth_origin"].split()
 
 
 def test_auth_none_creates_no_sign_in_resource(workspace: Terraform) -> None:
@@ -260,3 +326,41 @@ def test_oidc_settings_do_not_reach_a_cognito_or_open_page(workspace: Terraform)
         "false",
         "",
     )
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"auth": "none"}, {"auth_name_claim": "", "auth_name_unique": "false"}),
+        (
+            {"auth": "cognito"},
+            {"auth_name_claim": "cognito:username", "auth_name_unique": "true"},
+        ),
+        (
+            {"auth": "oidc", "oidc_issuer": ISSUER, "oidc_audience": AUDIENCE},
+            {"auth_name_claim": DEFAULT_NAME_CLAIM, "auth_name_unique": "false"},
+        ),
+        (
+            {
+                "auth": "oidc",
+                "oidc_issuer": ISSUER,
+                "oidc_audience": AUDIENCE,
+                "oidc_name_claim": "nickname",
+                "oidc_name_unique": True,
+            },
+            {"auth_name_claim": "nickname", "auth_name_unique": "true"},
+        ),
+    ],
+    ids=["none", "cognito", "oidc", "oidc-unique"],
+)
+def test_the_page_is_told_the_authorizers_name_rule(
+    workspace: Terraform, variables: dict[str, Any], expected: dict[str, str]
+) -> None:
+    """The page names its account as the authorizer does (frontend/js/accountname.js): the
+    same claim and uniqueness as AUTH_NAME_CLAIM and AUTH_NAME_UNIQUE."""
+    found = console(
+        workspace,
+        variables,
+        '{ for k in ["auth_name_claim", "auth_name_unique"] : k => local.template_vars[k] }',
+    )
+    assert found == expected

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from authorizer.config import COGNITO_NAME_CLAIM
 
 from deployment.terraform.applied import AppliedDeployment, apply_deployment
 from deployment.terraform.emulator import emulator_inventory
@@ -40,6 +41,8 @@ PROBE_VARIABLES = (
     "auth_sign_up",
     "auth_origin",
     "auth_issuer",
+    "auth_name_claim",
+    "auth_name_unique",
 )
 
 
@@ -144,7 +147,7 @@ def test_the_user_pool_signs_in_by_user_name_with_a_real_password_policy(
     deployment: AppliedDeployment,
 ) -> None:
     """Case-insensitive user names, self sign-up as asked, verified e-mail, 12-character
-    passwords, and no deletion protection (destroy removes it)."""
+    passwords, no deletion protection (destroy removes it), the Lite tier."""
     pool = deployment.client("cognito-idp").describe_user_pool(
         UserPoolId=deployment.outputs["user_pool_id"]
     )["UserPool"]
@@ -165,6 +168,9 @@ def test_the_user_pool_signs_in_by_user_name_with_a_real_password_policy(
         True,
     )
     assert pool.get("DeletionProtection", "INACTIVE") == "INACTIVE"
+    # The cheapest feature plan (AWS's default for a new pool is Essentials): docs/deploy.md,
+    # "What it costs".
+    assert pool["UserPoolTier"] == "LITE"
 
 
 def test_the_pages_client_is_public_with_password_and_refresh_flows(
@@ -188,13 +194,16 @@ def test_the_pages_client_is_public_with_password_and_refresh_flows(
         "RefreshToken": "days",
     }
     assert client["PreventUserExistenceErrors"] == "ENABLED"
+    # Issue 25: users write their e-mail address and nothing a name is built from.
+    assert client["WriteAttributes"] == ["email"]
 
 
 def test_the_authorizer_function_is_built_and_configured_per_the_contract(
     deployment: AppliedDeployment, authorizer_zip: Path
 ) -> None:
     """python3.13 on arm64, handler authorizer.handler.handler, today's zip, and the issuer,
-    audience, JWKS URL and pinned algorithm of this pool and client."""
+    audience, JWKS URL and pinned algorithm of this pool and client; users named by their
+    user name, unique in the pool."""
     config = deployment.client("lambda").get_function_configuration(
         FunctionName=deployment.outputs["authorizer_function_name"]
     )
@@ -208,6 +217,8 @@ def test_the_authorizer_function_is_built_and_configured_per_the_contract(
         "AUTH_AUDIENCE": deployment.outputs["user_pool_client_id"],
         "AUTH_JWKS_URL": f"{issuer(deployment)}/.well-known/jwks.json",
         "AUTH_ALGORITHMS": "RS256",
+        "AUTH_NAME_CLAIM": COGNITO_NAME_CLAIM,
+        "AUTH_NAME_UNIQUE": "true",
     }
     role = deployment.client("iam").get_role(RoleName=f"{PREFIX}-{deployment.region}-authorizer")
     assert config["Role"] == role["Role"]["Arn"]
@@ -296,8 +307,8 @@ def test_the_chat_knows_its_auth_mode(deployment: AppliedDeployment) -> None:
 
 
 def test_the_site_templates_get_the_sign_in_variables(deployment: AppliedDeployment) -> None:
-    """The page is told the mode, Cognito's IdP endpoint and origin, the client id and that
-    sign-up is on."""
+    """The page is told the mode, Cognito's IdP endpoint and origin, the client id, that
+    sign-up is on, and the authorizer's name rule (users named by their user name)."""
     obj = deployment.client("s3").get_object(Bucket=deployment.outputs["site_bucket"], Key=PROBE)
     rendered = json.loads(obj["Body"].read())
     idp = f"https://cognito-idp.{deployment.region}.amazonaws.com"
@@ -308,6 +319,8 @@ def test_the_site_templates_get_the_sign_in_variables(deployment: AppliedDeploym
         "auth_sign_up": "true",
         "auth_origin": idp,
         "auth_issuer": issuer(deployment),
+        "auth_name_claim": COGNITO_NAME_CLAIM,
+        "auth_name_unique": "true",
     }
 
 

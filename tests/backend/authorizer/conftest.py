@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import jwt
 import pytest
 from authorizer.config import EnvVar
 from authorizer.logs import LOGGER_NAME, JsonFormatter
@@ -23,6 +24,7 @@ from aws_lambda_powertools.utilities.parser.models.apigw_websocket import (
 )
 from moto import mock_aws
 from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
+from moto.utilities.utils import load_resource
 
 from tests.backend.conftest import REGION
 
@@ -36,6 +38,17 @@ def moto_key_set() -> dict[str, Any]:
     """The key set moto's Cognito signs with, exactly as moto server serves it."""
     document: dict[str, Any] = json.loads(CognitoIdpJsonWebKeyResponse.json_web_key)
     return document
+
+
+def signed_by_the_pool(token: str, **changes: Any) -> str:
+    """``token``'s claims with ``changes`` (``None`` removes a claim), signed with the key moto's
+    Cognito signs with: a token the pool could issue that moto's own never carry (another
+    ``iss`` form, an ``azp``)."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims.update(changes)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    key = jwt.PyJWK(load_resource("cognitoidp/resources/jwks-private.json"), "RS256")
+    return jwt.encode(claims, key.key, algorithm="RS256", headers={"kid": MOTO_KID})
 
 
 def authorizer_event(protocol: str | None) -> dict[str, Any]:
@@ -80,6 +93,19 @@ class Pool:
         client_id: str = created["UserPoolClient"]["ClientId"]
         return client_id
 
+    def sign_up(self, username: str, **attributes: str) -> None:
+        """What anyone may do on the page: ``SignUp`` with ``attributes`` of their choosing
+        (through the app client, no credentials), then ``ConfirmSignUp``."""
+        self.client.sign_up(
+            ClientId=self.client_id,
+            Username=username,
+            Password=PASSWORD,
+            UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
+        )
+        self.client.confirm_sign_up(
+            ClientId=self.client_id, Username=username, ConfirmationCode="123456"
+        )
+
     def add_user(self, username: str, **attributes: str) -> None:
         """A confirmed user with ``PASSWORD`` and ``attributes``."""
         self.client.admin_create_user(
@@ -113,13 +139,16 @@ class Pool:
 
 
 def create_pool(client: Any) -> Pool:
-    """A user pool, its public app client (as Terraform makes it) and the user ``alice``."""
+    """A user pool, its public app client (as Terraform makes it: users may write their
+    e-mail address only) and the user ``alice``. The client reads ``name`` and
+    ``preferred_username``, so that tokens carry what a user wrote there."""
     pool_id = client.create_user_pool(PoolName="awsome-chat-test")["UserPool"]["Id"]
     created = client.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName="page",
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        ReadAttributes=["name", "email"],
+        ReadAttributes=["name", "preferred_username", "email"],
+        WriteAttributes=["email"],
     )
     pool = Pool(client, pool_id, created["UserPoolClient"]["ClientId"])
     pool.add_user("alice", name="Alice Liddell", email="alice@example.com")

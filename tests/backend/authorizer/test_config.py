@@ -4,7 +4,13 @@ to fix."""
 from __future__ import annotations
 
 import pytest
-from authorizer.config import DEFAULT_ALGORITHMS, AuthSettings, EnvVar
+from authorizer.config import (
+    DEFAULT_ALGORITHMS,
+    DEFAULT_NAME_CLAIM,
+    AuthSettings,
+    EnvVar,
+    accepted_issuers,
+)
 from authorizer.errors import ConfigurationError
 
 ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
@@ -17,6 +23,8 @@ def test_the_contract_names_the_variables() -> None:
         "AUTH_AUDIENCE",
         "AUTH_JWKS_URL",
         "AUTH_ALGORITHMS",
+        "AUTH_NAME_CLAIM",
+        "AUTH_NAME_UNIQUE",
     }
 
 
@@ -26,6 +34,15 @@ def test_issuer_and_audience_suffice() -> None:
     assert settings == AuthSettings(issuer=ISSUER, audience="client")
     assert settings.jwks_url is None
     assert settings.algorithms == DEFAULT_ALGORITHMS == ("RS256",)
+    # Safe by default: OpenID Connect's name, which users may write, shown with a tag.
+    assert (
+        (settings.name_claim, settings.name_unique)
+        == (DEFAULT_NAME_CLAIM, False)
+        == (
+            "name",
+            False,
+        )
+    )
 
 
 def test_every_variable_is_read() -> None:
@@ -36,8 +53,11 @@ def test_every_variable_is_read() -> None:
             "AUTH_AUDIENCE": " client ",
             "AUTH_JWKS_URL": "http://127.0.0.1:5000/pool/.well-known/jwks.json",
             "AUTH_ALGORITHMS": "RS256, ES256",
+            "AUTH_NAME_CLAIM": " cognito:username ",
+            "AUTH_NAME_UNIQUE": "True",
         }
     )
+    assert (settings.name_claim, settings.name_unique) == ("cognito:username", True)
     assert settings.audience == "client"
     assert settings.jwks_url == "http://127.0.0.1:5000/pool/.well-known/jwks.json"
     assert settings.algorithms == ("RS256", "ES256")
@@ -59,6 +79,7 @@ def test_missing_variables_are_named_together() -> None:
         ("AUTH_JWKS_URL", "file:///etc/keys.json"),
         ("AUTH_ALGORITHMS", "HS256"),
         ("AUTH_ALGORITHMS", "RS256,none"),
+        ("AUTH_NAME_UNIQUE", "yes"),
     ],
 )
 def test_unsafe_values_are_refused(name: str, value: str) -> None:
@@ -66,3 +87,16 @@ def test_unsafe_values_are_refused(name: str, value: str) -> None:
     env = {"AUTH_ISSUER": ISSUER, "AUTH_AUDIENCE": "client", name: value}
     with pytest.raises(ConfigurationError, match=name):
         AuthSettings.from_env(env)
+
+
+def test_a_cognito_pools_issuer_is_accepted_in_both_forms_and_no_other_issuer_is() -> None:
+    """The original and the newer form of one pool's issuer, whichever is configured; an
+    OpenID Connect issuer is only itself."""
+    newer = ISSUER.replace("cognito-idp", "issuer-cognito-idp")
+    assert accepted_issuers(ISSUER) == accepted_issuers(newer) == (ISSUER, newer)
+    assert AuthSettings(newer, "client").issuers == (ISSUER, newer)
+    assert accepted_issuers("https://issuer.example.com/") == ("https://issuer.example.com/",)
+    # Not a pool's issuer: a path below it, another host that merely contains the name.
+    assert accepted_issuers(ISSUER + "/x") == (ISSUER + "/x",)
+    evil = "https://cognito-idp.eu-west-1.amazonaws.com.evil.example/eu-west-1_abc"
+    assert accepted_issuers(evil) == (evil,)

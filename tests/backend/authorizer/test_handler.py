@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 import pytest
-from authorizer.config import AuthSettings, EnvVar
+from authorizer.config import COGNITO_NAME_CLAIM, AuthSettings, EnvVar
 from authorizer.errors import AuthorizerError, KeySetUnavailable
 from authorizer.handler import UNAUTHORIZED, Authorizer, handle, handler
 from authorizer.jwks import KeySet
@@ -25,6 +25,7 @@ from tests.backend.authorizer.conftest import (
     authorizer_event,
     moto_key_set,
     offering,
+    signed_by_the_pool,
 )
 from tests.backend.fakes import FakeContext
 
@@ -44,11 +45,14 @@ class Clock:
 def make_authorizer(
     pool: Pool, key_server: KeyServer, *, audience: str | None = None, clock: Clock | None = None
 ) -> Authorizer:
-    """The authorizer for ``pool`` with its keys on ``key_server``."""
+    """The authorizer for ``pool`` with its keys on ``key_server``, naming users as Terraform
+    configures it for Cognito (by their unique user name)."""
     settings = AuthSettings(
         issuer=pool.issuer,
         audience=audience or pool.client_id,
         jwks_url=key_server.url("/jwks.json"),
+        name_claim=COGNITO_NAME_CLAIM,
+        name_unique=True,
     )
     keys = KeySet(settings.issuer, settings.jwks_url, clock=clock or Clock())
     return Authorizer(settings=settings, keys=keys)
@@ -84,7 +88,8 @@ def forged(token: str) -> str:
 def test_a_valid_id_token_is_allowed_exactly_this_connect(
     pool: Pool, key_server: KeyServer, auth_logs: AuthLogs
 ) -> None:
-    """An ID token of the pool's app client: Allow on the methodArn, context userId and name."""
+    """An ID token of the pool's app client: Allow on the methodArn, context userId and the
+    user's unique user name (not the ``name`` attribute the token also carries)."""
     token = pool.id_token()
     sub = pool.sub()
     answer = handle(offering(token), FakeContext(), lambda: make_authorizer(pool, key_server))
@@ -96,14 +101,14 @@ def test_a_valid_id_token_is_allowed_exactly_this_connect(
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}
             ],
         },
-        "context": {"userId": sub, "name": "Alice Liddell"},
+        "context": {"userId": sub, "name": "alice"},
     }
     [line] = auth_logs.records
     assert line["outcome"] == "allowed"
     assert line["userId"] == sub
     assert line["connectionId"] == "Cq3VbdUxjoECH0A="
     assert_no_token(auth_logs, token)
-    assert not any("Alice" in text or "example.com" in text for text in auth_logs.lines)
+    assert not any("alice" in text.lower() or "example.com" in text for text in auth_logs.lines)
 
 
 def test_the_token_may_come_first_or_alone(pool: Pool, key_server: KeyServer) -> None:
@@ -153,6 +158,82 @@ def test_an_id_token_for_another_app_client_is_refused(
     token = pool.id_token(client_id=pool.add_client())
     assert refusal(offering(token), make_authorizer(pool, key_server), auth_logs) == (
         "wrong_audience"
+    )
+
+
+def test_an_id_token_whose_azp_names_another_client_is_refused(
+    pool: Pool, key_server: KeyServer, auth_logs: AuthLogs
+) -> None:
+    """``aud`` holds this client, but ``azp`` says another client asked for it: not ours (OpenID
+    Connect Core 1.0, 3.1.3.7); the same token with ``azp`` ours passes."""
+    token = pool.id_token()
+    other = signed_by_the_pool(token, aud=[pool.client_id, "other-client"], azp="other-client")
+    assert refusal(offering(other), make_authorizer(pool, key_server), auth_logs) == (
+        "wrong_audience"
+    )
+    ours = signed_by_the_pool(token, aud=[pool.client_id, "other-client"], azp=pool.client_id)
+    answer = handle(offering(ours), FakeContext(), lambda: make_authorizer(pool, key_server))
+    assert answer["principalId"] == pool.sub()
+
+
+def test_a_user_who_wrote_someone_elses_name_chats_under_their_own(
+    pool: Pool, key_server: KeyServer
+) -> None:
+    """Issue 25: anyone may sign up with ``name`` and ``preferred_username`` of their choosing
+    (moto lets them, whatever the client's write attributes); the token carries them, and the
+    authorizer names the user by their user name all the same."""
+    pool.sign_up("mallory", name="Alice Liddell", preferred_username="alice")
+    token = pool.id_token("mallory")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert (claims["name"], claims["preferred_username"]) == ("Alice Liddell", "alice")
+    authorizer = make_authorizer(pool, key_server)
+    answer = handle(offering(token), FakeContext(), lambda: authorizer)
+    assert answer["context"]["name"] == "mallory"
+    alice = handle(offering(pool.id_token()), FakeContext(), lambda: authorizer)
+    assert alice["context"]["name"] == "alice"
+
+
+@pytest.mark.parametrize("form", ["https://cognito-idp", "https://issuer-cognito-idp"])
+def test_both_issuer_forms_of_this_pool_are_accepted(
+    pool: Pool, key_server: KeyServer, form: str
+) -> None:
+    """A pool's tokens say ``cognito-idp`` or, with its newer issuer setting,
+    ``issuer-cognito-idp``: either passes, whichever form ``AUTH_ISSUER`` names."""
+    iss = pool.issuer.replace("https://cognito-idp", form)
+    token = signed_by_the_pool(pool.id_token(), iss=iss)
+    keys = make_authorizer(pool, key_server).keys
+    for configured in (pool.issuer, pool.issuer.replace("cognito-idp", "issuer-cognito-idp")):
+        settings = AuthSettings(
+            issuer=configured,
+            audience=pool.client_id,
+            jwks_url=key_server.url("/jwks.json"),
+            name_claim=COGNITO_NAME_CLAIM,
+            name_unique=True,
+        )
+        authorizer = Authorizer(settings, keys)
+        answer = handle(offering(token), FakeContext(), lambda a=authorizer: a)
+        assert answer["context"] == {"userId": pool.sub(), "name": "alice"}
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://cognito-idp.{region}.amazonaws.com/{region}_other",
+        "https://issuer-cognito-idp.{region}.amazonaws.com/{region}_other",
+        "https://issuer-cognito-idp.us-east-2.amazonaws.com/{pool}",
+        "https://issuer.cognito-idp.{region}.amazonaws.com/{pool}",
+    ],
+    ids=["another-pool", "another-pool-new-form", "another-region", "another-host"],
+)
+def test_no_other_pools_issuer_is_accepted(
+    pool: Pool, key_server: KeyServer, auth_logs: AuthLogs, issuer: str
+) -> None:
+    """Either form of another pool's issuer (or this pool's id under another host) is refused."""
+    region = pool.pool_id.split("_")[0]
+    iss = issuer.format(region=region, pool=pool.pool_id)
+    token = signed_by_the_pool(pool.id_token(), iss=iss)
+    assert refusal(offering(token), make_authorizer(pool, key_server), auth_logs) == (
+        "wrong_issuer"
     )
 
 
@@ -282,8 +363,10 @@ def test_the_handler_reads_its_settings_from_the_environment(
     monkeypatch.setenv(EnvVar.AUTH_AUDIENCE, pool.client_id)
     monkeypatch.setenv(EnvVar.AUTH_JWKS_URL, key_server.url("/jwks.json"))
     monkeypatch.setenv(EnvVar.AUTH_ALGORITHMS, "RS256")
+    monkeypatch.setenv(EnvVar.AUTH_NAME_CLAIM, COGNITO_NAME_CLAIM)
+    monkeypatch.setenv(EnvVar.AUTH_NAME_UNIQUE, "true")
     answer = handler(offering(pool.id_token()), FakeContext())
-    assert answer["context"]["userId"] == pool.sub()
+    assert answer["context"] == {"userId": pool.sub(), "name": "alice"}
 
 
 @pytest.mark.parametrize("event", [None, [], {"headers": {}}, {"methodArn": 7}])

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from authorizer.config import EnvVar
+from authorizer.config import COGNITO_NAME_CLAIM, EnvVar
 from authorizer.handler import UNAUTHORIZED, handler
 from moto.server import ThreadedMotoServer
 
@@ -45,8 +45,10 @@ def test_moto_servers_tokens_and_keys_pass_the_authorizer(
     monkeypatch.setenv(EnvVar.AUTH_ISSUER, pool.issuer)
     monkeypatch.setenv(EnvVar.AUTH_AUDIENCE, pool.client_id)
     monkeypatch.setenv(EnvVar.AUTH_JWKS_URL, f"{url}/{pool.pool_id}/.well-known/jwks.json")
+    monkeypatch.setenv(EnvVar.AUTH_NAME_CLAIM, COGNITO_NAME_CLAIM)
+    monkeypatch.setenv(EnvVar.AUTH_NAME_UNIQUE, "true")
     tokens = pool.sign_in()
     answer = handler(offering(tokens["IdToken"]), FakeContext())
-    assert answer["context"] == {"userId": pool.sub(), "name": "Alice Liddell"}
+    assert answer["context"] == {"userId": pool.sub(), "name": "alice"}
     with pytest.raises(Exception, match=f"^{UNAUTHORIZED}$"):
         handler(offering(tokens["AccessToken"]), FakeContext())

@@ -1,33 +1,19 @@
-"""Whom a valid token names: the display name's claims in the contract's order."""
+"""Whom a valid token names: the display name comes from the deployment's name claim
+(``AUTH_NAME_CLAIM``), tagged unless that claim is unique (``authorizer.names``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
+from authorizer.config import AuthSettings
+from authorizer.names import tag
 from authorizer.verify import display_name
 
 SUB = "8f1c2d3e-0000-4000-8000-123456789abc"
+ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+CLAIMS = {"sub": SUB, "name": "Alice Liddell", "cognito:username": "mallory"}
 
 
-@pytest.mark.parametrize(
-    ("claims", "name"),
-    [
-        (
-            {"name": "Alice Liddell", "preferred_username": "al", "cognito:username": "a"},
-            "Alice Liddell",
-        ),
-        ({"preferred_username": "al", "cognito:username": "alice"}, "al"),
-        ({"cognito:username": "alice", "email": "alice@example.com"}, "alice"),
-        # Pools that sign in by email set cognito:username to the sub: not a name to show.
-        ({"cognito:username": SUB, "email": "alice@example.com"}, "alice"),
-        ({"name": "  ", "email": "bob@example.com"}, "bob"),
-        ({}, SUB),
-        ({"name": 42}, SUB),
-    ],
-)
-def test_the_display_name_comes_from_the_first_usable_claim(
-    claims: dict[str, Any], name: str
-) -> None:
-    """name, preferred_username, cognito:username, email's local part, sub."""
-    assert display_name({"sub": SUB, **claims}) == name
+def test_the_display_name_follows_the_settings() -> None:
+    """Cognito's unique user name bare; an OpenID Connect ``name`` tagged (the default)."""
+    cognito = AuthSettings(ISSUER, "client", name_claim="cognito:username", name_unique=True)
+    assert display_name(CLAIMS, cognito) == "mallory"
+    assert display_name(CLAIMS, AuthSettings(ISSUER, "client")) == f"Alice Liddell #{tag(SUB)}"

@@ -57,6 +57,8 @@ AUTHORIZER_ENVIRONMENT = {
     "AUTH_ISSUER": ISSUER,
     "AUTH_AUDIENCE": CLIENT_ID,
     "AUTH_JWKS_URL": f"{ISSUER}/.well-known/jwks.json",
+    "AUTH_NAME_CLAIM": "cognito:username",
+    "AUTH_NAME_UNIQUE": "true",
 }
 POOL = UserPool(pool_id=POOL_ID, name="awsome-chat-users", username_attributes=())
 CLIENT = AppClient(

@@ -9,8 +9,11 @@ from typing import Any
 import boto3
 import jwt
 import pytest
+from authorizer.config import COGNITO_NAME_CLAIM
+from authorizer.names import tag
 from moto import mock_aws
 
+from deployment.product import AuthorizerSettings
 from deployment.rehearsal.e2e import (
     SignIn,
     delete_users,
@@ -22,6 +25,12 @@ from deployment.rehearsal.e2e import (
 from deployment.rehearsal.readback import UserPool, parse_user_pool
 
 REGION = "eu-west-1"
+
+
+def cognito_settings(pool: UserPool, client_id: str) -> AuthorizerSettings:
+    """The authorizer's settings as Terraform deploys them for a Cognito pool."""
+    issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{pool.pool_id}"
+    return AuthorizerSettings(issuer, client_id, name_claim=COGNITO_NAME_CLAIM, name_unique=True)
 
 
 @pytest.fixture
@@ -44,9 +53,15 @@ def pool_and_client(cognito: Any, **pool: Any) -> tuple[UserPool, str]:
 
 
 def test_users_are_created_and_signed_in_with_id_tokens(cognito: Any) -> None:
-    """Each person gets a user and an ID token for the app client, named by its claims."""
+    """Each person gets a user and an ID token for the app client, named as the deployed
+    authorizer names them."""
     pool, client_id = pool_and_client(cognito)
-    sign_in = SignIn(cognito=cognito, pool=pool, client_id=client_id)
+    sign_in = SignIn(
+        cognito=cognito,
+        pool=pool,
+        client_id=client_id,
+        authorizer=cognito_settings(pool, client_id),
+    )
     users = sign_in_users(sign_in, ("alice", "bob"))
     assert set(users) == {"alice", "bob"}
     alice = users["alice"]
@@ -55,7 +70,8 @@ def test_users_are_created_and_signed_in_with_id_tokens(cognito: Any) -> None:
     assert claims["aud"] == client_id
     assert claims["iss"] == f"https://cognito-idp.{REGION}.amazonaws.com/{pool.pool_id}"
     assert alice.username.startswith("rehearsal-alice-")
-    assert alice.name == alice.username  # cognito:username, as the authorizer names it
+    # cognito:username, tagged: "rehearsal-alice-..." holds separators the chat's key drops.
+    assert alice.name == f"{alice.username} #{tag(claims['sub'])}"
     access = jwt.decode(alice.access_token, options={"verify_signature": False})
     assert access["token_use"] == "access"
     delete_users(sign_in, users.values())
@@ -63,20 +79,25 @@ def test_users_are_created_and_signed_in_with_id_tokens(cognito: Any) -> None:
 
 
 def test_a_pool_that_signs_in_by_email_gets_email_users(cognito: Any) -> None:
-    """With email as the user name the token's name is the address's local part."""
+    """With email as the user name, the users are email addresses; the name the authorizer
+    gives never shows the address."""
     pool, client_id = pool_and_client(cognito, UsernameAttributes=["email"])
     assert username_for("bob", pool, "x1").endswith("@example.com")
-    (bob,) = sign_in_users(SignIn(cognito, pool, client_id), ("bob",)).values()
+    settings = cognito_settings(pool, client_id)
+    (bob,) = sign_in_users(SignIn(cognito, pool, client_id, settings), ("bob",)).values()
     assert bob.username.endswith("@example.com")
-    assert bob.name == bob.username.partition("@")[0]
+    assert "example.com" not in bob.name
+    claims = jwt.decode(bob.id_token, options={"verify_signature": False})
+    assert bob.name.endswith(f" #{tag(claims['sub'])}")
 
 
 def test_a_forged_token_keeps_its_claims_and_loses_its_signature() -> None:
     """The forgery decodes as before but no longer verifies."""
-    token = jwt.encode({"sub": "u1", "name": "Alice"}, "k" * 32, algorithm="HS256")
+    token = jwt.encode({"sub": "u1", "cognito:username": "Alice"}, "k" * 32, algorithm="HS256")
     fake = forged(token)
     assert fake != token
     assert fake.rsplit(".", 1)[0] == token.rsplit(".", 1)[0]
-    assert token_name(fake) == "Alice"
+    settings = AuthorizerSettings("https://issuer.example", "c", name_claim=COGNITO_NAME_CLAIM)
+    assert token_name(fake, settings) == f"Alice #{tag('u1')}"
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(fake, "k" * 32, algorithms=["HS256"])
