@@ -9,8 +9,8 @@ defines them (one definition per fact; see docs/internals.md, "Contracts").
   ``chat.connections.ROOM_INDEX``, ``chat.messages.TABLE_SCHEMA``;
 - sign-in (issue #17): the chat's modes (``chat.config.AuthMode``) and subprotocol
   (``chat.events.SUBPROTOCOL``); the authorizer's variables (``authorizer.config.EnvVar``)
-  and the display name it gives a token's claims under its settings
-  (``authorizer.verify.display_name``, ``authorizer.config.AuthSettings``).
+  and the display name it gives a token's user under its name claim and uniqueness
+  (``authorizer.names.display_name``, through ``token_name``).
 
 ``chat`` lives in ``backend/``; the ``deployment`` package imports ``local_stack`` first, which
 puts it on ``sys.path`` as pytest's ``pythonpath`` setting does for the tests, so ``python -m
@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from typing import Final
 
+import jwt
 from authorizer.config import AuthSettings as AuthorizerSettings
 from authorizer.config import EnvVar as AuthorizerEnvVar
-from authorizer.verify import display_name
+from authorizer.names import display_name
 from chat.config import DEFAULT_MAX_MESSAGE_CHARS, AuthMode
 from chat.connections import ROOM_INDEX
 from chat.events import SUBPROTOCOL
@@ -53,8 +54,8 @@ __all__ = [
     "AuthMode",
     "AuthorizerSettings",
     "ContractError",
-    "display_name",
     "function_variable",
+    "token_name",
 ]
 
 
@@ -87,3 +88,11 @@ AUTHORIZER_VARIABLES: Final = frozenset(name.value for name in AuthorizerEnvVar)
 AUTH_ISSUER_VARIABLE: Final = AuthorizerEnvVar.AUTH_ISSUER.value
 AUTH_AUDIENCE_VARIABLE: Final = AuthorizerEnvVar.AUTH_AUDIENCE.value
 AUTH_JWKS_URL_VARIABLE: Final = AuthorizerEnvVar.AUTH_JWKS_URL.value
+
+
+def token_name(id_token: str, claim: str, *, unique: bool) -> str:
+    """The name the authorizer gives the user of ``id_token`` when it names users by ``claim``
+    (``unique``: the issuer makes it unique). The claims are read unverified: the authorizer
+    verifies; this only predicts what the chat will show."""
+    claims = jwt.decode(id_token, options={"verify_signature": False})
+    return display_name(claims, claim, unique=unique)

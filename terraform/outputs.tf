@@ -72,3 +72,13 @@ output "oidc_redirect_uri" {
   description = "With auth = \"oidc\": the redirect URI (and post-logout redirect URI) to register for the page's client at the issuer: the page's own address. null otherwise."
   value       = var.auth == "oidc" ? "${local.website_origin}/" : null
 }
+
+output "auth_name_claim" {
+  description = "With sign-in on: the ID token claim users are named by (the authorizer's AUTH_NAME_CLAIM; `make smoke` predicts the chat's names with it); null otherwise."
+  value       = local.auth_enabled ? local.auth_name_claim : null
+}
+
+output "auth_name_unique" {
+  description = "With sign-in on: whether the issuer makes that claim unique, so plain names are shown without a tag (AUTH_NAME_UNIQUE); null otherwise."
+  value       = local.auth_enabled ? local.auth_name_unique : null
+}

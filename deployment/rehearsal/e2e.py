@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import jwt
 from botocore.exceptions import ClientError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Origin, Subprotocol
 
-from deployment.product import ROOM_INDEX, SUBPROTOCOL, AuthorizerSettings, display_name
+from deployment.product import ROOM_INDEX, SUBPROTOCOL, AuthorizerSettings
+from deployment.product import token_name as product_token_name
 from deployment.rehearsal.readback import UserPool
 from deployment.rehearsal.report import Problem
 from local_stack.browser import CHROMIUM_ARGS
@@ -331,10 +331,8 @@ def username_for(person: str, pool: UserPool, suffix: str) -> str:
 
 
 def token_name(id_token: str, settings: AuthorizerSettings) -> str:
-    """The name the authorizer gives the user of ``id_token`` (its claims, read unverified:
-    the authorizer verifies; this only predicts what the chat will show)."""
-    claims = jwt.decode(id_token, options={"verify_signature": False})
-    return display_name(claims, settings)
+    """The name the authorizer, deployed with ``settings``, gives the user of ``id_token``."""
+    return product_token_name(id_token, settings.name_claim, unique=settings.name_unique)
 
 
 def sign_in_users(sign_in: SignIn, people: Sequence[str]) -> dict[str, SignedInUser]:

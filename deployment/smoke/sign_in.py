@@ -4,15 +4,18 @@ With ``auth = "cognito"``: a throwaway user of the deployment's pool, created by
 administrator (``AdminCreateUser``, its invitation suppressed), given a permanent password
 (``AdminSetUserPassword``), signed in as the page signs in (``InitiateAuth``
 ``USER_PASSWORD_AUTH`` through the page's app client, terraform/auth.tf) and always deleted
-again (``AdminDeleteUser``), also when a check failed. The chat must call it by its user name
-(``cognito:username``: the pool signs in by user name). With ``auth = "oidc"`` the smoke cannot
-sign in at an issuer of yours: it takes an ID token (``--id-token`` or ``AWSOME_SMOKE_ID_TOKEN``)
-whose display name the authorizer's own rule gives, or says that the signed-in checks were
-skipped.
+again (``AdminDeleteUser``), also when a check failed. Its user name is plain (letters and the
+digits 2 to 9), so the chat shows it untagged (``cognito:username`` is unique in the pool).
+With ``auth = "oidc"`` the smoke cannot sign in at an issuer of yours: it takes an ID token
+(``--id-token`` or ``AWSOME_SMOKE_ID_TOKEN``), or says that the signed-in checks were skipped.
+Either way the name the chat must show comes from the token, named as the deployed authorizer
+names users (the ``auth_name_claim`` and ``auth_name_unique`` outputs).
 """
 
 from __future__ import annotations
 
+import secrets
+import string
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +25,16 @@ from typing import Any, Final
 import jwt
 from botocore.exceptions import BotoCoreError, ClientError
 
-from deployment.product import AuthMode, display_name
+from deployment.product import AuthMode, token_name
 from deployment.smoke.report import FAIL, OK, SKIP, Run
 from deployment.smoke.target import SmokeTarget
 
 ID_TOKEN_ENV: Final = "AWSOME_SMOKE_ID_TOKEN"  # noqa: S105 - a variable's name
 SIGN_IN: Final = "sign-in"
 DELETE_USER: Final = "delete user"
-USER_PREFIX: Final = "smoke-"
+USER_PREFIX: Final = "smoke"
+# Letters and the digits no look-alike rule folds: the authorizer shows such a name bare.
+_PLAIN: Final = string.ascii_lowercase + "23456789"
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,9 @@ class Identity:
 OPEN: Final = Identity()
 
 
-def token_display_name(id_token: str) -> str:
-    """The name the authorizer gives ``id_token``'s user (its claims read unverified: the
-    authorizer verifies; this only predicts what the chat shows)."""
-    claims = jwt.decode(id_token, options={"verify_signature": False})
-    return display_name(claims)
+def token_display_name(target: SmokeTarget, id_token: str) -> str:
+    """The name the deployment's authorizer gives ``id_token``'s user."""
+    return token_name(id_token, target.name_claim, unique=target.name_unique)
 
 
 def new_password() -> str:
@@ -69,7 +72,7 @@ def signed_in(
     if target.auth is AuthMode.OIDC:
         if id_token:
             try:
-                name = token_display_name(id_token)
+                name = token_display_name(target, id_token)
             except jwt.PyJWTError as error:
                 run.record(SIGN_IN, FAIL, f"the ID token given is not a JWT ({error})")
                 yield None
@@ -95,7 +98,7 @@ def throwaway_user(target: SmokeTarget, cognito: Any, run: Run) -> Iterator[Iden
     """A new user of the deployment's pool, signed in; deleted when the ``with`` ends."""
     assert target.user_pool_id is not None  # noqa: S101 - AuthMode.COGNITO has a pool
     pool = target.user_pool_id
-    username = f"{USER_PREFIX}{uuid.uuid4().hex[:12]}"
+    username = USER_PREFIX + "".join(secrets.choice(_PLAIN) for _ in range(12))
     created = False
     try:
         try:
@@ -135,7 +138,7 @@ def throwaway_user(target: SmokeTarget, cognito: Any, run: Run) -> Iterator[Iden
             f"created user {username} in pool {pool} (invitation suppressed, permanent "
             f"password) and signed it in through app client {target.user_pool_client_id}",
         )
-        yield Identity(token, username)
+        yield Identity(token, token_display_name(target, token))
     finally:
         if created:
             _delete(cognito, pool, username, run)

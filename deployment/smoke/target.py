@@ -26,6 +26,9 @@ OUTPUTS: Final = (
 USER_POOL_OUTPUT: Final = "user_pool_id"
 CLIENT_OUTPUT: Final = "user_pool_client_id"
 AUTHORIZER_OUTPUT: Final = "authorizer_function_name"
+# With sign-in on: how the authorizer names users (the smoke predicts the chat's names).
+NAME_CLAIM_OUTPUT: Final = "auth_name_claim"
+NAME_UNIQUE_OUTPUT: Final = "auth_name_unique"
 
 
 class SmokeError(Exception):
@@ -46,6 +49,8 @@ class SmokeTarget:
     auth: AuthMode = AuthMode.NONE
     user_pool_id: str | None = None
     user_pool_client_id: str | None = None
+    name_claim: str = ""
+    name_unique: bool = False
 
     @classmethod
     def from_outputs(cls, outputs: Mapping[str, Any]) -> SmokeTarget:
@@ -74,8 +79,16 @@ class SmokeTarget:
             if values.get(AUTHORIZER_OUTPUT)
             else AuthMode.NONE
         )
+        name_claim = values.get(NAME_CLAIM_OUTPUT)
+        if auth is not AuthMode.NONE and not name_claim:
+            raise SmokeError(
+                f"the Terraform outputs have sign-in on but no {NAME_CLAIM_OUTPUT}: run "
+                "`make deploy` with this version of terraform/"
+            )
         return cls(
             **{name: str(values[name]) for name in OUTPUTS},
+            name_claim=str(name_claim or ""),
+            name_unique=values.get(NAME_UNIQUE_OUTPUT) in (True, "true"),
             auth=auth,
             user_pool_id=str(pool) if pool else None,
             user_pool_client_id=str(client) if client else None,

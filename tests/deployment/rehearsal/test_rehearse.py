@@ -262,7 +262,7 @@ def test_the_signed_in_deployment_chats_end_to_end(
     assert "refused with 401: a connect with no Sec-WebSocket-Protocol header" in lines
     assert "alice's page shows bob's message" in lines
     smoke = step_lines(report, STEP_SMOKE)
-    created = re.search(r"^ok    sign-in: created user (smoke-\w+) in pool ", smoke, re.M)
+    created = re.search(r"^ok    sign-in: created user (smoke\w+) in pool ", smoke, re.M)
     assert created is not None
     user = created.group(1)
     for line in (

@@ -14,7 +14,10 @@ from typing import Any
 import boto3
 import jwt
 import pytest
+from authorizer.config import DEFAULT_NAME_CLAIM
+from authorizer.names import tag
 
+from deployment.product import token_name
 from deployment.smoke import main
 from deployment.smoke.sign_in import ID_TOKEN_ENV
 from local_stack.emulator.lambda_runtime import FunctionSettings
@@ -74,6 +77,9 @@ def outputs(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
         "user_pool_id": None,
         "user_pool_client_id": None,
         "authorizer_function_name": "awsome-chat-authorizer",
+        # The local stack's OIDC authorizer names users as Terraform's defaults do.
+        "auth_name_claim": DEFAULT_NAME_CLAIM,
+        "auth_name_unique": False,
     }
     file = tmp_path / "outputs.json"
     file.write_text(json.dumps({k: {"value": v} for k, v in values.items()}))
@@ -101,7 +107,10 @@ def test_with_an_oidc_token_every_signed_in_check_passes(
     the chat names the user as the token does, and every check passes; exit 0, no socket
     left open."""
     assert stack.oidc_issuer is not None
-    monkeypatch.setenv(ID_TOKEN_ENV, stack.oidc_issuer.sign_in("Ada Lovelace")["id_token"])
+    token = stack.oidc_issuer.sign_in("Ada Lovelace")["id_token"]
+    monkeypatch.setenv(ID_TOKEN_ENV, token)
+    ada = token_name(token, DEFAULT_NAME_CLAIM, unique=False)
+    assert ada.startswith("Ada Lovelace #")  # tagged: OIDC names are not unique
     status = main(["--outputs", str(outputs), "--page-wait", "5", "--skip", NO_HEADERS])
     printed = capsys.readouterr().out
     print(printed)
@@ -121,7 +130,7 @@ def test_with_an_oidc_token_every_signed_in_check_passes(
         ("ok", "@connections DeleteConnection"),
         ("ok", "@connections 410"),
     ]
-    assert "ok    signed-in name: the message came from 'Ada Lovelace', the token's name" in printed
+    assert f"ok    signed-in name: the message came from {ada!r}, the token's name" in printed
     assert "skip  CSP header: the local stack serves the page without headers (skipped" in printed
     assert printed.splitlines()[-1] == "13 of 14 checks passed, 1 skipped"
     assert status == 0
@@ -216,8 +225,8 @@ def test_an_open_chat_posing_as_signed_in_fails_the_sign_in_checks(
         in printed
     )
     assert (
-        "FAIL  signed-in name: alice's message came from 'alice', not 'Ada', the token's name"
-        in printed
+        f"FAIL  signed-in name: alice's message came from 'alice', not 'Ada #{tag('u1')}', the "
+        "token's name" in printed
     )
 
 

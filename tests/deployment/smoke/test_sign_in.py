@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import jwt
 import pytest
+from authorizer.names import is_plain, tag
 from moto import mock_aws
 
 from deployment.product import AuthMode
@@ -49,7 +50,12 @@ def cognito_target(cognito: Any) -> SmokeTarget:
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     return dataclasses.replace(
-        TARGET, auth=AuthMode.COGNITO, user_pool_id=pool, user_pool_client_id=client
+        TARGET,
+        auth=AuthMode.COGNITO,
+        user_pool_id=pool,
+        user_pool_client_id=client,
+        name_claim="cognito:username",
+        name_unique=True,
     )
 
 
@@ -67,8 +73,9 @@ def test_a_throwaway_user_signs_in_and_is_deleted(cognito: Any) -> None:
     with signed_in(target, cognito, run, None) as identity:
         assert identity is not None and identity.token is not None
         (username,) = users(cognito, target)
-        assert username == identity.name
+        assert username == identity.name  # plain, so shown untagged
         assert username.startswith(USER_PREFIX)
+        assert is_plain(username)
         user = cognito.admin_get_user(UserPoolId=target.user_pool_id, Username=username)
         assert user["UserStatus"] == "CONFIRMED"  # the permanent password: no challenge
         claims = jwt.decode(identity.token, options={"verify_signature": False})
@@ -98,7 +105,7 @@ def test_a_failed_sign_in_fails_its_line_and_still_deletes_the_user(cognito: Any
     with signed_in(target, cognito, Run(lines.append), None) as identity:
         assert identity is None
     assert users(cognito, target) == []
-    assert lines[0].startswith("FAIL  sign-in: user smoke-")
+    assert lines[0].startswith(f"FAIL  sign-in: user {USER_PREFIX}")
     assert lines[1].startswith("ok    delete user: ")
 
 
@@ -115,15 +122,19 @@ def test_oidc_without_a_token_says_the_signed_in_checks_are_skipped() -> None:
     ]
 
 
-def test_oidc_with_a_token_expects_the_authorizers_name_for_it() -> None:
-    """The name the chat must show is the authorizer's rule applied to the token's claims."""
+@pytest.mark.parametrize(("unique", "name"), [(True, "ada"), (False, f"ada #{tag('u1')}")])
+def test_oidc_with_a_token_expects_the_authorizers_name_for_it(unique: bool, name: str) -> None:
+    """The name the chat must show is the authorizer's rule applied to the token's claims: its
+    claim, tagged unless the deployment says the issuer makes it unique."""
     token = jwt.encode({"sub": "u1", "preferred_username": "ada"}, "k" * 32, algorithm="HS256")
     lines: list[str] = []
-    target = dataclasses.replace(TARGET, auth=AuthMode.OIDC)
+    target = dataclasses.replace(
+        TARGET, auth=AuthMode.OIDC, name_claim="preferred_username", name_unique=unique
+    )
     with signed_in(target, None, Run(lines.append), token) as identity:
         assert identity is not None
-        assert (identity.token, identity.name) == (token, "ada")
-    assert lines == ["ok    sign-in: auth = oidc: the ID token given, for 'ada'"]
+        assert (identity.token, identity.name) == (token, name)
+    assert lines == [f"ok    sign-in: auth = oidc: the ID token given, for {name!r}"]
 
 
 def test_an_oidc_token_that_is_not_a_jwt_fails_its_line() -> None:

@@ -40,16 +40,44 @@ def test_missing_outputs_say_to_deploy_first(tmp_path: Path, capsys: Any) -> Non
     [
         ({"user_pool_id": None, "authorizer_function_name": None}, AuthMode.NONE),
         (
-            {"user_pool_id": "p", "user_pool_client_id": "c", "authorizer_function_name": "a"},
+            {
+                "user_pool_id": "p",
+                "user_pool_client_id": "c",
+                "authorizer_function_name": "a",
+                "auth_name_claim": "cognito:username",
+            },
             AuthMode.COGNITO,
         ),
-        ({"user_pool_id": None, "authorizer_function_name": "a"}, AuthMode.OIDC),
+        (
+            {"user_pool_id": None, "authorizer_function_name": "a", "auth_name_claim": "name"},
+            AuthMode.OIDC,
+        ),
     ],
 )
 def test_the_sign_in_mode_is_read_from_the_outputs(more: dict[str, Any], mode: AuthMode) -> None:
     """A user pool is Cognito sign-in; an authorizer without one is OIDC; neither, the open chat
     (null outputs are as terraform gives them)."""
     assert SmokeTarget.from_outputs({**PLAIN, **more}).auth is mode
+
+
+def test_sign_in_without_the_name_rule_is_refused() -> None:
+    """The smoke predicts the chat's names with the authorizer's claim: a deployment made before
+    that output existed is told to deploy this version."""
+    with pytest.raises(SmokeError, match="no auth_name_claim"):
+        SmokeTarget.from_outputs({**PLAIN, "authorizer_function_name": "a"})
+
+
+def test_the_name_rule_is_read_from_the_outputs() -> None:
+    """The claim and its uniqueness, as terraform output -json gives them (a bool)."""
+    target = SmokeTarget.from_outputs(
+        {
+            **PLAIN,
+            "authorizer_function_name": "a",
+            "auth_name_claim": "email",
+            "auth_name_unique": True,
+        }
+    )
+    assert (target.name_claim, target.name_unique) == ("email", True)
 
 
 def test_a_pool_without_its_client_is_refused() -> None:
