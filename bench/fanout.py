@@ -68,7 +68,7 @@ from bench.tls import Certificate
 use_backend()
 
 from chat.broadcast import broadcast  # noqa: E402
-from chat.config import DEFAULT_FANOUT_CONCURRENCY  # noqa: E402
+from chat.config import DEFAULT_FANOUT_CONCURRENCY, MAX_ROOM_MAX_MEMBERS, EnvVar  # noqa: E402
 from chat.connections import ConnectionId  # noqa: E402
 from chat.delivery import BroadcastStats  # noqa: E402
 from chat.frames import message_frame  # noqa: E402
@@ -364,7 +364,15 @@ def run(config: FanoutConfig, logs: Path, say: Callable[[str], None]) -> dict[st
         tls = ["--tls-dir", tls_dir] if config.tls else []
         with Child(
             "bench.stack_process",
-            ["--delay", str(config.delay_s), *tls],
+            # Every client is one address, and an address holds at most a quarter of a room:
+            # the room's cap at its maximum lets one address fill the benchmark's room.
+            [
+                "--delay",
+                str(config.delay_s),
+                "--environment",
+                f"{EnvVar.ROOM_MAX_MEMBERS.value}={MAX_ROOM_MAX_MEMBERS}",
+                *tls,
+            ],
             log_path=logs / "fanout-stack.log",
         ) as stack:
             say(f"fan-out: opening {largest} WebSocket connections through $connect")
