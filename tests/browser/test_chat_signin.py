@@ -254,7 +254,7 @@ def test_an_admin_created_user_sets_a_password_and_chats(
     challenge's Session) signs in: the user chats, and later signs in with the new password."""
     page = new_page
     calls = cognito_calls(page)
-    username = fresh_room("admin-made")
+    username = plain_username("margaret")  # the chat shows a plain user name as it is
     create_admin_user(signin_stack, username, name="Margaret Hamilton")
 
     page.fill("#sign-in-username", username)
@@ -300,15 +300,15 @@ def test_an_admin_created_user_sets_a_password_and_chats(
         "NEW_PASSWORD": PASSWORD,
     }
     assert page.input_value("#new-password") == ""
-    assert page.text_content("#account-name") == "Margaret Hamilton"
-    chat = join_room(page, fresh_room("first"), "Margaret Hamilton")
+    assert page.text_content("#account-name") == username
+    chat = join_room(page, fresh_room("first"), username)
     chat.send("my own password now")
     chat.wait_for_message("my own password now")
 
     page.click("#sign-out")
     page.wait_for_selector("#sign-in-form", state="visible")
     sign_in(page, username, PASSWORD)
-    assert page.text_content("#account-name") == "Margaret Hamilton"
+    assert page.text_content("#account-name") == username
 
 
 def test_an_expired_password_challenge_and_cancel_go_back_to_sign_in(

@@ -163,14 +163,18 @@ def test_dev_runner_with_oidc_prints_the_issuer_whose_discovery_the_page_uses() 
 def test_tf_var_settings_reach_the_function() -> None:
     """`TF_VAR_room_max_members=2 make dev`: the function runs with the deployment's setting,
     so a third connection to one room is refused with 403 (a full room); the runner says which
-    settings it took and which TF_VAR_ it does not use."""
+    settings it took and which TF_VAR_ it does not use. Each client is its own loopback address:
+    one address holds at most a quarter of a room (here one seat)."""
     with dev_runner(env={"TF_VAR_room_max_members": "2", "TF_VAR_region": "eu-west-1"}) as dev:
         assert "TF_VAR_room_max_members=2 (ROOM_MAX_MEMBERS)" in dev.output
         assert "not used:    TF_VAR_region" in dev.output
         url = f"ws://127.0.0.1:{dev.port}/local?room=small&name="
-        with connect(url + "ada", open_timeout=10), connect(url + "bob", open_timeout=10):
+        with (
+            connect(url + "ada", open_timeout=10, source_address=("127.0.0.2", 0)),
+            connect(url + "bob", open_timeout=10, source_address=("127.0.0.3", 0)),
+        ):
             with pytest.raises(InvalidStatus) as refused:
-                connect(url + "cy", open_timeout=10)
+                connect(url + "cy", open_timeout=10, source_address=("127.0.0.4", 0))
             assert refused.value.response.status_code == 403
         with connect(f"ws://127.0.0.1:{dev.port}/local?room=other&name=cy", open_timeout=10):
             pass
