@@ -190,11 +190,11 @@ def test_a_message_the_table_refused_is_a_server_error(world: World, logs: Logs)
 def test_a_connect_that_fails_is_a_server_error(world: World, logs: Logs) -> None:
     """$connect answering 500 because its store failed counts as a server error."""
 
-    class BrokenPut(Exploding):
-        def put(self, _connection: Any) -> None:
+    class BrokenEnter(Exploding):
+        def enter(self, _connection: Any, **_: Any) -> None:
             raise RuntimeError("table unavailable")
 
-    world.store_wrapper = BrokenPut
+    world.store_wrapper = BrokenEnter
     world.invoke(connect_event("c1"))
     (document,) = (validate_emf(line) for line in logs.lines)
     assert (document["status"], metrics_of(document)[SERVER_ERRORS]) == (500, 1)
