@@ -23,3 +23,10 @@ def number_attribute(item: dict[str, Any], name: str, table: str) -> int:
         return int(str(value))
     except ValueError:
         raise StoreError(f"{table} item lacks the whole-number attribute {name!r}") from None
+
+
+def optional_string_attribute(item: dict[str, Any], name: str) -> str:
+    """The string attribute ``name``, or the empty string where the item has none (items written
+    before the attribute existed: as if unproven)."""
+    value = item.get(name, {}).get("S", "")
+    return value if isinstance(value, str) else ""

@@ -11,19 +11,17 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from chat.connections import (
-    CONNECTION_ID_ATTRIBUTE,
+from chat.connections import CONNECTION_ID_ATTRIBUTE, TTL_ATTRIBUTE, DynamoConnectionStore
+from chat.errors import ConnectionGone, DeliveryForbidden
+from chat.gateway import parse_answer
+from chat.ratelimit import Budget
+from chat.shared_rates import (
     ROOM_MESSAGES,
     SHARED_RATE_ATTRIBUTE,
     SHARED_RATE_GRACE_S,
     SOURCE_FRAMES,
-    TTL_ATTRIBUTE,
-    DynamoConnectionStore,
     shared_rate_key,
 )
-from chat.errors import ConnectionGone, DeliveryForbidden
-from chat.gateway import parse_answer
-from chat.ratelimit import Budget
 from chat.sources import source_digest
 from chat.usecases.admission import STRAY_BURST
 

@@ -8,21 +8,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from ..connections import (
-    CONNECTION_REFUSALS,
     MESSAGES_RATE_ATTRIBUTE,
     PINGS_RATE_ATTRIBUTE,
     READS_RATE_ATTRIBUTE,
-    ROOM_MESSAGES,
-    SHARED_RATE_ATTRIBUTE,
-    SOURCE_FRAMES,
     STRAYS_RATE_ATTRIBUTE,
     Connection,
     ConnectionId,
     ConnectionStore,
-    shared_rate_key,
 )
 from ..errors import ClientError, ErrorCode, RoomBusy
 from ..ratelimit import Budget
+from ..shared_rates import (
+    CONNECTION_REFUSALS,
+    ROOM_MESSAGES,
+    SHARED_RATE_ATTRIBUTE,
+    SOURCE_FRAMES,
+    shared_rate_key,
+)
 from ..sources import source_digest
 
 if TYPE_CHECKING:

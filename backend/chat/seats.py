@@ -1,0 +1,286 @@
+"""Seats and names: ``$connect``'s one transaction, and its release when a connection goes.
+
+Key design (docs/internals.md, "The connections table"), on items of the connections table
+that have no ``room`` (so the room index never holds them):
+
+- ``enter``: one ``TransactWriteItems`` puts the connection and adds one to each counter of
+  live connections it counts against (the room's seats ``seats#{room}``; its source address's
+  and signed-in user's ``live#{a|u}#{digest}`` in total and ``...#{room}`` in the room), each
+  under ``live < cap``, and to its name's claim ``name#{room}#{name key}`` (``holders``),
+  written only where nobody holds the name or ``owner`` is the connection's own (AWS's "unique
+  constraints" pattern). Nothing reads the room, so the caps and the claim are exact under
+  concurrency and ``$connect`` costs the same in any room.
+- The connection item records what it holds (``counters``, ``claim``); whatever deletes it
+  (``DynamoConnectionStore.remove``, ``prune``) and got the old item back releases them once
+  (``release_or_warn``).
+- Counters and claims carry ``expiresAt``, pushed forward by every entry: one left behind by a
+  lost ``$disconnect`` counts until its item expires, and an expired one is reset, never added
+  to (every condition treats expired as absent).
+
+Every DynamoDB call is a direct call on the injected low-level client, as in ``connections``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any, Final
+
+from botocore.exceptions import ClientError as BotoClientError
+
+from .connections import (
+    CLAIM_ATTRIBUTE,
+    CONNECTION_ID_ATTRIBUTE,
+    COUNTERS_ATTRIBUTE,
+    HOLDERS_ATTRIBUTE,
+    LIVE_ATTRIBUTE,
+    OWNER_ATTRIBUTE,
+    TTL_ATTRIBUTE,
+    Caps,
+    Connection,
+    Refusal,
+    connection_item,
+)
+from .errors import StoreError
+from .items import number_attribute, optional_string_attribute
+
+log = logging.getLogger("chat.connections")
+
+
+def enter(
+    client: Any,
+    table: str,
+    connection: Connection,
+    *,
+    name_key: str,
+    source: str,
+    user: str,
+    caps: Caps,
+    now_s: int,
+) -> Refusal | None:
+    """Store ``connection`` in ``table`` if its room, source and user are under ``caps`` and
+    its name is free: one ``TransactWriteItems`` (module docstring); again, only when DynamoDB
+    reports an expired counter or claim (then reset, not added to) or a conflicting
+    transaction. ``None`` when stored, else why not."""
+    room = connection.room
+    counters: dict[str, tuple[int, Refusal]] = {f"seats#{room}": (caps.room, Refusal.ROOM_FULL)}
+    for kind, digest in (("a", source), ("u", user)):
+        if digest:
+            counters[f"live#{kind}#{digest}#{room}"] = (
+                caps.per_room,
+                Refusal.TOO_MANY_CONNECTIONS,
+            )
+            counters[f"live#{kind}#{digest}"] = (caps.total, Refusal.TOO_MANY_CONNECTIONS)
+    claim = f"name#{room}#{name_key}"
+    item = connection_item(connection)
+    item[COUNTERS_ATTRIBUTE] = {"SS": sorted(counters)}
+    item[CLAIM_ATTRIBUTE] = {"S": claim}
+    expires = connection.expires_at_s
+    expired: set[str] = set()
+    for attempt in range(_ENTER_ATTEMPTS):
+        keys = [*counters, claim]
+        writes = [{"Put": {"TableName": table, "Item": item}}]
+        writes += [
+            _count_write(table, key, cap, now_s, expires, reset=key in expired)
+            for key, (cap, _) in counters.items()
+        ]
+        writes.append(
+            _claim_write(table, claim, connection.owner, now_s, expires, reset=claim in expired)
+        )
+        try:
+            client.transact_write_items(TransactItems=writes)
+        except BotoClientError as error:
+            reasons = _cancellation_reasons(error, writes)
+        else:
+            return None
+        refusals = [
+            counters[key][1] if key in counters else Refusal.NAME_TAKEN
+            for key in _full(keys, reasons[1:], expired, now_s)
+        ]
+        if refusals:
+            return min(refusals, key=list(Refusal).index)
+        if any(r.get("Code") == _CONFLICT for r in reasons):
+            time.sleep(random.uniform(0, _CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
+    return Refusal.BUSY
+
+
+def _count_write(
+    table: str, key: str, cap: int, now_s: int, expires_s: int, *, reset: bool
+) -> dict[str, Any]:
+    """Add one to a counter below ``cap``; or, ``reset``, set an expired one to one."""
+    values = {":one": {"N": "1"}, ":now": {"N": str(now_s)}, ":expires": {"N": str(expires_s)}}
+    if reset:
+        update = "SET #live = :one, #expires = :expires"
+        condition = "#expires <= :now"
+    else:
+        update = "ADD #live :one SET #expires = :expires"
+        condition = "attribute_not_exists(#live) OR (#live < :cap AND #expires > :now)"
+        values[":cap"] = {"N": str(cap)}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {CONNECTION_ID_ATTRIBUTE: {"S": key}},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#live": LIVE_ATTRIBUTE, "#expires": TTL_ATTRIBUTE},
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _claim_write(
+    table: str, key: str, owner: str, now_s: int, expires_s: int, *, reset: bool
+) -> dict[str, Any]:
+    """Hold a name: free (no holders), or held by ``owner`` already (an empty owner, no
+    key presented, shares with nobody); or, ``reset``, take an expired claim over."""
+    values = {
+        ":one": {"N": "1"},
+        ":me": {"S": owner},
+        ":now": {"N": str(now_s)},
+        ":expires": {"N": str(expires_s)},
+    }
+    if reset:
+        update = "SET #owner = :me, #holders = :one, #expires = :expires"
+        condition = "#expires <= :now"
+    else:
+        update = "SET #owner = :me, #expires = :expires ADD #holders :one"
+        condition = "attribute_not_exists(#holders) OR #holders <= :zero"
+        values[":zero"] = {"N": "0"}
+        if owner:
+            condition += " OR (#owner = :me AND #expires > :now)"
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {CONNECTION_ID_ATTRIBUTE: {"S": key}},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {
+                "#owner": OWNER_ATTRIBUTE,
+                "#holders": HOLDERS_ATTRIBUTE,
+                "#expires": TTL_ATTRIBUTE,
+            },
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def release_or_warn(client: Any, table: str, item: dict[str, Any]) -> None:
+    """Release what a deleted connection held; if that fails, say so and carry on: the
+    connection is gone either way (its ``left`` notice still due), and what it held frees
+    itself when it expires."""
+    try:
+        _release(client, table, item)
+    except (BotoClientError, StoreError) as error:
+        code = (
+            str(error.response.get("Error", {}).get("Code", "ClientError"))
+            if isinstance(error, BotoClientError)
+            else str(error)  # our own words and DynamoDB's codes, nothing stored
+        )
+        log.warning(
+            "a gone connection's counts and name claim were not released; they expire",
+            extra={
+                "fields": {
+                    "connectionId": optional_string_attribute(item, CONNECTION_ID_ATTRIBUTE),
+                    "error": code,
+                }
+            },
+        )
+
+
+def _release(client: Any, table: str, item: dict[str, Any]) -> None:
+    """Take one off each counter the deleted connection ``item`` added to and off its name
+    claim (only while its owner holds it): one ``TransactWriteItems``, again without the
+    writes whose condition failed (a counter already reset)."""
+    owner = optional_string_attribute(item, OWNER_ATTRIBUTE)
+    writes = [
+        _release_write(table, key, LIVE_ATTRIBUTE, None)
+        for key in item.get(COUNTERS_ATTRIBUTE, {}).get("SS", [])
+    ]
+    claim = optional_string_attribute(item, CLAIM_ATTRIBUTE)
+    if claim:
+        writes.append(_release_write(table, claim, HOLDERS_ATTRIBUTE, owner))
+    for attempt in range(_ENTER_ATTEMPTS):
+        if not writes:
+            return
+        try:
+            client.transact_write_items(TransactItems=writes)
+        except BotoClientError as error:
+            reasons = _cancellation_reasons(error, writes)
+        else:
+            return
+        codes = [r.get("Code", _NO_REASON) for r in reasons]
+        if unexpected := set(codes) - {_NO_REASON, _CONFLICT, _CONDITION_FAILED}:
+            raise StoreError(f"connections: releasing failed: {', '.join(sorted(unexpected))}")
+        writes = [w for w, code in zip(writes, codes, strict=True) if code != _CONDITION_FAILED]
+        if _CONFLICT in codes:
+            time.sleep(random.uniform(0, _CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
+    raise StoreError("connections: releasing kept conflicting with other writes")
+
+
+# Entering tries again only after an expired counter or claim, or a conflicting transaction.
+_ENTER_ATTEMPTS: Final = 4
+_CONFLICT_BACKOFF_S: Final = 0.02
+# CancellationReasons' codes ("TransactWriteItems", Errors).
+_NO_REASON: Final = "None"
+_CONDITION_FAILED: Final = "ConditionalCheckFailed"
+_CONFLICT: Final = "TransactionConflict"
+
+
+def _cancellation_reasons(
+    error: BotoClientError, writes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A cancelled transaction's reasons, one per write in order; re-raise any other error."""
+    response: dict[str, Any] = getattr(error, "response", None) or {}
+    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        raise error
+    reasons: list[dict[str, Any]] = response.get("CancellationReasons") or []
+    if len(reasons) != len(writes):
+        raise StoreError(f"connections: a cancelled transaction gave {len(reasons)} reasons")
+    return reasons
+
+
+def _full(
+    keys: list[str], reasons: list[dict[str, Any]], expired: set[str], now_s: int
+) -> list[str]:
+    """The keys of the counters and claims whose condition failed because they are full (or
+    held): the reason. One that failed because it expired goes into ``expired``, to be reset
+    next time; one whose reset failed (another entry reset it, or it is gone) leaves it."""
+    full = []
+    for key, reason in zip(keys, reasons, strict=True):
+        code = reason.get("Code", _NO_REASON)
+        if code in (_NO_REASON, _CONFLICT):
+            continue
+        if code != _CONDITION_FAILED:
+            raise StoreError(f"connections: entering failed on {key.split('#')[0]}: {code}")
+        old = reason.get("Item")
+        if key in expired or not old:
+            expired.discard(key)
+        elif number_attribute(old, TTL_ATTRIBUTE, "connections") <= now_s:
+            expired.add(key)
+        else:
+            full.append(key)
+    return full
+
+
+def _release_write(table: str, key: str, count: str, owner: str | None) -> dict[str, Any]:
+    """Take one off ``count`` on item ``key`` while it is positive (and ``owner`` holds it)."""
+    names = {"#count": count}
+    values: dict[str, Any] = {":minus": {"N": "-1"}, ":zero": {"N": "0"}}
+    condition = "#count > :zero"
+    if owner is not None:
+        condition += " AND #owner = :me"
+        names["#owner"] = OWNER_ATTRIBUTE
+        values[":me"] = {"S": owner}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {CONNECTION_ID_ATTRIBUTE: {"S": key}},
+            "UpdateExpression": "ADD #count :minus",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
