@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,43 +23,12 @@ from deployment.terraform.workspace import (
     Workspace,
 )
 from local_stack.moto_server import MotoServer
+from tests.terraform.plans import plan, planned_resource, shown_plan
 
 pytestmark = pytest.mark.terraform
 
 ISSUER = "https://login.example.com/tenant/"
 AUDIENCE = "page-client-id"
-
-
-@pytest.fixture(scope="module")
-def workspace(
-    terraform_tool: TerraformTool, lambda_zip: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Terraform]:
-    """A copy of terraform/ on moto with both packages laid out (the authorizer's a stand-in:
-    a plan only hashes it)."""
-    authorizer_zip = tmp_path_factory.mktemp("authorizer") / "authorizer.zip"
-    authorizer_zip.write_bytes(lambda_zip.read_bytes())
-    sources = DeploymentSources(lambda_zip=lambda_zip, authorizer_zip=authorizer_zip)
-    with (
-        MotoServer(quiet=True) as moto,
-        Workspace(sources, tool=terraform_tool, endpoint=moto.endpoint) as copy,
-    ):
-        yield copy.terraform
-
-
-def plan(tf: Terraform, variables: dict[str, Any], ok_codes: tuple[int, ...]) -> str:
-    """``terraform plan`` with ``variables``; its error output, white space collapsed."""
-    (tf.workdir / VARIABLES_FILE).write_text(json.dumps(variables), encoding="utf-8")
-    result = tf.run("plan", "-no-color", "-input=false", "-out=auth.tfplan", ok_codes=ok_codes)
-    return " ".join(result.stderr.split())
-
-
-def planned_resource(tf: Terraform, address: str) -> dict[str, Any]:
-    """The planned values of ``address`` in the last saved plan."""
-    shown = json.loads(tf.run("show", "-json", "-no-color", "auth.tfplan").stdout)
-    resources = shown["planned_values"]["root_module"]["resources"]
-    (found,) = [r for r in resources if r["address"] == address]
-    values: dict[str, Any] = found["values"]
-    return values
 
 
 BAD_AUTH_VARIABLES = {
@@ -82,9 +50,9 @@ BAD_AUTH_VARIABLES = {
 }
 
 
-def test_bad_sign_in_variables_are_refused(workspace: Terraform) -> None:
+def test_bad_sign_in_variables_are_refused(plan_workspace: Terraform) -> None:
     """Each sign-in variable rejects a bad value at plan time with its own message."""
-    errors = plan(workspace, {k: v for k, (v, _) in BAD_AUTH_VARIABLES.items()}, ok_codes=(1,))
+    errors = plan(plan_workspace, {k: v for k, (v, _) in BAD_AUTH_VARIABLES.items()}, ok_codes=(1,))
     missing = [name for name, (_, msg) in BAD_AUTH_VARIABLES.items() if msg not in errors]
     assert missing == [], f"no validation error for {missing}:\n{errors}"
     assert errors.count("Invalid value for variable") == len(BAD_AUTH_VARIABLES)
@@ -99,20 +67,20 @@ def test_bad_sign_in_variables_are_refused(workspace: Terraform) -> None:
     ],
 )
 def test_oidc_without_issuer_or_audience_is_refused(
-    workspace: Terraform, variables: dict[str, Any]
+    plan_workspace: Terraform, variables: dict[str, Any]
 ) -> None:
     """auth = "oidc" needs both the issuer and the audience; the plan says so."""
-    errors = plan(workspace, variables, ok_codes=(1,))
+    errors = plan(plan_workspace, variables, ok_codes=(1,))
     assert 'auth = "oidc" needs oidc_issuer (the tokens\' iss) and oidc_audience' in errors
 
 
-def test_oidc_plans_the_authorizer_for_the_given_issuer(workspace: Terraform) -> None:
+def test_oidc_plans_the_authorizer_for_the_given_issuer(plan_workspace: Terraform) -> None:
     """With an issuer and an audience: no user pool, an API authorizer, and the authorizer
     function told the issuer and audience and no JWKS URL (it uses discovery). (The chat's
     AUTH_MODE is not in the plan's known values: its environment map has unknown entries; the
     cognito round trip reads it after apply.)"""
-    plan(workspace, {"auth": "oidc", "oidc_issuer": ISSUER, "oidc_audience": AUDIENCE}, (0, 2))
-    authorizer = planned_resource(workspace, "aws_lambda_function.authorizer[0]")
+    plan(plan_workspace, {"auth": "oidc", "oidc_issuer": ISSUER, "oidc_audience": AUDIENCE}, (0, 2))
+    authorizer = planned_resource(plan_workspace, "aws_lambda_function.authorizer[0]")
     assert authorizer["environment"] == [
         {
             "variables": {
@@ -125,13 +93,13 @@ def test_oidc_plans_the_authorizer_for_the_given_issuer(workspace: Terraform) ->
             }
         }
     ]
-    shown = json.loads(workspace.run("show", "-json", "-no-color", "auth.tfplan").stdout)
+    shown = shown_plan(plan_workspace)
     addresses = {r["address"] for r in shown["planned_values"]["root_module"]["resources"]}
     assert not any(a.startswith("aws_cognito") for a in addresses)
     assert "aws_apigatewayv2_authorizer.connect[0]" in addresses
 
 
-def test_an_oidc_jwks_url_is_passed_on(workspace: Terraform) -> None:
+def test_an_oidc_jwks_url_is_passed_on(plan_workspace: Terraform) -> None:
     """oidc_jwks_url, when set, becomes the authorizer's AUTH_JWKS_URL."""
     jwks = "https://login.example.com/keys"
     variables = {
@@ -140,12 +108,12 @@ def test_an_oidc_jwks_url_is_passed_on(workspace: Terraform) -> None:
         "oidc_audience": AUDIENCE,
         "oidc_jwks_url": jwks,
     }
-    plan(workspace, variables, (0, 2))
-    authorizer = planned_resource(workspace, "aws_lambda_function.authorizer[0]")
+    plan(plan_workspace, variables, (0, 2))
+    authorizer = planned_resource(plan_workspace, "aws_lambda_function.authorizer[0]")
     assert authorizer["environment"][0]["variables"]["AUTH_JWKS_URL"] == jwks
 
 
-def test_the_oidc_name_claim_and_its_uniqueness_are_passed_on(workspace: Terraform) -> None:
+def test_the_oidc_name_claim_and_its_uniqueness_are_passed_on(plan_workspace: Terraform) -> None:
     """oidc_name_claim and oidc_name_unique become AUTH_NAME_CLAIM and AUTH_NAME_UNIQUE."""
     variables = {
         "auth": "oidc",
@@ -154,30 +122,32 @@ def test_the_oidc_name_claim_and_its_uniqueness_are_passed_on(workspace: Terrafo
         "oidc_name_claim": "preferred_username",
         "oidc_name_unique": True,
     }
-    plan(workspace, variables, (0, 2))
-    env = planned_resource(workspace, "aws_lambda_function.authorizer[0]")["environment"]
+    plan(plan_workspace, variables, (0, 2))
+    env = planned_resource(plan_workspace, "aws_lambda_function.authorizer[0]")["environment"]
     found = env[0]["variables"]
     assert (found["AUTH_NAME_CLAIM"], found["AUTH_NAME_UNIQUE"]) == ("preferred_username", "true")
 
 
-def test_cognito_users_cannot_write_what_their_name_is_built_from(workspace: Terraform) -> None:
+def test_cognito_users_cannot_write_what_their_name_is_built_from(
+    plan_workspace: Terraform,
+) -> None:
     """Issue 25: the page's client lets users write their e-mail address only (unset, every
     standard attribute, name and preferred_username included, would be theirs to write); the
     pool is on the Lite tier. (The authorizer's environment, naming users by their unique user
     name, is unknown until the pool exists: the cognito round trip reads it.)"""
-    plan(workspace, {"auth": "cognito", "cognito_self_sign_up": True}, (0, 2))
-    client = planned_resource(workspace, "aws_cognito_user_pool_client.page[0]")
+    plan(plan_workspace, {"auth": "cognito", "cognito_self_sign_up": True}, (0, 2))
+    client = planned_resource(plan_workspace, "aws_cognito_user_pool_client.page[0]")
     assert client["write_attributes"] == ["email"]
     assert not {"name", "preferred_username", "nickname"} & set(client["write_attributes"])
-    pool = planned_resource(workspace, "aws_cognito_user_pool.users[0]")
+    pool = planned_resource(plan_workspace, "aws_cognito_user_pool.users[0]")
     assert pool["user_pool_tier"] == "LITE"
     assert pool["username_configuration"] == [{"case_sensitive": False}]
 
 
-def test_a_cognito_user_pool_tier_can_be_asked_for(workspace: Terraform) -> None:
+def test_a_cognito_user_pool_tier_can_be_asked_for(plan_workspace: Terraform) -> None:
     """cognito_user_pool_tier sets the pool's feature plan."""
-    plan(workspace, {"auth": "cognito", "cognito_user_pool_tier": "ESSENTIALS"}, (0, 2))
-    pool = planned_resource(workspace, "aws_cognito_user_pool.users[0]")
+    plan(plan_workspace, {"auth": "cognito", "cognito_user_pool_tier": "ESSENTIALS"}, (0, 2))
+    pool = planned_resource(plan_workspace, "aws_cognito_user_pool.users[0]")
     assert pool["user_pool_tier"] == "ESSENTIALS"
 
 
@@ -189,26 +159,26 @@ def test_a_cognito_user_pool_tier_can_be_asked_for(workspace: Terraform) -> None
     ],
 )
 def test_a_cognito_pool_as_oidc_issuer_needs_its_token_endpoint(
-    workspace: Terraform, issuer: str
+    plan_workspace: Terraform, issuer: str
 ) -> None:
     """Issue 26: a pool's token endpoint is on its domain, not the issuer's host, so the CSP
     would block the page's discovered one: the plan asks for oidc_token_endpoint, and takes
     the configuration once it is given (its origin then joins connect-src)."""
     variables = {"auth": "oidc", "oidc_issuer": issuer, "oidc_audience": AUDIENCE}
-    errors = plan(workspace, variables, ok_codes=(1,))
+    errors = plan(plan_workspace, variables, ok_codes=(1,))
     assert "oidc_issuer is a Cognito user pool" in errors
     assert "set oidc_token_endpoint" in errors
     domain = "https://chat.auth.eu-west-1.amazoncognito.com"
     variables["oidc_token_endpoint"] = f"{domain}/oauth2/token"
     variables["oidc_authorization_endpoint"] = f"{domain}/oauth2/authorize"
-    plan(workspace, variables, (0, 2))
-    assert domain in page_sign_in(workspace, variables)["auth_origin"].split()
+    plan(plan_workspace, variables, (0, 2))
+    assert domain in page_sign_in(plan_workspace, variables)["auth_origin"].split()
 
 
-def test_auth_none_creates_no_sign_in_resource(workspace: Terraform) -> None:
+def test_auth_none_creates_no_sign_in_resource(plan_workspace: Terraform) -> None:
     """The default plans no user pool, no authorizer and nothing else of sign-in."""
-    plan(workspace, {}, (0, 2))
-    shown = json.loads(workspace.run("show", "-json", "-no-color", "auth.tfplan").stdout)
+    plan(plan_workspace, {}, (0, 2))
+    shown = shown_plan(plan_workspace)
     addresses = {r["address"] for r in shown["planned_values"]["root_module"]["resources"]}
     assert {a for a in addresses if "cognito" in a or "authorizer" in a} == set()
 
@@ -281,11 +251,11 @@ def page_sign_in(tf: Terraform, variables: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def test_oidc_page_variables_default_to_discovery(workspace: Terraform) -> None:
+def test_oidc_page_variables_default_to_discovery(plan_workspace: Terraform) -> None:
     """Without endpoints the page is told to use discovery (empty endpoints); connect-src
     admits the issuer's origin; no offline_access unless asked."""
     variables = {"auth": "oidc", "oidc_issuer": ISSUER, "oidc_audience": AUDIENCE}
-    assert page_sign_in(workspace, variables) == {
+    assert page_sign_in(plan_workspace, variables) == {
         "auth_mode": "oidc",
         "auth_client_id": AUDIENCE,
         "auth_issuer": ISSUER,
@@ -296,7 +266,7 @@ def test_oidc_page_variables_default_to_discovery(workspace: Terraform) -> None:
     }
 
 
-def test_oidc_endpoints_reach_the_page_and_its_csp(workspace: Terraform) -> None:
+def test_oidc_endpoints_reach_the_page_and_its_csp(plan_workspace: Terraform) -> None:
     """Given endpoints go to the page; the token endpoint's origin joins connect-src (the
     authorization endpoint is navigated to, not fetched); offline_access is passed on."""
     variables = {
@@ -307,20 +277,20 @@ def test_oidc_endpoints_reach_the_page_and_its_csp(workspace: Terraform) -> None
         "oidc_token_endpoint": "https://tokens.example.net/oauth/token",
         "oidc_offline_access": True,
     }
-    found = page_sign_in(workspace, variables)
+    found = page_sign_in(plan_workspace, variables)
     assert found["auth_authorization_endpoint"] == "https://login.example.com/authorize"
     assert found["auth_token_endpoint"] == "https://tokens.example.net/oauth/token"
     assert found["auth_offline_access"] == "true"
     assert found["auth_origin"] == "https://login.example.com https://tokens.example.net"
 
 
-def test_oidc_settings_do_not_reach_a_cognito_or_open_page(workspace: Terraform) -> None:
+def test_oidc_settings_do_not_reach_a_cognito_or_open_page(plan_workspace: Terraform) -> None:
     """oidc_* settings left over in another mode give the page nothing of them."""
     leftovers = {
         "oidc_token_endpoint": "https://tokens.example.net/oauth/token",
         "oidc_offline_access": True,
     }
-    found = page_sign_in(workspace, {"auth": "none", **leftovers})
+    found = page_sign_in(plan_workspace, {"auth": "none", **leftovers})
     assert (found["auth_token_endpoint"], found["auth_offline_access"], found["auth_origin"]) == (
         "",
         "false",
@@ -354,12 +324,12 @@ def test_oidc_settings_do_not_reach_a_cognito_or_open_page(workspace: Terraform)
     ids=["none", "cognito", "oidc", "oidc-unique"],
 )
 def test_the_page_is_told_the_authorizers_name_rule(
-    workspace: Terraform, variables: dict[str, Any], expected: dict[str, str]
+    plan_workspace: Terraform, variables: dict[str, Any], expected: dict[str, str]
 ) -> None:
     """The page names its account as the authorizer does (frontend/js/accountname.js): the
     same claim and uniqueness as AUTH_NAME_CLAIM and AUTH_NAME_UNIQUE."""
     found = console(
-        workspace,
+        plan_workspace,
         variables,
         '{ for k in ["auth_name_claim", "auth_name_unique"] : k => local.template_vars[k] }',
     )

@@ -17,11 +17,11 @@ from deployment.terraform.tools import TerraformTool
 from deployment.terraform.workspace import (
     SITE_DIR,
     TERRAFORM_DIR,
-    VARIABLES_FILE,
     DeploymentSources,
     Workspace,
 )
 from local_stack.moto_server import MotoServer
+from tests.terraform.plans import plan, planned_resource
 
 pytestmark = pytest.mark.terraform
 
@@ -240,29 +240,6 @@ def test_a_missing_zip_or_page_is_reported_with_the_fix(
 # --- plans on moto (preconditions and planned values need a configured provider) -------------
 
 
-@pytest.fixture(scope="module")
-def planned(
-    terraform_tool: TerraformTool, lambda_zip: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Terraform]:
-    """A copy of terraform/ on moto with both packages (the authorizer's a stand-in: a plan
-    only hashes it); each test writes its own variables and plans, nothing is applied."""
-    authorizer_zip = tmp_path_factory.mktemp("authorizer") / "authorizer.zip"
-    authorizer_zip.write_bytes(lambda_zip.read_bytes())
-    sources = DeploymentSources(lambda_zip=lambda_zip, authorizer_zip=authorizer_zip)
-    with (
-        MotoServer(quiet=True) as moto,
-        Workspace(sources, tool=terraform_tool, endpoint=moto.endpoint) as copy,
-    ):
-        yield copy.terraform
-
-
-def plan_with(tf: Terraform, variables: dict[str, Any], ok_codes: tuple[int, ...]) -> str:
-    """``terraform plan`` with ``variables`` into ``static.tfplan``; stderr, spaces collapsed."""
-    (tf.workdir / VARIABLES_FILE).write_text(json.dumps(variables), encoding="utf-8")
-    result = tf.run("plan", "-no-color", "-input=false", "-out=static.tfplan", ok_codes=ok_codes)
-    return " ".join(result.stderr.split())
-
-
 SIGN_IN = {
     "cognito": {"auth": "cognito"},
     "oidc": {
@@ -274,24 +251,21 @@ SIGN_IN = {
 
 
 @pytest.mark.parametrize("mode", sorted(SIGN_IN))
-def test_sign_in_on_a_plain_http_site_is_refused(planned: Terraform, mode: str) -> None:
+def test_sign_in_on_a_plain_http_site_is_refused(plan_workspace: Terraform, mode: str) -> None:
     """auth other than "none" with hosting_mode = "s3-website" is refused at plan time: a
     password form and a 30-day refresh token do not belong on a plain-http page."""
-    errors = plan_with(planned, {**SIGN_IN[mode], "hosting_mode": "s3-website"}, ok_codes=(1,))
+    errors = plan(plan_workspace, {**SIGN_IN[mode], "hosting_mode": "s3-website"}, ok_codes=(1,))
     assert f'auth = "{mode}" needs hosting_mode = "cloudfront"' in errors
     assert "a password form and a 30-day refresh token do not belong" in errors
-    plan_with(planned, {**SIGN_IN[mode], "hosting_mode": "cloudfront"}, ok_codes=(0,))
-    plan_with(planned, {"auth": "none", "hosting_mode": "s3-website"}, ok_codes=(0,))
+    plan(plan_workspace, {**SIGN_IN[mode], "hosting_mode": "cloudfront"}, ok_codes=(0,))
+    plan(plan_workspace, {"auth": "none", "hosting_mode": "s3-website"}, ok_codes=(0,))
 
 
-def test_the_budget_counts_spend_before_credits(planned: Terraform) -> None:
+def test_the_budget_counts_spend_before_credits(plan_workspace: Terraform) -> None:
     """The budget excludes promotional credits (include_credit = false), which would hide real
     spend. (moto's Budgets never answers the provider, so the budget is planned, not applied.)"""
-    plan_with(planned, {"budget_alert_email": "billing@example.com"}, ok_codes=(0,))
-    shown = json.loads(planned.run("show", "-json", "-no-color", "static.tfplan").stdout)
-    resources = shown["planned_values"]["root_module"]["resources"]
-    (budget,) = [r["values"] for r in resources if r["address"] == "aws_budgets_budget.stack[0]"]
-    (cost_types,) = budget["cost_types"]
+    plan(plan_workspace, {"budget_alert_email": "billing@example.com"}, ok_codes=(0,))
+    (cost_types,) = planned_resource(plan_workspace, "aws_budgets_budget.stack[0]")["cost_types"]
     assert cost_types["include_credit"] is False
 
 
