@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from chat.config import (
     DEFAULT_RATE_LIMIT_REFUSAL_BURST,
+    DEFAULT_RATE_LIMIT_REFUSALS_PER_MINUTE,
     MAX_RATE_LIMIT_BURST,
     MAX_RATE_LIMIT_PER_MINUTE,
     EnvVar,
 )
-from chat.usecases.admission import STRAY_BURST
+from chat.usecases.admission import STRAY_BURST, STRAYS_PER_MINUTE
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -97,8 +98,9 @@ def test_a_socket_flooding_frames_no_route_takes_is_refused_then_closed(
     (a normal close) instead of answering the rest; $disconnect then forgets it."""
     room = fresh_room("strays")
 
-    async def flood() -> tuple[list[dict[str, Any]], int | None]:
+    async def flood() -> tuple[list[dict[str, Any]], int | None, float]:
         async with client(stack, source, room, "flooder") as ws:
+            started = time.monotonic()
             for _ in range(60):
                 try:
                     await ws.send(frame)
@@ -106,15 +108,23 @@ def test_a_socket_flooding_frames_no_route_takes_is_refused_then_closed(
                     break
             answers = await drain(ws, quiet_s=5.0)
             await asyncio.wait_for(ws.wait_closed(), 5.0)
-            return answers, ws.close_code
+            return answers, ws.close_code, time.monotonic() - started
 
-    answers, close_code = asyncio.run(flood())
+    answers, close_code, elapsed_s = asyncio.run(flood())
     codes = [answer.get("code") for answer in answers]
     assert close_code == 1000, kind
-    assert "rate_limited" in codes, kind
-    assert codes.count("rate_limited") >= DEFAULT_RATE_LIMIT_REFUSAL_BURST - STRAY_BURST - 1
+    # Budgets refill while the flood lasts (longer on a loaded machine): count what may have.
+    strays = STRAY_BURST + 1 + int(elapsed_s * STRAYS_PER_MINUTE / 60)
+    refusals = (
+        DEFAULT_RATE_LIMIT_REFUSAL_BURST
+        + 1
+        + int(elapsed_s * DEFAULT_RATE_LIMIT_REFUSALS_PER_MINUTE / 60)
+    )
+    own_errors = len(codes) - codes.count("rate_limited")
+    assert 0 < own_errors <= strays, codes
+    assert codes.count("rate_limited") >= DEFAULT_RATE_LIMIT_REFUSAL_BURST - strays, codes
     # Bounded by the refusal burst (and what refills while the flood lasts), not 60.
-    assert len(answers) <= DEFAULT_RATE_LIMIT_REFUSAL_BURST + 2, codes
+    assert len(answers) <= refusals, codes
     assert {answer["type"] for answer in answers} == {"error"}
     wait_until(lambda: not room_connections(stack, room), what="the closed connection's item to go")
 
