@@ -117,17 +117,8 @@ def _count_write(
         update = "ADD #live :one SET #expires = :expires"
         condition = "attribute_not_exists(#live) OR (#live < :cap AND #expires > :now)"
         values[":cap"] = {"N": str(cap)}
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": {CONNECTION_ID_ATTRIBUTE: {"S": key}},
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#live": LIVE_ATTRIBUTE, "#expires": TTL_ATTRIBUTE},
-            "ExpressionAttributeValues": values,
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-    }
+    names = {"#live": LIVE_ATTRIBUTE, "#expires": TTL_ATTRIBUTE}
+    return _update(table, key, update, condition, names=names, values=values, old_on_failure=True)
 
 
 def _claim_write(
@@ -150,21 +141,8 @@ def _claim_write(
         values[":zero"] = {"N": "0"}
         if owner:
             condition += " OR (#owner = :me AND #expires > :now)"
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": {CONNECTION_ID_ATTRIBUTE: {"S": key}},
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {
-                "#owner": OWNER_ATTRIBUTE,
-                "#holders": HOLDERS_ATTRIBUTE,
-                "#expires": TTL_ATTRIBUTE,
-            },
-            "ExpressionAttributeValues": values,
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-    }
+    names = {"#owner": OWNER_ATTRIBUTE, "#holders": HOLDERS_ATTRIBUTE, "#expires": TTL_ATTRIBUTE}
+    return _update(table, key, update, condition, names=names, values=values, old_on_failure=True)
 
 
 def release_or_warn(client: Any, table: str, item: dict[str, Any]) -> None:
@@ -274,13 +252,31 @@ def _release_write(table: str, key: str, count: str, owner: str | None) -> dict[
         condition += " AND #owner = :me"
         names["#owner"] = OWNER_ATTRIBUTE
         values[":me"] = {"S": owner}
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": {CONNECTION_ID_ATTRIBUTE: {"S": key}},
-            "UpdateExpression": "ADD #count :minus",
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
+    return _update(
+        table, key, "ADD #count :minus", condition, names=names, values=values, old_on_failure=False
+    )
+
+
+def _update(
+    table: str,
+    key: str,
+    update: str,
+    condition: str,
+    *,
+    names: dict[str, str],
+    values: dict[str, Any],
+    old_on_failure: bool,
+) -> dict[str, Any]:
+    """One conditional ``Update`` of a transaction, on the item ``key``; ``old_on_failure``:
+    its cancellation reason carries the item as it was (to tell full from expired)."""
+    write: dict[str, Any] = {
+        "TableName": table,
+        "Key": {CONNECTION_ID_ATTRIBUTE: {"S": key}},
+        "UpdateExpression": update,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
     }
+    if old_on_failure:
+        write["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    return {"Update": write}
