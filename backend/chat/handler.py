@@ -330,18 +330,14 @@ def _counts(route: str | None, result: RouteResult) -> dict[str, int | float]:
     """The summary's per-route counts (metrics when they are on), and on every route whether
     the server failed (``metrics.SERVER_ERRORS``)."""
     ok = result.outcome == "ok"
-    failed: dict[str, int | float] = {SERVER_ERRORS: int(server_failed(result.status, result.code))}
+    counts: dict[str, int | float] = {}
     if route == CONNECT:
-        return {"connections_opened": int(ok), **failed}
-    if route == DISCONNECT:
-        return {"connections_closed": int(ok), **failed}
-    if route == SENDMESSAGE:
-        return {
-            "messages_accepted": int(ok),
-            "fanout_ms": round(result.stats.elapsed_ms, 2),
-            **failed,
-        }
-    return failed
+        counts = {"connections_opened": int(ok)}
+    elif route == DISCONNECT:
+        counts = {"connections_closed": int(ok)}
+    elif route == SENDMESSAGE:
+        counts = {"messages_accepted": int(ok), "fanout_ms": round(result.stats.elapsed_ms, 2)}
+    return {**counts, SERVER_ERRORS: int(server_failed(result.status, result.code))}
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
