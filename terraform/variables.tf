@@ -163,8 +163,8 @@ variable "max_message_chars" {
   type        = number
   default     = 2000
 
-  # A frame from a browser is at most 32 KB; 8000 characters of the worst
-  # case (4-byte UTF-8) still fit with the JSON envelope.
+  # chat.config.MAX_MESSAGE_CHARS_LIMIT says why 8000 (a browser's one frame of
+  # at most 32 KB); tests/test_shared_facts.py holds the bounds equal.
   validation {
     condition     = var.max_message_chars >= 1 && var.max_message_chars <= 8000 && floor(var.max_message_chars) == var.max_message_chars
     error_message = "max_message_chars must be a whole number from 1 to 8000."

@@ -110,8 +110,17 @@ _NAMESPACE = re.compile(r"[0-9A-Za-z.\-_/#:]{1,255}")
 # API Gateway closes every WebSocket after 2 hours ("API Gateway quotas for configuring and
 # running a WebSocket API"); an item must outlive its connection, since $disconnect is best effort.
 MAX_CONNECTION_SECONDS = 2 * 60 * 60
-# A frame is at most 128 KB and a character takes up to 4 bytes in UTF-8.
-MAX_MESSAGE_CHARS_LIMIT = 30_000
+# The longest MAX_MESSAGE_CHARS a browser can use: a page sends each message as one WebSocket
+# frame, and API Gateway takes at most 32 KB in a frame from a client (docs/protocol.md,
+# "Limits"; the 128 KB of a fragmented message is out of a browser's reach). 8,000 characters
+# of the worst case (4 bytes in UTF-8) and the sendmessage envelope with a 64-character clientId
+# fit, and so does the message frame that carries them (frames.MESSAGE_FRAME_MAX, 64 KiB);
+# tests/test_shared_facts.py proves both. Terraform's max_message_chars validation says the same.
+MAX_MESSAGE_CHARS_LIMIT = 8_000
+# The longest CONNECTION_TTL_SECONDS: a week. Counters and name claims live as long as their
+# newest connection's item (docs/internals.md, "Admission"), so a count a lost $disconnect left
+# too high must not outlive the week.
+MAX_CONNECTION_TTL_SECONDS = 7 * 24 * 60 * 60
 MAX_FANOUT_CONCURRENCY = 256
 # The region when the environment names none: local runs only (Lambda always sets AWS_REGION).
 # The DynamoDB client and the @connections signer both fall back to it.
@@ -201,7 +210,7 @@ class Settings:
         if not 1 <= max_chars <= MAX_MESSAGE_CHARS_LIMIT:
             problems.append(
                 f"{EnvVar.MAX_MESSAGE_CHARS} must be between 1 and {MAX_MESSAGE_CHARS_LIMIT} "
-                f"(frames are capped at 128 KB), got {max_chars}"
+                f"(a browser sends a message in one frame of at most 32 KB), got {max_chars}"
             )
         concurrency = _int(env, EnvVar.FANOUT_CONCURRENCY, DEFAULT_FANOUT_CONCURRENCY, problems)
         if not 1 <= concurrency <= MAX_FANOUT_CONCURRENCY:
@@ -210,10 +219,11 @@ class Settings:
                 f"got {concurrency}"
             )
         ttl = _int(env, EnvVar.CONNECTION_TTL_SECONDS, DEFAULT_CONNECTION_TTL_SECONDS, problems)
-        if ttl <= MAX_CONNECTION_SECONDS:
+        if not MAX_CONNECTION_SECONDS < ttl <= MAX_CONNECTION_TTL_SECONDS:
             problems.append(
                 f"{EnvVar.CONNECTION_TTL_SECONDS} must exceed API Gateway's "
-                f"{MAX_CONNECTION_SECONDS} s connection limit, got {ttl}"
+                f"{MAX_CONNECTION_SECONDS} s connection limit and be at most "
+                f"{MAX_CONNECTION_TTL_SECONDS} (a week), got {ttl}"
             )
         retention = _int(
             env, EnvVar.MESSAGE_RETENTION_DAYS, DEFAULT_MESSAGE_RETENTION_DAYS, problems

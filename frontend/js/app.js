@@ -11,6 +11,7 @@ import { Outbox, canRetry } from "./outbox.js";
 import { PresenceLines, Roster } from "./presence.js";
 import {
   DEFAULT_ROOM,
+  SUBPROTOCOL,
   charCount,
   connectUrl,
   describeError,
@@ -503,7 +504,7 @@ function main() {
     protocols:
       session === null
         ? undefined
-        : () => (session.idToken === null ? ["awsome-chat"] : ["awsome-chat", session.idToken]),
+        : () => (session.idToken === null ? [SUBPROTOCOL] : [SUBPROTOCOL, session.idToken]),
   });
 
   /** Take the reader to the nickname field, ready to type another. */

@@ -7,6 +7,9 @@
 export const NAME_MAX_CHARS = 32;
 export const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const DEFAULT_ROOM = "lobby";
+// The WebSocket subprotocol the page offers (chat.events.SUBPROTOCOL; with sign-in the ID
+// token travels beside it: docs/protocol.md, "Signing in").
+export const SUBPROTOCOL = "awsome-chat";
 
 const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -169,7 +172,9 @@ export const joinFrame = (request) => cursorFrame("join", request);
 /** Ask for the room's member list again. */
 export const membersFrame = () => JSON.stringify({ action: "members" });
 
-const ERROR_WORDS = {
+// Words for every error code but message_too_long (describeError): tests/test_shared_facts.py
+// holds the codes to chat.errors.ErrorCode.
+export const ERROR_WORDS = Object.freeze({
   invalid_json: "The server could not read what this page sent. Reloading the page may help.",
   invalid_frame: "The server could not read what this page sent. Reloading the page may help.",
   unknown_action: "The server did not understand this page's request. Reloading the page may help.",
@@ -181,7 +186,7 @@ const ERROR_WORDS = {
   not_connected: "The server lost track of this connection. Reconnecting…",
   internal_error: "Something went wrong on the server. Please try again.",
   rate_limited: "Sending too fast: the page waits a moment and tries again.",
-};
+});
 
 /** How long to wait after a rate_limited error that does not say (it always should). */
 export const RATE_LIMIT_FALLBACK_MS = 1000;

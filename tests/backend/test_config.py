@@ -81,6 +81,8 @@ def test_missing_table_name_says_what_to_set() -> None:
         (EnvVar.FANOUT_CONCURRENCY, "0", "FANOUT_CONCURRENCY must be between 1 and"),
         (EnvVar.FANOUT_CONCURRENCY, "2.5", "FANOUT_CONCURRENCY must be a whole number"),
         (EnvVar.CONNECTION_TTL_SECONDS, "7200", "must exceed API Gateway's 7200 s"),
+        (EnvVar.CONNECTION_TTL_SECONDS, "604801", "be at most 604800 (a week)"),
+        (EnvVar.MAX_MESSAGE_CHARS, "8001", "one frame of at most 32 KB"),
         (EnvVar.MESSAGE_RETENTION_DAYS, "0", "MESSAGE_RETENTION_DAYS must be between 1 and"),
         (
             EnvVar.MESSAGE_RETENTION_DAYS,
