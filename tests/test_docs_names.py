@@ -282,3 +282,17 @@ def test_every_code_name_a_doc_cites_exists(doc: str) -> None:
     """Each module, attribute and file path ``doc`` cites in backquotes still exists."""
     gone = stale([citation for citation in citations() if citation.doc == doc])
     assert not gone, "stale citations (rename or remove them):\n" + "\n".join(gone)
+
+
+def test_the_readme_diagram_shows_every_route() -> None:
+    """The architecture diagram's routes are ``terraform/locals.tf``'s ``route_keys``, no more
+    and no fewer (the diagram once showed five of eight)."""
+    locals_tf = (ROOT / "terraform" / "locals.tf").read_text(encoding="utf-8")
+    keys = re.search(r"route_keys\s*=\s*toset\(\[(.*?)\]\)", locals_tf)
+    assert keys is not None, "terraform/locals.tf has no route_keys = toset([...])"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r'apigw\["[^"]*routes: (.*?)"\]', readme)
+    assert shown is not None, "README.md's diagram has no apigw node listing its routes"
+    assert set(shown.group(1).replace("<br/>", " ").split()) == set(
+        re.findall(r'"([^"]+)"', keys.group(1))
+    )
