@@ -34,7 +34,8 @@ dev: $(STAMP)
 	$(PY) -m local_stack.dev --port $(PORT) $(if $(AUTH),--auth $(AUTH))
 
 ## check: the fast loop (under a minute): lint, then the pure unit, handler and emulator-core
-## tests; no browser, Terraform, rehearsal, benchmark or end-to-end stack
+## tests, the docs' citations and the facts shared across languages (tests/test_docs_names.py,
+## tests/test_shared_facts.py); no browser, Terraform, rehearsal, benchmark or end-to-end stack
 CHECK_TESTS := tests/test_docs_names.py tests/test_shared_facts.py tests/backend tests/scripts tests/local_stack/emulator/test_core.py tests/bench/test_boto3_sender.py
 check: $(STAMP) lint
 	$(PY) -m pytest -q -m "not slow and not browser and not terraform" $(CHECK_TESTS)
