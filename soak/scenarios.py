@@ -20,7 +20,8 @@ from chat.connections import CONNECTION_ID_ATTRIBUTE, NAME_ATTRIBUTE, ROOM_ATTRI
 from hypothesis import HealthCheck, Phase, given, settings
 from websockets.exceptions import ConnectionClosed
 
-from local_stack.emulator.core import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, FaultInjection
+from local_stack.emulator.core.faults import FaultInjection
+from local_stack.emulator.core.quotas import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.stack import (

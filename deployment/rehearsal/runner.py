@@ -55,7 +55,7 @@ from deployment.terraform.workspace import (
 )
 from local_stack.cognito import COGNITO_PATH
 from local_stack.cognito import UserPool as LocalUserPool
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.server import EmulatorSettings
 from local_stack.moto_server import MotoServer

@@ -37,57 +37,57 @@ from local_stack.emulator.authorization import (
     identity_values,
     method_arn,
 )
-from local_stack.emulator.core import (
+from local_stack.emulator.core.access import check_signature, host_allowed
+from local_stack.emulator.core.close_reasons import (
     ABNORMAL,
-    CONNECT_ROUTE,
-    DEFAULT_ROUTE_SELECTION_EXPRESSION,
     DELETED,
-    FORBIDDEN,
-    GONE,
-    IDLE_TIMEOUT_S,
-    INTEGRATION_TIMEOUT_S,
-    LIMIT_EXCEEDED,
-    MAX_CONNECTION_S,
-    MESSAGE_LIMIT_BYTES,
     MESSAGE_TOO_BIG,
-    RESERVED_ROUTES,
     SHUTDOWN,
     UNSUPPORTED_DATA,
-    ApiError,
-    ClientSocket,
-    Clock,
     CloseReason,
+    client_close,
+)
+from local_stack.emulator.core.errors import EmulatorConfigError
+from local_stack.emulator.core.events import EventBuilder, gateway_headers, trace_id
+from local_stack.emulator.core.faults import FaultInjection
+from local_stack.emulator.core.management import (
+    FORBIDDEN,
+    GONE,
+    LIMIT_EXCEEDED,
+    ApiError,
+    check_connection,
+    check_post,
+    connection_info,
+)
+from local_stack.emulator.core.quotas import (
+    IDLE_TIMEOUT_S,
+    INTEGRATION_TIMEOUT_S,
+    MAX_CONNECTION_S,
+    MESSAGE_LIMIT_BYTES,
+    fragments,
+    judge_client_frame,
+    url_too_long,
+)
+from local_stack.emulator.core.responses import (
     ConnectDecision,
-    ConnectionId,
-    EmulatorConfigError,
-    EventBuilder,
-    FaultInjection,
-    IdSource,
     IntegrationResult,
     IntegrationTimedOut,
     InvocationFailed,
     InvocationResult,
-    RouteSelector,
-    SocketRegistry,
-    StageThrottling,
-    Throttle,
-    check_connection,
-    check_post,
-    check_signature,
-    client_close,
-    connection_info,
     decide_connect,
     forbidden_frame,
-    fragments,
-    gateway_headers,
-    host_allowed,
-    judge_client_frame,
     message_reply,
-    new_aws_id,
     throttled_frame,
-    trace_id,
-    url_too_long,
 )
+from local_stack.emulator.core.routes import (
+    CONNECT_ROUTE,
+    DEFAULT_ROUTE_SELECTION_EXPRESSION,
+    RESERVED_ROUTES,
+    RouteSelector,
+)
+from local_stack.emulator.core.sockets import ClientSocket, SocketRegistry
+from local_stack.emulator.core.sources import Clock, ConnectionId, IdSource, new_aws_id
+from local_stack.emulator.core.throttling import StageThrottling, Throttle
 from local_stack.emulator.frames import FrameScreen, encode_message
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.site import Site, SiteTemplateError
