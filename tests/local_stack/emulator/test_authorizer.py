@@ -37,7 +37,8 @@ from local_stack.emulator.core import close_reasons, events, responses, sockets
 from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.emulator.core.responses import InvocationFailed, InvocationOk
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import AuthorizerSettings, Emulator, EmulatorSettings
+from local_stack.emulator.server import Emulator
+from local_stack.emulator.settings import AuthorizerSettings, EmulatorSettings
 from local_stack.stack import Stack, running_stack
 from tests.local_stack.support import (
     REPO_ROOT,
