@@ -1,6 +1,6 @@
-"""The hook that puts API Gateway's frame screen (``frames.FrameScreen``) in front of aiohttp's
-WebSocket parser: ``GatewayWebSocket`` is aiohttp's server socket with its parser wrapped in
-``ScreenedParser``, which feeds the parser only what the screen lets through."""
+"""The hook that puts API Gateway's frame screen (``websocket_frames.FrameScreen``) in front of
+aiohttp's WebSocket parser: ``GatewayWebSocket`` is aiohttp's server socket with its parser
+wrapped in ``ScreenedParser``, which feeds the parser only what the screen lets through."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from local_stack.emulator.frames import FrameScreen
+from local_stack.emulator.websocket_frames import FrameScreen
 
 
 class ScreenedParser:

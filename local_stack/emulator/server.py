@@ -2,9 +2,9 @@
 
 - ``GET /<stage>`` with an upgrade: the WebSocket API (``websocket_api.WebSocketApi``).
   ``$connect`` runs before the 101, and its answer decides the handshake; the client's frames
-  are screened by API Gateway's rules (``frames.FrameScreen``, hooked into aiohttp's parser by
-  ``parser_hook``), then every message is routed and invoked concurrently, as API Gateway
-  does; ``$disconnect`` fires once when either side closes.
+  are screened by API Gateway's rules (``websocket_frames.FrameScreen``, hooked into aiohttp's
+  parser by ``parser_hook``), then every message is routed and invoked concurrently, as API
+  Gateway does; ``$disconnect`` fires once when either side closes.
 - ``/<stage>/@connections/{id}``: the management API (``management_api.ManagementApi``: POST,
   GET, DELETE), answering with the status codes, ``x-amzn-ErrorType`` headers and JSON bodies
   botocore's service model expects.

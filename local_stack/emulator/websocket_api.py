@@ -1,6 +1,7 @@
 """The WebSocket API's client side, over aiohttp: the handshake, the client's frames screened by
-API Gateway's rules (``frames.FrameScreen``) and then routed and invoked concurrently, as API
-Gateway does, and ``$disconnect`` once when either side closes. The rules live in ``core``."""
+API Gateway's rules (``websocket_frames.FrameScreen``) and then routed and invoked concurrently,
+as API Gateway does, and ``$disconnect`` once when either side closes. The rules live in
+``core``."""
 
 from __future__ import annotations
 
@@ -53,9 +54,9 @@ from local_stack.emulator.core.routes import CONNECT_ROUTE, RouteSelector
 from local_stack.emulator.core.sockets import ClientSocket, SocketRegistry
 from local_stack.emulator.core.sources import Clock, ConnectionId, IdSource
 from local_stack.emulator.core.throttling import StageThrottling
-from local_stack.emulator.frames import FrameScreen, encode_message
 from local_stack.emulator.parser_hook import GatewayWebSocket
 from local_stack.emulator.settings import EmulatorSettings
+from local_stack.emulator.websocket_frames import FrameScreen, encode_message
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import os
 import struct
 
 from local_stack.emulator.core import close_reasons, quotas
-from local_stack.emulator.frames import (
+from local_stack.emulator.websocket_frames import (
     BINARY,
     CONTINUATION,
     TEXT,
