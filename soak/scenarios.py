@@ -32,9 +32,9 @@ from local_stack.stack import (
     running_stack,
 )
 from soak.chat import Member, resend_unacknowledged
-from soak.frames import hostile_frame, valid_text_frame
 from soak.hostile import Tally, client, exchange
 from soak.listener import Deliveries, Listener, steady_text
+from soak.strategies import hostile_frame, valid_text_frame
 
 Figures = dict[str, Any]
 MB: Final = 1024 * 1024
@@ -80,7 +80,7 @@ def fresh(prefix: str) -> str:
 
 
 def draw_frames(count: int, seed: int) -> list[str]:
-    """``count`` hostile frames from the property tests' strategy (``soak.frames``)."""
+    """``count`` hostile frames from the property tests' strategy (``soak.strategies``)."""
     frames: list[str] = []
 
     @settings(
