@@ -30,9 +30,8 @@ from local_stack.emulator.core.quotas import MESSAGE_LIMIT_BYTES
 from local_stack.emulator.core.sources import Clock, ConnectionId, IdSource, new_aws_id
 from local_stack.emulator.management_api import ManagementApi
 from local_stack.emulator.settings import EmulatorSettings
-from local_stack.emulator.site_route import SiteRoute
+from local_stack.emulator.site_route import Pages, SiteRoute
 from local_stack.emulator.websocket_api import Invoker, WebSocketApi
-from local_stack.site import Site
 
 
 @web.middleware
@@ -56,7 +55,7 @@ class Emulator:
         settings: EmulatorSettings,
         invoke: Invoker,
         *,
-        site: Site | None = None,
+        site: Pages | None = None,
         clock: Clock = time.time,
         new_id: IdSource = new_aws_id,
         authorize: Invoker | None = None,
