@@ -66,7 +66,6 @@ class Emulator:
                 "or neither"
             )
         self.settings = settings
-        self.site = site
         self.counters: Counter[str] = Counter()
         rng = random.Random(settings.seed)  # noqa: S311 -- test faults, not secrets
         self.websocket_api = WebSocketApi(

@@ -36,12 +36,6 @@ def request_time(epoch_s: float) -> str:
     return f"{moment.day:02d}/{_MONTHS[moment.month - 1]}/{moment:%Y:%H:%M:%S} +0000"
 
 
-def iso8601_ms(epoch_s: float) -> str:
-    """ISO 8601 UTC with milliseconds, as the management API returns timestamps."""
-    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
-
-
 def single_and_multi(
     pairs: Iterable[tuple[str, str]],
 ) -> tuple[dict[str, str], dict[str, list[str]]]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from local_stack.emulator.core.events import identity, iso8601_ms
+from local_stack.emulator.core.events import identity
 from local_stack.emulator.core.quotas import MESSAGE_LIMIT_BYTES
 from local_stack.emulator.core.sockets import ClientSocket, SocketState
 
@@ -44,6 +45,12 @@ def check_connection(connection: ClientSocket | None) -> ApiError | None:
     if connection is None or connection.state is not SocketState.OPEN:
         return GONE
     return None
+
+
+def iso8601_ms(epoch_s: float) -> str:
+    """ISO 8601 UTC with milliseconds, as the management API returns timestamps."""
+    moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
 def connection_info(connection: ClientSocket) -> dict[str, Any]:
