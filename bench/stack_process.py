@@ -19,9 +19,9 @@ from typing import Any
 
 from bench.children import serve
 from bench.tls import local_certificate
-from local_stack.emulator.core import FaultInjection
+from local_stack.emulator.core.faults import FaultInjection
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import CHAT_ROUTES, LIFTED_RATE_LIMITS, StackOptions, running_stack
 
 

@@ -28,7 +28,7 @@ from aiohttp import web
 from authorizer.config import COGNITO_NAME_CLAIM
 from authorizer.config import EnvVar as AuthorizerEnv
 
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 
 AUTHORIZER_HANDLER: Final = "authorizer.handler.handler"

@@ -39,7 +39,7 @@ from chat.config import AuthMode, EnvVar
 
 from local_stack import terraform_variables
 from local_stack.cognito import CognitoAuth
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.oidc_issuer import OidcAuth
 from local_stack.stack import Stack, StackOptions, running_stack

@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import IO, Any, Final, Self
 from wsgiref.types import StartResponse, WSGIApplication
 
-from local_stack.emulator.core import host_allowed
+from local_stack.emulator.core.access import host_allowed
 from local_stack.site import REPO_ROOT
 
 START_TIMEOUT_S: Final = 30.0

@@ -55,9 +55,11 @@ from local_stack.cognito import (
     create_user_pool,
 )
 from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
-from local_stack.emulator.core import RESERVED_ROUTES, EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
+from local_stack.emulator.core.routes import RESERVED_ROUTES
 from local_stack.emulator.lambda_runtime import FunctionSettings, LambdaRuntime
-from local_stack.emulator.server import AuthorizerSettings, Emulator, EmulatorSettings
+from local_stack.emulator.server import Emulator
+from local_stack.emulator.settings import AuthorizerSettings, EmulatorSettings
 from local_stack.oidc_issuer import OidcAuth, OidcClient, OidcIssuer
 from local_stack.site import FRONTEND_DIR, Site, site_variables
 

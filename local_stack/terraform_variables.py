@@ -27,7 +27,7 @@ from typing import Final
 from chat.config import EnvVar, Settings
 from chat.errors import ConfigurationError
 
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.site import REPO_ROOT
 
 PREFIX: Final = "TF_VAR_"

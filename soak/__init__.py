@@ -2,7 +2,7 @@
 
 Hostile frames, connection churn, faults on ``@connections``, a worker killed mid-broadcast,
 DynamoDB unreachable, and a long steady load; each scenario prints its figures. Loopback only,
-bounded in count and time. ``frames`` holds the Hypothesis strategies the property tests share.
+bounded in count and time. ``strategies`` holds the Hypothesis strategies the property tests share.
 """
 
 from __future__ import annotations

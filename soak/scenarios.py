@@ -20,9 +20,10 @@ from chat.connections import CONNECTION_ID_ATTRIBUTE, NAME_ATTRIBUTE, ROOM_ATTRI
 from hypothesis import HealthCheck, Phase, given, settings
 from websockets.exceptions import ConnectionClosed
 
-from local_stack.emulator.core import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, FaultInjection
+from local_stack.emulator.core.faults import FaultInjection
+from local_stack.emulator.core.quotas import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import (
     CHAT_ROUTES,
     LIFTED_RATE_LIMITS,
@@ -31,9 +32,9 @@ from local_stack.stack import (
     running_stack,
 )
 from soak.chat import Member, resend_unacknowledged
-from soak.frames import hostile_frame, valid_text_frame
 from soak.hostile import Tally, client, exchange
 from soak.listener import Deliveries, Listener, steady_text
+from soak.strategies import hostile_frame, valid_text_frame
 
 Figures = dict[str, Any]
 MB: Final = 1024 * 1024
@@ -79,7 +80,7 @@ def fresh(prefix: str) -> str:
 
 
 def draw_frames(count: int, seed: int) -> list[str]:
-    """``count`` hostile frames from the property tests' strategy (``soak.frames``)."""
+    """``count`` hostile frames from the property tests' strategy (``soak.strategies``)."""
     frames: list[str] = []
 
     @settings(

@@ -17,7 +17,7 @@ from typing import Final, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from deployment.terraform.errors import HarnessError
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.moto_server import MotoServerError
 
 Status = Literal["running", "ok", "failed", "skipped"]

@@ -17,7 +17,7 @@ API Gateway runs a WebSocket API's authorizer before the ``$connect`` integratio
   and resources, and ``*`` crosses ``/`` and ``:``, so ``{api}/{stage}/*/*`` does not match
   ``{api}/{stage}/$connect`` (one segment), exactly as in AWS (Powertools Python issue 5800).
 
-The event itself is built by ``core.EventBuilder.authorizer_request``.
+The event itself is built by ``core.events.EventBuilder.authorizer_request``.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
-from local_stack.emulator.core import (
-    CONNECT_ROUTE,
-    ClientSocket,
-    EmulatorConfigError,
+from local_stack.emulator.core.errors import EmulatorConfigError
+from local_stack.emulator.core.responses import (
     IntegrationResult,
     IntegrationTimedOut,
     InvocationFailed,
 )
+from local_stack.emulator.core.routes import CONNECT_ROUTE
+from local_stack.emulator.core.sockets import ClientSocket
 
 INVOKE_ACTION: Final = "execute-api:Invoke"
 ACCOUNT_ID: Final = "000000000000"

@@ -31,12 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from local_stack.emulator.core import (
-    EmulatorConfigError,
-    InvocationFailed,
-    InvocationOk,
-    InvocationResult,
-)
+from local_stack.emulator.core.errors import EmulatorConfigError
+from local_stack.emulator.core.responses import InvocationFailed, InvocationOk, InvocationResult
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from chat.validation import clean_name, clean_room, clean_text
 from hypothesis import given
 from hypothesis import strategies as st
 
-from soak.frames import ANY_CHAR, chat_object, hostile_frame
+from soak.strategies import ANY_CHAR, chat_object, hostile_frame
 
 MAX_CHARS = 2000
 # What parsing alone can refuse a frame with; the other codes (rate limits, storage, size,

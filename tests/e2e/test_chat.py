@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack
 from tests.local_stack.support import (
     age_connection,

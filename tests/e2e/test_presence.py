@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack
 from tests.e2e.test_chat import frame, join, room, say, silent
 from tests.e2e.test_history import drop_without_close

@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from local_stack.cognito import CognitoAuth
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -25,9 +25,9 @@ from local_stack.cognito import (
     CognitoAuth,
 )
 from local_stack.dev import sign_in_help
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import AuthorizerSettings, EmulatorSettings
+from local_stack.emulator.settings import AuthorizerSettings, EmulatorSettings
 from local_stack.stack import Stack, running_stack
 from tests.local_stack.support import fresh_room, plain_username, sign_in_options, ws_connect
 

@@ -22,7 +22,7 @@ from websockets.sync.client import connect
 
 from local_stack.cognito import COGNITO_PATH
 from local_stack.dev import choose_auth, snapshot
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
 from tests.local_stack.support import REPO_ROOT
 
 

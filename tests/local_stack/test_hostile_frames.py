@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
-from soak.frames import hostile_frame, valid_text_frame
 from soak.hostile import exchange
+from soak.strategies import hostile_frame, valid_text_frame
 from tests.local_stack.support import fresh_room
 
 # Each example is a batch of frames through a real stack: a tenth of the profile's examples

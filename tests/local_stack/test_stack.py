@@ -14,9 +14,9 @@ from chat.config import EnvVar
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 
 from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import DEFAULT_TABLE_NAME, Stack, StackOptions, running_stack
 from tests.local_stack.support import TEST_ROUTES, handler_options, wait_until, whoami, ws_connect
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.terraform_variables import (
     LAMBDA_TF,
     FunctionVariable,

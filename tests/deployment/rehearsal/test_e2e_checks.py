@@ -14,7 +14,7 @@ from chat.config import EnvVar
 
 from deployment.rehearsal.e2e import BROWSER_AREA, WEBSOCKET_AREA, browser_check, websocket_checks
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack
 
 

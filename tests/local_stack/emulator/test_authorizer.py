@@ -25,7 +25,6 @@ from aws_lambda_powertools.utilities.parser.models.apigw_websocket import (
 from pydantic import BaseModel
 from websockets.exceptions import InvalidStatus
 
-from local_stack.emulator import core
 from local_stack.emulator.authorization import (
     Authorization,
     MalformedOutputError,
@@ -34,9 +33,12 @@ from local_stack.emulator.authorization import (
     method_arn,
     policy_allows,
 )
-from local_stack.emulator.core import EmulatorConfigError, InvocationFailed, InvocationOk
+from local_stack.emulator.core import close_reasons, events, responses, sockets
+from local_stack.emulator.core.errors import EmulatorConfigError
+from local_stack.emulator.core.responses import InvocationFailed, InvocationOk
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import AuthorizerSettings, Emulator, EmulatorSettings
+from local_stack.emulator.server import Emulator
+from local_stack.emulator.settings import AuthorizerSettings, EmulatorSettings
 from local_stack.stack import Stack, running_stack
 from tests.local_stack.support import (
     REPO_ROOT,
@@ -154,7 +156,7 @@ def test_a_policy_iam_would_not_accept_is_malformed(document: Any) -> None:
         (InvocationFailed("Exception", "Unauthorized"), 401),
         (InvocationFailed("Exception", "unauthorized"), 500),
         (InvocationFailed("Sandbox.Timedout", "Task timed out"), 500),
-        (core.IntegrationTimedOut(), 500),
+        (responses.IntegrationTimedOut(), 500),
         (InvocationOk(None), 500),
         (InvocationOk({"policyDocument": _policy(_allow(ARN))}), 500),
         (InvocationOk({"principalId": "u", "policyDocument": "allow"}), 500),
@@ -168,7 +170,7 @@ def test_a_policy_iam_would_not_accept_is_malformed(document: Any) -> None:
         (InvocationOk({"principalId": "u", "policyDocument": _policy(_allow(ARN + "x"))}), 403),
     ],
 )
-def test_refusals_follow_api_gateway(result: core.IntegrationResult, status: int) -> None:
+def test_refusals_follow_api_gateway(result: responses.IntegrationResult, status: int) -> None:
     """A raised ``Unauthorized`` is 401, other errors and malformed outputs 500, a policy that
     does not allow the method ARN 403."""
     decision = decide_authorization(result, ARN)
@@ -197,8 +199,10 @@ def test_an_allow_passes_the_principal_and_the_context() -> None:
 
 def _connection(
     headers: list[tuple[str, str]], query: list[tuple[str, str]] | None = None
-) -> core.ClientSocket:
-    registry = core.SocketRegistry(clock=lambda: 1_764_000_000.0, new_id=lambda: "L0SM9cOFvHcCIhw=")
+) -> sockets.ClientSocket:
+    registry = sockets.SocketRegistry(
+        clock=lambda: 1_764_000_000.0, new_id=lambda: "L0SM9cOFvHcCIhw="
+    )
     return registry.begin(
         source_ip="192.0.2.1",
         user_agent="Mozilla/5.0",
@@ -228,7 +232,7 @@ def test_unsupported_identity_sources_and_half_configured_emulators_fail_loudly(
         AuthorizerSettings(function, ())
     settings = EmulatorSettings(authorizer=AuthorizerSettings(function, (PROTOCOL_HEADER,)))
 
-    async def invoke(_event: Any) -> core.InvocationResult:
+    async def invoke(_event: Any) -> responses.InvocationResult:
         return InvocationOk({})
 
     with pytest.raises(EmulatorConfigError, match="go together"):
@@ -247,7 +251,7 @@ def test_the_authorizer_event_validates_against_the_published_models() -> None:
         ],
         [("room", "lobby")],
     )
-    builder = core.EventBuilder("abc123", "prod", lambda: 1_764_000_000.5)
+    builder = events.EventBuilder("abc123", "prod", lambda: 1_764_000_000.5)
     arn = method_arn("eu-west-1", "abc123", "prod")
     assert arn == ARN
     event = builder.authorizer_request(connection, "req1", arn)
@@ -261,7 +265,7 @@ def test_the_authorizer_event_validates_against_the_published_models() -> None:
     connection.authorizer = {"principalId": "p", "userId": "u", "name": "N"}
     connect = builder.connect(connection, "req2")
     message = builder.message(connection, "sendmessage", "{}", request_id="r3", message_id="m")
-    disconnect = builder.disconnect(connection, core.NO_STATUS, "req4")
+    disconnect = builder.disconnect(connection, close_reasons.NO_STATUS, "req4")
     for built, model in [
         (connect, APIGatewayWebSocketConnectEventModel),
         (message, APIGatewayWebSocketMessageEventModel),

@@ -9,16 +9,20 @@ import re
 
 import pytest
 
-from local_stack.emulator import core
 from local_stack.emulator.core import (
-    EmulatorConfigError,
-    FaultInjection,
-    InvocationFailed,
-    InvocationOk,
-    RouteSelector,
-    SocketRegistry,
-    SocketState,
+    close_reasons,
+    events,
+    management,
+    quotas,
+    responses,
+    sockets,
+    sources,
 )
+from local_stack.emulator.core.errors import EmulatorConfigError
+from local_stack.emulator.core.faults import FaultInjection
+from local_stack.emulator.core.responses import InvocationFailed, InvocationOk
+from local_stack.emulator.core.routes import RouteSelector
+from local_stack.emulator.core.sockets import SocketRegistry, SocketState
 
 ROUTES = frozenset({"$connect", "$disconnect", "$default", "sendmessage", "ping"})
 
@@ -40,17 +44,17 @@ def make_registry(clock: FakeClock, idle: float = 600, most: float = 7200) -> So
     )
 
 
-def begin(registry: SocketRegistry) -> core.ClientSocket:
+def begin(registry: SocketRegistry) -> sockets.ClientSocket:
     return registry.begin(source_ip="127.0.0.1", user_agent="ua", domain_name="localhost:1")
 
 
 def test_ids_are_url_safe_and_shaped_like_api_gateways() -> None:
     """Ids are 16 URL-safe base64 characters ending in '=', never containing '/' or '+'."""
-    ids = {core.new_aws_id() for _ in range(2000)}
+    ids = {sources.new_aws_id() for _ in range(2000)}
     assert len(ids) == 2000
     for value in ids:
         assert re.fullmatch(r"[A-Za-z0-9_-]{15}=", value), value
-    assert core.new_aws_id(lambda n: b"\xff" * n) == "______________8="
+    assert sources.new_aws_id(lambda n: b"\xff" * n) == "______________8="
 
 
 def test_connection_goes_connecting_open_closed() -> None:
@@ -62,7 +66,7 @@ def test_connection_goes_connecting_open_closed() -> None:
     registry.accept(connection.connection_id)
     assert registry.open_connection(connection.connection_id) is connection
     assert registry.open_ids() == [connection.connection_id]
-    registry.close(connection.connection_id, core.NO_STATUS)
+    registry.close(connection.connection_id, close_reasons.NO_STATUS)
     assert connection.state is SocketState.CLOSED
     assert registry.get(connection.connection_id) is None
     assert len(registry) == 0
@@ -73,9 +77,9 @@ def test_close_reports_an_open_connection_exactly_once() -> None:
     registry = make_registry(FakeClock())
     connection = begin(registry)
     registry.accept(connection.connection_id)
-    assert registry.close(connection.connection_id, core.DELETED) is connection
-    assert registry.close(connection.connection_id, core.NO_STATUS) is None
-    assert connection.closed_by == core.DELETED
+    assert registry.close(connection.connection_id, close_reasons.DELETED) is connection
+    assert registry.close(connection.connection_id, close_reasons.NO_STATUS) is None
+    assert connection.closed_by == close_reasons.DELETED
 
 
 def test_refused_handshake_is_never_reported_as_a_disconnect() -> None:
@@ -84,7 +88,7 @@ def test_refused_handshake_is_never_reported_as_a_disconnect() -> None:
     refused, abandoned = begin(registry), begin(registry)
     registry.refuse(refused.connection_id)
     assert registry.get(refused.connection_id) is None
-    assert registry.close(abandoned.connection_id, core.ABNORMAL) is None
+    assert registry.close(abandoned.connection_id, close_reasons.ABNORMAL) is None
 
 
 def test_connected_at_is_fixed_and_last_active_follows_frames() -> None:
@@ -97,7 +101,7 @@ def test_connected_at_is_fixed_and_last_active_follows_frames() -> None:
     registry.touch(connection.connection_id)
     assert connection.connected_at_ms == int(1_764_000_000.0 * 1000)
     assert connection.last_active_at == clock.now
-    info = core.connection_info(connection)
+    info = management.connection_info(connection)
     assert info["connectedAt"] == "2025-11-24T16:00:00.000Z"
     assert info["lastActiveAt"] == "2025-11-24T16:00:42.500Z"
     assert info["identity"] == {"sourceIp": "127.0.0.1", "userAgent": "ua"}
@@ -121,8 +125,8 @@ def test_identity_leaves_out_a_missing_user_agent() -> None:
     """Without a User-Agent header, identity has no userAgent key at all (not null)."""
     registry = make_registry(FakeClock())
     connection = registry.begin(source_ip="127.0.0.1", user_agent=None, domain_name="h:1")
-    assert core.identity(connection) == {"sourceIp": "127.0.0.1"}
-    assert core.connection_info(connection)["identity"] == {"sourceIp": "127.0.0.1"}
+    assert events.identity(connection) == {"sourceIp": "127.0.0.1"}
+    assert management.connection_info(connection)["identity"] == {"sourceIp": "127.0.0.1"}
 
 
 def test_idle_connections_expire_and_activity_postpones_it() -> None:
@@ -136,7 +140,7 @@ def test_idle_connections_expire_and_activity_postpones_it() -> None:
     clock.now += 9
     assert registry.expired() == []
     clock.now += 1
-    assert registry.expired() == [(connection.connection_id, core.IDLE_TIMEOUT)]
+    assert registry.expired() == [(connection.connection_id, close_reasons.IDLE_TIMEOUT)]
 
 
 def test_connections_expire_at_the_maximum_duration_even_when_busy() -> None:
@@ -148,7 +152,7 @@ def test_connections_expire_at_the_maximum_duration_even_when_busy() -> None:
     for _ in range(6):
         clock.now += 5
         registry.touch(connection.connection_id)
-    assert registry.expired() == [(connection.connection_id, core.MAX_DURATION)]
+    assert registry.expired() == [(connection.connection_id, close_reasons.MAX_DURATION)]
 
 
 def test_connecting_connections_do_not_expire() -> None:
@@ -293,7 +297,7 @@ def test_unknown_reserved_route_keys_are_refused() -> None:
 )
 def test_connect_answer_decides_the_handshake(payload: object, accepted: bool, status: int) -> None:
     """2xx accepts; any other status refuses with it; a malformed answer refuses with 502."""
-    decision = core.decide_connect(InvocationOk(payload))
+    decision = responses.decide_connect(InvocationOk(payload))
     assert (decision.accepted, decision.status) == (accepted, status)
 
 
@@ -302,12 +306,12 @@ def test_connect_failure_refuses_with_502_and_passes_headers_on_success() -> Non
     "Unexpected response code: 502": michalkvasnicak/aws-lambda-graphql#107); the integration
     timeout with 504 (re:Post "How can I troubleshoot API HTTP 504 timeout errors with API
     Gateway?", which covers WebSocket APIs); a 2xx answer's headers reach the handshake."""
-    failed = core.decide_connect(InvocationFailed("RuntimeError", "boom"))
+    failed = responses.decide_connect(InvocationFailed("RuntimeError", "boom"))
     assert (failed.accepted, failed.status) == (False, 502)
     assert "boom" not in failed.body
-    late = core.decide_connect(core.IntegrationTimedOut())
+    late = responses.decide_connect(responses.IntegrationTimedOut())
     assert (late.accepted, late.status) == (False, 504)
-    ok = core.decide_connect(
+    ok = responses.decide_connect(
         InvocationOk({"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "chat"}})
     )
     assert ok.headers == {"Sec-WebSocket-Protocol": "chat"}
@@ -315,32 +319,32 @@ def test_connect_failure_refuses_with_502_and_passes_headers_on_success() -> Non
 
 def test_gateway_frames_match_api_gateways() -> None:
     """Forbidden and Internal server error frames carry the connection and request ids."""
-    assert json.loads(core.forbidden_frame("c=", "r=")) == {
+    assert json.loads(responses.forbidden_frame("c=", "r=")) == {
         "message": "Forbidden",
         "connectionId": "c=",
         "requestId": "r=",
     }
-    failed = core.message_reply(InvocationFailed("E", "secret detail"), "c=", "r=")
+    failed = responses.message_reply(InvocationFailed("E", "secret detail"), "c=", "r=")
     assert failed is not None
     assert json.loads(failed) == {
         "message": "Internal server error",
         "connectionId": "c=",
         "requestId": "r=",
     }
-    assert core.message_reply(InvocationOk({"statusCode": 500}), "c=", "r=") is None
+    assert responses.message_reply(InvocationOk({"statusCode": 500}), "c=", "r=") is None
 
 
 def test_gateway_frames_are_byte_for_byte_api_gateways() -> None:
     """API Gateway's own frames put a space after the first colon only, e.g.
     {"message": "Endpoint request timed out", "connectionId":"...", "requestId":"..."}
     as clients received it (Kludex/mangum#128, aws/chalice#1406)."""
-    failed = core.message_reply(InvocationFailed("E", "x"), "c=", "r=")
+    failed = responses.message_reply(InvocationFailed("E", "x"), "c=", "r=")
     assert failed == '{"message": "Internal server error", "connectionId":"c=", "requestId":"r="}'
-    late = core.message_reply(core.IntegrationTimedOut(), "c=", "r=")
+    late = responses.message_reply(responses.IntegrationTimedOut(), "c=", "r=")
     assert late == (
         '{"message": "Endpoint request timed out", "connectionId":"c=", "requestId":"r="}'
     )
-    assert core.forbidden_frame("c=", "r=") == (
+    assert responses.forbidden_frame("c=", "r=") == (
         '{"message": "Forbidden", "connectionId":"c=", "requestId":"r="}'
     )
 
@@ -348,60 +352,65 @@ def test_gateway_frames_are_byte_for_byte_api_gateways() -> None:
 @pytest.mark.parametrize(
     ("binary", "length", "before", "verdict"),
     [
-        (False, core.FRAME_LIMIT_BYTES, 0, None),
-        (False, core.FRAME_LIMIT_BYTES + 1, 0, core.MESSAGE_TOO_BIG),
-        (False, core.FRAME_LIMIT_BYTES, core.MESSAGE_LIMIT_BYTES - core.FRAME_LIMIT_BYTES, None),
-        (False, 1, core.MESSAGE_LIMIT_BYTES, core.MESSAGE_TOO_BIG),
-        (True, 1, 0, core.UNSUPPORTED_DATA),
+        (False, quotas.FRAME_LIMIT_BYTES, 0, None),
+        (False, quotas.FRAME_LIMIT_BYTES + 1, 0, close_reasons.MESSAGE_TOO_BIG),
+        (
+            False,
+            quotas.FRAME_LIMIT_BYTES,
+            quotas.MESSAGE_LIMIT_BYTES - quotas.FRAME_LIMIT_BYTES,
+            None,
+        ),
+        (False, 1, quotas.MESSAGE_LIMIT_BYTES, close_reasons.MESSAGE_TOO_BIG),
+        (True, 1, 0, close_reasons.UNSUPPORTED_DATA),
     ],
 )
 def test_client_frames_are_judged_by_the_quotas(
-    binary: bool, length: int, before: int, verdict: core.CloseReason | None
+    binary: bool, length: int, before: int, verdict: close_reasons.CloseReason | None
 ) -> None:
     """Quotas: a frame over 32 KB or a message over 128 KB closes with 1009 ("Quotas for
     configuring and running a WebSocket API in API Gateway"); a binary frame closes with 1003
     ("Working with binary media types for WebSocket APIs")."""
-    assert core.judge_client_frame(binary=binary, length=length, message_before=before) == verdict
+    assert quotas.judge_client_frame(binary=binary, length=length, message_before=before) == verdict
 
 
 def test_posts_are_cut_into_frames_of_at_most_32_kb() -> None:
     """A post over 32 KB is delivered as several frames of at most 32 KB (the quotas' footnote:
     this "applies to @connections commands")."""
-    limit = core.FRAME_LIMIT_BYTES
-    pieces = core.fragments(b"x" * (2 * limit + 5))
+    limit = quotas.FRAME_LIMIT_BYTES
+    pieces = quotas.fragments(b"x" * (2 * limit + 5))
     assert [len(p) for p in pieces] == [limit, limit, 5]
-    assert core.fragments(b"x" * limit) == [b"x" * limit]
-    assert core.fragments(b"") == [b""]
+    assert quotas.fragments(b"x" * limit) == [b"x" * limit]
+    assert quotas.fragments(b"") == [b""]
 
 
 def test_urls_over_4096_characters_are_too_long() -> None:
     """The quota: a WebSocket URL has at most 4,096 characters."""
-    assert not core.url_too_long("w" * core.URL_LIMIT_CHARS)
-    assert core.url_too_long("w" * (core.URL_LIMIT_CHARS + 1))
+    assert not quotas.url_too_long("w" * quotas.URL_LIMIT_CHARS)
+    assert quotas.url_too_long("w" * (quotas.URL_LIMIT_CHARS + 1))
 
 
 def test_post_checks_size_then_state() -> None:
     """Over 128 KB is 413; otherwise only an OPEN connection may be posted to (else 410)."""
     registry = make_registry(FakeClock())
     connection = begin(registry)
-    limit = core.MESSAGE_LIMIT_BYTES
-    assert core.check_post(connection, 10) == core.GONE  # still connecting
+    limit = quotas.MESSAGE_LIMIT_BYTES
+    assert management.check_post(connection, 10) == management.GONE  # still connecting
     registry.accept(connection.connection_id)
-    assert core.check_post(connection, limit) is None
-    assert core.check_post(connection, limit + 1) == core.PAYLOAD_TOO_LARGE
-    assert core.check_post(None, 10) == core.GONE
-    registry.close(connection.connection_id, core.DELETED)
-    assert core.check_post(connection, 10) == core.GONE
-    assert core.check_connection(connection) == core.GONE
+    assert management.check_post(connection, limit) is None
+    assert management.check_post(connection, limit + 1) == management.PAYLOAD_TOO_LARGE
+    assert management.check_post(None, 10) == management.GONE
+    registry.close(connection.connection_id, close_reasons.DELETED)
+    assert management.check_post(connection, 10) == management.GONE
+    assert management.check_connection(connection) == management.GONE
 
 
 def test_api_errors_have_botocore_shapes() -> None:
     """Error bodies are JSON; GoneException carries no message, as API Gateway's does."""
-    assert json.loads(core.GONE.body()) == {}
-    assert (core.GONE.status, core.GONE.error_type) == (410, "GoneException")
-    assert json.loads(core.PAYLOAD_TOO_LARGE.body()) == {"message": "Message too long"}
-    assert core.PAYLOAD_TOO_LARGE.status == 413
-    assert core.LIMIT_EXCEEDED.status == 429
+    assert json.loads(management.GONE.body()) == {}
+    assert (management.GONE.status, management.GONE.error_type) == (410, "GoneException")
+    assert json.loads(management.PAYLOAD_TOO_LARGE.body()) == {"message": "Message too long"}
+    assert management.PAYLOAD_TOO_LARGE.status == 413
+    assert management.LIMIT_EXCEEDED.status == 429
 
 
 def test_fault_injection_draws_fixed_and_random_delays() -> None:
@@ -423,7 +432,7 @@ def test_fault_injection_error_rate_and_statuses() -> None:
     assert 0.25 < len(failed) / len(errors) < 0.35
     assert {e.status for e in failed} == {429, 500}
     always = FaultInjection(error_rate=1.0, error_statuses=(410,))
-    assert always.draw(rng)[1] == core.GONE
+    assert always.draw(rng)[1] == management.GONE
 
 
 @pytest.mark.parametrize(
@@ -444,15 +453,15 @@ def test_fault_injection_rejects_bad_settings(settings: dict[str, object]) -> No
 
 def test_request_time_uses_clf_with_english_months() -> None:
     """requestTime looks like API Gateway's: 09/Feb/2024:18:11:43 +0000."""
-    assert core.request_time(1707502303.42) == "09/Feb/2024:18:11:43 +0000"
-    assert core.request_time(1764000000.0) == "24/Nov/2025:16:00:00 +0000"
+    assert events.request_time(1707502303.42) == "09/Feb/2024:18:11:43 +0000"
+    assert events.request_time(1764000000.0) == "24/Nov/2025:16:00:00 +0000"
 
 
 def test_gateway_headers_add_forwarding_and_keep_client_headers() -> None:
     """X-Forwarded-* and a trace id are added; a client X-Forwarded-For is extended; the
     hop-by-hop Connection and Upgrade end at the gateway (AWS's sample $connect events, e.g.
     Powertools' apiGatewayWebSocketConnectEvent, carry neither)."""
-    headers = core.gateway_headers(
+    headers = events.gateway_headers(
         [
             ("Host", "h"),
             ("Connection", "Upgrade"),
@@ -472,11 +481,11 @@ def test_gateway_headers_add_forwarding_and_keep_client_headers() -> None:
     assert as_dict["X-Forwarded-Proto"] == "http"
     assert as_dict["X-Amzn-Trace-Id"] == "Root=1-abc"
     assert {name.lower() for name in as_dict}.isdisjoint({"connection", "upgrade"})
-    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", core.trace_id(1764000000.0))
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", events.trace_id(1764000000.0))
 
 
 def test_single_and_multi_value_forms() -> None:
     """Single-value forms keep the last value; multi-value forms keep all, in order."""
-    single, multi = core.single_and_multi([("a", "1"), ("b", "x"), ("a", "2")])
+    single, multi = events.single_and_multi([("a", "1"), ("b", "x"), ("a", "2")])
     assert single == {"a": "2", "b": "x"}
     assert multi == {"a": ["1", "2"], "b": ["x"]}

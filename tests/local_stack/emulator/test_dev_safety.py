@@ -12,7 +12,8 @@ import boto3
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from local_stack.emulator.core import BAD_SIGNATURE, FORBIDDEN, check_signature, host_allowed
+from local_stack.emulator.core.access import BAD_SIGNATURE, check_signature, host_allowed
+from local_stack.emulator.core.management import FORBIDDEN
 from local_stack.stack import Stack, StackOptions, running_stack
 from tests.local_stack.support import management_client, ws_connect
 

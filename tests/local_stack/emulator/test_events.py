@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayWebSocketMessageEventModel,
 )
 
-from local_stack.emulator import core
+from local_stack.emulator.core import close_reasons, events, sockets
 from local_stack.stack import Stack
 from tests.local_stack.support import EventLog, whoami, ws_connect
 
@@ -35,8 +35,10 @@ CONTEXT_FIELDS = {
 
 def built_events() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
     clock = iter([1_764_000_000.0, 1_764_000_000.5, 1_764_000_001.0, 1_764_000_002.0])
-    builder = core.EventBuilder("abc123defg", "prod", lambda: next(clock))
-    registry = core.SocketRegistry(clock=lambda: 1_764_000_000.0, new_id=lambda: "L0SM9cOFvHcCIhw=")
+    builder = events.EventBuilder("abc123defg", "prod", lambda: next(clock))
+    registry = sockets.SocketRegistry(
+        clock=lambda: 1_764_000_000.0, new_id=lambda: "L0SM9cOFvHcCIhw="
+    )
     connection = registry.begin(
         source_ip="192.0.2.1",
         user_agent="Mozilla/5.0",
@@ -52,7 +54,7 @@ def built_events() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict
         connection, "sendmessage", '{"action":"sendmessage"}', request_id="req2", message_id="msg1"
     )
     plain = builder.message(connection, "$default", "not json", request_id="req3", message_id="m2")
-    disconnect = builder.disconnect(connection, core.NO_STATUS, "req4")
+    disconnect = builder.disconnect(connection, close_reasons.NO_STATUS, "req4")
     return connect, message, plain, disconnect
 
 
@@ -85,14 +87,14 @@ def test_built_events_carry_every_field_api_gateway_sends() -> None:
     assert message["requestContext"]["requestTime"] == "24/Nov/2025:16:00:00 +0000"
     assert "messageId" not in connect["requestContext"]
     assert (plain["body"], plain["isBase64Encoded"]) == ("not json", False)
-    assert disconnect["requestContext"]["disconnectReason"] == core.NO_STATUS.reason
+    assert disconnect["requestContext"]["disconnectReason"] == close_reasons.NO_STATUS.reason
 
 
 def test_connect_without_query_string_has_no_query_fields() -> None:
     """Without a query string, the query fields are absent, as in API Gateway."""
-    registry = core.SocketRegistry(clock=lambda: 0.0, new_id=lambda: "x")
+    registry = sockets.SocketRegistry(clock=lambda: 0.0, new_id=lambda: "x")
     connection = registry.begin(source_ip="127.0.0.1", user_agent=None, domain_name="h")
-    event = core.EventBuilder("a", "s", lambda: 0.0).connect(connection, "r")
+    event = events.EventBuilder("a", "s", lambda: 0.0).connect(connection, "r")
     assert "queryStringParameters" not in event
     APIGatewayWebSocketConnectEventModel.model_validate(event)
 

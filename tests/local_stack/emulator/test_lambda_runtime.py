@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from local_stack.emulator.core import EmulatorConfigError, InvocationFailed, InvocationOk
+from local_stack.emulator.core.errors import EmulatorConfigError
+from local_stack.emulator.core.responses import InvocationFailed, InvocationOk
 from local_stack.emulator.lambda_runtime import FunctionSettings, LambdaRuntime
 from tests.local_stack.support import REPO_ROOT
 

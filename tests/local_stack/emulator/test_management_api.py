@@ -14,8 +14,9 @@ import pytest
 from botocore.exceptions import ClientError
 from websockets.exceptions import ConnectionClosed
 
-from local_stack.emulator.core import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, FaultInjection
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.core.faults import FaultInjection
+from local_stack.emulator.core.quotas import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import Stack, running_stack
 from tests.local_stack.support import (
     TEST_ROUTES,

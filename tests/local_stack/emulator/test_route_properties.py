@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from local_stack.emulator.core import RESERVED_ROUTES, RouteSelector, stringify
-from soak.frames import chat_object, deep, hostile_frame, parse
+from local_stack.emulator.core.routes import RESERVED_ROUTES, RouteSelector, stringify
+from soak.strategies import chat_object, deep, hostile_frame, parse
 
 CUSTOM = frozenset({"sendmessage", "history", "ping", "1", "true", "[ping, 2]"})
 WITH_DEFAULT = RouteSelector("$request.body.action", RESERVED_ROUTES | CUSTOM)

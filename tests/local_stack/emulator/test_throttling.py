@@ -14,14 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from websockets.exceptions import InvalidStatus
 
-from local_stack.emulator.core import (
-    EmulatorConfigError,
-    StageThrottling,
-    Throttle,
-    TokenBucket,
-    throttled_frame,
-)
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.core.errors import EmulatorConfigError
+from local_stack.emulator.core.responses import throttled_frame
+from local_stack.emulator.core.throttling import StageThrottling, Throttle, TokenBucket
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import Stack, running_stack
 from tests.local_stack.support import TEST_ROUTES, EventLog, handler_options, wait_until, ws_connect
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from local_stack.emulator.core import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, URL_LIMIT_CHARS
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.core.quotas import FRAME_LIMIT_BYTES, MESSAGE_LIMIT_BYTES, URL_LIMIT_CHARS
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import Stack, running_stack
 from tests.local_stack.support import (
     TEST_ROUTES,

@@ -2,10 +2,10 @@
 
 aiohttp reassembles fragmented messages before the emulator sees them, so the per-frame quota
 (32 KB) and binary frames would pass unseen. ``FrameScreen`` reads the frame headers of the
-client's byte stream first (RFC 6455, section 5.2), asks ``core.judge_client_frame`` about each
-data frame, and passes on only what API Gateway would accept; control frames (close, ping,
-pong) always pass, so the closing handshake still completes. ``encode_message`` writes a
-message as the server frames it: one frame per ``core.fragments`` piece.
+client's byte stream first (RFC 6455, section 5.2), asks ``core.quotas.judge_client_frame``
+about each data frame, and passes on only what API Gateway would accept; control frames (close,
+ping, pong) always pass, so the closing handshake still completes. ``encode_message`` writes a
+message as the server frames it: one frame per ``core.quotas.fragments`` piece.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import struct
 from collections.abc import Callable
 from typing import Final
 
-from local_stack.emulator.core import CloseReason
+from local_stack.emulator.core.close_reasons import CloseReason
 
 CONTINUATION: Final = 0x0
 TEXT: Final = 0x1
@@ -24,7 +24,8 @@ _FIN: Final = 0x80
 _MASKED: Final = 0x80
 
 Judge = Callable[..., CloseReason | None]
-"""``core.judge_client_frame``: ``(*, binary, length, message_before)`` -> a reason or None."""
+"""``core.quotas.judge_client_frame``: ``(*, binary, length, message_before)`` -> a reason or
+None."""
 
 
 def _header_size(head: bytes | bytearray) -> int | None:

@@ -14,7 +14,7 @@ from typing import Any
 from chat.protocol import ACTIONS
 from hypothesis import strategies as st
 
-from local_stack.emulator.core import FRAME_LIMIT_BYTES
+from local_stack.emulator.core.quotas import FRAME_LIMIT_BYTES
 
 ANY_CHAR = st.characters(codec=None, exclude_categories=())
 """Any code point, surrogates included."""

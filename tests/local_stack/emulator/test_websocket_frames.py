@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import struct
 
-from local_stack.emulator import core
-from local_stack.emulator.frames import (
+from local_stack.emulator.core import close_reasons, quotas
+from local_stack.emulator.websocket_frames import (
     BINARY,
     CONTINUATION,
     TEXT,
@@ -34,14 +34,14 @@ def client_frame(payload: bytes, opcode: int, *, fin: bool = True) -> bytes:
 
 
 def screen_bytes(data: bytes, chunk: int) -> tuple[bytes, FrameScreen]:
-    screen = FrameScreen(core.judge_client_frame)
+    screen = FrameScreen(quotas.judge_client_frame)
     passed = b"".join(screen.feed(data[i : i + chunk]) for i in range(0, len(data), chunk))
     return passed, screen
 
 
 def test_frames_within_the_quotas_pass_whole_however_the_bytes_arrive() -> None:
     """Text frames up to 32 KB and fragmented messages up to 128 KB pass byte for byte."""
-    limit = core.FRAME_LIMIT_BYTES
+    limit = quotas.FRAME_LIMIT_BYTES
     stream = client_frame(b"x" * limit, TEXT) + b"".join(
         client_frame(b"y" * limit, TEXT if i == 0 else CONTINUATION, fin=i == 3) for i in range(4)
     )
@@ -58,27 +58,27 @@ def test_an_oversized_frame_is_dropped_with_what_follows_but_control_frames_pass
     close = client_frame(struct.pack("!H", 1000), CLOSE)
     stream = (
         before
-        + client_frame(b"z" * (core.FRAME_LIMIT_BYTES + 1), TEXT)
+        + client_frame(b"z" * (quotas.FRAME_LIMIT_BYTES + 1), TEXT)
         + client_frame(b"later", TEXT)
         + close
     )
     passed, screen = screen_bytes(stream, 1000)
     assert passed == before + close
-    assert screen.violation == core.MESSAGE_TOO_BIG
+    assert screen.violation == close_reasons.MESSAGE_TOO_BIG
 
 
 def test_a_message_over_128_kb_and_a_binary_frame_are_refused() -> None:
     """The fragment that takes a message past 128 KB is refused with 1009; a binary frame with
     1003."""
-    limit = core.FRAME_LIMIT_BYTES
+    limit = quotas.FRAME_LIMIT_BYTES
     fragments = [client_frame(b"y" * limit, TEXT, fin=False)]
     fragments += [client_frame(b"y" * limit, CONTINUATION, fin=False) for _ in range(3)]
     fragments.append(client_frame(b"y", CONTINUATION))
     passed, screen = screen_bytes(b"".join(fragments), 65536)
     assert passed == b"".join(fragments[:4])
-    assert screen.violation == core.MESSAGE_TOO_BIG
+    assert screen.violation == close_reasons.MESSAGE_TOO_BIG
     passed, screen = screen_bytes(client_frame(b"\x00", BINARY), 3)
-    assert (passed, screen.violation) == (b"", core.UNSUPPORTED_DATA)
+    assert (passed, screen.violation) == (b"", close_reasons.UNSUPPORTED_DATA)
 
 
 def test_messages_are_encoded_as_one_text_frame_then_continuations() -> None:
