@@ -30,8 +30,9 @@ from .ids import UlidGenerator, guest_name, now_ms
 
 if TYPE_CHECKING:  # gateway is loaded by the first post (see _senders_on_first_post)
     from .frames import Direction
-    from .gateway import Sender, SenderPool
+    from .gateway import Sender
     from .messages import Added, HistoryRead, MessageStore, StoredMessage
+    from .signed_sender import SenderPool
 
 # Everything build_runtime reads, directly or through botocore's endpoint and region resolution.
 RUNTIME_ENV: Final = (
@@ -134,7 +135,8 @@ def _senders_on_first_post(session: Any, region: str, concurrency: int) -> Calla
     def sender_for(endpoint_url: str) -> Sender:
         with lock:
             if not pools:
-                from .gateway import SenderPool, session_credentials  # noqa: PLC0415
+                from .signed_sender import SenderPool  # noqa: PLC0415
+                from .sigv4 import session_credentials  # noqa: PLC0415
 
                 credentials = session_credentials(session)
                 pools.append(SenderPool.signing(credentials, region, concurrency=concurrency))

@@ -18,7 +18,7 @@ from chat.errors import (
     PayloadTooLarge,
     RetryableDeliveryError,
 )
-from chat.gateway import SignedHttpSender
+from chat.signed_sender import SignedHttpSender
 
 from tests.backend.conftest import Logs
 from tests.backend.fakes import MemoryStore, RecordingSender

@@ -616,7 +616,9 @@ def test_a_first_connect_loads_no_fan_out_frames_or_messages() -> None:
     unneeded = {
         "chat.broadcast",
         "chat.frames",
+        "chat.flight",
         "chat.gateway",
+        "chat.http_answers",
         "chat.messages",
         "chat.presence",
         "chat.protocol",

@@ -28,13 +28,10 @@ from chat.errors import (
     PayloadTooLarge,
     RetryableDeliveryError,
 )
-from chat.gateway import (
-    SignedHttpSender,
-    SigV4Signer,
-    classify,
-    parse_answer,
-    session_credentials,
-)
+from chat.gateway import classify
+from chat.http_answers import parse_answer
+from chat.signed_sender import SignedHttpSender
+from chat.sigv4 import SigV4Signer, session_credentials
 
 from bench.boto3_sender import ManagementApiSender, client_config
 from bench.tls import local_certificate
