@@ -16,46 +16,28 @@ import selectors
 import socket
 import ssl
 import time
-from enum import Enum
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from typing import cast
 
 from .connections import ConnectionId
 from .errors import DeliveryFailed, RetryableDeliveryError
 from .gateway import POST_TO_CONNECTION, classify
 from .http_answers import parse_answer
+from .links import Link, LinkPool, LinkState
 
-if TYPE_CHECKING:
-    from .signed_sender import SignedHttpSender
-
-
-class LinkState(Enum):
-    CONNECTING = "connecting"  # TCP connect in progress
-    HANDSHAKE = "handshake"  # TLS handshake in progress
-    BUSY = "busy"  # request written (or being written), answer awaited
-    IDLE = "idle"  # keep-alive, in the pool
-
-
-class Link:
-    """One keep-alive connection, non-blocking, registered with the sender's selector."""
-
-    __slots__ = ("buffer", "connection_id", "expires", "out", "sock", "state", "ticket")
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.state = LinkState.CONNECTING
-        self.ticket = -1
-        self.connection_id = ConnectionId("")
-        self.out = b""  # request bytes not yet written
-        self.buffer = b""  # answer bytes read so far
-        self.expires = 0.0  # monotonic time the current step times out
+# Builds a call's request bytes: (connection id, body, HTTP method) -> head and body. Raises a
+# ``DeliveryFailed`` when it cannot (no credentials).
+RequestBuilder = Callable[[ConnectionId, bytes, str], bytes]
 
 
 class SelectorFlight:
-    """``Flight`` over a ``SignedHttpSender``'s links; ``land`` returns them to its pool."""
+    """``Flight`` over the links of a ``LinkPool``, each call's bytes made by ``request``;
+    ``land`` returns the idle links to the pool."""
 
-    def __init__(self, sender: SignedHttpSender, selector: selectors.BaseSelector) -> None:
-        self._sender = sender
-        self._selector = selector
+    def __init__(self, links: LinkPool, request: RequestBuilder) -> None:
+        self._links = links
+        self._request = request
+        self._selector = links.selector
         self._busy: dict[Link, None] = {}  # ordered: the oldest step times out first
         self._finished: list[tuple[int, DeliveryFailed | None]] = []
         self._tickets = itertools.count()
@@ -70,11 +52,8 @@ class SelectorFlight:
     ) -> int:
         ticket = next(self._tickets)
         try:
-            request = self._sender.request(connection_id, data, method)
-            link = self._sender._idle.pop() if self._sender._idle else None
-            if link is None:
-                link = self._sender._connect(self._selector)
-                link.expires = time.monotonic() + self._sender._connect_timeout
+            request = self._request(connection_id, data, method)
+            link = self._links.take() or self._links.open()
         except DeliveryFailed as error:
             self._finished.append((ticket, error))
             return ticket
@@ -87,7 +66,7 @@ class SelectorFlight:
         self._busy[link] = None
         if link.state is LinkState.IDLE:
             link.state = LinkState.BUSY
-            link.expires = time.monotonic() + self._sender._read_timeout
+            link.expires = time.monotonic() + self._links.read_timeout
             self._write(link)
         return ticket
 
@@ -111,10 +90,8 @@ class SelectorFlight:
         """Close what is still in flight; keep at most ``pool_size`` idle links."""
         for link in list(self._busy):
             self._busy.pop(link)
-            self._sender._discard(link)
-        idle = self._sender._idle
-        while len(idle) > self._sender._pool_size:
-            self._sender._discard(idle.pop(0))
+            self._links.discard(link)
+        self._links.trim()
 
     # --- events ---
 
@@ -144,32 +121,21 @@ class SelectorFlight:
             data = b""
         # End of stream, or bytes nobody asked for: either way the link is not reusable.
         del data
-        self._sender._idle.remove(link)
-        self._sender._discard(link)
+        self._links.discard(link)
 
     def _connected(self, link: Link) -> None:
         status = link.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if status:
             self._fail(link, type(OSError(status, os.strerror(status))).__name__)
             return
-        if not self._sender._https:
+        if not self._links.https:
             self._sending(link)
             return
-        self._selector.unregister(link.sock)
         try:
-            link.sock = self._sender._context().wrap_socket(
-                link.sock,
-                server_hostname=self._sender._address[0],
-                do_handshake_on_connect=False,
-            )
+            self._links.start_tls(link)
         except (OSError, ValueError) as error:
-            link.sock.close()
-            self._busy.pop(link)
-            self._finished.append(
-                (link.ticket, RetryableDeliveryError(link.connection_id, type(error).__name__))
-            )
+            self._fail(link, type(error).__name__)
             return
-        self._selector.register(link.sock, selectors.EVENT_READ, link)
         link.state = LinkState.HANDSHAKE
         self._handshake(link)
 
@@ -190,7 +156,7 @@ class SelectorFlight:
 
     def _sending(self, link: Link) -> None:
         link.state = LinkState.BUSY
-        link.expires = time.monotonic() + self._sender._read_timeout
+        link.expires = time.monotonic() + self._links.read_timeout
         self._selector.modify(link.sock, selectors.EVENT_READ, link)
         self._write(link)
 
@@ -236,10 +202,9 @@ class SelectorFlight:
         ticket, connection_id = link.ticket, link.connection_id
         status, code, will_close = answer
         if will_close:
-            self._sender._discard(link)
+            self._links.discard(link)
         else:
-            link.state, link.buffer, link.ticket = LinkState.IDLE, b"", -1
-            self._sender._idle.append(link)
+            self._links.keep(link)
         if 200 <= status < 300:
             self._finished.append((ticket, None))
         else:
@@ -248,5 +213,5 @@ class SelectorFlight:
     def _fail(self, link: Link, reason: str) -> None:
         """The link broke or timed out: discard it, the post is retryable (never resent here)."""
         self._busy.pop(link, None)
-        self._sender._discard(link)
+        self._links.discard(link)
         self._finished.append((link.ticket, RetryableDeliveryError(link.connection_id, reason)))

@@ -10,10 +10,6 @@ let one dead socket eat a whole invocation.
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
-import selectors
-import socket
 import ssl
 import threading
 import time
@@ -34,8 +30,9 @@ from .errors import (
     DeliveryForbidden,
     RetryableDeliveryError,
 )
-from .flight import Link, SelectorFlight
+from .flight import SelectorFlight
 from .gateway import DELETE_CONNECTION, POST_TO_CONNECTION, Flight, Sender
+from .links import LinkPool
 from .sigv4 import FrozenCredentials, SigV4Signer, canonical_uri, host_header, session_credentials
 
 CONNECT_TIMEOUT_SECONDS: Final = 1.5
@@ -78,24 +75,23 @@ class SignedHttpSender:
                 f"https://{{api}}.execute-api.{{region}}.amazonaws.com/{{stage}}, "
                 f"got {endpoint_url!r}"
             )
-        self._https = parts.scheme == "https"
-        self._address = (parts.hostname, port or (443 if self._https else 80))
+        https = parts.scheme == "https"
         self._prefix = f"{parts.path}/@connections/"
         self._canonical_prefix = canonical_uri(self._prefix)
         self._signer = SigV4Signer(
             host_header(parts.scheme, parts.hostname, port), region, credentials, clock=clock
         )
-        self._pool_size = max(1, pool_size)
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
-        self._idle: list[Link] = []
+        self.links = LinkPool(
+            parts.hostname,
+            port or (443 if https else 80),
+            https=https,
+            size=pool_size,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            ssl_context=ssl_context,
+        )
+        """The keep-alive connections (the tests and the benchmark read ``opened``, ``idle``)."""
         self._lock = threading.Lock()  # one flight at a time
-        self._selector: selectors.BaseSelector | None = None
-        self._ssl_context = ssl_context
-        if self._https:
-            self._context()  # before any connection: a bad CA bundle shows at once
-        self.opened = 0
-        """TCP connections opened so far (the tests and the benchmark read it)."""
 
     def post(self, connection_id: ConnectionId, data: bytes) -> None:
         """POST ``data`` to ``@connections/{connection_id}``; failures raise ``DeliveryFailed``s."""
@@ -115,13 +111,16 @@ class SignedHttpSender:
         if error is not None:
             raise error
 
+    @property
+    def opened(self) -> int:
+        """TCP connections opened so far."""
+        return self.links.opened
+
     @contextlib.contextmanager
     def flight(self) -> Iterator[Flight]:
         """Posts in flight together from this thread; one flight at a time per sender."""
         with self._lock:
-            if self._selector is None:
-                self._selector = selectors.DefaultSelector()
-            flight = SelectorFlight(self, self._selector)
+            flight = SelectorFlight(self.links, self.request)
             try:
                 yield flight
             finally:
@@ -130,9 +129,7 @@ class SignedHttpSender:
     def close(self) -> None:
         """Close the idle connections (posts still work afterwards: they open new ones)."""
         with self._lock:
-            idle, self._idle = self._idle, []
-            for link in idle:
-                self._discard(link)
+            self.links.close()
 
     def request(
         self, connection_id: ConnectionId, data: bytes, method: str = POST_TO_CONNECTION
@@ -160,38 +157,6 @@ class SignedHttpSender:
             f"{method} {self._prefix}{label} HTTP/1.1\r\n{head}"
             f"User-Agent: {USER_AGENT}\r\nContent-Length: {len(data)}\r\n\r\n"
         ).encode() + data
-
-    def _context(self) -> ssl.SSLContext:
-        # One context per endpoint: loading the CA bundle per connection would cost milliseconds.
-        if self._ssl_context is None:
-            self._ssl_context = ssl.create_default_context()
-        return self._ssl_context
-
-    def _connect(self, selector: selectors.BaseSelector) -> Link:
-        """A new link whose TCP connect has started (raises ``OSError`` if it cannot)."""
-        host, port = self._address
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        sock = socket.socket(family, kind, proto)
-        self.opened += 1
-        try:
-            sock.setblocking(False)
-            # The request goes in one send; no Nagle wait if a big one is split.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            status = sock.connect_ex(address)
-            if status not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
-                raise OSError(status, os.strerror(status))
-        except OSError:
-            sock.close()
-            raise
-        link = Link(sock)
-        selector.register(sock, selectors.EVENT_WRITE, link)
-        return link
-
-    def _discard(self, link: Link) -> None:
-        if self._selector is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self._selector.unregister(link.sock)
-        link.sock.close()
 
 
 class SenderPool:

@@ -619,6 +619,7 @@ def test_a_first_connect_loads_no_fan_out_frames_or_messages() -> None:
         "chat.flight",
         "chat.gateway",
         "chat.http_answers",
+        "chat.links",
         "chat.messages",
         "chat.presence",
         "chat.protocol",
