@@ -27,12 +27,11 @@ use_backend()
 from chat.config import FALLBACK_REGION  # noqa: E402
 from chat.connections import ConnectionId  # noqa: E402
 from chat.errors import DeliveryFailed, DeliveryForbidden, RetryableDeliveryError  # noqa: E402
-from chat.gateway import (  # noqa: E402
+from chat.gateway import Sender, classify  # noqa: E402
+from chat.signed_sender import (  # noqa: E402
     CONNECT_TIMEOUT_SECONDS,
     READ_TIMEOUT_SECONDS,
-    Sender,
     SenderPool,
-    classify,
 )
 
 

@@ -53,6 +53,7 @@ from bench.aws import DUMMY_CREDENTIALS, ISOLATION, REGION
 from bench.measure import Target, median
 from bench.paths import BACKEND, LAMBDA_ZIP, use_backend
 from local_stack.dynamodb import MotoServer, create_table
+from scripts.build_lambda import PACKAGE, SHARED_PACKAGES
 
 use_backend()
 
@@ -203,10 +204,13 @@ def _code_dirs() -> Iterator[tuple[Path, Path, str]]:
             bytecode = any(name.endswith(".pyc") for name in names)
             origin = f"{LAMBDA_ZIP.relative_to(LAMBDA_ZIP.parents[1])} (extracted)"
         else:
-            shutil.copytree(
-                BACKEND / "chat", sources / "chat", ignore=shutil.ignore_patterns("__pycache__")
-            )
-            origin = "backend/chat (copied; build/lambda.zip not built)"
+            for package in (PACKAGE, *SHARED_PACKAGES):
+                shutil.copytree(
+                    BACKEND / package,
+                    sources / package,
+                    ignore=shutil.ignore_patterns("__pycache__"),
+                )
+            origin = "backend/chat and its shared packages (copied; build/lambda.zip not built)"
         task = sources
         if bytecode:
             task = Path(tmp) / "task"

@@ -72,7 +72,8 @@ from chat.config import DEFAULT_FANOUT_CONCURRENCY, MAX_ROOM_MAX_MEMBERS, EnvVar
 from chat.connections import ConnectionId  # noqa: E402
 from chat.delivery import BroadcastStats  # noqa: E402
 from chat.frames import message_frame  # noqa: E402
-from chat.gateway import Sender, SenderPool  # noqa: E402
+from chat.gateway import Sender  # noqa: E402
+from chat.signed_sender import SenderPool  # noqa: E402
 
 NAME: Final = "fanout"
 _DELIVERY_TIMEOUT_S: Final = 60.0

@@ -1,6 +1,6 @@
 """Benchmark 3, read cost: what one broadcast reads from DynamoDB, against a Scan.
 
-Two tables in moto's DynamoDB (the schema of ``local_stack.dynamodb.TABLE_SCHEMA``), of
+Two tables in moto's DynamoDB (the schema of ``chat.connections.TABLE_SCHEMA``), of
 ``small_table`` and ``large_table`` connections, each holding a room of ``room_size`` (the other
 connections are in rooms of the same size). Per broadcast:
 

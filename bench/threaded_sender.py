@@ -25,19 +25,14 @@ use_backend()
 from chat.config import FALLBACK_REGION  # noqa: E402
 from chat.connections import ConnectionId  # noqa: E402
 from chat.errors import RetryableDeliveryError  # noqa: E402
-from chat.gateway import (  # noqa: E402
+from chat.gateway import DELETE_CONNECTION, POST_TO_CONNECTION, classify  # noqa: E402
+from chat.signed_sender import (  # noqa: E402
     CONNECT_TIMEOUT_SECONDS,
-    DELETE_CONNECTION,
-    POST_TO_CONNECTION,
     READ_TIMEOUT_SECONDS,
     USER_AGENT,
     SenderPool,
-    SigV4Signer,
-    canonical_uri,
-    classify,
-    host_header,
-    session_credentials,
 )
+from chat.sigv4 import SigV4Signer, canonical_uri, host_header, session_credentials  # noqa: E402
 
 
 class ThreadedHttpSender:

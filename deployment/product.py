@@ -5,8 +5,8 @@ defines them (one definition per fact; see docs/internals.md, "Contracts").
 - the environment variables the function reads: ``chat.runtime.RUNTIME_ENV``. The names the
   rehearsal sets or checks are looked up there when this module is imported, so a renamed
   variable fails loudly (``ContractError``) instead of being checked under its old name;
-- the tables: ``local_stack.dynamodb`` (``TABLE_SCHEMA``, ``TTL_ATTRIBUTE``),
-  ``chat.connections.ROOM_INDEX``, ``chat.messages.TABLE_SCHEMA``;
+- the tables: ``chat.connections`` (``TABLE_SCHEMA``, ``TTL_ATTRIBUTE``,
+  ``ROOM_INDEX``), ``chat.messages.TABLE_SCHEMA``;
 - sign-in (issue #17): the chat's modes (``chat.config.AuthMode``) and subprotocol
   (``chat.events.SUBPROTOCOL``); the authorizer's variables (``authorizer.config.EnvVar``)
   and the display name it gives a token's user under its name claim and uniqueness
@@ -26,12 +26,10 @@ from authorizer.config import AuthSettings as AuthorizerSettings
 from authorizer.config import EnvVar as AuthorizerEnvVar
 from authorizer.names import display_name
 from chat.config import DEFAULT_MAX_MESSAGE_CHARS, AuthMode
-from chat.connections import ROOM_INDEX
+from chat.connections import ROOM_INDEX, TABLE_SCHEMA, TTL_ATTRIBUTE
 from chat.events import SUBPROTOCOL
 from chat.messages import TABLE_SCHEMA as MESSAGES_TABLE_SCHEMA
 from chat.runtime import RUNTIME_ENV
-
-from local_stack.dynamodb import TABLE_SCHEMA, TTL_ATTRIBUTE
 
 __all__ = [
     "AUTHORIZER_VARIABLES",

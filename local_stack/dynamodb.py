@@ -1,11 +1,9 @@
-"""The connections table and a local DynamoDB to hold it.
+"""The chat's tables in a local DynamoDB.
 
-``TABLE_SCHEMA`` is the table of docs/internals.md as ``create_table`` arguments (all but
-``TableName``); a Terraform test proves ``terraform/`` creates the same keys, index and
-projection, so the local stack and AWS cannot drift apart.
-
-The names in it (attributes, key, index, TTL attribute) are ``chat.connections``'s, the module
-that reads and writes the table: one definition for the backend, the local stack and the tests.
+The schemas are the product's, defined beside the code that reads and writes each table:
+``chat.connections.TABLE_SCHEMA`` (the connections table of docs/internals.md; a Terraform test
+proves ``terraform/`` creates the same keys, index and projection) and
+``chat.messages.TABLE_SCHEMA``.
 
 ``MotoServer`` (``local_stack.moto_server``: moto's server in a child process on a free port of
 127.0.0.1) holds the table locally: ``with MotoServer() as db: db.endpoint``.
@@ -14,47 +12,19 @@ that reads and writes the table: one definition for the backend, the local stack
 from __future__ import annotations
 
 import copy
-from typing import Any, Final
+from typing import Any
 
-from chat.connections import (
-    CONNECTION_ID_ATTRIBUTE,
-    ROOM_ATTRIBUTE,
-    ROOM_INDEX,
-    ROOM_INDEX_ATTRIBUTES,
-    TTL_ATTRIBUTE,
-)
+from chat.connections import TABLE_SCHEMA, TTL_ATTRIBUTE
 
 from local_stack.emulator.lambda_runtime import DUMMY_CREDENTIALS
 from local_stack.moto_server import MotoServer
 
 __all__ = [
-    "TABLE_SCHEMA",
     "TTL_ATTRIBUTE",
     "MotoServer",
     "create_table",
     "dynamodb_client",
 ]
-
-
-TABLE_SCHEMA: Final[dict[str, Any]] = {
-    "AttributeDefinitions": [
-        {"AttributeName": CONNECTION_ID_ATTRIBUTE, "AttributeType": "S"},
-        {"AttributeName": ROOM_ATTRIBUTE, "AttributeType": "S"},
-    ],
-    "KeySchema": [{"AttributeName": CONNECTION_ID_ATTRIBUTE, "KeyType": "HASH"}],
-    "BillingMode": "PAY_PER_REQUEST",
-    "GlobalSecondaryIndexes": [
-        {
-            "IndexName": ROOM_INDEX,
-            "KeySchema": [{"AttributeName": ROOM_ATTRIBUTE, "KeyType": "HASH"}],
-            "Projection": {
-                "ProjectionType": "INCLUDE",
-                "NonKeyAttributes": list(ROOM_INDEX_ATTRIBUTES),
-            },
-        }
-    ],
-}
-"""``create_table`` keyword arguments for the connections table, except ``TableName``."""
 
 
 def dynamodb_client(endpoint: str, region: str) -> Any:

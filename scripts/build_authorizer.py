@@ -1,6 +1,7 @@
 """Build the authorizer Lambda's package, build/authorizer.zip, reproducibly.
 
-The zip holds ``backend/authorizer/**/*.py`` and its dependencies (PyJWT, cryptography and what
+The zip holds ``backend/authorizer/**/*.py``, the packages both functions share
+(``build_lambda.SHARED_PACKAGES``) and its dependencies (PyJWT, cryptography and what
 they need), installed from wheels for the Lambda's platform, not this machine's: CPython 3.13
 on manylinux aarch64 (the function is python3.13 on arm64). The versions and every file's
 SHA-256 are pinned in requirements-authorizer.txt, so pip refuses any other wheel.
@@ -34,6 +35,7 @@ from typing import Final
 from scripts.build_lambda import (
     ROOT,
     code_sha256,
+    function_files,
     package_files,
     with_runtime_bytecode,
     write_zip,
@@ -125,9 +127,9 @@ def build(
 
     ``source`` is the folder holding the ``authorizer`` package (backend/ in the repository).
     """
-    sources = package_files(source, PACKAGE)
-    if not sources:
+    if not package_files(source, PACKAGE):
         raise BuildError(f"{source / PACKAGE} holds no Python files: there is no authorizer")
+    sources = function_files(source, PACKAGE)
     with tempfile.TemporaryDirectory(prefix="awsome-authorizer-") as tmp:
         target = Path(tmp) / "site-packages"
         install_dependencies(target, requirements, wheel_cache)

@@ -1,4 +1,4 @@
-"""Build the Lambda deployment package reproducibly.
+"""Build the Lambda deployment package reproducibly: the ``chat`` package and the shared ones.
 
 Same source, same bytes: entries are sorted, every timestamp is fixed to
 1980-01-01 (the zip epoch) and permissions are normalised, so the archive's
@@ -25,6 +25,9 @@ from scripts import runtime_bytecode
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "backend"
 PACKAGE = "chat"
+# Packages under backend/ that every function's zip carries beside its own package (code both
+# functions run, defined once: the JSON log lines).
+SHARED_PACKAGES = ("lambda_logs",)
 DEFAULT_OUTPUT = ROOT / "build" / "lambda.zip"
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -36,6 +39,15 @@ def package_files(source: Path = SOURCE, package: str = PACKAGE) -> list[Path]:
         for path in (source / package).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix == ".py"
     ]
+    return sorted(files, key=lambda p: p.as_posix())
+
+
+def function_files(source: Path, package: str) -> list[Path]:
+    """The ``.py`` files of a function's zip: its ``package`` and the ``SHARED_PACKAGES``,
+    relative to ``source``, sorted."""
+    files = package_files(source, package)
+    for shared in SHARED_PACKAGES:
+        files += package_files(source, shared)
     return sorted(files, key=lambda p: p.as_posix())
 
 
@@ -99,7 +111,9 @@ def build(
 ) -> Path:
     """Write the zip to ``output`` and return its path; with ``bytecode``, the runtime's
     ``.pyc`` of every module too, when this machine can make them (a warning otherwise)."""
-    files: dict[str, Path | bytes] = {rel.as_posix(): source / rel for rel in package_files(source)}
+    files: dict[str, Path | bytes] = {
+        rel.as_posix(): source / rel for rel in function_files(source, PACKAGE)
+    }
     if bytecode:
         files = with_runtime_bytecode(files, output.name, bytecode_store)
     return write_zip(output, files)

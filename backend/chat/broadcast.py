@@ -44,11 +44,10 @@ from .errors import (
     PayloadTooLarge,
     RetryableDeliveryError,
 )
+from .gateway import Flight, MultiplexingSender, Sender
 
-if TYPE_CHECKING:  # gateway is loaded by the first post (see broadcast), not by this import
+if TYPE_CHECKING:
     from concurrent.futures import Future
-
-    from .gateway import Flight, MultiplexingSender, Sender
 
 log = logging.getLogger("chat.broadcast")
 
@@ -163,10 +162,6 @@ def broadcast(
     # The second recipient is read before anything is posted: the store's Query runs then
     # (the sender's own copy comes first and must not arrive before the room has been read).
     second = next(iterator, None)
-    # Imported here: $connect, the usual first event of a cold start, posts nothing and so
-    # never loads gateway, the package's largest module.
-    from .gateway import MultiplexingSender  # noqa: PLC0415
-
     if isinstance(sender, MultiplexingSender):
         # One thread, every post in flight on a selector: no thread switch, no executor.
         dispatcher = _Dispatcher(courier, policy, deadline, concurrency=max(1, concurrency))

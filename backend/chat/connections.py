@@ -52,8 +52,8 @@ if TYPE_CHECKING:
 
 ConnectionId = NewType("ConnectionId", str)
 
-# The table's names (docs/internals.md, "The connections table"): the local stack's schema
-# (local_stack.dynamodb.TABLE_SCHEMA) and the tests are built from these.
+# The table's names (docs/internals.md, "The connections table"): its schema (TABLE_SCHEMA,
+# below) and the tests are built from these.
 CONNECTION_ID_ATTRIBUTE: Final = "connectionId"
 """The table's hash key (S)."""
 ROOM_ATTRIBUTE: Final = "room"
@@ -87,6 +87,27 @@ ROOM_INDEX_ATTRIBUTES: Final = (
 )
 """What ``ROOM_INDEX`` projects besides the keys: expiry for the fan-out, names and connect
 times for the member list."""
+# The table as ``create_table`` arguments: what the local stack and the tests create, and what
+# a Terraform test and the rehearsal hold terraform/dynamodb.tf to.
+TABLE_SCHEMA: Final[dict[str, Any]] = {
+    "AttributeDefinitions": [
+        {"AttributeName": CONNECTION_ID_ATTRIBUTE, "AttributeType": "S"},
+        {"AttributeName": ROOM_ATTRIBUTE, "AttributeType": "S"},
+    ],
+    "KeySchema": [{"AttributeName": CONNECTION_ID_ATTRIBUTE, "KeyType": "HASH"}],
+    "BillingMode": "PAY_PER_REQUEST",
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": ROOM_INDEX,
+            "KeySchema": [{"AttributeName": ROOM_ATTRIBUTE, "KeyType": "HASH"}],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": list(ROOM_INDEX_ATTRIBUTES),
+            },
+        }
+    ],
+}
+"""``create_table`` keyword arguments for the connections table, except ``TableName``."""
 
 
 @dataclass(frozen=True, slots=True)

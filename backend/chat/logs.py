@@ -1,10 +1,4 @@
-"""Structured logs: one JSON object per line on standard output, which CloudWatch Logs keeps.
-
-The line's keys follow Lambda's JSON log format, so the function's application log level
-filters these lines like the runtime's own (Lambda, "Log-level filtering"): ``level`` in
-Lambda's names (``WARN``, not Python's ``WARNING``) and ``timestamp`` in RFC 3339, the key
-the Python runtime writes. The lines are written to stdout by this module's own handler and do
-not propagate to the runtime's, so each record is written once.
+"""The chat's structured logs: ``lambda_logs``' JSON lines under the ``chat`` logger.
 
 Callers log through ``logging.getLogger("chat...")`` and pass their fields as
 ``extra={"fields": {...}}``. Fields are ids, counts and machine words only: never message text,
@@ -13,48 +7,17 @@ names, rooms or AWS error text that could echo them.
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
-import time
-from typing import Any, Final
+from typing import Final
+
+import lambda_logs
+from lambda_logs import JsonFormatter
+
+__all__ = ["LOGGER_NAME", "JsonFormatter", "configure"]
 
 LOGGER_NAME: Final = "chat"
-
-# Python's level names that Lambda spells differently (its levels: TRACE, DEBUG, INFO, WARN,
-# ERROR, FATAL); a level Lambda does not know would be filed as INFO.
-LAMBDA_LEVELS: Final = {"WARNING": "WARN", "CRITICAL": "FATAL"}
-
-
-class JsonFormatter(logging.Formatter):
-    """Formats a record as one line of JSON: timestamp, level, logger, message and its fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        """Render ``record`` (and its exception, if any) as a single JSON line."""
-        line: dict[str, Any] = {
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": LAMBDA_LEVELS.get(record.levelname, record.levelname),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        fields = getattr(record, "fields", None)
-        if isinstance(fields, dict):
-            line.update(fields)
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, separators=(",", ":"))
 
 
 def configure() -> logging.Logger:
     """Give the ``chat`` logger one JSON handler on stdout (idempotent) and return it."""
-    logger = logging.getLogger(LOGGER_NAME)
-    if not any(getattr(handler, "_chat_json", False) for handler in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(JsonFormatter())
-        handler._chat_json = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        # The Lambda runtime's root handler would print every line a second time, as text.
-        logger.propagate = False
-    return logger
+    return lambda_logs.configure(LOGGER_NAME)

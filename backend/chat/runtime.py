@@ -1,7 +1,7 @@
 """Wiring: the settings and AWS clients one container reuses across invocations.
 
-The only AWS client is DynamoDB's; ``@connections`` posts go through ``gateway``'s signed HTTP
-sender, which borrows the session's credentials and region (no second client to create at cold
+The only AWS client is DynamoDB's; ``@connections`` posts go through ``signed_sender``'s signed
+HTTP sender, which borrows the session's credentials and region (no second client to create at cold
 start). The session is botocore's, not boto3's: a boto3 client is this same botocore client, but
 ``import boto3`` also imports s3transfer (and through it multiprocessing) and boto3's resource
 layer, which the function never uses and every cold start would pay for (``docs/performance.md``,
@@ -28,10 +28,11 @@ from .connections import ConnectionStore, DynamoConnectionStore
 from .delivery import DEFAULT_POLICY, RetryPolicy
 from .ids import UlidGenerator, guest_name, now_ms
 
-if TYPE_CHECKING:  # gateway is loaded by the first post (see _senders_on_first_post)
+if TYPE_CHECKING:  # the sender is loaded by the first post (see _senders_on_first_post)
     from .frames import Direction
-    from .gateway import Sender, SenderPool
+    from .gateway import Sender
     from .messages import Added, HistoryRead, MessageStore, StoredMessage
+    from .signed_sender import SenderPool
 
 # Everything build_runtime reads, directly or through botocore's endpoint and region resolution.
 RUNTIME_ENV: Final = (
@@ -127,14 +128,15 @@ class _MessagesOnFirstUse:
 def _senders_on_first_post(session: Any, region: str, concurrency: int) -> Callable[[str], Sender]:
     """``sender_for`` of a ``SenderPool`` signing with ``session``'s credentials, the pool made
     by the first call: ``$connect``, the usual first event of a cold start, posts nothing, so it
-    never loads ``gateway``, the package's largest module."""
+    never loads the sender (``signed_sender``, ``sigv4``, ``flight``, ``links``)."""
     pools: list[SenderPool] = []
     lock = threading.Lock()
 
     def sender_for(endpoint_url: str) -> Sender:
         with lock:
             if not pools:
-                from .gateway import SenderPool, session_credentials  # noqa: PLC0415
+                from .signed_sender import SenderPool  # noqa: PLC0415
+                from .sigv4 import session_credentials  # noqa: PLC0415
 
                 credentials = session_credentials(session)
                 pools.append(SenderPool.signing(credentials, region, concurrency=concurrency))

@@ -12,11 +12,11 @@ from typing import Any
 import boto3
 import pytest
 from chat.config import EnvVar
+from chat.connections import TABLE_SCHEMA
 from chat.logs import LOGGER_NAME, JsonFormatter
 from chat.messages import TABLE_SCHEMA as MESSAGES_TABLE_SCHEMA
 from moto import mock_aws
 
-from local_stack.dynamodb import TABLE_SCHEMA
 from tests.backend.management_api_server import ManagementApiServer
 
 EVENTS = Path(__file__).parent / "events"

@@ -60,6 +60,13 @@ class ManagementApiServer:
         self.accepted = 0
         """TCP connections accepted so far."""
         self.hang_s = 1.0
+        self.latency_s = 0.0
+        """How long every POST waits before it is answered (to hold posts in flight)."""
+        self.arrivals: dict[str, list[float]] = defaultdict(list)
+        """When each connection's POSTs arrived (``time.monotonic``), in order."""
+        self.max_concurrent = 0
+        """The most POSTs the server was handling at once."""
+        self._concurrent = 0
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -106,7 +113,17 @@ class ManagementApiServer:
     def _answer(self, connection_id: str, body: bytes, recorded: Recorded) -> int:
         with self._lock:
             self.log.append(recorded)
+            self.arrivals[connection_id].append(time.monotonic())
             self.requests[connection_id] += 1
+            self._concurrent += 1
+            self.max_concurrent = max(self.max_concurrent, self._concurrent)
+        try:
+            if self.latency_s:
+                time.sleep(self.latency_s)
+        finally:
+            with self._lock:
+                self._concurrent -= 1
+        with self._lock:
             steps = self.script.get(connection_id)
             status = steps.pop(0) if steps else 200
             if status == 200:

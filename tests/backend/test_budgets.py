@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from chat.connections import CONNECTION_ID_ATTRIBUTE, TTL_ATTRIBUTE, DynamoConnectionStore
 from chat.errors import ConnectionGone, DeliveryForbidden
-from chat.gateway import parse_answer
+from chat.http_answers import parse_answer
 from chat.ratelimit import Budget
 from chat.shared_rates import (
     ROOM_MESSAGES,

@@ -18,11 +18,8 @@ from chat.errors import (
     DeliveryForbidden,
     RetryableDeliveryError,
 )
-from chat.gateway import (
-    Sender,
-    SenderPool,
-    SignedHttpSender,
-)
+from chat.gateway import Sender
+from chat.signed_sender import SenderPool, SignedHttpSender
 
 from bench.boto3_sender import ManagementApiSender, boto3_pool
 from tests.backend.fakes import ERROR_STATUSES

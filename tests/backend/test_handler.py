@@ -616,7 +616,10 @@ def test_a_first_connect_loads_no_fan_out_frames_or_messages() -> None:
     unneeded = {
         "chat.broadcast",
         "chat.frames",
+        "chat.flight",
         "chat.gateway",
+        "chat.http_answers",
+        "chat.links",
         "chat.messages",
         "chat.presence",
         "chat.protocol",

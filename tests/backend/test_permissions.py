@@ -18,7 +18,6 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from chat.connections import Caps, Connection, ConnectionId, DynamoConnectionStore
 from chat.frames import Direction
-from chat.gateway import SignedHttpSender
 from chat.messages import DynamoMessageStore, StoredMessage
 from chat.permissions import (
     MANAGE_CONNECTIONS_METHODS,
@@ -27,6 +26,7 @@ from chat.permissions import (
     TABLE_ACTIONS,
 )
 from chat.ratelimit import Budget
+from chat.signed_sender import SignedHttpSender
 
 from bench.boto3_sender import ManagementApiSender
 from tests.backend.conftest import REGION

@@ -28,13 +28,10 @@ from chat.errors import (
     PayloadTooLarge,
     RetryableDeliveryError,
 )
-from chat.gateway import (
-    SignedHttpSender,
-    SigV4Signer,
-    classify,
-    parse_answer,
-    session_credentials,
-)
+from chat.gateway import classify
+from chat.http_answers import parse_answer
+from chat.signed_sender import SignedHttpSender
+from chat.sigv4 import SigV4Signer, session_credentials
 
 from bench.boto3_sender import ManagementApiSender, client_config
 from bench.tls import local_certificate
@@ -259,7 +256,7 @@ def test_keep_alive_connections_are_reused_up_to_the_pool_size(
     # Headers and body go in two writes: Nagle must not hold the body back for an ACK.
     assert all(
         c.sock is not None and c.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
-        for c in sender._idle
+        for c in sender.links.idle
     )
 
 
@@ -270,7 +267,7 @@ def test_idle_pool_never_exceeds_its_size(management_api: ManagementApiServer) -
         b"{}", [ConnectionId(f"c{i}") for i in range(40)], sender, MemoryStore(), concurrency=8
     )
     assert stats.delivered == 40
-    assert len(sender._idle) <= 2
+    assert len(sender.links.idle) <= 2
 
 
 def test_a_connection_closed_while_idle_is_replaced(management_api: ManagementApiServer) -> None:
@@ -295,7 +292,7 @@ def test_a_dropped_connection_is_retryable_and_retried(
     management_api.script["a"] = [DROP]
     with pytest.raises(RetryableDeliveryError):
         sender.post(ConnectionId("a"), b"1")
-    assert sender._idle == []
+    assert sender.links.idle == ()
     management_api.script["a"] = [DROP]
     stats = broadcast(
         b"2",
@@ -354,11 +351,10 @@ def test_https_endpoints_use_one_verifying_tls_context() -> None:
     for _ in range(2):
         with pytest.raises(RetryableDeliveryError):
             sender.post(ConnectionId("a"), b"1")
-    context = sender._ssl_context
-    assert context is not None
+    context = sender.links.tls_context()
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
-    assert sender._context() is context
-    assert sender.opened == 2 and sender._idle == []
+    assert sender.links.tls_context() is context
+    assert sender.opened == 2 and sender.links.idle == ()
 
 
 # --- one thread, many posts in flight -----------------------------------------------------------
@@ -409,7 +405,7 @@ def test_a_flight_stops_at_the_deadline_and_says_how_far_it_got(
     )
     assert time.monotonic() - started < 1.5
     assert (stats.delivered, stats.failed) == (2, 1)
-    assert sender._idle and all(link.state.value == "idle" for link in sender._idle)
+    assert sender.links.idle and all(link.state.value == "idle" for link in sender.links.idle)
 
 
 def test_https_posts_verify_the_certificate_and_reuse_connections(tmp_path: Path) -> None:

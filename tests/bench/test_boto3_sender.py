@@ -19,7 +19,7 @@ from chat.errors import (
     PayloadTooLarge,
     RetryableDeliveryError,
 )
-from chat.gateway import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS
+from chat.signed_sender import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS
 
 from bench.boto3_sender import ManagementApiSender, client_config
 from tests.backend.conftest import aws_env

@@ -6,9 +6,15 @@ import urllib.error
 import urllib.request
 
 import pytest
-from chat.connections import CONNECTION_ID_ATTRIBUTE, ROOM_ATTRIBUTE, ROOM_INDEX, TTL_ATTRIBUTE
+from chat.connections import (
+    CONNECTION_ID_ATTRIBUTE,
+    ROOM_ATTRIBUTE,
+    ROOM_INDEX,
+    TABLE_SCHEMA,
+    TTL_ATTRIBUTE,
+)
 
-from local_stack.dynamodb import TABLE_SCHEMA, MotoServer, create_table, dynamodb_client
+from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
 
 
 def test_local_dynamodb_holds_the_table_with_ttl() -> None:

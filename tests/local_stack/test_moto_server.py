@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from chat.connections import TABLE_SCHEMA
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 
-from local_stack.dynamodb import TABLE_SCHEMA, create_table, dynamodb_client
+from local_stack.dynamodb import create_table, dynamodb_client
 from local_stack.moto_server import MotoServer, MotoServerError, refusal
 from soak.scenarios import rss_mb
 

@@ -36,6 +36,8 @@ def fake_source(root: Path) -> Path:
     (package / "notes.txt").write_text("not code")
     (root / "chat").mkdir()
     (root / "chat" / "handler.py").write_text("X = 1\n")
+    (root / "lambda_logs").mkdir()
+    (root / "lambda_logs" / "__init__.py").write_text("L = 1\n")
     return root
 
 
@@ -88,8 +90,8 @@ def test_binaries_are_for_the_lambdas_arm64(two_builds: tuple[Path, Path]) -> No
 
 
 def test_holds_the_package_and_its_dependencies_only(two_builds: tuple[Path, Path]) -> None:
-    """The authorizer's .py files, jwt, cryptography and cffi; no chat, pip's own bytecode or
-    records (the runtime's bytecode is the next test's)."""
+    """The authorizer's .py files, the shared packages', jwt, cryptography and cffi; no chat,
+    pip's own bytecode or records (the runtime's bytecode is the next test's)."""
     with zipfile.ZipFile(two_builds[0]) as zf:
         infos = zf.infolist()
     names = [info.filename for info in infos]
@@ -98,6 +100,10 @@ def test_holds_the_package_and_its_dependencies_only(two_builds: tuple[Path, Pat
     if runtime_bytecode.missing() is None:
         package += [runtime_bytecode.cache_path(name) for name in package]
     assert [n for n in names if n.startswith("authorizer/")] == sorted(package)
+    shared = ["lambda_logs/__init__.py"]
+    if runtime_bytecode.missing() is None:
+        shared += [runtime_bytecode.cache_path(name) for name in shared]
+    assert [n for n in names if n.startswith("lambda_logs/")] == sorted(shared)
     tops = {name.split("/")[0] for name in names}
     assert {"jwt", "cryptography", "cffi", "pycparser"} <= tops
     assert "chat" not in tops

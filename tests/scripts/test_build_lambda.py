@@ -1,5 +1,6 @@
-"""scripts/build_lambda.py writes a reproducible zip holding only the chat package's sources and
-their bytecode for the runtime (tests/scripts/test_runtime_bytecode.py checks that bytecode)."""
+"""scripts/build_lambda.py writes a reproducible zip holding only the chat package's and the
+shared packages' sources and their bytecode for the runtime (tests/scripts/test_runtime_bytecode.py
+checks that bytecode)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def fake_source(root: Path) -> Path:
     (package / "notes.txt").write_text("not code")
     (package / "alpha.pyc").write_bytes(b"\x00")
     (root / "other.py").write_text("X = 1\n")
+    (root / "lambda_logs").mkdir()
+    (root / "lambda_logs" / "__init__.py").write_text("L = 1\n")
+    (root / "authorizer").mkdir()
+    (root / "authorizer" / "handler.py").write_text("A = 1\n")
     return root
 
 
@@ -53,7 +58,8 @@ def test_same_source_gives_identical_bytes(tmp_path: Path) -> None:
 
 
 def test_only_package_sources_sorted(tmp_path: Path) -> None:
-    """Only chat/**/*.py goes in, sorted; caches, bytecode and other files stay out."""
+    """Only chat/**/*.py and the shared packages' go in, sorted; caches, bytecode, the
+    authorizer and other files stay out."""
     zip_path = build_lambda.build(
         tmp_path / "out.zip", fake_source(tmp_path / "src"), bytecode=False
     )
@@ -62,6 +68,7 @@ def test_only_package_sources_sorted(tmp_path: Path) -> None:
         "chat/alpha.py",
         "chat/sub/__init__.py",
         "chat/zeta.py",
+        "lambda_logs/__init__.py",
     ]
 
 
@@ -79,12 +86,16 @@ def test_fixed_timestamps_and_permissions(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # a build with the runtime's bytecode
 def test_real_package_is_complete_and_importable(tmp_path: Path) -> None:
-    """The real build holds every backend/chat module, subpackages included, and each one
-    imports with no repository on the path (the handler imports its routes' modules on first
-    use, so importing the handler alone would not load them)."""
+    """The real build holds every backend/chat module, subpackages included, and the shared
+    packages', and each one imports with no repository on the path (the handler imports its
+    routes' modules on first use, so importing the handler alone would not load them)."""
     zip_path = build_lambda.build(tmp_path / "lambda.zip")
     backend = ROOT / "backend"
-    expected = sorted(p.relative_to(backend).as_posix() for p in (backend / "chat").rglob("*.py"))
+    expected = sorted(
+        p.relative_to(backend).as_posix()
+        for package in ("chat", *build_lambda.SHARED_PACKAGES)
+        for p in (backend / package).rglob("*.py")
+    )
     assert [name for name in names(zip_path) if not name.endswith(".pyc")] == expected
     modules = [
         name.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for name in expected

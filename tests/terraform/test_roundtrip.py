@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from chat.config import DEFAULT_FANOUT_CONCURRENCY
-from chat.connections import ROOM_INDEX
+from chat.connections import ROOM_INDEX, TABLE_SCHEMA
 from chat.handler import ROUTES
 from chat.metrics import METRICS, REFUSED, SERVER_ERRORS
 from chat.permissions import (
@@ -34,7 +34,6 @@ from deployment.terraform.emulator import emulator_inventory
 from deployment.terraform.errors import HarnessError
 from deployment.terraform.tools import TerraformTool
 from deployment.terraform.workspace import REPO_ROOT, SITE_DIR, DeploymentSources
-from local_stack.dynamodb import TABLE_SCHEMA
 from local_stack.moto_server import MotoServer
 from local_stack.site import content_type, render_template, site_variables
 from scripts.build_lambda import code_sha256
@@ -294,7 +293,7 @@ def test_default_tags_reach_the_resources(deployment: AppliedDeployment) -> None
 
 
 def test_table_matches_the_local_stack_schema(deployment: AppliedDeployment) -> None:
-    """Keys, attributes, room index and projection equal local_stack.dynamodb.TABLE_SCHEMA."""
+    """Keys, attributes, room index and projection equal chat.connections.TABLE_SCHEMA."""
     table = deployment.client("dynamodb").describe_table(
         TableName=deployment.outputs["table_name"]
     )["Table"]

@@ -1,13 +1,17 @@
-"""The JSON log line: the keys Lambda's log-level filtering reads, one line per record."""
+"""The JSON log line both functions write (``lambda_logs``): the keys Lambda's log-level
+filtering reads, one line per record."""
 
 from __future__ import annotations
 
 import json
 import logging
 from datetime import datetime
+from typing import Any
 
+import authorizer.logs
+import chat.logs
 import pytest
-from chat.logs import JsonFormatter, configure
+from lambda_logs import JsonFormatter
 
 
 def record(level: int, message: str = "hello", **fields: object) -> logging.LogRecord:
@@ -53,10 +57,13 @@ def test_fields_sit_beside_the_standard_keys() -> None:
     assert (line["routeKey"], line["ms"]) == ("ping", 3)
 
 
-def test_records_are_written_once() -> None:
-    """The chat logger has one JSON handler however often it is configured, and does not pass
-    records on to the runtime's root handler (which would write them a second time)."""
-    logger = configure()
-    configure()
-    assert sum(getattr(h, "_chat_json", False) for h in logger.handlers) == 1
+@pytest.mark.parametrize("function", [chat.logs, authorizer.logs], ids=["chat", "authorizer"])
+def test_records_are_written_once(function: Any) -> None:
+    """Each function's logger has one JSON handler however often it is configured, and does not
+    pass records on to the runtime's root handler (which would write them a second time)."""
+    logger = function.configure()
+    function.configure()
+    assert logger.name == function.LOGGER_NAME
+    json_handlers = [h for h in logger.handlers if isinstance(h.formatter, JsonFormatter)]
+    assert len(json_handlers) == 1
     assert logger.propagate is False
