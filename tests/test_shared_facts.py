@@ -39,7 +39,7 @@ from chat.names import MAX_MARKS_PER_LETTER, MAX_NAME_CHARS
 from chat.protocol import HISTORY_MAX_LIMIT, SendMessage, parse_frame
 from chat.validation import DEFAULT_ROOM, clean_room
 
-from local_stack.emulator.core import FRAME_LIMIT_BYTES, IDLE_TIMEOUT_S, MAX_CONNECTION_S
+from local_stack.emulator.core.quotas import FRAME_LIMIT_BYTES, IDLE_TIMEOUT_S, MAX_CONNECTION_S
 from local_stack.terraform_variables import function_variables
 from tests.conftest import require_tool
 
