@@ -23,7 +23,7 @@ import {
   membersFrame,
   parseServerFrame,
   sendMessageFrame,
-} from "./protocol.js";
+} from "./wire.js";
 
 const FAILURES_BEFORE_WARNING = 3;
 
