@@ -11,13 +11,13 @@
 
 import { systemClock } from "./clock.js";
 import { Connection } from "./connection.js";
+import { describeError } from "./errortext.js";
 import { RoomSync } from "./history.js";
 import { nameKey } from "./namekey.js";
 import { Outbox, canRetry } from "./outbox.js";
 import { PresenceLines, Roster } from "./presence.js";
 import {
   connectUrl,
-  describeError,
   historyFrame,
   joinFrame,
   membersFrame,
