@@ -4,7 +4,7 @@ one place).
 The page (``frontend/js``), the Terraform variables and the emulator cannot import the chat's
 Python, so each repeats a few of its facts; these tests fail when one side changes alone:
 
-- error codes: every ``chat.errors.ErrorCode`` has words on the page (``protocol.js``'s
+- error codes: every ``chat.errors.ErrorCode`` has words on the page (``errortext.js``'s
   ``ERROR_WORDS``, or ``describeError`` for ``message_too_long``), and every code the page tests
   for is one;
 - the subprotocol ``awsome-chat``, the name, room and ``clientId`` rules, the history page;
@@ -49,18 +49,18 @@ _PLACEHOLDER = re.compile(r"\$\{\w+\}")
 
 # What the page exports that a Python fact mirrors; evaluated by Node with the modules imported.
 _READ_PAGE = """
-const [protocol, accountname, outbox, history, site] = await Promise.all(
+const [wire, checks, errortext, accountname, outbox, history, site] = await Promise.all(
   process.argv.slice(1).map((path) => import(path)));
 const probes = JSON.parse(process.env.PROBES);
 console.log(JSON.stringify({
-  subprotocol: protocol.SUBPROTOCOL,
-  nameMaxChars: protocol.NAME_MAX_CHARS,
-  maxMarksPerLetter: protocol.MAX_MARKS_PER_LETTER,
-  defaultRoom: protocol.DEFAULT_ROOM,
-  rooms: probes.map((probe) => protocol.ROOM_PATTERN.test(probe)),
-  clientIds: probes.map((probe) => protocol.CLIENT_ID_PATTERN.test(probe)),
-  errorCodes: Object.keys(protocol.ERROR_WORDS),
-  describesTooLong: protocol.describeError("message_too_long", 7).includes("7"),
+  subprotocol: wire.SUBPROTOCOL,
+  nameMaxChars: checks.NAME_MAX_CHARS,
+  maxMarksPerLetter: checks.MAX_MARKS_PER_LETTER,
+  defaultRoom: checks.DEFAULT_ROOM,
+  rooms: probes.map((probe) => checks.ROOM_PATTERN.test(probe)),
+  clientIds: probes.map((probe) => wire.CLIENT_ID_PATTERN.test(probe)),
+  errorCodes: Object.keys(errortext.ERROR_WORDS),
+  describesTooLong: errortext.describeError("message_too_long", 7).includes("7"),
   needsEdit: [...outbox.NEEDS_EDIT],
   accountNameMaxChars: accountname.MAX_NAME_CHARS,
   pageLimit: history.PAGE_LIMIT,
@@ -81,7 +81,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     site = tmp_path_factory.mktemp("site") / "config.mjs"
     template = (ROOT / "frontend" / "config.js.tpl").read_text(encoding="utf-8")
     site.write_text(_PLACEHOLDER.sub("", template), encoding="utf-8")
-    modules = [JS / "protocol.js", JS / "accountname.js", JS / "outbox.js", JS / "history.js"]
+    modules = [JS / "wire.js", JS / "inputchecks.js", JS / "errortext.js", JS / "accountname.js", JS / "outbox.js", JS / "history.js"]
     answer = subprocess.run(
         [node, "--input-type=module", "-e", _READ_PAGE]
         + [path.as_uri() for path in (*modules, site)],
@@ -115,13 +115,13 @@ def test_every_code_the_page_tests_for_is_a_chat_error_code(page: dict[str, Any]
 
 
 def test_the_page_offers_the_chats_subprotocol_and_spells_it_once(page: dict[str, Any]) -> None:
-    """``protocol.js``'s ``SUBPROTOCOL`` is ``chat.events.SUBPROTOCOL``; no other module of the
+    """``wire.js``'s ``SUBPROTOCOL`` is ``chat.events.SUBPROTOCOL``; no other module of the
     page writes the word as a string of its own."""
     assert page["subprotocol"] == SUBPROTOCOL
     copies = [
         path.name
         for path in JS.glob("*.js")
-        if path.name != "protocol.js" and re.search(rf"[\"'`]{SUBPROTOCOL}[\"'`]", path.read_text())
+        if path.name != "wire.js" and re.search(rf"[\"'`]{SUBPROTOCOL}[\"'`]", path.read_text())
     ]
     assert copies == []
 
