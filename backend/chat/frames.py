@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from enum import Enum
 from typing import TYPE_CHECKING, Final
 
 from .errors import ErrorCode
 from .ids import iso_utc
+from .stored import Direction, StoredMessage
 
 if TYPE_CHECKING:
-    from .messages import StoredMessage
     from .presence import Member
 
 
@@ -26,15 +25,6 @@ if TYPE_CHECKING:
 MESSAGE_FRAME_MAX: Final = 64 * 1024
 HISTORY_FRAME_BUDGET: Final = 96 * 1024
 MEMBERS_FRAME_BUDGET: Final = 32 * 1024
-
-
-class Direction(Enum):
-    """Which way a history read goes from its cursor: the ``history`` frame's ``after`` or
-    ``before`` field (its value names the field), or neither (the newest messages)."""
-
-    LATEST = "latest"  # the newest messages of the room
-    BEFORE = "before"  # older than the cursor
-    AFTER = "after"  # newer than the cursor
 
 
 def _encode(frame: dict[str, object]) -> bytes:

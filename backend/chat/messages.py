@@ -30,9 +30,9 @@ from botocore.exceptions import BotoCoreError
 from botocore.exceptions import ClientError as BotoClientError
 
 from .errors import MessageNotStored, StoreError
-from .frames import Direction
 from .ids import MAX_ULID, encode_ulid, ulid_predecessor, ulid_successor
 from .items import number_attribute, string_attribute
+from .stored import Direction, StoredMessage
 
 CLIENT_ID_PARTITION_SUFFIX: Final = "#client"
 # The table as ``create_table`` arguments: what the local stack and the tests create, and what a
@@ -50,18 +50,6 @@ TABLE_SCHEMA: Final[dict[str, Any]] = {
 }
 _CONDITION_FAILED: Final = "ConditionalCheckFailed"
 _NO_CONDITION_FAILED: Final = "None"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    """One message as the table holds it."""
-
-    message_id: str
-    room: str
-    sender: str
-    text: str
-    sent_at_ms: int
-    expires_at_s: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from typing import Final
 
 from .actions import ACTIONS, HISTORY, JOIN, MEMBERS, PING, SENDMESSAGE
 from .errors import ClientError, ErrorCode
-from .frames import Direction
 from .ids import is_ulid
+from .stored import Direction
 from .validation import clean_text
 
 __all__ = [

@@ -29,9 +29,9 @@ from .delivery import DEFAULT_POLICY, RetryPolicy
 from .ids import UlidGenerator, guest_name, now_ms
 
 if TYPE_CHECKING:  # gateway is loaded by the first post (see _senders_on_first_post)
-    from .frames import Direction
     from .gateway import Sender, SenderPool
-    from .messages import Added, HistoryRead, MessageStore, StoredMessage
+    from .messages import Added, HistoryRead, MessageStore
+    from .stored import Direction, StoredMessage
 
 # Everything build_runtime reads, directly or through botocore's endpoint and region resolution.
 RUNTIME_ENV: Final = (

@@ -9,9 +9,9 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from chat.errors import MessageNotStored
-from chat.frames import Direction
 from chat.ids import encode_ulid
-from chat.messages import Added, DynamoMessageStore, HistoryRead, StoredMessage
+from chat.messages import Added, DynamoMessageStore, HistoryRead
+from chat.stored import Direction, StoredMessage
 
 from tests.backend.conftest import MESSAGES_TABLE
 

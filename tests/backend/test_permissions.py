@@ -17,9 +17,8 @@ from botocore import xform_name
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from chat.connections import Caps, Connection, ConnectionId, DynamoConnectionStore
-from chat.frames import Direction
 from chat.gateway import SignedHttpSender
-from chat.messages import DynamoMessageStore, StoredMessage
+from chat.messages import DynamoMessageStore
 from chat.permissions import (
     MANAGE_CONNECTIONS_METHODS,
     MESSAGES_TABLE_ACTIONS,
@@ -27,6 +26,7 @@ from chat.permissions import (
     TABLE_ACTIONS,
 )
 from chat.ratelimit import Budget
+from chat.stored import Direction, StoredMessage
 
 from bench.boto3_sender import ManagementApiSender
 from tests.backend.conftest import REGION

@@ -18,9 +18,10 @@ from ..frames import (
     stored_message_frame,
 )
 from ..ids import decode_ulid_time
-from ..messages import MessageStore, StoredMessage
+from ..messages import MessageStore
 from ..presence import names_gone, present_elsewhere, roster
 from ..protocol import History, Join, Members, SendMessage, parse_frame, unknown_action
+from ..stored import StoredMessage
 from .admission import admit, admit_message, read_budget
 
 if TYPE_CHECKING:
