@@ -166,7 +166,7 @@ def test_a_late_joiner_gets_the_newest_page(world: World) -> None:
     assert page["room"] == "general"
     assert [m["id"] for m in page["messages"]] == ids[70:]
     assert page["more"] is True
-    assert set(page["messages"][0]) == {"id", "from", "text", "sentAt"}
+    assert set(page["messages"][0]) == {"id", "from", "text", "sentAt", "rev", "changedAt"}
     world.invoke(history("late", before=ids[70]))
     older = world.sender.frames("late")[1]
     assert older["before"] == ids[70]
