@@ -8,7 +8,15 @@ import pytest
 from botocore.exceptions import ClientError as BotoClientError
 from chat.errors import ChangeRefused, ErrorCode, MessageNotStored
 from chat.ids import encode_ulid
-from chat.messages import CHANGES_INDEX, DynamoMessageStore, ReactionCaps, Toggle, plan_toggle
+from chat.messages import (
+    CHANGES_INDEX,
+    CHANGES_OVERLAP_MS,
+    DynamoMessageStore,
+    ReactionCaps,
+    Toggle,
+    plan_toggle,
+)
+from chat.runtime import dynamodb_config
 from chat.stored import ChangesCursor, Direction, StoredMessage
 
 from tests.backend.conftest import MESSAGES_TABLE
@@ -347,3 +355,15 @@ def test_a_delete_whose_cleanup_failed_is_finished_by_the_next(dynamodb: Any) ->
     again = store.delete("lobby", mid, "alice-owner", NOW_MS + 1)
     assert again.again is True
     assert not [name for name in raw(dynamodb, mid) if name.startswith(("r:", "o:", "p:"))]
+
+
+def test_the_overlap_covers_the_longest_write() -> None:
+    """CHANGES_OVERLAP_MS exceeds the longest a stamped write can take to land: every attempt
+    the client's retry config allows, each at its connect and read timeouts, plus the standard
+    mode's backoff (at most 2 ** attempt s, capped at 20 s), with 10 s left for the index."""
+    config = dynamodb_config(1)
+    attempts = config.retries["max_attempts"]
+    per_attempt_s = config.connect_timeout + config.read_timeout
+    backoff_s = sum(min(20, 2**n) for n in range(attempts - 1))
+    longest_ms = (attempts * per_attempt_s + backoff_s) * 1000
+    assert longest_ms + 10_000 <= CHANGES_OVERLAP_MS
