@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -367,3 +368,30 @@ def test_the_overlap_covers_the_longest_write() -> None:
     backoff_s = sum(min(20, 2**n) for n in range(attempts - 1))
     longest_ms = (attempts * per_attempt_s + backoff_s) * 1000
     assert longest_ms + 10_000 <= CHANGES_OVERLAP_MS
+
+
+def test_caps_hold_under_concurrent_toggles(store: DynamoMessageStore) -> None:
+    """30 people at once, each with a new emoji (distinct cap 3), then 30 at once with one of
+    the emoji shown (total cap 4): the caps hold exactly, every other toggle is refused, and
+    no toggle that was answered on is lost."""
+    [mid] = stored(store, message(1))
+
+    def toggle(reactor: str, emoji: str) -> bool:
+        try:
+            return store.react("lobby", mid, reactor, emoji, caps=CAPS, now_ms=NOW_MS).on
+        except ChangeRefused:
+            return False
+
+    def state() -> StoredMessage:
+        read = store.read("lobby", Direction.LATEST, None, 1, now_s=NOW_S, retention_s=RETENTION_S)
+        return read.messages[0]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        new = list(pool.map(lambda n: toggle(f"a{n}", chr(0x1F600 + n)), range(30)))
+        shown = state().reactions[0].emoji
+        same = list(pool.map(lambda n: toggle(f"b{n}", shown), range(30)))
+    final = state()
+    assert new.count(True) == len(final.reactions) == CAPS.distinct
+    assert same.count(True) == CAPS.total - CAPS.distinct
+    assert sum(len(r.reactors) for r in final.reactions) == CAPS.total
+    assert final.rev == 1 + CAPS.total
