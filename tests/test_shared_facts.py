@@ -81,7 +81,14 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     site = tmp_path_factory.mktemp("site") / "config.mjs"
     template = (ROOT / "frontend" / "config.js.tpl").read_text(encoding="utf-8")
     site.write_text(_PLACEHOLDER.sub("", template), encoding="utf-8")
-    modules = [JS / "wire.js", JS / "inputchecks.js", JS / "errortext.js", JS / "accountname.js", JS / "outbox.js", JS / "history.js"]
+    modules = [
+        JS / "wire.js",
+        JS / "inputchecks.js",
+        JS / "errortext.js",
+        JS / "accountname.js",
+        JS / "outbox.js",
+        JS / "history.js",
+    ]
     answer = subprocess.run(
         [node, "--input-type=module", "-e", _READ_PAGE]
         + [path.as_uri() for path in (*modules, site)],
