@@ -2,6 +2,7 @@
 
 import { config } from "../config.js";
 import { AuthError, CognitoSession, describeAuthError } from "./auth.js";
+import { CatchUp, MessageStates } from "./changes.js";
 import { Connection } from "./connection.js";
 import { OidcSession } from "./oidc.js";
 import { RoomSync } from "./history.js";
@@ -11,20 +12,26 @@ import { Outbox, canRetry } from "./outbox.js";
 import { PresenceLines, Roster } from "./presence.js";
 import {
   DEFAULT_ROOM,
+  changesFrame,
   charCount,
   connectUrl,
+  deleteMessageFrame,
   describeError,
+  editMessageFrame,
   historyFrame,
   joinFrame,
   membersFrame,
   nameProblem,
   normalizeName,
   parseServerFrame,
+  reactFrame,
   roomProblem,
   sendMessageFrame,
   textProblem,
+  typingFrame,
 } from "./protocol.js";
 import { load, save } from "./storage.js";
+import { TypingNames, TypingSignal, typingLine } from "./typing.js";
 import { MessageView, showStatus } from "./view.js";
 
 const FAILURES_BEFORE_WARNING = 3;
@@ -125,6 +132,7 @@ function main() {
     signOut: $("sign-out"),
     oidcSignIn: $("oidc-sign-in"),
     oidcSignInButton: $("oidc-sign-in-button"),
+    typing: $("typing"),
   };
   // docs/protocol.md, "Signing in": with Cognito or an OpenID Connect issuer the page
   // signs in first, and the connection offers the ID token as its second subprotocol.
@@ -155,10 +163,16 @@ function main() {
     onEarlier: loadEarlier,
     onRetry: retry,
     onEdit: edit,
-    onTrimmed: () => {
+    onTrimmed: (ids) => {
+      for (const id of ids) states.forget(id);
       sync.trimmed();
       updateEarlier();
     },
+    // Issue #28: a shown message's menu and reactions.
+    onEditMessage: (id, text) => changeMessage(editMessageFrame(id, text)),
+    onDeleteMessage: (id) => changeMessage(deleteMessageFrame(id)),
+    onReact: (id, emoji) => changeMessage(reactFrame(id, emoji)),
+    maxChars,
   });
 
   const members = new MemberPanel(
@@ -179,6 +193,12 @@ function main() {
   // What the current connection was opened with (the server takes both from the URL).
   let current = { name: "", room: "" };
   let sync = new RoomSync();
+  // Issue #28: message states by rev, the `changes` catch-up, and the typing line.
+  let catchUp = new CatchUp();
+  const states = new MessageStates();
+  const typingNames = new TypingNames();
+  const typingSignal = new TypingSignal();
+  let typingTimer = null;
   const outbox = new Outbox();
   const roster = new Roster();
   const presenceLines = new PresenceLines();
@@ -225,6 +245,7 @@ function main() {
 
   function onPresence(frame) {
     const now = Date.now();
+    if (frame.event === "left" && typingNames.stopped(frame.name)) showTyping();
     if (roster.apply(frame, new Date(now))) {
       if (frame.event === "joined") showPresenceLines(presenceLines.joined(frame.name, now));
       else presenceLines.left(frame.name, now);
@@ -339,21 +360,78 @@ function main() {
         return;
       }
       request(sync.inFlight());
+      requestChanges(catchUp.inFlight());
       if (membersPending) askMembers();
     }, retryAfterMs);
   }
 
+  // ------------------------------------------------------- issue #28: message states
+
+  /**
+   * Show message states (live, or from a page), each change once: by `rev`
+   * (changes.js). New ones are placed by id; `catchingUp`: they came in a
+   * `changes` page, and a reconnect's catch-up puts the divider above them.
+   */
+  function applyStates(messages, { prepend = false, catchingUp = false } = {}) {
+    const added = [];
+    for (const message of messages) {
+      // Older than the oldest shown while older ones are missing: "load earlier" shows it as it is then.
+      if (!prepend && !states.has(message.id) && sync.belongsToEarlier(message.id, view.oldestId)) continue;
+      const { kind, message: state } = states.apply(message, current.name);
+      if (kind === "stale") continue;
+      // The server decides (not_yours); the menu is offered on the messages of the reader's name.
+      const shown = { ...state, editable: state.from === current.name };
+      if (kind === "changed") view.update(shown);
+      else added.push(shown);
+    }
+    view.addMessages(added, { prepend });
+    if (!catchingUp) return;
+    let moved = false;
+    for (const { id } of added) moved = catchUp.inserted(id) || moved;
+    if (moved) view.markNew(catchUp.dividerId);
+  }
+
+  function requestChanges(requests) {
+    for (const wanted of requests) connection.send(changesFrame(wanted));
+  }
+
+  /** Send an edit, a delete or a reaction; its answer is the message's new state, to everyone. */
+  function changeMessage(frame) {
+    if (!connection.isOpen || keyPending || !connection.send(frame)) {
+      view.addNotice("Not connected: that change was not made. Try again once reconnected.", "warning");
+    }
+  }
+
+  function showTyping() {
+    clearTimeout(typingTimer);
+    const now = Date.now();
+    ui.typing.textContent = typingLine(typingNames.names(now));
+    const next = typingNames.nextExpiry;
+    if (next !== null) typingTimer = setTimeout(showTyping, Math.max(0, next - now));
+  }
+
+  /** The composer changed: tell the room the reader is writing (at most every few seconds). */
+  function composerChanged() {
+    if (connection.isOpen && !keyPending && typingSignal.changed(ui.text.value, Date.now())) {
+      connection.send(typingFrame());
+    }
+  }
+
   function onMessage(frame) {
+    // A new message from someone typing ends their line.
+    if (frame.rev === 1 && typingNames.stopped(frame.from)) showTyping();
     const own = frame.clientId === undefined ? undefined : outbox.acknowledge(frame.clientId);
     if (own !== undefined) {
-      view.confirm(frame.clientId, frame);
+      const { message: state } = states.apply(frame, current.name);
+      view.confirm(frame.clientId, { ...(state ?? frame), editable: true });
       // Held messages go one by one, each after the one before: the next may go now.
       releaseHeld();
-    } else if (!view.has(frame.id) && !sync.belongsToEarlier(frame.id, view.oldestId)) {
+    } else {
       // Only the sender's own copy carries a clientId: one from an earlier page load is still ours.
-      view.addMessages([{ ...frame, own: frame.clientId !== undefined }]);
+      applyStates([{ ...frame, own: frame.clientId !== undefined }]);
     }
     sync.live(frame.id);
+    catchUp.live(frame.changedAt);
   }
 
   function onFrame(data, from) {
@@ -369,15 +447,32 @@ function main() {
     } else if (frame.type === "history") {
       if (frame.room !== current.room) return;
       const { accepted, requests } = sync.received(frame);
-      if (accepted) view.addMessages(frame.messages, { prepend: frame.before !== undefined });
+      if (accepted) {
+        applyStates(frame.messages, { prepend: frame.before !== undefined });
+        // The newest page of a plain join is where the catch-up cursor starts.
+        if (frame.before !== undefined) catchUp.read(frame.readAt);
+        else if (frame.after === undefined) requestChanges(catchUp.received(frame).requests);
+      }
       request(requests);
       updateEarlier();
+    } else if (frame.type === "changes") {
+      if (frame.room !== current.room) return;
+      // Applied before the catch-up hears of the page: its entries may place the divider.
+      applyStates(frame.messages, { catchingUp: true });
+      requestChanges(catchUp.received(frame).requests);
+    } else if (frame.type === "typing") {
+      if (frame.room !== current.room || frame.name === current.name) return;
+      typingNames.typed(frame.name, Date.now());
+      showTyping();
     } else if (frame.type === "members") {
       if (frame.room !== current.room) return;
       if (from === "current") joinPending = membersPending = false;
       onMembers(frame, from === "successor");
     } else if (frame.type === "presence") {
       if (frame.room === current.room) onPresence(frame);
+    } else if (frame.type === "error" && frame.id !== undefined) {
+      // An edit, delete or reaction was refused: nothing changed (rate_limited too: try again).
+      view.addNotice(describeError(frame.code, maxChars), "error");
     } else if (frame.code === "rate_limited" && frame.type === "error") {
       // Not a failure: nothing was stored or sent, and the same request goes again later.
       if (frame.clientId !== undefined) holdMessage(frame.clientId, frame.retryAfterMs);
@@ -392,6 +487,7 @@ function main() {
         // The page sends a clientId with every message: an error without one is
         // about a history request (or a frame the page did not send).
         sync.abandoned();
+        catchUp.abandoned();
         updateEarlier();
         view.addNotice(describeError(frame.code, maxChars), "error");
       }
@@ -400,15 +496,20 @@ function main() {
   }
 
   /**
-   * The first request of an open goes as `join` (answered by `members`, then
-   * the same history page); later pages of the catch-up stay `history`.
+   * The first request of an open goes as `join`: the first time a plain one
+   * (answered by `members`, then the newest history page), after that with
+   * `since` (answered by `members`, then the first `changes` page).
    */
   function joinFrames() {
-    const [first, ...rest] = sync.opened();
+    const since = catchUp.opened();
+    let first = since;
+    let rest = [];
+    if (since === null) [first, ...rest] = sync.opened();
+    else sync.closed(); // a "load earlier" in flight on the old socket will not be answered
     // docs/protocol.md, "Catching up": a new connection may miss live messages
     // for about a second, so catch up once more when the room index has settled.
     clearTimeout(catchUpTimer);
-    catchUpTimer = setTimeout(() => request(sync.catchUpAgain()), settings.catchUpAgainMs);
+    catchUpTimer = setTimeout(() => requestChanges(catchUp.catchUpAgain()), settings.catchUpAgainMs);
     return [joinFrame(first), ...rest.map(historyFrame)];
   }
 
@@ -440,6 +541,7 @@ function main() {
   /** The successor was given up: its join will not be answered. */
   function onSuccessorLost() {
     sync.abandoned();
+    catchUp.abandoned();
     updateEarlier();
   }
 
@@ -448,6 +550,7 @@ function main() {
     clearTimeout(readRetryTimer);
     joinPending = membersPending = false;
     sync.closed();
+    catchUp.closed();
     for (const entry of outbox.socketClosed()) view.updatePending(entry, pendingStatus(entry));
   }
 
@@ -537,6 +640,10 @@ function main() {
     document.title = `#${current.room} · awsome-chat`;
     // Messages still unsent were meant for the old room (or name): they go too.
     sync = new RoomSync();
+    catchUp = new CatchUp();
+    states.clear();
+    typingNames.clear();
+    showTyping();
     outbox.clear();
     roster.clear();
     presenceLines.clear();
@@ -570,6 +677,7 @@ function main() {
     view.addPending(entry, current.name, pendingStatus(entry));
     flushOutbox();
     ui.text.value = "";
+    typingSignal.sent();
     updateComposer();
   }
 
@@ -619,6 +727,7 @@ function main() {
     }
   });
   ui.text.addEventListener("input", updateComposer);
+  ui.text.addEventListener("input", composerChanged);
 
   // ------------------------------------------------------------------ signing in
 
