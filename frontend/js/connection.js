@@ -20,6 +20,7 @@
 //   opening is given up and tried again later; the old socket carries on.
 
 import { backoffDelay } from "./backoff.js";
+import { systemClock } from "./clock.js";
 import { pingFrame } from "./protocol.js";
 
 /**
@@ -29,9 +30,12 @@ import { pingFrame } from "./protocol.js";
 
 // A successor given up is tried again this long after (or after renewAfterMs, if sooner).
 const RENEW_RETRY_MS = 60000;
+// WebSocket.OPEN, spelled out: the class may be a stand-in (tests under Node have no WebSocket).
+const OPEN = 1;
 
 export class Connection {
   #options;
+  #clock;
   #url = null;
   #socket = null;
   #deliberate = true;
@@ -52,14 +56,17 @@ export class Connection {
    *   onStatus: (status: ConnectionStatus) => void,
    *   onSuccessorOpen: () => void, onSuccessorLost: () => void,
    *   protocols?: () => string[] | undefined,
-   *   WebSocketImpl?: typeof WebSocket}} options
+   *   WebSocketImpl?: typeof WebSocket, clock?: import("./clock.js").Clock,
+   *   random?: () => number}} options
    *
    * `protocols` is asked on every open (a reconnect, a successor), so a renewed
-   * sign-in token is offered as soon as it exists.
+   * sign-in token is offered as soon as it exists. `WebSocketImpl` is read when
+   * the connection is made (a test's init script may have replaced it), `clock`
+   * and `random` (the backoff's jitter) are there for tests.
    */
   constructor(options) {
-    this.#options = { WebSocketImpl: window.WebSocket, ...options };
-    window.addEventListener("online", () => this.#retryNow());
+    this.#options = { WebSocketImpl: globalThis.WebSocket, ...options };
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Connect to `url`, deliberately closing any current socket first. */
@@ -86,7 +93,7 @@ export class Connection {
   /** Send a text frame; false when there is no open socket to send it on. */
   send(data) {
     const socket = this.#socket;
-    if (socket === null || socket.readyState !== WebSocket.OPEN) return false;
+    if (socket === null || socket.readyState !== OPEN) return false;
     socket.send(data);
     return true;
   }
@@ -94,7 +101,7 @@ export class Connection {
   /** Send a text frame on the successor; false when there is none open. */
   sendToSuccessor(data) {
     const socket = this.#successor;
-    if (socket === null || socket.readyState !== WebSocket.OPEN) return false;
+    if (socket === null || socket.readyState !== OPEN) return false;
     socket.send(data);
     return true;
   }
@@ -105,22 +112,22 @@ export class Connection {
    */
   promote() {
     const successor = this.#successor;
-    if (successor === null || successor.readyState !== WebSocket.OPEN) return false;
+    if (successor === null || successor.readyState !== OPEN) return false;
     const old = this.#socket;
     this.#successor = null;
-    clearTimeout(this.#successorTimer);
+    this.#clock.clearTimeout(this.#successorTimer);
     this.#successorTimer = null;
     this.#stopTimers();
     this.#socket = successor;
-    this.#openedAt = Date.now();
+    this.#openedAt = this.#clock.now();
     this.#startTimers();
     // Deliberately closed: its close event is ignored, it is no longer current.
-    if (old !== null && old.readyState <= WebSocket.OPEN) old.close(1000, "renewed");
+    if (old !== null && old.readyState <= OPEN) old.close(1000, "renewed");
     return true;
   }
 
   get isOpen() {
-    return this.#socket !== null && this.#socket.readyState === WebSocket.OPEN;
+    return this.#socket !== null && this.#socket.readyState === OPEN;
   }
 
   #open() {
@@ -142,12 +149,12 @@ export class Connection {
     socket.addEventListener("open", () => {
       if (socket === this.#successor) {
         // Not promoted in time (its join went unanswered): give up on it.
-        this.#successorTimer = setTimeout(() => this.#successorLost(), this.#options.pongTimeoutMs);
+        this.#successorTimer = this.#clock.setTimeout(() => this.#successorLost(), this.#options.pongTimeoutMs);
         this.#options.onSuccessorOpen();
         return;
       }
       if (socket !== this.#socket) return;
-      this.#openedAt = Date.now();
+      this.#openedAt = this.#clock.now();
       this.#options.onStatus({ state: "open", attempt: this.#attempt });
       this.#startTimers();
     });
@@ -156,7 +163,7 @@ export class Connection {
       if (from === null) return;
       if (from === "current") {
         // Any frame proves the socket is alive, not only a pong.
-        clearTimeout(this.#pongTimer);
+        this.#clock.clearTimeout(this.#pongTimer);
         this.#pongTimer = null;
       }
       if (typeof event.data === "string") this.#options.onFrame(event.data, from);
@@ -170,14 +177,14 @@ export class Connection {
 
   /** The current socket just opened (or was promoted): ping it, and plan its successor. */
   #startTimers() {
-    this.#pingTimer = setInterval(() => this.#ping(), this.#options.pingIntervalMs);
-    this.#renewTimer = setTimeout(() => this.#renew(), this.#options.renewAfterMs);
+    this.#pingTimer = this.#clock.setInterval(() => this.#ping(), this.#options.pingIntervalMs);
+    this.#renewTimer = this.#clock.setTimeout(() => this.#renew(), this.#options.renewAfterMs);
   }
 
   #stopTimers() {
-    clearInterval(this.#pingTimer);
-    clearTimeout(this.#pongTimer);
-    clearTimeout(this.#renewTimer);
+    this.#clock.clearInterval(this.#pingTimer);
+    this.#clock.clearTimeout(this.#pongTimer);
+    this.#clock.clearTimeout(this.#renewTimer);
     this.#pingTimer = this.#pongTimer = this.#renewTimer = null;
   }
 
@@ -192,21 +199,24 @@ export class Connection {
     this.#dropSuccessor();
     this.#options.onSuccessorLost();
     if (!this.isOpen) return;
-    clearTimeout(this.#renewTimer);
-    this.#renewTimer = setTimeout(() => this.#renew(), Math.min(RENEW_RETRY_MS, this.#options.renewAfterMs));
+    this.#clock.clearTimeout(this.#renewTimer);
+    this.#renewTimer = this.#clock.setTimeout(
+      () => this.#renew(),
+      Math.min(RENEW_RETRY_MS, this.#options.renewAfterMs),
+    );
   }
 
   #dropSuccessor() {
-    clearTimeout(this.#successorTimer);
+    this.#clock.clearTimeout(this.#successorTimer);
     this.#successorTimer = null;
     const socket = this.#successor;
     this.#successor = null;
-    if (socket !== null && socket.readyState <= WebSocket.OPEN) socket.close(1000, "bye");
+    if (socket !== null && socket.readyState <= OPEN) socket.close(1000, "bye");
   }
 
   #ping() {
     if (!this.send(pingFrame()) || this.#pongTimer !== null) return;
-    this.#pongTimer = setTimeout(() => {
+    this.#pongTimer = this.#clock.setTimeout(() => {
       // Presumed dead: stop listening to it and reconnect without waiting for
       // the browser to notice (a close handshake on a dead link can take minutes).
       this.#dropped();
@@ -215,29 +225,30 @@ export class Connection {
 
   #dropped() {
     const wasOpen = this.#openedAt !== null;
-    if (wasOpen && Date.now() - this.#openedAt >= this.#options.stableAfterMs) this.#attempt = 0;
+    if (wasOpen && this.#clock.now() - this.#openedAt >= this.#options.stableAfterMs) this.#attempt = 0;
     this.#teardown();
     if (this.#deliberate) return;
     const delayMs = backoffDelay(this.#attempt, this.#options);
     this.#attempt += 1;
     this.#options.onStatus({ state: "waiting", attempt: this.#attempt, delayMs, wasOpen });
-    this.#retryTimer = setTimeout(() => this.#open(), delayMs);
+    this.#retryTimer = this.#clock.setTimeout(() => this.#open(), delayMs);
   }
 
-  #retryNow() {
+  /** The network is back (the page's "online" event): a waiting reconnect goes now. */
+  retryNow() {
     if (this.#retryTimer === null || this.#deliberate) return;
-    clearTimeout(this.#retryTimer);
+    this.#clock.clearTimeout(this.#retryTimer);
     this.#open();
   }
 
   /** Forget the current socket, its successor and the timers; a close event from them is then ignored. */
   #teardown() {
-    clearTimeout(this.#retryTimer);
+    this.#clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
     this.#stopTimers();
     this.#dropSuccessor();
     const socket = this.#socket;
     this.#socket = null;
-    if (socket !== null && socket.readyState <= WebSocket.OPEN) socket.close(1000, "bye");
+    if (socket !== null && socket.readyState <= OPEN) socket.close(1000, "bye");
   }
 }
