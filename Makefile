@@ -11,7 +11,7 @@ TF_DIR := terraform
 PORT   ?= 8080
 AUTH   ?=
 
-.PHONY: dev check test lint fmt build bench bench-smoke soak deploy smoke destroy rehearse clean checkov-venv
+.PHONY: dev check test test-js lint fmt build bench bench-smoke soak deploy smoke destroy rehearse clean checkov-venv
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,11 @@ checkov-venv: $(CHECKOV_VENV)/.installed
 dev: $(STAMP)
 	$(PY) -m local_stack.dev --port $(PORT) $(if $(AUTH),--auth $(AUTH))
 
-## check: the fast loop (under a minute): lint, then the pure unit, handler and emulator-core
-## tests; no browser, Terraform, rehearsal, benchmark or end-to-end stack
+## check: the fast loop (under a minute): lint and the page's Node tests (test-js), then the
+## pure unit, handler and emulator-core tests; no browser, Terraform, rehearsal, benchmark or
+## end-to-end stack
 CHECK_TESTS := tests/backend tests/scripts tests/local_stack/emulator/test_core.py tests/bench/test_boto3_sender.py
-check: $(STAMP) lint
+check: $(STAMP) lint test-js
 	$(PY) -m pytest -q -m "not slow and not browser and not terraform" $(CHECK_TESTS)
 
 ## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal) on
@@ -47,13 +48,21 @@ check: $(STAMP) lint
 TEST_WORKERS ?= 2
 TERRAFORM_WORKERS ?= 3
 test:
-	@# The two virtualenvs install side by side, then lint and the zips; a failure stops here.
+	@# The two virtualenvs install side by side, then lint, the zips and the page's Node
+	@# tests; a failure stops here.
 	$(MAKE) --no-print-directory -j2 $(STAMP) checkov-venv
-	$(MAKE) --no-print-directory -j2 lint build
+	$(MAKE) --no-print-directory -j2 lint build test-js
 	@terraform=0; rest=0; \
 	$(PY) -m pytest -n $(TERRAFORM_WORKERS) --dist loadfile -m terraform || terraform=$$?; \
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not terraform" || rest=$$?; \
 	[ $$terraform -eq 0 ] && [ $$rest -eq 0 ]
+
+## test-js: the page's logic modules (frontend/js: the chat session, history sync, outbox,
+## presence) under Node's own test runner: no browser, no npm packages; Node 18.19 or later
+## (tests/js/frontend_modules.mjs makes Node read frontend/js/*.js as ES modules)
+JS_TESTS := $(wildcard tests/js/*.test.mjs)
+test-js:
+	node --import ./tests/js/frontend_modules.mjs --test --test-reporter=dot $(JS_TESTS)
 
 ## lint: ruff and mypy --strict on the source
 lint: $(STAMP)

@@ -7,7 +7,7 @@ import { Composer } from "./composer.js";
 import { OidcSession } from "./oidc.js";
 import { MemberPanel } from "./members.js";
 import { nameSecret } from "./namekey.js";
-import { DEFAULT_ROOM, nameProblem, normalizeName, roomProblem } from "./protocol.js";
+import { DEFAULT_ROOM, nameProblem, normalizeName, roomProblem } from "./wire.js";
 import { startSession } from "./session.js";
 import { signInScreens } from "./signin.js";
 import { load, save } from "./storage.js";

@@ -21,7 +21,7 @@
 
 import { backoffDelay } from "./backoff.js";
 import { systemClock } from "./clock.js";
-import { pingFrame } from "./protocol.js";
+import { pingFrame } from "./wire.js";
 
 /**
  * @typedef {{state: "connecting" | "open" | "waiting" | "closed",

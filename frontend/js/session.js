@@ -32,7 +32,7 @@ import {
   reactFrame,
   sendMessageFrame,
   typingFrame,
-} from "./protocol.js";
+} from "./wire.js";
 import { TypingNames, TypingSignal, typingLine } from "./typing.js";
 
 const FAILURES_BEFORE_WARNING = 3;

@@ -1,4 +1,4 @@
-// frontend/js/protocol.js, issue #28's part: message states, changes pages, typing, the new frames.
+// frontend/js/wire.js, issue #28's part: message states, changes pages, typing, the new frames.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -11,7 +11,7 @@ import {
   parseServerFrame,
   reactFrame,
   typingFrame,
-} from "../../frontend/js/protocol.js";
+} from "../../frontend/js/wire.js";
 
 const ID = "01JDQ7ZK3V8Y6W4T2R1P000000";
 const SENT = "2026-12-06T04:00:00.000Z";

@@ -1,4 +1,4 @@
-"""frontend/js/protocol.js (history, join, presence and clientId frames, name and text checks)
+"""frontend/js/wire.js (history, join, presence and clientId frames, name and text checks)
 and namekey.js, run in the browser."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def run(page: Page, body: str, arg: Any = None) -> Any:
     """Run ``body`` with the protocol module as ``p`` and ``arg`` in scope."""
     return page.evaluate(
         f"""async (arg) => {{
-          const p = await import("/js/protocol.js");
+          const p = await import("/js/wire.js");
           {body}
         }}""",
         arg,
