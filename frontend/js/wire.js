@@ -302,7 +302,7 @@ export function parseServerFrame(data) {
  * "Message state"). `rev` orders its states (changes.js); a tombstone
  * (`deleted`) has no text and no reactions; `mine` is only known in pages.
  */
-function readMessageFields({ id, from, text, sentAt, rev, changedAt, editedAt, deleted, reactions }) {
+function readMessageFields({ id, from, text, sentAt, rev, changedAt, editedAt, deleted, reactions }, inPage = false) {
   const strings = [id, from, sentAt].every((value) => typeof value === "string");
   const gone = deleted === true;
   if (!strings || !ULID_PATTERN.test(id) || (!gone && typeof text !== "string")) return null;
@@ -315,7 +315,7 @@ function readMessageFields({ id, from, text, sentAt, rev, changedAt, editedAt, d
     // A server without revisions sends every message once: each is its first state.
     rev: Number.isSafeInteger(rev) && rev > 0 ? rev : 1,
     deleted: gone,
-    reactions: gone ? [] : readReactions(reactions),
+    reactions: gone ? [] : readReactions(reactions, inPage),
   };
   if (isCount(changedAt)) fields.changedAt = changedAt;
   const edited = typeof editedAt === "string" ? new Date(editedAt) : null;
@@ -323,15 +323,19 @@ function readMessageFields({ id, from, text, sentAt, rev, changedAt, editedAt, d
   return fields;
 }
 
-/** `[{emoji, count, mine?}]`; a malformed entry is skipped. */
-function readReactions(reactions) {
+/**
+ * `[{emoji, count, mine?}]`; a malformed entry is skipped. A page (read for
+ * this reader) marks only the reader's own (`mine: true`): there every
+ * reaction gets `mine`; a live frame says nothing of it.
+ */
+function readReactions(reactions, inPage) {
   if (!Array.isArray(reactions)) return [];
   const read = [];
   for (const entry of reactions) {
     if (entry === null || typeof entry !== "object") continue;
     const { emoji, count, mine } = entry;
     if (typeof emoji !== "string" || emoji === "" || !Number.isSafeInteger(count) || count < 1) continue;
-    read.push(typeof mine === "boolean" ? { emoji, count, mine } : { emoji, count });
+    read.push(inPage ? { emoji, count, mine: mine === true } : { emoji, count });
   }
   return read;
 }
@@ -340,7 +344,7 @@ function readReactions(reactions) {
 function readEntries(messages) {
   return messages
     .filter((entry) => entry !== null && typeof entry === "object")
-    .map(readMessageFields)
+    .map((entry) => readMessageFields(entry, true))
     .filter((entry) => entry !== null);
 }
 

@@ -116,6 +116,14 @@ test("reactions keep the reader's own from pages and from live toggles by the re
   assert.deepEqual(seen.byId.get(A).reactions, [{ emoji: "👍", count: 2, mine: true }]);
 });
 
+test("a page that does not mark a reaction as the reader's says it is not (taken back elsewhere)", async () => {
+  const session = await joined([A]);
+  session.socket().receive(live(A, 2, { reactions: [{ emoji: "👍", count: 1 }], reacted: { name: "alice", emoji: "👍", on: true } }));
+  const again = reconnect(session);
+  again.receive(changes([entry(A, 4, { reactions: [{ emoji: "👍", count: 1 }] })]));
+  assert.deepEqual(session.seen.byId.get(A).reactions, [{ emoji: "👍", count: 1, mine: false }]);
+});
+
 test("a reconnect applies the changes it missed once each, and the divider goes above the first new one", async () => {
   const session = await joined([A, B]);
   const { seen, updates } = session;

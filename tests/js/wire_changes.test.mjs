@@ -55,13 +55,20 @@ test("a tombstone has no text and no reactions; an old server's message is rev 1
 test("a changes page reads its entries, mine flags and paging; more without a cursor is the last page", () => {
   const page = parse({
     type: "changes", room: "r", since: 10, more: true, cursor: "c", readAt: 99,
-    messages: [{ id: ID, from: "a", text: "t", sentAt: SENT, rev: 2, reactions: [{ emoji: "🎉", count: 1, mine: true }] }, { id: "bad" }],
+    messages: [
+      { id: ID, from: "a", text: "t", sentAt: SENT, rev: 2, reactions: [{ emoji: "🎉", count: 1, mine: true }, { emoji: "👍", count: 2 }] },
+      { id: "bad" },
+    ],
   });
   assert.deepEqual(
     { ...page, messages: page.messages.length },
     { type: "changes", room: "r", since: 10, more: true, cursor: "c", readAt: 99, messages: 1 },
   );
-  assert.deepEqual(page.messages[0].reactions, [{ emoji: "🎉", count: 1, mine: true }]);
+  // Only the reader's own are marked in a page: the others are not theirs.
+  assert.deepEqual(page.messages[0].reactions, [
+    { emoji: "🎉", count: 1, mine: true },
+    { emoji: "👍", count: 2, mine: false },
+  ]);
   assert.equal(parse({ type: "changes", room: "r", messages: [], more: true, readAt: 1 }).more, false);
   assert.equal(parse({ type: "changes", room: "r", messages: [], more: false }).type, "ignored");
 });
