@@ -31,9 +31,9 @@ from local_stack.dynamodb import MotoServer, create_table
 
 use_backend()
 
-from chat.frames import Direction  # noqa: E402
 from chat.ids import encode_ulid  # noqa: E402
 from chat.messages import TABLE_SCHEMA, DynamoMessageStore  # noqa: E402
+from chat.stored import Direction  # noqa: E402
 
 NAME: Final = "historycost"
 _BATCH: Final = 25

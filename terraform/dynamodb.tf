@@ -65,6 +65,20 @@ resource "aws_dynamodb_table" "messages" {
     type = "S"
   }
 
+  attribute {
+    name = "changedAt"
+    type = "N"
+  }
+
+  # The catch-up (docs/protocol.md, "changes"): a room's messages by the time
+  # of their last change. Sparse: idempotency items have no changedAt.
+  global_secondary_index {
+    name            = local.changes_index
+    hash_key        = "room"
+    range_key       = "changedAt"
+    projection_type = "ALL"
+  }
+
   # Messages past MESSAGE_RETENTION_DAYS are deleted (late); reads skip them earlier.
   ttl {
     attribute_name = "expiresAt"

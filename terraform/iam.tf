@@ -44,6 +44,12 @@ data "aws_iam_policy_document" "lambda" {
     resources = [aws_dynamodb_table.messages.arn]
   }
 
+  statement {
+    sid       = "MessagesChangesIndex"
+    actions   = local.messages_index_actions
+    resources = ["${aws_dynamodb_table.messages.arn}/index/${local.changes_index}"]
+  }
+
   # arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/@connections/{connection-id}
   # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html)
   statement {

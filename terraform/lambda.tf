@@ -49,6 +49,11 @@ resource "aws_lambda_function" "chat" {
       RATE_LIMIT_REFUSAL_BURST            = tostring(var.rate_limit_refusal_burst)
       LIVE_CONNECTIONS_PER_ROOM           = tostring(var.live_connections_per_room)
       LIVE_CONNECTIONS_TOTAL              = tostring(var.live_connections_total)
+      # Typing notices and reaction caps (docs/protocol.md, "typing", "react").
+      TYPING_NOTICE_MAX_MEMBERS = tostring(var.typing_notice_max_members)
+      REACTIONS_MAX_DISTINCT    = tostring(var.reactions_max_distinct)
+      REACTIONS_MAX_PER_PERSON  = tostring(var.reactions_max_per_person)
+      REACTIONS_MAX_TOTAL       = tostring(var.reactions_max_total)
     }
   }
 

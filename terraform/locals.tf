@@ -39,7 +39,7 @@ locals {
   allowed_origins = var.allowed_origins == null ? [local.website_origin] : var.allowed_origins
 
   # The routes of docs/internals.md, all served by the one Lambda integration.
-  route_keys = toset(["$connect", "$disconnect", "$default", "sendmessage", "history", "join", "members", "ping"])
+  route_keys = toset(["$connect", "$disconnect", "$default", "sendmessage", "history", "join", "members", "ping", "editmessage", "deletemessage", "react", "typing", "changes"])
 
   # Exactly the AWS actions backend/chat/permissions.py declares (the Terraform
   # round trip holds the applied policy to that declaration, and a backend test
@@ -47,8 +47,11 @@ locals {
   dynamodb_table_actions = ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
   dynamodb_index_actions = ["dynamodb:Query"]
   # The messages table: a transaction's Put needs PutItem, the resend path
-  # GetItem, history Query; never Scan.
-  messages_table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
+  # GetItem, history Query, edits, deletions and reactions UpdateItem; never Scan.
+  messages_table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+  # Its changes index: the catch-up's Query.
+  changes_index          = "changes-index"
+  messages_index_actions = ["dynamodb:Query"]
   # HTTP methods of the management API calls; execute-api:ManageConnections
   # is scoped per method in the resource ARN.
   management_api_methods = ["POST", "DELETE"]

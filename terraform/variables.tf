@@ -623,3 +623,47 @@ variable "live_connections_total" {
     error_message = "live_connections_total must be a whole number from 1 to 100000."
   }
 }
+
+variable "typing_notice_max_members" {
+  description = "Largest room, in connections, whose members are told who is typing (TYPING_NOTICE_MAX_MEMBERS); each notice costs one post per other connection. 0 turns typing notices off."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.typing_notice_max_members >= 0 && var.typing_notice_max_members <= 1000 && floor(var.typing_notice_max_members) == var.typing_notice_max_members
+    error_message = "typing_notice_max_members must be a whole number from 0 to 1000."
+  }
+}
+
+variable "reactions_max_distinct" {
+  description = "Distinct emoji one message may hold (REACTIONS_MAX_DISTINCT); the next new emoji is refused with too_many_reactions."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.reactions_max_distinct >= 1 && var.reactions_max_distinct <= 100 && floor(var.reactions_max_distinct) == var.reactions_max_distinct
+    error_message = "reactions_max_distinct must be a whole number from 1 to 100."
+  }
+}
+
+variable "reactions_max_per_person" {
+  description = "Reactions one person may put on one message (REACTIONS_MAX_PER_PERSON); the next is refused with too_many_reactions."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.reactions_max_per_person >= 1 && var.reactions_max_per_person <= 100 && floor(var.reactions_max_per_person) == var.reactions_max_per_person
+    error_message = "reactions_max_per_person must be a whole number from 1 to 100."
+  }
+}
+
+variable "reactions_max_total" {
+  description = "Reactions one message may hold in all (REACTIONS_MAX_TOTAL); at most 2000, which keeps the message's item far under DynamoDB's 400 KB."
+  type        = number
+  default     = 2000
+
+  validation {
+    condition     = var.reactions_max_total >= 1 && var.reactions_max_total <= 2000 && floor(var.reactions_max_total) == var.reactions_max_total
+    error_message = "reactions_max_total must be a whole number from 1 to 2000."
+  }
+}

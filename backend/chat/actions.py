@@ -15,4 +15,11 @@ HISTORY: Final = "history"
 JOIN: Final = "join"
 MEMBERS: Final = "members"
 PING: Final = "ping"
-ACTIONS: Final = frozenset({SENDMESSAGE, HISTORY, JOIN, MEMBERS, PING})
+EDITMESSAGE: Final = "editmessage"
+DELETEMESSAGE: Final = "deletemessage"
+REACT: Final = "react"
+TYPING: Final = "typing"
+CHANGES: Final = "changes"
+ACTIONS: Final = frozenset(
+    {SENDMESSAGE, HISTORY, JOIN, MEMBERS, PING, EDITMESSAGE, DELETEMESSAGE, REACT, TYPING, CHANGES}
+)

@@ -46,6 +46,10 @@ class EnvVar(StrEnum):
     RATE_LIMIT_REFUSAL_BURST = "RATE_LIMIT_REFUSAL_BURST"
     LIVE_CONNECTIONS_PER_ROOM = "LIVE_CONNECTIONS_PER_ROOM"
     LIVE_CONNECTIONS_TOTAL = "LIVE_CONNECTIONS_TOTAL"
+    TYPING_NOTICE_MAX_MEMBERS = "TYPING_NOTICE_MAX_MEMBERS"
+    REACTIONS_MAX_DISTINCT = "REACTIONS_MAX_DISTINCT"
+    REACTIONS_MAX_PER_PERSON = "REACTIONS_MAX_PER_PERSON"
+    REACTIONS_MAX_TOTAL = "REACTIONS_MAX_TOTAL"
 
 
 class AuthMode(StrEnum):
@@ -105,6 +109,19 @@ MAX_ROOM_MAX_MEMBERS = 100_000
 DEFAULT_LIVE_CONNECTIONS_PER_ROOM = 25
 DEFAULT_LIVE_CONNECTIONS_TOTAL = 100
 MAX_LIVE_CONNECTIONS = 100_000
+# Each typing notice costs one post per other connection; above this room size (connections)
+# none is sent: in a big room "someone is typing" is noise.
+DEFAULT_TYPING_NOTICE_MAX_MEMBERS = 50
+MAX_TYPING_NOTICE_MAX_MEMBERS = 1_000
+# Reactions on one message: distinct emoji, one person's, and all together. All reactions are
+# capped so the item stays far under DynamoDB's 400 KB with the longest text: 2,000 reactor
+# ids (11 bytes) and their emoji (at most 32 bytes) under the per-person attributes.
+DEFAULT_REACTIONS_MAX_DISTINCT = 20
+DEFAULT_REACTIONS_MAX_PER_PERSON = 10
+DEFAULT_REACTIONS_MAX_TOTAL = 2_000
+MAX_REACTIONS_DISTINCT = 100
+MAX_REACTIONS_PER_PERSON = 100
+MAX_REACTIONS_TOTAL = 2_000
 # CloudWatch namespaces: 1-255 characters, no leading colon ("Namespace", CloudWatch API).
 _NAMESPACE = re.compile(r"[0-9A-Za-z.\-_/#:]{1,255}")
 # API Gateway closes every WebSocket after 2 hours ("API Gateway quotas for configuring and
@@ -162,6 +179,10 @@ class Settings:
     rate_limit_refusal_burst: int = DEFAULT_RATE_LIMIT_REFUSAL_BURST
     live_connections_per_room: int = DEFAULT_LIVE_CONNECTIONS_PER_ROOM
     live_connections_total: int = DEFAULT_LIVE_CONNECTIONS_TOTAL
+    typing_notice_max_members: int = DEFAULT_TYPING_NOTICE_MAX_MEMBERS
+    reactions_max_distinct: int = DEFAULT_REACTIONS_MAX_DISTINCT
+    reactions_max_per_person: int = DEFAULT_REACTIONS_MAX_PER_PERSON
+    reactions_max_total: int = DEFAULT_REACTIONS_MAX_TOTAL
 
     @property
     def message_retention_s(self) -> int:
@@ -273,6 +294,11 @@ class Settings:
                 (EnvVar.LIVE_CONNECTIONS_TOTAL, DEFAULT_LIVE_CONNECTIONS_TOTAL),
             )
         )
+        typing_max = _typing_notice_max(env, problems)
+        reaction_caps = {
+            name: _bounded(env, name, default, high, problems)
+            for name, default, high in _REACTION_CAPS
+        }
         namespace = env.get(EnvVar.METRICS_NAMESPACE, "").strip() or DEFAULT_METRICS_NAMESPACE
         if not _NAMESPACE.fullmatch(namespace) or namespace.startswith(":"):
             problems.append(
@@ -318,6 +344,10 @@ class Settings:
             rate_limit_refusal_burst=rates[EnvVar.RATE_LIMIT_REFUSAL_BURST],
             live_connections_per_room=live_per_room,
             live_connections_total=live_total,
+            typing_notice_max_members=typing_max,
+            reactions_max_distinct=reaction_caps[EnvVar.REACTIONS_MAX_DISTINCT],
+            reactions_max_per_person=reaction_caps[EnvVar.REACTIONS_MAX_PER_PERSON],
+            reactions_max_total=reaction_caps[EnvVar.REACTIONS_MAX_TOTAL],
         )
 
 
@@ -373,4 +403,22 @@ _SHARED_RATE_LIMITS = (
         DEFAULT_RATE_LIMIT_REFUSAL_BURST,
         MAX_RATE_LIMIT_BURST,
     ),
+)
+
+
+def _typing_notice_max(env: Mapping[str, str], problems: list[str]) -> int:
+    value = _int(env, EnvVar.TYPING_NOTICE_MAX_MEMBERS, DEFAULT_TYPING_NOTICE_MAX_MEMBERS, problems)
+    if not 0 <= value <= MAX_TYPING_NOTICE_MAX_MEMBERS:
+        problems.append(
+            f"{EnvVar.TYPING_NOTICE_MAX_MEMBERS} must be between 0 (no typing notices) and "
+            f"{MAX_TYPING_NOTICE_MAX_MEMBERS}, got {value}"
+        )
+    return value
+
+
+# The reaction caps on one message: (variable, default, highest).
+_REACTION_CAPS = (
+    (EnvVar.REACTIONS_MAX_DISTINCT, DEFAULT_REACTIONS_MAX_DISTINCT, MAX_REACTIONS_DISTINCT),
+    (EnvVar.REACTIONS_MAX_PER_PERSON, DEFAULT_REACTIONS_MAX_PER_PERSON, MAX_REACTIONS_PER_PERSON),
+    (EnvVar.REACTIONS_MAX_TOTAL, DEFAULT_REACTIONS_MAX_TOTAL, MAX_REACTIONS_TOTAL),
 )

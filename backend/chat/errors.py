@@ -3,7 +3,7 @@
 ::
 
     ChatError                      base of everything below (``ErrorCode`` lists the wire codes)
-    ├── ClientError(code, message, client_id, retry_after_ms)
+    ├── ClientError(code, message, client_id, retry_after_ms, message_id)
     │   │                          a bad client frame; answered with an ``error`` frame
     │   └── RoomBusy               ``rate_limited`` by the room's budget, which others spend
     │                              too: not counted against the sender's refused frames
@@ -15,6 +15,9 @@
     ├── StoreError                 a table holds something we cannot read
     ├── MessageNotStored(reason)   the messages table refused or could not be reached; the
     │                              sender gets ``not_stored`` and nobody sees the message
+    │                              (or the change: edit, delete, reaction)
+    ├── ChangeRefused(code)        a change's condition failed: ``not_found``, ``not_yours``,
+    │                              ``message_deleted`` or ``too_many_reactions``
     └── DeliveryFailed             one post to one connection failed, not retryable
         ├── ConnectionGone         410: the peer left; prune its item and carry on
         ├── PayloadTooLarge        413: API Gateway refused the frame's size; tell the sender
@@ -46,6 +49,11 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     NOT_CONNECTED = "not_connected"
     INTERNAL_ERROR = "internal_error"
+    NOT_FOUND = "not_found"
+    NOT_YOURS = "not_yours"
+    MESSAGE_DELETED = "message_deleted"
+    INVALID_EMOJI = "invalid_emoji"
+    TOO_MANY_REACTIONS = "too_many_reactions"
 
 
 class ChatError(Exception):
@@ -56,7 +64,8 @@ class ClientError(ChatError):
     """A client frame broke the protocol; the sender gets ``{"type": "error", ...}``.
 
     ``client_id`` is the ``clientId`` of the ``sendmessage`` it concerns, when that was valid:
-    the error frame carries it so the sender knows which message failed.
+    the error frame carries it so the sender knows which message failed. ``message_id`` is the
+    ``id`` of the message an ``editmessage``, ``deletemessage`` or ``react`` targets.
     """
 
     def __init__(
@@ -66,17 +75,33 @@ class ClientError(ChatError):
         *,
         client_id: str | None = None,
         retry_after_ms: int | None = None,
+        message_id: str | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.client_id = client_id
         self.retry_after_ms = retry_after_ms
+        self.message_id = message_id
 
     def about(self, client_id: str | None) -> ClientError:
         """This error, concerning the message sent with ``client_id``."""
         return ClientError(
-            self.code, self.message, client_id=client_id, retry_after_ms=self.retry_after_ms
+            self.code,
+            self.message,
+            client_id=client_id,
+            retry_after_ms=self.retry_after_ms,
+            message_id=self.message_id,
+        )
+
+    def targeting(self, message_id: str | None) -> ClientError:
+        """This error, concerning the stored message ``message_id`` (a change's target)."""
+        return ClientError(
+            self.code,
+            self.message,
+            client_id=self.client_id,
+            retry_after_ms=self.retry_after_ms,
+            message_id=message_id,
         )
 
 
@@ -112,6 +137,15 @@ class MessageNotStored(ChatError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"message not stored: {reason}")
         self.reason = reason
+
+
+class ChangeRefused(ChatError):
+    """A change to a stored message was refused by its condition (nothing was written);
+    ``code`` says why, as the client is told."""
+
+    def __init__(self, code: ErrorCode) -> None:
+        super().__init__(f"change refused: {code}")
+        self.code = code
 
 
 class DeliveryFailed(ChatError):

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from enum import Enum
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from .errors import ErrorCode
 from .ids import iso_utc
+from .stored import ChangesCursor, Direction, ReactionChange, StoredMessage
 
 if TYPE_CHECKING:
-    from .messages import StoredMessage
     from .presence import Member
 
 
@@ -26,15 +26,6 @@ if TYPE_CHECKING:
 MESSAGE_FRAME_MAX: Final = 64 * 1024
 HISTORY_FRAME_BUDGET: Final = 96 * 1024
 MEMBERS_FRAME_BUDGET: Final = 32 * 1024
-
-
-class Direction(Enum):
-    """Which way a history read goes from its cursor: the ``history`` frame's ``after`` or
-    ``before`` field (its value names the field), or neither (the newest messages)."""
-
-    LATEST = "latest"  # the newest messages of the room
-    BEFORE = "before"  # older than the cursor
-    AFTER = "after"  # newer than the cursor
 
 
 def _encode(frame: dict[str, object]) -> bytes:
@@ -51,42 +42,62 @@ def message_frame(
     sent_at: str,
     client_id: str | None = None,
 ) -> bytes:
-    """The ``message`` frame every connection of the room receives; the sender's own copy
-    carries its ``client_id``."""
-    frame: dict[str, object] = {
-        "type": "message",
-        "id": message_id,
-        "room": room,
-        "from": sender,
-        "text": text,
-        "sentAt": sent_at,
-    }
+    """The ``message`` frame of a message as sent (``rev`` 1, changed when sent); the sender's
+    own copy carries its ``client_id``."""
+    sent_at_ms = _parse_iso_ms(sent_at)
+    message = StoredMessage(message_id, room, sender, text, sent_at_ms, 0, changed_at_ms=sent_at_ms)
+    return stored_message_frame(message, client_id)
+
+
+def _parse_iso_ms(iso: str) -> int:
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return int(moment.timestamp() * 1000)
+
+
+def _state(message: StoredMessage, reader: str | None = None) -> dict[str, object]:
+    """A message's current state (docs/protocol.md, "Message state"): what every frame that
+    carries a message holds. With a ``reader`` (a reactor id), each reaction says whether it
+    is among the reactors (``mine``)."""
+    state: dict[str, object] = {"id": message.message_id, "from": message.sender}
+    if not message.deleted:
+        state["text"] = message.text
+    state["sentAt"] = iso_utc(message.sent_at_ms)
+    state["rev"] = message.rev
+    state["changedAt"] = message.changed_at_ms or message.sent_at_ms
+    if message.edited_at_ms is not None and not message.deleted:
+        state["editedAt"] = iso_utc(message.edited_at_ms)
+    if message.deleted:
+        state["deleted"] = True
+    elif message.reactions:
+        reactions: list[dict[str, object]] = []
+        for reaction in message.reactions:
+            entry: dict[str, object] = {"emoji": reaction.emoji, "count": len(reaction.reactors)}
+            if reader is not None and reader in reaction.reactors:
+                entry["mine"] = True
+            reactions.append(entry)
+        state["reactions"] = reactions
+    return state
+
+
+def stored_message_frame(
+    message: StoredMessage,
+    client_id: str | None = None,
+    reacted: ReactionChange | None = None,
+) -> bytes:
+    """The live ``message`` frame of a stored message, as it is now: the sender's own copy of a
+    new message carries its ``client_id``; a reaction's toggle says who toggled (``reacted``)."""
+    state = _state(message)
+    frame: dict[str, object] = {"type": "message", "id": state.pop("id"), "room": message.room}
+    frame.update(state)
     if client_id is not None:
         frame["clientId"] = client_id
+    if reacted is not None:
+        frame["reacted"] = {"name": reacted.name, "emoji": reacted.emoji, "on": reacted.on}
     return _encode(frame)
 
 
-def stored_message_frame(message: StoredMessage, client_id: str | None = None) -> bytes:
-    """``message_frame`` of a stored message."""
-    return message_frame(
-        message_id=message.message_id,
-        room=message.room,
-        sender=message.sender,
-        text=message.text,
-        sent_at=iso_utc(message.sent_at_ms),
-        client_id=client_id,
-    )
-
-
-def _history_item(message: StoredMessage) -> bytes:
-    return _encode(
-        {
-            "id": message.message_id,
-            "from": message.sender,
-            "text": message.text,
-            "sentAt": iso_utc(message.sent_at_ms),
-        }
-    )
+def _history_item(message: StoredMessage, reader: str | None) -> bytes:
+    return _encode(_state(message, reader))
 
 
 _MORE: Final = b'],"more":true}'
@@ -100,6 +111,8 @@ def history_frame(
     more: bool,
     direction: Direction,
     cursor: str | None,
+    read_at_ms: int | None = None,
+    reader: str | None = None,
     budget: int = HISTORY_FRAME_BUDGET,
 ) -> bytes:
     """The ``history`` frame: messages oldest first, at most ``budget`` bytes encoded.
@@ -108,16 +121,19 @@ def history_frame(
     ``direction`` is ``AFTER``); messages are taken while the frame stays within ``budget``,
     the first always (a message frame is at most ``MESSAGE_FRAME_MAX``), and a cut page says
     ``more``. The frame is assembled from separately encoded items so its size is known exactly
-    before it is built.
+    before it is built. ``read_at_ms`` (the read's time) becomes ``readAt``; ``reader`` marks
+    the reactions that are the reader's own (``mine``).
     """
     head: dict[str, object] = {"type": "history", "room": room}
     if cursor is not None:
         head[direction.value] = cursor
+    if read_at_ms is not None:
+        head["readAt"] = read_at_ms
     prefix = _encode(head)[:-1] + b',"messages":['
     size = len(prefix) + len(_NO_MORE)
     items: list[bytes] = []
     for message in nearest_first:
-        item = _history_item(message)
+        item = _history_item(message, reader)
         grown = size + len(item) + (1 if items else 0)
         if items and grown > budget:
             more = True
@@ -127,6 +143,54 @@ def history_frame(
     if direction is not Direction.AFTER:
         items.reverse()
     return prefix + b",".join(items) + (_MORE if more else _NO_MORE)
+
+
+# What the tail of a changes frame may take at most: ``],"more":true,"cursor":"…"}`` with the
+# longest cursor (64 characters).
+_CHANGES_TAIL_MAX: Final = 100
+
+
+def changes_frame(
+    room: str,
+    messages: Iterable[StoredMessage],
+    *,
+    more: bool,
+    since: int | None,
+    read_at_ms: int,
+    reader: str | None,
+    budget: int = HISTORY_FRAME_BUDGET,
+) -> bytes:
+    """The ``changes`` frame: messages in change order (as read), at most ``budget`` bytes.
+
+    Messages are taken while the frame stays within ``budget`` (the first always); a page cut
+    by the budget says ``more``, and a page with ``more`` carries the ``cursor`` of its last
+    message, where the next read goes on.
+    """
+    head: dict[str, object] = {"type": "changes", "room": room}
+    if since is not None:
+        head["since"] = since
+    head["readAt"] = read_at_ms
+    prefix = _encode(head)[:-1] + b',"messages":['
+    size = len(prefix) + _CHANGES_TAIL_MAX
+    items: list[bytes] = []
+    last: StoredMessage | None = None
+    for message in messages:
+        item = _history_item(message, reader)
+        grown = size + len(item) + (1 if items else 0)
+        if items and grown > budget:
+            more = True
+            break
+        items.append(item)
+        last, size = message, grown
+    tail: dict[str, object] = {"more": more and last is not None}
+    if more and last is not None:
+        tail["cursor"] = ChangesCursor(last.changed_at_ms, last.message_id).encode()
+    return prefix + b",".join(items) + b"]," + _encode(tail)[1:]
+
+
+def typing_frame(room: str, name: str) -> bytes:
+    """The ``typing`` notice: ``name`` is writing in ``room``."""
+    return _encode({"type": "typing", "room": room, "name": name})
 
 
 def pong_frame() -> bytes:
@@ -168,14 +232,18 @@ def error_frame(
     message: str,
     client_id: str | None = None,
     retry_after_ms: int | None = None,
+    message_id: str | None = None,
 ) -> bytes:
     """An ``error`` frame; ``message`` is a human sentence without internals; ``client_id``
-    names the ``sendmessage`` it concerns; ``retry_after_ms`` says when to try again."""
+    names the ``sendmessage`` it concerns, ``message_id`` the message a change targets;
+    ``retry_after_ms`` says when to try again."""
     frame: dict[str, object] = {"type": "error", "code": str(code), "message": message}
     if retry_after_ms is not None:
         frame["retryAfterMs"] = retry_after_ms
     if client_id is not None:
         frame["clientId"] = client_id
+    if message_id is not None:
+        frame["id"] = message_id
     return _encode(frame)
 
 

@@ -16,7 +16,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from .actions import HISTORY, JOIN, MEMBERS, PING, SENDMESSAGE
+from .actions import (
+    CHANGES,
+    DELETEMESSAGE,
+    EDITMESSAGE,
+    HISTORY,
+    JOIN,
+    MEMBERS,
+    PING,
+    REACT,
+    SENDMESSAGE,
+    TYPING,
+)
 from .delivery import BroadcastStats
 from .errors import ClientError, HandshakeRefused
 from .events import (
@@ -209,6 +220,42 @@ def _members(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastSta
     )
 
 
+def _changing(name: str) -> MessageAction:
+    """The route of one of ``usecases.changes``' actions that read or change stored messages
+    (``editmessage``, ``deletemessage``, ``react``, ``changes``): all take the same arguments."""
+
+    def action(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+        from .usecases import changes  # noqa: PLC0415
+
+        use_case: Callable[..., BroadcastStats] = getattr(changes, name)
+        return use_case(
+            request.connection_id,
+            request.body,
+            is_base64=request.is_base64,
+            store=runtime.store,
+            messages=runtime.messages,
+            outbox=outbox,
+            settings=runtime.settings,
+            now_ms=runtime.now_ms(),
+        )
+
+    return action
+
+
+def _typing(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    from .usecases.changes import typing  # noqa: PLC0415
+
+    return typing(
+        request.connection_id,
+        request.body,
+        is_base64=request.is_base64,
+        store=runtime.store,
+        outbox=outbox,
+        settings=runtime.settings,
+        now_ms=runtime.now_ms(),
+    )
+
+
 def _ping(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
     from .usecases.replies import ping  # noqa: PLC0415
 
@@ -235,6 +282,11 @@ ROUTES: Final[Mapping[str, Route]] = {
     JOIN: _answering(_join),
     MEMBERS: _answering(_members),
     PING: _answering(_ping),
+    EDITMESSAGE: _answering(_changing("edit_message")),
+    DELETEMESSAGE: _answering(_changing("delete_message")),
+    REACT: _answering(_changing("react")),
+    TYPING: _answering(_typing),
+    CHANGES: _answering(_changing("changes")),
     DEFAULT: _answering(_default),
 }
 

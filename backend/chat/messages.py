@@ -6,7 +6,20 @@ Key design (docs/internals.md, "The messages table"):
   is sorted in time order and every read is a ``Query`` on one partition with a key condition
   (newest first for the latest page, ``ScanIndexForward``), never a Scan.
 - Message item: ``room``, ``id``, ``from`` S, ``text`` S, ``sentAt`` N (epoch ms, the time the
-  id carries), ``expiresAt`` N (epoch s; the table's TTL attribute).
+  id carries), ``expiresAt`` N (epoch s; the table's TTL attribute), ``owner`` S (whose it is:
+  ``stored.message_owner``), ``rev`` N (1, plus one per change), ``changedAt`` N (epoch ms of
+  the last write, the writer's clock), ``editedAt`` N (epoch ms, once edited), ``deleted``
+  BOOL (a tombstone: no ``text``, no reactions).
+- Reactions, top-level attributes (``ADD``/``DELETE`` work on top-level sets only): ``r:{emoji}``
+  SS of reactor ids (``stored.reactor_id``), ``o:{emoji}`` N (when that emoji's first reactor
+  came: the display order), ``p:{reactor id}`` SS of that person's emoji (the per-person cap),
+  ``rt`` N all reactions, ``rd`` N distinct emoji. A toggle is one conditional ``UpdateItem``
+  whose condition holds every cap; it is written for the item as it guesses it, and a refusal
+  returns the item (``ReturnValuesOnConditionCheckFailure``), from which the right write is
+  chosen: never a read before a write.
+- ``changes-index`` (GSI: ``room`` hash, ``changedAt`` range, projection ALL): every message
+  write stamps ``changedAt``, so a room's changes since a moment are one Query of the index
+  (idempotency items have no ``changedAt``: the index is sparse).
 - Idempotency item, for a message sent with a ``clientId``: ``room`` = ``{room}#client`` (``#``
   cannot occur in a room name, so history reads never meet it), ``id`` = the ``clientId``,
   ``messageId`` S, ``expiresAt`` N (the message's). ``add`` writes both in one
@@ -24,15 +37,16 @@ Every DynamoDB call is a direct method call on the injected low-level client (``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError
 from botocore.exceptions import ClientError as BotoClientError
 
-from .errors import MessageNotStored, StoreError
-from .frames import Direction
+from .errors import ChangeRefused, ErrorCode, MessageNotStored, StoreError
 from .ids import MAX_ULID, encode_ulid, ulid_predecessor, ulid_successor
-from .items import number_attribute, string_attribute
+from .items import number_attribute, optional_string_attribute, string_attribute
+from .stored import ChangesCursor, Direction, Reaction, StoredMessage
 
 CLIENT_ID_PARTITION_SUFFIX: Final = "#client"
 # The table as ``create_table`` arguments: what the local stack and the tests create, and what a
@@ -41,27 +55,74 @@ TABLE_SCHEMA: Final[dict[str, Any]] = {
     "AttributeDefinitions": [
         {"AttributeName": "room", "AttributeType": "S"},
         {"AttributeName": "id", "AttributeType": "S"},
+        {"AttributeName": "changedAt", "AttributeType": "N"},
     ],
     "KeySchema": [
         {"AttributeName": "room", "KeyType": "HASH"},
         {"AttributeName": "id", "KeyType": "RANGE"},
     ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": "changes-index",
+            "KeySchema": [
+                {"AttributeName": "room", "KeyType": "HASH"},
+                {"AttributeName": "changedAt", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
     "BillingMode": "PAY_PER_REQUEST",
 }
+CHANGES_INDEX: Final = "changes-index"
+# How far before a client's ``since`` a ``changes`` read starts: a write is stamped just before
+# it is sent, and may land as late as the function's timeout (29 s, API Gateway's integration
+# limit) after its stamp; the rest is margin for the index's propagation (GSIs are eventually
+# consistent). A message stored that late is still returned; repeats are dropped by ``rev``.
+CHANGES_OVERLAP_MS: Final = 60_000
+_REACTORS: Final = "r:"
+_ORDER: Final = "o:"
+_PERSON: Final = "p:"
+_REACTION_PREFIXES: Final = (_REACTORS, _ORDER, _PERSON)
+_TOTAL: Final = "rt"
+_DISTINCT: Final = "rd"
+# A toggle whose guessed write keeps meeting another change: tries before ``not_stored``.
+_REACT_ATTEMPTS: Final = 4
 _CONDITION_FAILED: Final = "ConditionalCheckFailed"
 _NO_CONDITION_FAILED: Final = "None"
 
 
 @dataclass(frozen=True, slots=True)
-class StoredMessage:
-    """One message as the table holds it."""
+class ReactionCaps:
+    """A message's reaction caps: distinct emoji, one person's reactions, all reactions."""
 
-    message_id: str
-    room: str
-    sender: str
-    text: str
-    sent_at_ms: int
-    expires_at_s: int
+    distinct: int
+    per_person: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """The outcome of ``delete``: the tombstone, and whether it was one before (``again``)."""
+
+    message: StoredMessage
+    again: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Toggled:
+    """The outcome of ``react``: the message as it is now, and whether the reaction is on."""
+
+    message: StoredMessage
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesRead:
+    """What a changes read returns: messages in (``changedAt``, ``id``) order, and whether the
+    room has more changes after the last of them."""
+
+    messages: tuple[StoredMessage, ...]
+    more: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +160,40 @@ class MessageStore(Protocol):
         retention_s: int,
     ) -> HistoryRead:
         """Up to ``limit`` unexpired messages of ``room`` from ``cursor`` in ``direction``."""
+
+    def edit(self, room: str, message_id: str, owner: str, text: str, now_ms: int) -> StoredMessage:
+        """Replace the text of ``owner``'s message; raises ``ChangeRefused`` or
+        ``MessageNotStored``."""
+
+    def delete(self, room: str, message_id: str, owner: str, now_ms: int) -> Deleted:
+        """Make ``owner``'s message a tombstone (text and reactions gone from the item);
+        raises ``ChangeRefused``, ``MessageNotStored``."""
+
+    def react(
+        self,
+        room: str,
+        message_id: str,
+        reactor: str,
+        emoji: str,
+        *,
+        caps: ReactionCaps,
+        now_ms: int,
+    ) -> Toggled:
+        """Toggle ``reactor``'s ``emoji`` on the message; raises ``ChangeRefused``,
+        ``MessageNotStored``."""
+
+    def changes(
+        self,
+        room: str,
+        since_ms: int,
+        after: ChangesCursor | None,
+        limit: int,
+        *,
+        now_s: int,
+        retention_s: int,
+    ) -> ChangesRead:
+        """Up to ``limit`` unexpired messages of ``room`` changed at ``since_ms`` or later
+        (and after ``after``), oldest change first."""
 
 
 class DynamoMessageStore:
@@ -221,27 +316,413 @@ class DynamoMessageStore:
         found = [message for message in found if message.expires_at_s > now_s]
         return HistoryRead(tuple(found[:limit]), more=len(found) > limit)
 
+    def _key(self, room: str, message_id: str) -> dict[str, Any]:
+        return {"TableName": self._table, "Key": {"room": {"S": room}, "id": {"S": message_id}}}
+
+    def _update(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One conditional ``UpdateItem`` returning the new item; a failed condition is
+        ``_Refused`` with the item as it was (``None``: no such item), any other failure
+        ``MessageNotStored`` (throttling, timeouts: the client may try again)."""
+        try:
+            response = self._client.update_item(
+                **request,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except BotoClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                raise _Refused(error.response.get("Item")) from None
+            raise MessageNotStored(_error_code(error)) from error
+        except BotoCoreError as error:
+            raise MessageNotStored(type(error).__name__) from error
+        attributes: dict[str, Any] = response["Attributes"]
+        return attributes
+
+    def edit(self, room: str, message_id: str, owner: str, text: str, now_ms: int) -> StoredMessage:
+        """One ``UpdateItem``: the text, ``editedAt``, ``changedAt`` and ``rev``, on the
+        condition that the message exists unexpired, is ``owner``'s and is no tombstone."""
+        _require_owner(owner)
+        try:
+            item = self._update(
+                {
+                    **self._key(room, message_id),
+                    "UpdateExpression": (
+                        "SET #text = :text, #edited = :now, #changed = :now ADD #rev :one"
+                    ),
+                    "ConditionExpression": _OWN_LIVE_MESSAGE,
+                    "ExpressionAttributeNames": _OWN_LIVE_NAMES
+                    | {
+                        "#text": "text",
+                        "#edited": "editedAt",
+                        "#changed": "changedAt",
+                        "#rev": "rev",
+                    },
+                    "ExpressionAttributeValues": {
+                        ":me": {"S": owner},
+                        ":nows": {"N": str(now_ms // 1000)},
+                        ":text": {"S": text},
+                        ":now": {"N": str(now_ms)},
+                        ":one": {"N": "1"},
+                    },
+                }
+            )
+        except _Refused as refused:
+            raise _refused(refused.item, owner, now_ms // 1000) from None
+        return _message_from_item(item)
+
+    def delete(self, room: str, message_id: str, owner: str, now_ms: int) -> Deleted:
+        """One ``UpdateItem`` that removes the text (and the reaction counters) and marks the
+        tombstone; when the item still holds reactions, one ``PutItem`` of the bare tombstone
+        replaces it (its names are only known from the item, and a tombstone takes no new
+        reaction). Deleting a tombstone again changes nothing (``again``), but finishes a
+        cleanup an earlier failure left."""
+        _require_owner(owner)
+        now_s = now_ms // 1000
+        try:
+            item = self._update(
+                {
+                    **self._key(room, message_id),
+                    "UpdateExpression": (
+                        "REMOVE #text, #edited, #rt, #rd"
+                        " SET #deleted = :true, #changed = :now ADD #rev :one"
+                    ),
+                    "ConditionExpression": _OWN_LIVE_MESSAGE,
+                    "ExpressionAttributeNames": _OWN_LIVE_NAMES
+                    | {
+                        "#text": "text",
+                        "#edited": "editedAt",
+                        "#rt": _TOTAL,
+                        "#rd": _DISTINCT,
+                        "#changed": "changedAt",
+                        "#rev": "rev",
+                    },
+                    "ExpressionAttributeValues": {
+                        ":me": {"S": owner},
+                        ":nows": {"N": str(now_s)},
+                        ":true": {"BOOL": True},
+                        ":now": {"N": str(now_ms)},
+                        ":one": {"N": "1"},
+                    },
+                }
+            )
+            again = False
+        except _Refused as refused:
+            if refused.item is None or _refusal(refused.item, owner, now_s) is not (
+                ErrorCode.MESSAGE_DELETED
+            ):
+                raise _refused(refused.item, owner, now_s) from None
+            item, again = refused.item, True
+        tombstone = _message_from_item(item)
+        if _has_reaction_attributes(item):
+            self._replace_tombstone(tombstone)
+        return Deleted(tombstone, again)
+
+    def _replace_tombstone(self, tombstone: StoredMessage) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_message_item(tombstone),
+                # Exactly the tombstone just read: nothing else may be overwritten.
+                ConditionExpression="#rev = :rev AND #deleted = :true",
+                ExpressionAttributeNames={"#rev": "rev", "#deleted": "deleted"},
+                ExpressionAttributeValues={
+                    ":rev": {"N": str(tombstone.rev)},
+                    ":true": {"BOOL": True},
+                },
+            )
+        except BotoClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise MessageNotStored(_error_code(error)) from error
+        except BotoCoreError as error:
+            raise MessageNotStored(type(error).__name__) from error
+
+    def react(
+        self,
+        room: str,
+        message_id: str,
+        reactor: str,
+        emoji: str,
+        *,
+        caps: ReactionCaps,
+        now_ms: int,
+    ) -> Toggled:
+        """Toggle with one conditional ``UpdateItem`` (``_toggle_request``), first guessing that
+        others reacted with ``emoji`` already; a refusal returns the item, from which
+        ``plan_toggle`` picks the write that fits (or the refusal's code)."""
+        toggle: _Toggle | ErrorCode = _Toggle.ADD_EXISTING
+        for _ in range(_REACT_ATTEMPTS):
+            if isinstance(toggle, ErrorCode):
+                raise ChangeRefused(toggle)
+            try:
+                item = self._update(
+                    {
+                        **self._key(room, message_id),
+                        **_toggle_request(toggle, reactor, emoji, caps, now_ms),
+                    }
+                )
+            except _Refused as refused:
+                toggle = plan_toggle(refused.item, reactor, emoji, caps, now_ms // 1000)
+                continue
+            on = toggle in (_Toggle.ADD_EXISTING, _Toggle.ADD_NEW)
+            return Toggled(_message_from_item(item), on)
+        if isinstance(toggle, ErrorCode):
+            raise ChangeRefused(toggle)
+        raise MessageNotStored("ReactionContention")
+
+    def changes(
+        self,
+        room: str,
+        since_ms: int,
+        after: ChangesCursor | None,
+        limit: int,
+        *,
+        now_s: int,
+        retention_s: int,
+    ) -> ChangesRead:
+        """Query ``changes-index`` from ``since_ms`` (or the cursor's ``changedAt``), never before
+        the retention floor. Items that share a ``changedAt`` come in no defined order, so a
+        page is cut only after every item of its last ``changedAt`` is in hand, sorted by
+        (``changedAt``, ``id``); the cursor skips what it already returned."""
+        low = max(since_ms, (now_s - retention_s) * 1000, 0)
+        if after is not None:
+            low = max(low, after.changed_at_ms)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": CHANGES_INDEX,
+            "KeyConditionExpression": "#room = :room AND #changed >= :low",
+            "FilterExpression": "#expires > :now",
+            "ExpressionAttributeNames": {
+                "#room": "room",
+                "#changed": "changedAt",
+                "#expires": "expiresAt",
+            },
+            "ExpressionAttributeValues": {
+                ":room": {"S": room},
+                ":low": {"N": str(low)},
+                ":now": {"N": str(now_s)},
+            },
+            "ScanIndexForward": True,
+            "Limit": limit + 1,
+        }
+        found: list[StoredMessage] = []
+        while True:
+            page = self._client.query(**request)
+            for item in page.get("Items", []):
+                message = _message_from_item(item)
+                if after is None or (message.changed_at_ms, message.message_id) > (
+                    after.changed_at_ms,
+                    after.message_id,
+                ):
+                    found.append(message)
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key or (
+                len(found) > limit and found[-1].changed_at_ms != found[limit - 1].changed_at_ms
+            ):
+                break
+            request["ExclusiveStartKey"] = last_key
+        found = [m for m in found if m.expires_at_s > now_s]
+        found.sort(key=lambda m: (m.changed_at_ms, m.message_id))
+        return ChangesRead(tuple(found[:limit]), more=len(found) > limit)
+
+
+def _require_owner(owner: str) -> None:
+    """An empty owner owns nothing (items written before owners existed have none)."""
+    if not owner:
+        raise ChangeRefused(ErrorCode.NOT_YOURS)
+
+
+class _Refused(Exception):
+    """A conditional write's condition failed; ``item`` is the item as it was, if any."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("condition failed")
+        self.item = item
+
+
+# A change by its owner to an unexpired message that is no tombstone.
+_OWN_LIVE_MESSAGE: Final = (
+    "attribute_exists(#id) AND #owner = :me AND attribute_not_exists(#deleted) AND #expires > :nows"
+)
+_OWN_LIVE_NAMES: Final = {
+    "#id": "id",
+    "#owner": "owner",
+    "#deleted": "deleted",
+    "#expires": "expiresAt",
+}
+
 
 def _message_item(message: StoredMessage) -> dict[str, Any]:
-    return {
+    """The item of ``message`` without reactions (a new message, or a clean tombstone)."""
+    item: dict[str, Any] = {
         "room": {"S": message.room},
         "id": {"S": message.message_id},
         "from": {"S": message.sender},
-        "text": {"S": message.text},
         "sentAt": {"N": str(message.sent_at_ms)},
         "expiresAt": {"N": str(message.expires_at_s)},
+        "owner": {"S": message.owner},
+        "rev": {"N": str(message.rev)},
+        "changedAt": {"N": str(message.changed_at_ms or message.sent_at_ms)},
     }
+    if message.deleted:
+        item["deleted"] = {"BOOL": True}
+    else:
+        item["text"] = {"S": message.text}
+    if message.edited_at_ms is not None and not message.deleted:
+        item["editedAt"] = {"N": str(message.edited_at_ms)}
+    return item
 
 
 def _message_from_item(item: dict[str, Any]) -> StoredMessage:
+    deleted = item.get("deleted", {}).get("BOOL") is True
+    sent_at_ms = _number(item, "sentAt")
+    edited = item.get("editedAt")
     return StoredMessage(
         message_id=_string(item, "id"),
         room=_string(item, "room"),
         sender=_string(item, "from"),
-        text=_string(item, "text"),
-        sent_at_ms=_number(item, "sentAt"),
+        text="" if deleted else _string(item, "text"),
+        sent_at_ms=sent_at_ms,
         expires_at_s=_number(item, "expiresAt"),
+        owner=optional_string_attribute(item, "owner"),
+        # Items written before changes existed: as sent, never changed.
+        rev=_number(item, "rev") if "rev" in item else 1,
+        changed_at_ms=_number(item, "changedAt") if "changedAt" in item else sent_at_ms,
+        edited_at_ms=None if edited is None else _number(item, "editedAt"),
+        deleted=deleted,
+        reactions=() if deleted else _reactions(item),
     )
+
+
+def _reactions(item: dict[str, Any]) -> tuple[Reaction, ...]:
+    """The item's reactions in first-reacted order (``o:{emoji}``, then the emoji itself)."""
+    found: list[tuple[int, str, frozenset[str]]] = []
+    for name, value in item.items():
+        if not name.startswith(_REACTORS):
+            continue
+        reactors = value.get("SS")
+        if not reactors:
+            continue
+        emoji = name[len(_REACTORS) :]
+        order = item.get(_ORDER + emoji, {}).get("N", "0")
+        found.append((int(order), emoji, frozenset(reactors)))
+    found.sort(key=lambda entry: (entry[0], entry[1]))
+    return tuple(Reaction(emoji, reactors) for _, emoji, reactors in found)
+
+
+def _has_reaction_attributes(item: dict[str, Any]) -> bool:
+    return any(name.startswith(_REACTION_PREFIXES) for name in item) or _TOTAL in item
+
+
+def _refusal(
+    item: dict[str, Any] | None,
+    owner: str | None,
+    now_s: int,
+    changeable: ErrorCode | None = ErrorCode.INTERNAL_ERROR,
+) -> ErrorCode | None:
+    """Why a change may not be made to the item as it is (``None``: no such item): gone,
+    someone else's (when ``owner`` is given), a tombstone; else ``changeable``."""
+    if item is None or "from" not in item or _number(item, "expiresAt") <= now_s:
+        return ErrorCode.NOT_FOUND
+    if owner is not None and optional_string_attribute(item, "owner") != owner:
+        return ErrorCode.NOT_YOURS
+    if item.get("deleted", {}).get("BOOL") is True:
+        return ErrorCode.MESSAGE_DELETED
+    return changeable
+
+
+def _refused(item: dict[str, Any] | None, owner: str, now_s: int) -> ChangeRefused:
+    """The refusal of an owner's change whose condition failed."""
+    code = _refusal(item, owner, now_s)
+    if code is None or code is ErrorCode.INTERNAL_ERROR:
+        # Every condition held when the item was returned: it changed in between (a race with
+        # a deletion by TTL, or a clock step); the client may try again.
+        raise MessageNotStored("ConditionRaced")
+    return ChangeRefused(code)
+
+
+class _Toggle(Enum):
+    """The four writes a reaction toggle can be, each conditioned on the item's state."""
+
+    ADD_EXISTING = "add to an emoji others reacted with"
+    ADD_NEW = "add an emoji the message does not show yet"
+    REMOVE_ONE = "take one's reaction off, others remaining"
+    REMOVE_LAST = "take off the emoji's last reaction"
+
+
+def plan_toggle(
+    item: dict[str, Any] | None, reactor: str, emoji: str, caps: ReactionCaps, now_s: int
+) -> _Toggle | ErrorCode:
+    """The write that toggles ``reactor``'s ``emoji`` on ``item`` as it is, or why none may."""
+    gone = _refusal(item, None, now_s, changeable=None)
+    if gone is not None or item is None:
+        return gone or ErrorCode.NOT_FOUND
+    reactors = item.get(_REACTORS + emoji, {}).get("SS") or []
+    if reactor in reactors:
+        return _Toggle.REMOVE_LAST if len(reactors) == 1 else _Toggle.REMOVE_ONE
+    mine = item.get(_PERSON + reactor, {}).get("SS") or []
+    total = int(item.get(_TOTAL, {}).get("N", "0"))
+    if len(mine) >= caps.per_person or total >= caps.total:
+        return ErrorCode.TOO_MANY_REACTIONS
+    if reactors:
+        return _Toggle.ADD_EXISTING
+    if int(item.get(_DISTINCT, {}).get("N", "0")) >= caps.distinct:
+        return ErrorCode.TOO_MANY_REACTIONS
+    return _Toggle.ADD_NEW
+
+
+def _toggle_request(
+    toggle: _Toggle, reactor: str, emoji: str, caps: ReactionCaps, now_ms: int
+) -> dict[str, Any]:
+    """The ``UpdateItem`` arguments (but table and key) of ``toggle``: every cap and the item's
+    state it assumes are in its condition, so a concurrent change fails it, never breaks a cap."""
+    names = {"#id": "id", "#deleted": "deleted", "#expires": "expiresAt", "#r": _REACTORS + emoji}
+    names |= {"#changed": "changedAt", "#rev": "rev", "#p": _PERSON + reactor, "#rt": _TOTAL}
+    values: dict[str, Any] = {
+        ":nows": {"N": str(now_ms // 1000)},
+        ":now": {"N": str(now_ms)},
+        ":one": {"N": "1"},
+        ":rids": {"SS": [reactor]},
+        ":emojis": {"SS": [emoji]},
+    }
+    condition = "attribute_exists(#id) AND attribute_not_exists(#deleted) AND #expires > :nows"
+    person_cap = "(attribute_not_exists(#p) OR size(#p) < :maxp)"
+    if toggle in (_Toggle.ADD_EXISTING, _Toggle.ADD_NEW):
+        values |= {":maxp": {"N": str(caps.per_person)}, ":maxt": {"N": str(caps.total)}}
+    if toggle is _Toggle.ADD_EXISTING:
+        condition += (
+            f" AND attribute_exists(#r) AND NOT contains(#r, :rid) AND #rt < :maxt AND {person_cap}"
+        )
+        values[":rid"] = {"S": reactor}
+        update = "SET #changed = :now ADD #r :rids, #p :emojis, #rt :one, #rev :one"
+    elif toggle is _Toggle.ADD_NEW:
+        names |= {"#rd": _DISTINCT, "#o": _ORDER + emoji}
+        values[":maxd"] = {"N": str(caps.distinct)}
+        condition += (
+            " AND attribute_not_exists(#r) AND (attribute_not_exists(#rd) OR #rd < :maxd)"
+            f" AND (attribute_not_exists(#rt) OR #rt < :maxt) AND {person_cap}"
+        )
+        update = (
+            "SET #changed = :now, #o = :now ADD #r :rids, #p :emojis, #rt :one, #rd :one, #rev :one"
+        )
+    elif toggle is _Toggle.REMOVE_ONE:
+        values |= {":rid": {"S": reactor}, ":minus": {"N": "-1"}}
+        condition += " AND contains(#r, :rid) AND size(#r) > :one"
+        update = "SET #changed = :now ADD #rt :minus, #rev :one DELETE #r :rids, #p :emojis"
+    else:
+        names |= {"#rd": _DISTINCT, "#o": _ORDER + emoji}
+        del values[":rids"]  # the whole set goes
+        values |= {":rid": {"S": reactor}, ":minus": {"N": "-1"}}
+        condition += " AND contains(#r, :rid) AND size(#r) = :one"
+        update = (
+            "SET #changed = :now ADD #rt :minus, #rd :minus, #rev :one REMOVE #r, #o"
+            " DELETE #p :emojis"
+        )
+    return {
+        "UpdateExpression": update,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
 
 
 def _claimed_message_id(error: BotoClientError) -> str | None:

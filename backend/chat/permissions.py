@@ -20,9 +20,12 @@ TABLE_ACTIONS: Final = frozenset({"dynamodb:PutItem", "dynamodb:DeleteItem", "dy
 ROOM_INDEX_ACTIONS: Final = frozenset({"dynamodb:Query"})
 # On the messages table (``messages.DynamoMessageStore``). A ``TransactWriteItems`` is authorised
 # by the actions inside it ("Using IAM with DynamoDB transactions"): its ``Put``s are PutItem.
+# Edits, deletions and reactions are conditional UpdateItems.
 MESSAGES_TABLE_ACTIONS: Final = frozenset(
-    {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"}
+    {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
 )
+# On its changes index (``messages.CHANGES_INDEX``): the catch-up's Query.
+MESSAGES_INDEX_ACTIONS: Final = frozenset({"dynamodb:Query"})
 # ``@connections``: one IAM action for every call; the HTTP method is part of the resource,
 # ``{execution ARN}/{stage}/{METHOD}/@connections/*``.
 MANAGE_CONNECTIONS_ACTION: Final = "execute-api:ManageConnections"

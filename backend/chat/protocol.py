@@ -13,28 +13,51 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from .actions import ACTIONS, HISTORY, JOIN, MEMBERS, PING, SENDMESSAGE
+from .actions import (
+    ACTIONS,
+    CHANGES,
+    DELETEMESSAGE,
+    EDITMESSAGE,
+    HISTORY,
+    JOIN,
+    MEMBERS,
+    PING,
+    REACT,
+    SENDMESSAGE,
+    TYPING,
+)
+from .emoji import MAX_EMOJI_BYTES, is_emoji
 from .errors import ClientError, ErrorCode
-from .frames import Direction
 from .ids import is_ulid
+from .stored import ChangesCursor, Direction
 from .validation import clean_text
 
 __all__ = [
     "ACTIONS",
+    "CHANGES",
+    "DELETEMESSAGE",
+    "EDITMESSAGE",
     "HISTORY",
     "HISTORY_DEFAULT_LIMIT",
     "HISTORY_MAX_LIMIT",
     "JOIN",
     "MEMBERS",
     "PING",
+    "REACT",
     "SENDMESSAGE",
+    "TYPING",
+    "Changes",
     "ClientFrame",
+    "DeleteMessage",
+    "EditMessage",
     "ErrorCode",
     "History",
     "Join",
     "Members",
     "Ping",
+    "React",
     "SendMessage",
+    "Typing",
     "decode_body",
     "parse_frame",
     "parse_object",
@@ -72,9 +95,49 @@ class Ping:
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """``{"action": "join", ...}``: the member list, then the history page ``history`` asks."""
+    """``{"action": "join", ...}``: the member list, then the history page ``history`` asks,
+    or, with ``since``, the first page of ``changes``."""
 
     history: History = History()
+    since: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EditMessage:
+    """``{"action": "editmessage", "id": ..., "text": ...}``, checked; ``text`` trimmed."""
+
+    message_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteMessage:
+    """``{"action": "deletemessage", "id": ...}``, checked."""
+
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class React:
+    """``{"action": "react", "id": ..., "emoji": ...}``, checked."""
+
+    message_id: str
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """``{"action": "typing"}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """``{"action": "changes", "since"|"cursor": ..., "limit": ...}``, checked: exactly one of
+    ``since`` (epoch ms) and ``cursor``."""
+
+    since: int | None = None
+    cursor: ChangesCursor | None = None
+    limit: int = HISTORY_DEFAULT_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +145,20 @@ class Members:
     """``{"action": "members"}``."""
 
 
-ClientFrame = SendMessage | History | Join | Members | Ping
+ClientFrame = (
+    SendMessage
+    | History
+    | Join
+    | Members
+    | Ping
+    | EditMessage
+    | DeleteMessage
+    | React
+    | Typing
+    | Changes
+)
+# The largest epoch-ms time a ULID (and so a message) can carry.
+MAX_TIME_MS: Final = (1 << 48) - 1
 
 
 def decode_body(body: str | None, *, is_base64: bool = False) -> str:
@@ -123,12 +199,96 @@ def parse_frame(body: str | None, *, max_chars: int, is_base64: bool = False) ->
     if action == HISTORY:
         return _history(frame)
     if action == JOIN:
-        return Join(_history(frame))
+        return _join(frame)
     if action == MEMBERS:
         return Members()
     if action == PING:
         return Ping()
-    raise unknown_action()
+    return _change_frame(frame, action, max_chars)
+
+
+def _change_frame(frame: dict[str, object], action: object, max_chars: int) -> ClientFrame:
+    """The actions of issue #28: changes to a stored message, typing, and catching up."""
+    if action == TYPING:
+        return Typing()
+    if action == CHANGES:
+        return _changes(frame)
+    if action not in (EDITMESSAGE, DELETEMESSAGE, REACT):
+        raise unknown_action()
+    message_id = _message_id(frame)
+    try:
+        if action == DELETEMESSAGE:
+            return DeleteMessage(message_id)
+        if action == REACT:
+            return React(message_id, _emoji(frame))
+        text = frame.get("text")
+        if not isinstance(text, str):
+            raise ClientError(ErrorCode.INVALID_FIELD, "The field 'text' must be a string.")
+        return EditMessage(message_id, clean_text(text, max_chars))
+    except ClientError as error:
+        raise error.targeting(message_id) from None
+
+
+def _message_id(frame: dict[str, object]) -> str:
+    value = frame.get("id")
+    message_id = value.upper() if isinstance(value, str) else ""
+    if not is_ulid(message_id):
+        raise ClientError(ErrorCode.INVALID_FIELD, "The field 'id' must be a message id (a ULID).")
+    return message_id
+
+
+def _emoji(frame: dict[str, object]) -> str:
+    emoji = frame.get("emoji")
+    if not isinstance(emoji, str) or not is_emoji(emoji):
+        raise ClientError(
+            ErrorCode.INVALID_EMOJI,
+            f"The field 'emoji' must be one emoji (at most {MAX_EMOJI_BYTES} bytes).",
+        )
+    return emoji
+
+
+def _limit(frame: dict[str, object]) -> int:
+    limit = frame.get("limit", HISTORY_DEFAULT_LIMIT)
+    # bool is an int in Python, never in the protocol.
+    if type(limit) is not int or not 1 <= limit <= HISTORY_MAX_LIMIT:
+        raise ClientError(
+            ErrorCode.INVALID_FIELD,
+            f"The field 'limit' must be a whole number from 1 to {HISTORY_MAX_LIMIT}.",
+        )
+    return limit
+
+
+def _since(value: object) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_TIME_MS:
+        raise ClientError(
+            ErrorCode.INVALID_FIELD,
+            "The field 'since' must be a time in epoch milliseconds (a whole number, 0 or more).",
+        )
+    return value
+
+
+def _changes(frame: dict[str, object]) -> Changes:
+    since, cursor = frame.get("since"), frame.get("cursor")
+    if (since is None) == (cursor is None):
+        raise ClientError(ErrorCode.INVALID_FIELD, "Give exactly one of 'since' and 'cursor'.")
+    limit = _limit(frame)
+    if since is not None:
+        return Changes(since=_since(since), limit=limit)
+    decoded = ChangesCursor.decode(cursor) if isinstance(cursor, str) else None
+    if decoded is None:
+        raise ClientError(
+            ErrorCode.INVALID_CURSOR, "The field 'cursor' must be a cursor a changes frame gave."
+        )
+    return Changes(cursor=decoded, limit=limit)
+
+
+def _join(frame: dict[str, object]) -> Join:
+    since = frame.get("since")
+    if since is None:
+        return Join(_history(frame))
+    if frame.get("after") is not None or frame.get("before") is not None:
+        raise ClientError(ErrorCode.INVALID_FIELD, "Give 'since' or 'after'/'before', not both.")
+    return Join(History(limit=_limit(frame)), since=_since(since))
 
 
 def _send_message(frame: dict[str, object], max_chars: int) -> SendMessage:
@@ -158,14 +318,7 @@ def _history(frame: dict[str, object]) -> History:
         direction, cursor = Direction.AFTER, _cursor("after", after)
     elif before is not None:
         direction, cursor = Direction.BEFORE, _cursor("before", before)
-    limit = frame.get("limit", HISTORY_DEFAULT_LIMIT)
-    # bool is an int in Python, never in the protocol.
-    if type(limit) is not int or not 1 <= limit <= HISTORY_MAX_LIMIT:
-        raise ClientError(
-            ErrorCode.INVALID_FIELD,
-            f"The field 'limit' must be a whole number from 1 to {HISTORY_MAX_LIMIT}.",
-        )
-    return History(direction, cursor, limit)
+    return History(direction, cursor, _limit(frame))
 
 
 def _cursor(name: str, value: object) -> str:

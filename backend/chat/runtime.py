@@ -29,9 +29,17 @@ from .delivery import DEFAULT_POLICY, RetryPolicy
 from .ids import UlidGenerator, guest_name, now_ms
 
 if TYPE_CHECKING:  # gateway is loaded by the first post (see _senders_on_first_post)
-    from .frames import Direction
     from .gateway import Sender, SenderPool
-    from .messages import Added, HistoryRead, MessageStore, StoredMessage
+    from .messages import (
+        Added,
+        ChangesRead,
+        Deleted,
+        HistoryRead,
+        MessageStore,
+        ReactionCaps,
+        Toggled,
+    )
+    from .stored import ChangesCursor, Direction, StoredMessage
 
 # Everything build_runtime reads, directly or through botocore's endpoint and region resolution.
 RUNTIME_ENV: Final = (
@@ -121,6 +129,42 @@ class _MessagesOnFirstUse:
         """``DynamoMessageStore.read``."""
         return self._made().read(
             room, direction, cursor, limit, now_s=now_s, retention_s=retention_s
+        )
+
+    def edit(self, room: str, message_id: str, owner: str, text: str, now_ms: int) -> StoredMessage:
+        """``DynamoMessageStore.edit``."""
+        return self._made().edit(room, message_id, owner, text, now_ms)
+
+    def delete(self, room: str, message_id: str, owner: str, now_ms: int) -> Deleted:
+        """``DynamoMessageStore.delete``."""
+        return self._made().delete(room, message_id, owner, now_ms)
+
+    def react(
+        self,
+        room: str,
+        message_id: str,
+        reactor: str,
+        emoji: str,
+        *,
+        caps: ReactionCaps,
+        now_ms: int,
+    ) -> Toggled:
+        """``DynamoMessageStore.react``."""
+        return self._made().react(room, message_id, reactor, emoji, caps=caps, now_ms=now_ms)
+
+    def changes(
+        self,
+        room: str,
+        since_ms: int,
+        after: ChangesCursor | None,
+        limit: int,
+        *,
+        now_s: int,
+        retention_s: int,
+    ) -> ChangesRead:
+        """``DynamoMessageStore.changes``."""
+        return self._made().changes(
+            room, since_ms, after, limit, now_s=now_s, retention_s=retention_s
         )
 
 

@@ -310,7 +310,7 @@ def test_message_reaches_the_whole_room_and_only_it(world: World) -> None:
     assert world.sender.frames("x") == []
     first = frames["a"][0]
     assert all(received == [first] for received in frames.values())
-    assert set(first) == {"type", "id", "room", "from", "text", "sentAt"}
+    assert set(first) == {"type", "id", "room", "from", "text", "sentAt", "rev", "changedAt"}
     assert (first["type"], first["room"], first["from"], first["text"]) == (
         "message",
         "general",

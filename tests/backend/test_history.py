@@ -11,8 +11,9 @@ from chat.errors import MessageNotStored
 from chat.frames import HISTORY_FRAME_BUDGET, MESSAGE_FRAME_MAX
 from chat.handler import handle
 from chat.ids import encode_ulid
-from chat.messages import DynamoMessageStore, StoredMessage
+from chat.messages import DynamoMessageStore
 from chat.runtime import Runtime
+from chat.stored import StoredMessage
 
 from tests.backend.conftest import MESSAGES_TABLE
 from tests.backend.fakes import FakeContext
@@ -165,7 +166,7 @@ def test_a_late_joiner_gets_the_newest_page(world: World) -> None:
     assert page["room"] == "general"
     assert [m["id"] for m in page["messages"]] == ids[70:]
     assert page["more"] is True
-    assert set(page["messages"][0]) == {"id", "from", "text", "sentAt"}
+    assert set(page["messages"][0]) == {"id", "from", "text", "sentAt", "rev", "changedAt"}
     world.invoke(history("late", before=ids[70]))
     older = world.sender.frames("late")[1]
     assert older["before"] == ids[70]

@@ -9,9 +9,9 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from chat.errors import MessageNotStored
-from chat.frames import Direction
 from chat.ids import encode_ulid
-from chat.messages import Added, DynamoMessageStore, HistoryRead, StoredMessage
+from chat.messages import Added, DynamoMessageStore, HistoryRead
+from chat.stored import Direction, StoredMessage
 
 from tests.backend.conftest import MESSAGES_TABLE
 
@@ -30,6 +30,7 @@ def message(n: int, *, room: str = "lobby", sent_s: int = NOW_S - 1000) -> Store
         text=f"message {n}",
         sent_at_ms=sent_ms,
         expires_at_s=sent_ms // 1000 + RETENTION_S,
+        changed_at_ms=sent_ms,
     )
 
 
@@ -52,7 +53,8 @@ def read(
 
 
 def test_add_stores_the_documented_item(store: DynamoMessageStore, dynamodb: Any) -> None:
-    """A message item holds room, id, from, text, sentAt and the TTL attribute expiresAt."""
+    """A message item holds room, id, from, text, sentAt, the TTL attribute expiresAt, and its
+    state: owner, rev 1 and changedAt (the changes index's range key)."""
     first = message(1)
     assert store.add(first, None, NOW_S).duplicate is False
     item = dynamodb.get_item(
@@ -65,6 +67,9 @@ def test_add_stores_the_documented_item(store: DynamoMessageStore, dynamodb: Any
         "text": {"S": "message 1"},
         "sentAt": {"N": str(first.sent_at_ms)},
         "expiresAt": {"N": str(first.expires_at_s)},
+        "owner": {"S": ""},
+        "rev": {"N": "1"},
+        "changedAt": {"N": str(first.sent_at_ms)},
     }
 
 

@@ -17,16 +17,17 @@ from botocore import xform_name
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from chat.connections import Caps, Connection, ConnectionId, DynamoConnectionStore
-from chat.frames import Direction
 from chat.gateway import SignedHttpSender
-from chat.messages import DynamoMessageStore, StoredMessage
+from chat.messages import CHANGES_INDEX, DynamoMessageStore, ReactionCaps
 from chat.permissions import (
     MANAGE_CONNECTIONS_METHODS,
+    MESSAGES_INDEX_ACTIONS,
     MESSAGES_TABLE_ACTIONS,
     ROOM_INDEX_ACTIONS,
     TABLE_ACTIONS,
 )
 from chat.ratelimit import Budget
+from chat.stored import Direction, StoredMessage
 
 from bench.boto3_sender import ManagementApiSender
 from tests.backend.conftest import REGION
@@ -36,7 +37,7 @@ from tests.backend.management_api_server import ManagementApiServer
 EXERCISED_STORE_METHODS = frozenset(
     {"put", "enter", "prune", "remove", "admit", "members", "count_connect", "admit_shared"}
 )
-EXERCISED_MESSAGE_STORE_METHODS = frozenset({"add", "read"})
+EXERCISED_MESSAGE_STORE_METHODS = frozenset({"add", "read", "edit", "delete", "react", "changes"})
 # A TransactWriteItems is authorised by the operations inside it.
 TRANSACTION_OPERATIONS = {
     "Put": "put_item",
@@ -89,6 +90,8 @@ class RecordingDynamoDB:
         return {}
 
     def _update(self, request: dict[str, Any]) -> dict[str, Any]:
+        if request["TableName"] == "messages":  # a change: the new item, with a reaction
+            return {"Attributes": {**_message_item(), "r:👍": {"SS": ["x"]}, "rev": {"N": "2"}}}
         values = request["ExpressionAttributeValues"]
         if ":one" in values:  # a connect counter
             return {"Attributes": {"connects": {"N": "1"}}}
@@ -198,6 +201,12 @@ def recorded() -> Iterator[RecordingDynamoDB]:
         (Direction.BEFORE, "01ARZ3NDEKTSV4RRFFQ69G5FAV"),
     ):
         messages.read("room", direction, cursor, 5, now_s=1, retention_s=100)
+    message_id = message.message_id
+    messages.edit("room", message_id, "owner", "fixed", 1000)
+    messages.delete("room", message_id, "owner", 1000)  # with reactions left: a PutItem too
+    caps = ReactionCaps(distinct=2, per_person=2, total=2)
+    messages.react("room", message_id, "reactor", "👍", caps=caps, now_ms=1000)
+    messages.changes("room", 0, None, 5, now_s=1, retention_s=100)
     yield client
 
 
@@ -224,7 +233,11 @@ def test_dynamodb_calls_are_exactly_the_declared_actions(recorded: RecordingDyna
     assert actions(recorded, "table", index=False) == TABLE_ACTIONS
     assert actions(recorded, "table", index=True) == ROOM_INDEX_ACTIONS
     assert actions(recorded, "messages", index=False) == MESSAGES_TABLE_ACTIONS
-    assert actions(recorded, "messages", index=True) == set()
+    assert actions(recorded, "messages", index=True) == MESSAGES_INDEX_ACTIONS
+    assert {index for _, name, index in recorded.calls if name == "messages"} == {
+        None,
+        CHANGES_INDEX,
+    }
 
 
 def test_the_boto3_sender_uses_only_declared_http_methods() -> None:

@@ -95,7 +95,8 @@ def test_undecodable_binary_frames_are_invalid_json(raw: bytes) -> None:
 
 
 def test_message_frame_shape() -> None:
-    """A message frame has exactly the documented keys and keeps non-ASCII text as UTF-8."""
+    """A message frame has exactly the documented keys and keeps non-ASCII text as UTF-8; a new
+    message is at rev 1, changed when sent."""
     data = message_frame(
         message_id="01JDQ7ZK3V8Y6W4T2R1P0N9M8K",
         room="lobby",
@@ -111,6 +112,8 @@ def test_message_frame_shape() -> None:
         "from": "zoë",
         "text": "<b>hi</b> 🚀",
         "sentAt": "2026-11-25T12:34:56.789Z",
+        "rev": 1,
+        "changedAt": 1795610096789,
     }
 
 

@@ -20,10 +20,13 @@ import pytest
 from chat.config import DEFAULT_FANOUT_CONCURRENCY
 from chat.connections import ROOM_INDEX
 from chat.handler import ROUTES
+from chat.messages import CHANGES_INDEX
+from chat.messages import TABLE_SCHEMA as MESSAGES_TABLE_SCHEMA
 from chat.metrics import METRICS, REFUSED, SERVER_ERRORS
 from chat.permissions import (
     MANAGE_CONNECTIONS_ACTION,
     MANAGE_CONNECTIONS_METHODS,
+    MESSAGES_INDEX_ACTIONS,
     MESSAGES_TABLE_ACTIONS,
     ROOM_INDEX_ACTIONS,
     TABLE_ACTIONS,
@@ -330,6 +333,23 @@ def test_table_matches_the_local_stack_schema(deployment: AppliedDeployment) -> 
     ]
 
 
+def test_messages_table_matches_the_backends_schema(deployment: AppliedDeployment) -> None:
+    """Keys, attributes and the changes index equal chat.messages.TABLE_SCHEMA."""
+    table = deployment.client("dynamodb").describe_table(
+        TableName=deployment.outputs["messages_table_name"]
+    )["Table"]
+    assert sorted(table["AttributeDefinitions"], key=str) == sorted(
+        MESSAGES_TABLE_SCHEMA["AttributeDefinitions"], key=str
+    )
+    assert table["KeySchema"] == MESSAGES_TABLE_SCHEMA["KeySchema"]
+    indexes = [
+        {key: gsi[key] for key in ("IndexName", "KeySchema", "Projection")}
+        for gsi in table["GlobalSecondaryIndexes"]
+    ]
+    assert indexes == MESSAGES_TABLE_SCHEMA["GlobalSecondaryIndexes"]
+    assert [gsi["IndexName"] for gsi in indexes] == [CHANGES_INDEX]
+
+
 def test_table_expires_items_and_is_protected(deployment: AppliedDeployment) -> None:
     """TTL on expiresAt, encryption at rest, deletion protection off, and no point-in-time
     recovery by default: connections hold names for hours, not worth 35 days of backups."""
@@ -397,6 +417,7 @@ def test_iam_policy_grants_exactly_what_the_code_calls(deployment: AppliedDeploy
         TABLE_ACTIONS: {table_arn},
         ROOM_INDEX_ACTIONS: {f"{table_arn}/index/{ROOM_INDEX}"},
         MESSAGES_TABLE_ACTIONS: {messages_arn},
+        MESSAGES_INDEX_ACTIONS: {f"{messages_arn}/index/{CHANGES_INDEX}"},
         frozenset({MANAGE_CONNECTIONS_ACTION}): {
             f"{execution_arn}/{STAGE}/{method}/@connections/*"
             for method in MANAGE_CONNECTIONS_METHODS

@@ -10,5 +10,7 @@ nothing else (``docs/performance.md``, "Cold start"):
   the sender alone;
 - ``rooms``: ``$disconnect``, ``sendmessage``, ``history``, ``join``, ``members``: what reads a
   room, its history or tells its members;
+- ``changes``: ``editmessage``, ``deletemessage``, ``react``, ``typing``, ``changes``: what
+  changes a stored message, says who is typing, or catches up on every change;
 - ``admission``: what every action after ``$connect`` passes first (the sender's budgets).
 """

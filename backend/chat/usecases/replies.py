@@ -55,7 +55,9 @@ def reply_error(
     connection_id: ConnectionId, error: ClientError, *, outbox: Outbox
 ) -> BroadcastStats:
     """Send ``error`` to the offending connection only."""
-    frame = error_frame(error.code, error.message, error.client_id, error.retry_after_ms)
+    frame = error_frame(
+        error.code, error.message, error.client_id, error.retry_after_ms, error.message_id
+    )
     return outbox.send(frame, [connection_id])
 
 

@@ -18,9 +18,10 @@ from ..frames import (
     stored_message_frame,
 )
 from ..ids import decode_ulid_time
-from ..messages import MessageStore, StoredMessage
+from ..messages import MessageStore
 from ..presence import names_gone, present_elsewhere, roster
 from ..protocol import History, Join, Members, SendMessage, parse_frame, unknown_action
+from ..stored import StoredMessage, message_owner, reactor_id
 from .admission import admit, admit_message, read_budget
 
 if TYPE_CHECKING:
@@ -107,6 +108,8 @@ def send_message(
         text=frame.text,
         sent_at_ms=sent_at_ms,
         expires_at_s=sent_at_ms // 1000 + settings.message_retention_s,
+        owner=message_owner(sender.owner, sender.connection_id),
+        changed_at_ms=sent_at_ms,
     )
     own_copy = stored_message_frame(message, frame.client_id)
     if len(own_copy) > MESSAGE_FRAME_MAX:  # sizes as encoded: escapes can outgrow characters
@@ -125,13 +128,37 @@ def send_message(
         ) from None
     if added.duplicate:  # already stored and broadcast: the sender alone learns its id
         return outbox.send(stored_message_frame(added.message, frame.client_id), [connection_id])
+    return tell_room(
+        connection_id,
+        sender.room,
+        stored_message_frame(message),
+        store=store,
+        outbox=outbox,
+        settings=settings,
+        now_ms=sent_at_ms,
+        own_copy=own_copy,
+    )
+
+
+def tell_room(
+    connection_id: ConnectionId,
+    room: str,
+    frame: bytes,
+    *,
+    store: ConnectionStore,
+    outbox: Outbox,
+    settings: Settings,
+    now_ms: int,
+    own_copy: bytes | None = None,
+) -> BroadcastStats:
+    """Send ``frame`` to every connection of ``room``, the sender first (``own_copy`` instead,
+    when given); a frame API Gateway refuses as too large is reported to the sender, and names
+    whose connections were found gone are announced ``left``."""
     members: list[RoomMember] = []
     stats = outbox.send(
-        stored_message_frame(message),
-        _sender_first(
-            connection_id, _recording(store.members(sender.room, sent_at_ms // 1000), members)
-        ),
-        personal={connection_id: own_copy},
+        frame,
+        _sender_first(connection_id, _recording(store.members(room, now_ms // 1000), members)),
+        personal=None if own_copy is None else {connection_id: own_copy},
     )
     if stats.too_large:
         stats += outbox.send(PAYLOAD_TOO_LARGE_FRAME, [connection_id])
@@ -139,7 +166,7 @@ def send_message(
         left, remaining = names_gone(stats.gone, members)
         for name in left:
             stats += _announce(
-                outbox, settings, event="left", room=sender.room, name=name, present=remaining
+                outbox, settings, event="left", room=room, name=name, present=remaining
             )
     return stats
 
@@ -163,8 +190,8 @@ def history(
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
     if not isinstance(frame, History):
         raise unknown_action()
-    room = admit(store, connection_id, read_budget(settings), now_ms).room
-    page = _history_page(room, frame, messages=messages, settings=settings, now_ms=now_ms)
+    me = admit(store, connection_id, read_budget(settings), now_ms)
+    page = _history_page(me, frame, messages=messages, settings=settings, now_ms=now_ms)
     return outbox.send(page, [connection_id])
 
 
@@ -179,16 +206,28 @@ def join(
     settings: Settings,
     now_ms: int,
 ) -> BroadcastStats:
-    """Answer ``join``: the member list, then the history page asked for, to the sender; and
-    tell the others the name ``joined`` unless it was present through another connection."""
+    """Answer ``join``: the member list, then the history page asked for (with ``since``, the
+    first ``changes`` page), to the sender; and tell the others the name ``joined`` unless it
+    was present through another connection."""
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
     if not isinstance(frame, Join):
         raise unknown_action()
     me, present = _in_room(store, connection_id, settings, now_ms)
     stats = outbox.send(members_frame(me.room, roster(present)), [connection_id])
-    page = _history_page(
-        me.room, frame.history, messages=messages, settings=settings, now_ms=now_ms
-    )
+    if frame.since is None:
+        page = _history_page(me, frame.history, messages=messages, settings=settings, now_ms=now_ms)
+    else:
+        from .changes import changes_page  # noqa: PLC0415 (changes imports this module)
+
+        page = changes_page(
+            me,
+            frame.since,
+            None,
+            frame.history.limit,
+            messages=messages,
+            settings=settings,
+            now_ms=now_ms,
+        )
     stats += outbox.send(page, [connection_id])
     if not present_elsewhere(me.name, present, connection_id):
         stats += _announce(
@@ -222,8 +261,9 @@ def members(
 
 
 def _history_page(
-    room: str, frame: History, *, messages: MessageStore, settings: Settings, now_ms: int
+    me: Connection, frame: History, *, messages: MessageStore, settings: Settings, now_ms: int
 ) -> bytes:
+    room = me.room
     read = messages.read(
         room,
         frame.direction,
@@ -233,7 +273,13 @@ def _history_page(
         retention_s=settings.message_retention_s,
     )
     return history_frame(
-        room, read.messages, more=read.more, direction=frame.direction, cursor=frame.cursor
+        room,
+        read.messages,
+        more=read.more,
+        direction=frame.direction,
+        cursor=frame.cursor,
+        read_at_ms=now_ms,
+        reader=reactor_id(message_owner(me.owner, me.connection_id)),
     )
 
 

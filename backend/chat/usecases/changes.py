@@ -1,0 +1,284 @@
+"""The use cases of issue #28: ``editmessage``, ``deletemessage``, ``react``, ``typing`` and
+``changes`` (the catch-up of every change, also the answer to a ``join`` with ``since``).
+
+A change is one conditional write of the message's item (``messages``): only the owner may edit
+or delete (``stored.message_owner``), and every write stamps ``changedAt`` and bumps ``rev``, so
+the room gets the message's new state and a client applies each change once, by ``rev``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from ..connections import Connection, ConnectionId, ConnectionStore
+from ..delivery import BroadcastStats
+from ..errors import ChangeRefused, ClientError, ErrorCode, MessageNotStored
+from ..frames import MESSAGE_FRAME_MAX, changes_frame, stored_message_frame, typing_frame
+from ..messages import CHANGES_OVERLAP_MS, MessageStore, ReactionCaps
+from ..protocol import (
+    Changes,
+    DeleteMessage,
+    EditMessage,
+    React,
+    Typing,
+    parse_frame,
+    unknown_action,
+)
+from ..ratelimit import Budget
+from ..stored import ChangesCursor, ReactionChange, StoredMessage, message_owner, reactor_id
+from .admission import admit, admit_message, read_budget
+from .rooms import tell_room
+
+if TYPE_CHECKING:
+    from ..broadcast import Outbox
+    from ..config import Settings
+
+# The page sends one every 3 s at most while its user writes: 20 a minute; 5 back to back
+# absorb a reconnect. Its own budget, so typing never spends the message budget.
+TYPING_PER_MINUTE: Final = 20
+TYPING_BURST: Final = 5
+TYPING_RATE_ATTRIBUTE: Final = "tatTyping"
+TYPING_BUDGET: Final = Budget(TYPING_RATE_ATTRIBUTE, TYPING_PER_MINUTE, TYPING_BURST)
+
+_REFUSALS: Final = {
+    ErrorCode.NOT_FOUND: "No such message in this room (it may have expired).",
+    ErrorCode.NOT_YOURS: "Only its sender may change this message.",
+    ErrorCode.MESSAGE_DELETED: "This message was deleted.",
+    ErrorCode.TOO_MANY_REACTIONS: "This message has as many reactions as it may hold.",
+}
+
+
+def _refused(refusal: ChangeRefused, message_id: str) -> ClientError:
+    message = _REFUSALS.get(refusal.code, "This change is not possible.")
+    return ClientError(refusal.code, message, message_id=message_id)
+
+
+def _not_stored(message_id: str) -> ClientError:
+    return ClientError(
+        ErrorCode.NOT_STORED,
+        "The change could not be saved, so nobody saw it; please try again.",
+        message_id=message_id,
+    )
+
+
+def _owner(sender: Connection) -> str:
+    return message_owner(sender.owner, sender.connection_id)
+
+
+def edit_message(
+    connection_id: ConnectionId,
+    body: str | None,
+    *,
+    is_base64: bool = False,
+    store: ConnectionStore,
+    messages: MessageStore,
+    outbox: Outbox,
+    settings: Settings,
+    now_ms: int,
+) -> BroadcastStats:
+    """Replace the text of the sender's own message; the room gets its new state (the sender's
+    copy is the acknowledgement). Same text rules as ``sendmessage``; spends the message
+    budgets."""
+    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    if not isinstance(frame, EditMessage):
+        raise unknown_action()
+    target = frame.message_id
+    try:
+        sender = admit_message(store, connection_id, settings, now_ms)
+    except ClientError as error:
+        raise error.targeting(target) from None
+    # Refuse a text whose frame could not be delivered before it is stored.
+    probe = StoredMessage(target, sender.room, sender.name, frame.text, now_ms, 0, rev=2**31)
+    if len(stored_message_frame(probe)) > MESSAGE_FRAME_MAX:
+        raise ClientError(
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            "The message is too large to deliver; send a shorter one.",
+            message_id=target,
+        )
+    try:
+        edited = messages.edit(sender.room, target, _owner(sender), frame.text, now_ms)
+    except ChangeRefused as refusal:
+        raise _refused(refusal, target) from None
+    except MessageNotStored:
+        raise _not_stored(target) from None
+    return tell_room(
+        connection_id,
+        sender.room,
+        stored_message_frame(edited),
+        store=store,
+        outbox=outbox,
+        settings=settings,
+        now_ms=now_ms,
+    )
+
+
+def delete_message(
+    connection_id: ConnectionId,
+    body: str | None,
+    *,
+    is_base64: bool = False,
+    store: ConnectionStore,
+    messages: MessageStore,
+    outbox: Outbox,
+    settings: Settings,
+    now_ms: int,
+) -> BroadcastStats:
+    """Make the sender's own message a tombstone; the room gets it. Deleting a tombstone again
+    answers it to the sender alone."""
+    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    if not isinstance(frame, DeleteMessage):
+        raise unknown_action()
+    target = frame.message_id
+    try:
+        sender = admit_message(store, connection_id, settings, now_ms)
+    except ClientError as error:
+        raise error.targeting(target) from None
+    try:
+        deleted = messages.delete(sender.room, target, _owner(sender), now_ms)
+    except ChangeRefused as refusal:
+        raise _refused(refusal, target) from None
+    except MessageNotStored:
+        raise _not_stored(target) from None
+    tombstone = stored_message_frame(deleted.message)
+    if deleted.again:
+        return outbox.send(tombstone, [connection_id])
+    return tell_room(
+        connection_id,
+        sender.room,
+        tombstone,
+        store=store,
+        outbox=outbox,
+        settings=settings,
+        now_ms=now_ms,
+    )
+
+
+def react(
+    connection_id: ConnectionId,
+    body: str | None,
+    *,
+    is_base64: bool = False,
+    store: ConnectionStore,
+    messages: MessageStore,
+    outbox: Outbox,
+    settings: Settings,
+    now_ms: int,
+) -> BroadcastStats:
+    """Toggle the sender's reaction; the room gets the message's new state with ``reacted``."""
+    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    if not isinstance(frame, React):
+        raise unknown_action()
+    target = frame.message_id
+    try:
+        sender = admit_message(store, connection_id, settings, now_ms)
+    except ClientError as error:
+        raise error.targeting(target) from None
+    caps = ReactionCaps(
+        distinct=settings.reactions_max_distinct,
+        per_person=settings.reactions_max_per_person,
+        total=settings.reactions_max_total,
+    )
+    try:
+        toggled = messages.react(
+            sender.room, target, reactor_id(_owner(sender)), frame.emoji, caps=caps, now_ms=now_ms
+        )
+    except ChangeRefused as refusal:
+        raise _refused(refusal, target) from None
+    except MessageNotStored:
+        raise _not_stored(target) from None
+    reacted = ReactionChange(sender.name, frame.emoji, toggled.on)
+    live = stored_message_frame(toggled.message, reacted=reacted)
+    return tell_room(
+        connection_id,
+        sender.room,
+        live,
+        store=store,
+        outbox=outbox,
+        settings=settings,
+        now_ms=now_ms,
+    )
+
+
+def typing(
+    connection_id: ConnectionId,
+    body: str | None,
+    *,
+    is_base64: bool = False,
+    store: ConnectionStore,
+    outbox: Outbox,
+    settings: Settings,
+    now_ms: int,
+) -> BroadcastStats:
+    """Tell the room's other names that the sender's name is typing: nothing stored, nothing
+    to any connection of that name, nothing at all in a room of more than
+    ``typing_notice_max_members`` connections. Spends the typing budget only."""
+    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    if not isinstance(frame, Typing):
+        raise unknown_action()
+    sender = admit(store, connection_id, TYPING_BUDGET, now_ms)
+    present = list(store.members(sender.room, now_ms // 1000))
+    if not present or len(present) > settings.typing_notice_max_members:
+        return BroadcastStats()
+    others = [m.connection_id for m in present if m.name != sender.name]
+    if not others:
+        return BroadcastStats()
+    return outbox.send(typing_frame(sender.room, sender.name), others)
+
+
+def changes(
+    connection_id: ConnectionId,
+    body: str | None,
+    *,
+    is_base64: bool = False,
+    store: ConnectionStore,
+    messages: MessageStore,
+    outbox: Outbox,
+    settings: Settings,
+    now_ms: int,
+) -> BroadcastStats:
+    """Answer ``changes`` with one page of the sender's room's changes, to the sender only."""
+    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    if not isinstance(frame, Changes):
+        raise unknown_action()
+    me = admit(store, connection_id, read_budget(settings), now_ms)
+    page = changes_page(
+        me,
+        frame.since,
+        frame.cursor,
+        frame.limit,
+        messages=messages,
+        settings=settings,
+        now_ms=now_ms,
+    )
+    return outbox.send(page, [connection_id])
+
+
+def changes_page(
+    me: Connection,
+    since: int | None,
+    cursor: ChangesCursor | None,
+    limit: int,
+    *,
+    messages: MessageStore,
+    settings: Settings,
+    now_ms: int,
+) -> bytes:
+    """The ``changes`` frame of ``me``'s room: from ``since`` less the overlap (a write that
+    landed late is still in it), or on from ``cursor``."""
+    low = 0 if since is None else since - CHANGES_OVERLAP_MS
+    read = messages.changes(
+        me.room,
+        low,
+        cursor,
+        limit,
+        now_s=now_ms // 1000,
+        retention_s=settings.message_retention_s,
+    )
+    return changes_frame(
+        me.room,
+        read.messages,
+        more=read.more,
+        since=since,
+        read_at_ms=now_ms,
+        reader=reactor_id(_owner(me)),
+    )
