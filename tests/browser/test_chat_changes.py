@@ -247,16 +247,16 @@ def test_typing_shows_a_line_to_the_others_until_the_message_or_a_quiet_spell(
     bob = open_chat("bob", room)
     carol = open_chat("carol", room)
 
-    alice.page.locator("#text").press_sequentially("hello th", delay=50)
+    alice.page.locator("#text").press_sequentially("hello there", delay=50)
     bob.page.wait_for_function(
         "() => document.querySelector('#typing').textContent === 'alice is typing…'"
     )
     assert alice.page.text_content("#typing") == ""
+    # Alice's last keystroke (and so her last `typing`) comes before carol's and her message.
     carol.page.locator("#text").press_sequentially("yo", delay=50)
     bob.page.wait_for_function(
         "() => document.querySelector('#typing').textContent === 'alice and carol are typing…'"
     )
-    alice.page.locator("#text").press_sequentially("ere", delay=50)
     alice.page.press("#text", "Enter")
     bob.wait_for_message("hello there")
     bob.page.wait_for_function(
