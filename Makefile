@@ -62,7 +62,7 @@ test:
 ## (tests/js/frontend_modules.mjs makes Node read frontend/js/*.js as ES modules)
 JS_TESTS := $(wildcard tests/js/*.test.mjs)
 test-js:
-	node --import ./tests/js/frontend_modules.mjs --test --test-reporter=dot $(JS_TESTS)
+	node --import ./tests/js/frontend_modules.mjs --test --test-reporter=spec $(JS_TESTS)
 
 ## lint: ruff and mypy --strict on the source
 lint: $(STAMP)

@@ -5,7 +5,7 @@
 // what is sent goes to `onSend` (the chat session queues it, so sending works
 // offline too).
 
-import { charCount, textProblem } from "./wire.js";
+import { charCount, textProblem } from "./inputchecks.js";
 
 export class Composer {
   #ui;

@@ -9,7 +9,7 @@
 // textContent or a textarea's value.
 
 import { PICKER } from "./reactions.js";
-import { charCount, textProblem } from "./wire.js";
+import { charCount, textProblem } from "./inputchecks.js";
 
 function element(tag, className, text) {
   const node = document.createElement(tag);

@@ -15,6 +15,7 @@
 import { CatchUp, MessageStates } from "./changes.js";
 import { systemClock } from "./clock.js";
 import { Connection } from "./connection.js";
+import { describeError } from "./errortext.js";
 import { RoomSync } from "./history.js";
 import { nameKey } from "./namekey.js";
 import { Outbox, canRetry } from "./outbox.js";
@@ -23,7 +24,6 @@ import {
   changesFrame,
   connectUrl,
   deleteMessageFrame,
-  describeError,
   editMessageFrame,
   historyFrame,
   joinFrame,

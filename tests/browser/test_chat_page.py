@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, WebSocketRoute
+from playwright.sync_api import Browser, WebSocketRoute
 
 from local_stack.stack import Stack
 from tests.browser.conftest import (
@@ -248,23 +248,6 @@ def test_content_security_policy_forbids_inline_script(
     )
     assert violations == ["connect-src", "script-src-elem"]
     assert page.evaluate("window.__inline") is None
-
-
-def test_backoff_is_capped_exponential_and_jittered(page_at_site: Page) -> None:
-    """Delays stay within the upper half of a doubling ceiling that stops at the cap."""
-    result = page_at_site.evaluate(
-        """async () => {
-          const { backoffDelay } = await import("/js/backoff.js");
-          const opts = (random) => ({ baseMs: 100, capMs: 1000, random });
-          const low = [0, 1, 2, 3, 4, 10, 50].map((a) => backoffDelay(a, opts(() => 0)));
-          const high = [0, 1, 2, 3, 4, 10, 50].map((a) => backoffDelay(a, opts(() => 0.999999)));
-          const jittered = Array.from({ length: 50 }, () => backoffDelay(2, opts(Math.random)));
-          return { low, high, spread: new Set(jittered).size };
-        }"""
-    )
-    assert result["low"] == [50, 100, 200, 400, 500, 500, 500]
-    assert result["high"] == [100, 200, 400, 800, 1000, 1000, 1000]
-    assert result["spread"] > 10
 
 
 def test_page_pings_and_the_server_answers(open_chat: OpenChat, room: str) -> None:

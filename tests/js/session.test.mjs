@@ -377,3 +377,57 @@ test("leaving closes on purpose: no reconnect follows, and nothing waits to be s
   clock.advance(60_000);
   assert.equal(sockets.length, 1);
 });
+
+test("'load earlier' asks before the oldest shown, and is offered offline as waiting for the connection", async () => {
+  const { chat, socket, seen } = await joined();
+  socket().open();
+  socket().receive(membersFrame("alice"));
+  socket().receive(history([C, D], true));
+  assert.equal(seen.earlier, "ready");
+  chat.loadEarlier();
+  assert.deepEqual(socket().sent.at(-1), { action: "history", before: C, limit: 50 });
+  assert.equal(seen.earlier, "loading");
+  socket().receive(history([A, B], false, { before: C }));
+  assert.deepEqual(seen.ids, [A, B, C, D]);
+  assert.equal(seen.earlier, "hidden");
+
+  chat.trimmed();
+  assert.equal(seen.earlier, "ready");
+  socket().drop();
+  assert.equal(seen.earlier, "offline");
+  const count = socket().sent.length;
+  chat.loadEarlier();
+  assert.equal(socket().sent.length, count, "nothing asked without a socket");
+});
+
+test("presence: 'joined' shows at once, 'left' after the quiet time unless the name comes back", async () => {
+  const { clock, socket, seen } = await joined();
+  socket().open();
+  answerJoin(socket());
+  const presence = (event, name, count) => socket().receive({ type: "presence", event, room: ROOM, name, count });
+  const lines = () => seen.notices.filter((notice) => notice.kind === "presence").map((notice) => notice.text);
+  presence("joined", "carol", 3);
+  assert.deepEqual(lines(), ["carol joined"]);
+  assert.deepEqual(seen.members, { names: ["alice", "bob", "carol"], count: 3, ownName: "alice" });
+  presence("left", "bob", 2);
+  presence("left", "carol", 1);
+  clock.advance(1000);
+  presence("joined", "carol", 2); // back within the quiet time: neither line
+  assert.deepEqual(seen.members.names, ["alice", "carol"], "the list follows at once");
+  clock.advance(3999);
+  assert.deepEqual(lines(), ["carol joined"]);
+  clock.advance(1);
+  assert.deepEqual(lines(), ["carol joined", "bob left"]);
+});
+
+test("opening the member list asks again; a refused ask is repeated after the delay", async () => {
+  const { chat, clock, socket } = await joined();
+  socket().open();
+  answerJoin(socket());
+  chat.askMembers();
+  assert.deepEqual(socket().sent.at(-1), { action: "members" });
+  socket().receive({ type: "error", code: "rate_limited", retryAfterMs: 500 });
+  clock.advance(500);
+  assert.deepEqual(socket().sent.at(-1), { action: "members" });
+  assert.equal(socket().sent.filter((frame) => frame.action === "members").length, 2);
+});
