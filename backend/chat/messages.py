@@ -449,7 +449,7 @@ class DynamoMessageStore:
         """Toggle with one conditional ``UpdateItem`` (``_toggle_request``), first guessing that
         others reacted with ``emoji`` already; a refusal returns the item, from which
         ``plan_toggle`` picks the write that fits (or the refusal's code)."""
-        toggle: _Toggle | ErrorCode = _Toggle.ADD_EXISTING
+        toggle: Toggle | ErrorCode = Toggle.ADD_EXISTING
         for _ in range(_REACT_ATTEMPTS):
             if isinstance(toggle, ErrorCode):
                 raise ChangeRefused(toggle)
@@ -463,7 +463,7 @@ class DynamoMessageStore:
             except _Refused as refused:
                 toggle = plan_toggle(refused.item, reactor, emoji, caps, now_ms // 1000)
                 continue
-            on = toggle in (_Toggle.ADD_EXISTING, _Toggle.ADD_NEW)
+            on = toggle in (Toggle.ADD_EXISTING, Toggle.ADD_NEW)
             return Toggled(_message_from_item(item), on)
         if isinstance(toggle, ErrorCode):
             raise ChangeRefused(toggle)
@@ -640,7 +640,7 @@ def _refused(item: dict[str, Any] | None, owner: str, now_s: int) -> ChangeRefus
     return ChangeRefused(code)
 
 
-class _Toggle(Enum):
+class Toggle(Enum):
     """The four writes a reaction toggle can be, each conditioned on the item's state."""
 
     ADD_EXISTING = "add to an emoji others reacted with"
@@ -651,27 +651,27 @@ class _Toggle(Enum):
 
 def plan_toggle(
     item: dict[str, Any] | None, reactor: str, emoji: str, caps: ReactionCaps, now_s: int
-) -> _Toggle | ErrorCode:
+) -> Toggle | ErrorCode:
     """The write that toggles ``reactor``'s ``emoji`` on ``item`` as it is, or why none may."""
     gone = _refusal(item, None, now_s, changeable=None)
     if gone is not None or item is None:
         return gone or ErrorCode.NOT_FOUND
     reactors = item.get(_REACTORS + emoji, {}).get("SS") or []
     if reactor in reactors:
-        return _Toggle.REMOVE_LAST if len(reactors) == 1 else _Toggle.REMOVE_ONE
+        return Toggle.REMOVE_LAST if len(reactors) == 1 else Toggle.REMOVE_ONE
     mine = item.get(_PERSON + reactor, {}).get("SS") or []
     total = int(item.get(_TOTAL, {}).get("N", "0"))
     if len(mine) >= caps.per_person or total >= caps.total:
         return ErrorCode.TOO_MANY_REACTIONS
     if reactors:
-        return _Toggle.ADD_EXISTING
+        return Toggle.ADD_EXISTING
     if int(item.get(_DISTINCT, {}).get("N", "0")) >= caps.distinct:
         return ErrorCode.TOO_MANY_REACTIONS
-    return _Toggle.ADD_NEW
+    return Toggle.ADD_NEW
 
 
 def _toggle_request(
-    toggle: _Toggle, reactor: str, emoji: str, caps: ReactionCaps, now_ms: int
+    toggle: Toggle, reactor: str, emoji: str, caps: ReactionCaps, now_ms: int
 ) -> dict[str, Any]:
     """The ``UpdateItem`` arguments (but table and key) of ``toggle``: every cap and the item's
     state it assumes are in its condition, so a concurrent change fails it, never breaks a cap."""
@@ -686,15 +686,15 @@ def _toggle_request(
     }
     condition = "attribute_exists(#id) AND attribute_not_exists(#deleted) AND #expires > :nows"
     person_cap = "(attribute_not_exists(#p) OR size(#p) < :maxp)"
-    if toggle in (_Toggle.ADD_EXISTING, _Toggle.ADD_NEW):
+    if toggle in (Toggle.ADD_EXISTING, Toggle.ADD_NEW):
         values |= {":maxp": {"N": str(caps.per_person)}, ":maxt": {"N": str(caps.total)}}
-    if toggle is _Toggle.ADD_EXISTING:
+    if toggle is Toggle.ADD_EXISTING:
         condition += (
             f" AND attribute_exists(#r) AND NOT contains(#r, :rid) AND #rt < :maxt AND {person_cap}"
         )
         values[":rid"] = {"S": reactor}
         update = "SET #changed = :now ADD #r :rids, #p :emojis, #rt :one, #rev :one"
-    elif toggle is _Toggle.ADD_NEW:
+    elif toggle is Toggle.ADD_NEW:
         names |= {"#rd": _DISTINCT, "#o": _ORDER + emoji}
         values[":maxd"] = {"N": str(caps.distinct)}
         condition += (
@@ -704,7 +704,7 @@ def _toggle_request(
         update = (
             "SET #changed = :now, #o = :now ADD #r :rids, #p :emojis, #rt :one, #rd :one, #rev :one"
         )
-    elif toggle is _Toggle.REMOVE_ONE:
+    elif toggle is Toggle.REMOVE_ONE:
         values |= {":rid": {"S": reactor}, ":minus": {"N": "-1"}}
         condition += " AND contains(#r, :rid) AND size(#r) > :one"
         update = "SET #changed = :now ADD #rt :minus, #rev :one DELETE #r :rids, #p :emojis"

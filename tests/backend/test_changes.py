@@ -319,3 +319,44 @@ def test_settings_read_the_new_variables() -> None:
     assert (settings.typing_notice_max_members, settings.reactions_max_total) == (0, 100)
     with pytest.raises(Exception, match="REACTIONS_MAX_TOTAL"):
         Settings.from_env(base | {"REACTIONS_MAX_TOTAL": "2001"})
+
+
+def test_changes_to_messages_spend_the_message_budget(room: World) -> None:
+    """Edits and reactions are charged like messages: past the burst, rate_limited (with the
+    id), and nothing changes."""
+    room.settings = replace(room.settings, rate_limit_message_burst=2)
+    mid = sent(room, "a1")
+    room.invoke(action("a1", "react", id=mid, emoji="👍"))
+    room.invoke(action("a1", "editmessage", id=mid, text="too fast"))
+    error = last(room, "a1")
+    assert (error["code"], error["id"]) == ("rate_limited", mid)
+    assert stored_item(room, mid)["text"] == {"S": "hello"}
+
+
+def test_a_failed_changes_read_is_an_internal_error_without_details(room: World) -> None:
+    """A throttled Query of the index: the sender gets internal_error (retry), no AWS text."""
+    original = room.dynamodb
+
+    class Throttled:
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(original, name)
+            if name != "query":
+                return method
+
+            def query(**request: Any) -> Any:
+                if request.get("IndexName") != "changes-index":
+                    return method(**request)
+                from botocore.exceptions import ClientError  # noqa: PLC0415
+
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "x"}}, name)
+
+            return query
+
+    room.dynamodb = Throttled()
+    try:
+        assert room.invoke(action("b", "changes", since=0)) == {"statusCode": 500}
+    finally:
+        room.dynamodb = original
+    error = last(room, "b")
+    assert error["code"] == "internal_error"
+    assert "Throttling" not in json.dumps(error)

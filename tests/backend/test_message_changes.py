@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError as BotoClientError
 from chat.errors import ChangeRefused, ErrorCode, MessageNotStored
 from chat.ids import encode_ulid
-from chat.messages import CHANGES_INDEX, DynamoMessageStore, ReactionCaps, plan_toggle
+from chat.messages import CHANGES_INDEX, DynamoMessageStore, ReactionCaps, Toggle, plan_toggle
 from chat.stored import ChangesCursor, Direction, StoredMessage
 
 from tests.backend.conftest import MESSAGES_TABLE
@@ -214,11 +214,11 @@ def test_plan_toggle_reads_the_item_as_it_is() -> None:
     refusal when a cap is reached, a new emoji's write when the emoji is not shown yet."""
     base: dict[str, Any] = {"from": {"S": "a"}, "expiresAt": {"N": str(NOW_S + 10)}}
     mine = {**base, "r:👍": {"SS": ["me"]}, "rt": {"N": "1"}, "rd": {"N": "1"}}
-    assert plan_toggle(mine, "me", "👍", CAPS, NOW_S).name == "REMOVE_LAST"  # type: ignore[union-attr]
+    assert plan_toggle(mine, "me", "👍", CAPS, NOW_S) is Toggle.REMOVE_LAST
     shared = {**mine, "r:👍": {"SS": ["me", "you"]}}
-    assert plan_toggle(shared, "me", "👍", CAPS, NOW_S).name == "REMOVE_ONE"  # type: ignore[union-attr]
-    assert plan_toggle(mine, "you", "👍", CAPS, NOW_S).name == "ADD_EXISTING"  # type: ignore[union-attr]
-    assert plan_toggle(mine, "you", "🎉", CAPS, NOW_S).name == "ADD_NEW"  # type: ignore[union-attr]
+    assert plan_toggle(shared, "me", "👍", CAPS, NOW_S) is Toggle.REMOVE_ONE
+    assert plan_toggle(mine, "you", "👍", CAPS, NOW_S) is Toggle.ADD_EXISTING
+    assert plan_toggle(mine, "you", "🎉", CAPS, NOW_S) is Toggle.ADD_NEW
     full = {**mine, "rd": {"N": "3"}}
     assert plan_toggle(full, "you", "🎉", CAPS, NOW_S) is ErrorCode.TOO_MANY_REACTIONS
     assert plan_toggle(None, "you", "🎉", CAPS, NOW_S) is ErrorCode.NOT_FOUND
@@ -316,3 +316,34 @@ def test_a_throttled_change_is_not_stored(dynamodb: Any, code: str) -> None:
         with pytest.raises(MessageNotStored) as failed:
             change()
         assert failed.value.reason == code
+
+
+def test_a_delete_whose_cleanup_failed_is_finished_by_the_next(dynamodb: Any) -> None:
+    """The tombstone's PutItem throttled: not_stored (text already gone); deleting again
+    finishes it, and the item holds no reaction any more."""
+    failures = {"put_item": 1}
+
+    class Flaky:
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(dynamodb, name)
+            if failures.get(name, 0) == 0:
+                return method
+
+            def fail(**_: Any) -> Any:
+                failures[name] -= 1
+                raise BotoClientError({"Error": {"Code": "ThrottlingException"}}, name)
+
+            return fail
+
+    store = DynamoMessageStore(Flaky(), MESSAGES_TABLE)
+    failures["put_item"] = 0
+    [mid] = stored(store, message(1))
+    store.react("lobby", mid, "r1", "👍", caps=CAPS, now_ms=NOW_MS)
+    failures["put_item"] = 1
+    with pytest.raises(MessageNotStored):
+        store.delete("lobby", mid, "alice-owner", NOW_MS)
+    assert "text" not in raw(dynamodb, mid)
+    assert "r:👍" in raw(dynamodb, mid)
+    again = store.delete("lobby", mid, "alice-owner", NOW_MS + 1)
+    assert again.again is True
+    assert not [name for name in raw(dynamodb, mid) if name.startswith(("r:", "o:", "p:"))]
