@@ -49,6 +49,9 @@ export const REFUSED_SIGNED_IN_HINT =
   "Could not join. The room may be full, this browser may be connecting too often, or the " +
   "sign-in may have expired. The page keeps trying.";
 
+// An edit, delete or reaction refused as rate_limited is not retried (unlike a message): say so.
+export const CHANGE_TOO_FAST = "Changing messages too fast: that change was not made. Try again in a moment.";
+
 /** A message's clientId: 32 hex digits. Not crypto.randomUUID(), which a page on
  * plain http (not a secure context) does not have; getRandomValues it has. */
 function newClientId() {
@@ -370,8 +373,9 @@ export function startSession({
     } else if (frame.type === "presence") {
       if (frame.room === current.room) onPresence(frame);
     } else if (frame.type === "error" && frame.id !== undefined) {
-      // An edit, delete or reaction was refused: nothing changed (rate_limited too: try again).
-      view.addNotice(describeError(frame.code, maxChars), "error");
+      // An edit, delete or reaction was refused: nothing changed, and nothing goes again on its own.
+      if (frame.code === "rate_limited") view.addNotice(CHANGE_TOO_FAST, "warning");
+      else view.addNotice(describeError(frame.code, maxChars), "error");
     } else if (frame.code === "rate_limited" && frame.type === "error") {
       // Not a failure: nothing was stored or sent, and the same request goes again later.
       if (frame.clientId !== undefined) holdMessage(frame.clientId, frame.retryAfterMs);

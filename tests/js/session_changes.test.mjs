@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { startSession } from "../../frontend/js/session.js";
+import { CHANGE_TOO_FAST, startSession } from "../../frontend/js/session.js";
 import { FakeClock, fakeSockets, fakeView } from "./fakes.mjs";
 
 // ULIDs in order: A < B < C < D.
@@ -92,7 +92,7 @@ test("the reader's own messages are editable, others' are not", async () => {
 });
 
 test("edit, delete and react go as their frames; a refusal naming the message is a notice", async () => {
-  const { chat, socket, seen } = await joined([A]);
+  const { chat, clock, socket, seen } = await joined([A]);
   chat.editMessage(A, "fixed");
   chat.deleteMessage(A);
   chat.react(A, "👍");
@@ -103,6 +103,12 @@ test("edit, delete and react go as their frames; a refusal naming the message is
   ]);
   socket().receive({ type: "error", code: "not_yours", id: A });
   assert.equal(seen.notices.at(-1).text, "Only the person who sent a message can change it.");
+  // Refused for going too fast: said so, and no read is asked again for it.
+  const sent = socket().sent.length;
+  socket().receive({ type: "error", code: "rate_limited", id: A, retryAfterMs: 500 });
+  assert.deepEqual(seen.notices.at(-1), { text: CHANGE_TOO_FAST, kind: "warning", action: undefined });
+  clock.advance(1000);
+  assert.equal(socket().sent.length, sent);
   socket().drop();
   chat.react(A, "👍");
   assert.equal(seen.notices.at(-1).kind, "warning");
