@@ -357,3 +357,22 @@ def test_a_page_away_for_more_than_a_page_of_changes_catches_up_with_all_of_them
     assert above == texts[0]
     alice.page.wait_for_timeout(3500)
     assert alice.message_texts() == ["old one, edited", *texts]
+
+
+def test_a_message_of_the_same_name_from_another_browser_cannot_be_edited_and_the_page_says_why(
+    open_chat: OpenChat, room: str
+) -> None:
+    """Another browser that takes the name later offers the menu, but the server refuses."""
+    first = open_chat("alice", room)
+    send_and_wait(first, "from the first browser")
+    first.page.close()  # the name is free again, but the message stays the first key's
+    later = open_chat("alice", room, connected=False)
+    later.wait_for_notice(f"Connected to room {room} as alice.", timeout_ms=15_000)
+    later.wait_for_message("from the first browser")
+    item = message(later, "from the first browser")
+    item.locator("button[data-action=menu]").click()
+    item.get_by_role("menuitem", name="Edit").click()
+    item.locator("textarea").fill("not mine to change")
+    later.page.keyboard.press("Enter")
+    later.wait_for_notice("Only the person who sent a message can change it.")
+    assert later.message_texts() == ["from the first browser"]
