@@ -220,26 +220,55 @@ def _members(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastSta
     )
 
 
-def _changing(name: str) -> MessageAction:
-    """The route of one of ``usecases.changes``' actions that read or change stored messages
-    (``editmessage``, ``deletemessage``, ``react``, ``changes``): all take the same arguments."""
+def _change(request: Request, runtime: Runtime, outbox: Outbox, name: str) -> BroadcastStats:
+    """Serve one of ``usecases.changes``' changes to a stored message (``editmessage``,
+    ``deletemessage``, ``react``): they take the same arguments, and stamp the change with
+    ``runtime.now_ms`` read just before their write."""
+    from .usecases import changes  # noqa: PLC0415
 
-    def action(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
-        from .usecases import changes  # noqa: PLC0415
+    use_case = {
+        EDITMESSAGE: changes.edit_message,
+        DELETEMESSAGE: changes.delete_message,
+        REACT: changes.react,
+    }[name]
+    return use_case(
+        request.connection_id,
+        request.body,
+        is_base64=request.is_base64,
+        store=runtime.store,
+        messages=runtime.messages,
+        outbox=outbox,
+        settings=runtime.settings,
+        now_ms=runtime.now_ms(),
+        clock=runtime.now_ms,
+    )
 
-        use_case: Callable[..., BroadcastStats] = getattr(changes, name)
-        return use_case(
-            request.connection_id,
-            request.body,
-            is_base64=request.is_base64,
-            store=runtime.store,
-            messages=runtime.messages,
-            outbox=outbox,
-            settings=runtime.settings,
-            now_ms=runtime.now_ms(),
-        )
 
-    return action
+def _editmessage(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    return _change(request, runtime, outbox, EDITMESSAGE)
+
+
+def _deletemessage(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    return _change(request, runtime, outbox, DELETEMESSAGE)
+
+
+def _react(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    return _change(request, runtime, outbox, REACT)
+
+
+def _changes(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+    from .usecases.changes import changes  # noqa: PLC0415
+
+    return changes(
+        request.connection_id,
+        request.body,
+        is_base64=request.is_base64,
+        store=runtime.store,
+        messages=runtime.messages,
+        outbox=outbox,
+        settings=runtime.settings,
+        now_ms=runtime.now_ms(),
+    )
 
 
 def _typing(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
@@ -282,11 +311,11 @@ ROUTES: Final[Mapping[str, Route]] = {
     JOIN: _answering(_join),
     MEMBERS: _answering(_members),
     PING: _answering(_ping),
-    EDITMESSAGE: _answering(_changing("edit_message")),
-    DELETEMESSAGE: _answering(_changing("delete_message")),
-    REACT: _answering(_changing("react")),
+    EDITMESSAGE: _answering(_editmessage),
+    DELETEMESSAGE: _answering(_deletemessage),
+    REACT: _answering(_react),
     TYPING: _answering(_typing),
-    CHANGES: _answering(_changing("changes")),
+    CHANGES: _answering(_changes),
     DEFAULT: _answering(_default),
 }
 

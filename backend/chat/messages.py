@@ -74,10 +74,12 @@ TABLE_SCHEMA: Final[dict[str, Any]] = {
     "BillingMode": "PAY_PER_REQUEST",
 }
 CHANGES_INDEX: Final = "changes-index"
-# How far before a client's ``since`` a ``changes`` read starts: a write is stamped just before
-# it is sent, and may land as late as the function's timeout (29 s, API Gateway's integration
-# limit) after its stamp; the rest is margin for the index's propagation (GSIs are eventually
-# consistent). A message stored that late is still returned; repeats are dropped by ``rev``.
+# How far before a client's ``since`` a ``changes`` read starts. A write is stamped just before
+# its DynamoDB call, and that call, retries included, gives up within about 24 s
+# (``runtime.dynamodb_config``: 3 attempts of at most 2 s to connect and 5 s to read, and their
+# backoff), so it lands at most that late after its stamp, whatever the function's timeout (up
+# to 900 s); the rest is margin for the index's propagation (GSIs are eventually consistent). A
+# message stored that late is still returned; what is returned again is dropped by ``rev``.
 CHANGES_OVERLAP_MS: Final = 60_000
 _REACTORS: Final = "r:"
 _ORDER: Final = "o:"

@@ -360,3 +360,32 @@ def test_a_failed_changes_read_is_an_internal_error_without_details(room: World)
     error = last(room, "b")
     assert error["code"] == "internal_error"
     assert "Throttling" not in json.dumps(error)
+
+
+def test_a_change_is_stamped_after_the_budgets_writes(room: World) -> None:
+    """changedAt is read just before the message's write, not when the invocation began: slow
+    budget writes (each advancing the clock 10 s here) do not make the stamp older than the
+    write."""
+    mid = sent(room, "a1")
+    world = room
+
+    class SlowBudgets:
+        def __init__(self, store: Any) -> None:
+            self._store = store
+
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(self._store, name)
+            if name not in {"admit", "admit_shared"}:
+                return method
+
+            def slow(*args: Any) -> Any:
+                world.clock_ms += 10_000
+                return method(*args)
+
+            return slow
+
+    room.store_wrapper = SlowBudgets
+    began = room.clock_ms
+    room.invoke(action("a1", "editmessage", id=mid, text="late"))
+    edited = last(room, "b")
+    assert edited["changedAt"] == began + 30_000  # source, connection and room budgets

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError as BotoClientError
 from chat.errors import ChangeRefused, ErrorCode, MessageNotStored
 from chat.ids import encode_ulid
-from chat.messages import CHANGES_INDEX, DynamoMessageStore, ReactionCaps, Toggle, plan_toggle
+from chat.messages import (
+    CHANGES_INDEX,
+    CHANGES_OVERLAP_MS,
+    DynamoMessageStore,
+    ReactionCaps,
+    Toggle,
+    plan_toggle,
+)
+from chat.runtime import dynamodb_config
 from chat.stored import ChangesCursor, Direction, StoredMessage
 
 from tests.backend.conftest import MESSAGES_TABLE
@@ -347,3 +356,42 @@ def test_a_delete_whose_cleanup_failed_is_finished_by_the_next(dynamodb: Any) ->
     again = store.delete("lobby", mid, "alice-owner", NOW_MS + 1)
     assert again.again is True
     assert not [name for name in raw(dynamodb, mid) if name.startswith(("r:", "o:", "p:"))]
+
+
+def test_the_overlap_covers_the_longest_write() -> None:
+    """CHANGES_OVERLAP_MS exceeds the longest a stamped write can take to land: every attempt
+    the client's retry config allows, each at its connect and read timeouts, plus the standard
+    mode's backoff (at most 2 ** attempt s, capped at 20 s), with 10 s left for the index."""
+    config = dynamodb_config(1)
+    attempts = config.retries["max_attempts"]
+    per_attempt_s = config.connect_timeout + config.read_timeout
+    backoff_s = sum(min(20, 2**n) for n in range(attempts - 1))
+    longest_ms = (attempts * per_attempt_s + backoff_s) * 1000
+    assert longest_ms + 10_000 <= CHANGES_OVERLAP_MS
+
+
+def test_caps_hold_under_concurrent_toggles(store: DynamoMessageStore) -> None:
+    """30 people at once, each with a new emoji (distinct cap 3), then 30 at once with one of
+    the emoji shown (total cap 4): the caps hold exactly, every other toggle is refused, and
+    no toggle that was answered on is lost."""
+    [mid] = stored(store, message(1))
+
+    def toggle(reactor: str, emoji: str) -> bool:
+        try:
+            return store.react("lobby", mid, reactor, emoji, caps=CAPS, now_ms=NOW_MS).on
+        except ChangeRefused:
+            return False
+
+    def state() -> StoredMessage:
+        read = store.read("lobby", Direction.LATEST, None, 1, now_s=NOW_S, retention_s=RETENTION_S)
+        return read.messages[0]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        new = list(pool.map(lambda n: toggle(f"a{n}", chr(0x1F600 + n)), range(30)))
+        shown = state().reactions[0].emoji
+        same = list(pool.map(lambda n: toggle(f"b{n}", shown), range(30)))
+    final = state()
+    assert new.count(True) == len(final.reactions) == CAPS.distinct
+    assert same.count(True) == CAPS.total - CAPS.distinct
+    assert sum(len(r.reactors) for r in final.reactions) == CAPS.total
+    assert final.rev == 1 + CAPS.total

@@ -3,11 +3,15 @@
 
 A change is one conditional write of the message's item (``messages``): only the owner may edit
 or delete (``stored.message_owner``), and every write stamps ``changedAt`` and bumps ``rev``, so
-the room gets the message's new state and a client applies each change once, by ``rev``.
+the room gets the message's new state and a client applies each change once, by ``rev``. The
+stamp is read from ``clock`` just before the write, after the budgets' own writes: a write then
+lands at most one DynamoDB call (retries included) after its stamp, which is what
+``messages.CHANGES_OVERLAP_MS`` covers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from ..connections import Connection, ConnectionId, ConnectionStore
@@ -75,6 +79,7 @@ def edit_message(
     outbox: Outbox,
     settings: Settings,
     now_ms: int,
+    clock: Callable[[], int],
 ) -> BroadcastStats:
     """Replace the text of the sender's own message; the room gets its new state (the sender's
     copy is the acknowledgement). Same text rules as ``sendmessage``; spends the message
@@ -96,7 +101,7 @@ def edit_message(
             message_id=target,
         )
     try:
-        edited = messages.edit(sender.room, target, _owner(sender), frame.text, now_ms)
+        edited = messages.edit(sender.room, target, _owner(sender), frame.text, clock())
     except ChangeRefused as refusal:
         raise _refused(refusal, target) from None
     except MessageNotStored:
@@ -122,6 +127,7 @@ def delete_message(
     outbox: Outbox,
     settings: Settings,
     now_ms: int,
+    clock: Callable[[], int],
 ) -> BroadcastStats:
     """Make the sender's own message a tombstone; the room gets it. Deleting a tombstone again
     answers it to the sender alone."""
@@ -134,7 +140,7 @@ def delete_message(
     except ClientError as error:
         raise error.targeting(target) from None
     try:
-        deleted = messages.delete(sender.room, target, _owner(sender), now_ms)
+        deleted = messages.delete(sender.room, target, _owner(sender), clock())
     except ChangeRefused as refusal:
         raise _refused(refusal, target) from None
     except MessageNotStored:
@@ -163,6 +169,7 @@ def react(
     outbox: Outbox,
     settings: Settings,
     now_ms: int,
+    clock: Callable[[], int],
 ) -> BroadcastStats:
     """Toggle the sender's reaction; the room gets the message's new state with ``reacted``."""
     frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
@@ -180,7 +187,12 @@ def react(
     )
     try:
         toggled = messages.react(
-            sender.room, target, reactor_id(_owner(sender)), frame.emoji, caps=caps, now_ms=now_ms
+            sender.room,
+            target,
+            reactor_id(_owner(sender)),
+            frame.emoji,
+            caps=caps,
+            now_ms=clock(),
         )
     except ChangeRefused as refusal:
         raise _refused(refusal, target) from None
