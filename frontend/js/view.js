@@ -189,6 +189,13 @@ export class MessageView {
     const editable = Boolean(message.editable) && !message.deleted;
     this.#actions.rerendered(item, editable);
     if (focused === null || item.contains(document.activeElement)) return;
+    // Someone reacted while the reader edits: the editor comes back with the draft, and the caret.
+    const area = focused.tagName === "TEXTAREA" ? item.querySelector(".editor textarea") : null;
+    if (area !== null) {
+      area.focus();
+      area.setSelectionRange(focused.selectionStart, focused.selectionEnd);
+      return;
+    }
     const again =
       action === "react" ? item.querySelector(`button[data-action=react][data-emoji="${CSS.escape(emoji)}"]`) : null;
     (again ?? item.querySelector(`button[data-action=${action === "menu" ? "menu" : "picker"}]`) ?? this.#list).focus();

@@ -376,3 +376,25 @@ def test_a_message_of_the_same_name_from_another_browser_cannot_be_edited_and_th
     later.page.keyboard.press("Enter")
     later.wait_for_notice("Only the person who sent a message can change it.")
     assert later.message_texts() == ["from the first browser"]
+
+
+def test_a_reaction_arriving_while_the_reader_edits_keeps_the_draft_and_the_caret(
+    open_chat: OpenChat, room: str
+) -> None:
+    """The message is drawn again with the new reaction; the editor, its draft and focus stay."""
+    alice = open_chat("alice", room)
+    bob = open_chat("bob", room)
+    send_and_wait(alice, "being edited")
+    bob.wait_for_message("being edited")
+    item = message(alice, "being edited")
+    item.locator("button[data-action=menu]").click()
+    item.get_by_role("menuitem", name="Edit").click()
+    alice.page.keyboard.type(" with a draft")
+    message(bob, "being edited").locator("button[data-action=picker]").click()
+    message(bob, "being edited").get_by_role("menuitem", name="👍").click()
+    wait_for_chips(alice, "being edited", [("👍", "1", "false")])
+    assert focused(alice)["tag"] == "TEXTAREA"
+    alice.page.keyboard.type("!")
+    assert item.locator("textarea").input_value() == "being edited with a draft!"
+    alice.page.keyboard.press("Enter")
+    bob.wait_for_message("being edited with a draft!")
