@@ -179,7 +179,8 @@ export class MessageView {
     const item = this.#byId.get(message.id);
     if (item === undefined) return;
     const focused = item.contains(document.activeElement) ? document.activeElement : null;
-    const action = focused?.dataset.action;
+    // A control of the own-message menu (closed by the redraw) hands focus back to the menu button.
+    const action = focused?.closest(".menu") ? "menu" : focused?.dataset.action;
     const emoji = focused?.dataset.emoji;
     const own = item.classList.contains("message--own");
     // Changed in place: no "new messages" button, but a reader at the bottom stays there.
