@@ -127,6 +127,7 @@
     </main>
 
     <form id="send-form" class="composer">
+      <p id="typing" class="typing" aria-live="polite"></p>
       <label for="text" class="visually-hidden">Message</label>
       <textarea id="text" name="text" rows="1" placeholder="Write a message…" enterkeyhint="send" aria-describedby="composer-error counter composer-hint"></textarea>
       <button id="send" type="submit" class="button" disabled>Send</button>

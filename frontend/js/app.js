@@ -90,6 +90,7 @@ function main() {
     signOut: $("sign-out"),
     oidcSignIn: $("oidc-sign-in"),
     oidcSignInButton: $("oidc-sign-in-button"),
+    typing: $("typing"),
   };
   // docs/protocol.md, "Signing in": with Cognito or an OpenID Connect issuer the page
   // signs in first, and the connection offers the ID token as its second subprotocol.
@@ -123,7 +124,12 @@ function main() {
       const text = chat.takeBack(clientId);
       if (text !== undefined) composer.takeBack(text);
     },
-    onTrimmed: () => chat.trimmed(),
+    onTrimmed: (ids) => chat.trimmed(ids),
+    // Issue #28: a shown message's menu and reactions.
+    onEditMessage: (id, text) => chat.editMessage(id, text),
+    onDeleteMessage: (id) => chat.deleteMessage(id),
+    onReact: (id, emoji) => chat.react(id, emoji),
+    maxChars,
   });
 
   const members = new MemberPanel(
@@ -165,6 +171,9 @@ function main() {
       },
       connectionChanged: () => composer.update(),
       chooseAnotherName,
+      showTyping: (line) => {
+        ui.typing.textContent = line;
+      },
     },
   });
   window.addEventListener("online", () => chat.online());
@@ -173,6 +182,8 @@ function main() {
     { form: ui.sendForm, text: ui.text, counter: ui.counter, error: ui.composerError, send: ui.send },
     { maxChars, isOpen: () => chat.isOpen, onSend: (text) => chat.send(text) },
   );
+  // Issue #28: the others see "… is typing" while the reader writes.
+  ui.text.addEventListener("input", () => chat.composing(ui.text.value));
 
   ui.joinForm.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -3,6 +3,12 @@
 // Words for every error code but message_too_long (describeError): tests/test_shared_facts.py
 // holds the codes to chat.errors.ErrorCode.
 export const ERROR_WORDS = Object.freeze({
+  // An edit, delete or reaction refused (the error names the message).
+  not_found: "That message is no longer there.",
+  not_yours: "Only the person who sent a message can change it.",
+  message_deleted: "That message was deleted.",
+  invalid_emoji: "That reaction is not an emoji the chat accepts.",
+  too_many_reactions: "That message has as many reactions as it can take.",
   invalid_json: "The server could not read what this page sent. Reloading the page may help.",
   invalid_frame: "The server could not read what this page sent. Reloading the page may help.",
   unknown_action: "The server did not understand this page's request. Reloading the page may help.",

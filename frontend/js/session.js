@@ -5,10 +5,14 @@
 // and their retries (outbox.js), the roster and its presence lines
 // (presence.js), reads asked again after a rate_limited, and what the page
 // says while the connection waits to reconnect (connection.js decides when).
+// Issue #28: every message's state applied once by `rev`, the `changes`
+// catch-up after a reconnect and its divider (changes.js), edits, deletions,
+// reactions, and who is typing (typing.js).
 // What it shows goes through the `view` it is given; its sockets come from
 // `WebSocketImpl` and its time from `clock`, so it runs under Node in the
 // tests (tests/js) as it does on the page (app.js wires it there).
 
+import { CatchUp, MessageStates } from "./changes.js";
 import { systemClock } from "./clock.js";
 import { Connection } from "./connection.js";
 import { describeError } from "./errortext.js";
@@ -18,13 +22,19 @@ import { Outbox, canRetry } from "./outbox.js";
 import { PresenceLines, Roster } from "./presence.js";
 import {
   SUBPROTOCOL,
+  changesFrame,
   connectUrl,
+  deleteMessageFrame,
+  editMessageFrame,
   historyFrame,
   joinFrame,
   membersFrame,
   parseServerFrame,
+  reactFrame,
   sendMessageFrame,
+  typingFrame,
 } from "./wire.js";
+import { TypingNames, TypingSignal, typingLine } from "./typing.js";
 
 const FAILURES_BEFORE_WARNING = 3;
 
@@ -39,6 +49,9 @@ export const REFUSED_HINT =
 export const REFUSED_SIGNED_IN_HINT =
   "Could not join. The room may be full, this browser may be connecting too often, or the " +
   "sign-in may have expired. The page keeps trying.";
+
+// An edit, delete or reaction refused as rate_limited is not retried (unlike a message): say so.
+export const CHANGE_TOO_FAST = "Changing messages too fast: that change was not made. Try again in a moment.";
 
 /** A message's clientId: 32 hex digits. Not crypto.randomUUID(), which a page on
  * plain http (not a secure context) does not have; getRandomValues it has. */
@@ -57,6 +70,7 @@ function newClientId() {
  *   joined: (current: {name: string, room: string}) => void,
  *   connectionChanged: () => void,
  *   chooseAnotherName: () => void,
+ *   showTyping: (line: string) => void,
  * }} SessionView
  */
 
@@ -87,6 +101,12 @@ export function startSession({
   // What the current connection was opened with (the server takes both from the URL).
   let current = { name: "", room: "" };
   let sync = new RoomSync();
+  // Issue #28: message states by rev, the `changes` catch-up, and the typing line.
+  let catchUp = new CatchUp();
+  const states = new MessageStates();
+  const typingNames = new TypingNames();
+  const typingSignal = new TypingSignal();
+  let typingTimer = null;
   const outbox = new Outbox();
   const roster = new Roster();
   const presenceLines = new PresenceLines();
@@ -133,6 +153,7 @@ export function startSession({
 
   function onPresence(frame) {
     const now = clock.now();
+    if (frame.event === "left" && typingNames.stopped(frame.name)) showTyping();
     if (roster.apply(frame, new Date(now))) {
       if (frame.event === "joined") showPresenceLines(presenceLines.joined(frame.name, now));
       else presenceLines.left(frame.name, now);
@@ -244,21 +265,76 @@ export function startSession({
         return;
       }
       request(sync.inFlight());
+      requestChanges(catchUp.inFlight());
       if (membersPending) askMembers();
     }, retryAfterMs);
   }
 
+  // ------------------------------------------------------- issue #28: message states
+
+  /**
+   * Show message states (live, or from a page), each change once: by `rev`
+   * (changes.js). New ones are placed by id; `catchingUp`: they came in a
+   * `changes` page, and a reconnect's catch-up puts the divider above them.
+   */
+  function applyStates(messages, { prepend = false, catchingUp = false } = {}) {
+    const added = [];
+    for (const message of messages) {
+      // Older than the oldest shown while older ones are missing: "load earlier" shows it as it is then.
+      if (!prepend && !states.has(message.id) && sync.belongsToEarlier(message.id, view.oldestId)) continue;
+      const { kind, message: state } = states.apply(message, current.name);
+      if (kind === "stale") continue;
+      // The server decides (not_yours); the menu is offered on the messages of the reader's name.
+      const shown = { ...state, editable: state.from === current.name };
+      if (kind === "changed") view.update(shown);
+      else added.push(shown);
+    }
+    view.addMessages(added, { prepend });
+    if (!catchingUp) return;
+    let moved = false;
+    for (const { id } of added) moved = catchUp.inserted(id) || moved;
+    if (moved) view.markNew(catchUp.dividerId);
+  }
+
+  function requestChanges(requests) {
+    for (const wanted of requests) connection.send(changesFrame(wanted));
+  }
+
+  /** Send an edit, a delete or a reaction; its answer is the message's new state, to everyone. */
+  function changeMessage(frame) {
+    if (keyPending || !connection.send(frame)) {
+      view.addNotice("Not connected: that change was not made. Try again once reconnected.", "warning");
+    }
+  }
+
+  function showTyping() {
+    clock.clearTimeout(typingTimer);
+    const now = clock.now();
+    page.showTyping(typingLine(typingNames.names(now)));
+    const next = typingNames.nextExpiry;
+    if (next !== null) typingTimer = clock.setTimeout(showTyping, Math.max(0, next - now));
+  }
+
+  /** The composer now holds `text`: tell the room the reader is writing (at most every few seconds). */
+  function composing(text) {
+    if (connection.isOpen && !keyPending && typingSignal.changed(text, clock.now())) connection.send(typingFrame());
+  }
+
   function onMessage(frame) {
+    // A new message from someone typing ends their line.
+    if (frame.rev === 1 && typingNames.stopped(frame.from)) showTyping();
     const own = frame.clientId === undefined ? undefined : outbox.acknowledge(frame.clientId);
     if (own !== undefined) {
-      view.confirm(frame.clientId, frame);
+      const { message: state } = states.apply(frame, current.name);
+      view.confirm(frame.clientId, { ...(state ?? frame), editable: true });
       // Held messages go one by one, each after the one before: the next may go now.
       releaseHeld();
-    } else if (!view.has(frame.id) && !sync.belongsToEarlier(frame.id, view.oldestId)) {
+    } else {
       // Only the sender's own copy carries a clientId: one from an earlier page load is still ours.
-      view.addMessages([{ ...frame, own: frame.clientId !== undefined }]);
+      applyStates([{ ...frame, own: frame.clientId !== undefined }]);
     }
     sync.live(frame.id);
+    catchUp.live(frame.changedAt);
   }
 
   function onFrame(data, from) {
@@ -274,15 +350,33 @@ export function startSession({
     } else if (frame.type === "history") {
       if (frame.room !== current.room) return;
       const { accepted, requests } = sync.received(frame);
-      if (accepted) view.addMessages(frame.messages, { prepend: frame.before !== undefined });
+      if (accepted) {
+        applyStates(frame.messages, { prepend: frame.before !== undefined });
+        // The newest page of a plain join is where the catch-up cursor starts.
+        if (frame.before !== undefined) catchUp.read(frame.readAt);
+        else if (frame.after === undefined) requestChanges(catchUp.received(frame).requests);
+      }
       request(requests);
       updateEarlier();
+    } else if (frame.type === "changes") {
+      if (frame.room !== current.room) return;
+      // Applied before the catch-up hears of the page: its entries may place the divider.
+      applyStates(frame.messages, { catchingUp: true });
+      requestChanges(catchUp.received(frame).requests);
+    } else if (frame.type === "typing") {
+      if (frame.room !== current.room || frame.name === current.name) return;
+      typingNames.typed(frame.name, clock.now());
+      showTyping();
     } else if (frame.type === "members") {
       if (frame.room !== current.room) return;
       if (from === "current") joinPending = membersPending = false;
       onMembers(frame, from === "successor");
     } else if (frame.type === "presence") {
       if (frame.room === current.room) onPresence(frame);
+    } else if (frame.type === "error" && frame.id !== undefined) {
+      // An edit, delete or reaction was refused: nothing changed, and nothing goes again on its own.
+      if (frame.code === "rate_limited") view.addNotice(CHANGE_TOO_FAST, "warning");
+      else view.addNotice(describeError(frame.code, maxChars), "error");
     } else if (frame.code === "rate_limited" && frame.type === "error") {
       // Not a failure: nothing was stored or sent, and the same request goes again later.
       if (frame.clientId !== undefined) holdMessage(frame.clientId, frame.retryAfterMs);
@@ -297,6 +391,7 @@ export function startSession({
         // The page sends a clientId with every message: an error without one is
         // about a history request (or a frame the page did not send).
         sync.abandoned();
+        catchUp.abandoned();
         updateEarlier();
         view.addNotice(describeError(frame.code, maxChars), "error");
       }
@@ -305,15 +400,20 @@ export function startSession({
   }
 
   /**
-   * The first request of an open goes as `join` (answered by `members`, then
-   * the same history page); later pages of the catch-up stay `history`.
+   * The first request of an open goes as `join`: the first time a plain one
+   * (answered by `members`, then the newest history page), after that with
+   * `since` (answered by `members`, then the first `changes` page).
    */
   function joinFrames() {
-    const [first, ...rest] = sync.opened();
+    const since = catchUp.opened();
+    let first = since;
+    let rest = [];
+    if (since === null) [first, ...rest] = sync.opened();
+    else sync.closed(); // a "load earlier" in flight on the old socket will not be answered
     // docs/protocol.md, "Catching up": a new connection may miss live messages
     // for about a second, so catch up once more when the room index has settled.
     clock.clearTimeout(catchUpTimer);
-    catchUpTimer = clock.setTimeout(() => request(sync.catchUpAgain()), settings.catchUpAgainMs);
+    catchUpTimer = clock.setTimeout(() => requestChanges(catchUp.catchUpAgain()), settings.catchUpAgainMs);
     return [joinFrame(first), ...rest.map(historyFrame)];
   }
 
@@ -345,6 +445,7 @@ export function startSession({
   /** The successor was given up: its join will not be answered. */
   function onSuccessorLost() {
     sync.abandoned();
+    catchUp.abandoned();
     updateEarlier();
   }
 
@@ -353,6 +454,7 @@ export function startSession({
     clock.clearTimeout(readRetryTimer);
     joinPending = membersPending = false;
     sync.closed();
+    catchUp.closed();
     for (const entry of outbox.socketClosed()) view.updatePending(entry, pendingStatus(entry));
   }
 
@@ -417,6 +519,10 @@ export function startSession({
     page.joined(current);
     // Messages still unsent were meant for the old room (or name): they go too.
     sync = new RoomSync();
+    catchUp = new CatchUp();
+    states.clear();
+    typingNames.clear();
+    showTyping();
     outbox.clear();
     roster.clear();
     presenceLines.clear();
@@ -446,6 +552,7 @@ export function startSession({
     const entry = outbox.add(text, newClientId());
     view.addPending(entry, current.name, pendingStatus(entry));
     flushOutbox();
+    typingSignal.sent();
   }
 
   /** Leave (signed out): close on purpose, drop what waits to be sent and the log. */
@@ -453,6 +560,7 @@ export function startSession({
     connection.close();
     outbox.clear();
     view.clear();
+    states.clear();
     current = { name: "", room: "" };
   }
 
@@ -467,11 +575,18 @@ export function startSession({
     takeBack,
     loadEarlier,
     askMembers,
-    /** The message list dropped its oldest messages: "load earlier" fetches them again. */
-    trimmed() {
+    /** The message list dropped its oldest messages (`ids`): "load earlier" fetches them again. */
+    trimmed(ids = []) {
+      for (const id of ids) states.forget(id);
       sync.trimmed();
       updateEarlier();
     },
+    /** Edit, delete or react to a shown message (issue #28). */
+    editMessage: (id, text) => changeMessage(editMessageFrame(id, text)),
+    deleteMessage: (id) => changeMessage(deleteMessageFrame(id)),
+    react: (id, emoji) => changeMessage(reactFrame(id, emoji)),
+    /** The reader changed the composer's text (typing.js decides whether to say so). */
+    composing,
     /** The network is back (the page's "online" event): a waiting reconnect goes now. */
     online: () => connection.retryNow(),
     /** The name and room joined (both "" when not joined). */

@@ -9,6 +9,7 @@
 // they move to their id's place. Notices go at the bottom, above those.
 
 import { insertionIndex } from "./history.js";
+import { MessageActions, menuButton, reactionsRow } from "./messageactions.js";
 
 // The log keeps at most this many items: when it grows past it while the reader
 // follows the bottom, the oldest go (and can be loaded again).
@@ -36,8 +37,10 @@ function element(tag, className, text) {
 /**
  * Fill `item` with a message. `status` is null for a delivered message (its time
  * is shown), else `{words, detail?, action?}` for one still being sent or refused.
+ * A delivered message shows its state (issue #28): the "(edited)" mark, a
+ * tombstone, its reactions, and for the reader's own (`editable`) a menu.
  */
-function renderMessage(item, { from, text, sentAt, own, status }) {
+function renderMessage(item, { from, text, sentAt, own, status, deleted, editedAt, reactions, editable }) {
   const avatar = element("span", `avatar ${hueClass(from)}`, [...from][0]?.toUpperCase() ?? "?");
   avatar.setAttribute("aria-hidden", "true");
   const body = element("div", "message__body");
@@ -49,10 +52,18 @@ function renderMessage(item, { from, text, sentAt, own, status }) {
     time.dateTime = sentAt.toISOString();
     time.title = fullFormat.format(sentAt);
     meta.append(time);
+    if (editedAt !== undefined && !deleted) {
+      const mark = element("span", "message__edited", "(edited)");
+      mark.title = `Edited ${fullFormat.format(editedAt)}`;
+      meta.append(mark);
+    }
+    if (editable && !deleted) meta.append(menuButton());
   } else {
     meta.append(element("span", "message__status", status.words));
   }
-  body.append(meta, element("p", "message__text", text));
+  item.classList.toggle("message--deleted", Boolean(deleted));
+  body.append(meta, element("p", "message__text", deleted ? "message deleted" : text));
+  if (status === null && !deleted) body.append(reactionsRow(reactions ?? []));
   if (status?.detail || status?.action) {
     const problem = element("p", "message__problem");
     if (status.detail) problem.append(element("span", "message__detail", status.detail));
@@ -79,16 +90,29 @@ export class MessageView {
   /** @type {Map<string, HTMLElement>} messages being sent, by clientId, in the order typed */
   #pending = new Map();
   #onTrimmed;
+  #actions;
+  /** The "new messages" divider, and the id of the message it is above (null: not shown). */
+  #divider = element("p", "divider");
+  #dividerId = null;
 
   /**
    * @param {HTMLElement} list the scrolling log
    * @param {HTMLButtonElement} jump "new messages" button
    * @param {HTMLButtonElement} earlier "load earlier messages" button, the log's first child
    * @param {{onEarlier: () => void, onRetry: (clientId: string) => void,
-   *   onEdit: (clientId: string) => void, onTrimmed: () => void}} handlers
+   *   onEdit: (clientId: string) => void, onTrimmed: (ids: string[]) => void,
+   *   onEditMessage: (id: string, text: string) => void, onDeleteMessage: (id: string) => void,
+   *   onReact: (id: string, emoji: string) => void, maxChars: number}} handlers
    */
-  constructor(list, jump, earlier, { onEarlier, onRetry, onEdit, onTrimmed }) {
+  constructor(list, jump, earlier, { onEarlier, onRetry, onEdit, onTrimmed, ...actions }) {
     this.#list = list;
+    this.#actions = new MessageActions(
+      list,
+      { onEdit: actions.onEditMessage, onDelete: actions.onDeleteMessage, onReact: actions.onReact },
+      actions.maxChars,
+    );
+    this.#divider.setAttribute("role", "separator");
+    this.#divider.append(element("span", "divider__words", "New messages"));
     this.#jump = jump;
     this.#earlier = earlier;
     this.#onTrimmed = onTrimmed;
@@ -119,7 +143,9 @@ export class MessageView {
   /**
    * Show messages in id order, skipping ids already shown.
    * `prepend`: they are older than what the reader sees, who stays where they are.
-   * @param {Array<{id: string, from: string, text: string, sentAt: Date, own?: boolean}>} messages
+   * @param {Array<{id: string, from: string, text: string, sentAt: Date, own?: boolean,
+   *   editable?: boolean, deleted?: boolean, editedAt?: Date,
+   *   reactions?: Array<{emoji: string, count: number, mine: boolean}>}> messages
    * @returns {number} how many were new
    */
   addMessages(messages, { prepend = false } = {}) {
@@ -141,6 +167,47 @@ export class MessageView {
   /** Whether a message with `id` is shown. */
   has(id) {
     return this.#byId.has(id);
+  }
+
+  /**
+   * A shown message has a newer state (edited, deleted, reacted to): shown
+   * in place; a control that had focus keeps it, or the log takes it.
+   * @param {{id: string, from: string, text: string, sentAt: Date, editable?: boolean,
+   *   deleted: boolean, editedAt?: Date, reactions: Array<{emoji: string, count: number, mine: boolean}>}} message
+   */
+  update(message) {
+    const item = this.#byId.get(message.id);
+    if (item === undefined) return;
+    const focused = item.contains(document.activeElement) ? document.activeElement : null;
+    // A control of the own-message menu (closed by the redraw) hands focus back to the menu button.
+    const action = focused?.closest(".menu") ? "menu" : focused?.dataset.action;
+    const emoji = focused?.dataset.emoji;
+    const own = item.classList.contains("message--own");
+    // Changed in place: no "new messages" button, but a reader at the bottom stays there.
+    const follow = this.#atBottom();
+    renderMessage(item, { ...message, own, status: null });
+    if (follow) this.#scrollToBottom();
+    const editable = Boolean(message.editable) && !message.deleted;
+    this.#actions.rerendered(item, editable);
+    if (focused === null || item.contains(document.activeElement)) return;
+    // Someone reacted while the reader edits: the editor comes back with the draft, and the caret.
+    const area = focused.tagName === "TEXTAREA" ? item.querySelector(".editor textarea") : null;
+    if (area !== null) {
+      area.focus();
+      area.setSelectionRange(focused.selectionStart, focused.selectionEnd);
+      return;
+    }
+    const again =
+      action === "react" ? item.querySelector(`button[data-action=react][data-emoji="${CSS.escape(emoji)}"]`) : null;
+    (again ?? item.querySelector(`button[data-action=${action === "menu" ? "menu" : "picker"}]`) ?? this.#list).focus();
+  }
+
+  /** The "new messages" divider goes above message `id` (a catch-up began there). */
+  markNew(id) {
+    const item = this.#byId.get(id);
+    if (item === undefined) return;
+    this.#dividerId = id;
+    this.#list.insertBefore(this.#divider, item);
   }
 
   /**
@@ -238,6 +305,8 @@ export class MessageView {
 
   clear() {
     this.#list.replaceChildren(this.#earlier);
+    this.#actions.reset();
+    this.#dividerId = null;
     this.#ids = [];
     this.#byId.clear();
     this.#pending.clear();
@@ -253,7 +322,10 @@ export class MessageView {
 
   /** Put `item` (message `id`) at `index` of the ordered messages, above the pending ones. */
   #place(index, id, item) {
-    const next = index < this.#ids.length ? this.#byId.get(this.#ids[index]) : this.#firstPending();
+    let next = index < this.#ids.length ? this.#byId.get(this.#ids[index]) : this.#firstPending();
+    if (next !== null && next.dataset.id === this.#dividerId && next.previousElementSibling === this.#divider) {
+      next = this.#divider;
+    }
     this.#list.insertBefore(item, next);
     this.#ids.splice(index, 0, id);
     this.#byId.set(id, item);
@@ -292,7 +364,7 @@ export class MessageView {
    * reading would move it under their eyes.
    */
   #trim() {
-    let trimmed = false;
+    const trimmed = [];
     // The "load earlier" button is the first child and is not an item.
     while (this.#list.childElementCount - 1 > MAX_ITEMS) {
       const oldest = this.#earlier.nextElementSibling;
@@ -301,11 +373,12 @@ export class MessageView {
       if (id !== undefined) {
         this.#byId.delete(id);
         this.#ids.splice(insertionIndex(this.#ids, id), 1);
-        trimmed = true;
+        trimmed.push(id);
+        if (id === this.#dividerId) this.#dividerId = null;
       }
       oldest.remove();
     }
-    if (trimmed) this.#onTrimmed();
+    if (trimmed.length > 0) this.#onTrimmed(trimmed);
   }
 
   #atBottom() {

@@ -35,11 +35,12 @@ export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const sendMessageFrame = (text, clientId) =>
   JSON.stringify({ action: "sendmessage", text, clientId });
 
-/** A frame carrying the fields of a history request, for `history` or `join`. */
-function cursorFrame(action, { after, before, limit }) {
+/** A frame carrying the fields of a history request, for `history` or `join` (`since`: join only). */
+function cursorFrame(action, { after, before, since, limit }) {
   const frame = { action };
   if (after !== undefined) frame.after = after;
   if (before !== undefined) frame.before = before;
+  if (since !== undefined) frame.since = since;
   if (limit !== undefined) frame.limit = limit;
   return JSON.stringify(frame);
 }
@@ -55,26 +56,62 @@ export const historyFrame = (request) => cursorFrame("history", request);
  * The first frame on every open socket: the same fields as a history request,
  * answered by a `members` frame and then that `history` page; the others in
  * the room hear the name `joined` unless it is present through another socket.
- * @param {{after?: string, before?: string, limit?: number}} request
+ * With `since` (a catch-up, changes.js) the page after `members` is a `changes` frame.
+ * @param {{after?: string, before?: string, since?: number, limit?: number}} request
  */
 export const joinFrame = (request) => cursorFrame("join", request);
 
 /** Ask for the room's member list again. */
 export const membersFrame = () => JSON.stringify({ action: "members" });
 
+// ---------------------------------------------------------------- issue #28
+// docs/protocol.md: editing, deleting and reacting to a message, typing, and
+// the `changes` feed a page catches up with.
+
+/** Replace the text of an own message (the same text rules as sendmessage). */
+export const editMessageFrame = (id, text) => JSON.stringify({ action: "editmessage", id, text });
+
+/** Delete an own message: the room sees a tombstone. */
+export const deleteMessageFrame = (id) => JSON.stringify({ action: "deletemessage", id });
+
+/** Toggle the reader's reaction `emoji` on a message. */
+export const reactFrame = (id, emoji) => JSON.stringify({ action: "react", id, emoji });
+
+/** "I am writing": the others see a typing line for a few seconds. */
+export const typingFrame = () => JSON.stringify({ action: "typing" });
+
+/**
+ * A page of the room's changes: `{since}` (epoch ms) starts a catch-up,
+ * `{cursor}` (the previous page's) continues it.
+ * @param {{since?: number, cursor?: string, limit?: number}} request
+ */
+export function changesFrame({ since, cursor, limit }) {
+  const frame = { action: "changes" };
+  if (cursor !== undefined) frame.cursor = cursor;
+  else if (since !== undefined) frame.since = since;
+  if (limit !== undefined) frame.limit = limit;
+  return JSON.stringify(frame);
+}
+
 /** How long to wait after a rate_limited error that does not say (it always should). */
 export const RATE_LIMIT_FALLBACK_MS = 1000;
 
 /**
  * Read one server frame.
- * @returns {{type: "message", id: string, room: string, from: string, text: string, sentAt: Date,
- *     clientId?: string}
- *   | {type: "history", room: string, messages: Array<{id: string, from: string, text: string,
- *     sentAt: Date}>, more: boolean, after?: string, before?: string}
+ * A message (`Message` below) is its current state: `{id, from, text, sentAt, rev,
+ * deleted, reactions: Array<{emoji, count, mine?}>, changedAt?, editedAt?: Date}`.
+ * @returns {{type: "message", room: string, clientId?: string,
+ *     reacted?: {name: string, emoji: string, on: boolean}} & Message
+ *   | {type: "history", room: string, messages: Message[], more: boolean, after?: string,
+ *     before?: string, readAt?: number}
+ *   | {type: "changes", room: string, messages: Message[], more: boolean, cursor?: string,
+ *     since?: number, readAt: number}
+ *   | {type: "typing", room: string, name: string}
  *   | {type: "members", room: string, count: number, complete: boolean,
  *     members: Array<{name: string, since: Date | null, connections: number}>}
  *   | {type: "presence", event: "joined" | "left", room: string, name: string, count: number}
- *   | {type: "pong"} | {type: "error", code: string, clientId?: string, retryAfterMs?: number}
+ *   | {type: "pong"} | {type: "error", code: string, clientId?: string, id?: string,
+ *     retryAfterMs?: number}
  *   | {type: "ignored", reason: string}}
  */
 export function parseServerFrame(data) {
@@ -96,6 +133,10 @@ export function parseServerFrame(data) {
       return readMembers(frame);
     case "presence":
       return readPresence(frame);
+    case "changes":
+      return readChanges(frame);
+    case "typing":
+      return readTyping(frame);
     case "pong":
       return { type: "pong" };
     case "error": {
@@ -103,6 +144,8 @@ export function parseServerFrame(data) {
         type: "error",
         code: typeof frame.code === "string" ? frame.code : "internal_error",
       });
+      // Errors of editmessage, deletemessage and react name the message.
+      if (typeof frame.id === "string" && ULID_PATTERN.test(frame.id)) error.id = frame.id;
       // rate_limited says when to try again; a missing or odd value waits a second.
       if (error.code === "rate_limited") {
         error.retryAfterMs = isCount(frame.retryAfterMs) ? frame.retryAfterMs : RATE_LIMIT_FALLBACK_MS;
@@ -119,12 +162,76 @@ export function parseServerFrame(data) {
   }
 }
 
-/** The message fields shared by a `message` frame and a `history` page, or null when malformed. */
-function readMessageFields({ id, from, text, sentAt }) {
-  const strings = [id, from, text, sentAt].every((value) => typeof value === "string");
-  if (!strings || !ULID_PATTERN.test(id)) return null;
+/**
+ * The message fields shared by a `message` frame and `history` and `changes`
+ * pages, or null when malformed: the message as it is now (docs/protocol.md,
+ * "Message state"). `rev` orders its states (changes.js); a tombstone
+ * (`deleted`) has no text and no reactions; `mine` is only known in pages.
+ */
+function readMessageFields({ id, from, text, sentAt, rev, changedAt, editedAt, deleted, reactions }, inPage = false) {
+  const strings = [id, from, sentAt].every((value) => typeof value === "string");
+  const gone = deleted === true;
+  if (!strings || !ULID_PATTERN.test(id) || (!gone && typeof text !== "string")) return null;
   const when = new Date(sentAt);
-  return { id, from, text, sentAt: Number.isNaN(when.getTime()) ? new Date() : when };
+  const fields = {
+    id,
+    from,
+    text: gone ? "" : text,
+    sentAt: Number.isNaN(when.getTime()) ? new Date() : when,
+    // A server without revisions sends every message once: each is its first state.
+    rev: Number.isSafeInteger(rev) && rev > 0 ? rev : 1,
+    deleted: gone,
+    reactions: gone ? [] : readReactions(reactions, inPage),
+  };
+  if (isCount(changedAt)) fields.changedAt = changedAt;
+  const edited = typeof editedAt === "string" ? new Date(editedAt) : null;
+  if (!gone && edited !== null && !Number.isNaN(edited.getTime())) fields.editedAt = edited;
+  return fields;
+}
+
+/**
+ * `[{emoji, count, mine?}]`; a malformed entry is skipped. A page (read for
+ * this reader) marks only the reader's own (`mine: true`): there every
+ * reaction gets `mine`; a live frame says nothing of it.
+ */
+function readReactions(reactions, inPage) {
+  if (!Array.isArray(reactions)) return [];
+  const read = [];
+  for (const entry of reactions) {
+    if (entry === null || typeof entry !== "object") continue;
+    const { emoji, count, mine } = entry;
+    if (typeof emoji !== "string" || emoji === "" || !Number.isSafeInteger(count) || count < 1) continue;
+    read.push(inPage ? { emoji, count, mine: mine === true } : { emoji, count });
+  }
+  return read;
+}
+
+/** The entries of a page; a malformed entry is skipped rather than losing the whole page. */
+function readEntries(messages) {
+  return messages
+    .filter((entry) => entry !== null && typeof entry === "object")
+    .map((entry) => readMessageFields(entry, true))
+    .filter((entry) => entry !== null);
+}
+
+function readChanges(frame) {
+  const { room, messages, more, cursor, since, readAt } = frame;
+  if (typeof room !== "string" || !Array.isArray(messages) || typeof more !== "boolean" || !isCount(readAt)) {
+    return { type: "ignored", reason: "malformed changes" };
+  }
+  const page = { type: "changes", room, messages: readEntries(messages), more, readAt };
+  if (typeof cursor === "string" && cursor !== "") page.cursor = cursor;
+  if (isCount(since)) page.since = since;
+  // `more` without a cursor cannot be followed: the page is the last one.
+  if (page.cursor === undefined) page.more = false;
+  return page;
+}
+
+function readTyping({ room, name }) {
+  if (typeof room !== "string" || typeof name !== "string" || name === "") {
+    return { type: "ignored", reason: "malformed typing" };
+  }
+  return { type: "typing", room, name };
 }
 
 function withClientId(frame, result) {
@@ -136,7 +243,14 @@ function withClientId(frame, result) {
 function readMessage(frame) {
   const fields = readMessageFields(frame);
   if (fields === null || typeof frame.room !== "string") return { type: "ignored", reason: "malformed message" };
-  return withClientId(frame, { type: "message", room: frame.room, ...fields });
+  const message = withClientId(frame, { type: "message", room: frame.room, ...fields });
+  // A reaction toggle says who toggled which way: the page keeps its own "mine" from it.
+  const reacted = frame.reacted;
+  if (reacted !== null && typeof reacted === "object" && typeof reacted.name === "string"
+      && typeof reacted.emoji === "string" && typeof reacted.on === "boolean") {
+    message.reacted = { name: reacted.name, emoji: reacted.emoji, on: reacted.on };
+  }
+  return message;
 }
 
 function readHistory(frame) {
@@ -147,13 +261,10 @@ function readHistory(frame) {
   const page = {
     type: "history",
     room,
-    // A malformed entry is skipped rather than losing the whole page.
-    messages: messages
-      .filter((entry) => entry !== null && typeof entry === "object")
-      .map(readMessageFields)
-      .filter((entry) => entry !== null),
+    messages: readEntries(messages),
     more,
   };
+  if (isCount(frame.readAt)) page.readAt = frame.readAt;
   if (typeof after === "string") page.after = after;
   if (typeof before === "string") page.before = before;
   return page;

@@ -46,6 +46,9 @@ def test_frames_carry_the_client_id_and_history_cursors(page_at_site: Page) -> N
     ]
 
 
+FIRST_STATE = {"rev": 1, "deleted": False, "reactions": []}
+
+
 def test_a_history_frame_is_read_oldest_first_skipping_malformed_entries(
     page_at_site: Page,
 ) -> None:
@@ -77,9 +80,10 @@ def test_a_history_frame_is_read_oldest_first_skipping_malformed_entries(
         "room": "lobby",
         "after": ULID_A,
         "more": True,
+        # Each as its state (issue #28): a message of a server without revisions is its first.
         "messages": [
-            {"id": ULID_A, "from": "a", "text": "one", "sentAt": SENT_AT},
-            {"id": ULID_B, "from": "b", "text": "two", "sentAt": SENT_AT},
+            {"id": ULID_A, "from": "a", "text": "one", "sentAt": SENT_AT, **FIRST_STATE},
+            {"id": ULID_B, "from": "b", "text": "two", "sentAt": SENT_AT, **FIRST_STATE},
         ],
     }
 

@@ -126,6 +126,9 @@ export function fakeView() {
     members: null,
     joined: [],
     chooseAnotherName: () => {},
+    /** Issue #28: the typing line shown, the id the "new messages" divider is above. */
+    typing: "",
+    divider: null,
   };
   const show = (message) => {
     if (shown.has(message.id)) return;
@@ -141,6 +144,12 @@ export function fakeView() {
       for (const message of list) show(message);
     },
     has: (id) => shown.has(id),
+    update(message) {
+      if (shown.has(message.id)) seen.byId.set(message.id, message);
+    },
+    markNew(id) {
+      seen.divider = id;
+    },
     addNotice(text, kind = "info", action = undefined) {
       seen.notices.push({ text, kind, action });
     },
@@ -177,6 +186,9 @@ export function fakeView() {
     joined: (current) => seen.joined.push({ ...current }),
     connectionChanged: () => {},
     chooseAnotherName: () => seen.chooseAnotherName(),
+    showTyping: (line) => {
+      seen.typing = line;
+    },
   };
   return { view, seen };
 }

@@ -43,12 +43,24 @@ async function joined({ timings = {}, auth = null, name = "alice" } = {}) {
 }
 
 const message = (id, extra = {}) => ({ type: "message", room: ROOM, id, from: "bob", text: `text ${id}`, sentAt: SENT_AT, ...extra });
+// The server's clock when it read a page (docs/protocol.md: the catch-up cursor).
+const READ_AT = Date.parse(SENT_AT);
 const history = (ids, more, cursor = {}) => ({
   type: "history",
   room: ROOM,
   messages: ids.map((id) => ({ id, from: "bob", text: `text ${id}`, sentAt: SENT_AT })),
   more,
+  readAt: READ_AT,
   ...cursor,
+});
+/** A `changes` page (issue #28): the messages as they are now, each at its first rev. */
+const changes = (ids, { more = false, cursor, readAt = READ_AT } = {}) => ({
+  type: "changes",
+  room: ROOM,
+  messages: ids.map((id) => ({ id, from: "bob", text: `text ${id}`, sentAt: SENT_AT, rev: 1 })),
+  more,
+  readAt,
+  ...(cursor === undefined ? {} : { cursor }),
 });
 const membersFrame = (...names) => ({
   type: "members",
@@ -99,7 +111,7 @@ test("the same room gets the same key on every connect, another room another", a
   assert.notEqual(keys[0], keys[2]);
 });
 
-test("a reconnect catches up after the newest message it has, page by page, and once more when the index settled", async () => {
+test("a reconnect catches up by `changes` since the cursor, page by page, and once more when the index settled", async () => {
   const { clock, sockets, socket, seen } = await joined();
   socket().open();
   answerJoin(socket(), [A, B]);
@@ -110,17 +122,17 @@ test("a reconnect catches up after the newest message it has, page by page, and 
 
   socket().open();
   assert.deepEqual(seen.notices.at(-1).text, "Reconnected.");
-  assert.deepEqual(socket().sent, [{ action: "join", after: B, limit: 50 }]);
+  assert.deepEqual(socket().sent, [{ action: "join", since: READ_AT }]);
   socket().receive(membersFrame("alice"));
-  socket().receive(history([C], true, { after: B }));
-  assert.deepEqual(socket().sent.at(-1), { action: "history", after: C, limit: 50 });
+  socket().receive(changes([C], { more: true, cursor: "page-2", readAt: READ_AT + 5000 }));
+  assert.deepEqual(socket().sent.at(-1), { action: "changes", cursor: "page-2" });
   socket().receive(message(D));
-  socket().receive(history([D], false, { after: C }));
+  socket().receive(changes([D], { readAt: READ_AT + 6000 }));
   assert.deepEqual(seen.ids, [A, B, C, D]);
   assert.equal(socket().sent.length, 2, "the catch-up ended with the page saying no more");
 
   clock.advance(TIMINGS.catchUpAgainMs);
-  assert.deepEqual(socket().sent.at(-1), { action: "history", after: D, limit: 50 });
+  assert.deepEqual(socket().sent.at(-1), { action: "changes", since: READ_AT + 6000 });
 });
 
 test("an answer to a request of a closed socket is dropped: it could open a gap", async () => {
@@ -307,7 +319,7 @@ test("not_connected makes the session reconnect; an error about no message is sh
   assert.equal(sockets.length, 2);
 });
 
-test("make-before-break: the successor joins after the cursor and, once answered, replaces the old socket", async () => {
+test("make-before-break: the successor joins since the cursor and, once answered, replaces the old socket", async () => {
   const { chat, clock, sockets, socket, seen } = await joined({
     timings: { renewAfterMs: 20_000, pingIntervalMs: 1_000_000 },
   });
@@ -318,11 +330,11 @@ test("make-before-break: the successor joins after the cursor and, once answered
   assert.equal(sockets.length, 2);
   const successor = socket();
   successor.open();
-  assert.deepEqual(successor.sent, [{ action: "join", after: A, limit: 50 }]);
+  assert.deepEqual(successor.sent, [{ action: "join", since: READ_AT }]);
   old.receive(message(B));
   successor.receive(membersFrame("alice", "bob"));
   assert.deepEqual(old.closedByPage, { code: 1000, reason: "renewed" });
-  successor.receive(history([B], false, { after: A }));
+  successor.receive(changes([B]));
   assert.deepEqual(seen.ids, [A, B]);
   assert.equal(seen.notices.filter((notice) => notice.text === "Connection lost. Reconnecting…").length, 0);
   chat.send("on the new socket");
