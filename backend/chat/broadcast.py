@@ -192,7 +192,7 @@ def broadcast(
 
 
 @dataclass(frozen=True, slots=True)
-class Outbox:
+class Broadcaster:
     """Where a route's frames go: a sender, the store to prune from, and the fan-out's limits."""
 
     sender: Sender

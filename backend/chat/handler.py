@@ -46,7 +46,7 @@ from .metrics import SERVER_ERRORS, embedded_metrics, server_failed
 from .runtime import Runtime, runtime_for
 
 if TYPE_CHECKING:
-    from .broadcast import Outbox
+    from .broadcast import Broadcaster
     from .config import Settings
     from .usecases.connect import SignedIn
 
@@ -66,16 +66,16 @@ class RouteResult:
     headers: Mapping[str, str] | None = None
 
 
-# Every route but $connect gets an Outbox: nothing is ever posted during $connect (API Gateway
+# Every route but $connect gets a Broadcaster: nothing is ever posted during $connect (API Gateway
 # answers 410). $disconnect posts only to the others in the room (a ``left`` notice).
-Route = Callable[[Request, Runtime, "Outbox | None"], RouteResult]
+Route = Callable[[Request, Runtime, "Broadcaster | None"], RouteResult]
 
 # Each route imports its use cases' module when it is first served, not this module: a cold
 # start loads (unmarshals and runs, or compiles where the zip has no bytecode) what its first
 # event needs and nothing else (docs/performance.md, "Cold start").
 
 
-def _connect(request: Request, runtime: Runtime, _outbox: Outbox | None) -> RouteResult:
+def _connect(request: Request, runtime: Runtime, _broadcaster: Broadcaster | None) -> RouteResult:
     from .usecases.connect import connect  # noqa: PLC0415 (on first use, as every route)
 
     try:
@@ -110,22 +110,22 @@ def _signed_in(request: Request) -> SignedIn | None:
     return SignedIn(user_id=user_id, name=name)
 
 
-def _disconnect(request: Request, runtime: Runtime, outbox: Outbox | None) -> RouteResult:
-    if outbox is None:
-        raise RuntimeError("$disconnect needs an outbox for the left notice")
+def _disconnect(request: Request, runtime: Runtime, broadcaster: Broadcaster | None) -> RouteResult:
+    if broadcaster is None:
+        raise RuntimeError("$disconnect needs a broadcaster for the left notice")
     from .usecases.rooms import disconnect  # noqa: PLC0415
 
     stats = disconnect(
         request.connection_id,
         store=runtime.store,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=runtime.settings,
         now_ms=runtime.now_ms(),
     )
     return RouteResult(stats=stats)
 
 
-MessageAction = Callable[[Request, Runtime, "Outbox"], BroadcastStats]
+MessageAction = Callable[[Request, Runtime, "Broadcaster"], BroadcastStats]
 
 
 def _answering(action: MessageAction) -> Route:
@@ -133,16 +133,16 @@ def _answering(action: MessageAction) -> Route:
     ``ClientError`` becomes an error frame to the sender alone, or, once the connection has
     spent its refusal budget, the connection's close (``usecases.replies.refuse``)."""
 
-    def route(request: Request, runtime: Runtime, outbox: Outbox | None) -> RouteResult:
-        if outbox is None:
-            raise RuntimeError("a message route needs an outbox")
+    def route(request: Request, runtime: Runtime, broadcaster: Broadcaster | None) -> RouteResult:
+        if broadcaster is None:
+            raise RuntimeError("a message route needs a broadcaster")
         from .usecases import admission  # noqa: PLC0415
 
         try:
             admission.charge_source(
                 runtime.store, request.source_ip, runtime.settings, runtime.now_ms()
             )
-            return RouteResult(stats=action(request, runtime, outbox))
+            return RouteResult(stats=action(request, runtime, broadcaster))
         except ClientError as error:
             from .usecases.replies import refuse  # noqa: PLC0415
 
@@ -150,7 +150,7 @@ def _answering(action: MessageAction) -> Route:
                 request.connection_id,
                 error,
                 store=runtime.store,
-                outbox=outbox,
+                broadcaster=broadcaster,
                 settings=runtime.settings,
                 now_ms=runtime.now_ms(),
             )
@@ -160,7 +160,7 @@ def _answering(action: MessageAction) -> Route:
     return route
 
 
-def _sendmessage(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+def _sendmessage(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
     from .usecases.rooms import send_message  # noqa: PLC0415
 
     return send_message(
@@ -169,14 +169,14 @@ def _sendmessage(request: Request, runtime: Runtime, outbox: Outbox) -> Broadcas
         is_base64=request.is_base64,
         store=runtime.store,
         messages=runtime.messages,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=runtime.settings,
         new_id=runtime.new_id,
         now_ms=runtime.now_ms(),
     )
 
 
-def _history(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+def _history(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
     from .usecases.rooms import history  # noqa: PLC0415
 
     return history(
@@ -185,13 +185,13 @@ def _history(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastSta
         is_base64=request.is_base64,
         store=runtime.store,
         messages=runtime.messages,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=runtime.settings,
         now_ms=runtime.now_ms(),
     )
 
 
-def _join(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+def _join(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
     from .usecases.rooms import join  # noqa: PLC0415
 
     return join(
@@ -200,13 +200,13 @@ def _join(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
         is_base64=request.is_base64,
         store=runtime.store,
         messages=runtime.messages,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=runtime.settings,
         now_ms=runtime.now_ms(),
     )
 
 
-def _members(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+def _members(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
     from .usecases.rooms import members  # noqa: PLC0415
 
     return members(
@@ -214,13 +214,15 @@ def _members(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastSta
         request.body,
         is_base64=request.is_base64,
         store=runtime.store,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=runtime.settings,
         now_ms=runtime.now_ms(),
     )
 
 
-def _change(request: Request, runtime: Runtime, outbox: Outbox, name: str) -> BroadcastStats:
+def _change(
+    request: Request, runtime: Runtime, broadcaster: Broadcaster, name: str
+) -> BroadcastStats:
     """Serve one of ``usecases.changes``' changes to a stored message (``editmessage``,
     ``deletemessage``, ``react``): they take the same arguments, and stamp the change with
     ``runtime.now_ms`` read just before their write."""
@@ -237,26 +239,26 @@ def _change(request: Request, runtime: Runtime, outbox: Outbox, name: str) -> Br
         is_base64=request.is_base64,
         store=runtime.store,
         messages=runtime.messages,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=runtime.settings,
         now_ms=runtime.now_ms(),
         clock=runtime.now_ms,
     )
 
 
-def _editmessage(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
-    return _change(request, runtime, outbox, EDITMESSAGE)
+def _editmessage(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
+    return _change(request, runtime, broadcaster, EDITMESSAGE)
 
 
-def _deletemessage(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
-    return _change(request, runtime, outbox, DELETEMESSAGE)
+def _deletemessage(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
+    return _change(request, runtime, broadcaster, DELETEMESSAGE)
 
 
-def _react(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
-    return _change(request, runtime, outbox, REACT)
+def _react(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
+    return _change(request, runtime, broadcaster, REACT)
 
 
-def _changes(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+def _changes(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
     from .usecases.changes import changes  # noqa: PLC0415
 
     return changes(
@@ -265,13 +267,13 @@ def _changes(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastSta
         is_base64=request.is_base64,
         store=runtime.store,
         messages=runtime.messages,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=runtime.settings,
         now_ms=runtime.now_ms(),
     )
 
 
-def _typing(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+def _typing(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
     from .usecases.changes import typing  # noqa: PLC0415
 
     return typing(
@@ -279,19 +281,21 @@ def _typing(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStat
         request.body,
         is_base64=request.is_base64,
         store=runtime.store,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=runtime.settings,
         now_ms=runtime.now_ms(),
     )
 
 
-def _ping(request: Request, runtime: Runtime, outbox: Outbox) -> BroadcastStats:
+def _ping(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
     from .usecases.replies import ping  # noqa: PLC0415
 
-    return ping(request.connection_id, store=runtime.store, outbox=outbox, now_ms=runtime.now_ms())
+    return ping(
+        request.connection_id, store=runtime.store, broadcaster=broadcaster, now_ms=runtime.now_ms()
+    )
 
 
-def _default(request: Request, runtime: Runtime, _outbox: Outbox) -> BroadcastStats:
+def _default(request: Request, runtime: Runtime, _broadcaster: Broadcaster) -> BroadcastStats:
     from .usecases.replies import reject_default  # noqa: PLC0415
 
     reject_default(
@@ -325,11 +329,11 @@ def _remaining_ms(context: Any) -> Callable[[], int] | None:
     return method if callable(method) else None
 
 
-def _outbox(request: Request, runtime: Runtime, context: Any) -> Outbox:
-    from .broadcast import Outbox  # noqa: PLC0415 ($connect posts nothing)
+def _broadcaster(request: Request, runtime: Runtime, context: Any) -> Broadcaster:
+    from .broadcast import Broadcaster  # noqa: PLC0415 ($connect posts nothing)
 
     settings = runtime.settings
-    return Outbox(
+    return Broadcaster(
         sender=runtime.sender_for(request.endpoint(settings.connections_endpoint)),
         store=runtime.store,
         concurrency=settings.fanout_concurrency,
@@ -338,14 +342,14 @@ def _outbox(request: Request, runtime: Runtime, context: Any) -> Outbox:
     )
 
 
-def _notify_failure(request: Request | None, outbox: Outbox | None) -> None:
+def _notify_failure(request: Request | None, broadcaster: Broadcaster | None) -> None:
     """Best effort: tell the client something failed, without any detail."""
-    if request is None or outbox is None or not request.is_message:
+    if request is None or broadcaster is None or not request.is_message:
         return
     try:
         from .frames import INTERNAL_ERROR_FRAME  # noqa: PLC0415 (on first use, as every route)
 
-        outbox.sender.post(request.connection_id, INTERNAL_ERROR_FRAME)
+        broadcaster.sender.post(request.connection_id, INTERNAL_ERROR_FRAME)
     except Exception:  # the client may be gone too; the summary line already says 500
         log.warning("could not send internal_error to the client")
 
@@ -356,7 +360,7 @@ def handle(
     """Serve one event with the runtime from ``runtime_factory`` (default: the environment)."""
     started = time.perf_counter()
     request: Request | None = None
-    outbox: Outbox | None = None
+    broadcaster: Broadcaster | None = None
     summary: dict[str, Any] = {
         "route": None,
         "connectionId": None,
@@ -372,13 +376,13 @@ def handle(
         runtime = runtime_factory() if runtime_factory else runtime_for(os.environ)
         settings = runtime.settings
         if request.route_key != CONNECT:
-            outbox = _outbox(request, runtime, context)
+            broadcaster = _broadcaster(request, runtime, context)
         route = ROUTES.get(request.route_key, ROUTES[DEFAULT])
-        result = route(request, runtime, outbox)
+        result = route(request, runtime, broadcaster)
     except Exception as error:
         level, failure = logging.ERROR, error
         result = RouteResult(status=500, outcome="error", reason=type(error).__name__)
-        _notify_failure(request, outbox)
+        _notify_failure(request, broadcaster)
     summary.update(
         outcome=result.outcome,
         status=result.status,

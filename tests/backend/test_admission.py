@@ -211,8 +211,10 @@ def counter(store: DynamoConnectionStore, key: str, attribute: str = LIVE_ATTRIB
 
 def leave(store: DynamoConnectionStore, cid: str) -> None:
     """$disconnect ``cid``."""
-    outbox: Any = type("Outbox", (), {"send": lambda *_: BroadcastStats()})()
-    disconnect(ConnectionId(cid), store=store, outbox=outbox, settings=SETTINGS, now_ms=NOW_MS)
+    broadcaster: Any = type("Broadcaster", (), {"send": lambda *_: BroadcastStats()})()
+    disconnect(
+        ConnectionId(cid), store=store, broadcaster=broadcaster, settings=SETTINGS, now_ms=NOW_MS
+    )
 
 
 def test_disconnect_releases_seat_counters_and_name_once(shared_table: Any) -> None:

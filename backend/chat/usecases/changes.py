@@ -34,7 +34,7 @@ from .admission import admit, admit_message, read_budget
 from .rooms import tell_room
 
 if TYPE_CHECKING:
-    from ..broadcast import Outbox
+    from ..broadcast import Broadcaster
     from ..config import Settings
 
 # The page sends one every 3 s at most while its user writes: 20 a minute; 5 back to back
@@ -76,7 +76,7 @@ def edit_message(
     is_base64: bool = False,
     store: ConnectionStore,
     messages: MessageStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
     clock: Callable[[], int],
@@ -111,7 +111,7 @@ def edit_message(
         sender.room,
         stored_message_frame(edited),
         store=store,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=settings,
         now_ms=now_ms,
     )
@@ -124,7 +124,7 @@ def delete_message(
     is_base64: bool = False,
     store: ConnectionStore,
     messages: MessageStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
     clock: Callable[[], int],
@@ -147,13 +147,13 @@ def delete_message(
         raise _not_stored(target) from None
     tombstone = stored_message_frame(deleted.message)
     if deleted.again:
-        return outbox.send(tombstone, [connection_id])
+        return broadcaster.send(tombstone, [connection_id])
     return tell_room(
         connection_id,
         sender.room,
         tombstone,
         store=store,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=settings,
         now_ms=now_ms,
     )
@@ -166,7 +166,7 @@ def react(
     is_base64: bool = False,
     store: ConnectionStore,
     messages: MessageStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
     clock: Callable[[], int],
@@ -205,7 +205,7 @@ def react(
         sender.room,
         live,
         store=store,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=settings,
         now_ms=now_ms,
     )
@@ -217,7 +217,7 @@ def typing(
     *,
     is_base64: bool = False,
     store: ConnectionStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
 ) -> BroadcastStats:
@@ -234,7 +234,7 @@ def typing(
     others = [m.connection_id for m in present if m.name != sender.name]
     if not others:
         return BroadcastStats()
-    return outbox.send(typing_frame(sender.room, sender.name), others)
+    return broadcaster.send(typing_frame(sender.room, sender.name), others)
 
 
 def changes(
@@ -244,7 +244,7 @@ def changes(
     is_base64: bool = False,
     store: ConnectionStore,
     messages: MessageStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
 ) -> BroadcastStats:
@@ -262,7 +262,7 @@ def changes(
         settings=settings,
         now_ms=now_ms,
     )
-    return outbox.send(page, [connection_id])
+    return broadcaster.send(page, [connection_id])
 
 
 def changes_page(

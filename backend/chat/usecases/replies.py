@@ -18,7 +18,7 @@ from ..frames import error_frame, pong_frame
 from .admission import PING_BUDGET, STRAY_BUDGET, admit, counts_as_refusal, over_refusals
 
 if TYPE_CHECKING:
-    from ..broadcast import Outbox
+    from ..broadcast import Broadcaster
     from ..config import Settings
     from ..connections import ConnectionId, ConnectionStore
     from ..errors import ClientError
@@ -27,11 +27,11 @@ log = logging.getLogger("chat.replies")
 
 
 def ping(
-    connection_id: ConnectionId, *, store: ConnectionStore, outbox: Outbox, now_ms: int
+    connection_id: ConnectionId, *, store: ConnectionStore, broadcaster: Broadcaster, now_ms: int
 ) -> BroadcastStats:
     """Answer ``pong`` to the sender only (within the ping budget)."""
     admit(store, connection_id, PING_BUDGET, now_ms)
-    return outbox.send(pong_frame(), [connection_id])
+    return broadcaster.send(pong_frame(), [connection_id])
 
 
 def reject_default(
@@ -52,13 +52,13 @@ def reject_default(
 
 
 def reply_error(
-    connection_id: ConnectionId, error: ClientError, *, outbox: Outbox
+    connection_id: ConnectionId, error: ClientError, *, broadcaster: Broadcaster
 ) -> BroadcastStats:
     """Send ``error`` to the offending connection only."""
     frame = error_frame(
         error.code, error.message, error.client_id, error.retry_after_ms, error.message_id
     )
-    return outbox.send(frame, [connection_id])
+    return broadcaster.send(frame, [connection_id])
 
 
 def refuse(
@@ -66,7 +66,7 @@ def refuse(
     error: ClientError,
     *,
     store: ConnectionStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
 ) -> tuple[bool, BroadcastStats]:
@@ -75,7 +75,7 @@ def refuse(
     would cost a post each, forever). Returns (closed, what the answer's delivery did)."""
     if counts_as_refusal(error) and over_refusals(store, connection_id, settings, now_ms):
         try:
-            outbox.sender.delete_connection(connection_id)
+            broadcaster.sender.delete_connection(connection_id)
         except ConnectionGone:
             pass  # closed already: by the client, or by a concurrent refusal
         except DeliveryFailed as failure:
@@ -84,10 +84,10 @@ def refuse(
                 "could not close a refused connection",
                 extra={"fields": {"connectionId": connection_id, "reason": type(failure).__name__}},
             )
-            return False, reply_error(connection_id, error, outbox=outbox)
+            return False, reply_error(connection_id, error, broadcaster=broadcaster)
         log.warning(
             "closed a connection over its refusal budget",
             extra={"fields": {"connectionId": connection_id, "code": str(error.code)}},
         )
         return True, BroadcastStats()
-    return False, reply_error(connection_id, error, outbox=outbox)
+    return False, reply_error(connection_id, error, broadcaster=broadcaster)

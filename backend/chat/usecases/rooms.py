@@ -25,7 +25,7 @@ from ..stored import StoredMessage, message_owner, reactor_id
 from .admission import admit, admit_message, read_budget
 
 if TYPE_CHECKING:
-    from ..broadcast import Outbox
+    from ..broadcast import Broadcaster
     from ..config import Settings
 
 
@@ -33,7 +33,7 @@ def disconnect(
     connection_id: ConnectionId,
     *,
     store: ConnectionStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
 ) -> BroadcastStats:
@@ -52,12 +52,12 @@ def disconnect(
     if present_elsewhere(gone.name, present, connection_id):
         return BroadcastStats()
     return _announce(
-        outbox, settings, event="left", room=gone.room, name=gone.name, present=present
+        broadcaster, settings, event="left", room=gone.room, name=gone.name, present=present
     )
 
 
 def _announce(
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     *,
     event: str,
@@ -72,7 +72,7 @@ def _announce(
     if count > settings.presence_notice_max_members:
         return BroadcastStats()
     recipients = [m.connection_id for m in present if m.connection_id != besides]
-    return outbox.send(presence_frame(event, room, name, count), recipients)
+    return broadcaster.send(presence_frame(event, room, name, count), recipients)
 
 
 def send_message(
@@ -82,7 +82,7 @@ def send_message(
     is_base64: bool = False,
     store: ConnectionStore,
     messages: MessageStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     new_id: Callable[[], str],
     now_ms: int,
@@ -127,13 +127,15 @@ def send_message(
             client_id=frame.client_id,
         ) from None
     if added.duplicate:  # already stored and broadcast: the sender alone learns its id
-        return outbox.send(stored_message_frame(added.message, frame.client_id), [connection_id])
+        return broadcaster.send(
+            stored_message_frame(added.message, frame.client_id), [connection_id]
+        )
     return tell_room(
         connection_id,
         sender.room,
         stored_message_frame(message),
         store=store,
-        outbox=outbox,
+        broadcaster=broadcaster,
         settings=settings,
         now_ms=sent_at_ms,
         own_copy=own_copy,
@@ -146,7 +148,7 @@ def tell_room(
     frame: bytes,
     *,
     store: ConnectionStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
     own_copy: bytes | None = None,
@@ -155,18 +157,18 @@ def tell_room(
     when given); a frame API Gateway refuses as too large is reported to the sender, and names
     whose connections were found gone are announced ``left``."""
     members: list[RoomMember] = []
-    stats = outbox.send(
+    stats = broadcaster.send(
         frame,
         _sender_first(connection_id, _recording(store.members(room, now_ms // 1000), members)),
         personal=None if own_copy is None else {connection_id: own_copy},
     )
     if stats.too_large:
-        stats += outbox.send(PAYLOAD_TOO_LARGE_FRAME, [connection_id])
+        stats += broadcaster.send(PAYLOAD_TOO_LARGE_FRAME, [connection_id])
     if stats.gone:  # connections found gone by a 410: their names may have left
         left, remaining = names_gone(stats.gone, members)
         for name in left:
             stats += _announce(
-                outbox, settings, event="left", room=room, name=name, present=remaining
+                broadcaster, settings, event="left", room=room, name=name, present=remaining
             )
     return stats
 
@@ -178,7 +180,7 @@ def history(
     is_base64: bool = False,
     store: ConnectionStore,
     messages: MessageStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
 ) -> BroadcastStats:
@@ -192,7 +194,7 @@ def history(
         raise unknown_action()
     me = admit(store, connection_id, read_budget(settings), now_ms)
     page = _history_page(me, frame, messages=messages, settings=settings, now_ms=now_ms)
-    return outbox.send(page, [connection_id])
+    return broadcaster.send(page, [connection_id])
 
 
 def join(
@@ -202,7 +204,7 @@ def join(
     is_base64: bool = False,
     store: ConnectionStore,
     messages: MessageStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
 ) -> BroadcastStats:
@@ -213,7 +215,7 @@ def join(
     if not isinstance(frame, Join):
         raise unknown_action()
     me, present = _in_room(store, connection_id, settings, now_ms)
-    stats = outbox.send(members_frame(me.room, roster(present)), [connection_id])
+    stats = broadcaster.send(members_frame(me.room, roster(present)), [connection_id])
     if frame.since is None:
         page = _history_page(me, frame.history, messages=messages, settings=settings, now_ms=now_ms)
     else:
@@ -228,10 +230,10 @@ def join(
             settings=settings,
             now_ms=now_ms,
         )
-    stats += outbox.send(page, [connection_id])
+    stats += broadcaster.send(page, [connection_id])
     if not present_elsewhere(me.name, present, connection_id):
         stats += _announce(
-            outbox,
+            broadcaster,
             settings,
             event="joined",
             room=me.room,
@@ -248,7 +250,7 @@ def members(
     *,
     is_base64: bool = False,
     store: ConnectionStore,
-    outbox: Outbox,
+    broadcaster: Broadcaster,
     settings: Settings,
     now_ms: int,
 ) -> BroadcastStats:
@@ -257,7 +259,7 @@ def members(
     if not isinstance(frame, Members):
         raise unknown_action()
     me, present = _in_room(store, connection_id, settings, now_ms)
-    return outbox.send(members_frame(me.room, roster(present)), [connection_id])
+    return broadcaster.send(members_frame(me.room, roster(present)), [connection_id])
 
 
 def _history_page(
