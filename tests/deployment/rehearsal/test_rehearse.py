@@ -23,14 +23,9 @@ from chat.config import EnvVar
 from chat.handler import ROUTES
 
 from deployment.rehearsal import Problem, RehearsalOptions, Report, rehearse
-from deployment.rehearsal.runner import (
-    STEP_AUTHORIZER,
-    STEP_BROWSER,
-    STEP_DESTROY,
-    STEP_SMOKE,
-    STEP_START,
-    STEP_WEBSOCKETS,
-)
+from deployment.rehearsal.local_gateway import STEP_START
+from deployment.rehearsal.readback_steps import STEP_AUTHORIZER
+from deployment.rehearsal.runner import STEP_BROWSER, STEP_DESTROY, STEP_SMOKE, STEP_WEBSOCKETS
 from deployment.rehearsal.smoke_run import CSP_HEADER_NOT_REHEARSED
 from deployment.terraform.applied import DEFAULT_REGION
 from deployment.terraform.emulator import emulator_inventory
