@@ -34,7 +34,7 @@ from websockets.typing import Origin, Subprotocol
 
 from deployment.product import ROOM_INDEX, SUBPROTOCOL, AuthorizerSettings
 from deployment.product import token_name as product_token_name
-from deployment.rehearsal.readback import UserPool
+from deployment.rehearsal.readback import AppliedUserPool
 from deployment.rehearsal.report import Problem
 from local_stack.browser import CHROMIUM_ARGS
 
@@ -307,7 +307,7 @@ class SignIn:
     deployed authorizer's settings (which claim names a user)."""
 
     cognito: Any
-    pool: UserPool
+    pool: AppliedUserPool
     client_id: str
     authorizer: AuthorizerSettings
 
@@ -324,7 +324,7 @@ class SignedInUser:
     """The display name the authorizer takes from the ID token (``authorizer.verify``)."""
 
 
-def username_for(person: str, pool: UserPool, suffix: str) -> str:
+def username_for(person: str, pool: AppliedUserPool, suffix: str) -> str:
     """A new user name for ``person``: an email address when the pool signs in by email."""
     base = f"rehearsal-{person}-{suffix}"
     return f"{base}@example.com" if "email" in pool.username_attributes else base

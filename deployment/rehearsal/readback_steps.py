@@ -24,7 +24,7 @@ from deployment.rehearsal import (
 )
 from deployment.rehearsal.api_checks import ApiWiring, AuthorizerWiring
 from deployment.rehearsal.options import RehearsalOptions
-from deployment.rehearsal.readback import Api, AppClient, Function, UserPool
+from deployment.rehearsal.readback import Api, AppClient, AppliedUserPool, Function
 from deployment.rehearsal.report import RehearsalError, Report, Step
 from deployment.terraform.applied import AppliedDeployment
 
@@ -53,7 +53,7 @@ class Found:
     authorizer_wiring: AuthorizerWiring | None = None
     authorizer: Function | None = None
     authorizer_code_dir: Path | None = None
-    pool: UserPool | None = None
+    pool: AppliedUserPool | None = None
     client: AppClient | None = None
 
     @property

@@ -12,12 +12,12 @@ from deployment.product import DEFAULT_MAX_MESSAGE_CHARS
 from deployment.rehearsal.readback import (
     Api,
     AppClient,
+    AppliedUserPool,
     Authorizer,
     Integration,
     Route,
     SiteObject,
     Stage,
-    UserPool,
 )
 from deployment.rehearsal.report import Problem
 from local_stack.site import FRONTEND_DIR, Site, site_variables
@@ -60,7 +60,7 @@ AUTHORIZER_ENVIRONMENT = {
     "AUTH_NAME_CLAIM": "cognito:username",
     "AUTH_NAME_UNIQUE": "true",
 }
-POOL = UserPool(pool_id=POOL_ID, name="awsome-chat-users", username_attributes=())
+POOL = AppliedUserPool(pool_id=POOL_ID, name="awsome-chat-users", username_attributes=())
 CLIENT = AppClient(
     client_id=CLIENT_ID,
     pool_id=POOL_ID,
