@@ -76,7 +76,7 @@ def rehearse(options: RehearsalOptions | None = None, out: Printer | None = None
             report.finish()
             return report
         try:
-            _rehearse_applied(report, options, deployment, chromium)
+            rehearse_applied(report, options, deployment, chromium)
         finally:
             _destroy(report, deployment, before)
     report.finish()
@@ -143,9 +143,12 @@ def _destroy(
         report.destroyed = deployment.destroyed
 
 
-def _rehearse_applied(
+def rehearse_applied(
     report: Report, options: RehearsalOptions, deployment: AppliedDeployment, chromium: Path | None
 ) -> None:
+    """The steps between apply and destroy, on ``deployment`` (the caller's, left applied): the
+    read-back steps, then, when they found no problem, the local gateway and the chat checks
+    (the browser's only with ``chromium``); the rest skipped, saying why."""
     found = Found()
     with tempfile.TemporaryDirectory(prefix="awsome-rehearsal-") as scratch:
         work = Path(scratch)

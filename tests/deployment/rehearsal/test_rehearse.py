@@ -1,12 +1,14 @@
 """The rehearsal itself: terraform/ applied to moto, the chat run on it, destroyed.
 
-Four applies in all. Measured here: apply 47 s and destroy 67 s in CloudFront mode, about
-15 s each in s3-website mode; the first three tests take 130, 35 and 37 s. The real
-configuration runs once, end to end with the browser, as `make rehearse` runs it; then two
-broken copies run in the faster s3-website mode, each of which must be reported with the exact
-problem and still destroyed; last, sign-in (`auth = "cognito"`, issue #17) runs end to end in
-CloudFront mode, the only one that takes sign-in (not yet measured: it needs the local stack's
-authorizer and Terraform's).
+The real configuration runs once, end to end with the browser, as `make rehearse` runs it
+(CloudFront mode: apply 47 s and destroy 67 s measured here, the test 130 s). Two broken
+configurations must be reported with the exact problem and the chat not started on them: the
+rehearsal's steps after apply run on one s3-website deployment (the quick mode, about 15 s to
+apply and 15 s to destroy) applied for both, each breaking one resource of it in the emulator
+as the broken Terraform would have created it, and mending it after. That a rehearsal which
+finds problems still destroys what it applied is proven on a configuration of one bucket (no
+API), quick to apply. Last, sign-in (`auth = "cognito"`, issue #17) runs end to end in
+CloudFront mode, the only one that takes sign-in.
 Both chat runs also run `make smoke` on the deployment (the open one and the signed-in one):
 3.4 to 5.6 s each, measured here.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,14 +26,21 @@ from chat.config import EnvVar
 from chat.handler import ROUTES
 
 from deployment.rehearsal import Problem, RehearsalOptions, Report, rehearse
+from deployment.rehearsal.api_checks import API_AREA
 from deployment.rehearsal.local_gateway import STEP_START
 from deployment.rehearsal.readback_steps import STEP_AUTHORIZER
-from deployment.rehearsal.runner import STEP_BROWSER, STEP_DESTROY, STEP_SMOKE, STEP_WEBSOCKETS
+from deployment.rehearsal.runner import (
+    STEP_BROWSER,
+    STEP_DESTROY,
+    STEP_SMOKE,
+    STEP_WEBSOCKETS,
+    rehearse_applied,
+)
 from deployment.rehearsal.smoke_run import CSP_HEADER_NOT_REHEARSED
-from deployment.terraform.applied import DEFAULT_REGION
+from deployment.terraform.applied import DEFAULT_REGION, AppliedDeployment, apply_deployment
 from deployment.terraform.emulator import emulator_inventory
 from deployment.terraform.tools import TerraformTool
-from deployment.terraform.workspace import AUTHORIZER_ZIP, TERRAFORM_DIR
+from deployment.terraform.workspace import AUTHORIZER_ZIP, TERRAFORM_DIR, DeploymentSources
 from local_stack.moto_server import MotoServer
 from tests.conftest import skip_or_fail
 
@@ -38,6 +48,8 @@ from tests.conftest import skip_or_fail
 # here), more than pytest's default 300 s allows for.
 pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.timeout(600)]
 
+# The steps after the read-back, skipped when it finds a problem.
+LATER_STEPS = (STEP_START, STEP_WEBSOCKETS, STEP_SMOKE, STEP_BROWSER)
 CODE_ROUTES = ", ".join(sorted(ROUTES))
 # The API's routes once Terraform's `sendmessage` is renamed `send_message` (the code's routes).
 RENAMED_ROUTES = ", ".join(sorted(set(ROUTES) - {"sendmessage"} | {"send_message"}))
@@ -67,17 +79,6 @@ def assert_destroyed(report: Report, printed: list[str], moto: MotoServer) -> No
     assert printed[-1] == "Everything Terraform created in the emulator was destroyed."
     left = emulator_inventory(moto.endpoint, DEFAULT_REGION)
     assert left == {kind: [] for kind in left}
-
-
-def broken_copy(tmp_path: Path, file: str, pattern: str, replacement: str) -> Path:
-    """A copy of terraform/ with exactly one occurrence of ``pattern`` replaced."""
-    copy = tmp_path / "terraform"
-    shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    text = (copy / file).read_text(encoding="utf-8")
-    changed, count = re.subn(pattern, replacement, text)
-    assert count == 1, f"{pattern!r} occurs {count} times in {file}"
-    (copy / file).write_text(changed, encoding="utf-8")
-    return copy
 
 
 @pytest.mark.browser
@@ -127,26 +128,83 @@ def step_lines(report: Report, title: str) -> str:
     return "\n".join(step.lines)
 
 
-def broken_options(
-    terraform_dir: Path, tool: TerraformTool, lambda_zip: Path, moto: MotoServer
-) -> RehearsalOptions:
-    """A quick rehearsal of a broken copy: s3-website (no CloudFront), no browser."""
-    return RehearsalOptions(
-        hosting_mode="s3-website",
-        terraform_dir=terraform_dir,
-        lambda_zip=lambda_zip,
-        browser=False,
-        tool=tool,
-        moto=moto,
-    )
+@pytest.fixture(scope="module")
+def website(terraform_tool: TerraformTool, lambda_zip: Path) -> Iterator[AppliedDeployment]:
+    """terraform/ applied once in s3-website mode (no CloudFront: the quick mode) to an
+    emulator of its own, for the tests that break one resource of it; destroyed at the end."""
+    with (
+        MotoServer(quiet=True) as server,
+        apply_deployment(
+            {"hosting_mode": "s3-website"},
+            endpoint=server.endpoint,
+            sources=DeploymentSources(lambda_zip=lambda_zip),
+            tool=terraform_tool,
+        ) as deployment,
+    ):
+        yield deployment
+
+
+def rehearse_applied_website(deployment: AppliedDeployment, lambda_zip: Path) -> Report:
+    """The rehearsal's steps between apply and destroy on ``deployment`` (no browser),
+    printing what they printed (shown by pytest when the test fails)."""
+    printed: list[str] = []
+    report = Report(printed.append)
+    options = RehearsalOptions(hosting_mode="s3-website", lambda_zip=lambda_zip, browser=False)
+    rehearse_applied(report, options, deployment, chromium=None)
+    print("\n".join(printed))
+    return report
+
+
+@contextmanager
+def route_renamed(deployment: AppliedDeployment, key: str, new_key: str) -> Iterator[None]:
+    """The API's route ``key`` renamed ``new_key`` in the emulator, as a Terraform that spells
+    it so creates it; renamed back after."""
+    api = deployment.client("apigatewayv2")
+    api_id = str(deployment.outputs["api_id"])
+    routes = api.get_routes(ApiId=api_id)["Items"]
+    route_id = next(route["RouteId"] for route in routes if route["RouteKey"] == key)
+    api.update_route(ApiId=api_id, RouteId=route_id, RouteKey=new_key)
+    try:
+        yield
+    finally:
+        api.update_route(ApiId=api_id, RouteId=route_id, RouteKey=key)
+
+
+@contextmanager
+def variable_renamed(deployment: AppliedDeployment, name: str, new_name: str) -> Iterator[None]:
+    """The chat function's environment variable ``name`` renamed ``new_name`` in the emulator,
+    as a Terraform that spells it so sets it; renamed back after."""
+    lambdas = deployment.client("lambda")
+    function = str(deployment.outputs["function_name"])
+    variables = lambdas.get_function_configuration(FunctionName=function)["Environment"][
+        "Variables"
+    ]
+    broken = {new_name if key == name else key: value for key, value in variables.items()}
+    lambdas.update_function_configuration(FunctionName=function, Environment={"Variables": broken})
+    try:
+        yield
+    finally:
+        lambdas.update_function_configuration(
+            FunctionName=function, Environment={"Variables": variables}
+        )
+
+
+def assert_chat_skipped(report: Report) -> None:
+    """The steps after the read-back were skipped: the chat never started on a broken
+    deployment."""
+    for title in LATER_STEPS:
+        step = report.find(title)
+        assert step is not None
+        assert step.status == "skipped"
 
 
 def test_a_route_renamed_in_terraform_is_reported(
-    terraform_tool: TerraformTool, lambda_zip: Path, moto: MotoServer, tmp_path: Path
+    website: AppliedDeployment, lambda_zip: Path
 ) -> None:
-    """`sendmessage` renamed in Terraform only: both sides of the mismatch are named."""
-    terraform_dir = broken_copy(tmp_path, "locals.tf", r'"sendmessage"', '"send_message"')
-    report, printed = run(broken_options(terraform_dir, terraform_tool, lambda_zip, moto))
+    """`sendmessage` created as `send_message` (a route renamed in Terraform only): both sides
+    of the mismatch are named, and the chat is not started."""
+    with route_renamed(website, "sendmessage", "send_message"):
+        report = rehearse_applied_website(website, lambda_zip)
     assert report.problems == [
         Problem(
             "routes",
@@ -161,21 +219,14 @@ def test_a_route_renamed_in_terraform_is_reported(
             "$request.body.action is 'sendmessage' would reach $default instead",
         ),
     ]
-    assert not report.ok
-    for title in (STEP_START, STEP_WEBSOCKETS, STEP_SMOKE, STEP_BROWSER):
-        step = report.find(title)
-        assert step is not None
-        assert step.status == "skipped"
-    assert "Rehearsal FAILED with 2 problems:" in printed
-    assert_destroyed(report, printed, moto)
+    assert_chat_skipped(report)
 
 
-def test_a_renamed_table_variable_is_reported(
-    terraform_tool: TerraformTool, lambda_zip: Path, moto: MotoServer, tmp_path: Path
-) -> None:
-    """TABLE_NAME spelled CHAT_TABLE in Terraform: reported as missing and as unread."""
-    terraform_dir = broken_copy(tmp_path, "lambda.tf", r"\bTABLE_NAME(\s+)=", r"CHAT_TABLE\1=")
-    report, printed = run(broken_options(terraform_dir, terraform_tool, lambda_zip, moto))
+def test_a_renamed_table_variable_is_reported(website: AppliedDeployment, lambda_zip: Path) -> None:
+    """TABLE_NAME set as CHAT_TABLE (spelled so in Terraform): reported as missing, as unread
+    and as refused by the code, and the chat is not started."""
+    with variable_renamed(website, "TABLE_NAME", "CHAT_TABLE"):
+        report = rehearse_applied_website(website, lambda_zip)
     assert [p.area for p in report.problems] == ["function environment"] * 3
     missing, unread, refused = (p.message for p in report.problems)
     # Terraform sets every variable the code reads (tests/terraform/test_defaults.py), and
@@ -197,9 +248,57 @@ def test_a_renamed_table_variable_is_reported(
         "the code refuses the function's environment: TABLE_NAME is required: set it to the "
         "connections table's name"
     )
-    step = report.find(STEP_WEBSOCKETS)
-    assert step is not None
-    assert step.status == "skipped"
+    assert_chat_skipped(report)
+
+
+# A site bucket and nothing else: quick to apply, and broken for the rehearsal (no API).
+BUCKET_ONLY = """
+variable "region" {
+  type = string
+}
+
+provider "aws" {
+  region = var.region
+}
+
+resource "aws_s3_bucket" "site" {
+  bucket_prefix = "rehearsal-broken-"
+  force_destroy = true
+}
+
+output "site_bucket" {
+  value = aws_s3_bucket.site.bucket
+}
+"""
+
+
+def test_a_rehearsal_that_finds_problems_destroys_what_it_applied(
+    terraform_tool: TerraformTool, lambda_zip: Path, moto: MotoServer, tmp_path: Path
+) -> None:
+    """A configuration the chat cannot run on (a bucket, no API), applied by the rehearsal:
+    the problem is reported, the chat steps skipped, and all it applied destroyed."""
+    configuration = tmp_path / "terraform"
+    configuration.mkdir()
+    shutil.copy2(TERRAFORM_DIR / "versions.tf", configuration / "versions.tf")
+    (configuration / "main.tf").write_text(BUCKET_ONLY, encoding="utf-8")
+    report, printed = run(
+        RehearsalOptions(
+            hosting_mode="s3-website",
+            terraform_dir=configuration,
+            lambda_zip=lambda_zip,
+            browser=False,
+            tool=terraform_tool,
+            moto=moto,
+        )
+    )
+    assert [p.area for p in report.problems] == [API_AREA]
+    assert report.problems[0].message.startswith(
+        "cannot tell which WebSocket API Terraform created: output api_id is None, the "
+        "emulator has none"
+    )
+    assert not report.ok
+    assert_chat_skipped(report)
+    assert "Rehearsal FAILED with 1 problem:" in printed
     assert_destroyed(report, printed, moto)
 
 
