@@ -12,12 +12,15 @@ Modules (deployment/README.md has the table): ``readback`` reads back what Terra
 (boto3 on the emulator); ``api_checks``, ``function_checks`` and ``site_checks`` judge it
 (pure), with ``resource_policy`` and ``csp`` as their evaluators; ``local_run`` maps it onto
 the local stack; ``code`` checks and inspects the function's package; ``e2e`` runs the
-WebSocket and browser chat checks; ``runner`` puts the steps in order with destroy in a
-``finally``; ``report`` prints and keeps the findings.
+WebSocket and browser chat checks; ``options`` says what to rehearse; ``readback_steps`` runs
+the read-back steps; ``local_gateway`` starts the local gateway from what they found;
+``runner`` puts the steps in order with destroy in a ``finally``; ``report`` prints and keeps
+the findings.
 """
 
+from deployment.rehearsal.options import HOSTING_MODES, RehearsalOptions
 from deployment.rehearsal.report import Problem, RehearsalError, Report, Step
-from deployment.rehearsal.runner import HOSTING_MODES, RehearsalOptions, rehearse
+from deployment.rehearsal.runner import rehearse
 
 __all__ = [
     "HOSTING_MODES",

@@ -34,7 +34,7 @@ from websockets.typing import Origin, Subprotocol
 
 from deployment.product import ROOM_INDEX, SUBPROTOCOL, AuthorizerSettings
 from deployment.product import token_name as product_token_name
-from deployment.rehearsal.readback import UserPool
+from deployment.rehearsal.readback import AppliedUserPool
 from deployment.rehearsal.report import Problem
 from local_stack.browser import CHROMIUM_ARGS
 
@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # playwright is imported only when the browser check runs
 Notes = list[str]
 
 
-class CheckFailed(Exception):
+class E2ECheckFailed(Exception):
     """One end-to-end expectation was not met; the message says which and what happened."""
 
 
@@ -93,7 +93,7 @@ async def _join(ws_url: str, name: str, room: str, origin: str | None = None) ->
     try:
         return await _connect(ws_url, name, room, origin, None)
     except InvalidStatus as refused:
-        raise CheckFailed(
+        raise E2ECheckFailed(
             f"{name} could not join room {room}: the handshake was refused with HTTP "
             f"{refused.response.status_code} (see the function's log above)"
         ) from refused
@@ -119,14 +119,14 @@ def signed_in_join(ws_url: str, users: Mapping[str, SignedInUser]) -> Join:
                 ws_url, IGNORED_NAME, room, origin, [SUBPROTOCOL, users[person].id_token]
             )
         except InvalidStatus as refused:
-            raise CheckFailed(
+            raise E2ECheckFailed(
                 f"{person}, signed in, could not join room {room}: the handshake was refused "
                 f"with HTTP {refused.response.status_code} (see the authorizer's and the "
                 "function's log above)"
             ) from refused
         if ws.subprotocol != SUBPROTOCOL:
             await ws.close()
-            raise CheckFailed(
+            raise E2ECheckFailed(
                 f"{person}'s $connect was answered with subprotocol {ws.subprotocol!r}, not "
                 f"{SUBPROTOCOL!r}: browsers fail a handshake whose answer selects none of the "
                 "subprotocols they offered"
@@ -140,16 +140,16 @@ async def _frame(ws: ClientConnection, who: str, waiting_for: str) -> dict[str, 
     try:
         raw = await asyncio.wait_for(ws.recv(), FRAME_TIMEOUT_S)
     except TimeoutError as error:
-        raise CheckFailed(
+        raise E2ECheckFailed(
             f"{who} received nothing within {FRAME_TIMEOUT_S:.0f} s while waiting for {waiting_for}"
         ) from error
     except WebSocketException as error:
-        raise CheckFailed(
+        raise E2ECheckFailed(
             f"{who}'s connection failed while waiting for {waiting_for}: {error}"
         ) from error
     decoded = json.loads(raw)
     if not isinstance(decoded, dict):
-        raise CheckFailed(f"{who} received {raw!r} while waiting for {waiting_for}")
+        raise E2ECheckFailed(f"{who} received {raw!r} while waiting for {waiting_for}")
     return decoded
 
 
@@ -158,14 +158,14 @@ async def _quiet(ws: ClientConnection, who: str, because: str) -> None:
         raw = await asyncio.wait_for(ws.recv(), QUIET_S)
     except TimeoutError:
         return
-    raise CheckFailed(f"{who} received {raw!r}, but {because}")
+    raise E2ECheckFailed(f"{who} received {raw!r}, but {because}")
 
 
 def _expect_message(frame: dict[str, Any], who: str, sender: str, room: str, text: str) -> None:
     wanted = {"type": "message", "room": room, "from": sender, "text": text}
     got = {key: frame.get(key) for key in wanted}
     if got != wanted:
-        raise CheckFailed(f"{who} expected {wanted} but received {frame}")
+        raise E2ECheckFailed(f"{who} expected {wanted} but received {frame}")
 
 
 async def _send(ws: ClientConnection, frame: dict[str, Any]) -> None:
@@ -185,7 +185,7 @@ async def _room_checks(
 
         counts = {here: stored(here), there: stored(there)}
         if counts != {here: 2, there: 1}:
-            raise CheckFailed(
+            raise E2ECheckFailed(
                 f"the table Terraform created holds {counts} connections per room, expected "
                 f"{{{here!r}: 2, {there!r}: 1}}"
             )
@@ -202,7 +202,7 @@ async def _room_checks(
         await _send(carol, {"action": "ping"})
         pong = await _frame(carol, "carol", "a pong")
         if pong != {"type": "pong"}:
-            raise CheckFailed(f"carol expected {{'type': 'pong'}} but received {pong}")
+            raise E2ECheckFailed(f"carol expected {{'type': 'pong'}} but received {pong}")
         await _quiet(carol, "carol", f"nothing sent in room {there} but her ping")
         notes.append("ping: carol got a pong and nothing from the other room")
 
@@ -218,7 +218,7 @@ async def _room_checks(
         await _send(bob, {"action": "shout", "text": "?"})
         error = await _frame(bob, "bob", "an error for an unknown action")
         if error.get("type") != "error" or error.get("code") != "unknown_action":
-            raise CheckFailed(
+            raise E2ECheckFailed(
                 f"bob expected an unknown_action error ($default) but received {error}"
             )
         notes.append("$default: an unknown action is answered with unknown_action")
@@ -229,13 +229,13 @@ async def _room_checks(
 async def _origin_check(join: Join, notes: Notes) -> None:
     try:
         socket = await join("carol", new_room("origin"), FOREIGN_ORIGIN)
-    except CheckFailed as refused:
+    except E2ECheckFailed as refused:
         if "HTTP 403" not in str(refused):
             raise
         notes.append(f"a browser from {FOREIGN_ORIGIN} is refused with 403 (ALLOWED_ORIGINS)")
         return
     await socket.close()
-    raise CheckFailed(
+    raise E2ECheckFailed(
         f"a browser from {FOREIGN_ORIGIN} was let in although ALLOWED_ORIGINS restricts origins"
     )
 
@@ -287,7 +287,7 @@ def websocket_checks(
             f"signed in, everyone chats under their token's name; ?name={IGNORED_NAME} is "
             f"ignored, and the answer selects the {SUBPROTOCOL} subprotocol"
         )
-    except (CheckFailed, OSError, WebSocketException) as failed:
+    except (E2ECheckFailed, OSError, WebSocketException) as failed:
         return notes, [Problem(WEBSOCKET_AREA, str(failed))]
     except ClientError as failed:
         return notes, [Problem(WEBSOCKET_AREA, f"signing the test users in failed: {failed}")]
@@ -307,7 +307,7 @@ class SignIn:
     deployed authorizer's settings (which claim names a user)."""
 
     cognito: Any
-    pool: UserPool
+    pool: AppliedUserPool
     client_id: str
     authorizer: AuthorizerSettings
 
@@ -324,7 +324,7 @@ class SignedInUser:
     """The display name the authorizer takes from the ID token (``authorizer.verify``)."""
 
 
-def username_for(person: str, pool: UserPool, suffix: str) -> str:
+def username_for(person: str, pool: AppliedUserPool, suffix: str) -> str:
     """A new user name for ``person``: an email address when the pool signs in by email."""
     base = f"rehearsal-{person}-{suffix}"
     return f"{base}@example.com" if "email" in pool.username_attributes else base
@@ -366,7 +366,7 @@ def sign_in_users(sign_in: SignIn, people: Sequence[str]) -> dict[str, SignedInU
         )
         tokens = result.get("AuthenticationResult") or {}
         if "IdToken" not in tokens:
-            raise CheckFailed(
+            raise E2ECheckFailed(
                 f"signing {username} in gave no ID token (challenge "
                 f"{result.get('ChallengeName')!r})"
             )
@@ -403,12 +403,12 @@ async def _expect_refused(
     except InvalidStatus as refused:
         got = refused.response.status_code
         if got != status:
-            raise CheckFailed(
+            raise E2ECheckFailed(
                 f"a connect with {what} was refused with HTTP {got}, not {status}"
             ) from refused
         return
     await ws.close()
-    raise CheckFailed(f"a connect with {what} was let in: sign-in is not enforced")
+    raise E2ECheckFailed(f"a connect with {what} was let in: sign-in is not enforced")
 
 
 async def _refusal_checks(ws_url: str, users: Mapping[str, SignedInUser], notes: Notes) -> None:
@@ -477,7 +477,7 @@ def browser_check(
                 browser.close()
     except ClientError as failed:
         return notes, [Problem(BROWSER_AREA, f"signing the test users in failed: {failed}")]
-    except CheckFailed as failed:
+    except E2ECheckFailed as failed:
         return notes, [Problem(BROWSER_AREA, _with_console(str(failed), console_errors))]
     except PlaywrightError as error:
         message = str(error).strip().splitlines()[0]
@@ -532,7 +532,7 @@ def _sign_in_page(page: Page, name: str, user: SignedInUser, timeout_ms: float) 
     try:
         page.wait_for_selector(SIGN_IN_FORM, state="visible")
     except PlaywrightTimeout as error:
-        raise CheckFailed(
+        raise E2ECheckFailed(
             f"{name}'s page showed no sign-in form ({SIGN_IN_FORM}) within "
             f"{timeout_ms / 1000:.0f} s, although the deployment requires sign-in"
         ) from error
@@ -570,7 +570,7 @@ def _join_page(
         )
     except PlaywrightTimeout as error:
         status = page.text_content("#status-text") or ""
-        raise CheckFailed(
+        raise E2ECheckFailed(
             f"{name}'s page did not connect within {timeout_ms / 1000:.0f} s (its status says "
             f"{status.strip()!r})"
         ) from error
@@ -587,7 +587,7 @@ def _wait_for_message(page: Page, reader: str, sender: str, text: str, timeout_m
             arg=[text, sender],
         )
     except PlaywrightTimeout as error:
-        raise CheckFailed(
+        raise E2ECheckFailed(
             f"{reader}'s page did not show {sender}'s message {text!r} within "
             f"{timeout_ms / 1000:.0f} s"
         ) from error

@@ -25,7 +25,7 @@ from deployment.product import (
     TTL_ATTRIBUTE,
     AuthMode,
 )
-from deployment.rehearsal.readback import AppClient, Function, Table, UserPool
+from deployment.rehearsal.readback import AppClient, AppliedUserPool, Function, Table
 from deployment.rehearsal.report import Problem, listed
 from deployment.rehearsal.resource_policy import allows_invoke
 
@@ -135,7 +135,7 @@ def check_authorizer_environment(
     *,
     mode: str,
     region: str,
-    pool: UserPool | None,
+    pool: AppliedUserPool | None,
     client: AppClient | None,
 ) -> list[Problem]:
     """The authorizer's environment against the sign-in Terraform set up.

@@ -235,7 +235,7 @@ def read_function(clients: Clients, function: str) -> Function:
 
 
 @dataclass(frozen=True)
-class UserPool:
+class AppliedUserPool:
     """A Cognito user pool: what the rehearsal needs to sign a user in to it."""
 
     pool_id: str
@@ -256,9 +256,9 @@ class AppClient:
     """``ExplicitAuthFlows``, e.g. ``ALLOW_USER_PASSWORD_AUTH``."""
 
 
-def parse_user_pool(described: Mapping[str, Any]) -> UserPool:
+def parse_user_pool(described: Mapping[str, Any]) -> AppliedUserPool:
     """The pool from ``describe_user_pool``'s ``UserPool``."""
-    return UserPool(
+    return AppliedUserPool(
         pool_id=described["Id"],
         name=described.get("Name", ""),
         username_attributes=tuple(described.get("UsernameAttributes") or ()),
@@ -276,7 +276,7 @@ def parse_app_client(described: Mapping[str, Any]) -> AppClient:
     )
 
 
-def read_user_pool(clients: Clients, pool_id: str) -> UserPool | None:
+def read_user_pool(clients: Clients, pool_id: str) -> AppliedUserPool | None:
     """The user pool ``pool_id``, or None when it does not exist."""
     cognito = clients.client("cognito-idp")
     try:

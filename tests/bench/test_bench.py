@@ -23,7 +23,8 @@ from bench.cpushare import (
     lambda_share,
     usd,
 )
-from bench.fanout import cheapest_setting, ensure_open_files
+from bench.fanout.benchmark import ensure_open_files
+from bench.fanout.pricing import cheapest_setting
 from bench.measure import percentile
 from bench.readcost import item_size, make_item, read_units
 from bench.report import table

@@ -99,32 +99,38 @@ def test_oidc_plans_the_authorizer_for_the_given_issuer(plan_workspace: Terrafor
     assert "aws_apigatewayv2_authorizer.connect[0]" in addresses
 
 
-def test_an_oidc_jwks_url_is_passed_on(plan_workspace: Terraform) -> None:
-    """oidc_jwks_url, when set, becomes the authorizer's AUTH_JWKS_URL."""
-    jwks = "https://login.example.com/keys"
-    variables = {
-        "auth": "oidc",
-        "oidc_issuer": ISSUER,
-        "oidc_audience": AUDIENCE,
-        "oidc_jwks_url": jwks,
-    }
-    plan(plan_workspace, variables, (0, 2))
-    authorizer = planned_resource(plan_workspace, "aws_lambda_function.authorizer[0]")
-    assert authorizer["environment"][0]["variables"]["AUTH_JWKS_URL"] == jwks
+JWKS_URL = "https://login.example.com/keys"
+# Every optional OIDC setting the authorizer is told, given at once: one plan serves the test
+# of each (they are independent variables).
+OIDC_SETTINGS = {
+    "auth": "oidc",
+    "oidc_issuer": ISSUER,
+    "oidc_audience": AUDIENCE,
+    "oidc_jwks_url": JWKS_URL,
+    "oidc_name_claim": "preferred_username",
+    "oidc_name_unique": True,
+}
 
 
-def test_the_oidc_name_claim_and_its_uniqueness_are_passed_on(plan_workspace: Terraform) -> None:
-    """oidc_name_claim and oidc_name_unique become AUTH_NAME_CLAIM and AUTH_NAME_UNIQUE."""
-    variables = {
-        "auth": "oidc",
-        "oidc_issuer": ISSUER,
-        "oidc_audience": AUDIENCE,
-        "oidc_name_claim": "preferred_username",
-        "oidc_name_unique": True,
-    }
-    plan(plan_workspace, variables, (0, 2))
+@pytest.fixture(scope="module")
+def oidc_settings_environment(plan_workspace: Terraform) -> dict[str, str]:
+    """The authorizer's planned environment with ``OIDC_SETTINGS``."""
+    plan(plan_workspace, OIDC_SETTINGS, (0, 2))
     env = planned_resource(plan_workspace, "aws_lambda_function.authorizer[0]")["environment"]
-    found = env[0]["variables"]
+    variables: dict[str, str] = env[0]["variables"]
+    return variables
+
+
+def test_an_oidc_jwks_url_is_passed_on(oidc_settings_environment: dict[str, str]) -> None:
+    """oidc_jwks_url, when set, becomes the authorizer's AUTH_JWKS_URL."""
+    assert oidc_settings_environment["AUTH_JWKS_URL"] == JWKS_URL
+
+
+def test_the_oidc_name_claim_and_its_uniqueness_are_passed_on(
+    oidc_settings_environment: dict[str, str],
+) -> None:
+    """oidc_name_claim and oidc_name_unique become AUTH_NAME_CLAIM and AUTH_NAME_UNIQUE."""
+    found = oidc_settings_environment
     assert (found["AUTH_NAME_CLAIM"], found["AUTH_NAME_UNIQUE"]) == ("preferred_username", "true")
 
 
@@ -151,26 +157,36 @@ def test_a_cognito_user_pool_tier_can_be_asked_for(plan_workspace: Terraform) ->
     assert pool["user_pool_tier"] == "ESSENTIALS"
 
 
+COGNITO_ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+
+
 @pytest.mark.parametrize(
-    "issuer",
-    [
-        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
-        "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
-    ],
+    "issuer", [COGNITO_ISSUER, "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"]
 )
 def test_a_cognito_pool_as_oidc_issuer_needs_its_token_endpoint(
     plan_workspace: Terraform, issuer: str
 ) -> None:
     """Issue 26: a pool's token endpoint is on its domain, not the issuer's host, so the CSP
-    would block the page's discovered one: the plan asks for oidc_token_endpoint, and takes
-    the configuration once it is given (its origin then joins connect-src)."""
+    would block the page's discovered one: the plan asks for oidc_token_endpoint."""
     variables = {"auth": "oidc", "oidc_issuer": issuer, "oidc_audience": AUDIENCE}
     errors = plan(plan_workspace, variables, ok_codes=(1,))
     assert "oidc_issuer is a Cognito user pool" in errors
     assert "set oidc_token_endpoint" in errors
+
+
+def test_a_cognito_pool_as_oidc_issuer_plans_with_its_token_endpoint(
+    plan_workspace: Terraform,
+) -> None:
+    """Issue 26: once oidc_token_endpoint is given for a pool's issuer, the plan takes the
+    configuration, and the endpoint's origin joins connect-src."""
     domain = "https://chat.auth.eu-west-1.amazoncognito.com"
-    variables["oidc_token_endpoint"] = f"{domain}/oauth2/token"
-    variables["oidc_authorization_endpoint"] = f"{domain}/oauth2/authorize"
+    variables = {
+        "auth": "oidc",
+        "oidc_issuer": COGNITO_ISSUER,
+        "oidc_audience": AUDIENCE,
+        "oidc_token_endpoint": f"{domain}/oauth2/token",
+        "oidc_authorization_endpoint": f"{domain}/oauth2/authorize",
+    }
     plan(plan_workspace, variables, (0, 2))
     assert domain in page_sign_in(plan_workspace, variables)["auth_origin"].split()
 

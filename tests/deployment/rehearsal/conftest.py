@@ -1,25 +1,29 @@
-"""What the rehearsal's unit tests share: the API they pretend to read, the uploaded site.
+"""What the rehearsal's tests share: the API the unit tests pretend to read, the uploaded site;
+an emulator of a test's own for the end-to-end ones.
 
 Terraform, the Lambda zip and Chromium are fixtures of tests/conftest.py."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
+import pytest
 from chat.runtime import RUNTIME_ENV
 
 from deployment.product import DEFAULT_MAX_MESSAGE_CHARS
 from deployment.rehearsal.readback import (
     Api,
     AppClient,
+    AppliedUserPool,
     Authorizer,
     Integration,
     Route,
     SiteObject,
     Stage,
-    UserPool,
 )
 from deployment.rehearsal.report import Problem
+from local_stack.moto_server import MotoServer
 from local_stack.site import FRONTEND_DIR, Site, site_variables
 
 API_ID = "abc123"
@@ -60,7 +64,7 @@ AUTHORIZER_ENVIRONMENT = {
     "AUTH_NAME_CLAIM": "cognito:username",
     "AUTH_NAME_UNIQUE": "true",
 }
-POOL = UserPool(pool_id=POOL_ID, name="awsome-chat-users", username_attributes=())
+POOL = AppliedUserPool(pool_id=POOL_ID, name="awsome-chat-users", username_attributes=())
 CLIENT = AppClient(
     client_id=CLIENT_ID,
     pool_id=POOL_ID,
@@ -111,3 +115,10 @@ def uploaded_site(websocket_url: str = WEBSOCKET_URL) -> dict[str, SiteObject]:
         str(path): SiteObject(key=str(path), body=file.body, content_type=file.content_type)
         for path, file in site.render_all().items()
     }
+
+
+@pytest.fixture
+def moto() -> Iterator[MotoServer]:
+    """An emulator of the test's own, so the test can list what is left after the run."""
+    with MotoServer(quiet=True) as server:
+        yield server

@@ -10,9 +10,9 @@ from moto import mock_aws
 
 from deployment.rehearsal.readback import (
     AppClient,
+    AppliedUserPool,
     Authorizer,
     Route,
-    UserPool,
     parse_app_client,
     parse_authorizer,
     parse_route,
@@ -66,7 +66,7 @@ def test_an_authorizers_identity_source_is_a_list_either_way() -> None:
 def test_pool_and_client_are_read_from_cognitos_descriptions() -> None:
     """How users sign in (user name or email), and whether the page can use the client."""
     pool = parse_user_pool({"Id": POOL_ID, "Name": "users", "UsernameAttributes": ["email"]})
-    assert pool == UserPool(POOL_ID, "users", ("email",))
+    assert pool == AppliedUserPool(POOL_ID, "users", ("email",))
     assert parse_user_pool({"Id": POOL_ID}).username_attributes == ()
     client = parse_app_client(
         {
@@ -133,7 +133,7 @@ def test_a_pool_and_client_are_read_back_from_moto_or_missing() -> None:
         client_id = cognito.create_user_pool_client(
             UserPoolId=pool_id, ClientName="page", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
         )["UserPoolClient"]["ClientId"]
-        assert read_user_pool(Moto(), pool_id) == UserPool(pool_id, "users", ())
+        assert read_user_pool(Moto(), pool_id) == AppliedUserPool(pool_id, "users", ())
         client = read_app_client(Moto(), pool_id, client_id)
         assert client is not None
         assert (client.has_secret, client.auth_flows) == (

@@ -22,12 +22,12 @@ from deployment.rehearsal.e2e import (
     token_name,
     username_for,
 )
-from deployment.rehearsal.readback import UserPool, parse_user_pool
+from deployment.rehearsal.readback import AppliedUserPool, parse_user_pool
 
 REGION = "eu-west-1"
 
 
-def cognito_settings(pool: UserPool, client_id: str) -> AuthorizerSettings:
+def cognito_settings(pool: AppliedUserPool, client_id: str) -> AuthorizerSettings:
     """The authorizer's settings as Terraform deploys them for a Cognito pool."""
     issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{pool.pool_id}"
     return AuthorizerSettings(issuer, client_id, name_claim=COGNITO_NAME_CLAIM, name_unique=True)
@@ -40,7 +40,7 @@ def cognito() -> Iterator[Any]:
         yield boto3.client("cognito-idp", region_name=REGION)
 
 
-def pool_and_client(cognito: Any, **pool: Any) -> tuple[UserPool, str]:
+def pool_and_client(cognito: Any, **pool: Any) -> tuple[AppliedUserPool, str]:
     """A pool and a public app client like Terraform's (no secret, password sign-in)."""
     created = cognito.create_user_pool(PoolName="users", **pool)["UserPool"]
     client = cognito.create_user_pool_client(
