@@ -29,7 +29,8 @@ from chat.broadcast import broadcast  # noqa: E402
 from chat.connections import ConnectionId  # noqa: E402
 from chat.delivery import BroadcastStats  # noqa: E402
 from chat.frames import message_frame  # noqa: E402
-from chat.gateway import Sender, SenderPool  # noqa: E402
+from chat.gateway import Sender  # noqa: E402
+from chat.signed_sender import SenderPool  # noqa: E402
 
 _DELIVERY_TIMEOUT_S: Final = 60.0
 

@@ -19,15 +19,15 @@ from deployment.rehearsal.report import Printer, RehearsalError, Report, Step
 from deployment.terraform.applied import AppliedDeployment
 from local_stack.cognito import COGNITO_PATH
 from local_stack.cognito import UserPool as LocalUserPool
-from local_stack.emulator.core import EmulatorConfigError
+from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.emulator.lambda_runtime import FunctionSettings
-from local_stack.emulator.server import EmulatorSettings
+from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import Stack, StackOptions, running_stack
 
 if TYPE_CHECKING:
     # Part 2 of issue #17 adds it; imported where the authorizer is run, so the open chat is
     # rehearsed on an emulator without it too.
-    from local_stack.emulator.server import AuthorizerSettings
+    from local_stack.emulator.settings import AuthorizerSettings
 
 LOCAL_HOST: Final = "127.0.0.1"
 _LISTEN_ATTEMPTS: Final = 3
@@ -196,8 +196,8 @@ def _local_authorizer(
     if found.authorizer_wiring is None:
         return None, []
     assert found.authorizer is not None and found.authorizer_code_dir is not None  # noqa: S101
-    # Part 2 of issue #17: the emulator's REQUEST authorizer (local_stack.emulator.server).
-    from local_stack.emulator.server import AuthorizerSettings  # noqa: PLC0415
+    # Part 2 of issue #17: the emulator's REQUEST authorizer (local_stack.emulator.settings).
+    from local_stack.emulator.settings import AuthorizerSettings  # noqa: PLC0415
 
     function = found.authorizer
     environment, changes = local_run.local_authorizer_environment(
