@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from chat.config import DEFAULT_MAX_MESSAGE_CHARS
 from chat.errors import ClientError, ErrorCode
-from chat.protocol import Join, SendMessage, parse_frame
+from chat.protocol import Join, SendMessage, Typing, parse_frame
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -46,12 +46,13 @@ class Oracle:
 
     def expected(self, frame: str) -> Expected | None:
         """The answers ``frame`` brings; None for a valid ``join`` (two answers and a presence
-        notice: not a hostile frame, so generators leave it out)."""
+        notice) or ``typing`` (a notice to the others while its budget lasts, which refills
+        with time, so its answers depend on timing): not hostile frames, so they are left out."""
         try:
             parsed = parse_frame(frame, max_chars=self.max_chars)
         except ClientError:
             return Expected(1, 0)
-        if isinstance(parsed, Join):
+        if isinstance(parsed, Join | Typing):
             return None
         if isinstance(parsed, SendMessage):
             # A clientId already used in the room is answered to the sender alone (idempotent).
@@ -60,7 +61,9 @@ class Oracle:
             if parsed.client_id is not None:
                 self.client_ids.add(parsed.client_id)
             return Expected(1, 1)
-        return Expected(1, 0)  # history, members, ping: one frame to the sender
+        # history, members, ping, changes: one frame to the sender; an edit, a deletion or a
+        # reaction of a message this client did not send: not_found (or its own error).
+        return Expected(1, 0)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from websockets.exceptions import InvalidStatus
 
 from local_stack.emulator.lambda_runtime import BACKEND_DIR, FunctionSettings
 from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
+from scripts.build_lambda import SHARED_PACKAGES
 from tests.e2e.test_chat import frame, join, room, say, silent
 from tests.e2e.test_history import drop_without_close
 from tests.local_stack.support import ws_connect
@@ -53,7 +54,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The chat as `make dev` runs it (rate limits lifted: these tests send in bursts), whose
     function delays the write of any message saying SLOW_TEXT."""
     code = tmp_path_factory.mktemp("code")
-    (code / "chat").symlink_to(BACKEND_DIR / "chat", target_is_directory=True)
+    for package in ("chat", *SHARED_PACKAGES):  # what the chat's zip holds
+        (code / package).symlink_to(BACKEND_DIR / package, target_is_directory=True)
     (code / "delaying.py").write_text(DELAYING_HANDLER)
     function = FunctionSettings(
         handler="delaying.handler", code_dir=Path(code), environment=LIFTED_RATE_LIMITS
