@@ -9,6 +9,7 @@ connection id, outcome, duration, delivery counts); user data never goes into it
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import time
@@ -125,24 +126,42 @@ def _disconnect(request: Request, runtime: Runtime, broadcaster: Broadcaster | N
     return RouteResult(stats=stats)
 
 
-MessageAction = Callable[[Request, Runtime, "Broadcaster"], BroadcastStats]
+# A frame route's use case, named ``(module of chat.usecases, function)``: the module is imported
+# when the route is first served, not with this one, so a cold start loads what its first event
+# needs and nothing else.
+UseCase = tuple[str, str]
 
 
-def _answering(action: MessageAction) -> Route:
-    """Wrap a message route: every frame is charged to its source's budget first; a
-    ``ClientError`` becomes an error frame to the sender alone, or, once the connection has
-    spent its refusal budget, the connection's close (``usecases.replies.refuse``)."""
+def _frame_route(use_case: UseCase) -> Route:
+    """A client frame's route: every frame is charged to its source's budget first, then served
+    by ``use_case`` with a ``RouteCall``; a ``ClientError`` becomes an error frame to the sender
+    alone, or, once the connection has spent its refusal budget, the connection's close
+    (``usecases.replies.refuse``)."""
+    module_name, function_name = use_case
 
     def route(request: Request, runtime: Runtime, broadcaster: Broadcaster | None) -> RouteResult:
         if broadcaster is None:
-            raise RuntimeError("a message route needs a broadcaster")
+            raise RuntimeError("a frame route needs a broadcaster")
         from .usecases import admission  # noqa: PLC0415
+        from .usecases.call import RouteCall  # noqa: PLC0415
 
+        module = importlib.import_module(f"{_USECASES}.{module_name}")
+        serve: Callable[[RouteCall], BroadcastStats | None] = getattr(module, function_name)
+        call = RouteCall(
+            connection_id=request.connection_id,
+            body=request.body,
+            is_base64=request.is_base64,
+            store=runtime.store,
+            messages=runtime.messages,
+            broadcaster=broadcaster,
+            settings=runtime.settings,
+            now_ms=runtime.now_ms(),
+            clock=runtime.now_ms,
+            new_id=runtime.new_id,
+        )
         try:
-            admission.charge_source(
-                runtime.store, request.source_ip, runtime.settings, runtime.now_ms()
-            )
-            return RouteResult(stats=action(request, runtime, broadcaster))
+            admission.charge_source(runtime.store, request.source_ip, runtime.settings, call.now_ms)
+            return RouteResult(stats=serve(call) or BroadcastStats())
         except ClientError as error:
             from .usecases.replies import refuse  # noqa: PLC0415
 
@@ -160,167 +179,22 @@ def _answering(action: MessageAction) -> Route:
     return route
 
 
-def _sendmessage(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
-    from .usecases.rooms import send_message  # noqa: PLC0415
-
-    return send_message(
-        request.connection_id,
-        request.body,
-        is_base64=request.is_base64,
-        store=runtime.store,
-        messages=runtime.messages,
-        broadcaster=broadcaster,
-        settings=runtime.settings,
-        new_id=runtime.new_id,
-        now_ms=runtime.now_ms(),
-    )
-
-
-def _history(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
-    from .usecases.rooms import history  # noqa: PLC0415
-
-    return history(
-        request.connection_id,
-        request.body,
-        is_base64=request.is_base64,
-        store=runtime.store,
-        messages=runtime.messages,
-        broadcaster=broadcaster,
-        settings=runtime.settings,
-        now_ms=runtime.now_ms(),
-    )
-
-
-def _join(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
-    from .usecases.rooms import join  # noqa: PLC0415
-
-    return join(
-        request.connection_id,
-        request.body,
-        is_base64=request.is_base64,
-        store=runtime.store,
-        messages=runtime.messages,
-        broadcaster=broadcaster,
-        settings=runtime.settings,
-        now_ms=runtime.now_ms(),
-    )
-
-
-def _members(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
-    from .usecases.rooms import members  # noqa: PLC0415
-
-    return members(
-        request.connection_id,
-        request.body,
-        is_base64=request.is_base64,
-        store=runtime.store,
-        broadcaster=broadcaster,
-        settings=runtime.settings,
-        now_ms=runtime.now_ms(),
-    )
-
-
-def _change(
-    request: Request, runtime: Runtime, broadcaster: Broadcaster, name: str
-) -> BroadcastStats:
-    """Serve one of ``usecases.changes``' changes to a stored message (``editmessage``,
-    ``deletemessage``, ``react``): they take the same arguments, and stamp the change with
-    ``runtime.now_ms`` read just before their write."""
-    from .usecases import changes  # noqa: PLC0415
-
-    use_case = {
-        EDITMESSAGE: changes.edit_message,
-        DELETEMESSAGE: changes.delete_message,
-        REACT: changes.react,
-    }[name]
-    return use_case(
-        request.connection_id,
-        request.body,
-        is_base64=request.is_base64,
-        store=runtime.store,
-        messages=runtime.messages,
-        broadcaster=broadcaster,
-        settings=runtime.settings,
-        now_ms=runtime.now_ms(),
-        clock=runtime.now_ms,
-    )
-
-
-def _editmessage(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
-    return _change(request, runtime, broadcaster, EDITMESSAGE)
-
-
-def _deletemessage(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
-    return _change(request, runtime, broadcaster, DELETEMESSAGE)
-
-
-def _react(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
-    return _change(request, runtime, broadcaster, REACT)
-
-
-def _changes(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
-    from .usecases.changes import changes  # noqa: PLC0415
-
-    return changes(
-        request.connection_id,
-        request.body,
-        is_base64=request.is_base64,
-        store=runtime.store,
-        messages=runtime.messages,
-        broadcaster=broadcaster,
-        settings=runtime.settings,
-        now_ms=runtime.now_ms(),
-    )
-
-
-def _typing(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
-    from .usecases.changes import typing  # noqa: PLC0415
-
-    return typing(
-        request.connection_id,
-        request.body,
-        is_base64=request.is_base64,
-        store=runtime.store,
-        broadcaster=broadcaster,
-        settings=runtime.settings,
-        now_ms=runtime.now_ms(),
-    )
-
-
-def _ping(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
-    from .usecases.replies import ping  # noqa: PLC0415
-
-    return ping(
-        request.connection_id, store=runtime.store, broadcaster=broadcaster, now_ms=runtime.now_ms()
-    )
-
-
-def _default(request: Request, runtime: Runtime, _broadcaster: Broadcaster) -> BroadcastStats:
-    from .usecases.replies import reject_default  # noqa: PLC0415
-
-    reject_default(
-        request.connection_id,
-        request.body,
-        is_base64=request.is_base64,
-        store=runtime.store,
-        now_ms=runtime.now_ms(),
-    )
-
+_USECASES: Final = "chat.usecases"
 
 ROUTES: Final[Mapping[str, Route]] = {
     CONNECT: _connect,
     DISCONNECT: _disconnect,
-    SENDMESSAGE: _answering(_sendmessage),
-    HISTORY: _answering(_history),
-    JOIN: _answering(_join),
-    MEMBERS: _answering(_members),
-    PING: _answering(_ping),
-    EDITMESSAGE: _answering(_editmessage),
-    DELETEMESSAGE: _answering(_deletemessage),
-    REACT: _answering(_react),
-    TYPING: _answering(_typing),
-    CHANGES: _answering(_changes),
-    DEFAULT: _answering(_default),
+    SENDMESSAGE: _frame_route(("rooms", "send_message")),
+    HISTORY: _frame_route(("rooms", "history")),
+    JOIN: _frame_route(("rooms", "join")),
+    MEMBERS: _frame_route(("rooms", "members")),
+    PING: _frame_route(("replies", "ping")),
+    EDITMESSAGE: _frame_route(("changes", "edit_message")),
+    DELETEMESSAGE: _frame_route(("changes", "delete_message")),
+    REACT: _frame_route(("changes", "react")),
+    TYPING: _frame_route(("changes", "typing")),
+    CHANGES: _frame_route(("changes", "changes")),
+    DEFAULT: _frame_route(("replies", "reject_default")),
 }
 
 

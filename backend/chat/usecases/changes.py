@@ -11,10 +11,9 @@ lands at most one DynamoDB call (retries included) after its stamp, which is wha
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from ..connections import Connection, ConnectionId, ConnectionStore
+from ..connections import Connection
 from ..delivery import BroadcastStats
 from ..errors import ChangeRefused, ClientError, ErrorCode, MessageNotStored
 from ..frames import MESSAGE_FRAME_MAX, changes_frame, stored_message_frame, typing_frame
@@ -25,7 +24,6 @@ from ..protocol import (
     EditMessage,
     React,
     Typing,
-    parse_frame,
     unknown_action,
 )
 from ..ratelimit import Budget
@@ -34,8 +32,8 @@ from .admission import admit, admit_message, read_budget
 from .rooms import tell_room
 
 if TYPE_CHECKING:
-    from ..broadcast import Broadcaster
     from ..config import Settings
+    from .call import RouteCall
 
 # The page sends one every 3 s at most while its user writes: 20 a minute; 5 back to back
 # absorb a reconnect. Its own budget, so typing never spends the message budget.
@@ -69,31 +67,20 @@ def _owner(sender: Connection) -> str:
     return message_owner(sender.owner, sender.connection_id)
 
 
-def edit_message(
-    connection_id: ConnectionId,
-    body: str | None,
-    *,
-    is_base64: bool = False,
-    store: ConnectionStore,
-    messages: MessageStore,
-    broadcaster: Broadcaster,
-    settings: Settings,
-    now_ms: int,
-    clock: Callable[[], int],
-) -> BroadcastStats:
+def edit_message(call: RouteCall) -> BroadcastStats:
     """Replace the text of the sender's own message; the room gets its new state (the sender's
     copy is the acknowledgement). Same text rules as ``sendmessage``; spends the message
     budgets."""
-    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    frame = call.parse()
     if not isinstance(frame, EditMessage):
         raise unknown_action()
     target = frame.message_id
     try:
-        sender = admit_message(store, connection_id, settings, now_ms)
+        sender = admit_message(call.store, call.connection_id, call.settings, call.now_ms)
     except ClientError as error:
         raise error.targeting(target) from None
     # Refuse a text whose frame could not be delivered before it is stored.
-    probe = StoredMessage(target, sender.room, sender.name, frame.text, now_ms, 0, rev=2**31)
+    probe = StoredMessage(target, sender.room, sender.name, frame.text, call.now_ms, 0, rev=2**31)
     if len(stored_message_frame(probe)) > MESSAGE_FRAME_MAX:
         raise ClientError(
             ErrorCode.PAYLOAD_TOO_LARGE,
@@ -101,98 +88,76 @@ def edit_message(
             message_id=target,
         )
     try:
-        edited = messages.edit(sender.room, target, _owner(sender), frame.text, clock())
+        edited = call.messages.edit(sender.room, target, _owner(sender), frame.text, call.clock())
     except ChangeRefused as refusal:
         raise _refused(refusal, target) from None
     except MessageNotStored:
         raise _not_stored(target) from None
     return tell_room(
-        connection_id,
+        call.connection_id,
         sender.room,
         stored_message_frame(edited),
-        store=store,
-        broadcaster=broadcaster,
-        settings=settings,
-        now_ms=now_ms,
+        store=call.store,
+        broadcaster=call.broadcaster,
+        settings=call.settings,
+        now_ms=call.now_ms,
     )
 
 
-def delete_message(
-    connection_id: ConnectionId,
-    body: str | None,
-    *,
-    is_base64: bool = False,
-    store: ConnectionStore,
-    messages: MessageStore,
-    broadcaster: Broadcaster,
-    settings: Settings,
-    now_ms: int,
-    clock: Callable[[], int],
-) -> BroadcastStats:
+def delete_message(call: RouteCall) -> BroadcastStats:
     """Make the sender's own message a tombstone; the room gets it. Deleting a tombstone again
     answers it to the sender alone."""
-    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    frame = call.parse()
     if not isinstance(frame, DeleteMessage):
         raise unknown_action()
     target = frame.message_id
     try:
-        sender = admit_message(store, connection_id, settings, now_ms)
+        sender = admit_message(call.store, call.connection_id, call.settings, call.now_ms)
     except ClientError as error:
         raise error.targeting(target) from None
     try:
-        deleted = messages.delete(sender.room, target, _owner(sender), clock())
+        deleted = call.messages.delete(sender.room, target, _owner(sender), call.clock())
     except ChangeRefused as refusal:
         raise _refused(refusal, target) from None
     except MessageNotStored:
         raise _not_stored(target) from None
     tombstone = stored_message_frame(deleted.message)
     if deleted.again:
-        return broadcaster.send(tombstone, [connection_id])
+        return call.broadcaster.send(tombstone, [call.connection_id])
     return tell_room(
-        connection_id,
+        call.connection_id,
         sender.room,
         tombstone,
-        store=store,
-        broadcaster=broadcaster,
-        settings=settings,
-        now_ms=now_ms,
+        store=call.store,
+        broadcaster=call.broadcaster,
+        settings=call.settings,
+        now_ms=call.now_ms,
     )
 
 
-def react(
-    connection_id: ConnectionId,
-    body: str | None,
-    *,
-    is_base64: bool = False,
-    store: ConnectionStore,
-    messages: MessageStore,
-    broadcaster: Broadcaster,
-    settings: Settings,
-    now_ms: int,
-    clock: Callable[[], int],
-) -> BroadcastStats:
+def react(call: RouteCall) -> BroadcastStats:
     """Toggle the sender's reaction; the room gets the message's new state with ``reacted``."""
-    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    frame = call.parse()
     if not isinstance(frame, React):
         raise unknown_action()
     target = frame.message_id
     try:
-        sender = admit_message(store, connection_id, settings, now_ms)
+        sender = admit_message(call.store, call.connection_id, call.settings, call.now_ms)
     except ClientError as error:
         raise error.targeting(target) from None
     caps = ReactionCaps(
-        distinct=settings.reactions_max_distinct,
-        per_person=settings.reactions_max_per_person,
-        total=settings.reactions_max_total,
+        distinct=call.settings.reactions_max_distinct,
+        per_person=call.settings.reactions_max_per_person,
+        total=call.settings.reactions_max_total,
     )
     try:
-        toggled = messages.react(
+        toggled = call.messages.react(
             sender.room,
             target,
             reactor_id(_owner(sender)),
             frame.emoji,
             caps=caps,
-            now_ms=clock(),
+            now_ms=call.clock(),
         )
     except ChangeRefused as refusal:
         raise _refused(refusal, target) from None
@@ -201,68 +166,49 @@ def react(
     reacted = ReactionChange(sender.name, frame.emoji, toggled.on)
     live = stored_message_frame(toggled.message, reacted=reacted)
     return tell_room(
-        connection_id,
+        call.connection_id,
         sender.room,
         live,
-        store=store,
-        broadcaster=broadcaster,
-        settings=settings,
-        now_ms=now_ms,
+        store=call.store,
+        broadcaster=call.broadcaster,
+        settings=call.settings,
+        now_ms=call.now_ms,
     )
 
 
-def typing(
-    connection_id: ConnectionId,
-    body: str | None,
-    *,
-    is_base64: bool = False,
-    store: ConnectionStore,
-    broadcaster: Broadcaster,
-    settings: Settings,
-    now_ms: int,
-) -> BroadcastStats:
+def typing(call: RouteCall) -> BroadcastStats:
     """Tell the room's other names that the sender's name is typing: nothing stored, nothing
     to any connection of that name, nothing at all in a room of more than
     ``typing_notice_max_members`` connections. Spends the typing budget only."""
-    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    frame = call.parse()
     if not isinstance(frame, Typing):
         raise unknown_action()
-    sender = admit(store, connection_id, TYPING_BUDGET, now_ms)
-    present = list(store.members(sender.room, now_ms // 1000))
-    if not present or len(present) > settings.typing_notice_max_members:
+    sender = admit(call.store, call.connection_id, TYPING_BUDGET, call.now_ms)
+    present = list(call.store.members(sender.room, call.now_ms // 1000))
+    if not present or len(present) > call.settings.typing_notice_max_members:
         return BroadcastStats()
     others = [m.connection_id for m in present if m.name != sender.name]
     if not others:
         return BroadcastStats()
-    return broadcaster.send(typing_frame(sender.room, sender.name), others)
+    return call.broadcaster.send(typing_frame(sender.room, sender.name), others)
 
 
-def changes(
-    connection_id: ConnectionId,
-    body: str | None,
-    *,
-    is_base64: bool = False,
-    store: ConnectionStore,
-    messages: MessageStore,
-    broadcaster: Broadcaster,
-    settings: Settings,
-    now_ms: int,
-) -> BroadcastStats:
+def changes(call: RouteCall) -> BroadcastStats:
     """Answer ``changes`` with one page of the sender's room's changes, to the sender only."""
-    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    frame = call.parse()
     if not isinstance(frame, Changes):
         raise unknown_action()
-    me = admit(store, connection_id, read_budget(settings), now_ms)
+    me = admit(call.store, call.connection_id, read_budget(call.settings), call.now_ms)
     page = changes_page(
         me,
         frame.since,
         frame.cursor,
         frame.limit,
-        messages=messages,
-        settings=settings,
-        now_ms=now_ms,
+        messages=call.messages,
+        settings=call.settings,
+        now_ms=call.now_ms,
     )
-    return broadcaster.send(page, [connection_id])
+    return call.broadcaster.send(page, [call.connection_id])
 
 
 def changes_page(

@@ -22,32 +22,24 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..connections import ConnectionId, ConnectionStore
     from ..errors import ClientError
+    from .call import RouteCall
 
 log = logging.getLogger("chat.replies")
 
 
-def ping(
-    connection_id: ConnectionId, *, store: ConnectionStore, broadcaster: Broadcaster, now_ms: int
-) -> BroadcastStats:
+def ping(call: RouteCall) -> BroadcastStats:
     """Answer ``pong`` to the sender only (within the ping budget)."""
-    admit(store, connection_id, PING_BUDGET, now_ms)
-    return broadcaster.send(pong_frame(), [connection_id])
+    admit(call.store, call.connection_id, PING_BUDGET, call.now_ms)
+    return call.broadcaster.send(pong_frame(), [call.connection_id])
 
 
-def reject_default(
-    connection_id: ConnectionId,
-    body: str | None,
-    *,
-    is_base64: bool = False,
-    store: ConnectionStore,
-    now_ms: int,
-) -> NoReturn:
+def reject_default(call: RouteCall) -> NoReturn:
     """The ``$default`` route: every frame that reaches it is an error for its sender, charged
     to the connection's stray-frame budget first (``rate_limited`` past it)."""
     from ..protocol import parse_object, unknown_action  # noqa: PLC0415 (see the module's doc)
 
-    admit(store, connection_id, STRAY_BUDGET, now_ms)
-    parse_object(body, is_base64=is_base64)  # raises invalid_json / invalid_frame
+    admit(call.store, call.connection_id, STRAY_BUDGET, call.now_ms)
+    parse_object(call.body, is_base64=call.is_base64)  # raises invalid_json / invalid_frame
     raise unknown_action()
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from ..connections import Connection, ConnectionId, ConnectionStore, RoomMember
@@ -20,13 +20,14 @@ from ..frames import (
 from ..ids import decode_ulid_time
 from ..messages import MessageStore
 from ..presence import names_gone, present_elsewhere, roster
-from ..protocol import History, Join, Members, SendMessage, parse_frame, unknown_action
+from ..protocol import History, Join, Members, SendMessage, unknown_action
 from ..stored import StoredMessage, message_owner, reactor_id
 from .admission import admit, admit_message, read_budget
 
 if TYPE_CHECKING:
     from ..broadcast import Broadcaster
     from ..config import Settings
+    from .call import RouteCall
 
 
 def disconnect(
@@ -75,18 +76,7 @@ def _announce(
     return broadcaster.send(presence_frame(event, room, name, count), recipients)
 
 
-def send_message(
-    connection_id: ConnectionId,
-    body: str | None,
-    *,
-    is_base64: bool = False,
-    store: ConnectionStore,
-    messages: MessageStore,
-    broadcaster: Broadcaster,
-    settings: Settings,
-    new_id: Callable[[], str],
-    now_ms: int,
-) -> BroadcastStats:
+def send_message(call: RouteCall) -> BroadcastStats:
     """Store a ``sendmessage`` in the room's history, then broadcast it to the room.
 
     Name and room come from the stored connection; whatever else the frame holds is ignored.
@@ -95,11 +85,13 @@ def send_message(
     alone. Raises ``ClientError`` for a bad frame, an unknown sender, a sender over its message
     rate, an oversized message or a failed write, before anyone but the sender hears of it.
     """
-    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    frame = call.parse()
     if not isinstance(frame, SendMessage):
         raise unknown_action()
-    sender = admit_message(store, connection_id, settings, now_ms, frame.client_id)
-    message_id = new_id()
+    sender = admit_message(
+        call.store, call.connection_id, call.settings, call.now_ms, frame.client_id
+    )
+    message_id = call.new_id()
     sent_at_ms = decode_ulid_time(message_id)  # one clock reading for both id and sentAt
     message = StoredMessage(
         message_id=message_id,
@@ -107,7 +99,7 @@ def send_message(
         sender=sender.name,
         text=frame.text,
         sent_at_ms=sent_at_ms,
-        expires_at_s=sent_at_ms // 1000 + settings.message_retention_s,
+        expires_at_s=sent_at_ms // 1000 + call.settings.message_retention_s,
         owner=message_owner(sender.owner, sender.connection_id),
         changed_at_ms=sent_at_ms,
     )
@@ -119,7 +111,7 @@ def send_message(
             client_id=frame.client_id,
         )
     try:
-        added = messages.add(message, frame.client_id, sent_at_ms // 1000)
+        added = call.messages.add(message, frame.client_id, sent_at_ms // 1000)
     except MessageNotStored:
         raise ClientError(
             ErrorCode.NOT_STORED,
@@ -127,16 +119,16 @@ def send_message(
             client_id=frame.client_id,
         ) from None
     if added.duplicate:  # already stored and broadcast: the sender alone learns its id
-        return broadcaster.send(
-            stored_message_frame(added.message, frame.client_id), [connection_id]
+        return call.broadcaster.send(
+            stored_message_frame(added.message, frame.client_id), [call.connection_id]
         )
     return tell_room(
-        connection_id,
+        call.connection_id,
         sender.room,
         stored_message_frame(message),
-        store=store,
-        broadcaster=broadcaster,
-        settings=settings,
+        store=call.store,
+        broadcaster=call.broadcaster,
+        settings=call.settings,
         now_ms=sent_at_ms,
         own_copy=own_copy,
     )
@@ -173,51 +165,35 @@ def tell_room(
     return stats
 
 
-def history(
-    connection_id: ConnectionId,
-    body: str | None,
-    *,
-    is_base64: bool = False,
-    store: ConnectionStore,
-    messages: MessageStore,
-    broadcaster: Broadcaster,
-    settings: Settings,
-    now_ms: int,
-) -> BroadcastStats:
+def history(call: RouteCall) -> BroadcastStats:
     """Answer a ``history`` frame with one page of the sender's own room, to the sender only.
 
     The room comes from the stored connection, never from the frame. One Query on the room's
     partition; the page is cut to the frame's byte budget and says whether more exists.
     """
-    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    frame = call.parse()
     if not isinstance(frame, History):
         raise unknown_action()
-    me = admit(store, connection_id, read_budget(settings), now_ms)
-    page = _history_page(me, frame, messages=messages, settings=settings, now_ms=now_ms)
-    return broadcaster.send(page, [connection_id])
+    me = admit(call.store, call.connection_id, read_budget(call.settings), call.now_ms)
+    page = _history_page(
+        me, frame, messages=call.messages, settings=call.settings, now_ms=call.now_ms
+    )
+    return call.broadcaster.send(page, [call.connection_id])
 
 
-def join(
-    connection_id: ConnectionId,
-    body: str | None,
-    *,
-    is_base64: bool = False,
-    store: ConnectionStore,
-    messages: MessageStore,
-    broadcaster: Broadcaster,
-    settings: Settings,
-    now_ms: int,
-) -> BroadcastStats:
+def join(call: RouteCall) -> BroadcastStats:
     """Answer ``join``: the member list, then the history page asked for (with ``since``, the
     first ``changes`` page), to the sender; and tell the others the name ``joined`` unless it
     was present through another connection."""
-    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    frame = call.parse()
     if not isinstance(frame, Join):
         raise unknown_action()
-    me, present = _in_room(store, connection_id, settings, now_ms)
-    stats = broadcaster.send(members_frame(me.room, roster(present)), [connection_id])
+    me, present = _in_room(call.store, call.connection_id, call.settings, call.now_ms)
+    stats = call.broadcaster.send(members_frame(me.room, roster(present)), [call.connection_id])
     if frame.since is None:
-        page = _history_page(me, frame.history, messages=messages, settings=settings, now_ms=now_ms)
+        page = _history_page(
+            me, frame.history, messages=call.messages, settings=call.settings, now_ms=call.now_ms
+        )
     else:
         from .changes import changes_page  # noqa: PLC0415 (changes imports this module)
 
@@ -226,40 +202,31 @@ def join(
             frame.since,
             None,
             frame.history.limit,
-            messages=messages,
-            settings=settings,
-            now_ms=now_ms,
+            messages=call.messages,
+            settings=call.settings,
+            now_ms=call.now_ms,
         )
-    stats += broadcaster.send(page, [connection_id])
-    if not present_elsewhere(me.name, present, connection_id):
+    stats += call.broadcaster.send(page, [call.connection_id])
+    if not present_elsewhere(me.name, present, call.connection_id):
         stats += _announce(
-            broadcaster,
-            settings,
+            call.broadcaster,
+            call.settings,
             event="joined",
             room=me.room,
             name=me.name,
             present=present,
-            besides=connection_id,
+            besides=call.connection_id,
         )
     return stats
 
 
-def members(
-    connection_id: ConnectionId,
-    body: str | None,
-    *,
-    is_base64: bool = False,
-    store: ConnectionStore,
-    broadcaster: Broadcaster,
-    settings: Settings,
-    now_ms: int,
-) -> BroadcastStats:
+def members(call: RouteCall) -> BroadcastStats:
     """Answer ``members`` with the room's member list, to the sender only."""
-    frame = parse_frame(body, max_chars=settings.max_message_chars, is_base64=is_base64)
+    frame = call.parse()
     if not isinstance(frame, Members):
         raise unknown_action()
-    me, present = _in_room(store, connection_id, settings, now_ms)
-    return broadcaster.send(members_frame(me.room, roster(present)), [connection_id])
+    me, present = _in_room(call.store, call.connection_id, call.settings, call.now_ms)
+    return call.broadcaster.send(members_frame(me.room, roster(present)), [call.connection_id])
 
 
 def _history_page(
