@@ -39,7 +39,7 @@ dev: $(STAMP)
 ## rehearsal, benchmark or end-to-end stack
 CHECK_TESTS := tests/test_docs_names.py tests/test_shared_facts.py tests/backend tests/scripts tests/local_stack/emulator/test_core.py tests/local_stack/emulator/test_boundary.py tests/bench/test_boto3_sender.py
 check: $(STAMP) lint test-js
-	$(PY) -m pytest -q -m "not slow and not browser and not terraform" $(CHECK_TESTS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow and not browser and not terraform" $(CHECK_TESTS)
 
 ## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal) on
 ## pytest-xdist processes, a test file's tests on one worker (its fixtures): first the files
