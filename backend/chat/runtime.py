@@ -24,7 +24,7 @@ import botocore.session
 from botocore.config import Config
 
 from .config import FALLBACK_REGION, EnvVar, Settings
-from .connections import ConnectionStore, DynamoConnectionStore
+from .connections import ROOM_SHARDS, ConnectionStore, DynamoConnectionStore
 from .delivery import DEFAULT_POLICY, RetryPolicy
 from .ids import UlidGenerator, guest_name, now_ms
 
@@ -73,7 +73,7 @@ def dynamodb_config(concurrency: int) -> Config:
         connect_timeout=2,
         read_timeout=5,
         retries={"mode": "standard", "max_attempts": 3},
-        max_pool_connections=concurrency,
+        max_pool_connections=max(concurrency, ROOM_SHARDS),  # the shards' parallel Queries
     )
 
 
