@@ -210,6 +210,9 @@ class ConnectionStore(Protocol):
     def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         """Every unexpired connection of ``room``, lazily, page by page."""
 
+    def shard_members(self, shards: list[str], now_s: int) -> Iterator[RoomMember]:
+        """Every unexpired connection listed in the given room shards (``room_shards``)."""
+
     def count_connect(self, source: str, window_s: int, expires_at_s: int) -> int:
         """Count one connection attempt from ``source`` in the window starting at ``window_s``;
         return the window's count so far."""
