@@ -11,7 +11,15 @@ import boto3
 import pytest
 from chat.broadcast import Broadcaster
 from chat.config import Settings
-from chat.connections import ROOM_SHARDS, ConnectionId, room_shard, room_shards
+from chat.connections import (
+    FIRST_PAGE_ITEMS,
+    ROOM_SHARDS,
+    Connection,
+    ConnectionId,
+    DynamoConnectionStore,
+    room_shard,
+    room_shards,
+)
 from chat.delivery import RetryPolicy
 from chat.errors import ConfigurationError, ConnectionGone, RetryableDeliveryError
 from chat.handler import handle
@@ -20,8 +28,9 @@ from chat.runtime import Runtime
 from chat.usecases.rooms import tell_room
 from moto import mock_aws
 
-from tests.backend.conftest import REGION
+from tests.backend.conftest import REGION, TABLE
 from tests.backend.fakes import MemoryStore, RecordingSender
+from tests.backend.test_connections import RecordingClient
 
 ENDPOINT = "https://abc.execute-api.eu-west-1.amazonaws.com/prod"
 FRAME = b'{"type":"message","id":"01ARZ3NDEKTSV4RRFFQ69G5FAV"}'
@@ -184,3 +193,28 @@ def test_sqs_queue_sends_every_job_in_batches() -> None:
                 break
             got += [json.loads(m["Body"])["shard"] for m in batch]
         assert sorted(got) == sorted(job.shard for job in jobs)
+
+
+def test_checking_the_threshold_reads_only_the_pages_it_uses(dynamodb: Any) -> None:
+    """Over a threshold of 3, the sending invocation reads the shards' first pages, each
+    limited to FIRST_PAGE_ITEMS (not DynamoDB's 1 MB), and no later page."""
+    client = RecordingClient(dynamodb)
+    store = DynamoConnectionStore(client, TABLE)
+    for i in range(40):
+        store.put(Connection(ConnectionId(f"c{i}="), "big", f"n{i}", 1, 10**10))
+    client.calls.clear()
+    sender, queue = RecordingSender(), ListQueue()
+    broadcaster = Broadcaster(sender, store, concurrency=4, jobs=RoomJobs(queue, 3, ENDPOINT))
+    tell_room(
+        ConnectionId("c0="),
+        "big",
+        FRAME,
+        store=store,
+        broadcaster=broadcaster,
+        settings=SETTINGS,
+        now_ms=1_000_000,
+    )
+    assert len(queue.jobs) == ROOM_SHARDS
+    queries = [kwargs for name, kwargs in client.calls if name == "query"]
+    assert 1 <= len(queries) <= ROOM_SHARDS
+    assert all(q["Limit"] == FIRST_PAGE_ITEMS and "ExclusiveStartKey" not in q for q in queries)
