@@ -17,7 +17,6 @@ resource "aws_sqs_queue" "delivery_dead_letters" {
 }
 
 resource "aws_sqs_queue" "delivery" {
-  #checkov:skip=CKV_AWS_27:Encrypted with SQS-managed keys (SSE-SQS): a customer managed key adds $1/month and KMS calls per message for jobs that live seconds and hold messages already in the table.
   name                    = local.delivery_queue_name
   sqs_managed_sse_enabled = true
   # A job older than the room's messages' usefulness is dropped: members catch
