@@ -33,7 +33,9 @@ log = logging.getLogger("local_stack.delivery")
 
 QUEUE_NAME: Final = "awsome-chat-local-delivery"
 BATCH_SIZE: Final = 1  # terraform/delivery.tf's batch_size
-VISIBILITY_TIMEOUT_S: Final = 2  # short, so a failed job comes back quickly offline
+# Short, so a failed job comes back quickly offline, yet longer than a worker's invocation on a
+# busy machine (a job still running when it expires is received again: delivered twice).
+VISIBILITY_TIMEOUT_S: Final = 5
 MAX_RECEIVES: Final = 2  # the redrive policy's maxReceiveCount offline
 # Short polling, then a pause when empty: moto's server answers one request at a time, so a
 # long poll would hold every DynamoDB call of the function for its wait.

@@ -61,8 +61,9 @@ async def message_ids(ws: ClientConnection, wanted: int, settle_s: float) -> lis
 
 
 def test_a_big_room_gets_each_message_once_through_the_queue(stack: Stack) -> None:
-    """Six members, over the threshold of two: two messages reach every member exactly once
-    (by id), through the poller's invocations; a room of two stays on the direct path."""
+    """Six members, over the threshold of two: two messages reach every member, each once in
+    the page (which drops ids it has: delivery is at least once), through the poller's
+    invocations; a room of two stays on the direct path."""
     room, small = fresh_room(), fresh_room()
     poller = stack.delivery
     assert poller is not None
@@ -80,9 +81,9 @@ def test_a_big_room_gets_each_message_once_through_the_queue(stack: Stack) -> No
             for text in ("one", "two"):
                 await members[0].send(json.dumps({"action": "sendmessage", "text": text}))
             got = await asyncio.gather(*(message_ids(ws, 2, 1.0) for ws in members))
-            assert all(len(ids) == 2 for ids in got), got
-            assert all(sorted(ids) == sorted(got[0]) for ids in got)
-            assert len(set(got[0])) == 2
+            shown = [sorted(set(ids)) for ids in got]  # what the page shows
+            assert all(len(ids) == 2 for ids in shown), got
+            assert all(ids == shown[0] for ids in shown), got
             assert poller.invocations > before
             pair = [
                 await sockets.enter_async_context(
@@ -121,7 +122,7 @@ def test_a_delivery_that_keeps_failing_is_a_dead_letter_and_stays_in_history() -
                 ]
                 await asyncio.sleep(0.5)
                 await members[0].send(json.dumps({"action": "sendmessage", "text": "lost"}))
-                deadline = time.monotonic() + 40
+                deadline = time.monotonic() + 60
                 while poller.dead_letters() < 1 and time.monotonic() < deadline:
                     await asyncio.sleep(0.5)
 
