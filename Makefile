@@ -11,7 +11,7 @@ TF_DIR := terraform
 PORT   ?= 8080
 AUTH   ?=
 
-.PHONY: dev check test test-js lint fmt build bench bench-smoke soak deploy smoke destroy rehearse clean checkov-venv
+.PHONY: dev check test test-js lint fmt build bench bench-workers bench-smoke soak deploy smoke destroy rehearse clean checkov-venv
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,11 @@ build: $(STAMP) $(BYTECODE)
 ## bench: the benchmarks (never part of `make test`)
 bench: $(STAMP) build
 	$(PY) -m bench
+
+## bench-workers: big rooms through the delivery workers (issue 30): 1,000, 10,000 and 100,000
+## recipients against a simulated @connections endpoint, each worker under Lambda's CPU share
+bench-workers: $(STAMP)
+	PYTHONPATH=backend:. $(PY) -m bench.workers
 
 ## bench-smoke: the benchmarks at tiny sizes, to check they still run (seconds)
 bench-smoke: $(STAMP) build

@@ -26,7 +26,13 @@ from authorizer.config import AuthSettings as AuthorizerSettings
 from authorizer.config import EnvVar as AuthorizerEnvVar
 from authorizer.names import display_name
 from chat.config import DEFAULT_MAX_MESSAGE_CHARS, AuthMode
-from chat.connections import ROOM_INDEX, TABLE_SCHEMA, TTL_ATTRIBUTE
+from chat.connections import (
+    ROOM_INDEX,
+    ROOM_SHARD_ATTRIBUTE,
+    TABLE_SCHEMA,
+    TTL_ATTRIBUTE,
+    room_shards,
+)
 from chat.events import SUBPROTOCOL
 from chat.messages import TABLE_SCHEMA as MESSAGES_TABLE_SCHEMA
 from chat.runtime import RUNTIME_ENV
@@ -45,6 +51,7 @@ __all__ = [
     "MESSAGES_TABLE_VARIABLE",
     "ORIGINS_VARIABLE",
     "ROOM_INDEX",
+    "ROOM_SHARD_ATTRIBUTE",
     "SUBPROTOCOL",
     "TABLE_SCHEMA",
     "TABLE_VARIABLE",
@@ -53,6 +60,7 @@ __all__ = [
     "AuthorizerSettings",
     "ContractError",
     "function_variable",
+    "room_shards",
     "token_name",
 ]
 

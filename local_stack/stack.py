@@ -54,6 +54,7 @@ from local_stack.cognito import (
     cognito_endpoint,
     create_user_pool,
 )
+from local_stack.delivery_poller import DeliveryPoller, DeliveryQueues, create_queues
 from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
 from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.emulator.core.routes import RESERVED_ROUTES
@@ -209,6 +210,7 @@ class Stack:
         user_pool: UserPool | None = None,
         oidc_issuer: OidcIssuer | None = None,
         dynamodb_pid: int | None = None,
+        delivery: DeliveryPoller | None = None,
     ) -> None:
         base = f"{options.host}:{port}"
         self.options = options
@@ -240,6 +242,9 @@ class Stack:
         self.dynamodb_pid = dynamodb_pid
         """moto's process id when the stack started it (None with ``dynamodb_endpoint``)."""
         self._loop = loop
+        self.delivery = delivery
+        """The delivery queue's poller (``local_stack.delivery_poller``), when the function's
+        environment sets ``DELIVERY_THRESHOLD``."""
 
     def reload_handler(self) -> None:
         """Make the next invocation import the handler's code afresh (after an edit); the
@@ -366,6 +371,37 @@ def _site(
     return Site(options.site_dir, {**variables, **options.site_variables})
 
 
+def _delivery_queues(
+    options: StackOptions, endpoint: str, region: str
+) -> tuple[DeliveryQueues | None, dict[str, str]]:
+    """Big rooms' delivery queue in moto, and the function's variables naming it, when the
+    function is given ``DELIVERY_THRESHOLD``; else none."""
+    if EnvVar.DELIVERY_THRESHOLD.value not in options.function.environment:
+        return None, {}
+    queues = create_queues(endpoint, region)
+    return queues, {EnvVar.DELIVERY_QUEUE_URL.value: queues.url, "AWS_ENDPOINT_URL_SQS": endpoint}
+
+
+def _poller(
+    queues: DeliveryQueues | None,
+    runtime: LambdaRuntime,
+    environment: Mapping[str, str],
+    endpoint: str,
+    region: str,
+) -> DeliveryPoller | None:
+    """The event source mapping's stand-in, at the function's ``DELIVERY_MAX_CONCURRENCY``."""
+    if queues is None:
+        return None
+    concurrency = environment.get(EnvVar.DELIVERY_MAX_CONCURRENCY.value)
+    return DeliveryPoller(
+        queues,
+        runtime.invoke,
+        endpoint=endpoint,
+        region=region,
+        **({"max_concurrency": int(concurrency)} if concurrency else {}),
+    )
+
+
 def _authorizer_runtime(settings: EmulatorSettings) -> LambdaRuntime | None:
     return None if settings.authorizer is None else LambdaRuntime(settings.authorizer.function)
 
@@ -472,7 +508,7 @@ def _sign_in(
 
 
 @contextlib.contextmanager
-def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
+def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:  # noqa: PLR0915 (one sequence: start in order, clean up in reverse)
     """Start the whole stack, yield it, and stop everything on exit (see the module docstring)."""
     options = options or StackOptions()
     with contextlib.ExitStack() as cleanup:
@@ -486,6 +522,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
 
         region = options.function.region
         emulator_settings = options.emulator
+        queues, delivery_environment = _delivery_queues(options, endpoint, region)
         environment = {
             EnvVar.TABLE_NAME.value: table_name,
             EnvVar.MESSAGES_TABLE_NAME.value: messages_table_name,
@@ -494,6 +531,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             "AWS_REGION": region,
             EnvVar.ALLOWED_ORIGINS.value: _own_origins(options.host, port),
             **_auth_mode(options.auth),
+            **delivery_environment,
             **options.function.environment,
         }
         function = dataclasses.replace(options.function, environment=environment)
@@ -505,6 +543,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
         loop = _LoopThread()
         cleanup.callback(loop.stop)
         runtime = LambdaRuntime(function)
+        poller = _poller(queues, runtime, environment, endpoint, region)
         authorizer = _authorizer_runtime(emulator_settings)
         # @connections signatures (and the authorizer's method ARN) name the function's region.
         emulator = Emulator(
@@ -525,6 +564,8 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             for listener, context in listeners:
                 await web.SockSite(runner, listener, ssl_context=context).start()
             await _serve(issuer)
+            if poller is not None:
+                poller.start()
             if options.warm:
                 await runtime.warm()
                 await _warm(authorizer)
@@ -533,6 +574,8 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             # The function first: in-flight invocations fail at once instead of holding the
             # server's shutdown until their timeout (no $disconnect fires at shutdown anyway).
             try:
+                if poller is not None:
+                    await poller.stop()
                 await runtime.close()
                 await _close(authorizer)
             finally:
@@ -562,4 +605,5 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:
             oidc_issuer=issuer,
             loop=loop,
             dynamodb_pid=dynamodb_pid,
+            delivery=poller,
         )

@@ -26,6 +26,7 @@ from typing import Final
 
 from chat.config import EnvVar, Settings
 from chat.errors import ConfigurationError
+from chat.jobs import DeliverySettings
 
 from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.site import REPO_ROOT
@@ -100,6 +101,7 @@ def function_environment(
     }
     try:
         Settings.from_env({**_STACK_GIVEN, **given})
+        DeliverySettings.from_env(given)  # the delivery workers' (chat.jobs), read beside it
     except ConfigurationError as exc:
         message = str(exc)
         for variable in variables:

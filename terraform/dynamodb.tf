@@ -14,14 +14,16 @@ resource "aws_dynamodb_table" "connections" {
     type = "S"
   }
 
+  # A room's shard ({room}#{k}, chat.connections.ROOM_SHARDS shards): a room of
+  # 100,000 members spreads over partitions instead of one hot key.
   attribute {
-    name = "room"
+    name = "roomShard"
     type = "S"
   }
 
   global_secondary_index {
     name            = local.room_index
-    hash_key        = "room"
+    hash_key        = "roomShard"
     projection_type = "INCLUDE"
     # Expiry for the fan-out; names and connect times for the member list; the
     # name key's digest for $connect's check of who holds a name.

@@ -19,6 +19,21 @@ resource "aws_iam_role" "lambda" {
 # Least privilege, one resource per statement; the actions are the calls the
 # backend makes (locals.tf), which tests/terraform derives from its code.
 data "aws_iam_policy_document" "lambda" {
+  # The delivery queue (terraform/delivery.tf): the sending invocation sends
+  # jobs (SendMessageBatch is authorised by sqs:SendMessage); the event source
+  # mapping receives and deletes them with this role.
+  statement {
+    sid       = "SendDeliveryJobs"
+    actions   = local.delivery_send_actions
+    resources = [aws_sqs_queue.delivery.arn]
+  }
+
+  statement {
+    sid       = "ReceiveDeliveryJobs"
+    actions   = local.delivery_receive_actions
+    resources = [aws_sqs_queue.delivery.arn]
+  }
+
   statement {
     sid     = "WriteOwnLogs"
     actions = ["logs:CreateLogStream", "logs:PutLogEvents"]

@@ -18,7 +18,7 @@ locals {
   # "${var.name_prefix}-*" would also match the alarms of a stack whose prefix
   # extends this one ("chat" and "chat-dev").
   alarm_arns = [
-    for name in keys(local.alarms) :
+    for name in concat(keys(local.alarms), local.delivery_alarm_names) :
     "arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:${var.name_prefix}-${name}"
   ]
   # What a service principal may do on behalf of these alarms only (the

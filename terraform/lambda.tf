@@ -54,6 +54,11 @@ resource "aws_lambda_function" "chat" {
       REACTIONS_MAX_DISTINCT    = tostring(var.reactions_max_distinct)
       REACTIONS_MAX_PER_PERSON  = tostring(var.reactions_max_per_person)
       REACTIONS_MAX_TOTAL       = tostring(var.reactions_max_total)
+      # Big rooms' delivery workers (terraform/delivery.tf).
+      DELIVERY_QUEUE_URL       = aws_sqs_queue.delivery.url
+      DELIVERY_THRESHOLD       = tostring(var.delivery_threshold)
+      DELIVERY_POST_RATE       = tostring(var.delivery_post_rate)
+      DELIVERY_MAX_CONCURRENCY = tostring(var.delivery_max_concurrency)
     }
   }
 

@@ -46,6 +46,10 @@ locals {
   # proves the declaration complete).
   dynamodb_table_actions = ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
   dynamodb_index_actions = ["dynamodb:Query"]
+  # The delivery queue: chat.permissions' DELIVERY_SEND_ACTIONS and
+  # DELIVERY_RECEIVE_ACTIONS (terraform/iam.tf's delivery policy).
+  delivery_send_actions    = ["sqs:SendMessage"]
+  delivery_receive_actions = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
   # The messages table: a transaction's Put needs PutItem, the resend path
   # GetItem, history Query, edits, deletions and reactions UpdateItem; never Scan.
   messages_table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]

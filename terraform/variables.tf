@@ -667,3 +667,59 @@ variable "reactions_max_total" {
     error_message = "reactions_max_total must be a whole number from 1 to 2000."
   }
 }
+
+# Delivery workers for big rooms (terraform/delivery.tf, docs/deploy.md).
+variable "delivery_threshold" {
+  description = "Rooms with more members than this are delivered by queue workers (DELIVERY_THRESHOLD); smaller rooms directly from the sending invocation, which posts 1,000 recipients in about 0.8 s (docs/performance.md)."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.delivery_threshold >= 0 && var.delivery_threshold <= 10000000 && floor(var.delivery_threshold) == var.delivery_threshold
+    error_message = "delivery_threshold must be a whole number from 0 to 10000000."
+  }
+}
+
+variable "delivery_post_rate" {
+  description = "Posts a second all delivery workers together may make (DELIVERY_POST_RATE): a share of the account's API Gateway rate (10,000 a second by default, shared with every client frame). 8,000 delivers 100,000 members in 12.5 s and leaves 2,000 a second to the rest."
+  type        = number
+  default     = 8000
+
+  validation {
+    condition     = var.delivery_post_rate >= 1 && var.delivery_post_rate <= 100000 && floor(var.delivery_post_rate) == var.delivery_post_rate
+    error_message = "delivery_post_rate must be a whole number from 1 to 100000."
+  }
+}
+
+variable "delivery_max_concurrency" {
+  description = "Most delivery workers at once (the event source mapping's maximum_concurrency, DELIVERY_MAX_CONCURRENCY); each worker posts delivery_post_rate / this a second. 8 is one worker per shard of a room."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.delivery_max_concurrency >= 2 && var.delivery_max_concurrency <= 1000 && floor(var.delivery_max_concurrency) == var.delivery_max_concurrency
+    error_message = "delivery_max_concurrency must be a whole number from 2 to 1000 (the event source mapping's limits)."
+  }
+}
+
+variable "delivery_max_receives" {
+  description = "How many times a delivery job is tried before it goes to the dead-letter queue (the queue's maxReceiveCount)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.delivery_max_receives >= 1 && var.delivery_max_receives <= 1000 && floor(var.delivery_max_receives) == var.delivery_max_receives
+    error_message = "delivery_max_receives must be a whole number from 1 to 1000."
+  }
+}
+
+variable "delivery_alarm_age_seconds" {
+  description = "Alarm when the oldest delivery job has waited this long (seconds); a 100,000-member room's jobs take about 12.5 s at the default post rate."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.delivery_alarm_age_seconds >= 1 && floor(var.delivery_alarm_age_seconds) == var.delivery_alarm_age_seconds
+    error_message = "delivery_alarm_age_seconds must be a whole number of at least 1."
+  }
+}

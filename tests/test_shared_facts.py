@@ -35,6 +35,7 @@ from chat.config import (
 from chat.errors import ClientError, ConfigurationError, ErrorCode
 from chat.events import SUBPROTOCOL
 from chat.frames import MESSAGE_FRAME_MAX, message_frame
+from chat.jobs import DeliverySettings
 from chat.names import MAX_MARKS_PER_LETTER, MAX_NAME_CHARS
 from chat.protocol import HISTORY_MAX_LIMIT, SendMessage, parse_frame
 from chat.validation import DEFAULT_ROOM, clean_room
@@ -202,6 +203,7 @@ def accepted(env_var: str, value: int) -> bool:
     env = {EnvVar.TABLE_NAME: "connections", EnvVar.MESSAGES_TABLE_NAME: "messages"}
     try:
         Settings.from_env({**env, env_var: str(value)})
+        DeliverySettings.from_env({env_var: str(value)})  # build_runtime reads both
     except ConfigurationError:
         return False
     return True

@@ -49,6 +49,8 @@ from .gateway import Flight, MultiplexingSender, Sender
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from .jobs import RoomJobs
+
 log = logging.getLogger("chat.broadcast")
 
 # Stop waiting for in-flight posts this long before the Lambda would be killed, so the handler
@@ -200,6 +202,8 @@ class Broadcaster:
     concurrency: int
     policy: RetryPolicy = DEFAULT_POLICY
     remaining_ms: Callable[[], int] | None = None
+    jobs: RoomJobs | None = None
+    """Where a big room's delivery goes (``chat.jobs``); ``None``: every room is direct."""
 
     def send(
         self,

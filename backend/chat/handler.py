@@ -42,6 +42,7 @@ from .events import (
     Request,
     parse_event,
 )
+from .jobs import is_queue_event
 from .logs import configure
 from .metrics import SERVER_ERRORS, embedded_metrics, server_failed
 from .runtime import Runtime, runtime_for
@@ -49,6 +50,7 @@ from .runtime import Runtime, runtime_for
 if TYPE_CHECKING:
     from .broadcast import Broadcaster
     from .config import Settings
+    from .jobs import RoomJobs
     from .usecases.connect import SignedIn
 
 configure()
@@ -213,7 +215,18 @@ def _broadcaster(request: Request, runtime: Runtime, context: Any) -> Broadcaste
         concurrency=settings.fanout_concurrency,
         policy=runtime.policy,
         remaining_ms=_remaining_ms(context),
+        jobs=_room_jobs(request, runtime),
     )
+
+
+def _room_jobs(request: Request, runtime: Runtime) -> RoomJobs | None:
+    """Where a big room's delivery goes, when the deployment has a delivery queue."""
+    if runtime.jobs is None:
+        return None
+    from .jobs import RoomJobs  # noqa: PLC0415 (only with a queue)
+
+    endpoint = request.endpoint(runtime.settings.connections_endpoint)
+    return RoomJobs(runtime.jobs, runtime.delivery.threshold, endpoint)
 
 
 def _notify_failure(request: Request | None, broadcaster: Broadcaster | None) -> None:
@@ -232,6 +245,8 @@ def handle(
     event: Any, context: Any, runtime_factory: Callable[[], Runtime] | None = None
 ) -> dict[str, Any]:
     """Serve one event with the runtime from ``runtime_factory`` (default: the environment)."""
+    if is_queue_event(event):  # a batch of delivery jobs (chat.jobs), not an API Gateway event
+        return _delivery_jobs(event, context, runtime_factory)
     started = time.perf_counter()
     request: Request | None = None
     broadcaster: Broadcaster | None = None
@@ -283,6 +298,22 @@ def handle(
     if result.headers:
         response["headers"] = dict(result.headers)
     return response
+
+
+def _delivery_jobs(
+    event: Any, context: Any, runtime_factory: Callable[[], Runtime] | None
+) -> dict[str, Any]:
+    """The delivery worker (``chat.usecases.deliver``); a failure it did not catch fails the
+    whole batch (every record again), never the runtime."""
+    try:
+        from .usecases.deliver import handle_jobs  # noqa: PLC0415 (workers only)
+
+        runtime = runtime_factory() if runtime_factory else runtime_for(os.environ)
+        return handle_jobs(event, runtime, _remaining_ms(context))
+    except Exception:
+        log.exception("a batch of delivery jobs failed")
+        ids = [str(r.get("messageId", "")) for r in event["Records"]]
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in ids]}
 
 
 def _counts(route: str | None, result: RouteResult) -> dict[str, int | float]:

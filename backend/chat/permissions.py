@@ -29,4 +29,11 @@ MESSAGES_INDEX_ACTIONS: Final = frozenset({"dynamodb:Query"})
 # ``@connections``: one IAM action for every call; the HTTP method is part of the resource,
 # ``{execution ARN}/{stage}/{METHOD}/@connections/*``.
 MANAGE_CONNECTIONS_ACTION: Final = "execute-api:ManageConnections"
+# The delivery queue (``jobs.SqsJobQueue``; terraform/iam.tf's delivery statements):
+# SendMessageBatch is authorised by SendMessage; the event source mapping receives and
+# deletes with the function's role and reads the queue's attributes.
+DELIVERY_SEND_ACTIONS: Final = frozenset({"sqs:SendMessage"})
+DELIVERY_RECEIVE_ACTIONS: Final = frozenset(
+    {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+)
 MANAGE_CONNECTIONS_METHODS: Final = frozenset({POST_TO_CONNECTION, DELETE_CONNECTION})

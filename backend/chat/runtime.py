@@ -24,9 +24,10 @@ import botocore.session
 from botocore.config import Config
 
 from .config import FALLBACK_REGION, EnvVar, Settings
-from .connections import ConnectionStore, DynamoConnectionStore
+from .connections import ROOM_SHARDS, ConnectionStore, DynamoConnectionStore
 from .delivery import DEFAULT_POLICY, RetryPolicy
 from .ids import UlidGenerator, guest_name, now_ms
+from .jobs import DIRECT_ONLY, DeliverySettings, JobQueue, SqsJobQueue
 
 if TYPE_CHECKING:  # the sender is loaded by the first post (see _senders_on_first_post)
     from .gateway import Sender
@@ -47,6 +48,7 @@ RUNTIME_ENV: Final = (
     *(name.value for name in EnvVar),
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SQS",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
 )
@@ -64,6 +66,9 @@ class Runtime:
     now_ms: Callable[[], int] = now_ms
     guest_name: Callable[[], str] = guest_name
     policy: RetryPolicy = DEFAULT_POLICY
+    # Big rooms' delivery workers (chat.jobs): no queue, every room is delivered directly.
+    delivery: DeliverySettings = DIRECT_ONLY
+    jobs: JobQueue | None = None
 
 
 def dynamodb_config(concurrency: int) -> Config:
@@ -73,7 +78,7 @@ def dynamodb_config(concurrency: int) -> Config:
         connect_timeout=2,
         read_timeout=5,
         retries={"mode": "standard", "max_attempts": 3},
-        max_pool_connections=concurrency,
+        max_pool_connections=max(concurrency, ROOM_SHARDS),  # the shards' parallel Queries
     )
 
 
@@ -86,13 +91,28 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
     dynamodb = session.create_client(
         "dynamodb", region_name=region, config=dynamodb_config(settings.fanout_concurrency)
     )
+    delivery = DeliverySettings.from_env(env)
+    jobs = None
+    if delivery.queue_url is not None:
+        jobs = SqsJobQueue(
+            lambda: session.create_client("sqs", region_name=region, config=_SQS_CONFIG),
+            delivery.queue_url,
+        )
     return Runtime(
         settings=settings,
         store=DynamoConnectionStore(dynamodb, settings.table_name),
         messages=_MessagesOnFirstUse(dynamodb, settings.messages_table_name),
         sender_for=_senders_on_first_post(session, region, settings.fanout_concurrency),
         new_id=UlidGenerator().new,
+        delivery=delivery,
+        jobs=jobs,
     )
+
+
+# SendMessageBatch answers in milliseconds; a stuck call must not hold the sender's answer.
+_SQS_CONFIG: Final = Config(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+)
 
 
 class _MessagesOnFirstUse:

@@ -4,7 +4,8 @@ Key design (docs/internals.md, "The connections table"), on items of the connect
 that have no ``room`` (so the room index never holds them):
 
 - ``enter``: one ``TransactWriteItems`` puts the connection and adds one to each counter of
-  live connections it counts against (the room's seats ``seats#{room}``; its source address's
+  live connections it counts against (one of the room's seat shards ``seats#{room}#{j}``, see
+  "Seat shards" below; its source address's
   and signed-in user's ``live#{a|u}#{digest}`` in total and ``...#{room}`` in the room), each
   under ``live < cap``, and to its name's claim ``name#{room}#{name key}`` (``holders``),
   written only where nobody holds the name or ``owner`` is the connection's own (AWS's "unique
@@ -16,6 +17,14 @@ that have no ``room`` (so the room index never holds them):
 - Counters and claims carry ``expiresAt``, pushed forward by every entry: one left behind by a
   lost ``$disconnect`` counts until its item expires, and an expired one is reset, never added
   to (every condition treats expired as absent).
+
+- Seat shards: one seats item per room would take every join of a big room (one item takes
+  about 500 transactional writes a second). A room's seats are split over
+  ``seat_shards(cap)`` items (up to ``connections.ROOM_SHARDS``, at least
+  ``MIN_SEATS_PER_SHARD`` seats each), whose caps (``shard_cap``) sum to the room's cap, so the
+  cap stays exact. A connection tries the shard its id hashes to, and the next ones only when
+  that shard is full: ``$connect`` makes the same one transaction in an empty room and in a
+  nearly full one; only a refusal in a full room costs one transaction per shard.
 
 Every DynamoDB call is a direct call on the injected low-level client, as in ``connections``.
 """
@@ -36,16 +45,33 @@ from .connections import (
     HOLDERS_ATTRIBUTE,
     LIVE_ATTRIBUTE,
     OWNER_ATTRIBUTE,
+    ROOM_SHARDS,
     TTL_ATTRIBUTE,
     Caps,
     Connection,
     Refusal,
     connection_item,
+    shard_number,
 )
 from .errors import StoreError
 from .items import number_attribute, optional_string_attribute
 
 log = logging.getLogger("chat.connections")
+
+MIN_SEATS_PER_SHARD: Final = 64
+"""A room gets another seat shard only for this many seats: a small room keeps one seats item
+(a shard with few seats fills early and sends joiners probing)."""
+
+
+def seat_shards(room_cap: int) -> int:
+    """How many seats items a room with ``room_cap`` seats has (module docstring)."""
+    return max(1, min(ROOM_SHARDS, room_cap // MIN_SEATS_PER_SHARD))
+
+
+def shard_cap(room_cap: int, shards: int, shard: int) -> int:
+    """Seat shard ``shard``'s cap: an even split of ``room_cap``, the remainder to the first
+    shards, so the caps sum to ``room_cap``."""
+    return room_cap // shards + (1 if shard < room_cap % shards else 0)
 
 
 def enter(
@@ -60,11 +86,48 @@ def enter(
     now_s: int,
 ) -> Refusal | None:
     """Store ``connection`` in ``table`` if its room, source and user are under ``caps`` and
-    its name is free: one ``TransactWriteItems`` (module docstring); again, only when DynamoDB
-    reports an expired counter or claim (then reset, not added to) or a conflicting
-    transaction. ``None`` when stored, else why not."""
+    its name is free, taking a seat in the seat shard its id hashes to, or in the next ones
+    when that one is full (module docstring). ``None`` when stored, else why not."""
+    shards = seat_shards(caps.room)
+    first = shard_number(connection.connection_id, shards)
+    refusal: Refusal | None = Refusal.ROOM_FULL
+    for probe in range(shards):
+        shard = (first + probe) % shards
+        seats = (f"seats#{connection.room}#{shard}", shard_cap(caps.room, shards, shard))
+        refusal = _enter_with_seat(
+            client,
+            table,
+            connection,
+            seats,
+            name_key=name_key,
+            source=source,
+            user=user,
+            caps=caps,
+            now_s=now_s,
+        )
+        if refusal is not Refusal.ROOM_FULL:
+            return refusal
+    return refusal
+
+
+def _enter_with_seat(
+    client: Any,
+    table: str,
+    connection: Connection,
+    seats: tuple[str, int],
+    *,
+    name_key: str,
+    source: str,
+    user: str,
+    caps: Caps,
+    now_s: int,
+) -> Refusal | None:
+    """Store ``connection`` in ``table`` if its seat shard (``seats``: key, cap), source and
+    user are under their caps and its name is free: one ``TransactWriteItems`` (module
+    docstring); again, only when DynamoDB reports an expired counter or claim (then reset, not
+    added to) or a conflicting transaction. ``None`` when stored, else why not."""
     room = connection.room
-    counters: dict[str, tuple[int, Refusal]] = {f"seats#{room}": (caps.room, Refusal.ROOM_FULL)}
+    counters: dict[str, tuple[int, Refusal]] = {seats[0]: (seats[1], Refusal.ROOM_FULL)}
     for kind, digest in (("a", source), ("u", user)):
         if digest:
             counters[f"live#{kind}#{digest}#{room}"] = (

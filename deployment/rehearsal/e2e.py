@@ -32,7 +32,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Origin, Subprotocol
 
-from deployment.product import ROOM_INDEX, SUBPROTOCOL, AuthorizerSettings
+from deployment.product import (
+    ROOM_INDEX,
+    ROOM_SHARD_ATTRIBUTE,
+    SUBPROTOCOL,
+    AuthorizerSettings,
+    room_shards,
+)
 from deployment.product import token_name as product_token_name
 from deployment.rehearsal.readback import AppliedUserPool
 from deployment.rehearsal.report import Problem
@@ -254,14 +260,20 @@ def websocket_checks(
     notes: Notes = []
 
     def stored(room: str) -> int:
-        found = dynamodb.query(
-            TableName=table_name,
-            IndexName=ROOM_INDEX,
-            KeyConditionExpression="room = :room",
-            ExpressionAttributeValues={":room": {"S": room}},
-            Select="COUNT",
+        # The room index is sharded (chat.connections.ROOM_SHARDS): count every shard.
+        return sum(
+            int(
+                dynamodb.query(
+                    TableName=table_name,
+                    IndexName=ROOM_INDEX,
+                    KeyConditionExpression="#shard = :shard",
+                    ExpressionAttributeNames={"#shard": ROOM_SHARD_ATTRIBUTE},
+                    ExpressionAttributeValues={":shard": {"S": shard}},
+                    Select="COUNT",
+                )["Count"]
+            )
+            for shard in room_shards(room)
         )
-        return int(found["Count"])
 
     async def run(join: Join, names: Mapping[str, str]) -> None:
         await _room_checks(join, names, notes, stored)

@@ -21,7 +21,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.typing import Origin, Subprotocol
 
-from deployment.product import MESSAGES_TABLE_SCHEMA, ROOM_INDEX, SUBPROTOCOL, AuthMode
+from deployment.product import (
+    MESSAGES_TABLE_SCHEMA,
+    ROOM_INDEX,
+    ROOM_SHARD_ATTRIBUTE,
+    SUBPROTOCOL,
+    AuthMode,
+    room_shards,
+)
 from deployment.rehearsal.csp import url_origin
 from deployment.smoke.report import FAIL, OK, CheckFailed, Run
 from deployment.smoke.sign_in import Identity
@@ -167,12 +174,17 @@ def _connection_id(dynamodb: Any, table: str, room: str) -> str:
     """The one connection of ``room``, from the table's room index (eventually consistent)."""
     deadline = time.monotonic() + INDEX_WAIT_S
     while True:
-        items = dynamodb.query(
-            TableName=table,
-            IndexName=ROOM_INDEX,
-            KeyConditionExpression="room = :room",
-            ExpressionAttributeValues={":room": {"S": room}},
-        )["Items"]
+        items = [  # every shard of the room (chat.connections.ROOM_SHARDS)
+            item
+            for shard in room_shards(room)
+            for item in dynamodb.query(
+                TableName=table,
+                IndexName=ROOM_INDEX,
+                KeyConditionExpression="#shard = :shard",
+                ExpressionAttributeNames={"#shard": ROOM_SHARD_ATTRIBUTE},
+                ExpressionAttributeValues={":shard": {"S": shard}},
+            )["Items"]
+        ]
         if len(items) == 1:
             return str(items[0]["connectionId"]["S"])
         if time.monotonic() > deadline:

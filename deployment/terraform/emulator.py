@@ -27,6 +27,7 @@ EMULATED_SERVICES: Final = (
     "logs",
     "s3",
     "sns",
+    "sqs",
     "sts",
 )
 
@@ -106,6 +107,10 @@ def emulator_inventory(endpoint: str, region: str) -> dict[str, list[str]]:
         ],
         "cloudwatch alarms": [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]],
         "sns topics": [t["TopicArn"] for t in client("sns").list_topics()["Topics"]],
+        "sqs queues": client("sqs").list_queues().get("QueueUrls", []),
+        "lambda event source mappings": [
+            m["UUID"] for m in client("lambda").list_event_source_mappings()["EventSourceMappings"]
+        ],
         "dynamodb tables": client("dynamodb").list_tables()["TableNames"],
         "lambda functions": [
             f["FunctionName"] for f in client("lambda").list_functions()["Functions"]

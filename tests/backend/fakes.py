@@ -10,7 +10,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.connections import Admission, Caps, Connection, ConnectionId, Refusal, RoomMember
+from chat.connections import (
+    Admission,
+    Caps,
+    Connection,
+    ConnectionId,
+    Refusal,
+    RoomMember,
+    room_shard,
+)
 from chat.errors import (
     ConnectionGone,
     DeliveryFailed,
@@ -151,6 +159,15 @@ class MemoryStore:
         members = [c for c in self.items.values() if c.room == room and c.expires_at_s > now_s]
         for connection in members:
             yield RoomMember(connection.connection_id, connection.name, connection.connected_at_ms)
+
+    def shard_members(self, shards: list[str], now_s: int) -> Iterator[RoomMember]:
+        """Unexpired members listed in ``shards``, as the room index keys them."""
+        for connection in list(self.items.values()):
+            listed = room_shard(connection.room, connection.connection_id) in shards
+            if listed and connection.expires_at_s > now_s:
+                yield RoomMember(
+                    connection.connection_id, connection.name, connection.connected_at_ms
+                )
 
     def add(self, connection_id: str, room: str = "lobby", name: str | None = None) -> None:
         """Test helper: store a live connection."""

@@ -22,12 +22,15 @@ from chat.connections import (
     CONNECTION_ID_ATTRIBUTE,
     HOLDERS_ATTRIBUTE,
     LIVE_ATTRIBUTE,
+    ROOM_SHARDS,
     TTL_ATTRIBUTE,
     ConnectionId,
     DynamoConnectionStore,
+    shard_number,
 )
 from chat.delivery import BroadcastStats
 from chat.errors import HandshakeRefused, StoreError
+from chat.seats import seat_shards, shard_cap
 from chat.usecases.connect import SignedIn, connect
 from chat.usecases.rooms import disconnect
 
@@ -209,6 +212,11 @@ def counter(store: DynamoConnectionStore, key: str, attribute: str = LIVE_ATTRIB
     return int(item.get(attribute, {}).get("N", "0"))
 
 
+def seated(store: DynamoConnectionStore, room: str) -> int:
+    """The seats taken in ``room``: the sum of its seat shards (``chat.seats``)."""
+    return sum(counter(store, f"seats#{room}#{k}") for k in range(ROOM_SHARDS))
+
+
 def leave(store: DynamoConnectionStore, cid: str) -> None:
     """$disconnect ``cid``."""
     broadcaster: Any = type("Broadcaster", (), {"send": lambda *_: BroadcastStats()})()
@@ -224,11 +232,11 @@ def test_disconnect_releases_seat_counters_and_name_once(shared_table: Any) -> N
     alice = {"name": "alice", "room": "r", "key": name_test_key("alice")}
     assert attempt(shared_table, "a1", alice, source_ip="192.0.2.7", settings=settings) == 200
     assert attempt(shared_table, "b1", {"name": "bob", "room": "r"}, settings=settings) == 200
-    assert counter(shared_table, "seats#r") == 2
+    assert seated(shared_table, "r") == 2
     assert counter(shared_table, "name#r#alice", HOLDERS_ATTRIBUTE) == 1
     leave(shared_table, "a1")
     leave(shared_table, "a1")  # $disconnect may come twice
-    assert counter(shared_table, "seats#r") == 1
+    assert seated(shared_table, "r") == 1
     assert counter(shared_table, "name#r#alice", HOLDERS_ATTRIBUTE) == 0
     mallory = {"name": "alice", "room": "r", "key": name_test_key("mallory")}
     assert attempt(shared_table, "m1", mallory, source_ip="192.0.2.7", settings=settings) == 200
@@ -239,7 +247,7 @@ def test_a_pruned_connection_releases_what_it_held(shared_table: Any) -> None:
     assert attempt(shared_table, "g1", {"name": "ghost", "room": "r"}, source_ip="192.0.2.8") == 200
     assert shared_table.prune(ConnectionId("g1"), NOW_MS + 1)
     assert shared_table.prune(ConnectionId("g1"), NOW_MS + 1)  # pruned again: nothing held
-    assert counter(shared_table, "seats#r") == 0
+    assert seated(shared_table, "r") == 0
     assert counter(shared_table, "name#r#ghost", HOLDERS_ATTRIBUTE) == 0
     assert attempt(shared_table, "g2", {"name": "ghost", "room": "r"}) == 200
 
@@ -254,7 +262,7 @@ def test_a_lost_disconnect_frees_the_name_and_seats_when_they_expire(shared_tabl
     assert attempt(shared_table, "m1", mallory, settings=settings) == 403
     later = NOW_MS + (settings.connection_ttl_seconds + 1) * 1000
     assert attempt(shared_table, "m2", mallory, settings=settings, now_ms=later) == 200
-    assert counter(shared_table, "seats#solo") == 1
+    assert seated(shared_table, "solo") == 1
 
 
 def test_connect_never_reads_the_room(dynamodb: Any) -> None:
@@ -349,7 +357,7 @@ def test_a_disconnect_racing_a_prune_releases_once(shared_table: Any) -> None:
         return 0
 
     at_once(6, forget)
-    assert counter(shared_table, "seats#race") == 1
+    assert seated(shared_table, "race") == 1
     assert counter(shared_table, "name#race#goes", HOLDERS_ATTRIBUTE) == 0
     assert counter(shared_table, "name#race#stays", HOLDERS_ATTRIBUTE) == 1
 
@@ -387,3 +395,68 @@ def test_a_failed_release_still_forgets_the_connection(dynamodb: Any, logs: Logs
     (warning,) = [r for r in logs.records if r["level"] == "WARN"]
     assert warning["connectionId"] == "c1"
     assert "ThrottlingError" in warning["error"]
+
+
+def fill_seats(store: DynamoConnectionStore, room: str, shard: int, live: int) -> None:
+    """Set seat shard ``shard`` of ``room`` to ``live`` taken seats (unexpired)."""
+    client: Any = store._client
+    client.put_item(
+        TableName=store._table,
+        Item={
+            CONNECTION_ID_ATTRIBUTE: {"S": f"seats#{room}#{shard}"},
+            LIVE_ATTRIBUTE: {"N": str(live)},
+            TTL_ATTRIBUTE: {"N": str(NOW_MS // 1000 + 3600)},
+        },
+    )
+
+
+def test_seat_shard_caps_sum_to_the_room_cap() -> None:
+    """For any cap, the seat shards' caps add up to it exactly, and a small room keeps one."""
+    for cap in (1, 2, 63, 64, 127, 128, 1000, 1001, 100_000, 100_007):
+        shards = seat_shards(cap)
+        assert 1 <= shards <= ROOM_SHARDS
+        assert sum(shard_cap(cap, shards, k) for k in range(shards)) == cap
+        assert min(shard_cap(cap, shards, k) for k in range(shards)) >= min(cap, 64)
+    assert seat_shards(10) == 1
+    assert seat_shards(100_000) == ROOM_SHARDS
+
+
+def test_connect_costs_the_same_in_an_empty_and_a_nearly_full_room(shared_table: Any) -> None:
+    """$connect into a 100,000-seat room with 99,920 seats taken makes the same calls, with
+    the same number of writes, as into an empty room: it never reads the room, and its seat
+    shard is one item among several, not the room's one hot counter."""
+    settings = replace(SETTINGS, room_max_members=100_000)
+    shards = seat_shards(100_000)
+    for k in range(shards):
+        fill_seats(shared_table, "big", k, shard_cap(100_000, shards, k) - 10)
+    client = RecordingClient(shared_table._client)
+    store = DynamoConnectionStore(client, shared_table._table)
+    assert attempt(store, "x-empty", {"name": "ann", "room": "empty"}, settings=settings) == 200
+    empty = list(client.calls)
+    client.calls.clear()
+    assert attempt(store, "x-big", {"name": "ann", "room": "big"}, settings=settings) == 200
+    full = list(client.calls)
+    assert [name for name, _ in full] == [name for name, _ in empty]
+    assert [len(kw.get("TransactItems", [])) for _, kw in full] == [
+        len(kw.get("TransactItems", [])) for _, kw in empty
+    ]
+    assert "query" not in {name for name, _ in full}
+    assert seated(shared_table, "big") == 100_000 - 10 * shards + 1
+
+
+def test_a_full_seat_shard_sends_a_joiner_to_the_next_and_the_cap_stays_exact(
+    shared_table: Any,
+) -> None:
+    """With 2 seat shards of 65, a joiner whose shard is full takes a seat in the other; once
+    both are full, the room (130 seats taken) refuses."""
+    settings = replace(SETTINGS, room_max_members=130)
+    assert seat_shards(130) == 2
+    own = shard_number("j1", 2)
+    fill_seats(shared_table, "r2", own, 65)
+    fill_seats(shared_table, "r2", 1 - own, 63)
+    assert attempt(shared_table, "j1", {"name": "j1", "room": "r2"}, settings=settings) == 200
+    assert counter(shared_table, f"seats#r2#{1 - own}") == 64
+    assert attempt(shared_table, "j2", {"name": "j2", "room": "r2"}, settings=settings) == 200
+    assert seated(shared_table, "r2") == 130
+    assert attempt(shared_table, "j3", {"name": "j3", "room": "r2"}, settings=settings) == 403
+    assert seated(shared_table, "r2") == 130

@@ -14,12 +14,17 @@ from chat.connections import (
     OWNER_ATTRIBUTE,
     ROOM_ATTRIBUTE,
     ROOM_INDEX,
+    ROOM_SHARD_ATTRIBUTE,
+    ROOM_SHARDS,
     TTL_ATTRIBUTE,
     Admission,
     Connection,
     ConnectionId,
     DynamoConnectionStore,
     RoomMember,
+    room_shard,
+    room_shards,
+    shard_number,
 )
 from chat.errors import StoreError
 from chat.ratelimit import Budget
@@ -69,6 +74,7 @@ def test_put_writes_the_documented_item(dynamodb: Any) -> None:
     assert item == {
         CONNECTION_ID_ATTRIBUTE: {"S": "c1"},
         ROOM_ATTRIBUTE: {"S": "general"},
+        ROOM_SHARD_ATTRIBUTE: {"S": f"general#{shard_number('c1')}"},
         NAME_ATTRIBUTE: {"S": "alice"},
         CONNECTED_AT_ATTRIBUTE: {"N": "1795610096123"},
         TTL_ATTRIBUTE: {"N": "1795620896"},
@@ -202,32 +208,42 @@ def test_expired_items_are_skipped(dynamodb: Any) -> None:
 
 
 def test_pagination_reads_every_page(dynamodb: Any) -> None:
-    """With pages of 2, all 7 members come back through LastEvaluatedKey; never a Scan."""
+    """With pages of 2, all 30 members come back through each shard's LastEvaluatedKey; never
+    a Scan."""
     client = RecordingClient(dynamodb)
     store = DynamoConnectionStore(client, TABLE, page_size=2)
-    for i in range(7):
+    for i in range(30):
         store.put(connection(f"c{i}"))
     store.put(connection("expired", expires=NOW_S - 5))
     client.calls.clear()
-    assert sorted(ids(store, "lobby", NOW_S)) == [f"c{i}" for i in range(7)]
+    assert sorted(ids(store, "lobby", NOW_S)) == sorted(f"c{i}" for i in range(30))
     queries = [kwargs for name, kwargs in client.calls if name == "query"]
-    assert len(queries) >= 4
-    assert "ExclusiveStartKey" not in queries[0]
-    assert all("ExclusiveStartKey" in kwargs for kwargs in queries[1:])
+    assert len(queries) >= 30 // 2  # the 30 in pages of 2
+    by_shard: dict[str, list[dict[str, Any]]] = {}
+    for kwargs in queries:
+        by_shard.setdefault(kwargs["ExpressionAttributeValues"][":shard"]["S"], []).append(kwargs)
+    assert sorted(by_shard) == sorted(room_shards("lobby"))
+    for pages in by_shard.values():
+        assert "ExclusiveStartKey" not in pages[0]
+        assert all("ExclusiveStartKey" in kwargs for kwargs in pages[1:])
     assert all(kwargs["IndexName"] == ROOM_INDEX and kwargs["Limit"] == 2 for kwargs in queries)
     assert "scan" not in client.names()
 
 
 def test_room_members_is_lazy(dynamodb: Any) -> None:
-    """The first recipient is available after one page; later pages are read on demand."""
+    """The first recipient is available after the shards' first pages (each shard reads one
+    page ahead); later pages are read on demand."""
     client = RecordingClient(dynamodb)
     store = DynamoConnectionStore(client, TABLE, page_size=1)
-    for i in range(3):
+    for i in range(40):
         store.put(connection(f"c{i}"))
     client.calls.clear()
     members = ids(store, "lobby", NOW_S)
     next(members)
-    assert client.names() == ["query"]
+    time.sleep(0.2)  # let any eager reader run ahead if it would
+    assert ROOM_SHARDS <= len(client.names()) <= 2 * ROOM_SHARDS
+    assert len(list(members)) == 39
+    assert len(client.names()) >= 40
 
 
 def test_members_carry_names_and_connect_times(dynamodb: Any) -> None:
@@ -239,7 +255,7 @@ def test_members_carry_names_and_connect_times(dynamodb: Any) -> None:
     [member] = store.members("lobby", NOW_S)
     stored = connection("a")
     assert member == RoomMember(ConnectionId("a"), stored.name, stored.connected_at_ms)
-    assert client.names() == ["query"]
+    assert client.names() == ["query"] * ROOM_SHARDS
 
 
 def test_remove_returns_what_was_stored_and_is_idempotent(dynamodb: Any) -> None:
@@ -263,3 +279,19 @@ def test_a_malformed_item_is_a_store_error(dynamodb: Any) -> None:
     )
     with pytest.raises(StoreError, match="'name'"):
         DynamoConnectionStore(dynamodb, TABLE).remove(ConnectionId("c1"))
+
+
+def test_a_room_spreads_over_its_shards(dynamodb: Any) -> None:
+    """800 connections of one room land in every shard, none with more than twice its share,
+    and each is listed once."""
+    store = DynamoConnectionStore(dynamodb, TABLE)
+    cids = [f"conn{i}=" for i in range(800)]
+    counts = [0] * ROOM_SHARDS
+    for cid in cids:
+        counts[shard_number(cid)] += 1
+    assert min(counts) > 0
+    assert max(counts) < 2 * 800 / ROOM_SHARDS
+    for cid in cids[:50]:
+        store.put(connection(cid))
+    assert sorted(ids(store, "lobby", NOW_S)) == sorted(cids[:50])
+    assert room_shard("lobby", cids[0]) == f"lobby#{shard_number(cids[0])}"

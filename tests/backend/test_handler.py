@@ -28,8 +28,10 @@ from chat.connections import (
     NAME_ATTRIBUTE,
     OWNER_ATTRIBUTE,
     ROOM_ATTRIBUTE,
+    ROOM_SHARD_ATTRIBUTE,
     TTL_ATTRIBUTE,
     DynamoConnectionStore,
+    room_shard,
 )
 from chat.delivery import RetryPolicy
 from chat.errors import ConnectionGone, PayloadTooLarge
@@ -211,7 +213,8 @@ def test_connect_stores_the_documented_item(world: World) -> None:
     assert item is not None
     assert item.pop(CLAIM_ATTRIBUTE) == {"S": "name#general#alice"}
     address, address_in_room, seats = item.pop(COUNTERS_ATTRIBUTE)["SS"]
-    assert seats == "seats#general"
+    assert seats.startswith("seats#general#")  # one of the room's seat shards (chat.seats)
+    assert item.pop(ROOM_SHARD_ATTRIBUTE) == {"S": room_shard("general", "c1")}
     assert address_in_room == f"{address}#general"
     assert address.startswith("live#a#")
     assert "203.0.113" not in address

@@ -35,7 +35,17 @@ from tests.backend.management_api_server import ManagementApiServer
 
 # The stores' public methods this test runs; a new one must be added here (and so checked).
 EXERCISED_STORE_METHODS = frozenset(
-    {"put", "enter", "prune", "remove", "admit", "members", "count_connect", "admit_shared"}
+    {
+        "put",
+        "enter",
+        "prune",
+        "remove",
+        "admit",
+        "members",
+        "shard_members",
+        "count_connect",
+        "admit_shared",
+    }
 )
 EXERCISED_MESSAGE_STORE_METHODS = frozenset({"add", "read", "edit", "delete", "react", "changes"})
 # A TransactWriteItems is authorised by the operations inside it.
@@ -131,7 +141,7 @@ def _connection_item() -> dict[str, Any]:
 
 
 def _holdings() -> dict[str, Any]:
-    return {"counters": {"SS": ["seats#room"]}, "claim": {"S": "name#room#ada"}}
+    return {"counters": {"SS": ["seats#room#0"]}, "claim": {"S": "name#room#ada"}}
 
 
 def _refused_update() -> ClientError:
@@ -185,7 +195,8 @@ def recorded() -> Iterator[RecordingDynamoDB]:
     client.refuse_update = True
     store.admit(ConnectionId("c1"), Budget("tatTest", 60, 2), 1)
     store.admit_shared("rate#room#room", Budget("tat", 60, 2), 1)
-    assert [m.connection_id for m in store.members("room", 1)] == [ConnectionId("c1")]
+    assert {m.connection_id for m in store.members("room", 1)} == {ConnectionId("c1")}
+    assert {m.connection_id for m in store.shard_members(["room#0"], 1)} == {ConnectionId("c1")}
     store.prune(ConnectionId("c1"), 2)
     store.remove(ConnectionId("c1"))
     store.count_connect("source", 60, 180)

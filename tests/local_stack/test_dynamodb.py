@@ -8,8 +8,8 @@ import urllib.request
 import pytest
 from chat.connections import (
     CONNECTION_ID_ATTRIBUTE,
-    ROOM_ATTRIBUTE,
     ROOM_INDEX,
+    ROOM_SHARD_ATTRIBUTE,
     TABLE_SCHEMA,
     TTL_ATTRIBUTE,
 )
@@ -33,13 +33,13 @@ def test_local_dynamodb_holds_the_table_with_ttl() -> None:
         assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": TTL_ATTRIBUTE}
         client.put_item(
             TableName="conns",
-            Item={CONNECTION_ID_ATTRIBUTE: {"S": "a"}, ROOM_ATTRIBUTE: {"S": "r"}},
+            Item={CONNECTION_ID_ATTRIBUTE: {"S": "a"}, ROOM_SHARD_ATTRIBUTE: {"S": "r#0"}},
         )
         found = client.query(
             TableName="conns",
             IndexName=ROOM_INDEX,
-            KeyConditionExpression=f"{ROOM_ATTRIBUTE} = :r",
-            ExpressionAttributeValues={":r": {"S": "r"}},
+            KeyConditionExpression=f"{ROOM_SHARD_ATTRIBUTE} = :r",
+            ExpressionAttributeValues={":r": {"S": "r#0"}},
         )
         assert [i[CONNECTION_ID_ATTRIBUTE]["S"] for i in found["Items"]] == ["a"]
         endpoint = database.endpoint

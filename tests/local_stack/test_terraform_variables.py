@@ -64,6 +64,10 @@ def test_a_variable_added_to_lambda_tf_is_taken_without_another_edit() -> None:
             ["TF_VAR_metrics_enabled (METRICS_ENABLED)", "TF_VAR_max_message_chars"],
         ),
         ({"TF_VAR_auth": "saml"}, ["TF_VAR_auth (AUTH_MODE)"]),
+        (
+            {"TF_VAR_delivery_max_concurrency": "1"},
+            ["TF_VAR_delivery_max_concurrency (DELIVERY_MAX_CONCURRENCY)"],
+        ),
     ],
 )
 def test_an_invalid_value_is_refused_naming_the_variable(

@@ -38,6 +38,11 @@ from chat.config import (
     DEFAULT_TYPING_NOTICE_MAX_MEMBERS,
     EnvVar,
 )
+from chat.jobs import (
+    DEFAULT_DELIVERY_MAX_CONCURRENCY,
+    DEFAULT_DELIVERY_POST_RATE,
+    DEFAULT_DELIVERY_THRESHOLD,
+)
 
 TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
 
@@ -66,6 +71,9 @@ MIRRORED_DEFAULTS = {
     "reactions_max_distinct": DEFAULT_REACTIONS_MAX_DISTINCT,
     "reactions_max_per_person": DEFAULT_REACTIONS_MAX_PER_PERSON,
     "reactions_max_total": DEFAULT_REACTIONS_MAX_TOTAL,
+    "delivery_threshold": DEFAULT_DELIVERY_THRESHOLD,
+    "delivery_post_rate": DEFAULT_DELIVERY_POST_RATE,
+    "delivery_max_concurrency": DEFAULT_DELIVERY_MAX_CONCURRENCY,
 }
 
 

@@ -24,6 +24,8 @@ from chat.messages import CHANGES_INDEX
 from chat.messages import TABLE_SCHEMA as MESSAGES_TABLE_SCHEMA
 from chat.metrics import METRICS, REFUSED, SERVER_ERRORS
 from chat.permissions import (
+    DELIVERY_RECEIVE_ACTIONS,
+    DELIVERY_SEND_ACTIONS,
     MANAGE_CONNECTIONS_ACTION,
     MANAGE_CONNECTIONS_METHODS,
     MESSAGES_INDEX_ACTIONS,
@@ -421,8 +423,51 @@ def test_iam_policy_grants_exactly_what_the_code_calls(deployment: AppliedDeploy
             f"{execution_arn}/{STAGE}/{method}/@connections/*"
             for method in MANAGE_CONNECTIONS_METHODS
         },
+        DELIVERY_SEND_ACTIONS: {delivery_queue_arn(deployment)},
+        DELIVERY_RECEIVE_ACTIONS: {delivery_queue_arn(deployment)},
     }
     assert granted == expected
+
+
+def delivery_queue_arn(deployment: AppliedDeployment, suffix: str = "") -> str:
+    """The ARN of the delivery queue (``-dead-letters``: of its dead-letter queue)."""
+    sqs = deployment.client("sqs")
+    name = f"{deployment.variables['name_prefix']}-delivery{suffix}"
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return arn
+
+
+def test_big_rooms_deliver_through_a_queue_with_dead_letters(
+    deployment: AppliedDeployment,
+) -> None:
+    """The delivery queue is encrypted and redrives to its dead-letter queue; the function
+    reads it one job at a time with partial batch failures and at most the configured
+    concurrency, and knows its URL."""
+    sqs = deployment.client("sqs")
+    prefix = deployment.variables["name_prefix"]
+    url = sqs.get_queue_url(QueueName=f"{prefix}-delivery")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == delivery_queue_arn(deployment, "-dead-letters")
+    assert int(redrive["maxReceiveCount"]) == 3
+    # Listed unfiltered: moto's FunctionName filter matches ARNs only.
+    (mapping,) = [
+        m
+        for m in deployment.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+        if m["EventSourceArn"] == delivery_queue_arn(deployment)
+    ]
+    assert mapping["FunctionArn"].endswith(f":function:{deployment.outputs['function_name']}")
+    assert mapping["BatchSize"] == 1
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 8}
+    env = deployment.client("lambda").get_function_configuration(
+        FunctionName=deployment.outputs["function_name"]
+    )["Environment"]["Variables"]
+    assert env["DELIVERY_QUEUE_URL"] == url
 
 
 def test_only_lambda_may_assume_the_role(deployment: AppliedDeployment) -> None:
@@ -498,6 +543,8 @@ def test_alarms_page_a_human_through_one_topic(deployment: AppliedDeployment) ->
         ("AWS/Lambda", "Throttles"),
         ("awsome-chat", SERVER_ERRORS),
         ("awsome-chat", "failed"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
     }
     for alarm in alarms:
         assert alarm["AlarmActions"] == [topic]

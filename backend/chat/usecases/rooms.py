@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from ..connections import Connection, ConnectionId, ConnectionStore, RoomMember
@@ -149,9 +150,15 @@ def tell_room(
     when given); a frame API Gateway refuses as too large is reported to the sender, and names
     whose connections were found gone are announced ``left``."""
     members: list[RoomMember] = []
+    listed: Iterable[RoomMember] = store.members(room, now_ms // 1000)
+    if broadcaster.jobs is not None:  # a room above the threshold goes to the workers
+        head = list(islice(listed, broadcaster.jobs.threshold + 1))
+        if len(head) > broadcaster.jobs.threshold:
+            return _through_jobs(connection_id, room, frame, broadcaster, own_copy)
+        listed = head
     stats = broadcaster.send(
         frame,
-        _sender_first(connection_id, _recording(store.members(room, now_ms // 1000), members)),
+        _sender_first(connection_id, _recording(listed, members)),
         personal=None if own_copy is None else {connection_id: own_copy},
     )
     if stats.too_large:
@@ -162,6 +169,23 @@ def tell_room(
             stats += _announce(
                 broadcaster, settings, event="left", room=room, name=name, present=remaining
             )
+    return stats
+
+
+def _through_jobs(
+    connection_id: ConnectionId,
+    room: str,
+    frame: bytes,
+    broadcaster: Broadcaster,
+    own_copy: bytes | None,
+) -> BroadcastStats:
+    """A big room: send its delivery jobs (``chat.jobs``), then post the sender's own copy
+    (a frame too large for API Gateway is reported to the sender, as on the direct path)."""
+    assert broadcaster.jobs is not None  # noqa: S101 (the caller checked)
+    broadcaster.jobs.enqueue(room, frame, connection_id)
+    stats = broadcaster.send(own_copy if own_copy is not None else frame, [connection_id])
+    if stats.too_large:
+        stats += broadcaster.send(PAYLOAD_TOO_LARGE_FRAME, [connection_id])
     return stats
 
 

@@ -70,14 +70,14 @@ def test_websocket_checks_fail_when_the_table_is_not_the_functions() -> None:
             TableName="other",
             AttributeDefinitions=[
                 {"AttributeName": "connectionId", "AttributeType": "S"},
-                {"AttributeName": "room", "AttributeType": "S"},
+                {"AttributeName": "roomShard", "AttributeType": "S"},
             ],
             KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
             BillingMode="PAY_PER_REQUEST",
             GlobalSecondaryIndexes=[
                 {
                     "IndexName": "room-index",
-                    "KeySchema": [{"AttributeName": "room", "KeyType": "HASH"}],
+                    "KeySchema": [{"AttributeName": "roomShard", "KeyType": "HASH"}],
                     "Projection": {"ProjectionType": "KEYS_ONLY"},
                 }
             ],

@@ -138,15 +138,17 @@ def test_environment_pointing_elsewhere_is_reported() -> None:
 
 
 def test_table_without_room_index_or_ttl_is_reported() -> None:
-    """The fan-out needs room-index on room; lost disconnects need TTL on expiresAt."""
+    """The fan-out needs room-index on roomShard; lost disconnects need TTL on expiresAt."""
     good = Table(
         TABLE,
         key_schema=(("connectionId", "HASH"),),
-        indexes={"room-index": (("room", "HASH"),)},
+        indexes={"room-index": (("roomShard", "HASH"),)},
         ttl_attribute="expiresAt",
     )
     assert check_table(good) == []
-    bad = dataclasses.replace(good, indexes={"by-room": (("room", "HASH"),)}, ttl_attribute=None)
+    bad = dataclasses.replace(
+        good, indexes={"by-room": (("roomShard", "HASH"),)}, ttl_attribute=None
+    )
     assert messages(check_table(bad)) == [
         f"table '{TABLE}' has no index 'room-index' (it has by-room): the fan-out Query of a "
         "room would fail",

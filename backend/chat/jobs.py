@@ -1,0 +1,290 @@
+"""Delivery jobs: a big room's fan-out, split into one job per room shard and delivered by
+worker invocations (docs/internals.md, "Delivery jobs").
+
+- ``sendmessage`` (and every ``tell_room``) in a room of more than ``DELIVERY_THRESHOLD``
+  members stores the message, posts the sender's own copy, and sends one ``Job`` per shard of
+  the room index (``connections.room_shards``) to the SQS queue ``DELIVERY_QUEUE_URL`` with
+  ``SendMessageBatch``. It answers without posting to the room.
+- The same function receives the queue's records through an event source mapping
+  (``handle_jobs``): each record's worker reads its one shard and posts the frame, paced by
+  ``PacedSender`` at ``DELIVERY_POST_RATE / DELIVERY_MAX_CONCURRENCY`` posts a second, so all
+  workers together stay under ``DELIVERY_POST_RATE`` (the mapping's ``maximum_concurrency``
+  caps the workers at ``DELIVERY_MAX_CONCURRENCY``). 429s and 5xx are retried with backoff by
+  ``broadcast``; 410s prune as in the direct path.
+- A record whose delivery failed (posts still failing after their retries, a malformed job) is
+  reported in ``batchItemFailures``: SQS delivers it again (at least once: clients drop message
+  ids they have) and, after the queue's ``maxReceiveCount``, moves it to the dead-letter queue.
+  The message is in history either way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from .config import EnvVar, _secure_or_loopback
+from .connections import ROOM_SHARDS, ConnectionId, RoomMember, room_shards
+from .errors import ConfigurationError, StoreError
+
+if TYPE_CHECKING:  # a $connect's cold start loads this module, never the fan-out's
+    from .delivery import BroadcastStats
+    from .gateway import Sender
+
+log = logging.getLogger("chat.jobs")
+
+DEFAULT_DELIVERY_THRESHOLD: Final = 1000
+"""Rooms above this many members go through the queue. The direct path posted to 1,000
+recipients in about 0.8 s from one invocation (docs/performance.md): the sending invocation
+answers within 1 s up to here, and beyond it the queue does."""
+DEFAULT_DELIVERY_POST_RATE: Final = 8000
+"""Posts a second all delivery workers together may make: 80 % of API Gateway's default
+account rate (10,000 a second, shared with every client frame and the small rooms' posts), so
+100,000 members take 12.5 s (the floor is 10 s) and other rooms keep 2,000 a second."""
+DEFAULT_DELIVERY_MAX_CONCURRENCY: Final = ROOM_SHARDS
+"""Workers at once (the mapping's ``maximum_concurrency``): one per shard of a room."""
+MAX_DELIVERY_POST_RATE: Final = 100_000
+MAX_DELIVERY_MAX_CONCURRENCY: Final = 1000
+JOB_VERSION: Final = 1
+SQS_BATCH: Final = 10  # SendMessageBatch's most entries per call
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """The delivery workers' settings (module docstring); no queue: every room is direct."""
+
+    queue_url: str | None = None
+    threshold: int = DEFAULT_DELIVERY_THRESHOLD
+    post_rate: int = DEFAULT_DELIVERY_POST_RATE
+    max_concurrency: int = DEFAULT_DELIVERY_MAX_CONCURRENCY
+
+    @property
+    def worker_rate(self) -> float:
+        """Posts a second one worker may make: the share divided among the most workers."""
+        return self.post_rate / self.max_concurrency
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DeliverySettings:
+        """Read the ``DELIVERY_*`` variables; ``ConfigurationError`` names every bad one."""
+        problems: list[str] = []
+        url = env.get(EnvVar.DELIVERY_QUEUE_URL, "").strip() or None
+        if url is not None and not _secure_or_loopback(url):
+            problems.append(f"{EnvVar.DELIVERY_QUEUE_URL} must be an https URL, got {url!r}")
+        values = {}
+        for name, default, low, high in (
+            (EnvVar.DELIVERY_THRESHOLD, DEFAULT_DELIVERY_THRESHOLD, 0, 10_000_000),
+            (EnvVar.DELIVERY_POST_RATE, DEFAULT_DELIVERY_POST_RATE, 1, MAX_DELIVERY_POST_RATE),
+            (
+                EnvVar.DELIVERY_MAX_CONCURRENCY,
+                DEFAULT_DELIVERY_MAX_CONCURRENCY,
+                2,  # the event source mapping's lowest maximum_concurrency
+                MAX_DELIVERY_MAX_CONCURRENCY,
+            ),
+        ):
+            raw = env.get(name, "").strip()
+            try:
+                value = int(raw) if raw else default
+            except ValueError:
+                problems.append(f"{name} must be a whole number, got {raw!r}")
+                continue
+            if not low <= value <= high:
+                problems.append(f"{name} must be between {low} and {high}, got {value}")
+            values[name] = value
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        return cls(
+            queue_url=url,
+            threshold=values[EnvVar.DELIVERY_THRESHOLD],
+            post_rate=values[EnvVar.DELIVERY_POST_RATE],
+            max_concurrency=values[EnvVar.DELIVERY_MAX_CONCURRENCY],
+        )
+
+
+DIRECT_ONLY: Final = DeliverySettings()
+"""The settings without a queue (every room delivered directly)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Deliver ``frame`` to the connections of one room shard but ``skip`` (the sender, who got
+    its own copy), through the ``@connections`` endpoint ``endpoint``."""
+
+    shard: str
+    endpoint: str
+    frame: bytes
+    skip: str = ""
+
+    def body(self) -> str:
+        """The SQS message body (JSON; the frame is UTF-8 JSON text itself)."""
+        return json.dumps(
+            {
+                "v": JOB_VERSION,
+                "shard": self.shard,
+                "endpoint": self.endpoint,
+                "frame": self.frame.decode(),
+                "skip": self.skip,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def parse(cls, body: str) -> Job:
+        """A job from an SQS body; ``ValueError`` for anything else."""
+        data = json.loads(body)
+        if not isinstance(data, dict) or data.get("v") != JOB_VERSION:
+            raise ValueError("not a delivery job of this version")
+        shard, endpoint, frame, skip = (data.get(k) for k in ("shard", "endpoint", "frame", "skip"))
+        if not all(isinstance(v, str) for v in (shard, endpoint, frame, skip)):
+            raise ValueError("a delivery job needs shard, endpoint, frame and skip strings")
+        assert isinstance(shard, str) and isinstance(endpoint, str)  # noqa: S101 (narrowing)
+        assert isinstance(frame, str) and isinstance(skip, str)  # noqa: S101
+        if not _secure_or_loopback(endpoint):
+            raise ValueError("a delivery job's endpoint must be https (or the loopback)")
+        return cls(shard, endpoint, frame.encode(), skip)
+
+
+def split(room: str, endpoint: str, frame: bytes, skip: str) -> list[Job]:
+    """One job per shard of ``room``."""
+    return [Job(shard, endpoint, frame, skip) for shard in room_shards(room)]
+
+
+class JobQueue(Protocol):
+    """Where jobs go (the SQS queue; a list in tests)."""
+
+    def send(self, jobs: list[Job]) -> None:
+        """Send every job, or raise."""
+
+
+class SqsJobQueue:
+    """``JobQueue`` on SQS through a boto3 client made on first use (only big rooms need it)."""
+
+    def __init__(self, client_factory: Callable[[], Any], url: str) -> None:
+        self._factory = client_factory
+        self._client: Any = None
+        self._url = url
+        self._lock = threading.Lock()
+
+    def send(self, jobs: list[Job]) -> None:
+        """``SendMessageBatch`` in tens; entries SQS failed are sent once more, then it raises
+        (the handler answers 500: the message is stored, the room not told)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._factory()
+        for start in range(0, len(jobs), SQS_BATCH):
+            entries = [
+                {"Id": str(i), "MessageBody": job.body()}
+                for i, job in enumerate(jobs[start : start + SQS_BATCH])
+            ]
+            for _ in range(2):
+                answer = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+                failed = {f["Id"] for f in answer.get("Failed", [])}
+                entries = [e for e in entries if e["Id"] in failed]
+                if not entries:
+                    break
+            if entries:
+                raise StoreError(f"delivery queue: {len(entries)} jobs were not accepted")
+
+
+@dataclass(frozen=True, slots=True)
+class RoomJobs:
+    """What ``tell_room`` needs to send a big room's delivery to the workers."""
+
+    queue: JobQueue
+    threshold: int
+    endpoint: str
+
+    def enqueue(self, room: str, frame: bytes, skip: ConnectionId) -> int:
+        """Send ``room``'s jobs; how many."""
+        jobs = split(room, self.endpoint, frame, skip)
+        self.queue.send(jobs)
+        return len(jobs)
+
+
+class PacedSender:
+    """A ``Sender`` that starts at most ``rate`` posts a second (evenly spaced slots, shared by
+    every thread of the broadcast), so a worker never takes more than its share."""
+
+    def __init__(
+        self,
+        sender: Sender,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._sender = sender
+        self._interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next = clock()
+        self._lock = threading.Lock()
+
+    def _wait_for_slot(self) -> None:
+        with self._lock:
+            now = self._clock()
+            slot = max(self._next, now)
+            self._next = slot + self._interval
+        if slot > now:
+            self._sleep(slot - now)
+
+    def post(self, connection_id: ConnectionId, data: bytes) -> None:
+        """Wait for a slot, then post (a retry takes a slot too)."""
+        self._wait_for_slot()
+        self._sender.post(connection_id, data)
+
+    def delete_connection(self, connection_id: ConnectionId) -> None:
+        """Close a connection (not paced: workers never close any)."""
+        self._sender.delete_connection(connection_id)
+
+
+def is_queue_event(event: Any) -> bool:
+    """Whether ``event`` is an SQS event source mapping's batch."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+    )
+
+
+def deliver_job(
+    job: Job,
+    *,
+    members: Iterable[RoomMember],
+    broadcast_to: Callable[[Sender, bytes, Any], BroadcastStats],
+    sender: Sender,
+    rate: float,
+) -> BroadcastStats:
+    """Post ``job``'s frame to its shard's members but the skipped one, paced at ``rate``."""
+    recipients = (m.connection_id for m in members if m.connection_id != job.skip)
+    return broadcast_to(PacedSender(sender, rate), job.frame, recipients)
+
+
+def failed_delivery(stats: BroadcastStats) -> bool:
+    """Whether a job must be retried: posts failed after their retries (too large and
+    forbidden would fail again the same way: counted, not retried)."""
+    return stats.failed > stats.too_large + stats.forbidden
+
+
+def batch_response(failures: list[str]) -> dict[str, Any]:
+    """The mapping's partial batch response (``ReportBatchItemFailures``)."""
+    return {"batchItemFailures": [{"itemIdentifier": f} for f in failures]}
+
+
+__all__ = [
+    "DeliverySettings",
+    "Job",
+    "JobQueue",
+    "PacedSender",
+    "RoomJobs",
+    "SqsJobQueue",
+    "batch_response",
+    "deliver_job",
+    "failed_delivery",
+    "is_queue_event",
+    "split",
+]

@@ -1,0 +1,229 @@
+"""Benchmark: big rooms through the delivery workers (issue 30), against a simulated endpoint.
+
+    PYTHONPATH=backend:. python -m bench.workers [--sizes 1000 10000 100000] [--delay-ms 20]
+
+What runs is the product's code: the sending invocation is ``chat.usecases.rooms.tell_room``
+with a ``chat.jobs.RoomJobs`` (it reads the room up to the threshold, posts the sender's copy and
+splits the delivery into one job per shard); each job is then given to a worker process, which
+calls ``chat.handler.handle`` with the SQS event the event source mapping would send, and the
+handler's worker path (``chat.usecases.deliver``) posts through ``chat.jobs.PacedSender`` and
+``chat.broadcast.broadcast`` at the default pacing (``DELIVERY_POST_RATE`` /
+``DELIVERY_MAX_CONCURRENCY``).
+
+What is simulated: ``@connections`` (``SimulatedEndpoint``: each post takes ``--delay-ms``, as
+API Gateway's round trip would, and is counted with its time), the room index (the members of
+each shard, made in advance: DynamoDB's pages are not part of the measure) and the queue (jobs
+are handed to the workers at once: SQS's and the mapping's latency, tens of milliseconds, are
+not part of the measure). Each worker process, and the sending side, runs under the CPU quota
+Lambda gives ``--memory-mb`` (``bench.cpushare``) when the machine allows it; the output says
+whether it did.
+
+Printed per size: time from the send to the last delivery against the floor N / 10,000 s (the
+default account rate), the sending invocation's time, deliveries counted (nothing lost), and
+the workers' CPU seconds and GB-seconds per 1,000 deliveries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Final
+
+from chat.broadcast import Broadcaster
+from chat.config import Settings
+from chat.connections import ConnectionId, RoomMember, room_shards, shard_number
+from chat.handler import handle
+from chat.jobs import DeliverySettings, Job, RoomJobs
+from chat.runtime import Runtime
+from chat.usecases.rooms import tell_room
+
+from bench.cpushare import CpuShareUnavailable, cpu_share, gb_seconds, lambda_share
+
+ACCOUNT_RATE: Final = 10_000  # API Gateway's default account rate, requests a second
+ROOM: Final = "bench"
+ENDPOINT: Final = "https://bench.execute-api.eu-west-1.amazonaws.com/prod"
+FRAME: Final = b'{"type":"message","id":"01ARZ3NDEKTSV4RRFFQ69G5FAV","text":"hello"}'
+SETTINGS: Final = Settings(table_name="connections", messages_table_name="messages")
+
+
+class SimulatedEndpoint:
+    """``@connections`` as a ``Sender``: each post takes ``delay_s``; counts and times them."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+        self.delivered = 0
+        self.last_at = 0.0
+        self._lock = threading.Lock()
+
+    def post(self, connection_id: ConnectionId, data: bytes) -> None:
+        time.sleep(self.delay_s)
+        with self._lock:
+            self.delivered += 1
+            self.last_at = time.time()
+
+    def delete_connection(self, connection_id: ConnectionId) -> None:
+        """Never called by the workers."""
+
+
+class RoomOf:
+    """The room index as the code reads it: its members, by shard."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+
+    def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
+        for cid in self.ids:
+            yield RoomMember(ConnectionId(cid), cid, 0)
+
+    def shard_members(self, shards: list[str], now_s: int) -> Iterator[RoomMember]:
+        wanted = {int(s.rsplit("#", 1)[1]) for s in shards}
+        for cid in self.ids:
+            if shard_number(cid) in wanted:
+                yield RoomMember(ConnectionId(cid), cid, 0)
+
+    def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
+        return True
+
+
+def _runtime(store: Any, sender: SimulatedEndpoint, delivery: DeliverySettings) -> Runtime:
+    return Runtime(
+        settings=SETTINGS,
+        store=store,
+        messages=None,  # type: ignore[arg-type]  # a worker reads no message
+        sender_for=lambda _endpoint: sender,
+        new_id=lambda: "x",
+        delivery=delivery,
+    )
+
+
+@contextlib.contextmanager
+def _quota(memory_mb: int) -> Iterator[bool]:
+    """Lambda's CPU share for ``memory_mb``, if the machine allows; yields whether it applied."""
+    try:
+        with cpu_share(lambda_share(memory_mb), name="awsome-chat-bench-workers"):
+            yield True
+    except CpuShareUnavailable:
+        yield False
+
+
+def _worker(
+    job_body: str, ids: list[str], delay_s: float, plan: tuple[int, int, int]
+) -> dict[str, Any]:
+    """One worker invocation, in its own process under its CPU quota; ``plan`` is (memory
+    MB, all workers' post rate, most workers)."""
+    memory_mb, rate, workers = plan
+    store = RoomOf(ids)
+    sender = SimulatedEndpoint(delay_s)
+    delivery = DeliverySettings(post_rate=rate, max_concurrency=workers)
+    event = {"Records": [{"messageId": "m", "eventSource": "aws:sqs", "body": job_body}]}
+    with _quota(memory_mb) as quota:
+        wall, cpu = time.perf_counter(), time.process_time()
+        answer = handle(event, None, runtime_factory=lambda: _runtime(store, sender, delivery))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "delivered": sender.delivered,
+        "last_at": sender.last_at,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "failed": len(answer.get("batchItemFailures", [])),
+        "quota": quota,
+    }
+
+
+def _warm() -> bool:
+    return True
+
+
+def measure(
+    size: int, pool: ProcessPoolExecutor, *, delay_s: float, memory_mb: int, rate: int
+) -> dict[str, Any]:
+    """One message to a room of ``size`` through the workers."""
+    ids = [f"conn-{i:07d}=" for i in range(size)]
+    by_shard: dict[str, list[str]] = {s: [] for s in room_shards(ROOM)}
+    for cid in ids:
+        by_shard[f"{ROOM}#{shard_number(cid)}"].append(cid)
+    workers = len(by_shard)
+    jobs: list[Job] = []
+
+    class Collect:
+        def send(self, batch: list[Job]) -> None:
+            jobs.extend(batch)
+
+    sender = SimulatedEndpoint(delay_s)
+    broadcaster = Broadcaster(
+        sender,
+        RoomOf(ids),  # type: ignore[arg-type]  # the part a broadcast uses: prune
+        concurrency=128,
+        jobs=RoomJobs(Collect(), 0, ENDPOINT),
+    )
+    started = time.time()
+    with _quota(memory_mb) as quota:
+        wall = time.perf_counter()
+        tell_room(
+            ConnectionId(ids[0]),
+            ROOM,
+            FRAME,
+            store=RoomOf(ids),  # type: ignore[arg-type]
+            broadcaster=broadcaster,
+            settings=SETTINGS,
+            now_ms=int(started * 1000),
+        )
+        sending_s = time.perf_counter() - wall
+    futures = [
+        pool.submit(_worker, job.body(), by_shard[job.shard], delay_s, (memory_mb, rate, workers))
+        for job in jobs
+    ]
+    results = [f.result() for f in futures]
+    delivered = sender.delivered + sum(r["delivered"] for r in results)
+    last = max([sender.last_at, *(r["last_at"] for r in results)])
+    cpu = sum(r["cpu_s"] for r in results)
+    worker_gb_s = sum(gb_seconds(memory_mb, r["wall_s"]) for r in results)
+    return {
+        "size": size,
+        "jobs": len(jobs),
+        "delivered": delivered,
+        "lost": size - delivered,
+        "failed_jobs": sum(r["failed"] for r in results),
+        "to_last_delivery_s": last - started,
+        "floor_s": size / ACCOUNT_RATE,
+        "sending_s": sending_s,
+        "cpu_s_per_1000": cpu / size * 1000,
+        "gb_s_per_1000": worker_gb_s / size * 1000,
+        "quota": quota and all(r["quota"] for r in results),
+    }
+
+
+def main() -> None:
+    """Parse the arguments, run the sizes, print one line each."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--delay-ms", type=float, default=20.0)
+    parser.add_argument("--memory-mb", type=int, default=512)
+    parser.add_argument("--rate", type=int, default=DeliverySettings().post_rate)
+    args = parser.parse_args()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(room_shards(ROOM)), mp_context=context) as pool:
+        list(pool.map(lambda_share, [args.memory_mb] * len(room_shards(ROOM))))  # warm: imports
+        for size in args.sizes:
+            r = measure(
+                size, pool, delay_s=args.delay_ms / 1000, memory_mb=args.memory_mb, rate=args.rate
+            )
+            print(
+                f"N={r['size']:>7}: last delivery {r['to_last_delivery_s']:.2f} s "
+                f"(floor N/10,000 = {r['floor_s']:.2f} s, "
+                f"x{r['to_last_delivery_s'] / r['floor_s']:.2f}); "
+                f"sending invocation {r['sending_s'] * 1000:.0f} ms; delivered {r['delivered']} "
+                f"(lost {r['lost']}, failed jobs {r['failed_jobs']}, jobs {r['jobs']}); "
+                f"workers {r['cpu_s_per_1000']:.3f} CPU-s and {r['gb_s_per_1000']:.3f} GB-s "
+                f"per 1,000; CPU quota {'applied' if r['quota'] else 'NOT applied'}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
