@@ -41,6 +41,7 @@ def test_site_variables_derive_the_origin() -> None:
         "auth_offline_access": "false",
         "auth_name_claim": "",
         "auth_name_unique": "false",
+        "moderation_secret": "false",
     }
 
 
