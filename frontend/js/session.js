@@ -49,13 +49,14 @@ const FAILURES_BEFORE_WARNING = 3;
 // full, 429 connecting too often, 400) reaches the page as a plain failure to
 // connect, like an unreachable server. When a join has never opened, these are
 // what the reader can do something about, so that is what the page says.
+// Issue #29: a moderator's ban is refused the same way (403), so it is named too.
 export const REFUSED_HINT =
   "Could not join. This name may be taken in this room by someone else, the room may be full, " +
-  "or this browser is connecting too often. The page keeps trying.";
-// Signed in, the name is the account's: a refusal is about the room, the rate or the sign-in.
+  "a moderator may have banned it here, or this browser is connecting too often. The page keeps trying.";
+// Signed in, the name is the account's: a refusal is about the room, a ban, the rate or the sign-in.
 export const REFUSED_SIGNED_IN_HINT =
-  "Could not join. The room may be full, this browser may be connecting too often, or the " +
-  "sign-in may have expired. The page keeps trying.";
+  "Could not join. The room may be full, a moderator may have banned you here, this browser may " +
+  "be connecting too often, or the sign-in may have expired. The page keeps trying.";
 
 // Issue #29: what the page says of the moderator secret (moderateFrame).
 export const SECRET_REFUSED = "That moderator secret was not accepted.";
@@ -482,7 +483,8 @@ export function startSession({
     } else if (frame.type === "presence") {
       if (frame.room === current.room) onPresence(frame);
     } else if (frame.type === "role") {
-      secretPending = false;
+      // A join's own role frame (not a moderator yet) does not answer the secret; a refusal will.
+      if (frame.moderator) secretPending = false;
       setRole(frame.moderator);
     } else if (frame.type === "moderation") {
       if (frame.room === current.room) onModeration(frame);

@@ -100,6 +100,7 @@ test("the moderator secret goes after the join on this open and every later one,
 test("a wrong secret is said so and forgotten: the next open does not present it", async () => {
   const { chat, clock, socket, seen } = await joined();
   chat.presentModeratorSecret("wrong");
+  socket().receive({ type: "role", moderator: false }); // the join's, before the answer
   socket().receive({ type: "error", code: "not_allowed" });
   assert.equal(texts(seen).at(-1), SECRET_REFUSED);
   assert.equal(seen.moderator, false);
