@@ -17,20 +17,26 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from .actions import (
+    BAN,
     CHANGES,
     DELETEMESSAGE,
     EDITMESSAGE,
     HISTORY,
     JOIN,
+    KICK,
     MEMBERS,
+    MODERATE,
+    MODERATION_ACTIONS,
+    MUTE,
     PING,
     REACT,
     SENDMESSAGE,
     TYPING,
 )
 from .delivery import BroadcastStats
-from .errors import ClientError, HandshakeRefused
+from .errors import ClientError, ErrorCode, HandshakeRefused
 from .events import (
+    AUTHORIZER_MODERATOR,
     AUTHORIZER_NAME,
     AUTHORIZER_USER_ID,
     CONNECT,
@@ -42,7 +48,13 @@ from .events import (
     parse_event,
 )
 from .logs import configure
-from .metrics import SERVER_ERRORS, embedded_metrics, server_failed
+from .metrics import (
+    MESSAGES_FILTERED,
+    MODERATION_ACTIONS_METRIC,
+    SERVER_ERRORS,
+    embedded_metrics,
+    server_failed,
+)
 from .runtime import Runtime, runtime_for
 
 if TYPE_CHECKING:
@@ -107,7 +119,8 @@ def _signed_in(request: Request) -> SignedIn | None:
     name = request.authorizer.get(AUTHORIZER_NAME)
     if user_id is None or name is None:
         return None
-    return SignedIn(user_id=user_id, name=name)
+    moderator = request.authorizer.get(AUTHORIZER_MODERATOR) == "true"
+    return SignedIn(user_id=user_id, name=name, moderator=moderator)
 
 
 def _disconnect(request: Request, runtime: Runtime, broadcaster: Broadcaster | None) -> RouteResult:
@@ -307,6 +320,35 @@ def _default(request: Request, runtime: Runtime, _broadcaster: Broadcaster) -> B
     )
 
 
+def _moderate(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
+    from .usecases.moderation import moderate  # noqa: PLC0415
+
+    return moderate(
+        request.connection_id,
+        request.body,
+        is_base64=request.is_base64,
+        store=runtime.store,
+        broadcaster=broadcaster,
+        settings=runtime.settings,
+        now_ms=runtime.now_ms(),
+    )
+
+
+def _sanction(request: Request, runtime: Runtime, broadcaster: Broadcaster) -> BroadcastStats:
+    """``mute``, ``kick``, ``ban``: one use case, the frame says which."""
+    from .usecases.moderation import act  # noqa: PLC0415
+
+    return act(
+        request.connection_id,
+        request.body,
+        is_base64=request.is_base64,
+        store=runtime.store,
+        broadcaster=broadcaster,
+        settings=runtime.settings,
+        now_ms=runtime.now_ms(),
+    )
+
+
 ROUTES: Final[Mapping[str, Route]] = {
     CONNECT: _connect,
     DISCONNECT: _disconnect,
@@ -320,6 +362,10 @@ ROUTES: Final[Mapping[str, Route]] = {
     REACT: _answering(_react),
     TYPING: _answering(_typing),
     CHANGES: _answering(_changes),
+    MODERATE: _answering(_moderate),
+    MUTE: _answering(_sanction),
+    KICK: _answering(_sanction),
+    BAN: _answering(_sanction),
     DEFAULT: _answering(_default),
 }
 
@@ -422,6 +468,13 @@ def _counts(route: str | None, result: RouteResult) -> dict[str, int | float]:
         counts = {"connections_closed": int(ok)}
     elif route == SENDMESSAGE:
         counts = {"messages_accepted": int(ok), "fanout_ms": round(result.stats.elapsed_ms, 2)}
+    elif route in MODERATION_ACTIONS:
+        counts = {MODERATION_ACTIONS_METRIC: int(ok)}
+    # The word filter's refusals and masks (issue #29).
+    if route in (SENDMESSAGE, EDITMESSAGE) and (
+        result.stats.filtered or result.code == ErrorCode.MESSAGE_BLOCKED
+    ):
+        counts[MESSAGES_FILTERED] = 1
     return {**counts, SERVER_ERRORS: int(server_failed(result.status, result.code))}
 
 

@@ -10,7 +10,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from chat.connections import Admission, Caps, Connection, ConnectionId, Refusal, RoomMember
+from chat.connections import (
+    Admission,
+    Caps,
+    Connection,
+    ConnectionId,
+    Refusal,
+    RoomMember,
+    Sanctions,
+)
 from chat.errors import (
     ConnectionGone,
     DeliveryFailed,
@@ -102,9 +110,11 @@ class MemoryStore:
         user: str,
         caps: Caps,
         now_s: int,
+        sanctions: Sanctions | None = None,
     ) -> Refusal | None:
-        """Store ``connection`` if its room has a seat (one thread at a time: no claims)."""
-        del name_key, source, user, now_s
+        """Store ``connection`` if its room has a seat (one thread at a time: no claims, no
+        sanctions)."""
+        del name_key, source, user, now_s, sanctions
         if sum(c.room == connection.room for c in self.items.values()) >= caps.room:
             return Refusal.ROOM_FULL
         self.put(connection)

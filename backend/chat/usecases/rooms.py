@@ -15,6 +15,7 @@ from ..frames import (
     history_frame,
     members_frame,
     presence_frame,
+    role_frame,
     stored_message_frame,
 )
 from ..ids import decode_ulid_time
@@ -22,6 +23,7 @@ from ..messages import MessageStore
 from ..presence import names_gone, present_elsewhere, roster
 from ..protocol import History, Join, Members, SendMessage, parse_frame, unknown_action
 from ..stored import StoredMessage, message_owner, reactor_id
+from ..wordfilter import screen
 from .admission import admit, admit_message, read_budget
 
 if TYPE_CHECKING:
@@ -99,13 +101,14 @@ def send_message(
     if not isinstance(frame, SendMessage):
         raise unknown_action()
     sender = admit_message(store, connection_id, settings, now_ms, frame.client_id)
+    text, masked = screen(frame.text, settings, client_id=frame.client_id)
     message_id = new_id()
     sent_at_ms = decode_ulid_time(message_id)  # one clock reading for both id and sentAt
     message = StoredMessage(
         message_id=message_id,
         room=sender.room,
         sender=sender.name,
-        text=frame.text,
+        text=text,
         sent_at_ms=sent_at_ms,
         expires_at_s=sent_at_ms // 1000 + settings.message_retention_s,
         owner=message_owner(sender.owner, sender.connection_id),
@@ -130,7 +133,7 @@ def send_message(
         return broadcaster.send(
             stored_message_frame(added.message, frame.client_id), [connection_id]
         )
-    return tell_room(
+    stats = tell_room(
         connection_id,
         sender.room,
         stored_message_frame(message),
@@ -140,6 +143,7 @@ def send_message(
         now_ms=sent_at_ms,
         own_copy=own_copy,
     )
+    return stats + BroadcastStats(filtered=int(masked))
 
 
 def tell_room(
@@ -216,6 +220,8 @@ def join(
         raise unknown_action()
     me, present = _in_room(store, connection_id, settings, now_ms)
     stats = broadcaster.send(members_frame(me.room, roster(present)), [connection_id])
+    if me.moderator:  # its page shows the moderators' actions (issue #29)
+        stats += broadcaster.send(role_frame(moderator=True), [connection_id])
     if frame.since is None:
         page = _history_page(me, frame.history, messages=messages, settings=settings, now_ms=now_ms)
     else:
