@@ -89,8 +89,7 @@ def test_a_reader_who_is_no_moderator_sees_no_moderator_actions(
     send_and_wait(bob, "hello from bob")
     alice.wait_for_message("hello from bob")
     assert message(alice, "hello from bob").locator("button[data-action=menu]").count() == 0
-    alice.page.click("#members-toggle")
-    alice.page.locator(".member__name", has_text="bob").wait_for()
+    alice.page.locator(".member__name", has_text="bob").wait_for()  # the panel is open on desktop
     assert alice.page.locator(".member__moderate").count() == 0
     assert alice.page.is_visible("#moderator-sign-in")
     become_moderator(alice, "not the secret")
