@@ -79,8 +79,6 @@ def site_variables(
     "false", as Terraform renders them. ``auth_origin`` is what the CSP's ``connect-src``
     must add for sign-in: the origin of ``auth_endpoint`` (Cognito); with "oidc", the origins
     of the issuer (the discovery document) and of the token endpoint, space-separated.
-    ``moderation_secret``: the deployment has a moderator secret (issue #29), so the page
-    offers a moderator sign-in; never the secret or its digest.
     """
     if auth_mode not in AUTH_MODES:
         raise SiteTemplateError(f"auth_mode {auth_mode!r} is not one of {AUTH_MODES}")
@@ -103,7 +101,7 @@ def site_variables(
         "auth_offline_access": "true" if auth_offline_access else "false",
         "auth_name_claim": auth_name_claim,
         "auth_name_unique": "true" if auth_name_unique else "false",
-        "moderation_secret": "true" if moderation_secret else "false",
+        "moderation_secret": "true" if moderation_secret and auth_mode == "none" else "false",
     }
 
 

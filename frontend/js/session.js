@@ -146,6 +146,8 @@ export function startSession({
   const mute = new MuteState();
   let muteTimer = null;
   const removal = new Removal();
+  // Each removal's "Join again" works only until the next removal (never into a later ban).
+  let removals = 0;
 
   function request(requests) {
     for (const wanted of requests) connection.send(historyFrame(wanted));
@@ -422,7 +424,11 @@ export function startSession({
     removal.clear();
     connection.close();
     page.showStatus("closed", removed.event === "banned" ? "Banned" : "Removed");
-    const action = removed.event === "kicked" ? { words: "Join again", onClick: () => connectCurrent() } : undefined;
+    const which = ++removals;
+    const rejoin = () => {
+      if (which === removals && !connection.isOpen) connectCurrent();
+    };
+    const action = removed.event === "kicked" ? { words: "Join again", onClick: rejoin } : undefined;
     view.addNotice(removedWords(removed, new Date(clock.now())), "error", action);
     page.connectionChanged();
   }

@@ -173,6 +173,13 @@ test("kicked, the page stops and offers to join again", async () => {
   notice.action.onClick();
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.equal(sockets.length, count + 1);
+  // Banned after coming back: the old "Join again" no longer joins (into the ban).
+  socket().open();
+  socket().receive({ type: "moderation", room: ROOM, event: "banned", name: "alice" });
+  socket().drop();
+  notice.action.onClick();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(sockets.length, count + 1);
 });
 
 test("someone else's ban does not stop the reader's reconnects", async () => {
