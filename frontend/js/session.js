@@ -381,8 +381,8 @@ export function startSession({
     if (frame.code === "muted") {
       if (frame.until !== undefined) mute.muted(frame.until);
       showMute();
-      // A refused message shows it on itself; a refused typing signal says nothing.
-      return frame.clientId === undefined;
+      // A refused message shows it on itself, a refused edit or reaction in a line (below).
+      return frame.clientId === undefined && frame.id === undefined;
     }
     if (frame.clientId !== undefined || frame.id !== undefined) return false;
     if (frame.code === "not_allowed" && secretPending) {
@@ -425,8 +425,9 @@ export function startSession({
     connection.close();
     page.showStatus("closed", removed.event === "banned" ? "Banned" : "Removed");
     const which = ++removals;
-    const rejoin = () => {
-      if (which === removals && !connection.isOpen) connectCurrent();
+    // Resolves once connecting (the name key is derived first), like `reconnect`.
+    const rejoin = async () => {
+      if (which === removals && !connection.isOpen) await connectCurrent();
     };
     const action = removed.event === "kicked" ? { words: "Join again", onClick: rejoin } : undefined;
     view.addNotice(removedWords(removed, new Date(clock.now())), "error", action);

@@ -130,7 +130,16 @@ test("a muted send shows the line under the composer until the mute ends; no typ
   assert.equal(socket().sent.at(-1).action, "typing");
 });
 
-test("a refused typing signal while muted shows the mute and no error line", async () => {
+test("a muted edit or reaction says why in a line, and mutes the composer", async () => {
+  const { chat, socket, seen } = await joined();
+  const id = "01JDQ7ZK3V8Y6W4T2R1P000000";
+  chat.react(id, "👍");
+  socket().receive({ type: "error", code: "muted", id, until: "2026-12-06T13:00:00Z" });
+  assert.deepEqual(seen.notices.at(-1), { text: describeError("muted", 2000), kind: "error", action: undefined });
+  assert.notEqual(seen.muted, null);
+});
+
+test("a muted error naming nothing shows the mute and no error line", async () => {
   const { socket, seen } = await joined();
   const count = seen.notices.length;
   socket().receive({ type: "error", code: "muted", until: "2026-12-06T13:00:00Z" });
@@ -170,15 +179,13 @@ test("kicked, the page stops and offers to join again", async () => {
   assert.equal(sockets.length, count);
   const notice = seen.notices.at(-1);
   assert.equal(notice.action.words, "Join again");
-  notice.action.onClick();
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await notice.action.onClick();
   assert.equal(sockets.length, count + 1);
   // Banned after coming back: the old "Join again" no longer joins (into the ban).
   socket().open();
   socket().receive({ type: "moderation", room: ROOM, event: "banned", name: "alice" });
   socket().drop();
-  notice.action.onClick();
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await notice.action.onClick();
   assert.equal(sockets.length, count + 1);
 });
 
