@@ -17,8 +17,8 @@ export const config = Object.freeze({
     nameClaim: "${auth_name_claim}",
     nameUnique: "${auth_name_unique}" === "true",
   }),
-  // Issue #29, open chat: whether the deployment set a moderator secret (never the secret or
-  // its digest): the page then offers a moderator sign-in.
+  // docs/protocol.md, "Moderation": the open chat has a moderator secret (never its digest):
+  // the page then offers a moderator sign-in.
   moderationSecret: "${moderation_secret}" === "true",
   // Renew the ID token this long before it expires (Cognito's last an hour), given a refresh token.
   tokenRenewBeforeMs: 300000,

@@ -54,6 +54,11 @@ resource "aws_lambda_function" "chat" {
       REACTIONS_MAX_DISTINCT    = tostring(var.reactions_max_distinct)
       REACTIONS_MAX_PER_PERSON  = tostring(var.reactions_max_per_person)
       REACTIONS_MAX_TOTAL       = tostring(var.reactions_max_total)
+      # Moderation (docs/protocol.md, "Moderation"): the open chat's moderator secret's
+      # SHA-256 (never the secret), and the word filter.
+      MODERATOR_SECRET_SHA256 = var.moderator_secret_sha256
+      BLOCKED_WORDS           = jsonencode(var.blocked_words)
+      BLOCKED_WORDS_ACTION    = var.blocked_words_action
     }
   }
 
