@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 from chat.config import EnvVar
@@ -14,8 +15,10 @@ from playwright.sync_api import Browser, Locator
 
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.stack import LIFTED_RATE_LIMITS, Stack, StackOptions, running_stack
-from tests.browser.conftest import ChatPage, OpenChat, chat_opener
+from tests.browser.conftest import FAST_TIMINGS, RECORD_SOCKETS, ChatPage, OpenChat, chat_opener
 from tests.browser.test_chat_history import send_and_wait, shot
+from tests.browser.test_chat_signin import PASSWORD, join_room, sign_in
+from tests.local_stack.support import fresh_room, plain_username, sign_in_options
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +34,13 @@ def moderated_stack() -> Iterator[Stack]:
     environment = {**LIFTED_RATE_LIMITS, EnvVar.MODERATOR_SECRET_SHA256: digest}
     options = StackOptions(port=0, function=FunctionSettings(environment=environment))
     with running_stack(options) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def signin_stack() -> Iterator[Stack]:
+    """A stack with sign-in (moto's Cognito, its ``moderators`` group), the real authorizer."""
+    with running_stack(sign_in_options()) as running:
         yield running
 
 
@@ -237,3 +247,53 @@ def test_a_moderator_kicks_then_bans_from_the_member_list_and_the_page_stops(
     assert socket_count(bob) == opened, "a banned page does not reconnect into the ban"
     assert bob.page.text_content("#status-text") == "Banned"
     shot(bob, "moderation-banned")
+
+
+def test_with_sign_in_the_groups_moderator_gets_the_menus_and_no_secret_form(
+    browser: Browser, signin_stack: Stack
+) -> None:
+    """A user in the pool's moderators group is told so by the server (no secret, no sign-in
+    form for one): the badge, a menu on the other user's message, actions in the member list;
+    the other user, signed in too, gets none; the moderator deletes the other's message."""
+    pool = signin_stack.user_pool
+    assert pool is not None
+    moderator, member = plain_username("mod"), plain_username("mem")
+    for username in (moderator, member):
+        pool.create_user(username, PASSWORD)
+    pool.make_moderator(moderator)
+    room = fresh_room("modsignin")
+    contexts = []
+    chats = {}
+    try:
+        for username in (moderator, member):
+            context = browser.new_context()
+            contexts.append(context)
+            page = context.new_page()
+            page.add_init_script(RECORD_SOCKETS)
+            page.goto(f"{signin_stack.page_url}?{urlencode(FAST_TIMINGS)}")
+            assert not page.is_visible("#moderator-sign-in")
+            sign_in(page, username, PASSWORD)
+            chats[username] = join_room(page, room, username)
+        mod, mem = chats[moderator], chats[member]
+        mod.page.wait_for_selector("#moderator-badge", state="visible")
+        assert not mem.page.is_visible("#moderator-badge")
+        send_and_wait(mem, "a signed-in message")
+        mod.wait_for_message("a signed-in message")
+        send_and_wait(mod, "the moderator's word")
+        mem.wait_for_message("the moderator's word")
+        assert message(mem, "the moderator's word").locator("button[data-action=menu]").count() == 0
+        mem.page.locator(".member__name", has_text=moderator).wait_for()
+        assert mem.page.locator(".member__moderate").count() == 0
+        mod.page.locator(f'.member__moderate[aria-label="Moderate {member}"]').wait_for()
+
+        message(mod, "a signed-in message").locator("button[data-action=menu]").click()
+        assert menu_items(mod) == ["Delete", "Mute…", "Kick", "Ban…"]
+        mod.page.locator("[role=menuitem]", has_text="Delete").click()
+        mod.page.locator(".message__confirm button[data-action=delete-confirmed]").click()
+        mem.page.wait_for_function(
+            """() => [...document.querySelectorAll("#messages .message--deleted .message__text")]
+                .some((node) => node.textContent === "removed by a moderator")"""
+        )
+    finally:
+        for context in contexts:
+            context.close()
