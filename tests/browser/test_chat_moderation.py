@@ -6,6 +6,7 @@ open chat's moderator signs in with the deployment's secret (kept in memory only
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -23,15 +24,21 @@ from tests.local_stack.support import fresh_room, plain_username, sign_in_option
 pytestmark = pytest.mark.browser
 
 SECRET = "correct horse battery staple"
+BLOCKED = "spamword"
 # Reconnects that would come back within a second if the page let them.
 FAST = {"reconnect_base_ms": "100", "reconnect_cap_ms": "400"}
 
 
 @pytest.fixture(scope="module")
 def moderated_stack() -> Iterator[Stack]:
-    """An open-chat stack whose deployment set a moderator secret (its digest only)."""
+    """An open-chat stack whose deployment set a moderator secret (its digest only) and a word
+    filter that refuses ``BLOCKED``."""
     digest = hashlib.sha256(SECRET.encode()).hexdigest()
-    environment = {**LIFTED_RATE_LIMITS, EnvVar.MODERATOR_SECRET_SHA256: digest}
+    environment = {
+        **LIFTED_RATE_LIMITS,
+        EnvVar.MODERATOR_SECRET_SHA256: digest,
+        EnvVar.BLOCKED_WORDS: json.dumps([BLOCKED]),
+    }
     options = StackOptions(port=0, function=FunctionSettings(environment=environment))
     with running_stack(options) as running:
         yield running
@@ -109,6 +116,20 @@ def test_a_reader_who_is_no_moderator_sees_no_moderator_actions(
 
     plain = open_chat("carol", room)
     assert not plain.page.is_visible("#moderator-sign-in")
+
+
+def test_a_message_the_word_filter_refuses_says_why_and_goes_back_to_the_box_to_edit(
+    open_moderated: OpenChat, room: str
+) -> None:
+    """A blocked word: the message is not sent, says why, and offers Edit (not Retry), which
+    puts its text back in the composer."""
+    bob = open_moderated("bob", room)
+    bob.send(f"buy {BLOCKED.upper()} now")
+    failed = bob.page.locator(".message--failed")
+    failed.locator(".message__detail", has_text="a word this chat does not allow").wait_for()
+    failed.locator("button[data-action=edit]").click()
+    assert bob.page.input_value("#text") == f"buy {BLOCKED.upper()} now"
+    assert bob.page.locator(".message--failed").count() == 0
 
 
 def test_a_moderator_deletes_someones_message_from_its_menu_by_keyboard(
