@@ -232,11 +232,13 @@ def test_a_moderator_kicks_then_bans_from_the_member_list_and_the_page_stops(
 ) -> None:
     """Kick from the member list (keyboard, confirm): bob's page says so and stays out until he
     joins again; Ban… for an hour: bob's page says banned and does not reconnect into the ban;
-    the others see both notices."""
+    the others see both notices; lifting the ban from his old message's menu lets him back."""
     mo = open_moderated("mo", room)
     bob = open_moderated("bob", room, params=FAST)
     become_moderator(mo)
     mo.page.wait_for_selector("#moderator-badge", state="visible")
+    send_and_wait(bob, "before the kick")
+    mo.wait_for_message("before the kick")
 
     open_member_menu(mo, "bob")
     assert menu_items(mo) == ["Mute…", "Kick", "Ban…"]
@@ -268,6 +270,18 @@ def test_a_moderator_kicks_then_bans_from_the_member_list_and_the_page_stops(
     assert socket_count(bob) == opened, "a banned page does not reconnect into the ban"
     assert bob.page.text_content("#status-text") == "Banned"
     shot(bob, "moderation-banned")
+
+    # bob is gone from the list; his old message's menu lifts the ban, and he may join again.
+    message(mo, "before the kick").locator("button[data-action=menu]").click()
+    mo.page.locator("[role=menuitem]", has_text="Ban…").click()
+    mo.page.locator(".moderation-prompt select").select_option("0")
+    mo.page.locator(".moderation-prompt button[type=submit]").click()
+    mo.wait_for_notice("bob's ban was lifted.")
+    opened = socket_count(bob)
+    bob.page.click("#join-form button[type=submit]")
+    bob.page.wait_for_function("(n) => window.__sockets.length > n", arg=opened)
+    bob.page.wait_for_selector("#status[data-state=open]")
+    send_and_wait(bob, "back again")
 
 
 def test_with_sign_in_the_groups_moderator_gets_the_menus_and_no_secret_form(
