@@ -216,10 +216,14 @@ export class MessageView {
     const own = item.classList.contains("message--own");
     // Changed in place: no "new messages" button, but a reader at the bottom stays there.
     const follow = this.#atBottom();
+    // Issue #29: a moderator's confirm being answered stays, with its choice and focus.
+    const prompt = item.querySelector(".moderation-prompt");
     renderMessage(item, { ...message, own, status: null, moderation: this.#moderator });
+    if (prompt !== null) item.querySelector(".message__text").after(prompt);
     if (follow) this.#scrollToBottom();
     const editable = Boolean(message.editable) && !message.deleted;
     this.#actions.rerendered(item, editable);
+    if (focused !== null && prompt?.contains(focused)) focused.focus();
     if (focused === null || item.contains(document.activeElement)) return;
     // Someone reacted while the reader edits: the editor comes back with the draft, and the caret.
     const area = focused.tagName === "TEXTAREA" ? item.querySelector(".editor textarea") : null;

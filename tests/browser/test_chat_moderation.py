@@ -170,9 +170,10 @@ def test_a_moderator_deletes_someones_message_from_its_menu_by_keyboard(
 def test_a_moderator_mutes_from_a_message_and_the_muted_reader_sees_until_when(
     open_moderated: OpenChat, room: str
 ) -> None:
-    """Mute… on bob's message with 10 minutes: the room sees the notice; bob sees the line under
-    the composer with the end in local time and cannot send; after a reload (the page no longer
-    knows) bob's message is refused with the reason; lifting the mute frees the composer."""
+    """Mute… on bob's message with 10 minutes (the confirm survives bob reacting meanwhile):
+    the room sees the notice; bob sees the line under the composer with the end in local time
+    and cannot send; after a reload (the page no longer knows) bob's message is refused with
+    the reason; lifting the mute frees the composer."""
     mo = open_moderated("mo", room)
     bob = open_moderated("bob", room)
     become_moderator(mo)
@@ -190,6 +191,13 @@ def test_a_moderator_mutes_from_a_message_and_the_muted_reader_sees_until_when(
         "for 7 days",
         "Lift the mute",
     ]
+    prompt.locator("select").select_option("3600")
+    # bob reacts meanwhile: the message is drawn again, and the confirm stays as it was.
+    message(bob, "shouting").locator("button[data-action=picker]").click()
+    bob.page.locator(".picker__emoji").first.click()
+    message(mo, "shouting").locator("button[data-action=react]").wait_for()
+    assert prompt.locator("select").input_value() == "3600"
+    assert mo.page.evaluate("() => document.activeElement.tagName") == "SELECT"
     prompt.locator("select").select_option("600")
     prompt.locator("button[type=submit]").click()
     mo.wait_for_notice("bob was muted by a moderator until")
