@@ -238,9 +238,10 @@ def test_a_moderator_mutes_from_a_message_and_the_muted_reader_sees_until_when(
 def test_a_moderator_kicks_then_bans_from_the_member_list_and_the_page_stops(
     open_moderated: OpenChat, room: str
 ) -> None:
-    """Kick from the member list (keyboard, confirm): bob's page says so and stays out until he
-    joins again; Ban… for an hour: bob's page says banned and does not reconnect into the ban;
-    the others see both notices; lifting the ban from his old message's menu lets him back."""
+    """Kick from the member list (keyboard, confirm, which survives carol joining meanwhile):
+    bob's page says so and stays out until he joins again; Ban… for an hour: bob's page says
+    banned and does not reconnect into the ban; the others see both notices; lifting the ban
+    from his old message's menu lets him back."""
     mo = open_moderated("mo", room)
     bob = open_moderated("bob", room, params=FAST)
     become_moderator(mo)
@@ -254,7 +255,12 @@ def test_a_moderator_kicks_then_bans_from_the_member_list_and_the_page_stops(
     mo.page.keyboard.press("Enter")  # Kick
     prompt = mo.page.locator(".moderation-prompt")
     assert "Kick bob" in (prompt.text_content() or "")
-    prompt.locator("button[type=submit]").click()
+    # carol joins meanwhile: the list is drawn again, and the confirm stays, focused.
+    open_moderated("carol", room)
+    mo.page.locator(".member__name", has_text="carol").wait_for()
+    assert prompt.count() == 1
+    assert mo.page.evaluate("() => document.activeElement.textContent") == "Kick"
+    mo.page.keyboard.press("Enter")
     mo.wait_for_notice("bob was removed from the room by a moderator.")
     bob.wait_for_notice("A moderator removed you from this room.")
     opened = socket_count(bob)
