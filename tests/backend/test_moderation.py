@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError as BotoClientError
 from chat.config import AuthMode
-from chat.connections import DynamoConnectionStore
+from chat.connections import ConnectionId, DynamoConnectionStore
 
 from tests.backend.conftest import Logs
 from tests.backend.test_changes import last, sent, stored_item
@@ -332,6 +332,20 @@ def test_a_failed_sanction_write_is_not_stored_never_a_crash(world: World) -> No
     assert world.invoke(do("m", "mute", name="bob", seconds=600)) == {"statusCode": 200}
     assert last(world, "m")["code"] == "not_stored"
     assert len(world.sender.frames("c")) == before
+
+
+def test_a_failed_moderator_write_is_not_stored_never_a_crash(world: World) -> None:
+    """DynamoDB failing the ``moderate`` write: ``not_stored``, no role, status 200."""
+
+    class Failing(DynamoConnectionStore):
+        def make_moderator(self, connection_id: ConnectionId) -> bool:
+            error = {"Error": {"Code": "InternalServerError", "Message": "x"}}
+            raise BotoClientError(error, "UpdateItem")
+
+    world.store_wrapper = lambda store: Failing(world.dynamodb, store._table)
+    assert world.invoke(do("c", "moderate", secret=SECRET)) == {"statusCode": 200}
+    assert last(world, "c")["code"] == "not_stored"
+    assert frames_of(world, "c", "role") == []
 
 
 def test_moderation_metrics_are_on_the_summary_line(world: World, logs: Logs) -> None:

@@ -90,7 +90,7 @@ def moderate(
     if not secret_matches(frame.secret, settings.moderator_secret_sha256):
         audit(me, "moderate", outcome="wrong_secret")
         raise not_allowed("That is not the moderator secret.")
-    if not me.moderator and not store.make_moderator(connection_id):
+    if not me.moderator and not _stored(partial(store.make_moderator, connection_id)):
         raise ClientError(
             ErrorCode.NOT_CONNECTED,
             "The server has no record of this connection; please reconnect.",
