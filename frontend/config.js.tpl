@@ -17,6 +17,9 @@ export const config = Object.freeze({
     nameClaim: "${auth_name_claim}",
     nameUnique: "${auth_name_unique}" === "true",
   }),
+  // docs/protocol.md, "Moderation": the open chat has a moderator secret (never its digest):
+  // the page then offers a moderator sign-in.
+  moderationSecret: "${moderation_secret}" === "true",
   // Renew the ID token this long before it expires (Cognito's last an hour), given a refresh token.
   tokenRenewBeforeMs: 300000,
   // docs/protocol.md: API Gateway closes a socket idle for 10 minutes; ping every 5.

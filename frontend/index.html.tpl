@@ -31,6 +31,7 @@
           <span class="account__label">Signed in as</span> <span id="account-name" class="account__name"></span>
           <button id="sign-out" class="account__out" type="button">Sign out</button>
         </p>
+        <p id="moderator-badge" class="moderator-badge" title="The server says you moderate this room" hidden>Moderator</p>
         <p id="status" class="status" data-state="connecting">
           <span class="status__dot" aria-hidden="true"></span>
           <span id="status-text">Connecting…</span>
@@ -109,6 +110,15 @@
       <p id="join-error" class="join__error" role="alert" hidden></p>
     </form>
 
+    <details id="moderator-sign-in" class="moderator" hidden>
+      <summary>Moderator sign-in</summary>
+      <form id="moderator-form" class="moderator__form" novalidate>
+        <label for="moderator-secret">Moderator secret</label>
+        <input id="moderator-secret" name="moderator-secret" type="password" autocomplete="off" spellcheck="false" maxlength="256" required>
+        <button type="submit" class="button button--quiet">Moderate</button>
+      </form>
+    </details>
+
     <main id="chat" class="chat">
       <div class="chat__log">
         <div id="messages" class="messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0">
@@ -132,6 +142,7 @@
       <textarea id="text" name="text" rows="1" placeholder="Write a message…" enterkeyhint="send" aria-describedby="composer-error counter composer-hint"></textarea>
       <button id="send" type="submit" class="button" disabled>Send</button>
       <p id="composer-error" class="composer__error" role="alert" hidden></p>
+      <p id="composer-muted" class="composer__muted" role="status" hidden></p>
       <p id="counter" class="counter">0</p>
       <p id="composer-hint" class="visually-hidden">Enter sends, Shift+Enter starts a new line.</p>
     </form>

@@ -69,6 +69,12 @@ def check_handler_code(function: FunctionSettings) -> None:
         )
 
 
+# The moderators' group, as Terraform's default ``moderator_group`` names it, and the ID
+# token's claim that lists a user's groups.
+MODERATOR_GROUP: Final = "moderators"
+COGNITO_GROUPS_CLAIM: Final = "cognito:groups"
+
+
 @dataclass(frozen=True)
 class CognitoAuth:
     """``StackOptions.auth``: run the stack with sign-in against a local Cognito user pool."""
@@ -114,6 +120,9 @@ class UserPool:
             AuthorizerEnv.AUTH_JWKS_URL.value: self.jwks_url,
             AuthorizerEnv.AUTH_NAME_CLAIM.value: COGNITO_NAME_CLAIM,
             AuthorizerEnv.AUTH_NAME_UNIQUE.value: "true",
+            # Moderators: the pool's group, read from the ID token as Terraform sets it.
+            AuthorizerEnv.AUTH_MODERATOR_CLAIM.value: COGNITO_GROUPS_CLAIM,
+            AuthorizerEnv.AUTH_MODERATOR_VALUE.value: MODERATOR_GROUP,
         }
 
     def client(self) -> Any:
@@ -138,6 +147,13 @@ class UserPool:
         )
         client.admin_set_user_password(
             UserPoolId=self.pool_id, Username=username, Password=password, Permanent=True
+        )
+
+    def make_moderator(self, username: str) -> None:
+        """Add ``username`` to the moderators' group (``AdminAddUserToGroup``): their next ID
+        token lists it in ``cognito:groups`` (docs/deploy.md, "Moderation")."""
+        self.client().admin_add_user_to_group(
+            UserPoolId=self.pool_id, Username=username, GroupName=MODERATOR_GROUP
         )
 
     def sign_in(self, username: str, password: str) -> dict[str, Any]:
@@ -171,6 +187,7 @@ def create_user_pool(endpoint: str, region: str, auth: CognitoAuth) -> UserPool:
         ReadAttributes=_READ_ATTRIBUTES,
         WriteAttributes=_WRITE_ATTRIBUTES,
     )["UserPoolClient"]["ClientId"]
+    client.create_group(GroupName=MODERATOR_GROUP, UserPoolId=pool_id)
     return UserPool(endpoint, region, pool_id, client_id)
 
 

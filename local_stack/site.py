@@ -71,6 +71,7 @@ def site_variables(
     auth_offline_access: bool = False,
     auth_name_claim: str = "",
     auth_name_unique: bool = False,
+    moderation_secret: bool = False,
 ) -> dict[str, str]:
     """The template variables of docs/internals.md for one WebSocket URL (and sign-in setup).
 
@@ -100,6 +101,7 @@ def site_variables(
         "auth_offline_access": "true" if auth_offline_access else "false",
         "auth_name_claim": auth_name_claim,
         "auth_name_unique": "true" if auth_name_unique else "false",
+        "moderation_secret": "true" if moderation_secret and auth_mode == "none" else "false",
     }
 
 

@@ -367,6 +367,8 @@ def _site(
         environment.get(EnvVar.MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS),
         **_auth_variables(options, port, pool),
         **_oidc_variables(options, issuer),
+        # The open chat's moderator sign-in is offered only with a secret configured.
+        moderation_secret=bool(environment.get(EnvVar.MODERATOR_SECRET_SHA256, "").strip()),
     )
     return Site(options.site_dir, {**variables, **options.site_variables})
 

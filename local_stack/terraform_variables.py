@@ -39,8 +39,11 @@ _ENVIRONMENT: Final = re.compile(
     r"^\s*environment \{\s*variables\s*=\s*\{\n(.*?)\n\s*\}", re.M | re.S
 )
 _ENTRY: Final = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.+?)\s*$", re.M)
-# The expressions that pass a variable on as it is: `var.x` and `tostring(var.x)`.
-_PLAIN: Final = re.compile(r"(?:tostring\(\s*var\.(\w+)\s*\)|var\.(\w+))")
+# The expressions that pass a variable on as it is: `var.x` and `tostring(var.x)`, and
+# `jsonencode(var.x)` for a list of strings (a TF_VAR_ list, `["a", "b"]`, is JSON already).
+_PLAIN: Final = re.compile(
+    r"(?:tostring\(\s*var\.(\w+)\s*\)|jsonencode\(\s*var\.(\w+)\s*\)|var\.(\w+))"
+)
 # Settings.from_env needs the table names, which the stack gives itself (not a TF_VAR_).
 _STACK_GIVEN: Final = {
     EnvVar.TABLE_NAME.value: "connections",
@@ -84,7 +87,8 @@ def function_variables(lambda_tf: str | None = None) -> tuple[FunctionVariable, 
     for env_var, expression in _ENTRY.findall(environment_block(text)):
         plain = _PLAIN.fullmatch(expression)
         if plain is not None:
-            found.append(FunctionVariable(plain.group(1) or plain.group(2), env_var))
+            name = plain.group(1) or plain.group(2) or plain.group(3)
+            found.append(FunctionVariable(name, env_var))
     return tuple(found)
 
 

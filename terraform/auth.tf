@@ -43,6 +43,11 @@ locals {
   # from (write_attributes below).
   auth_name_claim  = local.cognito ? "cognito:username" : var.oidc_name_claim
   auth_name_unique = local.cognito ? true : var.oidc_name_unique
+  # Who moderates (AUTH_MODERATOR_CLAIM/VALUE, docs/protocol.md "Moderation"): the pool's
+  # group, listed in the ID token's cognito:groups; with oidc, a claim and value of yours
+  # (empty: nobody).
+  auth_moderator_claim = local.cognito ? "cognito:groups" : coalesce(var.oidc_moderator_claim, "-")
+  auth_moderator_value = local.cognito ? var.moderator_group : coalesce(var.oidc_moderator_value, "-")
   # A Cognito pool used as an OIDC issuer ("https://[issuer-]cognito-idp.{region}.{suffix}/
   # {pool}") serves its token endpoint on its domain ({domain}.auth.{region}.
   # amazoncognito.com), another host the CSP only admits when oidc_token_endpoint names it.
@@ -113,6 +118,16 @@ resource "aws_cognito_user_pool" "users" {
 
   # `make destroy` must be able to remove the pool, as it removes the tables.
   deletion_protection = "INACTIVE"
+}
+
+# The moderators (docs/deploy.md, "Moderation"): a user added to this group is one from their
+# next connection (aws cognito-idp admin-add-user-to-group).
+resource "aws_cognito_user_group" "moderators" {
+  count = local.cognito ? 1 : 0
+
+  name         = var.moderator_group
+  user_pool_id = aws_cognito_user_pool.users[0].id
+  description  = "Moderators of the chat: may delete any message, mute, kick and ban."
 }
 
 # The page's client: public (a browser cannot keep a secret), signing in with a
@@ -214,6 +229,10 @@ resource "aws_lambda_function" "authorizer" {
         AUTH_NAME_CLAIM  = local.auth_name_claim
         AUTH_NAME_UNIQUE = tostring(local.auth_name_unique)
       },
+      local.auth_moderator_claim == "-" || local.auth_moderator_value == "-" ? {} : {
+        AUTH_MODERATOR_CLAIM = local.auth_moderator_claim
+        AUTH_MODERATOR_VALUE = local.auth_moderator_value
+      },
       local.auth_jwks_url == null ? {} : { AUTH_JWKS_URL = local.auth_jwks_url },
     )
   }
@@ -233,6 +252,10 @@ resource "aws_lambda_function" "authorizer" {
     precondition {
       condition     = !local.oidc_issuer_is_cognito || var.oidc_token_endpoint != null
       error_message = "oidc_issuer is a Cognito user pool, whose token endpoint is on its domain (https://{domain}.auth.{region}.amazoncognito.com/oauth2/token), not on the issuer's host: set oidc_token_endpoint (and oidc_authorization_endpoint) to it, so that the page's Content-Security-Policy admits it."
+    }
+    precondition {
+      condition     = (var.oidc_moderator_claim == "") == (var.oidc_moderator_value == "")
+      error_message = "oidc_moderator_claim and oidc_moderator_value go together: set both (a user whose ID token's claim is, or lists, the value moderates) or neither."
     }
     precondition {
       condition     = fileexists(local.authorizer_zip_path)

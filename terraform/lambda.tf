@@ -59,6 +59,11 @@ resource "aws_lambda_function" "chat" {
       DELIVERY_THRESHOLD       = tostring(var.delivery_threshold)
       DELIVERY_POST_RATE       = tostring(var.delivery_post_rate)
       DELIVERY_MAX_CONCURRENCY = tostring(var.delivery_max_concurrency)
+      # Moderation (docs/protocol.md, "Moderation"): the open chat's moderator secret's
+      # SHA-256 (never the secret), and the word filter.
+      MODERATOR_SECRET_SHA256 = var.moderator_secret_sha256
+      BLOCKED_WORDS           = jsonencode(var.blocked_words)
+      BLOCKED_WORDS_ACTION    = var.blocked_words_action
     }
   }
 

@@ -39,12 +39,13 @@ locals {
   allowed_origins = var.allowed_origins == null ? [local.website_origin] : var.allowed_origins
 
   # The routes of docs/internals.md, all served by the one Lambda integration.
-  route_keys = toset(["$connect", "$disconnect", "$default", "sendmessage", "history", "join", "members", "ping", "editmessage", "deletemessage", "react", "typing", "changes"])
+  route_keys = toset(["$connect", "$disconnect", "$default", "sendmessage", "history", "join", "members", "ping", "editmessage", "deletemessage", "react", "typing", "changes", "moderate", "mute", "kick", "ban"])
 
   # Exactly the AWS actions backend/chat/permissions.py declares (the Terraform
   # round trip holds the applied policy to that declaration, and a backend test
   # proves the declaration complete).
-  dynamodb_table_actions = ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+  # ConditionCheckItem: $connect's admission transaction checks bans and mutes (issue #29).
+  dynamodb_table_actions = ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
   dynamodb_index_actions = ["dynamodb:Query"]
   # The delivery queue: chat.permissions' DELIVERY_SEND_ACTIONS and
   # DELIVERY_RECEIVE_ACTIONS (terraform/iam.tf's delivery policy).

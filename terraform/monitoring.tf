@@ -9,7 +9,7 @@ locals {
   lambda_dimensions    = { FunctionName = local.function_name }
 
   # CloudWatch dashboard metric arrays: [namespace, name, dim, value, ..., {options}].
-  emf = { for name in ["connections_opened", "connections_closed", "messages_accepted", "delivered", "pruned", "retried", "failed", "fanout_ms", "server_errors"] :
+  emf = { for name in ["connections_opened", "connections_closed", "messages_accepted", "delivered", "pruned", "retried", "failed", "fanout_ms", "server_errors", "moderation_actions", "messages_filtered"] :
     name => [var.metrics_namespace, name, "Function", local.function_name]
   }
   api    = { for name in ["ConnectCount", "MessageCount", "IntegrationError", "ClientError", "ExecutionError"] : name => ["AWS/ApiGateway", name, "ApiId", aws_apigatewayv2_api.chat.id, "Stage", var.stage_name] }
@@ -97,6 +97,16 @@ locals {
         title   = "Frames refused, by error code"
         view    = "timeSeries", region = var.region, stat = "Sum", period = 60
         metrics = [[{ expression = "SEARCH('{\"${var.metrics_namespace}\",Function,ErrorCode} MetricName=\"refused\" Function=\"${local.function_name}\"', 'Sum', 60)", id = "refused", label = "" }]]
+      }
+    },
+    {
+      # Moderation (issue #29): actions taken (the Action dimension splits them in the
+      # metrics console) and messages the word filter refused or masked.
+      type = "metric", x = 0, y = 30, width = 24, height = 6
+      properties = {
+        title   = "Moderation: actions taken, messages filtered"
+        view    = "timeSeries", region = var.region, stat = "Sum", period = 300
+        metrics = [local.emf["moderation_actions"], local.emf["messages_filtered"]]
       }
     },
   ]

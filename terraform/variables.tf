@@ -723,3 +723,72 @@ variable "delivery_alarm_age_seconds" {
     error_message = "delivery_alarm_age_seconds must be a whole number of at least 1."
   }
 }
+
+# --- Moderation (issue #29; docs/protocol.md "Moderation", docs/deploy.md "Moderation") ------
+
+variable "moderator_group" {
+  description = "With auth = \"cognito\": the user pool group whose members moderate (created by this stack; add a user with aws cognito-idp admin-add-user-to-group)."
+  type        = string
+  default     = "moderators"
+
+  validation {
+    condition     = can(regex("^[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]{1,128}$", var.moderator_group))
+    error_message = "moderator_group must be a Cognito group name: 1 to 128 letters, digits, marks, symbols or punctuation, no spaces."
+  }
+}
+
+variable "oidc_moderator_claim" {
+  description = "With auth = \"oidc\": the ID token claim that makes a user a moderator when it is oidc_moderator_value (or a list holding it), e.g. \"groups\" or \"roles\". Empty (the default): nobody moderates."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = length(var.oidc_moderator_claim) <= 128 && !can(regex("\\s", var.oidc_moderator_claim))
+    error_message = "oidc_moderator_claim must be a claim name of at most 128 characters without spaces, or empty."
+  }
+}
+
+variable "oidc_moderator_value" {
+  description = "With auth = \"oidc\": the value of oidc_moderator_claim that makes a user a moderator, e.g. \"chat-moderators\"."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = length(var.oidc_moderator_value) <= 256
+    error_message = "oidc_moderator_value must be at most 256 characters."
+  }
+}
+
+variable "moderator_secret_sha256" {
+  description = "With auth = \"none\": the SHA-256 (64 lowercase hex digits) of a secret that makes a connection presenting it a moderator (printf %s \"$SECRET\" | sha256sum). Never the secret itself. Empty (the default): nobody moderates the open chat."
+  type        = string
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition     = var.moderator_secret_sha256 == "" || can(regex("^[0-9a-f]{64}$", var.moderator_secret_sha256))
+    error_message = "moderator_secret_sha256 must be empty or the secret's SHA-256 as 64 lowercase hex digits (printf %s \"$SECRET\" | sha256sum), never the secret itself."
+  }
+}
+
+variable "blocked_words" {
+  description = "The word filter (BLOCKED_WORDS): words refused or masked in messages, compared as names are (case, accents, look-alikes). At most 1,000 words of at most 64 characters, without spaces. Empty (the default): no filter."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.blocked_words) <= 1000 && alltrue([for w in var.blocked_words : length(w) >= 1 && length(w) <= 64 && !can(regex("\\s", w))])
+    error_message = "blocked_words must hold at most 1000 words, each 1 to 64 characters without spaces."
+  }
+}
+
+variable "blocked_words_action" {
+  description = "What the word filter does with a message holding a blocked word: \"refuse\" (the sender gets message_blocked, nothing is stored) or \"mask\" (each such word is stored and sent as ***)."
+  type        = string
+  default     = "refuse"
+
+  validation {
+    condition     = contains(["refuse", "mask"], var.blocked_words_action)
+    error_message = "blocked_words_action must be \"refuse\" or \"mask\"."
+  }
+}

@@ -28,6 +28,9 @@ locals {
     # The claim the chat names users by and whether it goes untagged (auth.tf; "" when off).
     auth_name_claim  = local.auth_enabled ? local.auth_name_claim : ""
     auth_name_unique = tostring(local.auth_enabled && local.auth_name_unique)
+    # Whether the open chat has a moderator secret (the page then offers its sign-in); never
+    # the digest itself.
+    moderation_secret = tostring(!local.auth_enabled && var.moderator_secret_sha256 != "")
   }
 
   content_types = {

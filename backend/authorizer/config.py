@@ -25,6 +25,10 @@ class EnvVar(StrEnum):
     AUTH_ALGORITHMS = "AUTH_ALGORITHMS"
     AUTH_NAME_CLAIM = "AUTH_NAME_CLAIM"
     AUTH_NAME_UNIQUE = "AUTH_NAME_UNIQUE"
+    # Moderators (issue #29): the claim and the value that make a user one (Cognito:
+    # ``cognito:groups`` and the group's name); off when either is empty.
+    AUTH_MODERATOR_CLAIM = "AUTH_MODERATOR_CLAIM"
+    AUTH_MODERATOR_VALUE = "AUTH_MODERATOR_VALUE"
 
 
 DEFAULT_ALGORITHMS: Final = ("RS256",)
@@ -81,6 +85,8 @@ class AuthSettings:
     algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     name_claim: str = DEFAULT_NAME_CLAIM
     name_unique: bool = False
+    moderator_claim: str = ""
+    moderator_value: str = ""
 
     @property
     def issuers(self) -> tuple[str, ...]:
@@ -140,4 +146,6 @@ class AuthSettings:
             algorithms=algorithms,
             name_claim=name_claim,
             name_unique=_BOOLEANS.get(raw_unique, False),
+            moderator_claim=env.get(EnvVar.AUTH_MODERATOR_CLAIM, "").strip(),
+            moderator_value=env.get(EnvVar.AUTH_MODERATOR_VALUE, "").strip(),
         )

@@ -18,6 +18,8 @@ INVOKE_ACTION: Final = "execute-api:Invoke"
 # The context keys the chat reads (``chat.events.Request.authorizer``).
 USER_ID_KEY: Final = "userId"
 NAME_KEY: Final = "name"
+MODERATOR_KEY: Final = "moderator"
+"""``"true"`` or ``"false"`` (context values are strings to the chat): issue #29."""
 
 
 def allow(identity: Identity, method_arn: str) -> dict[str, Any]:
@@ -28,5 +30,9 @@ def allow(identity: Identity, method_arn: str) -> dict[str, Any]:
             "Version": "2012-10-17",
             "Statement": [{"Action": INVOKE_ACTION, "Effect": "Allow", "Resource": method_arn}],
         },
-        "context": {USER_ID_KEY: identity.user_id, NAME_KEY: identity.name},
+        "context": {
+            USER_ID_KEY: identity.user_id,
+            NAME_KEY: identity.name,
+            MODERATOR_KEY: "true" if identity.moderator else "false",
+        },
     }

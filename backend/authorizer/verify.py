@@ -51,6 +51,8 @@ class Identity:
 
     user_id: str
     name: str
+    moderator: bool = False
+    """Whether the token's moderator claim holds the moderator value (issue #29)."""
 
 
 def verify_id_token(token: str, settings: AuthSettings, keys: Keys) -> Identity:
@@ -88,7 +90,23 @@ def verify_id_token(token: str, settings: AuthSettings, keys: Keys) -> Identity:
     user_id = claims["sub"]
     if not isinstance(user_id, str) or not user_id:
         raise TokenRejected("missing_claim")
-    return Identity(user_id=user_id, name=display_name(claims, settings))
+    return Identity(
+        user_id=user_id,
+        name=display_name(claims, settings),
+        moderator=is_moderator(claims, settings),
+    )
+
+
+def is_moderator(claims: Mapping[str, Any], settings: AuthSettings) -> bool:
+    """Whether ``claims`` make their user a moderator: ``settings.moderator_claim`` (Cognito:
+    ``cognito:groups``) is ``settings.moderator_value`` or a list holding it; never when no
+    claim is configured."""
+    if not settings.moderator_claim or not settings.moderator_value:
+        return False
+    value = claims.get(settings.moderator_claim)
+    if isinstance(value, str):
+        return value == settings.moderator_value
+    return isinstance(value, list) and settings.moderator_value in value
 
 
 def _reason(error: jwt.PyJWTError) -> str:

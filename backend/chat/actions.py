@@ -20,6 +20,26 @@ DELETEMESSAGE: Final = "deletemessage"
 REACT: Final = "react"
 TYPING: Final = "typing"
 CHANGES: Final = "changes"
-ACTIONS: Final = frozenset(
-    {SENDMESSAGE, HISTORY, JOIN, MEMBERS, PING, EDITMESSAGE, DELETEMESSAGE, REACT, TYPING, CHANGES}
+# Moderation (issue #29): an open chat's moderator sign-in, and the moderators' actions.
+MODERATE: Final = "moderate"
+MUTE: Final = "mute"
+KICK: Final = "kick"
+BAN: Final = "ban"
+MODERATION_ACTIONS: Final = frozenset({MODERATE, MUTE, KICK, BAN})
+ACTIONS: Final = (
+    frozenset(
+        {
+            SENDMESSAGE,
+            HISTORY,
+            JOIN,
+            MEMBERS,
+            PING,
+            EDITMESSAGE,
+            DELETEMESSAGE,
+            REACT,
+            TYPING,
+            CHANGES,
+        }
+    )
+    | MODERATION_ACTIONS
 )

@@ -7,10 +7,12 @@ own ``AWS_ENDPOINT_URL_DYNAMODB``, which boto3 reads itself, so it does not appe
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
@@ -55,6 +57,17 @@ class EnvVar(StrEnum):
     DELIVERY_THRESHOLD = "DELIVERY_THRESHOLD"
     DELIVERY_POST_RATE = "DELIVERY_POST_RATE"
     DELIVERY_MAX_CONCURRENCY = "DELIVERY_MAX_CONCURRENCY"
+    # Moderation (issue #29).
+    MODERATOR_SECRET_SHA256 = "MODERATOR_SECRET_SHA256"  # noqa: S105 (a variable's name)
+    BLOCKED_WORDS = "BLOCKED_WORDS"
+    BLOCKED_WORDS_ACTION = "BLOCKED_WORDS_ACTION"
+
+
+class BlockedWordsAction(StrEnum):
+    """What the word filter does with a message that holds a blocked word (issue #29)."""
+
+    REFUSE = "refuse"
+    MASK = "mask"
 
 
 class AuthMode(StrEnum):
@@ -197,6 +210,11 @@ class Settings:
     reactions_max_distinct: int = DEFAULT_REACTIONS_MAX_DISTINCT
     reactions_max_per_person: int = DEFAULT_REACTIONS_MAX_PER_PERSON
     reactions_max_total: int = DEFAULT_REACTIONS_MAX_TOTAL
+    # Moderation (issue #29): the SHA-256 (hex) of the open chat's moderator secret (empty:
+    # nobody moderates an open chat); the word filter's words and what it does with a match.
+    moderator_secret_sha256: str = ""
+    blocked_words: tuple[str, ...] = ()
+    blocked_words_action: BlockedWordsAction = BlockedWordsAction.REFUSE
 
     @property
     def message_retention_s(self) -> int:
@@ -330,9 +348,11 @@ class Settings:
                 f"got {auth_raw!r}"
             )
 
+        moderation = _moderation(env, problems)
         if problems:
             raise ConfigurationError("; ".join(problems))
         return cls(
+            **moderation,
             table_name=table_name,
             messages_table_name=messages_table_name,
             connections_endpoint=endpoint,
@@ -437,3 +457,46 @@ _REACTION_CAPS = (
     (EnvVar.REACTIONS_MAX_PER_PERSON, DEFAULT_REACTIONS_MAX_PER_PERSON, MAX_REACTIONS_PER_PERSON),
     (EnvVar.REACTIONS_MAX_TOTAL, DEFAULT_REACTIONS_MAX_TOTAL, MAX_REACTIONS_TOTAL),
 )
+
+
+# The word filter's bounds (Terraform validates the same): enough for a room's own list, small
+# enough that checking a message stays cheap.
+MAX_BLOCKED_WORDS = 1000
+MAX_BLOCKED_WORD_CHARS = 64
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _moderation(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """The moderation settings: the moderator secret's digest and the word filter."""
+    digest = env.get(EnvVar.MODERATOR_SECRET_SHA256, "").strip().lower()
+    if digest and not _SHA256_HEX.fullmatch(digest):
+        problems.append(
+            f"{EnvVar.MODERATOR_SECRET_SHA256} must be empty (no moderator secret) or the "
+            'SHA-256 of the secret as 64 hex digits (printf %s "$SECRET" | sha256sum)'
+        )
+    raw_words = env.get(EnvVar.BLOCKED_WORDS, "").strip() or "[]"
+    words: tuple[str, ...] = ()
+    try:
+        parsed = json.loads(raw_words)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, list) or not all(isinstance(w, str) for w in parsed):
+        problems.append(f"{EnvVar.BLOCKED_WORDS} must be a JSON list of strings, got {raw_words!r}")
+    else:
+        words = tuple(w.strip() for w in parsed if w.strip())
+        bad = [w for w in words if len(w) > MAX_BLOCKED_WORD_CHARS or any(c.isspace() for c in w)]
+        if len(words) > MAX_BLOCKED_WORDS or bad:
+            problems.append(
+                f"{EnvVar.BLOCKED_WORDS} must hold at most {MAX_BLOCKED_WORDS} words of at most "
+                f"{MAX_BLOCKED_WORD_CHARS} characters without spaces; got {len(words)} words, "
+                f"{len(bad)} of them too long or with spaces"
+            )
+    raw_action = env.get(EnvVar.BLOCKED_WORDS_ACTION, "").strip().lower() or "refuse"
+    if raw_action not in {a.value for a in BlockedWordsAction}:
+        problems.append(f"{EnvVar.BLOCKED_WORDS_ACTION} must be refuse or mask, got {raw_action!r}")
+        raw_action = "refuse"
+    return {
+        "moderator_secret_sha256": digest,
+        "blocked_words": words,
+        "blocked_words_action": BlockedWordsAction(raw_action),
+    }

@@ -132,6 +132,11 @@ class Connection:
     connected_at_ms: int
     expires_at_s: int
     owner: str = ""
+    # Moderation (issue #29, ``chat.sanctions``): the role the connection got at ``$connect`` or
+    # by ``moderate``; until when (epoch s, 0: not) it may not speak; its source's digest.
+    moderator: bool = False
+    muted_until_s: int = 0
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +161,21 @@ class Caps:
 class Refusal(StrEnum):
     """Why ``enter`` did not store a connection, most important first."""
 
+    BANNED = "banned"
+    """A ban of its room covers its name, user or source (``chat.sanctions``)."""
     ROOM_FULL = "room_full"
     TOO_MANY_CONNECTIONS = "too_many_connections"
     NAME_TAKEN = "name_taken"
     BUSY = "busy"
     """Other entries kept conflicting with this one (DynamoDB's ``TransactionConflict``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sanctions:
+    """The mute and ban items (``chat.sanctions.sanction_keys``) that ``enter`` checks."""
+
+    bans: tuple[str, ...] = ()
+    mutes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +203,12 @@ class ConnectionStore(Protocol):
         user: str,
         caps: Caps,
         now_s: int,
+        sanctions: Sanctions | None = None,
     ) -> Refusal | None:
         """Store a new connection if its room, its ``source`` address and its signed-in
         ``user`` (digests; empty: none) are under ``caps`` and its name (compared by
-        ``name_key``) is free in the room or held by its own ``owner``; else say why not.
+        ``name_key``) is free in the room or held by its own ``owner``, and no ban of
+        ``sanctions`` holds (an unexpired mute is stamped on it); else say why not.
         Exact under concurrency."""
 
     def prune(self, connection_id: ConnectionId, connected_before_ms: int) -> bool:
@@ -221,6 +238,20 @@ class ConnectionStore(Protocol):
         """Spend one action of ``budget`` on the shared counter ``key`` (a room's or a
         source's, see ``shared_rate_key``); 0 when allowed, else how long to wait (ms)."""
 
+    def make_moderator(self, connection_id: ConnectionId) -> bool:
+        """Mark a stored connection a moderator (and lift its mute); False if not stored."""
+
+    def target(self, connection_id: ConnectionId, muted_until_s: int | None) -> Connection | None:
+        """Set a member's ``mutedUntil`` (0: lift; ``None``: leave it) unless it is a
+        moderator (``TargetIsModerator``); the connection as it was, ``None`` if not stored."""
+
+    def sanction(self, keys: list[str], until_s: int, record: dict[str, str]) -> None:
+        """Store the mute or ban items ``keys`` (the first lists the others), expiring at
+        ``until_s``, each holding ``record`` (who did it, to whom)."""
+
+    def lift(self, key: str, also: list[str]) -> None:
+        """Delete the mute or ban item ``key``, the items it lists, and ``also``."""
+
 
 class DynamoConnectionStore:
     """``ConnectionStore`` on a DynamoDB table through a boto3 low-level client."""
@@ -246,6 +277,7 @@ class DynamoConnectionStore:
         user: str,
         caps: Caps,
         now_s: int,
+        sanctions: Sanctions | None = None,
     ) -> Refusal | None:
         """``chat.seats.enter``: one ``TransactWriteItems`` (``TransactionConflict``: again)."""
         from .seats import enter  # noqa: PLC0415 (on first use: only $connect enters)
@@ -259,6 +291,7 @@ class DynamoConnectionStore:
             user=user,
             caps=caps,
             now_s=now_s,
+            sanctions=sanctions,
         )
 
     def count_connect(self, source: str, window_s: int, expires_at_s: int) -> int:
@@ -422,6 +455,32 @@ class DynamoConnectionStore:
             self._shared = SharedRates(self._client, self._table)
         return self._shared.admit(key, budget, now_ms)
 
+    # Moderation (issue #29): ``chat.sanctions``, loaded on first use.
+    def make_moderator(self, connection_id: ConnectionId) -> bool:
+        """``chat.sanctions.make_moderator``: one conditional ``UpdateItem``."""
+        from . import sanctions  # noqa: PLC0415
+
+        return sanctions.make_moderator(self._client, self._table, connection_id)
+
+    def target(self, connection_id: ConnectionId, muted_until_s: int | None) -> Connection | None:
+        """``chat.sanctions.target``: one conditional ``UpdateItem``."""
+        from . import sanctions  # noqa: PLC0415
+
+        old = sanctions.target(self._client, self._table, connection_id, muted_until_s)
+        return None if old is None else _connection_from_item(old)
+
+    def sanction(self, keys: list[str], until_s: int, record: dict[str, str]) -> None:
+        """``chat.sanctions.sanction``: one ``TransactWriteItems`` of ``Put``s."""
+        from . import sanctions  # noqa: PLC0415
+
+        sanctions.sanction(self._client, self._table, keys, until_s, record)
+
+    def lift(self, key: str, also: list[str]) -> None:
+        """``chat.sanctions.lift``: one ``DeleteItem``, then one ``TransactWriteItems``."""
+        from . import sanctions  # noqa: PLC0415
+
+        sanctions.lift(self._client, self._table, key, also)
+
 
 def _release(client: Any, table: str, item: dict[str, Any]) -> None:
     """Give back what the deleted connection ``item`` held (``chat.seats.release_or_warn``)."""
@@ -486,7 +545,20 @@ def connection_item(connection: Connection) -> dict[str, Any]:
         CONNECTED_AT_ATTRIBUTE: {"N": str(connection.connected_at_ms)},
         TTL_ATTRIBUTE: {"N": str(connection.expires_at_s)},
         OWNER_ATTRIBUTE: {"S": connection.owner},
+        **moderation_attributes(connection),
     }
+
+
+def moderation_attributes(connection: Connection) -> dict[str, Any]:
+    """What a connection's item holds for moderation (issue #29), only when set."""
+    item: dict[str, Any] = {}
+    if connection.moderator:
+        item[MODERATOR_ATTRIBUTE] = {"BOOL": True}
+    if connection.muted_until_s:
+        item[MUTED_UNTIL_ATTRIBUTE] = {"N": str(connection.muted_until_s)}
+    if connection.source:
+        item[SOURCE_ATTRIBUTE] = {"S": connection.source}
+    return item
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,8 +590,19 @@ def _connection_from_item(item: dict[str, Any]) -> Connection:
         connected_at_ms=_number(item, CONNECTED_AT_ATTRIBUTE),
         expires_at_s=_number(item, TTL_ATTRIBUTE),
         owner=optional_string_attribute(item, OWNER_ATTRIBUTE),
+        moderator=item.get(MODERATOR_ATTRIBUTE, {}).get("BOOL") is True,
+        muted_until_s=_number(item, MUTED_UNTIL_ATTRIBUTE) if MUTED_UNTIL_ATTRIBUTE in item else 0,
+        source=optional_string_attribute(item, SOURCE_ATTRIBUTE),
     )
 
 
 STRAYS_RATE_ATTRIBUTE: Final = "tatStrays"
 """The GCRA time of a connection's frames to ``$default`` (none of them valid)."""
+
+# Moderation (issue #29; ``chat.sanctions`` owns their writes).
+MODERATOR_ATTRIBUTE: Final = "moderator"
+"""Whether the connection may moderate its room (BOOL, only when true)."""
+MUTED_UNTIL_ATTRIBUTE: Final = "mutedUntil"
+"""Until when the connection may not speak (N, epoch s; absent or past: it may)."""
+SOURCE_ATTRIBUTE: Final = "source"
+"""The digest of the connection's source address (S), which a ban in an open chat covers."""

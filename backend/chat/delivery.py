@@ -47,6 +47,8 @@ class BroadcastStats:
     forbidden: int = 0
     gone: tuple[ConnectionId, ...] = field(default=(), compare=False)
     elapsed_ms: float = field(default=0.0, compare=False)
+    filtered: int = field(default=0, compare=False)
+    """Messages the word filter masked on the way (issue #29): ``messages_filtered``."""
 
     def __add__(self, other: BroadcastStats) -> BroadcastStats:
         """Add two stats field by field."""

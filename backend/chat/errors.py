@@ -3,7 +3,7 @@
 ::
 
     ChatError                      base of everything below (``ErrorCode`` lists the wire codes)
-    ├── ClientError(code, message, client_id, retry_after_ms, message_id)
+    ├── ClientError(code, message, client_id, retry_after_ms, message_id, until)
     │   │                          a bad client frame; answered with an ``error`` frame
     │   └── RoomBusy               ``rate_limited`` by the room's budget, which others spend
     │                              too: not counted against the sender's refused frames
@@ -18,6 +18,7 @@
     │                              (or the change: edit, delete, reaction)
     ├── ChangeRefused(code)        a change's condition failed: ``not_found``, ``not_yours``,
     │                              ``message_deleted`` or ``too_many_reactions``
+    ├── TargetIsModerator          a moderator's action aimed at a moderator (``not_allowed``)
     └── DeliveryFailed             one post to one connection failed, not retryable
         ├── ConnectionGone         410: the peer left; prune its item and carry on
         ├── PayloadTooLarge        413: API Gateway refused the frame's size; tell the sender
@@ -54,6 +55,11 @@ class ErrorCode(StrEnum):
     MESSAGE_DELETED = "message_deleted"
     INVALID_EMOJI = "invalid_emoji"
     TOO_MANY_REACTIONS = "too_many_reactions"
+    # Moderation (issue #29): an action only a moderator may take, or not on that target; a
+    # muted sender (with ``until``); a message the word filter refuses.
+    NOT_ALLOWED = "not_allowed"
+    MUTED = "muted"
+    MESSAGE_BLOCKED = "message_blocked"
 
 
 class ChatError(Exception):
@@ -76,6 +82,7 @@ class ClientError(ChatError):
         client_id: str | None = None,
         retry_after_ms: int | None = None,
         message_id: str | None = None,
+        until: str | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -83,6 +90,7 @@ class ClientError(ChatError):
         self.client_id = client_id
         self.retry_after_ms = retry_after_ms
         self.message_id = message_id
+        self.until = until
 
     def about(self, client_id: str | None) -> ClientError:
         """This error, concerning the message sent with ``client_id``."""
@@ -92,6 +100,7 @@ class ClientError(ChatError):
             client_id=client_id,
             retry_after_ms=self.retry_after_ms,
             message_id=self.message_id,
+            until=self.until,
         )
 
     def targeting(self, message_id: str | None) -> ClientError:
@@ -102,6 +111,7 @@ class ClientError(ChatError):
             client_id=self.client_id,
             retry_after_ms=self.retry_after_ms,
             message_id=message_id,
+            until=self.until,
         )
 
 
@@ -146,6 +156,14 @@ class ChangeRefused(ChatError):
     def __init__(self, code: ErrorCode) -> None:
         super().__init__(f"change refused: {code}")
         self.code = code
+
+
+class TargetIsModerator(ChatError):
+    """A mute, kick or ban found its target to be a moderator: nothing was changed."""
+
+    def __init__(self, connection_id: str) -> None:
+        super().__init__(f"connection {connection_id} is a moderator")
+        self.connection_id = connection_id
 
 
 class DeliveryFailed(ChatError):

@@ -22,6 +22,8 @@ SUBPROTOCOL_HEADER: Final = "Sec-WebSocket-Protocol"
 # The keys of the authorizer's context that the chat reads (``authorizer.policy`` writes them).
 AUTHORIZER_USER_ID: Final = "userId"
 AUTHORIZER_NAME: Final = "name"
+AUTHORIZER_MODERATOR: Final = "moderator"
+"""``"true"`` when the token puts its user in the moderators' group or claim (issue #29)."""
 
 
 @dataclass(frozen=True, slots=True)

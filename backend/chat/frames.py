@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Final
 
 from .errors import ErrorCode
 from .ids import iso_utc
-from .stored import ChangesCursor, Direction, ReactionChange, StoredMessage
+from .stored import (
+    DELETED_BY_AUTHOR,
+    ChangesCursor,
+    Direction,
+    ReactionChange,
+    StoredMessage,
+)
 
 if TYPE_CHECKING:
     from .presence import Member
@@ -68,6 +74,7 @@ def _state(message: StoredMessage, reader: str | None = None) -> dict[str, objec
         state["editedAt"] = iso_utc(message.edited_at_ms)
     if message.deleted:
         state["deleted"] = True
+        state["deletedBy"] = message.deleted_by or DELETED_BY_AUTHOR
     elif message.reactions:
         reactions: list[dict[str, object]] = []
         for reaction in message.reactions:
@@ -227,16 +234,32 @@ def presence_frame(event: str, room: str, name: str, count: int) -> bytes:
     return _encode({"type": "presence", "event": event, "room": room, "name": name, "count": count})
 
 
+def role_frame(*, moderator: bool) -> bytes:
+    """The ``role`` frame: whether this connection may moderate its room (issue #29)."""
+    return _encode({"type": "role", "moderator": moderator})
+
+
+def moderation_frame(room: str, event: str, name: str, until_ms: int | None = None) -> bytes:
+    """A ``moderation`` notice to the room: ``name`` was ``muted``, ``unmuted``, ``kicked``,
+    ``banned`` or ``unbanned`` (``until``: when a mute or ban ends)."""
+    frame: dict[str, object] = {"type": "moderation", "room": room, "event": event, "name": name}
+    if until_ms is not None:
+        frame["until"] = iso_utc(until_ms)
+    return _encode(frame)
+
+
 def error_frame(
     code: ErrorCode,
     message: str,
     client_id: str | None = None,
     retry_after_ms: int | None = None,
     message_id: str | None = None,
+    *,
+    until: str | None = None,
 ) -> bytes:
     """An ``error`` frame; ``message`` is a human sentence without internals; ``client_id``
     names the ``sendmessage`` it concerns, ``message_id`` the message a change targets;
-    ``retry_after_ms`` says when to try again."""
+    ``retry_after_ms`` says when to try again, ``until`` when a mute ends."""
     frame: dict[str, object] = {"type": "error", "code": str(code), "message": message}
     if retry_after_ms is not None:
         frame["retryAfterMs"] = retry_after_ms
@@ -244,6 +267,8 @@ def error_frame(
         frame["clientId"] = client_id
     if message_id is not None:
         frame["id"] = message_id
+    if until is not None:
+        frame["until"] = until
     return _encode(frame)
 
 

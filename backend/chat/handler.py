@@ -18,20 +18,26 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from .actions import (
+    BAN,
     CHANGES,
     DELETEMESSAGE,
     EDITMESSAGE,
     HISTORY,
     JOIN,
+    KICK,
     MEMBERS,
+    MODERATE,
+    MODERATION_ACTIONS,
+    MUTE,
     PING,
     REACT,
     SENDMESSAGE,
     TYPING,
 )
 from .delivery import BroadcastStats
-from .errors import ClientError, HandshakeRefused
+from .errors import ClientError, ErrorCode, HandshakeRefused
 from .events import (
+    AUTHORIZER_MODERATOR,
     AUTHORIZER_NAME,
     AUTHORIZER_USER_ID,
     CONNECT,
@@ -44,7 +50,13 @@ from .events import (
 )
 from .jobs import is_queue_event
 from .logs import configure
-from .metrics import SERVER_ERRORS, embedded_metrics, server_failed
+from .metrics import (
+    MESSAGES_FILTERED,
+    MODERATION_ACTIONS_METRIC,
+    SERVER_ERRORS,
+    embedded_metrics,
+    server_failed,
+)
 from .runtime import Runtime, runtime_for
 
 if TYPE_CHECKING:
@@ -110,7 +122,8 @@ def _signed_in(request: Request) -> SignedIn | None:
     name = request.authorizer.get(AUTHORIZER_NAME)
     if user_id is None or name is None:
         return None
-    return SignedIn(user_id=user_id, name=name)
+    moderator = request.authorizer.get(AUTHORIZER_MODERATOR) == "true"
+    return SignedIn(user_id=user_id, name=name, moderator=moderator)
 
 
 def _disconnect(request: Request, runtime: Runtime, broadcaster: Broadcaster | None) -> RouteResult:
@@ -196,6 +209,10 @@ ROUTES: Final[Mapping[str, Route]] = {
     REACT: _frame_route(("changes", "react")),
     TYPING: _frame_route(("changes", "typing")),
     CHANGES: _frame_route(("changes", "changes")),
+    MODERATE: _frame_route(("moderation", "moderate")),
+    MUTE: _frame_route(("moderation", "act")),
+    KICK: _frame_route(("moderation", "act")),
+    BAN: _frame_route(("moderation", "act")),
     DEFAULT: _frame_route(("replies", "reject_default")),
 }
 
@@ -327,6 +344,13 @@ def _counts(route: str | None, result: RouteResult) -> dict[str, int | float]:
         counts = {"connections_closed": int(ok)}
     elif route == SENDMESSAGE:
         counts = {"messages_accepted": int(ok), "fanout_ms": round(result.stats.elapsed_ms, 2)}
+    elif route in MODERATION_ACTIONS:
+        counts = {MODERATION_ACTIONS_METRIC: int(ok)}
+    # The word filter's refusals and masks (issue #29).
+    if route in (SENDMESSAGE, EDITMESSAGE) and (
+        result.stats.filtered or result.code == ErrorCode.MESSAGE_BLOCKED
+    ):
+        counts[MESSAGES_FILTERED] = 1
     return {**counts, SERVER_ERRORS: int(server_failed(result.status, result.code))}
 
 

@@ -46,7 +46,14 @@ from botocore.exceptions import ClientError as BotoClientError
 from .errors import ChangeRefused, ErrorCode, MessageNotStored, StoreError
 from .ids import MAX_ULID, encode_ulid, ulid_predecessor, ulid_successor
 from .items import number_attribute, optional_string_attribute, string_attribute
-from .stored import ChangesCursor, Direction, Reaction, StoredMessage
+from .stored import (
+    DELETED_BY_AUTHOR,
+    DELETED_BY_MODERATOR,
+    ChangesCursor,
+    Direction,
+    Reaction,
+    StoredMessage,
+)
 
 CLIENT_ID_PARTITION_SUFFIX: Final = "#client"
 # The table as ``create_table`` arguments: what the local stack and the tests create, and what a
@@ -167,9 +174,12 @@ class MessageStore(Protocol):
         """Replace the text of ``owner``'s message; raises ``ChangeRefused`` or
         ``MessageNotStored``."""
 
-    def delete(self, room: str, message_id: str, owner: str, now_ms: int) -> Deleted:
-        """Make ``owner``'s message a tombstone (text and reactions gone from the item);
-        raises ``ChangeRefused``, ``MessageNotStored``."""
+    def delete(
+        self, room: str, message_id: str, owner: str, now_ms: int, *, by_moderator: bool = False
+    ) -> Deleted:
+        """Make ``owner``'s message a tombstone (text and reactions gone from the item), or,
+        ``by_moderator``, anyone's (the tombstone says so); raises ``ChangeRefused``,
+        ``MessageNotStored``."""
 
     def react(
         self,
@@ -372,24 +382,39 @@ class DynamoMessageStore:
             raise _refused(refused.item, owner, now_ms // 1000) from None
         return _message_from_item(item)
 
-    def delete(self, room: str, message_id: str, owner: str, now_ms: int) -> Deleted:
+    def delete(
+        self, room: str, message_id: str, owner: str, now_ms: int, *, by_moderator: bool = False
+    ) -> Deleted:
         """One ``UpdateItem`` that removes the text (and the reaction counters) and marks the
-        tombstone; when the item still holds reactions, one ``PutItem`` of the bare tombstone
-        replaces it (its names are only known from the item, and a tombstone takes no new
-        reaction). Deleting a tombstone again changes nothing (``again``), but finishes a
+        tombstone (``deletedBy``: the author, or a moderator, whose delete is not conditioned
+        on the owner); when the item still holds reactions, one ``PutItem`` of the bare
+        tombstone replaces it (its names are only known from the item, and a tombstone takes no
+        new reaction). Deleting a tombstone again changes nothing (``again``), but finishes a
         cleanup an earlier failure left."""
-        _require_owner(owner)
+        if not by_moderator:
+            _require_owner(owner)
         now_s = now_ms // 1000
+        names = _OWN_LIVE_NAMES if not by_moderator else _LIVE_NAMES
+        values: dict[str, Any] = {
+            ":nows": {"N": str(now_s)},
+            ":true": {"BOOL": True},
+            ":now": {"N": str(now_ms)},
+            ":one": {"N": "1"},
+            ":by": {"S": DELETED_BY_MODERATOR if by_moderator else DELETED_BY_AUTHOR},
+        }
+        if not by_moderator:
+            values[":me"] = {"S": owner}
+        checked_owner = None if by_moderator else owner
         try:
             item = self._update(
                 {
                     **self._key(room, message_id),
                     "UpdateExpression": (
                         "REMOVE #text, #edited, #rt, #rd"
-                        " SET #deleted = :true, #changed = :now ADD #rev :one"
+                        " SET #deleted = :true, #changed = :now, #by = :by ADD #rev :one"
                     ),
-                    "ConditionExpression": _OWN_LIVE_MESSAGE,
-                    "ExpressionAttributeNames": _OWN_LIVE_NAMES
+                    "ConditionExpression": _LIVE_MESSAGE if by_moderator else _OWN_LIVE_MESSAGE,
+                    "ExpressionAttributeNames": names
                     | {
                         "#text": "text",
                         "#edited": "editedAt",
@@ -397,22 +422,17 @@ class DynamoMessageStore:
                         "#rd": _DISTINCT,
                         "#changed": "changedAt",
                         "#rev": "rev",
+                        "#by": _DELETED_BY,
                     },
-                    "ExpressionAttributeValues": {
-                        ":me": {"S": owner},
-                        ":nows": {"N": str(now_s)},
-                        ":true": {"BOOL": True},
-                        ":now": {"N": str(now_ms)},
-                        ":one": {"N": "1"},
-                    },
+                    "ExpressionAttributeValues": values,
                 }
             )
             again = False
         except _Refused as refused:
-            if refused.item is None or _refusal(refused.item, owner, now_s) is not (
+            if refused.item is None or _refusal(refused.item, checked_owner, now_s) is not (
                 ErrorCode.MESSAGE_DELETED
             ):
-                raise _refused(refused.item, owner, now_s) from None
+                raise _refused(refused.item, checked_owner, now_s) from None
             item, again = refused.item, True
         tombstone = _message_from_item(item)
         if _has_reaction_attributes(item):
@@ -551,6 +571,13 @@ _OWN_LIVE_NAMES: Final = {
     "#deleted": "deleted",
     "#expires": "expiresAt",
 }
+# A moderator's delete (issue #29): any unexpired message that is no tombstone.
+_LIVE_MESSAGE: Final = (
+    "attribute_exists(#id) AND attribute_not_exists(#deleted) AND #expires > :nows"
+)
+_LIVE_NAMES: Final = {"#id": "id", "#deleted": "deleted", "#expires": "expiresAt"}
+# Who made a tombstone (``stored.DELETED_BY_*``); absent on those made before moderators.
+_DELETED_BY: Final = "deletedBy"
 
 
 def _message_item(message: StoredMessage) -> dict[str, Any]:
@@ -567,6 +594,8 @@ def _message_item(message: StoredMessage) -> dict[str, Any]:
     }
     if message.deleted:
         item["deleted"] = {"BOOL": True}
+        if message.deleted_by:
+            item[_DELETED_BY] = {"S": message.deleted_by}
     else:
         item["text"] = {"S": message.text}
     if message.edited_at_ms is not None and not message.deleted:
@@ -592,6 +621,7 @@ def _message_from_item(item: dict[str, Any]) -> StoredMessage:
         edited_at_ms=None if edited is None else _number(item, "editedAt"),
         deleted=deleted,
         reactions=() if deleted else _reactions(item),
+        deleted_by=optional_string_attribute(item, _DELETED_BY) if deleted else "",
     )
 
 
@@ -632,8 +662,8 @@ def _refusal(
     return changeable
 
 
-def _refused(item: dict[str, Any] | None, owner: str, now_s: int) -> ChangeRefused:
-    """The refusal of an owner's change whose condition failed."""
+def _refused(item: dict[str, Any] | None, owner: str | None, now_s: int) -> ChangeRefused:
+    """The refusal of an owner's change (``None``: a moderator's) whose condition failed."""
     code = _refusal(item, owner, now_s)
     if code is None or code is ErrorCode.INTERNAL_ERROR:
         # Every condition held when the item was returned: it changed in between (a race with

@@ -31,7 +31,14 @@ METRICS: Final[Mapping[str, str]] = {
     "failed": COUNT,
     "fanout_ms": MILLISECONDS,
     "server_errors": COUNT,
+    "moderation_actions": COUNT,
+    "messages_filtered": COUNT,
 }
+MODERATION_ACTIONS_METRIC: Final = "moderation_actions"
+"""Moderation actions taken (issue #29), also by ``Action`` (the route)."""
+MESSAGES_FILTERED: Final = "messages_filtered"
+"""Messages the word filter refused or masked (issue #29)."""
+ACTION_DIMENSION: Final = "Action"
 SERVER_ERRORS: Final = "server_errors"
 """Invocations that failed on the server's side (0 or 1 on every line): what the alarm watches.
 
@@ -78,4 +85,14 @@ def embedded_metrics(
         )
         extra[ERROR_CODE_DIMENSION] = code
         extra[REFUSED] = 1
+    route = line.get("route")
+    if isinstance(line.get(MODERATION_ACTIONS_METRIC), int) and isinstance(route, str):
+        directives.append(
+            {
+                "Namespace": namespace,
+                "Dimensions": [[FUNCTION_DIMENSION, ACTION_DIMENSION]],
+                "Metrics": [{"Name": MODERATION_ACTIONS_METRIC, "Unit": COUNT}],
+            }
+        )
+        extra[ACTION_DIMENSION] = route
     return {"_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}, **extra}

@@ -14,8 +14,16 @@ from typing import Final
 from .gateway import DELETE_CONNECTION, POST_TO_CONNECTION
 
 # On the connections table itself (``connections.DynamoConnectionStore``): the sender is read
-# by the conditional update that spends its rate limit, so there is no GetItem.
-TABLE_ACTIONS: Final = frozenset({"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"})
+# by the conditional update that spends its rate limit, so there is no GetItem. The admission
+# transaction's ``ConditionCheck``s of bans and mutes are ConditionCheckItem (issue #29).
+TABLE_ACTIONS: Final = frozenset(
+    {
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+    }
+)
 # On its room index (``connections.ROOM_INDEX``): the fan-out's and member list's Query.
 ROOM_INDEX_ACTIONS: Final = frozenset({"dynamodb:Query"})
 # On the messages table (``messages.DynamoMessageStore``). A ``TransactWriteItems`` is authorised

@@ -156,9 +156,11 @@ class _MessagesOnFirstUse:
         """``DynamoMessageStore.edit``."""
         return self._made().edit(room, message_id, owner, text, now_ms)
 
-    def delete(self, room: str, message_id: str, owner: str, now_ms: int) -> Deleted:
+    def delete(
+        self, room: str, message_id: str, owner: str, now_ms: int, *, by_moderator: bool = False
+    ) -> Deleted:
         """``DynamoMessageStore.delete``."""
-        return self._made().delete(room, message_id, owner, now_ms)
+        return self._made().delete(room, message_id, owner, now_ms, by_moderator=by_moderator)
 
     def react(
         self,

@@ -44,17 +44,20 @@ from .connections import (
     COUNTERS_ATTRIBUTE,
     HOLDERS_ATTRIBUTE,
     LIVE_ATTRIBUTE,
+    MUTED_UNTIL_ATTRIBUTE,
     OWNER_ATTRIBUTE,
     ROOM_SHARDS,
     TTL_ATTRIBUTE,
     Caps,
     Connection,
     Refusal,
+    Sanctions,
     connection_item,
     shard_number,
 )
 from .errors import StoreError
 from .items import number_attribute, optional_string_attribute
+from .sanctions import admission_checks
 
 log = logging.getLogger("chat.connections")
 
@@ -84,6 +87,7 @@ def enter(
     user: str,
     caps: Caps,
     now_s: int,
+    sanctions: Sanctions | None = None,
 ) -> Refusal | None:
     """Store ``connection`` in ``table`` if its room, source and user are under ``caps`` and
     its name is free, taking a seat in the seat shard its id hashes to, or in the next ones
@@ -104,6 +108,7 @@ def enter(
             user=user,
             caps=caps,
             now_s=now_s,
+            sanctions=sanctions,
         )
         if refusal is not Refusal.ROOM_FULL:
             return refusal
@@ -121,11 +126,13 @@ def _enter_with_seat(
     user: str,
     caps: Caps,
     now_s: int,
+    sanctions: Sanctions | None,
 ) -> Refusal | None:
     """Store ``connection`` in ``table`` if its seat shard (``seats``: key, cap), source and
     user are under their caps and its name is free: one ``TransactWriteItems`` (module
     docstring); again, only when DynamoDB reports an expired counter or claim (then reset, not
-    added to) or a conflicting transaction. ``None`` when stored, else why not."""
+    added to), an unexpired mute (then stamped on the item) or a conflicting transaction.
+    ``None`` when stored, else why not (``BANNED`` when a ban of ``sanctions`` holds)."""
     room = connection.room
     counters: dict[str, tuple[int, Refusal]] = {seats[0]: (seats[1], Refusal.ROOM_FULL)}
     for kind, digest in (("a", source), ("u", user)):
@@ -141,8 +148,10 @@ def _enter_with_seat(
     item[CLAIM_ATTRIBUTE] = {"S": claim}
     expires = connection.expires_at_s
     expired: set[str] = set()
+    bans = list(sanctions.bans) if sanctions else []
+    mutes = list(sanctions.mutes) if sanctions else []
     for attempt in range(_ENTER_ATTEMPTS):
-        keys = [*counters, claim]
+        keys = [*counters, claim, *bans, *mutes]
         writes = [{"Put": {"TableName": table, "Item": item}}]
         writes += [
             _count_write(table, key, cap, now_s, expires, reset=key in expired)
@@ -151,18 +160,35 @@ def _enter_with_seat(
         writes.append(
             _claim_write(table, claim, connection.owner, now_s, expires, reset=claim in expired)
         )
+        writes += admission_checks(table, [*bans, *mutes], now_s)
         try:
             client.transact_write_items(TransactItems=writes)
         except BotoClientError as error:
             reasons = _cancellation_reasons(error, writes)
         else:
             return None
+        full = _full(keys, reasons[1:], expired, now_s)
+        if muted := [key for key in full if key in mutes]:
+            # Muted: enter muted until the latest of them ends (the checks' items say when).
+            old = {
+                key: reason.get("Item") or {} for key, reason in zip(keys, reasons[1:], strict=True)
+            }
+            until = max(number_attribute(old[key], TTL_ATTRIBUTE, "connections") for key in muted)
+            item[MUTED_UNTIL_ATTRIBUTE] = {"N": str(until)}
+            mutes = [key for key in mutes if key not in muted]
         refusals = [
-            counters[key][1] if key in counters else Refusal.NAME_TAKEN
-            for key in _full(keys, reasons[1:], expired, now_s)
+            counters[key][1]
+            if key in counters
+            else Refusal.BANNED
+            if key in bans
+            else Refusal.NAME_TAKEN
+            for key in full
+            if key not in muted
         ]
         if refusals:
             return min(refusals, key=list(Refusal).index)
+        if muted:
+            continue
         if any(r.get("Code") == _CONFLICT for r in reasons):
             time.sleep(random.uniform(0, _CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
     return Refusal.BUSY

@@ -48,6 +48,13 @@ class StoredMessage:
     deleted: bool = False
     reactions: tuple[Reaction, ...] = ()
     """In first-reacted order; empty for a tombstone."""
+    deleted_by: str = ""
+    """A tombstone's ``DELETED_BY_AUTHOR`` or ``DELETED_BY_MODERATOR`` (empty: the author's,
+    as every tombstone written before moderators existed)."""
+
+
+DELETED_BY_AUTHOR: Final = "author"
+DELETED_BY_MODERATOR: Final = "moderator"
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,12 @@ function main() {
     oidcSignIn: $("oidc-sign-in"),
     oidcSignInButton: $("oidc-sign-in-button"),
     typing: $("typing"),
+    // Issue #29.
+    composerMuted: $("composer-muted"),
+    moderatorBadge: $("moderator-badge"),
+    moderatorSignIn: $("moderator-sign-in"),
+    moderatorForm: $("moderator-form"),
+    moderatorSecret: $("moderator-secret"),
   };
   // docs/protocol.md, "Signing in": with Cognito or an OpenID Connect issuer the page
   // signs in first, and the connection offers the ID token as its second subprotocol.
@@ -129,8 +135,17 @@ function main() {
     onEditMessage: (id, text) => chat.editMessage(id, text),
     onDeleteMessage: (id) => chat.deleteMessage(id),
     onReact: (id, emoji) => chat.react(id, emoji),
+    // Issue #29: a moderator's actions on a message's author.
+    onModerate: (action, name, seconds) => moderate(action, name, seconds),
     maxChars,
   });
+
+  /** A moderator's action on `name` (a mute or ban for `seconds`; 0 lifts it). */
+  function moderate(action, name, seconds) {
+    if (action === "mute") chat.mute(name, seconds);
+    else if (action === "ban") chat.ban(name, seconds);
+    else if (action === "kick") chat.kick(name);
+  }
 
   const members = new MemberPanel(
     {
@@ -144,7 +159,11 @@ function main() {
     },
     // Above the backend's notice limit no `presence` frames come: the list is
     // only as fresh as the last `members`, so opening the panel asks again.
-    { onOpen: () => chat.askMembers(), onRefresh: () => chat.askMembers() },
+    {
+      onOpen: () => chat.askMembers(),
+      onRefresh: () => chat.askMembers(),
+      onModerate: (action, name, seconds) => moderate(action, name, seconds),
+    },
   );
 
   /** Take the reader to the nickname field, ready to type another. */
@@ -174,12 +193,27 @@ function main() {
       showTyping: (line) => {
         ui.typing.textContent = line;
       },
+      // Issue #29: the server says whether the reader moderates, and whether they are muted.
+      showRole: (moderator) => {
+        view.setModerator(moderator);
+        members.setModerator(moderator);
+        ui.moderatorBadge.hidden = !moderator;
+        if (moderator) ui.moderatorSignIn.open = false;
+      },
+      showMuted: (line) => composer.setMuted(line),
     },
   });
   window.addEventListener("online", () => chat.online());
 
   const composer = new Composer(
-    { form: ui.sendForm, text: ui.text, counter: ui.counter, error: ui.composerError, send: ui.send },
+    {
+      form: ui.sendForm,
+      text: ui.text,
+      counter: ui.counter,
+      error: ui.composerError,
+      send: ui.send,
+      muted: ui.composerMuted,
+    },
     { maxChars, isOpen: () => chat.isOpen, onSend: (text) => chat.send(text) },
   );
   // Issue #28: the others see "… is typing" while the reader writes.
@@ -232,6 +266,16 @@ function main() {
     chat.leave();
     screens.signedOut(why);
   }
+
+  // Issue #29, open chat with a moderator secret: the secret goes to the session's memory
+  // only (never storage or the URL), presented on this connection and every later one.
+  ui.moderatorSignIn.hidden = auth !== null || !config.moderationSecret;
+  ui.moderatorForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const secret = ui.moderatorSecret.value;
+    ui.moderatorSecret.value = "";
+    if (secret !== "") chat.presentModeratorSecret(secret);
+  });
 
   const storedRoom = load("room");
   ui.room.value = storedRoom !== null && roomProblem(storedRoom) === null ? storedRoom : DEFAULT_ROOM;

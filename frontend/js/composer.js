@@ -12,10 +12,12 @@ export class Composer {
   #maxChars;
   #isOpen;
   #onSend;
+  /** Issue #29: the line shown while a moderator has muted the reader, or null. */
+  #muted = null;
 
   /**
    * @param {{form: HTMLFormElement, text: HTMLTextAreaElement, counter: HTMLElement,
-   *   error: HTMLElement, send: HTMLButtonElement}} ui
+   *   error: HTMLElement, send: HTMLButtonElement, muted: HTMLElement}} ui
    * @param {{maxChars: number, isOpen: () => boolean, onSend: (text: string) => void}} options
    */
   constructor(ui, { maxChars, isOpen, onSend }) {
@@ -54,8 +56,17 @@ export class Composer {
     ui.counter.classList.toggle("counter--near", !over && count > maxChars * 0.9);
     ui.text.setAttribute("aria-invalid", String(over || problem !== null));
     // Offline, a message is queued and sent once reconnected: sending stays possible.
-    ui.send.disabled = over || count === 0 || problem !== null;
+    // Muted, the box keeps a draft but nothing is sent until the mute ends (the line says when).
+    ui.send.disabled = over || count === 0 || problem !== null || this.#muted !== null;
     ui.send.title = this.#isOpen() ? "" : "Not connected: your message will be sent once reconnected.";
+  }
+
+  /** Issue #29: muted (the words under the box, with until when) or not (null). */
+  setMuted(line) {
+    this.#muted = line;
+    this.#ui.muted.textContent = line ?? "";
+    this.#ui.muted.hidden = line === null;
+    this.update();
   }
 
   /** Put a refused message's text back in the box to change it. */

@@ -1,5 +1,7 @@
 // What a reader does to a shown message: the menu of their own (edit, delete),
-// the inline editor, and reactions (the chips and the picker).
+// the inline editor, and reactions (the chips and the picker). Issue #29: a
+// moderator's menu on every message (delete it; mute, kick or ban its author,
+// moderationmenu.js).
 //
 // The DOM side only: what an action means is the page's (onEdit, onDelete,
 // onReact); view.js renders the parts this module opens and closes. Keyboard:
@@ -10,6 +12,7 @@
 
 import { PICKER } from "./reactions.js";
 import { charCount, textProblem } from "./inputchecks.js";
+import { handlePrompts, moderationItems, openPrompt } from "./moderationmenu.js";
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -52,11 +55,14 @@ export function reactionsRow(reactions) {
   return row;
 }
 
-/** The menu button of an own message. */
-export function menuButton() {
-  const node = button("message__menu", "⋯", "menu");
-  node.setAttribute("aria-label", "Message options");
-  node.title = "Edit or delete";
+/**
+ * The menu button of an own message, or (`moderation`) of another's, which
+ * the log shows only while the reader is a moderator.
+ */
+export function menuButton(moderation = false) {
+  const node = button(moderation ? "message__menu message__menu--moderation" : "message__menu", "⋯", "menu");
+  node.setAttribute("aria-label", moderation ? "Moderate this message" : "Message options");
+  node.title = moderation ? "Delete, or mute, kick or ban its author" : "Edit or delete";
   node.setAttribute("aria-haspopup", "menu");
   node.setAttribute("aria-expanded", "false");
   return node;
@@ -74,7 +80,9 @@ export class MessageActions {
   /**
    * @param {HTMLElement} list the log
    * @param {{onEdit: (id: string, text: string) => void, onDelete: (id: string) => void,
-   *   onReact: (id: string, emoji: string) => void}} handlers
+   *   onReact: (id: string, emoji: string) => void,
+   *   onModerate: (action: string, name: string, seconds?: number) => void,
+   *   isModerator: () => boolean}} handlers
    * @param {number} maxChars the longest text the backend takes
    */
   constructor(list, handlers, maxChars) {
@@ -83,6 +91,10 @@ export class MessageActions {
     this.#maxChars = maxChars;
     list.addEventListener("click", (event) => this.#clicked(event));
     list.addEventListener("keydown", (event) => this.#key(event));
+    handlePrompts(list, {
+      onModerate: handlers.onModerate,
+      refocus: (item) => item?.querySelector("button[data-action=menu]")?.focus(),
+    });
     // A click anywhere else closes an open menu, as menus do.
     document.addEventListener("click", (event) => {
       if (this.#open !== null && !this.#open.popup.parentElement?.contains(event.target)) this.#closePopup(false);
@@ -119,7 +131,11 @@ export class MessageActions {
     const id = item.dataset.id;
     switch (target.dataset.action) {
       case "menu":
-        this.#toggle(target, id, () => this.#menu());
+        this.#toggle(target, id, () => this.#menu(item));
+        break;
+      case "moderate":
+        this.#closePopup(false);
+        openPrompt(item, item.querySelector(".message__text"), target.dataset.moderation, target.dataset.name);
         break;
       case "picker":
         this.#toggle(target, id, () => this.#picker());
@@ -212,15 +228,20 @@ export class MessageActions {
     if (refocus && open.opener.isConnected) open.opener.focus();
   }
 
-  #menu() {
+  /** The menu of `message`: Edit and Delete on the reader's own; a moderator's actions on another's. */
+  #menu(message) {
     const menu = element("div", "popup menu");
     menu.setAttribute("role", "menu");
     menu.setAttribute("aria-label", "Message options");
-    for (const [words, action] of [["Edit", "edit-message"], ["Delete", "delete-message"]]) {
+    const own = message.querySelector("button[data-action=menu]:not(.message__menu--moderation)") !== null;
+    const deleted = message.classList.contains("message--deleted");
+    const entries = own ? [["Edit", "edit-message"], ["Delete", "delete-message"]] : deleted ? [] : [["Delete", "delete-message"]];
+    for (const [words, action] of entries) {
       const item = button("menu__item", words, action);
       item.setAttribute("role", "menuitem");
       menu.append(item);
     }
+    if (!own && this.#handlers.isModerator()) menu.append(...moderationItems(message.dataset.from));
     return menu;
   }
 

@@ -16,7 +16,13 @@
 // wait behind it rather than overtake it, and held ones go again one by one.
 
 // Errors that sending the same text again cannot cure: the reader must edit it.
-export const NEEDS_EDIT = new Set(["empty_message", "message_too_long", "payload_too_large", "invalid_field"]);
+export const NEEDS_EDIT = new Set([
+  "empty_message",
+  "message_too_long",
+  "payload_too_large",
+  "invalid_field",
+  "message_blocked",
+]);
 
 /** Whether a message refused with `code` is worth sending again unchanged. */
 export function canRetry(code) {

@@ -7,7 +7,9 @@
 // says while the connection waits to reconnect (connection.js decides when).
 // Issue #28: every message's state applied once by `rev`, the `changes`
 // catch-up after a reconnect and its divider (changes.js), edits, deletions,
-// reactions, and who is typing (typing.js).
+// reactions, and who is typing (typing.js). Issue #29: the reader's role
+// (moderator or not), a moderator's actions, the room's moderation notices, a
+// muted reader, and a reader put out of the room (moderation.js).
 // What it shows goes through the `view` it is given; its sockets come from
 // `WebSocketImpl` and its time from `clock`, so it runs under Node in the
 // tests (tests/js) as it does on the page (app.js wires it there).
@@ -17,18 +19,23 @@ import { systemClock } from "./clock.js";
 import { Connection } from "./connection.js";
 import { describeError } from "./errortext.js";
 import { RoomSync } from "./history.js";
+import { MuteState, Removal, mutedLine, noticeWords, removedWords } from "./moderation.js";
 import { nameKey } from "./namekey.js";
 import { Outbox, canRetry } from "./outbox.js";
 import { PresenceLines, Roster } from "./presence.js";
 import {
   SUBPROTOCOL,
+  banFrame,
   changesFrame,
   connectUrl,
   deleteMessageFrame,
   editMessageFrame,
   historyFrame,
   joinFrame,
+  kickFrame,
   membersFrame,
+  moderateFrame,
+  muteFrame,
   parseServerFrame,
   reactFrame,
   sendMessageFrame,
@@ -42,13 +49,18 @@ const FAILURES_BEFORE_WARNING = 3;
 // full, 429 connecting too often, 400) reaches the page as a plain failure to
 // connect, like an unreachable server. When a join has never opened, these are
 // what the reader can do something about, so that is what the page says.
+// Issue #29: a moderator's ban is refused the same way (403), so it is named too.
 export const REFUSED_HINT =
   "Could not join. This name may be taken in this room by someone else, the room may be full, " +
-  "or this browser is connecting too often. The page keeps trying.";
-// Signed in, the name is the account's: a refusal is about the room, the rate or the sign-in.
+  "a moderator may have banned it here, or this browser is connecting too often. The page keeps trying.";
+// Signed in, the name is the account's: a refusal is about the room, a ban, the rate or the sign-in.
 export const REFUSED_SIGNED_IN_HINT =
-  "Could not join. The room may be full, this browser may be connecting too often, or the " +
-  "sign-in may have expired. The page keeps trying.";
+  "Could not join. The room may be full, a moderator may have banned you here, this browser may " +
+  "be connecting too often, or the sign-in may have expired. The page keeps trying.";
+
+// Issue #29: what the page says of the moderator secret (moderateFrame).
+export const SECRET_REFUSED = "That moderator secret was not accepted.";
+export const NOW_MODERATOR = "You are a moderator in this room: message menus and the member list offer moderation.";
 
 // An edit, delete or reaction refused as rate_limited is not retried (unlike a message): say so.
 export const CHANGE_TOO_FAST = "Changing messages too fast: that change was not made. Try again in a moment.";
@@ -71,6 +83,8 @@ function newClientId() {
  *   connectionChanged: () => void,
  *   chooseAnotherName: () => void,
  *   showTyping: (line: string) => void,
+ *   showRole: (moderator: boolean) => void,
+ *   showMuted: (line: string | null) => void,
  * }} SessionView
  */
 
@@ -123,6 +137,17 @@ export function startSession({
   let membersPending = false;
   let readRetryTimer = null;
   let releaseTimer = null;
+  // Issue #29. The moderator secret (open chat) lives here only, in memory, for every open.
+  let moderatorSecret = null;
+  let secretPending = false;
+  let moderator = false;
+  // Moderator actions sent and not yet answered (an absent kick target is not_found).
+  let actionsPending = 0;
+  const mute = new MuteState();
+  let muteTimer = null;
+  const removal = new Removal();
+  // Each removal's "Join again" works only until the next removal (never into a later ban).
+  let removals = 0;
 
   function request(requests) {
     for (const wanted of requests) connection.send(historyFrame(wanted));
@@ -317,7 +342,96 @@ export function startSession({
 
   /** The composer now holds `text`: tell the room the reader is writing (at most every few seconds). */
   function composing(text) {
-    if (connection.isOpen && !keyPending && typingSignal.changed(text, clock.now())) connection.send(typingFrame());
+    if (!connection.isOpen || keyPending || mute.until(clock.now()) !== null) return;
+    if (typingSignal.changed(text, clock.now())) connection.send(typingFrame());
+  }
+
+  // ------------------------------------------------------- issue #29: moderation
+
+  function setRole(isModerator) {
+    const became = isModerator && !moderator;
+    moderator = isModerator;
+    page.showRole(moderator);
+    if (became) view.addNotice(NOW_MODERATOR, "info");
+  }
+
+  /** Show whether the reader is muted (the line under the composer), and end it on time. */
+  function showMute() {
+    clock.clearTimeout(muteTimer);
+    const now = clock.now();
+    const until = mute.until(now);
+    page.showMuted(until === null ? null : mutedLine(until, new Date(now)));
+    if (until !== null) muteTimer = clock.setTimeout(showMute, Math.max(0, until.getTime() - now));
+  }
+
+  function onModeration(frame) {
+    view.addNotice(noticeWords(frame, current.name, new Date(clock.now())), "moderation");
+    if (frame.name !== current.name) {
+      if (actionsPending > 0) actionsPending -= 1;
+      return;
+    }
+    if (frame.event === "muted" && frame.until !== undefined) mute.muted(frame.until);
+    else if (frame.event === "unmuted") mute.lifted();
+    removal.notice(frame, current.name);
+    showMute();
+  }
+
+  /** An error about the moderator secret or a moderator action (no message named): true if it was one. */
+  function onModerationError(frame) {
+    if (frame.code === "muted") {
+      if (frame.until !== undefined) mute.muted(frame.until);
+      showMute();
+      // A refused message shows it on itself, a refused edit or reaction in a line (below).
+      return frame.clientId === undefined && frame.id === undefined;
+    }
+    if (frame.clientId !== undefined || frame.id !== undefined) return false;
+    if (frame.code === "not_allowed" && secretPending) {
+      secretPending = false;
+      moderatorSecret = null;
+      setRole(false);
+      view.addNotice(SECRET_REFUSED, "error");
+      return true;
+    }
+    if (frame.code === "not_allowed" || (frame.code === "not_found" && actionsPending > 0)) {
+      if (actionsPending > 0) actionsPending -= 1;
+      view.addNotice(
+        frame.code === "not_found" ? "That person is not in this room." : describeError(frame.code, maxChars),
+        "error",
+      );
+      return true;
+    }
+    return false;
+  }
+
+  /** Send a moderator action; the room's notice (or an error) answers it. */
+  function moderate(frame) {
+    if (keyPending || !connection.send(frame)) {
+      view.addNotice("Not connected: that was not done. Try again once reconnected.", "warning");
+      return;
+    }
+    actionsPending += 1;
+  }
+
+  /** Present the moderator secret on the open socket (and on every later open). */
+  function presentSecret(send) {
+    if (moderatorSecret === null) return;
+    if (send(moderateFrame(moderatorSecret))) secretPending = true;
+  }
+
+  /** The reader was kicked or banned and their socket closed: stop, and say so. */
+  function stopRemoved() {
+    const removed = removal.removed;
+    removal.clear();
+    connection.close();
+    page.showStatus("closed", removed.event === "banned" ? "Banned" : "Removed");
+    const which = ++removals;
+    // Resolves once connecting (the name key is derived first), like `reconnect`.
+    const rejoin = async () => {
+      if (which === removals && !connection.isOpen) await connectCurrent();
+    };
+    const action = removed.event === "kicked" ? { words: "Join again", onClick: rejoin } : undefined;
+    view.addNotice(removedWords(removed, new Date(clock.now())), "error", action);
+    page.connectionChanged();
   }
 
   function onMessage(frame) {
@@ -339,6 +453,7 @@ export function startSession({
 
   function onFrame(data, from) {
     const frame = parseServerFrame(data);
+    if (frame.type === "error" && onModerationError(frame)) return;
     if (from === "successor") {
       // Its own join failed: the connection gives the successor up in time.
       if (frame.type === "error") return;
@@ -370,9 +485,16 @@ export function startSession({
     } else if (frame.type === "members") {
       if (frame.room !== current.room) return;
       if (from === "current") joinPending = membersPending = false;
+      if (frame.moderator !== undefined) setRole(frame.moderator);
       onMembers(frame, from === "successor");
     } else if (frame.type === "presence") {
       if (frame.room === current.room) onPresence(frame);
+    } else if (frame.type === "role") {
+      // A join's own role frame (not a moderator yet) does not answer the secret; a refusal will.
+      if (frame.moderator) secretPending = false;
+      setRole(frame.moderator);
+    } else if (frame.type === "moderation") {
+      if (frame.room === current.room) onModeration(frame);
     } else if (frame.type === "error" && frame.id !== undefined) {
       // An edit, delete or reaction was refused: nothing changed, and nothing goes again on its own.
       if (frame.code === "rate_limited") view.addNotice(CHANGE_TOO_FAST, "warning");
@@ -421,6 +543,7 @@ export function startSession({
     for (const frame of joinFrames()) connection.send(frame);
     joinPending = true;
     membersPending = false;
+    presentSecret((frame) => connection.send(frame));
     flushOutbox();
   }
 
@@ -432,6 +555,7 @@ export function startSession({
    */
   function onSuccessorOpen() {
     for (const frame of joinFrames()) connection.sendToSuccessor(frame);
+    presentSecret((frame) => connection.sendToSuccessor(frame));
     updateEarlier();
   }
 
@@ -453,6 +577,8 @@ export function startSession({
     clock.clearTimeout(catchUpTimer);
     clock.clearTimeout(readRetryTimer);
     joinPending = membersPending = false;
+    secretPending = false;
+    actionsPending = 0;
     sync.closed();
     catchUp.closed();
     for (const entry of outbox.socketClosed()) view.updatePending(entry, pendingStatus(entry));
@@ -460,6 +586,11 @@ export function startSession({
 
   function onStatus(status) {
     if (status.state !== "open") onClosed();
+    // Kicked or banned: no reconnecting into the ban.
+    if (status.state === "waiting" && removal.removed !== null) {
+      stopRemoved();
+      return;
+    }
     switch (status.state) {
       case "connecting":
         page.showStatus("connecting", status.attempt ? "Reconnecting…" : "Connecting…");
@@ -526,6 +657,11 @@ export function startSession({
     outbox.clear();
     roster.clear();
     presenceLines.clear();
+    // A moderator here may be none there: the next room's answer says.
+    setRole(false);
+    removal.clear();
+    mute.lifted();
+    showMute();
     clock.clearTimeout(presenceTimer);
     showMembers();
     failures = 0;
@@ -583,8 +719,29 @@ export function startSession({
     },
     /** Edit, delete or react to a shown message (issue #28). */
     editMessage: (id, text) => changeMessage(editMessageFrame(id, text)),
+    /** Delete a shown message: the reader's own, or (a moderator) anyone's. */
     deleteMessage: (id) => changeMessage(deleteMessageFrame(id)),
     react: (id, emoji) => changeMessage(reactFrame(id, emoji)),
+    /**
+     * Issue #29, open chat: present the deployment's moderator secret now and
+     * on every later open; it is kept in memory only. A `role` frame answers.
+     */
+    presentModeratorSecret(secret) {
+      moderatorSecret = secret;
+      presentSecret((frame) => connection.send(frame));
+    },
+    /** A moderator's actions on a member of the room (seconds 0 lifts a mute or ban). */
+    mute: (name, seconds) => moderate(muteFrame(name, seconds)),
+    kick: (name) => moderate(kickFrame(name)),
+    ban: (name, seconds) => moderate(banFrame(name, seconds)),
+    /** Whether the server said the reader is a moderator. */
+    get isModerator() {
+      return moderator;
+    },
+    /** The end of the reader's mute, or null. */
+    get mutedUntil() {
+      return mute.until(clock.now());
+    },
     /** The reader changed the composer's text (typing.js decides whether to say so). */
     composing,
     /** The network is back (the page's "online" event): a waiting reconnect goes now. */

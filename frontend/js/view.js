@@ -38,9 +38,13 @@ function element(tag, className, text) {
  * Fill `item` with a message. `status` is null for a delivered message (its time
  * is shown), else `{words, detail?, action?}` for one still being sent or refused.
  * A delivered message shows its state (issue #28): the "(edited)" mark, a
- * tombstone, its reactions, and for the reader's own (`editable`) a menu.
+ * tombstone (issue #29: "removed by a moderator"), its reactions, and a menu:
+ * for the reader's own (`editable`), and for a moderator on everyone else's.
  */
-function renderMessage(item, { from, text, sentAt, own, status, deleted, editedAt, reactions, editable }) {
+function renderMessage(
+  item,
+  { from, text, sentAt, own, status, deleted, deletedBy, editedAt, reactions, editable, moderation },
+) {
   const avatar = element("span", `avatar ${hueClass(from)}`, [...from][0]?.toUpperCase() ?? "?");
   avatar.setAttribute("aria-hidden", "true");
   const body = element("div", "message__body");
@@ -58,11 +62,15 @@ function renderMessage(item, { from, text, sentAt, own, status, deleted, editedA
       meta.append(mark);
     }
     if (editable && !deleted) meta.append(menuButton());
+    // Issue #29: a moderator has a menu on everyone else's message.
+    else if (moderation && !editable && !own) meta.append(menuButton(true));
+    item.dataset.from = from;
   } else {
     meta.append(element("span", "message__status", status.words));
   }
   item.classList.toggle("message--deleted", Boolean(deleted));
-  body.append(meta, element("p", "message__text", deleted ? "message deleted" : text));
+  const gone = deletedBy === "moderator" ? "removed by a moderator" : "message deleted";
+  body.append(meta, element("p", "message__text", deleted ? gone : text));
   if (status === null && !deleted) body.append(reactionsRow(reactions ?? []));
   if (status?.detail || status?.action) {
     const problem = element("p", "message__problem");
@@ -93,6 +101,8 @@ export class MessageView {
   #actions;
   /** The "new messages" divider, and the id of the message it is above (null: not shown). */
   #divider = element("p", "divider");
+  /** Issue #29: whether the reader moderates (the server said so). */
+  #moderator = false;
   #dividerId = null;
 
   /**
@@ -102,13 +112,20 @@ export class MessageView {
    * @param {{onEarlier: () => void, onRetry: (clientId: string) => void,
    *   onEdit: (clientId: string) => void, onTrimmed: (ids: string[]) => void,
    *   onEditMessage: (id: string, text: string) => void, onDeleteMessage: (id: string) => void,
-   *   onReact: (id: string, emoji: string) => void, maxChars: number}} handlers
+   *   onReact: (id: string, emoji: string) => void, maxChars: number,
+   *   onModerate: (action: string, name: string, seconds?: number) => void}} handlers
    */
   constructor(list, jump, earlier, { onEarlier, onRetry, onEdit, onTrimmed, ...actions }) {
     this.#list = list;
     this.#actions = new MessageActions(
       list,
-      { onEdit: actions.onEditMessage, onDelete: actions.onDeleteMessage, onReact: actions.onReact },
+      {
+        onEdit: actions.onEditMessage,
+        onDelete: actions.onDeleteMessage,
+        onReact: actions.onReact,
+        onModerate: actions.onModerate,
+        isModerator: () => this.#moderator,
+      },
       actions.maxChars,
     );
     this.#divider.setAttribute("role", "separator");
@@ -129,6 +146,20 @@ export class MessageView {
       if (button.dataset.action === "retry") onRetry(clientId);
       else if (button.dataset.action === "edit") onEdit(clientId);
     });
+  }
+
+  /** Issue #29: the server says whether the reader moderates: everyone else's messages get a menu then. */
+  setModerator(moderator) {
+    if (moderator === this.#moderator) return;
+    this.#moderator = moderator;
+    for (const item of this.#byId.values()) {
+      if (!moderator) {
+        item.querySelector(".message__menu--moderation")?.remove();
+        item.querySelector(".moderation-prompt")?.remove();
+      } else if (item.querySelector("button[data-action=menu]") === null && !item.classList.contains("message--own")) {
+        item.querySelector(".message__meta").append(menuButton(true));
+      }
+    }
   }
 
   /** The oldest and newest shown message ids (null when none is shown). */
@@ -156,7 +187,7 @@ export class MessageView {
         if (this.#ids[index] === message.id) continue;
         const item = element("article", message.own ? "message message--own" : "message");
         item.dataset.id = message.id;
-        renderMessage(item, { ...message, own: Boolean(message.own), status: null });
+        renderMessage(item, { ...message, own: Boolean(message.own), status: null, moderation: this.#moderator });
         this.#place(index, message.id, item);
         added += 1;
       }
@@ -185,10 +216,14 @@ export class MessageView {
     const own = item.classList.contains("message--own");
     // Changed in place: no "new messages" button, but a reader at the bottom stays there.
     const follow = this.#atBottom();
-    renderMessage(item, { ...message, own, status: null });
+    // Issue #29: a moderator's confirm being answered stays, with its choice and focus.
+    const prompt = item.querySelector(".moderation-prompt");
+    renderMessage(item, { ...message, own, status: null, moderation: this.#moderator });
+    if (prompt !== null) item.querySelector(".message__text").after(prompt);
     if (follow) this.#scrollToBottom();
     const editable = Boolean(message.editable) && !message.deleted;
     this.#actions.rerendered(item, editable);
+    if (focused !== null && prompt?.contains(focused)) focused.focus();
     if (focused === null || item.contains(document.activeElement)) return;
     // Someone reacted while the reader edits: the editor comes back with the draft, and the caret.
     const area = focused.tagName === "TEXTAREA" ? item.querySelector(".editor textarea") : null;

@@ -93,6 +93,28 @@ export function changesFrame({ since, cursor, limit }) {
   return JSON.stringify(frame);
 }
 
+// ---------------------------------------------------------------- issue #29
+// docs/protocol.md, "Moderation": a moderator's actions. The server decides who
+// is one (the `role` frame); anyone else's action is refused (not_allowed).
+
+/**
+ * Open chat: present the deployment's moderator secret on this connection
+ * (a frame body, never the URL). Answered by a `role` frame, or not_allowed.
+ */
+export const moderateFrame = (secret) => JSON.stringify({ action: "moderate", secret });
+
+/** Mute `name` in the room for `seconds` (0 lifts the mute). */
+export const muteFrame = (name, seconds) => JSON.stringify({ action: "mute", name, seconds });
+
+/** Close every connection of `name` in the room (they may come back). */
+export const kickFrame = (name) => JSON.stringify({ action: "kick", name });
+
+/** Close `name`'s connections and refuse their connects for `seconds` (0 lifts the ban). */
+export const banFrame = (name, seconds) => JSON.stringify({ action: "ban", name, seconds });
+
+/** The events of a `moderation` notice. */
+export const MODERATION_EVENTS = Object.freeze(["muted", "unmuted", "kicked", "banned", "unbanned"]);
+
 /** How long to wait after a rate_limited error that does not say (it always should). */
 export const RATE_LIMIT_FALLBACK_MS = 1000;
 
@@ -108,10 +130,14 @@ export const RATE_LIMIT_FALLBACK_MS = 1000;
  *     since?: number, readAt: number}
  *   | {type: "typing", room: string, name: string}
  *   | {type: "members", room: string, count: number, complete: boolean,
- *     members: Array<{name: string, since: Date | null, connections: number}>}
+ *     members: Array<{name: string, since: Date | null, connections: number, moderator?: true}>,
+ *     moderator?: boolean}
  *   | {type: "presence", event: "joined" | "left", room: string, name: string, count: number}
+ *   | {type: "role", moderator: boolean}
+ *   | {type: "moderation", room: string, event: "muted" | "unmuted" | "kicked" | "banned" | "unbanned",
+ *     name: string, until?: Date}
  *   | {type: "pong"} | {type: "error", code: string, clientId?: string, id?: string,
- *     retryAfterMs?: number}
+ *     retryAfterMs?: number, until?: Date}
  *   | {type: "ignored", reason: string}}
  */
 export function parseServerFrame(data) {
@@ -139,6 +165,12 @@ export function parseServerFrame(data) {
       return readTyping(frame);
     case "pong":
       return { type: "pong" };
+    case "role":
+      return typeof frame.moderator === "boolean"
+        ? { type: "role", moderator: frame.moderator }
+        : { type: "ignored", reason: "malformed role" };
+    case "moderation":
+      return readModeration(frame);
     case "error": {
       const error = withClientId(frame, {
         type: "error",
@@ -150,6 +182,9 @@ export function parseServerFrame(data) {
       if (error.code === "rate_limited") {
         error.retryAfterMs = isCount(frame.retryAfterMs) ? frame.retryAfterMs : RATE_LIMIT_FALLBACK_MS;
       }
+      // muted says until when (issue #29).
+      const until = readDate(frame.until);
+      if (until !== null) error.until = until;
       return error;
     }
     default:
@@ -166,9 +201,13 @@ export function parseServerFrame(data) {
  * The message fields shared by a `message` frame and `history` and `changes`
  * pages, or null when malformed: the message as it is now (docs/protocol.md,
  * "Message state"). `rev` orders its states (changes.js); a tombstone
- * (`deleted`) has no text and no reactions; `mine` is only known in pages.
+ * (`deleted`, and `deletedBy` "author" or "moderator") has no text and no
+ * reactions; `mine` is only known in pages.
  */
-function readMessageFields({ id, from, text, sentAt, rev, changedAt, editedAt, deleted, reactions }, inPage = false) {
+function readMessageFields(
+  { id, from, text, sentAt, rev, changedAt, editedAt, deleted, deletedBy, reactions },
+  inPage = false,
+) {
   const strings = [id, from, sentAt].every((value) => typeof value === "string");
   const gone = deleted === true;
   if (!strings || !ULID_PATTERN.test(id) || (!gone && typeof text !== "string")) return null;
@@ -184,6 +223,8 @@ function readMessageFields({ id, from, text, sentAt, rev, changedAt, editedAt, d
     reactions: gone ? [] : readReactions(reactions, inPage),
   };
   if (isCount(changedAt)) fields.changedAt = changedAt;
+  // Issue #29: a tombstone says who removed it ("author" or "moderator").
+  if (gone && (deletedBy === "moderator" || deletedBy === "author")) fields.deletedBy = deletedBy;
   const edited = typeof editedAt === "string" ? new Date(editedAt) : null;
   if (!gone && edited !== null && !Number.isNaN(edited.getTime())) fields.editedAt = edited;
   return fields;
@@ -281,14 +322,37 @@ function readMembers(frame) {
   for (const entry of members) {
     if (entry === null || typeof entry !== "object" || typeof entry.name !== "string") continue;
     const since = new Date(entry.since);
-    entries.push({
+    const member = {
       name: entry.name,
       since: Number.isNaN(since.getTime()) ? null : since,
       connections: Number.isSafeInteger(entry.connections) && entry.connections > 0 ? entry.connections : 1,
-    });
+    };
+    if (entry.moderator === true) member.moderator = true;
+    entries.push(member);
   }
   // A malformed entry is skipped: the list is then not the whole room.
-  return { type: "members", room, count, complete: complete && entries.length === members.length, members: entries };
+  const read = { type: "members", room, count, complete: complete && entries.length === members.length, members: entries };
+  // Issue #29: the join's answer may say whether the reader is a moderator.
+  if (typeof frame.moderator === "boolean") read.moderator = frame.moderator;
+  return read;
+}
+
+/** An ISO time, or null when absent or unreadable. */
+function readDate(value) {
+  if (typeof value !== "string") return null;
+  const when = new Date(value);
+  return Number.isNaN(when.getTime()) ? null : when;
+}
+
+function readModeration(frame) {
+  const { room, event, name } = frame;
+  if (typeof room !== "string" || !MODERATION_EVENTS.includes(event) || typeof name !== "string" || name === "") {
+    return { type: "ignored", reason: "malformed moderation" };
+  }
+  const notice = { type: "moderation", room, event, name };
+  const until = readDate(frame.until);
+  if (until !== null) notice.until = until;
+  return notice;
 }
 
 function readPresence(frame) {

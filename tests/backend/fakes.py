@@ -17,6 +17,7 @@ from chat.connections import (
     ConnectionId,
     Refusal,
     RoomMember,
+    Sanctions,
     room_shard,
 )
 from chat.errors import (
@@ -110,9 +111,11 @@ class MemoryStore:
         user: str,
         caps: Caps,
         now_s: int,
+        sanctions: Sanctions | None = None,
     ) -> Refusal | None:
-        """Store ``connection`` if its room has a seat (one thread at a time: no claims)."""
-        del name_key, source, user, now_s
+        """Store ``connection`` if its room has a seat (one thread at a time: no claims, no
+        sanctions)."""
+        del name_key, source, user, now_s, sanctions
         if sum(c.room == connection.room for c in self.items.values()) >= caps.room:
             return Refusal.ROOM_FULL
         self.put(connection)

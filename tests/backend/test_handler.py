@@ -29,6 +29,7 @@ from chat.connections import (
     OWNER_ATTRIBUTE,
     ROOM_ATTRIBUTE,
     ROOM_SHARD_ATTRIBUTE,
+    SOURCE_ATTRIBUTE,
     TTL_ATTRIBUTE,
     DynamoConnectionStore,
     room_shard,
@@ -205,7 +206,8 @@ def test_fixture_events_are_served(world: World) -> None:
 def test_connect_stores_the_documented_item(world: World) -> None:
     """$connect stores the trimmed name, the room, connectedAt (ms), expiresAt past 2 hours,
     and what it holds: its name's claim and the counters it counts against (the room's seats,
-    its address's in the room and in total; the address as a digest only)."""
+    its address's in the room and in total; the address as a digest only, also kept as its
+    ``source`` for a ban in an open chat)."""
     assert world.invoke(connect_event("c1", {"name": "  alice ", "room": "general"})) == {
         "statusCode": 200
     }
@@ -225,6 +227,7 @@ def test_connect_stores_the_documented_item(world: World) -> None:
         CONNECTED_AT_ATTRIBUTE: {"N": str(NOW_MS)},
         TTL_ATTRIBUTE: {"N": str(NOW_MS // 1000 + 10800)},
         OWNER_ATTRIBUTE: {"S": ""},  # no name key presented
+        SOURCE_ATTRIBUTE: {"S": address.removeprefix("live#a#")},
     }
 
 

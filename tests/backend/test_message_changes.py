@@ -160,6 +160,7 @@ def test_delete_removes_text_and_reactions_from_the_item(
         "rev",
         "changedAt",
         "deleted",
+        "deletedBy",
     }
     assert "secret" not in repr(item)
     again = store.delete("lobby", mid, "alice-owner", NOW_MS + 2)

@@ -16,7 +16,7 @@ import pytest
 from botocore import xform_name
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
-from chat.connections import Caps, Connection, ConnectionId, DynamoConnectionStore
+from chat.connections import Caps, Connection, ConnectionId, DynamoConnectionStore, Sanctions
 from chat.messages import CHANGES_INDEX, DynamoMessageStore, ReactionCaps
 from chat.permissions import (
     MANAGE_CONNECTIONS_METHODS,
@@ -45,6 +45,11 @@ EXERCISED_STORE_METHODS = frozenset(
         "shard_members",
         "count_connect",
         "admit_shared",
+        # Moderation.
+        "make_moderator",
+        "target",
+        "sanction",
+        "lift",
     }
 )
 EXERCISED_MESSAGE_STORE_METHODS = frozenset({"add", "read", "edit", "delete", "react", "changes"})
@@ -189,7 +194,14 @@ def recorded() -> Iterator[RecordingDynamoDB]:
     store.put(Connection(ConnectionId("c1"), "room", "ada", 1, 99))
     caps = Caps(room=10, per_room=2, total=5)
     entering = Connection(ConnectionId("c2"), "room", "ada", 1, 99)
-    store.enter(entering, name_key="ada", source="s", user="u", caps=caps, now_s=1)
+    sanctions = Sanctions(bans=("ban#room#n#ada",), mutes=("mute#room#n#ada",))
+    store.enter(
+        entering, name_key="ada", source="s", user="u", caps=caps, now_s=1, sanctions=sanctions
+    )
+    store.make_moderator(ConnectionId("c1"))
+    store.target(ConnectionId("c1"), 100)
+    store.sanction(["mute#room#n#ada", "mute#room#a#s"], 100, {"by": "mod"})
+    store.lift("mute#room#n#ada", ["mute#room#a#s"])
     store.admit(ConnectionId("c1"), Budget("tatTest", 60, 2), 1)
     store.admit_shared("rate#room#room", Budget("tat", 60, 2), 1)
     client.refuse_update = True

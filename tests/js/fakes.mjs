@@ -129,6 +129,8 @@ export function fakeView() {
     /** Issue #28: the typing line shown, the id the "new messages" divider is above. */
     typing: "",
     divider: null,
+    moderator: false,
+    muted: null,
   };
   const show = (message) => {
     if (shown.has(message.id)) return;
@@ -188,6 +190,13 @@ export function fakeView() {
     chooseAnotherName: () => seen.chooseAnotherName(),
     showTyping: (line) => {
       seen.typing = line;
+    },
+    /** Issue #29: the reader's role as last shown, and the muted line (null: not muted). */
+    showRole: (moderator) => {
+      seen.moderator = moderator;
+    },
+    showMuted: (line) => {
+      seen.muted = line;
     },
   };
   return { view, seen };

@@ -41,7 +41,18 @@ def test_site_variables_derive_the_origin() -> None:
         "auth_offline_access": "false",
         "auth_name_claim": "",
         "auth_name_unique": "false",
+        "moderation_secret": "false",
     }
+
+
+def test_the_moderator_sign_in_is_offered_only_in_an_open_chat_with_a_secret() -> None:
+    """``moderation_secret`` is true for the open chat with a secret, false with sign-in on
+    (the role comes from the token) or without a secret."""
+    url = "wss://abc.example/prod"
+    assert site_variables(url, moderation_secret=True)["moderation_secret"] == "true"
+    assert site_variables(url)["moderation_secret"] == "false"
+    signed_in = site_variables(url, auth_mode="cognito", moderation_secret=True)
+    assert signed_in["moderation_secret"] == "false"
 
 
 def test_site_variables_for_sign_in_derive_the_auth_origin() -> None:

@@ -91,3 +91,16 @@ def test_a_lambda_tf_without_the_functions_environment_is_a_clear_error() -> Non
     """A broken contract fails loudly, naming lambda.tf."""
     with pytest.raises(EmulatorConfigError, match=r"lambda\.tf has no aws_lambda_function\.chat"):
         function_variables('resource "aws_lambda_function" "chat" {\n}\n')
+
+
+def test_a_list_variable_is_taken_as_the_json_terraform_gives_it() -> None:
+    """``BLOCKED_WORDS = jsonencode(var.blocked_words)``: a TF_VAR_ list (``["a", "b"]``, as
+    ``terraform apply`` takes it) reaches the function as that JSON, and the moderator secret's
+    digest as it is (issue #29)."""
+    taken = function_environment(
+        {
+            "TF_VAR_blocked_words": '["darn", "heck"]',
+            "TF_VAR_moderator_secret_sha256": "ab" * 32,
+        }
+    )
+    assert taken == {"BLOCKED_WORDS": '["darn", "heck"]', "MODERATOR_SECRET_SHA256": "ab" * 32}

@@ -203,7 +203,7 @@ def test_the_authorizer_function_is_built_and_configured_per_the_contract(
 ) -> None:
     """python3.13 on arm64, handler authorizer.handler.handler, today's zip, and the issuer,
     audience, JWKS URL and pinned algorithm of this pool and client; users named by their
-    user name, unique in the pool."""
+    user name, unique in the pool; moderators by the pool's group, which exists."""
     config = deployment.client("lambda").get_function_configuration(
         FunctionName=deployment.outputs["authorizer_function_name"]
     )
@@ -219,7 +219,14 @@ def test_the_authorizer_function_is_built_and_configured_per_the_contract(
         "AUTH_ALGORITHMS": "RS256",
         "AUTH_NAME_CLAIM": COGNITO_NAME_CLAIM,
         "AUTH_NAME_UNIQUE": "true",
+        # Moderators: the pool's group, listed in the ID token (issue #29).
+        "AUTH_MODERATOR_CLAIM": "cognito:groups",
+        "AUTH_MODERATOR_VALUE": "moderators",
     }
+    groups = deployment.client("cognito-idp").list_groups(
+        UserPoolId=deployment.outputs["user_pool_id"]
+    )
+    assert [g["GroupName"] for g in groups["Groups"]] == ["moderators"]
     role = deployment.client("iam").get_role(RoleName=f"{PREFIX}-{deployment.region}-authorizer")
     assert config["Role"] == role["Role"]["Arn"]
 

@@ -76,6 +76,13 @@ BAD_VARIABLES = {
         0.5,
         "alarm_server_errors_threshold must be a whole number of at least 1",
     ),
+    # Moderation (issue #29).
+    "moderator_group": ("two words", "moderator_group must be a Cognito group name"),
+    "oidc_moderator_claim": ("my claim", "oidc_moderator_claim must be a claim name"),
+    "oidc_moderator_value": ("x" * 257, "oidc_moderator_value must be at most 256"),
+    "moderator_secret_sha256": ("hunter2", "moderator_secret_sha256 must be empty or"),
+    "blocked_words": (["two words"], "blocked_words must hold at most 1000 words"),
+    "blocked_words_action": ("drop", 'blocked_words_action must be "refuse" or "mask"'),
 }
 
 

@@ -17,6 +17,7 @@ from ..connections import (
     ConnectionStore,
 )
 from ..errors import ClientError, ErrorCode, RoomBusy
+from ..ids import iso_utc
 from ..ratelimit import Budget
 from ..shared_rates import (
     CONNECTION_REFUSALS,
@@ -47,6 +48,9 @@ COUNTED_REFUSALS: Final = frozenset(ErrorCode) - {
     ErrorCode.NOT_STORED,
     ErrorCode.INTERNAL_ERROR,
     ErrorCode.NOT_CONNECTED,
+    # A muted member's page may try while muted: its message budget bounds the answers, and
+    # closing it would also stop it reading, which a mute allows (issue #29).
+    ErrorCode.MUTED,
 }
 
 
@@ -119,16 +123,34 @@ def admit_message(
     settings: Settings,
     now_ms: int,
     client_id: str | None = None,
+    *,
+    speaking: bool = True,
 ) -> Connection:
     """The sender, once its message is admitted under its own budget, then its room's (one
-    more ``UpdateItem``: the room is known once the sender's item is read)."""
+    more ``UpdateItem``: the room is known once the sender's item is read). A muted sender
+    is refused before it spends the room's budget, unless it is not ``speaking`` (deleting
+    its own message)."""
     sender = admit(store, connection_id, message_budget(settings), now_ms, client_id)
+    if speaking:
+        refuse_if_muted(sender, now_ms, client_id)
     key = shared_rate_key(ROOM_MESSAGES, sender.room)
     retry_after_ms = store.admit_shared(key, room_budget(settings), now_ms)
     if retry_after_ms:
         busy = _rate_limited(retry_after_ms, client_id, "The room is busy")
         raise RoomBusy(busy.code, busy.message, client_id=client_id, retry_after_ms=retry_after_ms)
     return sender
+
+
+def refuse_if_muted(sender: Connection, now_ms: int, client_id: str | None = None) -> None:
+    """Raise ``muted`` (with ``until``) while a moderator's mute of the sender lasts."""
+    if sender.muted_until_s * 1000 > now_ms:
+        until = iso_utc(sender.muted_until_s * 1000)
+        raise ClientError(
+            ErrorCode.MUTED,
+            f"A moderator muted you until {until}: you can read, not send.",
+            client_id=client_id,
+            until=until,
+        )
 
 
 def charge_source(

@@ -28,6 +28,7 @@ from ..protocol import (
 )
 from ..ratelimit import Budget
 from ..stored import ChangesCursor, ReactionChange, StoredMessage, message_owner, reactor_id
+from ..wordfilter import screen
 from .admission import admit, admit_message, read_budget
 from .rooms import tell_room
 
@@ -63,6 +64,13 @@ def _not_stored(message_id: str) -> ClientError:
     )
 
 
+def _audit_delete(sender: Connection, message_id: str) -> None:
+    """The audit line of a moderator's delete (``usecases.moderation.audit``)."""
+    from .moderation import audit  # noqa: PLC0415 (only a moderator's delete)
+
+    audit(sender, "deletemessage", outcome="ok", message_id=message_id)
+
+
 def _owner(sender: Connection) -> str:
     return message_owner(sender.owner, sender.connection_id)
 
@@ -79,8 +87,9 @@ def edit_message(call: RouteCall) -> BroadcastStats:
         sender = admit_message(call.store, call.connection_id, call.settings, call.now_ms)
     except ClientError as error:
         raise error.targeting(target) from None
+    text, masked = screen(frame.text, call.settings, message_id=target)
     # Refuse a text whose frame could not be delivered before it is stored.
-    probe = StoredMessage(target, sender.room, sender.name, frame.text, call.now_ms, 0, rev=2**31)
+    probe = StoredMessage(target, sender.room, sender.name, text, call.now_ms, 0, rev=2**31)
     if len(stored_message_frame(probe)) > MESSAGE_FRAME_MAX:
         raise ClientError(
             ErrorCode.PAYLOAD_TOO_LARGE,
@@ -88,12 +97,12 @@ def edit_message(call: RouteCall) -> BroadcastStats:
             message_id=target,
         )
     try:
-        edited = call.messages.edit(sender.room, target, _owner(sender), frame.text, call.clock())
+        edited = call.messages.edit(sender.room, target, _owner(sender), text, call.clock())
     except ChangeRefused as refusal:
         raise _refused(refusal, target) from None
     except MessageNotStored:
         raise _not_stored(target) from None
-    return tell_room(
+    stats = tell_room(
         call.connection_id,
         sender.room,
         stored_message_frame(edited),
@@ -102,6 +111,7 @@ def edit_message(call: RouteCall) -> BroadcastStats:
         settings=call.settings,
         now_ms=call.now_ms,
     )
+    return stats + BroadcastStats(filtered=int(masked))
 
 
 def delete_message(call: RouteCall) -> BroadcastStats:
@@ -112,11 +122,22 @@ def delete_message(call: RouteCall) -> BroadcastStats:
         raise unknown_action()
     target = frame.message_id
     try:
-        sender = admit_message(call.store, call.connection_id, call.settings, call.now_ms)
+        sender = admit_message(
+            call.store, call.connection_id, call.settings, call.now_ms, speaking=False
+        )
     except ClientError as error:
         raise error.targeting(target) from None
     try:
-        deleted = call.messages.delete(sender.room, target, _owner(sender), call.clock())
+        try:
+            deleted = call.messages.delete(sender.room, target, _owner(sender), call.clock())
+        except ChangeRefused as refusal:
+            # A moderator deletes anyone's message (issue #29); its own, as its author.
+            if refusal.code is not ErrorCode.NOT_YOURS or not sender.moderator:
+                raise
+            deleted = call.messages.delete(
+                sender.room, target, _owner(sender), call.clock(), by_moderator=True
+            )
+            _audit_delete(sender, target)
     except ChangeRefused as refusal:
         raise _refused(refusal, target) from None
     except MessageNotStored:
@@ -184,6 +205,10 @@ def typing(call: RouteCall) -> BroadcastStats:
     if not isinstance(frame, Typing):
         raise unknown_action()
     sender = admit(call.store, call.connection_id, TYPING_BUDGET, call.now_ms)
+    if sender.muted_until_s * 1000 > call.now_ms:
+        # A muted member's typing is dropped, not refused: its page learnt of the mute from
+        # its refused message, and refusals here would close it (issue #29).
+        return BroadcastStats()
     present = list(call.store.members(sender.room, call.now_ms // 1000))
     if not present or len(present) > call.settings.typing_notice_max_members:
         return BroadcastStats()

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from ..config import normalize_origin
-from ..connections import Caps, Connection, ConnectionId, ConnectionStore, Refusal
+from ..connections import Caps, Connection, ConnectionId, ConnectionStore, Refusal, Sanctions
 from ..errors import HandshakeRefused
 from ..names import name_key
+from ..sanctions import BAN, MUTE, sanction_keys
 from ..sources import source_digest
 from ..validation import DEFAULT_ROOM, clean_name, clean_profile_name, clean_room
 
@@ -83,6 +84,10 @@ def connect(
             connected_at_ms=now_ms,
             expires_at_s=now_ms // 1000 + settings.connection_ttl_seconds,
             owner=owner,
+            moderator=signed_in is not None
+            and signed_in.moderator
+            and settings.auth_mode.signed_in,
+            source=source,
         )
         entered = store.enter(
             connection,
@@ -92,6 +97,7 @@ def connect(
             user=owner if settings.auth_mode.signed_in else "",
             caps=caps,
             now_s=now_ms // 1000,
+            sanctions=_sanctions(connection, settings, source),
         )
         if entered is None:
             return connection
@@ -101,6 +107,21 @@ def connect(
     raise HandshakeRefused(REFUSAL_STATUS[refusal], refusal.value)
 
 
+def _sanctions(connection: Connection, settings: Settings, source: str) -> Sanctions:
+    """The bans and mutes a new connection is checked against (issue #29): of its name, and
+    of its user when signed in, or of its source address in an open chat."""
+    signed_in = settings.auth_mode.signed_in
+    users = [connection.owner] if signed_in else []
+    sources = [] if signed_in else [source]
+    key = name_key(connection.name)
+    return Sanctions(
+        bans=tuple(sanction_keys(BAN, connection.room, name_key=key, users=users, sources=sources)),
+        mutes=tuple(
+            sanction_keys(MUTE, connection.room, name_key=key, users=users, sources=sources)
+        ),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SignedIn:
     """Who the ``$connect`` authorizer says the user is: the issuer's user id and the display
@@ -108,6 +129,8 @@ class SignedIn:
 
     user_id: str
     name: str
+    moderator: bool = False
+    """The authorizer's ``moderator``: the token's group or claim (issue #29)."""
 
 
 def _chosen_identity(query: Mapping[str, str]) -> tuple[str | None, str, str]:
@@ -156,6 +179,7 @@ CONNECT_WINDOW_S: Final = 60
 # room would need the base and all of these held to refuse a guest.
 GUEST_NAME_ATTEMPTS: Final = 8
 REFUSAL_STATUS: Final = {
+    Refusal.BANNED: 403,
     Refusal.ROOM_FULL: 403,
     Refusal.TOO_MANY_CONNECTIONS: 429,
     Refusal.NAME_TAKEN: 409,

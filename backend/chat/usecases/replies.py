@@ -48,7 +48,12 @@ def reply_error(
 ) -> BroadcastStats:
     """Send ``error`` to the offending connection only."""
     frame = error_frame(
-        error.code, error.message, error.client_id, error.retry_after_ms, error.message_id
+        error.code,
+        error.message,
+        error.client_id,
+        error.retry_after_ms,
+        error.message_id,
+        until=error.until,
     )
     return broadcaster.send(frame, [connection_id])
 

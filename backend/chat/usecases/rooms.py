@@ -16,6 +16,7 @@ from ..frames import (
     history_frame,
     members_frame,
     presence_frame,
+    role_frame,
     stored_message_frame,
 )
 from ..ids import decode_ulid_time
@@ -23,6 +24,7 @@ from ..messages import MessageStore
 from ..presence import names_gone, present_elsewhere, roster
 from ..protocol import History, Join, Members, SendMessage, unknown_action
 from ..stored import StoredMessage, message_owner, reactor_id
+from ..wordfilter import screen
 from .admission import admit, admit_message, read_budget
 
 if TYPE_CHECKING:
@@ -92,13 +94,14 @@ def send_message(call: RouteCall) -> BroadcastStats:
     sender = admit_message(
         call.store, call.connection_id, call.settings, call.now_ms, frame.client_id
     )
+    text, masked = screen(frame.text, call.settings, client_id=frame.client_id)
     message_id = call.new_id()
     sent_at_ms = decode_ulid_time(message_id)  # one clock reading for both id and sentAt
     message = StoredMessage(
         message_id=message_id,
         room=sender.room,
         sender=sender.name,
-        text=frame.text,
+        text=text,
         sent_at_ms=sent_at_ms,
         expires_at_s=sent_at_ms // 1000 + call.settings.message_retention_s,
         owner=message_owner(sender.owner, sender.connection_id),
@@ -123,7 +126,7 @@ def send_message(call: RouteCall) -> BroadcastStats:
         return call.broadcaster.send(
             stored_message_frame(added.message, frame.client_id), [call.connection_id]
         )
-    return tell_room(
+    stats = tell_room(
         call.connection_id,
         sender.room,
         stored_message_frame(message),
@@ -133,6 +136,7 @@ def send_message(call: RouteCall) -> BroadcastStats:
         now_ms=sent_at_ms,
         own_copy=own_copy,
     )
+    return stats + BroadcastStats(filtered=int(masked))
 
 
 def tell_room(
@@ -214,6 +218,8 @@ def join(call: RouteCall) -> BroadcastStats:
         raise unknown_action()
     me, present = _in_room(call.store, call.connection_id, call.settings, call.now_ms)
     stats = call.broadcaster.send(members_frame(me.room, roster(present)), [call.connection_id])
+    if me.moderator:  # its page shows the moderators' actions (issue #29)
+        stats += call.broadcaster.send(role_frame(moderator=True), [call.connection_id])
     if frame.since is None:
         page = _history_page(
             me, frame.history, messages=call.messages, settings=call.settings, now_ms=call.now_ms

@@ -25,6 +25,8 @@ def test_the_contract_names_the_variables() -> None:
         "AUTH_ALGORITHMS",
         "AUTH_NAME_CLAIM",
         "AUTH_NAME_UNIQUE",
+        "AUTH_MODERATOR_CLAIM",
+        "AUTH_MODERATOR_VALUE",
     }
 
 

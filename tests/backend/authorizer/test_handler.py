@@ -101,7 +101,7 @@ def test_a_valid_id_token_is_allowed_exactly_this_connect(
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}
             ],
         },
-        "context": {"userId": sub, "name": "alice"},
+        "context": {"userId": sub, "name": "alice", "moderator": "false"},
     }
     [line] = auth_logs.records
     assert line["outcome"] == "allowed"
@@ -212,7 +212,7 @@ def test_both_issuer_forms_of_this_pool_are_accepted(
         )
         authorizer = Authorizer(settings, keys)
         answer = handle(offering(token), FakeContext(), lambda a=authorizer: a)
-        assert answer["context"] == {"userId": pool.sub(), "name": "alice"}
+        assert answer["context"] == {"userId": pool.sub(), "name": "alice", "moderator": "false"}
 
 
 @pytest.mark.parametrize(
@@ -366,7 +366,7 @@ def test_the_handler_reads_its_settings_from_the_environment(
     monkeypatch.setenv(EnvVar.AUTH_NAME_CLAIM, COGNITO_NAME_CLAIM)
     monkeypatch.setenv(EnvVar.AUTH_NAME_UNIQUE, "true")
     answer = handler(offering(pool.id_token()), FakeContext())
-    assert answer["context"] == {"userId": pool.sub(), "name": "alice"}
+    assert answer["context"] == {"userId": pool.sub(), "name": "alice", "moderator": "false"}
 
 
 @pytest.mark.parametrize("event", [None, [], {"headers": {}}, {"methodArn": 7}])

@@ -49,6 +49,6 @@ def test_moto_servers_tokens_and_keys_pass_the_authorizer(
     monkeypatch.setenv(EnvVar.AUTH_NAME_UNIQUE, "true")
     tokens = pool.sign_in()
     answer = handler(offering(tokens["IdToken"]), FakeContext())
-    assert answer["context"] == {"userId": pool.sub(), "name": "alice"}
+    assert answer["context"] == {"userId": pool.sub(), "name": "alice", "moderator": "false"}
     with pytest.raises(Exception, match=f"^{UNAUTHORIZED}$"):
         handler(offering(tokens["AccessToken"]), FakeContext())
