@@ -158,14 +158,15 @@ def test_a_moderator_deletes_anyones_message_and_the_tombstone_says_so(world: Wo
 
 
 def test_a_mute_refuses_sends_with_until_and_lets_the_member_read(world: World) -> None:
-    """bob muted for 10 minutes: the room gets ``muted`` with ``until``; both of bob's
+    """bob muted for 10 minutes (written ``Bob``): the room gets ``muted`` naming ``bob`` as the
+    room shows him, with ``until``; both of bob's
     connections are refused ``muted`` with that ``until`` for send, edit and react; history
     still answers; typing is dropped; the mute ends by the clock."""
     mid = sent(world, "b1")
     world.invoke(do("m", "mute", name="Bob", seconds=600))
     notice = last(world, "c")
     assert notice["type"] == "moderation"
-    assert (notice["event"], notice["name"], notice["room"]) == ("muted", "Bob", "general")
+    assert (notice["event"], notice["name"], notice["room"]) == ("muted", "bob", "general")
     assert last(world, "b2") == notice
     for cid in ("b1", "b2"):
         world.invoke(send(cid, "let me speak", clientId="x1"))

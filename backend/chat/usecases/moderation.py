@@ -122,10 +122,13 @@ def act(call: RouteCall) -> BroadcastStats:
         _store(me, frame, stamped, until_s, store=call.store, settings=call.settings)
     event = _EVENTS[frame.action][1 if lifting else 0]
     audit(me, frame.action, outcome="ok", target=frame.name, until_s=until_s)
+    # The notice names the member as the room shows them (``BOB`` typed for ``bob`` is bob),
+    # so their page knows it is about them; an absent name as the moderator wrote it.
+    shown = present[0].name if present else frame.name
     stats = tell_room(
         call.connection_id,
         me.room,
-        moderation_frame(me.room, event, frame.name, None if until_s is None else until_s * 1000),
+        moderation_frame(me.room, event, shown, None if until_s is None else until_s * 1000),
         store=call.store,
         broadcaster=call.broadcaster,
         settings=call.settings,
