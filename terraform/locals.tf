@@ -44,7 +44,7 @@ locals {
   # Exactly the AWS actions backend/chat/permissions.py declares (the Terraform
   # round trip holds the applied policy to that declaration, and a backend test
   # proves the declaration complete).
-  # ConditionCheckItem: $connect's admission transaction checks bans and mutes (issue #29).
+  # ConditionCheckItem: $connect's admission transaction checks bans and mutes.
   dynamodb_table_actions = ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
   dynamodb_index_actions = ["dynamodb:Query"]
   # The delivery queue: chat.permissions' DELIVERY_SEND_ACTIONS and

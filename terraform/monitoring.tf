@@ -100,7 +100,7 @@ locals {
       }
     },
     {
-      # Moderation (issue #29): actions taken (the Action dimension splits them in the
+      # Moderation: actions taken (the Action dimension splits them in the
       # metrics console) and messages the word filter refused or masked.
       type = "metric", x = 0, y = 30, width = 24, height = 6
       properties = {

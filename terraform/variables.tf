@@ -724,7 +724,7 @@ variable "delivery_alarm_age_seconds" {
   }
 }
 
-# --- Moderation (issue #29; docs/protocol.md "Moderation", docs/deploy.md "Moderation") ------
+# --- Moderation (docs/protocol.md "Moderation", docs/deploy.md "Moderation") ------
 
 variable "moderator_group" {
   description = "With auth = \"cognito\": the user pool group whose members moderate (created by this stack; add a user with aws cognito-idp admin-add-user-to-group)."

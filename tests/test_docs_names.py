@@ -1,4 +1,4 @@
-"""Every code name the docs cite still exists (issue #27: maps that are true).
+"""Every code name the docs cite still exists (maps that are true).
 
 The rule, precise so that a citation is either checked or plainly not a code name:
 

@@ -1,4 +1,4 @@
-"""Facts that Python, JavaScript and Terraform each state, held together (issue #27: one fact,
+"""Facts that Python, JavaScript and Terraform each state, held together (one fact,
 one place).
 
 The page (``frontend/js``), the Terraform variables and the emulator cannot import the chat's

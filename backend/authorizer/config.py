@@ -25,7 +25,7 @@ class EnvVar(StrEnum):
     AUTH_ALGORITHMS = "AUTH_ALGORITHMS"
     AUTH_NAME_CLAIM = "AUTH_NAME_CLAIM"
     AUTH_NAME_UNIQUE = "AUTH_NAME_UNIQUE"
-    # Moderators (issue #29): the claim and the value that make a user one (Cognito:
+    # Moderators: the claim and the value that make a user one (Cognito:
     # ``cognito:groups`` and the group's name); off when either is empty.
     AUTH_MODERATOR_CLAIM = "AUTH_MODERATOR_CLAIM"
     AUTH_MODERATOR_VALUE = "AUTH_MODERATOR_VALUE"

@@ -19,7 +19,7 @@ INVOKE_ACTION: Final = "execute-api:Invoke"
 USER_ID_KEY: Final = "userId"
 NAME_KEY: Final = "name"
 MODERATOR_KEY: Final = "moderator"
-"""``"true"`` or ``"false"`` (context values are strings to the chat): issue #29."""
+"""``"true"`` or ``"false"`` (context values are strings to the chat)."""
 
 
 def allow(identity: Identity, method_arn: str) -> dict[str, Any]:

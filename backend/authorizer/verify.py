@@ -52,7 +52,7 @@ class Identity:
     user_id: str
     name: str
     moderator: bool = False
-    """Whether the token's moderator claim holds the moderator value (issue #29)."""
+    """Whether the token's moderator claim holds the moderator value."""
 
 
 def verify_id_token(token: str, settings: AuthSettings, keys: Keys) -> Identity:

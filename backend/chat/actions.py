@@ -20,7 +20,7 @@ DELETEMESSAGE: Final = "deletemessage"
 REACT: Final = "react"
 TYPING: Final = "typing"
 CHANGES: Final = "changes"
-# Moderation (issue #29): an open chat's moderator sign-in, and the moderators' actions.
+# Moderation: an open chat's moderator sign-in, and the moderators' actions.
 MODERATE: Final = "moderate"
 MUTE: Final = "mute"
 KICK: Final = "kick"

@@ -57,14 +57,14 @@ class EnvVar(StrEnum):
     DELIVERY_THRESHOLD = "DELIVERY_THRESHOLD"
     DELIVERY_POST_RATE = "DELIVERY_POST_RATE"
     DELIVERY_MAX_CONCURRENCY = "DELIVERY_MAX_CONCURRENCY"
-    # Moderation (issue #29).
+    # Moderation.
     MODERATOR_SECRET_SHA256 = "MODERATOR_SECRET_SHA256"  # noqa: S105 (a variable's name)
     BLOCKED_WORDS = "BLOCKED_WORDS"
     BLOCKED_WORDS_ACTION = "BLOCKED_WORDS_ACTION"
 
 
 class BlockedWordsAction(StrEnum):
-    """What the word filter does with a message that holds a blocked word (issue #29)."""
+    """What the word filter does with a message that holds a blocked word."""
 
     REFUSE = "refuse"
     MASK = "mask"
@@ -210,7 +210,7 @@ class Settings:
     reactions_max_distinct: int = DEFAULT_REACTIONS_MAX_DISTINCT
     reactions_max_per_person: int = DEFAULT_REACTIONS_MAX_PER_PERSON
     reactions_max_total: int = DEFAULT_REACTIONS_MAX_TOTAL
-    # Moderation (issue #29): the SHA-256 (hex) of the open chat's moderator secret (empty:
+    # Moderation: the SHA-256 (hex) of the open chat's moderator secret (empty:
     # nobody moderates an open chat); the word filter's words and what it does with a match.
     moderator_secret_sha256: str = ""
     blocked_words: tuple[str, ...] = ()

@@ -132,7 +132,7 @@ class Connection:
     connected_at_ms: int
     expires_at_s: int
     owner: str = ""
-    # Moderation (issue #29, ``chat.sanctions``): the role the connection got at ``$connect`` or
+    # Moderation (``chat.sanctions``): the role the connection got at ``$connect`` or
     # by ``moderate``; until when (epoch s, 0: not) it may not speak; its source's digest.
     moderator: bool = False
     muted_until_s: int = 0
@@ -455,7 +455,7 @@ class DynamoConnectionStore:
             self._shared = SharedRates(self._client, self._table)
         return self._shared.admit(key, budget, now_ms)
 
-    # Moderation (issue #29): ``chat.sanctions``, loaded on first use.
+    # Moderation: ``chat.sanctions``, loaded on first use.
     def make_moderator(self, connection_id: ConnectionId) -> bool:
         """``chat.sanctions.make_moderator``: one conditional ``UpdateItem``."""
         from . import sanctions  # noqa: PLC0415
@@ -550,7 +550,7 @@ def connection_item(connection: Connection) -> dict[str, Any]:
 
 
 def moderation_attributes(connection: Connection) -> dict[str, Any]:
-    """What a connection's item holds for moderation (issue #29), only when set."""
+    """What a connection's item holds for moderation, only when set."""
     item: dict[str, Any] = {}
     if connection.moderator:
         item[MODERATOR_ATTRIBUTE] = {"BOOL": True}
@@ -599,7 +599,7 @@ def _connection_from_item(item: dict[str, Any]) -> Connection:
 STRAYS_RATE_ATTRIBUTE: Final = "tatStrays"
 """The GCRA time of a connection's frames to ``$default`` (none of them valid)."""
 
-# Moderation (issue #29; ``chat.sanctions`` owns their writes).
+# Moderation (``chat.sanctions`` owns their writes).
 MODERATOR_ATTRIBUTE: Final = "moderator"
 """Whether the connection may moderate its room (BOOL, only when true)."""
 MUTED_UNTIL_ATTRIBUTE: Final = "mutedUntil"

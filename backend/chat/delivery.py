@@ -48,7 +48,7 @@ class BroadcastStats:
     gone: tuple[ConnectionId, ...] = field(default=(), compare=False)
     elapsed_ms: float = field(default=0.0, compare=False)
     filtered: int = field(default=0, compare=False)
-    """Messages the word filter masked on the way (issue #29): ``messages_filtered``."""
+    """Messages the word filter masked on the way: ``messages_filtered``."""
 
     def __add__(self, other: BroadcastStats) -> BroadcastStats:
         """Add two stats field by field."""

@@ -55,7 +55,7 @@ class ErrorCode(StrEnum):
     MESSAGE_DELETED = "message_deleted"
     INVALID_EMOJI = "invalid_emoji"
     TOO_MANY_REACTIONS = "too_many_reactions"
-    # Moderation (issue #29): an action only a moderator may take, or not on that target; a
+    # Moderation: an action only a moderator may take, or not on that target; a
     # muted sender (with ``until``); a message the word filter refuses.
     NOT_ALLOWED = "not_allowed"
     MUTED = "muted"

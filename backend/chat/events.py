@@ -23,7 +23,7 @@ SUBPROTOCOL_HEADER: Final = "Sec-WebSocket-Protocol"
 AUTHORIZER_USER_ID: Final = "userId"
 AUTHORIZER_NAME: Final = "name"
 AUTHORIZER_MODERATOR: Final = "moderator"
-"""``"true"`` when the token puts its user in the moderators' group or claim (issue #29)."""
+"""``"true"`` when the token puts its user in the moderators' group or claim."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -235,7 +235,7 @@ def presence_frame(event: str, room: str, name: str, count: int) -> bytes:
 
 
 def role_frame(*, moderator: bool) -> bytes:
-    """The ``role`` frame: whether this connection may moderate its room (issue #29)."""
+    """The ``role`` frame: whether this connection may moderate its room."""
     return _encode({"type": "role", "moderator": moderator})
 
 

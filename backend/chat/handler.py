@@ -346,7 +346,7 @@ def _counts(route: str | None, result: RouteResult) -> dict[str, int | float]:
         counts = {"messages_accepted": int(ok), "fanout_ms": round(result.stats.elapsed_ms, 2)}
     elif route in MODERATION_ACTIONS:
         counts = {MODERATION_ACTIONS_METRIC: int(ok)}
-    # The word filter's refusals and masks (issue #29).
+    # The word filter's refusals and masks.
     if route in (SENDMESSAGE, EDITMESSAGE) and (
         result.stats.filtered or result.code == ErrorCode.MESSAGE_BLOCKED
     ):

@@ -571,7 +571,7 @@ _OWN_LIVE_NAMES: Final = {
     "#deleted": "deleted",
     "#expires": "expiresAt",
 }
-# A moderator's delete (issue #29): any unexpired message that is no tombstone.
+# A moderator's delete: any unexpired message that is no tombstone.
 _LIVE_MESSAGE: Final = (
     "attribute_exists(#id) AND attribute_not_exists(#deleted) AND #expires > :nows"
 )

@@ -35,9 +35,9 @@ METRICS: Final[Mapping[str, str]] = {
     "messages_filtered": COUNT,
 }
 MODERATION_ACTIONS_METRIC: Final = "moderation_actions"
-"""Moderation actions taken (issue #29), also by ``Action`` (the route)."""
+"""Moderation actions taken, also by ``Action`` (the route)."""
 MESSAGES_FILTERED: Final = "messages_filtered"
-"""Messages the word filter refused or masked (issue #29)."""
+"""Messages the word filter refused or masked."""
 ACTION_DIMENSION: Final = "Action"
 SERVER_ERRORS: Final = "server_errors"
 """Invocations that failed on the server's side (0 or 1 on every line): what the alarm watches.

@@ -1,4 +1,4 @@
-"""The moderation frames of ``docs/protocol.md`` (issue #29): ``moderate``, ``mute``, ``kick``,
+"""The moderation frames of ``docs/protocol.md``: ``moderate``, ``mute``, ``kick``,
 ``ban``, parsed and checked, and the rules that need no I/O (who may moderate, how long a
 sanction may last). The use cases are ``usecases.moderation``'s."""
 

@@ -15,7 +15,7 @@ from .gateway import DELETE_CONNECTION, POST_TO_CONNECTION
 
 # On the connections table itself (``connections.DynamoConnectionStore``): the sender is read
 # by the conditional update that spends its rate limit, so there is no GetItem. The admission
-# transaction's ``ConditionCheck``s of bans and mutes are ConditionCheckItem (issue #29).
+# transaction's ``ConditionCheck``s of bans and mutes are ConditionCheckItem.
 TABLE_ACTIONS: Final = frozenset(
     {
         "dynamodb:PutItem",

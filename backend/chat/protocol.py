@@ -208,7 +208,7 @@ def parse_frame(body: str | None, *, max_chars: int, is_base64: bool = False) ->
 
 
 def _change_frame(frame: dict[str, object], action: object, max_chars: int) -> ClientFrame:
-    """The actions of issue #28: changes to a stored message, typing, and catching up."""
+    """The actions that change a stored message, typing, and catching up."""
     if action == TYPING:
         return Typing()
     if action == CHANGES:

@@ -1,4 +1,4 @@
-"""Mutes, bans and the moderator role (issue #29) on the connections table.
+"""Mutes, bans and the moderator role on the connections table.
 
 Key design (docs/internals.md, "Moderation"), on items of the connections table that have no
 ``room`` (so the room index never holds them), each expiring by the table's TTL at the end of

@@ -1,4 +1,4 @@
-"""The optional word filter before publish (issue #29): ``BLOCKED_WORDS``, ``BLOCKED_WORDS_ACTION``.
+"""The optional word filter before publish: ``BLOCKED_WORDS``, ``BLOCKED_WORDS_ACTION``.
 
 A word of a message matches a blocked word when their ``names.name_key``s are equal: case,
 marks, look-alike letters across Latin, Cyrillic and Greek, digits that pass for letters

@@ -91,7 +91,7 @@ function main() {
     oidcSignIn: $("oidc-sign-in"),
     oidcSignInButton: $("oidc-sign-in-button"),
     typing: $("typing"),
-    // Issue #29.
+    // Moderation (docs/protocol.md, "Moderation").
     composerMuted: $("composer-muted"),
     moderatorBadge: $("moderator-badge"),
     moderatorSignIn: $("moderator-sign-in"),
@@ -131,11 +131,11 @@ function main() {
       if (text !== undefined) composer.takeBack(text);
     },
     onTrimmed: (ids) => chat.trimmed(ids),
-    // Issue #28: a shown message's menu and reactions.
+    // a shown message's menu and reactions.
     onEditMessage: (id, text) => chat.editMessage(id, text),
     onDeleteMessage: (id) => chat.deleteMessage(id),
     onReact: (id, emoji) => chat.react(id, emoji),
-    // Issue #29: a moderator's actions on a message's author.
+    // a moderator's actions on a message's author.
     onModerate: (action, name, seconds) => moderate(action, name, seconds),
     maxChars,
   });
@@ -193,7 +193,7 @@ function main() {
       showTyping: (line) => {
         ui.typing.textContent = line;
       },
-      // Issue #29: the server says whether the reader moderates, and whether they are muted.
+      // the server says whether the reader moderates, and whether they are muted.
       showRole: (moderator) => {
         view.setModerator(moderator);
         members.setModerator(moderator);
@@ -216,7 +216,7 @@ function main() {
     },
     { maxChars, isOpen: () => chat.isOpen, onSend: (text) => chat.send(text) },
   );
-  // Issue #28: the others see "… is typing" while the reader writes.
+  // the others see "… is typing" while the reader writes.
   ui.text.addEventListener("input", () => chat.composing(ui.text.value));
 
   ui.joinForm.addEventListener("submit", (event) => {
@@ -267,7 +267,7 @@ function main() {
     screens.signedOut(why);
   }
 
-  // Issue #29, open chat with a moderator secret: the secret goes to the session's memory
+  // open chat with a moderator secret: the secret goes to the session's memory
   // only (never storage or the URL), presented on this connection and every later one.
   ui.moderatorSignIn.hidden = auth !== null || !config.moderationSecret;
   ui.moderatorForm.addEventListener("submit", (event) => {

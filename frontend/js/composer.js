@@ -12,7 +12,7 @@ export class Composer {
   #maxChars;
   #isOpen;
   #onSend;
-  /** Issue #29: the line shown while a moderator has muted the reader, or null. */
+  /** the line shown while a moderator has muted the reader, or null. */
   #muted = null;
 
   /**
@@ -61,7 +61,7 @@ export class Composer {
     ui.send.title = this.#isOpen() ? "" : "Not connected: your message will be sent once reconnected.";
   }
 
-  /** Issue #29: muted (the words under the box, with until when) or not (null). */
+  /** muted (the words under the box, with until when) or not (null). */
   setMuted(line) {
     this.#muted = line;
     this.#ui.muted.textContent = line ?? "";

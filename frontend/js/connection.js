@@ -231,7 +231,7 @@ export class Connection {
     const delayMs = backoffDelay(this.#attempt, this.#options);
     this.#attempt += 1;
     this.#options.onStatus({ state: "waiting", attempt: this.#attempt, delayMs, wasOpen });
-    // The page may close on purpose on hearing of the drop (a ban, issue #29): no retry then.
+    // The page may close on purpose on hearing of the drop (a ban): no retry then.
     if (this.#deliberate) return;
     this.#retryTimer = this.#clock.setTimeout(() => this.#open(), delayMs);
   }

@@ -20,7 +20,7 @@ export const ERROR_WORDS = Object.freeze({
   not_connected: "The server lost track of this connection. Reconnecting…",
   internal_error: "Something went wrong on the server. Please try again.",
   rate_limited: "Sending too fast: the page waits a moment and tries again.",
-  // Issue #29: moderation.
+  // moderation.
   not_allowed: "Only a moderator can do that, and never to themselves or another moderator.",
   muted: "A moderator muted you: your messages are refused for now. You can still read.",
   message_blocked: "That message has a word this chat does not allow: it was not sent. Edit it to send it.",

@@ -8,7 +8,7 @@
 // start with it open beside the log, phones with it closed (it then covers the
 // top of the log).
 //
-// Issue #29: for a moderator, each other member (not another moderator) has a
+// for a moderator, each other member (not another moderator) has a
 // "⋯" button opening a menu (Mute…, Kick, Ban…) and its confirm
 // (moderationmenu.js). The menu is keyboard driven as a message's: arrows
 // move, Escape closes it and returns the focus to its button.
@@ -41,7 +41,7 @@ export class MemberPanel {
   #list;
   #note;
   #onOpen;
-  /** Issue #29: whether the reader moderates, and the last roster shown (to show it again). */
+  /** whether the reader moderates, and the last roster shown (to show it again). */
   #moderator = false;
   #shown = null;
   /** The open moderation menu: {menu, opener}, or null. */
@@ -145,7 +145,7 @@ export class MemberPanel {
     if (partial) this.#note.textContent = `The list is partial: ${members.length} of ${count} shown.`;
   }
 
-  /** Issue #29: the server says whether the reader moderates; the list shows its actions then. */
+  /** the server says whether the reader moderates; the list shows its actions then. */
   setModerator(moderator) {
     if (moderator === this.#moderator) return;
     this.#moderator = moderator;

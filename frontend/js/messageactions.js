@@ -1,5 +1,5 @@
 // What a reader does to a shown message: the menu of their own (edit, delete),
-// the inline editor, and reactions (the chips and the picker). Issue #29: a
+// the inline editor, and reactions (the chips and the picker). a
 // moderator's menu on every message (delete it; mute, kick or ban its author,
 // moderationmenu.js).
 //

@@ -1,4 +1,4 @@
-// Issue #29, the page's side of moderation, with no DOM: the durations a
+// the page's side of moderation, with no DOM: the durations a
 // moderator picks from, the words of the room's `moderation` notices, what a
 // muted reader is told, and whether the reader was put out of the room (so the
 // page stops reconnecting into a ban).

@@ -1,4 +1,4 @@
-// Issue #29, the DOM of a moderator's actions on a person: the menu items
+// the DOM of a moderator's actions on a person: the menu items
 // (Mute…, Kick, Ban…) a message's menu and the member list offer, and the
 // confirm that follows (a duration picker for a mute or a ban, with lifting).
 //

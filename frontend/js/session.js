@@ -5,9 +5,9 @@
 // and their retries (outbox.js), the roster and its presence lines
 // (presence.js), reads asked again after a rate_limited, and what the page
 // says while the connection waits to reconnect (connection.js decides when).
-// Issue #28: every message's state applied once by `rev`, the `changes`
+// every message's state applied once by `rev`, the `changes`
 // catch-up after a reconnect and its divider (changes.js), edits, deletions,
-// reactions, and who is typing (typing.js). Issue #29: the reader's role
+// reactions, and who is typing (typing.js). the reader's role
 // (moderator or not), a moderator's actions, the room's moderation notices, a
 // muted reader, and a reader put out of the room (moderation.js).
 // What it shows goes through the `view` it is given; its sockets come from
@@ -49,7 +49,7 @@ const FAILURES_BEFORE_WARNING = 3;
 // full, 429 connecting too often, 400) reaches the page as a plain failure to
 // connect, like an unreachable server. When a join has never opened, these are
 // what the reader can do something about, so that is what the page says.
-// Issue #29: a moderator's ban is refused the same way (403), so it is named too.
+// a moderator's ban is refused the same way (403), so it is named too.
 export const REFUSED_HINT =
   "Could not join. This name may be taken in this room by someone else, the room may be full, " +
   "a moderator may have banned it here, or this browser is connecting too often. The page keeps trying.";
@@ -58,7 +58,7 @@ export const REFUSED_SIGNED_IN_HINT =
   "Could not join. The room may be full, a moderator may have banned you here, this browser may " +
   "be connecting too often, or the sign-in may have expired. The page keeps trying.";
 
-// Issue #29: what the page says of the moderator secret (moderateFrame).
+// what the page says of the moderator secret (moderateFrame).
 export const SECRET_REFUSED = "That moderator secret was not accepted.";
 export const NOW_MODERATOR = "You are a moderator in this room: message menus and the member list offer moderation.";
 
@@ -115,7 +115,7 @@ export function startSession({
   // What the current connection was opened with (the server takes both from the URL).
   let current = { name: "", room: "" };
   let sync = new RoomSync();
-  // Issue #28: message states by rev, the `changes` catch-up, and the typing line.
+  // message states by rev, the `changes` catch-up, and the typing line.
   let catchUp = new CatchUp();
   const states = new MessageStates();
   const typingNames = new TypingNames();
@@ -137,7 +137,7 @@ export function startSession({
   let membersPending = false;
   let readRetryTimer = null;
   let releaseTimer = null;
-  // Issue #29. The moderator secret (open chat) lives here only, in memory, for every open.
+  // The moderator secret (open chat) lives here only, in memory, for every open.
   let moderatorSecret = null;
   let secretPending = false;
   let moderator = false;
@@ -295,7 +295,7 @@ export function startSession({
     }, retryAfterMs);
   }
 
-  // ------------------------------------------------------- issue #28: message states
+  // ------------------------------------------------------- message states
 
   /**
    * Show message states (live, or from a page), each change once: by `rev`
@@ -346,7 +346,7 @@ export function startSession({
     if (typingSignal.changed(text, clock.now())) connection.send(typingFrame());
   }
 
-  // ------------------------------------------------------- issue #29: moderation
+  // ------------------------------------------------------- moderation
 
   function setRole(isModerator) {
     const became = isModerator && !moderator;
@@ -717,13 +717,13 @@ export function startSession({
       sync.trimmed();
       updateEarlier();
     },
-    /** Edit, delete or react to a shown message (issue #28). */
+    /** Edit, delete or react to a shown message. */
     editMessage: (id, text) => changeMessage(editMessageFrame(id, text)),
     /** Delete a shown message: the reader's own, or (a moderator) anyone's. */
     deleteMessage: (id) => changeMessage(deleteMessageFrame(id)),
     react: (id, emoji) => changeMessage(reactFrame(id, emoji)),
     /**
-     * Issue #29, open chat: present the deployment's moderator secret now and
+     * open chat: present the deployment's moderator secret now and
      * on every later open; it is kept in memory only. A `role` frame answers.
      */
     presentModeratorSecret(secret) {

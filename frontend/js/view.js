@@ -37,8 +37,8 @@ function element(tag, className, text) {
 /**
  * Fill `item` with a message. `status` is null for a delivered message (its time
  * is shown), else `{words, detail?, action?}` for one still being sent or refused.
- * A delivered message shows its state (issue #28): the "(edited)" mark, a
- * tombstone (issue #29: "removed by a moderator"), its reactions, and a menu:
+ * A delivered message shows its state: the "(edited)" mark, a
+ * tombstone ("removed by a moderator"), its reactions, and a menu:
  * for the reader's own (`editable`), and for a moderator on everyone else's.
  */
 function renderMessage(
@@ -62,7 +62,7 @@ function renderMessage(
       meta.append(mark);
     }
     if (editable && !deleted) meta.append(menuButton());
-    // Issue #29: a moderator has a menu on everyone else's message.
+    // a moderator has a menu on everyone else's message.
     else if (moderation && !editable && !own) meta.append(menuButton(true));
     item.dataset.from = from;
   } else {
@@ -101,7 +101,7 @@ export class MessageView {
   #actions;
   /** The "new messages" divider, and the id of the message it is above (null: not shown). */
   #divider = element("p", "divider");
-  /** Issue #29: whether the reader moderates (the server said so). */
+  /** whether the reader moderates (the server said so). */
   #moderator = false;
   #dividerId = null;
 
@@ -148,7 +148,7 @@ export class MessageView {
     });
   }
 
-  /** Issue #29: the server says whether the reader moderates: everyone else's messages get a menu then. */
+  /** the server says whether the reader moderates: everyone else's messages get a menu then. */
   setModerator(moderator) {
     if (moderator === this.#moderator) return;
     this.#moderator = moderator;
@@ -216,7 +216,7 @@ export class MessageView {
     const own = item.classList.contains("message--own");
     // Changed in place: no "new messages" button, but a reader at the bottom stays there.
     const follow = this.#atBottom();
-    // Issue #29: a moderator's confirm being answered stays, with its choice and focus.
+    // a moderator's confirm being answered stays, with its choice and focus.
     const prompt = item.querySelector(".moderation-prompt");
     renderMessage(item, { ...message, own, status: null, moderation: this.#moderator });
     if (prompt !== null) item.querySelector(".message__text").after(prompt);

@@ -64,7 +64,7 @@ export const joinFrame = (request) => cursorFrame("join", request);
 /** Ask for the room's member list again. */
 export const membersFrame = () => JSON.stringify({ action: "members" });
 
-// ---------------------------------------------------------------- issue #28
+// ------------------------------------------------ message changes, typing, catch-up
 // docs/protocol.md: editing, deleting and reacting to a message, typing, and
 // the `changes` feed a page catches up with.
 
@@ -93,7 +93,7 @@ export function changesFrame({ since, cursor, limit }) {
   return JSON.stringify(frame);
 }
 
-// ---------------------------------------------------------------- issue #29
+// ------------------------------------------------------------------------ moderation
 // docs/protocol.md, "Moderation": a moderator's actions. The server decides who
 // is one (the `role` frame); anyone else's action is refused (not_allowed).
 
@@ -182,7 +182,7 @@ export function parseServerFrame(data) {
       if (error.code === "rate_limited") {
         error.retryAfterMs = isCount(frame.retryAfterMs) ? frame.retryAfterMs : RATE_LIMIT_FALLBACK_MS;
       }
-      // muted says until when (issue #29).
+      // muted says until when.
       const until = readDate(frame.until);
       if (until !== null) error.until = until;
       return error;
@@ -223,7 +223,7 @@ function readMessageFields(
     reactions: gone ? [] : readReactions(reactions, inPage),
   };
   if (isCount(changedAt)) fields.changedAt = changedAt;
-  // Issue #29: a tombstone says who removed it ("author" or "moderator").
+  // a tombstone says who removed it ("author" or "moderator").
   if (gone && (deletedBy === "moderator" || deletedBy === "author")) fields.deletedBy = deletedBy;
   const edited = typeof editedAt === "string" ? new Date(editedAt) : null;
   if (!gone && edited !== null && !Number.isNaN(edited.getTime())) fields.editedAt = edited;
@@ -332,7 +332,7 @@ function readMembers(frame) {
   }
   // A malformed entry is skipped: the list is then not the whole room.
   const read = { type: "members", room, count, complete: complete && entries.length === members.length, members: entries };
-  // Issue #29: the join's answer may say whether the reader is a moderator.
+  // the join's answer may say whether the reader is a moderator.
   if (typeof frame.moderator === "boolean") read.moderator = frame.moderator;
   return read;
 }

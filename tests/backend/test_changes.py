@@ -1,4 +1,4 @@
-"""Issue #28's actions through the handler: edit, delete, react, typing, changes, join since."""
+"""Message changes through the handler: edit, delete, react, typing, changes, join since."""
 
 from __future__ import annotations
 

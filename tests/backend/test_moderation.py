@@ -1,4 +1,4 @@
-"""Issue #29 through the handler, on moto: who moderates, delete of any message, mute, kick,
+"""Moderation through the handler, on moto: who moderates, delete of any message, mute, kick,
 ban (checked in ``$connect``'s transaction), expiry by the clock, notices, audit lines."""
 
 from __future__ import annotations

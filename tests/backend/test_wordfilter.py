@@ -1,4 +1,4 @@
-"""The word filter before publish (issue #29): matching, masking, its settings, and the
+"""The word filter before publish: matching, masking, its settings, and the
 ``sendmessage``/``editmessage`` paths that refuse or mask, counted in ``messages_filtered``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue #29 in the page: a moderator's menu on a message and on the member list (delete
+"""Moderation in the page: a moderator's menu on a message and on the member list (delete
 someone's message, mute with a duration, kick, ban, lift), the muted reader's view, a kicked or
 banned page that stops reconnecting, and a reader who is no moderator sees none of it. The
 open chat's moderator signs in with the deployment's secret (kept in memory only)."""

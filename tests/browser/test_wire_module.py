@@ -80,7 +80,7 @@ def test_a_history_frame_is_read_oldest_first_skipping_malformed_entries(
         "room": "lobby",
         "after": ULID_A,
         "more": True,
-        # Each as its state (issue #28): a message of a server without revisions is its first.
+        # Each as its state: a message of a server without revisions is its first.
         "messages": [
             {"id": ULID_A, "from": "a", "text": "one", "sentAt": SENT_AT, **FIRST_STATE},
             {"id": ULID_B, "from": "b", "text": "two", "sentAt": SENT_AT, **FIRST_STATE},

@@ -1,4 +1,4 @@
-"""End to end (issue #28): edit, delete, reactions, typing and the catch-up of every change,
+"""End to end: edit, delete, reactions, typing and the catch-up of every change,
 with real WebSocket clients on the local stack, the real handler and moto DynamoDB."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""End to end with sign-in (issue #28): a signed-in user's messages are theirs on every device
+"""End to end with sign-in: a signed-in user's messages are theirs on every device
 and nobody else's, whatever names or keys the handshakes carry."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""End to end (issue #29): moderators with real WebSocket clients on the local stack, the real
+"""End to end: moderators with real WebSocket clients on the local stack, the real
 handler and authorizer, moto DynamoDB and moto's Cognito groups: sign-in off (the moderator
 secret) and on (the ``moderators`` group)."""
 

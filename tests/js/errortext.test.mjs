@@ -16,7 +16,7 @@ test("rate_limited has its own calm words; message_too_long names the configured
   assert.match(describeError("message_too_long", 1234), /at most 1234 characters/);
 });
 
-test("the refusals of an edit, delete or reaction (issue #28) each have their own words", () => {
+test("the refusals of an edit, delete or reaction each have their own words", () => {
   const codes = ["not_found", "not_yours", "message_deleted", "invalid_emoji", "too_many_reactions"];
   const words = codes.map((code) => describeError(code, 2000));
   assert.equal(new Set([...words, describeError("no_such_code", 2000)]).size, codes.length + 1);

@@ -126,7 +126,7 @@ export function fakeView() {
     members: null,
     joined: [],
     chooseAnotherName: () => {},
-    /** Issue #28: the typing line shown, the id the "new messages" divider is above. */
+    /** the typing line shown, the id the "new messages" divider is above. */
     typing: "",
     divider: null,
     moderator: false,
@@ -191,7 +191,7 @@ export function fakeView() {
     showTyping: (line) => {
       seen.typing = line;
     },
-    /** Issue #29: the reader's role as last shown, and the muted line (null: not muted). */
+    /** the reader's role as last shown, and the muted line (null: not muted). */
     showRole: (moderator) => {
       seen.moderator = moderator;
     },

@@ -1,5 +1,5 @@
 // frontend/js/moderation.js: the picker's durations, the words of moderation notices, the
-// muted reader's line, and the removal that stops reconnecting (issue #29).
+// muted reader's line, and the removal that stops reconnecting.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 

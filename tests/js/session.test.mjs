@@ -53,7 +53,7 @@ const history = (ids, more, cursor = {}) => ({
   readAt: READ_AT,
   ...cursor,
 });
-/** A `changes` page (issue #28): the messages as they are now, each at its first rev. */
+/** A `changes` page: the messages as they are now, each at its first rev. */
 const changes = (ids, { more = false, cursor, readAt = READ_AT } = {}) => ({
   type: "changes",
   room: ROOM,

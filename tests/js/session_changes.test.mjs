@@ -1,4 +1,4 @@
-// frontend/js/session.js, issue #28's part: message states applied once by rev, the `changes`
+// frontend/js/session.js, its message-change part: message states applied once by rev, the `changes`
 // catch-up with its divider, edit/delete/react, and typing; with the fakes of fakes.mjs.
 import assert from "node:assert/strict";
 import { test } from "node:test";

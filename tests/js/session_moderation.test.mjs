@@ -1,4 +1,4 @@
-// frontend/js/session.js, issue #29's part: the reader's role, the moderator secret, a
+// frontend/js/session.js, its moderation part: the reader's role, the moderator secret, a
 // moderator's actions, a muted reader, room notices, and a kicked or banned reader whose page
 // stops reconnecting; with the fakes of fakes.mjs.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// frontend/js/wire.js, issue #28's part: message states, changes pages, typing, the new frames.
+// frontend/js/wire.js, its message-change part: message states, changes pages, typing, the new frames.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";

@@ -1,4 +1,4 @@
-// frontend/js/wire.js, issue #29's part: the moderator's frames, `role` and `moderation`
+// frontend/js/wire.js, its moderation part: the moderator's frames, `role` and `moderation`
 // frames, a muted error's `until`, a tombstone's `deletedBy`, members' roles.
 import assert from "node:assert/strict";
 import { test } from "node:test";

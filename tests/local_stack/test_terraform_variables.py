@@ -96,7 +96,7 @@ def test_a_lambda_tf_without_the_functions_environment_is_a_clear_error() -> Non
 def test_a_list_variable_is_taken_as_the_json_terraform_gives_it() -> None:
     """``BLOCKED_WORDS = jsonencode(var.blocked_words)``: a TF_VAR_ list (``["a", "b"]``, as
     ``terraform apply`` takes it) reaches the function as that JSON, and the moderator secret's
-    digest as it is (issue #29)."""
+    digest as it is."""
     taken = function_environment(
         {
             "TF_VAR_blocked_words": '["darn", "heck"]',

@@ -219,7 +219,7 @@ def test_the_authorizer_function_is_built_and_configured_per_the_contract(
         "AUTH_ALGORITHMS": "RS256",
         "AUTH_NAME_CLAIM": COGNITO_NAME_CLAIM,
         "AUTH_NAME_UNIQUE": "true",
-        # Moderators: the pool's group, listed in the ID token (issue #29).
+        # Moderators: the pool's group, listed in the ID token.
         "AUTH_MODERATOR_CLAIM": "cognito:groups",
         "AUTH_MODERATOR_VALUE": "moderators",
     }

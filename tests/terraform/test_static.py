@@ -76,7 +76,7 @@ BAD_VARIABLES = {
         0.5,
         "alarm_server_errors_threshold must be a whole number of at least 1",
     ),
-    # Moderation (issue #29).
+    # Moderation.
     "moderator_group": ("two words", "moderator_group must be a Cognito group name"),
     "oidc_moderator_claim": ("my claim", "oidc_moderator_claim must be a claim name"),
     "oidc_moderator_value": ("x" * 257, "oidc_moderator_value must be at most 256"),

@@ -49,7 +49,7 @@ COUNTED_REFUSALS: Final = frozenset(ErrorCode) - {
     ErrorCode.INTERNAL_ERROR,
     ErrorCode.NOT_CONNECTED,
     # A muted member's page may try while muted: its message budget bounds the answers, and
-    # closing it would also stop it reading, which a mute allows (issue #29).
+    # closing it would also stop it reading, which a mute allows.
     ErrorCode.MUTED,
 }
 

@@ -1,4 +1,4 @@
-"""The use cases of issue #28: ``editmessage``, ``deletemessage``, ``react``, ``typing`` and
+"""The use cases ``editmessage``, ``deletemessage``, ``react``, ``typing`` and
 ``changes`` (the catch-up of every change, also the answer to a ``join`` with ``since``).
 
 A change is one conditional write of the message's item (``messages``): only the owner may edit
@@ -131,7 +131,7 @@ def delete_message(call: RouteCall) -> BroadcastStats:
         try:
             deleted = call.messages.delete(sender.room, target, _owner(sender), call.clock())
         except ChangeRefused as refusal:
-            # A moderator deletes anyone's message (issue #29); its own, as its author.
+            # A moderator deletes anyone's message; its own, as its author.
             if refusal.code is not ErrorCode.NOT_YOURS or not sender.moderator:
                 raise
             deleted = call.messages.delete(
@@ -207,7 +207,7 @@ def typing(call: RouteCall) -> BroadcastStats:
     sender = admit(call.store, call.connection_id, TYPING_BUDGET, call.now_ms)
     if sender.muted_until_s * 1000 > call.now_ms:
         # A muted member's typing is dropped, not refused: its page learnt of the mute from
-        # its refused message, and refusals here would close it (issue #29).
+        # its refused message, and refusals here would close it.
         return BroadcastStats()
     present = list(call.store.members(sender.room, call.now_ms // 1000))
     if not present or len(present) > call.settings.typing_notice_max_members:

@@ -108,7 +108,7 @@ def connect(
 
 
 def _sanctions(connection: Connection, settings: Settings, source: str) -> Sanctions:
-    """The bans and mutes a new connection is checked against (issue #29): of its name, and
+    """The bans and mutes a new connection is checked against: of its name, and
     of its user when signed in, or of its source address in an open chat."""
     signed_in = settings.auth_mode.signed_in
     users = [connection.owner] if signed_in else []
@@ -130,7 +130,7 @@ class SignedIn:
     user_id: str
     name: str
     moderator: bool = False
-    """The authorizer's ``moderator``: the token's group or claim (issue #29)."""
+    """The authorizer's ``moderator``: the token's group or claim."""
 
 
 def _chosen_identity(query: Mapping[str, str]) -> tuple[str | None, str, str]:

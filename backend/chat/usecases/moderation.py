@@ -1,4 +1,4 @@
-"""The use cases of issue #29: ``moderate`` (an open chat's moderator sign-in), ``mute``,
+"""The use cases ``moderate`` (an open chat's moderator sign-in), ``mute``,
 ``kick`` and ``ban``; and the audit line every moderation action writes.
 
 Only a moderator's connection acts (its item says so: ``chat.sanctions``); anyone else is

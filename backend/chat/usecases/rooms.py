@@ -218,7 +218,7 @@ def join(call: RouteCall) -> BroadcastStats:
         raise unknown_action()
     me, present = _in_room(call.store, call.connection_id, call.settings, call.now_ms)
     stats = call.broadcaster.send(members_frame(me.room, roster(present)), [call.connection_id])
-    if me.moderator:  # its page shows the moderators' actions (issue #29)
+    if me.moderator:  # its page shows the moderators' actions
         stats += call.broadcaster.send(role_frame(moderator=True), [call.connection_id])
     if frame.since is None:
         page = _history_page(
