@@ -1,4 +1,4 @@
-"""Message changes in the page: edit, delete, reactions, typing, and the catch-up of every change."""
+"""Message changes in the page: edit, delete, reactions, typing, the catch-up of every change."""
 
 from __future__ import annotations
 
