@@ -80,6 +80,18 @@ def create_queues(endpoint: str, region: str, name: str = QUEUE_NAME) -> Deliver
     return DeliveryQueues(url, arn, dead_url)
 
 
+def existing_queues(endpoint: str, region: str, url: str) -> DeliveryQueues:
+    """A queue that is already there (an applied deployment's, which the rehearsal runs), and
+    the dead-letter queue its redrive policy names."""
+    sqs = sqs_client(endpoint, region)
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"]
+    )["Attributes"]
+    dead_arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
+    dead_url = sqs.get_queue_url(QueueName=dead_arn.rsplit(":", 1)[1])["QueueUrl"]
+    return DeliveryQueues(url, attributes["QueueArn"], dead_url)
+
+
 class DeliveryPoller:
     """Lambda's SQS event source mapping, on an asyncio loop (module docstring)."""
 

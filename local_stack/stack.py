@@ -54,7 +54,12 @@ from local_stack.cognito import (
     cognito_endpoint,
     create_user_pool,
 )
-from local_stack.delivery_poller import DeliveryPoller, DeliveryQueues, create_queues
+from local_stack.delivery_poller import (
+    DeliveryPoller,
+    DeliveryQueues,
+    create_queues,
+    existing_queues,
+)
 from local_stack.dynamodb import MotoServer, create_table, dynamodb_client
 from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.emulator.core.routes import RESERVED_ROUTES
@@ -377,10 +382,16 @@ def _delivery_queues(
     options: StackOptions, endpoint: str, region: str
 ) -> tuple[DeliveryQueues | None, dict[str, str]]:
     """Big rooms' delivery queue in moto, and the function's variables naming it, when the
-    function is given ``DELIVERY_THRESHOLD``; else none."""
-    if EnvVar.DELIVERY_THRESHOLD.value not in options.function.environment:
+    function is given ``DELIVERY_THRESHOLD``; else none. A queue the function already names (an
+    applied deployment's, in the rehearsal) is used, not another made beside it: its destroy
+    must leave nothing behind."""
+    environment = options.function.environment
+    if EnvVar.DELIVERY_THRESHOLD.value not in environment:
         return None, {}
-    queues = create_queues(endpoint, region)
+    if named := environment.get(EnvVar.DELIVERY_QUEUE_URL.value, "").strip():
+        queues = existing_queues(endpoint, region, named)
+    else:
+        queues = create_queues(endpoint, region)
     return queues, {EnvVar.DELIVERY_QUEUE_URL.value: queues.url, "AWS_ENDPOINT_URL_SQS": endpoint}
 
 
