@@ -39,7 +39,9 @@ from chat.connections import (  # noqa: E402
     CONNECTION_ID_ATTRIBUTE,
     ROOM_ATTRIBUTE,
     ROOM_INDEX_ATTRIBUTES,
+    ROOM_SHARD_ATTRIBUTE,
     DynamoConnectionStore,
+    room_shard,
 )
 
 NAME: Final = "readcost"
@@ -47,7 +49,8 @@ _BATCH: Final = 25  # BatchWriteItem's limit
 _WRITERS: Final = 4
 _READ_UNIT_BYTES: Final = 4096
 _EVENTUAL: Final = 0.5
-_INDEX_ATTRIBUTES: Final = (CONNECTION_ID_ATTRIBUTE, ROOM_ATTRIBUTE, *ROOM_INDEX_ATTRIBUTES)
+# An index entry: the table key, the index key (the room's shard) and the projected attributes.
+_INDEX_ATTRIBUTES: Final = (CONNECTION_ID_ATTRIBUTE, ROOM_SHARD_ATTRIBUTE, *ROOM_INDEX_ATTRIBUTES)
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,12 @@ def make_item(index: int, room_size: int) -> dict[str, dict[str, str]]:
 
     Numbers are odd, so no trailing zero shortens one: every item has the same size.
     """
+    connection_id = f"C{index:014d}="
+    room = room_name(index // room_size)
     return {
-        "connectionId": {"S": f"C{index:014d}="},
-        "room": {"S": room_name(index // room_size)},
+        CONNECTION_ID_ATTRIBUTE: {"S": connection_id},
+        ROOM_ATTRIBUTE: {"S": room},
+        ROOM_SHARD_ATTRIBUTE: {"S": room_shard(room, connection_id)},
         "name": {"S": f"g{index:09d}"},
         "connectedAt": {"N": str(1_795_610_096_001 + 2 * index)},
         "expiresAt": {"N": str(4_000_000_001 + 2 * index)},

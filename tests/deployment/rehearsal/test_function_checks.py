@@ -236,7 +236,7 @@ def test_an_authorizer_environment_that_refuses_every_token_is_reported() -> Non
     assert authorizer_problems(wrong, client=None) == [
         "the authorizer's environment sets TABLE_NAME, which the authorizer never reads "
         "(authorizer.config.EnvVar: AUTH_ALGORITHMS, AUTH_AUDIENCE, AUTH_ISSUER, AUTH_JWKS_URL, "
-        "AUTH_NAME_CLAIM, AUTH_NAME_UNIQUE)",
+        "AUTH_MODERATOR_CLAIM, AUTH_MODERATOR_VALUE, AUTH_NAME_CLAIM, AUTH_NAME_UNIQUE)",
         "AUTH_JWKS_URL is 'https://keys.example.com/jwks.json', not the pool's key set "
         f"{ISSUER}/.well-known/jwks.json: every token would be refused",
         f"AUTH_AUDIENCE is '{CLIENT_ID}', which is no app client of user pool {POOL_ID}: every "
