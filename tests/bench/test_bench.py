@@ -137,10 +137,11 @@ def test_bad_sizes_are_refused_with_a_clear_message(capsys: pytest.CaptureFixtur
 def test_read_units_follow_dynamodbs_rounding() -> None:
     """Item sizes and read units follow DynamoDB's rule: 4 KB steps, half for eventual reads."""
     item = make_item(7, 100)
-    # connectionId 12+16, room 4+10, name 4+10, connectedAt 11+(13 digits -> 8), expiresAt 9+6
-    assert item_size(item) == 90
+    # connectionId 12+16, room 4+10, roomShard 9+12, name 4+10, connectedAt 11+(13 digits -> 8),
+    # expiresAt 9+6
+    assert item_size(item) == 111
     assert item_size(item, ("connectionId", "room", "expiresAt")) == 57
-    assert item_size(make_item(99_999, 100)) == 90
+    assert item_size(make_item(99_999, 100)) == 111
     assert read_units(1) == 0.5
     assert read_units(4096) == 0.5
     assert read_units(4097) == 1.0
