@@ -43,11 +43,11 @@ check: $(STAMP) lint test-js
 
 ## test: lint, then every test (unit, emulator, end to end, browser, terraform, rehearsal) on
 ## pytest-xdist processes, a test file's tests on one worker (its fixtures): first the files
-## that run Terraform, on TERRAFORM_WORKERS (they mostly wait on terraform and moto, so three
+## that run Terraform, on TERRAFORM_WORKERS (they mostly wait on terraform and moto, so four
 ## fit on two cores), then the rest on TEST_WORKERS (the browser and end-to-end tests have
 ## latency bounds that a third worker's load breaks); both always run, either failing fails
 TEST_WORKERS ?= 2
-TERRAFORM_WORKERS ?= 3
+TERRAFORM_WORKERS ?= 4
 test:
 	@# The two virtualenvs install side by side, then lint, the zips and the page's Node
 	@# tests; a failure stops here.
