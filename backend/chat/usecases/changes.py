@@ -30,7 +30,7 @@ from ..ratelimit import Budget
 from ..stored import ChangesCursor, ReactionChange, StoredMessage, message_owner, reactor_id
 from ..wordfilter import screen
 from .admission import admit, admit_message, read_budget
-from .rooms import tell_room
+from .rooms import tell_callers_room
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -102,15 +102,7 @@ def edit_message(call: RouteCall) -> BroadcastStats:
         raise _refused(refusal, target) from None
     except MessageNotStored:
         raise _not_stored(target) from None
-    stats = tell_room(
-        call.connection_id,
-        sender.room,
-        stored_message_frame(edited),
-        store=call.store,
-        broadcaster=call.broadcaster,
-        settings=call.settings,
-        now_ms=call.now_ms,
-    )
+    stats = tell_callers_room(call, sender.room, stored_message_frame(edited))
     return stats + BroadcastStats(filtered=int(masked))
 
 
@@ -145,15 +137,7 @@ def delete_message(call: RouteCall) -> BroadcastStats:
     tombstone = stored_message_frame(deleted.message)
     if deleted.again:
         return call.broadcaster.send(tombstone, [call.connection_id])
-    return tell_room(
-        call.connection_id,
-        sender.room,
-        tombstone,
-        store=call.store,
-        broadcaster=call.broadcaster,
-        settings=call.settings,
-        now_ms=call.now_ms,
-    )
+    return tell_callers_room(call, sender.room, tombstone)
 
 
 def react(call: RouteCall) -> BroadcastStats:
@@ -186,15 +170,7 @@ def react(call: RouteCall) -> BroadcastStats:
         raise _not_stored(target) from None
     reacted = ReactionChange(sender.name, frame.emoji, toggled.on)
     live = stored_message_frame(toggled.message, reacted=reacted)
-    return tell_room(
-        call.connection_id,
-        sender.room,
-        live,
-        store=call.store,
-        broadcaster=call.broadcaster,
-        settings=call.settings,
-        now_ms=call.now_ms,
-    )
+    return tell_callers_room(call, sender.room, live)
 
 
 def typing(call: RouteCall) -> BroadcastStats:

@@ -26,7 +26,7 @@ from ..moderation import Moderate, Sanction, not_allowed, parse_moderation, secr
 from ..names import name_key
 from ..sanctions import sanction_keys
 from .admission import admit, message_budget
-from .rooms import tell_room
+from .rooms import tell_callers_room
 
 if TYPE_CHECKING:
     from ..broadcast import Broadcaster
@@ -125,14 +125,10 @@ def act(call: RouteCall) -> BroadcastStats:
     # The notice names the member as the room shows them (``BOB`` typed for ``bob`` is bob),
     # so their page knows it is about them; an absent name as the moderator wrote it.
     shown = present[0].name if present else frame.name
-    stats = tell_room(
-        call.connection_id,
+    stats = tell_callers_room(
+        call,
         me.room,
         moderation_frame(me.room, event, shown, None if until_s is None else until_s * 1000),
-        store=call.store,
-        broadcaster=call.broadcaster,
-        settings=call.settings,
-        now_ms=call.now_ms,
     )
     if frame.action == KICK or (frame.action == BAN and not lifting):
         _close(call.broadcaster, [c.connection_id for c in stamped])

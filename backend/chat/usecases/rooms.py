@@ -176,6 +176,19 @@ def tell_room(
     return stats
 
 
+def tell_callers_room(call: RouteCall, room: str, frame: bytes) -> BroadcastStats:
+    """``tell_room`` on behalf of a frame route's sender, at the instant its call began."""
+    return tell_room(
+        call.connection_id,
+        room,
+        frame,
+        store=call.store,
+        broadcaster=call.broadcaster,
+        settings=call.settings,
+        now_ms=call.now_ms,
+    )
+
+
 def _through_jobs(
     connection_id: ConnectionId,
     room: str,
