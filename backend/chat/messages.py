@@ -5,18 +5,9 @@ Key design (docs/internals.md, "The messages table"):
 - Table key: ``room`` (S, hash) and ``id`` (S, range): a message's ULID, so a room's partition
   is sorted in time order and every read is a ``Query`` on one partition with a key condition
   (newest first for the latest page, ``ScanIndexForward``), never a Scan.
-- Message item: ``room``, ``id``, ``from`` S, ``text`` S, ``sentAt`` N (epoch ms, the time the
-  id carries), ``expiresAt`` N (epoch s; the table's TTL attribute), ``owner`` S (whose it is:
-  ``stored.message_owner``), ``rev`` N (1, plus one per change), ``changedAt`` N (epoch ms of
-  the last write, the writer's clock), ``editedAt`` N (epoch ms, once edited), ``deleted``
-  BOOL (a tombstone: no ``text``, no reactions).
-- Reactions, top-level attributes (``ADD``/``DELETE`` work on top-level sets only): ``r:{emoji}``
-  SS of reactor ids (``stored.reactor_id``), ``o:{emoji}`` N (when that emoji's first reactor
-  came: the display order), ``p:{reactor id}`` SS of that person's emoji (the per-person cap),
-  ``rt`` N all reactions, ``rd`` N distinct emoji. A toggle is one conditional ``UpdateItem``
-  whose condition holds every cap; it is written for the item as it guesses it, and a refusal
-  returns the item (``ReturnValuesOnConditionCheckFailure``), from which the right write is
-  chosen: never a read before a write.
+- Message items and their reactions: ``message_items`` (the attributes) and ``reactions`` (a
+  toggle: one conditional ``UpdateItem`` whose condition holds every cap, never a read before
+  a write).
 - ``changes-index`` (GSI: ``room`` hash, ``changedAt`` range, projection ALL): every message
   write stamps ``changedAt``, so a room's changes since a moment are one Query of the index
   (idempotency items have no ``changedAt``: the index is sparse).
@@ -37,7 +28,6 @@ Every DynamoDB call is a direct method call on the injected low-level client (``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError
@@ -45,13 +35,21 @@ from botocore.exceptions import ClientError as BotoClientError
 
 from .errors import ChangeRefused, ErrorCode, MessageNotStored, StoreError
 from .ids import MAX_ULID, encode_ulid, ulid_predecessor, ulid_successor
-from .items import number_attribute, optional_string_attribute, string_attribute
+from .message_items import (
+    DELETED_BY_ATTRIBUTE,
+    DISTINCT_ATTRIBUTE,
+    TOTAL_ATTRIBUTE,
+    has_reaction_attributes,
+    message_from_item,
+    message_item,
+    refusal,
+)
+from .reactions import ReactionCaps, Toggle, plan_toggle, toggle_request
 from .stored import (
     DELETED_BY_AUTHOR,
     DELETED_BY_MODERATOR,
     ChangesCursor,
     Direction,
-    Reaction,
     StoredMessage,
 )
 
@@ -88,25 +86,10 @@ CHANGES_INDEX: Final = "changes-index"
 # to 900 s); the rest is margin for the index's propagation (GSIs are eventually consistent). A
 # message stored that late is still returned; what is returned again is dropped by ``rev``.
 CHANGES_OVERLAP_MS: Final = 60_000
-_REACTORS: Final = "r:"
-_ORDER: Final = "o:"
-_PERSON: Final = "p:"
-_REACTION_PREFIXES: Final = (_REACTORS, _ORDER, _PERSON)
-_TOTAL: Final = "rt"
-_DISTINCT: Final = "rd"
 # A toggle whose guessed write keeps meeting another change: tries before ``not_stored``.
 _REACT_ATTEMPTS: Final = 4
 _CONDITION_FAILED: Final = "ConditionalCheckFailed"
 _NO_CONDITION_FAILED: Final = "None"
-
-
-@dataclass(frozen=True, slots=True)
-class ReactionCaps:
-    """A message's reaction caps: distinct emoji, one person's reactions, all reactions."""
-
-    distinct: int
-    per_person: int
-    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +201,7 @@ class DynamoMessageStore:
 
     def add(self, message: StoredMessage, client_id: str | None, now_s: int) -> Added:
         """Write the message (and its idempotency item) conditionally; see the module doc."""
-        item = _message_item(message)
+        item = message_item(message)
         try:
             if client_id is None:
                 self._client.put_item(
@@ -279,7 +262,7 @@ class DynamoMessageStore:
         item = response.get("Item")
         if item is None:  # written in the same transaction, so only a deletion by hand
             raise StoreError(f"the message a clientId claims is missing from room {room!r}")
-        return _message_from_item(item)
+        return message_from_item(item)
 
     def read(
         self,
@@ -319,7 +302,7 @@ class DynamoMessageStore:
         found: list[StoredMessage] = []
         while True:
             page = self._client.query(**request)
-            found.extend(_message_from_item(item) for item in page.get("Items", []))
+            found.extend(message_from_item(item) for item in page.get("Items", []))
             last_key = page.get("LastEvaluatedKey")
             if len(found) > limit or not last_key:
                 break
@@ -380,7 +363,7 @@ class DynamoMessageStore:
             )
         except _Refused as refused:
             raise _refused(refused.item, owner, now_ms // 1000) from None
-        return _message_from_item(item)
+        return message_from_item(item)
 
     def delete(
         self, room: str, message_id: str, owner: str, now_ms: int, *, by_moderator: bool = False
@@ -418,24 +401,24 @@ class DynamoMessageStore:
                     | {
                         "#text": "text",
                         "#edited": "editedAt",
-                        "#rt": _TOTAL,
-                        "#rd": _DISTINCT,
+                        "#rt": TOTAL_ATTRIBUTE,
+                        "#rd": DISTINCT_ATTRIBUTE,
                         "#changed": "changedAt",
                         "#rev": "rev",
-                        "#by": _DELETED_BY,
+                        "#by": DELETED_BY_ATTRIBUTE,
                     },
                     "ExpressionAttributeValues": values,
                 }
             )
             again = False
         except _Refused as refused:
-            if refused.item is None or _refusal(refused.item, checked_owner, now_s) is not (
+            if refused.item is None or refusal(refused.item, checked_owner, now_s) is not (
                 ErrorCode.MESSAGE_DELETED
             ):
                 raise _refused(refused.item, checked_owner, now_s) from None
             item, again = refused.item, True
-        tombstone = _message_from_item(item)
-        if _has_reaction_attributes(item):
+        tombstone = message_from_item(item)
+        if has_reaction_attributes(item):
             self._replace_tombstone(tombstone)
         return Deleted(tombstone, again)
 
@@ -443,7 +426,7 @@ class DynamoMessageStore:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_message_item(tombstone),
+                Item=message_item(tombstone),
                 # Exactly the tombstone just read: nothing else may be overwritten.
                 ConditionExpression="#rev = :rev AND #deleted = :true",
                 ExpressionAttributeNames={"#rev": "rev", "#deleted": "deleted"},
@@ -468,7 +451,7 @@ class DynamoMessageStore:
         caps: ReactionCaps,
         now_ms: int,
     ) -> Toggled:
-        """Toggle with one conditional ``UpdateItem`` (``_toggle_request``), first guessing that
+        """Toggle with one conditional ``UpdateItem`` (``toggle_request``), first guessing that
         others reacted with ``emoji`` already; a refusal returns the item, from which
         ``plan_toggle`` picks the write that fits (or the refusal's code)."""
         toggle: Toggle | ErrorCode = Toggle.ADD_EXISTING
@@ -479,14 +462,14 @@ class DynamoMessageStore:
                 item = self._update(
                     {
                         **self._key(room, message_id),
-                        **_toggle_request(toggle, reactor, emoji, caps, now_ms),
+                        **toggle_request(toggle, reactor, emoji, caps, now_ms),
                     }
                 )
             except _Refused as refused:
                 toggle = plan_toggle(refused.item, reactor, emoji, caps, now_ms // 1000)
                 continue
             on = toggle in (Toggle.ADD_EXISTING, Toggle.ADD_NEW)
-            return Toggled(_message_from_item(item), on)
+            return Toggled(message_from_item(item), on)
         if isinstance(toggle, ErrorCode):
             raise ChangeRefused(toggle)
         raise MessageNotStored("ReactionContention")
@@ -530,7 +513,7 @@ class DynamoMessageStore:
         while True:
             page = self._client.query(**request)
             for item in page.get("Items", []):
-                message = _message_from_item(item)
+                message = message_from_item(item)
                 if after is None or (message.changed_at_ms, message.message_id) > (
                     after.changed_at_ms,
                     after.message_id,
@@ -576,185 +559,16 @@ _LIVE_MESSAGE: Final = (
     "attribute_exists(#id) AND attribute_not_exists(#deleted) AND #expires > :nows"
 )
 _LIVE_NAMES: Final = {"#id": "id", "#deleted": "deleted", "#expires": "expiresAt"}
-# Who made a tombstone (``stored.DELETED_BY_*``); absent on those made before moderators.
-_DELETED_BY: Final = "deletedBy"
-
-
-def _message_item(message: StoredMessage) -> dict[str, Any]:
-    """The item of ``message`` without reactions (a new message, or a clean tombstone)."""
-    item: dict[str, Any] = {
-        "room": {"S": message.room},
-        "id": {"S": message.message_id},
-        "from": {"S": message.sender},
-        "sentAt": {"N": str(message.sent_at_ms)},
-        "expiresAt": {"N": str(message.expires_at_s)},
-        "owner": {"S": message.owner},
-        "rev": {"N": str(message.rev)},
-        "changedAt": {"N": str(message.changed_at_ms or message.sent_at_ms)},
-    }
-    if message.deleted:
-        item["deleted"] = {"BOOL": True}
-        if message.deleted_by:
-            item[_DELETED_BY] = {"S": message.deleted_by}
-    else:
-        item["text"] = {"S": message.text}
-    if message.edited_at_ms is not None and not message.deleted:
-        item["editedAt"] = {"N": str(message.edited_at_ms)}
-    return item
-
-
-def _message_from_item(item: dict[str, Any]) -> StoredMessage:
-    deleted = item.get("deleted", {}).get("BOOL") is True
-    sent_at_ms = _number(item, "sentAt")
-    edited = item.get("editedAt")
-    return StoredMessage(
-        message_id=_string(item, "id"),
-        room=_string(item, "room"),
-        sender=_string(item, "from"),
-        text="" if deleted else _string(item, "text"),
-        sent_at_ms=sent_at_ms,
-        expires_at_s=_number(item, "expiresAt"),
-        owner=optional_string_attribute(item, "owner"),
-        # Items written before changes existed: as sent, never changed.
-        rev=_number(item, "rev") if "rev" in item else 1,
-        changed_at_ms=_number(item, "changedAt") if "changedAt" in item else sent_at_ms,
-        edited_at_ms=None if edited is None else _number(item, "editedAt"),
-        deleted=deleted,
-        reactions=() if deleted else _reactions(item),
-        deleted_by=optional_string_attribute(item, _DELETED_BY) if deleted else "",
-    )
-
-
-def _reactions(item: dict[str, Any]) -> tuple[Reaction, ...]:
-    """The item's reactions in first-reacted order (``o:{emoji}``, then the emoji itself)."""
-    found: list[tuple[int, str, frozenset[str]]] = []
-    for name, value in item.items():
-        if not name.startswith(_REACTORS):
-            continue
-        reactors = value.get("SS")
-        if not reactors:
-            continue
-        emoji = name[len(_REACTORS) :]
-        order = item.get(_ORDER + emoji, {}).get("N", "0")
-        found.append((int(order), emoji, frozenset(reactors)))
-    found.sort(key=lambda entry: (entry[0], entry[1]))
-    return tuple(Reaction(emoji, reactors) for _, emoji, reactors in found)
-
-
-def _has_reaction_attributes(item: dict[str, Any]) -> bool:
-    return any(name.startswith(_REACTION_PREFIXES) for name in item) or _TOTAL in item
-
-
-def _refusal(
-    item: dict[str, Any] | None,
-    owner: str | None,
-    now_s: int,
-    changeable: ErrorCode | None = ErrorCode.INTERNAL_ERROR,
-) -> ErrorCode | None:
-    """Why a change may not be made to the item as it is (``None``: no such item): gone,
-    someone else's (when ``owner`` is given), a tombstone; else ``changeable``."""
-    if item is None or "from" not in item or _number(item, "expiresAt") <= now_s:
-        return ErrorCode.NOT_FOUND
-    if owner is not None and optional_string_attribute(item, "owner") != owner:
-        return ErrorCode.NOT_YOURS
-    if item.get("deleted", {}).get("BOOL") is True:
-        return ErrorCode.MESSAGE_DELETED
-    return changeable
 
 
 def _refused(item: dict[str, Any] | None, owner: str | None, now_s: int) -> ChangeRefused:
     """The refusal of an owner's change (``None``: a moderator's) whose condition failed."""
-    code = _refusal(item, owner, now_s)
+    code = refusal(item, owner, now_s)
     if code is None or code is ErrorCode.INTERNAL_ERROR:
         # Every condition held when the item was returned: it changed in between (a race with
         # a deletion by TTL, or a clock step); the client may try again.
         raise MessageNotStored("ConditionRaced")
     return ChangeRefused(code)
-
-
-class Toggle(Enum):
-    """The four writes a reaction toggle can be, each conditioned on the item's state."""
-
-    ADD_EXISTING = "add to an emoji others reacted with"
-    ADD_NEW = "add an emoji the message does not show yet"
-    REMOVE_ONE = "take one's reaction off, others remaining"
-    REMOVE_LAST = "take off the emoji's last reaction"
-
-
-def plan_toggle(
-    item: dict[str, Any] | None, reactor: str, emoji: str, caps: ReactionCaps, now_s: int
-) -> Toggle | ErrorCode:
-    """The write that toggles ``reactor``'s ``emoji`` on ``item`` as it is, or why none may."""
-    gone = _refusal(item, None, now_s, changeable=None)
-    if gone is not None or item is None:
-        return gone or ErrorCode.NOT_FOUND
-    reactors = item.get(_REACTORS + emoji, {}).get("SS") or []
-    if reactor in reactors:
-        return Toggle.REMOVE_LAST if len(reactors) == 1 else Toggle.REMOVE_ONE
-    mine = item.get(_PERSON + reactor, {}).get("SS") or []
-    total = int(item.get(_TOTAL, {}).get("N", "0"))
-    if len(mine) >= caps.per_person or total >= caps.total:
-        return ErrorCode.TOO_MANY_REACTIONS
-    if reactors:
-        return Toggle.ADD_EXISTING
-    if int(item.get(_DISTINCT, {}).get("N", "0")) >= caps.distinct:
-        return ErrorCode.TOO_MANY_REACTIONS
-    return Toggle.ADD_NEW
-
-
-def _toggle_request(
-    toggle: Toggle, reactor: str, emoji: str, caps: ReactionCaps, now_ms: int
-) -> dict[str, Any]:
-    """The ``UpdateItem`` arguments (but table and key) of ``toggle``: every cap and the item's
-    state it assumes are in its condition, so a concurrent change fails it, never breaks a cap."""
-    names = {"#id": "id", "#deleted": "deleted", "#expires": "expiresAt", "#r": _REACTORS + emoji}
-    names |= {"#changed": "changedAt", "#rev": "rev", "#p": _PERSON + reactor, "#rt": _TOTAL}
-    values: dict[str, Any] = {
-        ":nows": {"N": str(now_ms // 1000)},
-        ":now": {"N": str(now_ms)},
-        ":one": {"N": "1"},
-        ":rids": {"SS": [reactor]},
-        ":emojis": {"SS": [emoji]},
-    }
-    condition = "attribute_exists(#id) AND attribute_not_exists(#deleted) AND #expires > :nows"
-    person_cap = "(attribute_not_exists(#p) OR size(#p) < :maxp)"
-    if toggle in (Toggle.ADD_EXISTING, Toggle.ADD_NEW):
-        values |= {":maxp": {"N": str(caps.per_person)}, ":maxt": {"N": str(caps.total)}}
-    if toggle is Toggle.ADD_EXISTING:
-        condition += (
-            f" AND attribute_exists(#r) AND NOT contains(#r, :rid) AND #rt < :maxt AND {person_cap}"
-        )
-        values[":rid"] = {"S": reactor}
-        update = "SET #changed = :now ADD #r :rids, #p :emojis, #rt :one, #rev :one"
-    elif toggle is Toggle.ADD_NEW:
-        names |= {"#rd": _DISTINCT, "#o": _ORDER + emoji}
-        values[":maxd"] = {"N": str(caps.distinct)}
-        condition += (
-            " AND attribute_not_exists(#r) AND (attribute_not_exists(#rd) OR #rd < :maxd)"
-            f" AND (attribute_not_exists(#rt) OR #rt < :maxt) AND {person_cap}"
-        )
-        update = (
-            "SET #changed = :now, #o = :now ADD #r :rids, #p :emojis, #rt :one, #rd :one, #rev :one"
-        )
-    elif toggle is Toggle.REMOVE_ONE:
-        values |= {":rid": {"S": reactor}, ":minus": {"N": "-1"}}
-        condition += " AND contains(#r, :rid) AND size(#r) > :one"
-        update = "SET #changed = :now ADD #rt :minus, #rev :one DELETE #r :rids, #p :emojis"
-    else:
-        names |= {"#rd": _DISTINCT, "#o": _ORDER + emoji}
-        del values[":rids"]  # the whole set goes
-        values |= {":rid": {"S": reactor}, ":minus": {"N": "-1"}}
-        condition += " AND contains(#r, :rid) AND size(#r) = :one"
-        update = (
-            "SET #changed = :now ADD #rt :minus, #rd :minus, #rev :one REMOVE #r, #o"
-            " DELETE #p :emojis"
-        )
-    return {
-        "UpdateExpression": update,
-        "ConditionExpression": condition,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-    }
 
 
 def _claimed_message_id(error: BotoClientError) -> str | None:
@@ -774,11 +588,3 @@ def _claimed_message_id(error: BotoClientError) -> str | None:
 def _error_code(error: BotoClientError) -> str:
     response: dict[str, Any] = getattr(error, "response", None) or {}
     return str(response.get("Error", {}).get("Code", "ClientError"))
-
-
-def _string(item: dict[str, Any], name: str) -> str:
-    return string_attribute(item, name, "messages")
-
-
-def _number(item: dict[str, Any], name: str) -> int:
-    return number_attribute(item, name, "messages")

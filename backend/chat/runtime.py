@@ -37,9 +37,9 @@ if TYPE_CHECKING:  # the sender is loaded by the first post (see _senders_on_fir
         Deleted,
         HistoryRead,
         MessageStore,
-        ReactionCaps,
         Toggled,
     )
+    from .reactions import ReactionCaps
     from .signed_sender import SenderPool
     from .stored import ChangesCursor, Direction, StoredMessage
 

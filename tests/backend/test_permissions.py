@@ -17,7 +17,7 @@ from botocore import xform_name
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from chat.connections import Caps, Connection, ConnectionId, DynamoConnectionStore, Sanctions
-from chat.messages import CHANGES_INDEX, DynamoMessageStore, ReactionCaps
+from chat.messages import CHANGES_INDEX, DynamoMessageStore
 from chat.permissions import (
     MANAGE_CONNECTIONS_METHODS,
     MESSAGES_INDEX_ACTIONS,
@@ -26,6 +26,7 @@ from chat.permissions import (
     TABLE_ACTIONS,
 )
 from chat.ratelimit import Budget
+from chat.reactions import ReactionCaps
 from chat.signed_sender import SignedHttpSender
 from chat.stored import Direction, StoredMessage
 

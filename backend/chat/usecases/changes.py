@@ -17,7 +17,7 @@ from ..connections import Connection
 from ..delivery import BroadcastStats
 from ..errors import ChangeRefused, ClientError, ErrorCode, MessageNotStored
 from ..frames import MESSAGE_FRAME_MAX, changes_frame, stored_message_frame, typing_frame
-from ..messages import CHANGES_OVERLAP_MS, MessageStore, ReactionCaps
+from ..messages import CHANGES_OVERLAP_MS, MessageStore
 from ..protocol import (
     Changes,
     DeleteMessage,
@@ -27,6 +27,7 @@ from ..protocol import (
     unknown_action,
 )
 from ..ratelimit import Budget
+from ..reactions import ReactionCaps
 from ..stored import ChangesCursor, ReactionChange, StoredMessage, message_owner, reactor_id
 from ..wordfilter import screen
 from .admission import admit, admit_message, read_budget
