@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
+from .env_values import bounded, secure_or_loopback, whole_number
 from .errors import ConfigurationError
 
 
@@ -157,18 +157,13 @@ MAX_MESSAGE_CHARS_LIMIT = 8_000
 # too high must not outlive the week.
 MAX_CONNECTION_TTL_SECONDS = 7 * 24 * 60 * 60
 MAX_FANOUT_CONCURRENCY = 256
+# The word filter's bounds (Terraform validates the same): enough for a room's own list, small
+# enough that checking a message stays cheap.
+MAX_BLOCKED_WORDS = 1000
+MAX_BLOCKED_WORD_CHARS = 64
 # The region when the environment names none: local runs only (Lambda always sets AWS_REGION).
 # The DynamoDB client and the @connections signer both fall back to it.
 FALLBACK_REGION = "us-east-1"
-
-
-def _secure_or_loopback(url: str) -> bool:
-    """https anywhere; plain http only to this machine (the local stack), since the posts are
-    signed with the function's credentials and carry users' messages."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return bool(parts.hostname)
-    return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "::1", "localhost"}
 
 
 def normalize_origin(origin: str) -> str:
@@ -237,7 +232,7 @@ class Settings:
             )
 
         endpoint = env.get(EnvVar.CONNECTIONS_ENDPOINT, "").strip().rstrip("/") or None
-        if endpoint is not None and not _secure_or_loopback(endpoint):
+        if endpoint is not None and not secure_or_loopback(endpoint):
             problems.append(
                 f"{EnvVar.CONNECTIONS_ENDPOINT} must be an https URL such as "
                 f"https://{{api}}.execute-api.{{region}}.amazonaws.com/{{stage}} (http only on "
@@ -250,26 +245,30 @@ class Settings:
             if part.strip()
         )
 
-        max_chars = _int(env, EnvVar.MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS, problems)
+        max_chars = whole_number(env, EnvVar.MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS, problems)
         if not 1 <= max_chars <= MAX_MESSAGE_CHARS_LIMIT:
             problems.append(
                 f"{EnvVar.MAX_MESSAGE_CHARS} must be between 1 and {MAX_MESSAGE_CHARS_LIMIT} "
                 f"(a browser sends a message in one frame of at most 32 KB), got {max_chars}"
             )
-        concurrency = _int(env, EnvVar.FANOUT_CONCURRENCY, DEFAULT_FANOUT_CONCURRENCY, problems)
+        concurrency = whole_number(
+            env, EnvVar.FANOUT_CONCURRENCY, DEFAULT_FANOUT_CONCURRENCY, problems
+        )
         if not 1 <= concurrency <= MAX_FANOUT_CONCURRENCY:
             problems.append(
                 f"{EnvVar.FANOUT_CONCURRENCY} must be between 1 and {MAX_FANOUT_CONCURRENCY}, "
                 f"got {concurrency}"
             )
-        ttl = _int(env, EnvVar.CONNECTION_TTL_SECONDS, DEFAULT_CONNECTION_TTL_SECONDS, problems)
+        ttl = whole_number(
+            env, EnvVar.CONNECTION_TTL_SECONDS, DEFAULT_CONNECTION_TTL_SECONDS, problems
+        )
         if not MAX_CONNECTION_SECONDS < ttl <= MAX_CONNECTION_TTL_SECONDS:
             problems.append(
                 f"{EnvVar.CONNECTION_TTL_SECONDS} must exceed API Gateway's "
                 f"{MAX_CONNECTION_SECONDS} s connection limit and be at most "
                 f"{MAX_CONNECTION_TTL_SECONDS} (a week), got {ttl}"
             )
-        retention = _int(
+        retention = whole_number(
             env, EnvVar.MESSAGE_RETENTION_DAYS, DEFAULT_MESSAGE_RETENTION_DAYS, problems
         )
         if not 1 <= retention <= MAX_MESSAGE_RETENTION_DAYS:
@@ -277,7 +276,7 @@ class Settings:
                 f"{EnvVar.MESSAGE_RETENTION_DAYS} must be between 1 and "
                 f"{MAX_MESSAGE_RETENTION_DAYS}, got {retention}"
             )
-        notice_max = _int(
+        notice_max = whole_number(
             env,
             EnvVar.PRESENCE_NOTICE_MAX_MEMBERS,
             DEFAULT_PRESENCE_NOTICE_MAX_MEMBERS,
@@ -289,7 +288,7 @@ class Settings:
                 f"{MAX_PRESENCE_NOTICE_MAX_MEMBERS}, got {notice_max}"
             )
         rates = {
-            name: _bounded(env, name, default, high, problems)
+            name: bounded(env, name, default, high, problems)
             for name, default, high in (
                 (
                     EnvVar.RATE_LIMIT_MESSAGES_PER_MINUTE,
@@ -310,18 +309,18 @@ class Settings:
                 *_SHARED_RATE_LIMITS,
             )
         }
-        connect_rate = _bounded(
+        connect_rate = bounded(
             env,
             EnvVar.CONNECT_RATE_LIMIT_PER_MINUTE,
             DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE,
             MAX_RATE_LIMIT_PER_MINUTE,
             problems,
         )
-        room_max = _bounded(
+        room_max = bounded(
             env, EnvVar.ROOM_MAX_MEMBERS, DEFAULT_ROOM_MAX_MEMBERS, MAX_ROOM_MAX_MEMBERS, problems
         )
         live_per_room, live_total = (
-            _bounded(env, name, default, MAX_LIVE_CONNECTIONS, problems)
+            bounded(env, name, default, MAX_LIVE_CONNECTIONS, problems)
             for name, default in (
                 (EnvVar.LIVE_CONNECTIONS_PER_ROOM, DEFAULT_LIVE_CONNECTIONS_PER_ROOM),
                 (EnvVar.LIVE_CONNECTIONS_TOTAL, DEFAULT_LIVE_CONNECTIONS_TOTAL),
@@ -329,7 +328,7 @@ class Settings:
         )
         typing_max = _typing_notice_max(env, problems)
         reaction_caps = {
-            name: _bounded(env, name, default, high, problems)
+            name: bounded(env, name, default, high, problems)
             for name, default, high in _REACTION_CAPS
         }
         namespace = env.get(EnvVar.METRICS_NAMESPACE, "").strip() or DEFAULT_METRICS_NAMESPACE
@@ -386,26 +385,6 @@ class Settings:
         )
 
 
-def _bounded(
-    env: Mapping[str, str], name: EnvVar, default: int, high: int, problems: list[str]
-) -> int:
-    value = _int(env, name, default, problems)
-    if not 1 <= value <= high:
-        problems.append(f"{name} must be between 1 and {high}, got {value}")
-    return value
-
-
-def _int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        problems.append(f"{name} must be a whole number, got {raw!r}")
-        return default
-
-
 # The room, source and refusal budgets: (variable, default, highest), bounded like the others.
 _SHARED_RATE_LIMITS = (
     (
@@ -442,7 +421,9 @@ _SHARED_RATE_LIMITS = (
 
 
 def _typing_notice_max(env: Mapping[str, str], problems: list[str]) -> int:
-    value = _int(env, EnvVar.TYPING_NOTICE_MAX_MEMBERS, DEFAULT_TYPING_NOTICE_MAX_MEMBERS, problems)
+    value = whole_number(
+        env, EnvVar.TYPING_NOTICE_MAX_MEMBERS, DEFAULT_TYPING_NOTICE_MAX_MEMBERS, problems
+    )
     if not 0 <= value <= MAX_TYPING_NOTICE_MAX_MEMBERS:
         problems.append(
             f"{EnvVar.TYPING_NOTICE_MAX_MEMBERS} must be between 0 (no typing notices) and "
@@ -459,10 +440,6 @@ _REACTION_CAPS = (
 )
 
 
-# The word filter's bounds (Terraform validates the same): enough for a room's own list, small
-# enough that checking a message stays cheap.
-MAX_BLOCKED_WORDS = 1000
-MAX_BLOCKED_WORD_CHARS = 64
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 

@@ -27,8 +27,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from .config import EnvVar, _secure_or_loopback
+from .config import EnvVar
 from .connections import ROOM_SHARDS, ConnectionId, RoomMember, room_shards
+from .env_values import secure_or_loopback as _secure_or_loopback
 from .errors import ConfigurationError, StoreError
 
 if TYPE_CHECKING:  # a $connect's cold start loads this module, never the fan-out's
