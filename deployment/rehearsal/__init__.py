@@ -11,8 +11,9 @@ exactly what it created, then destroyed (``make rehearse``, ``python -m deployme
 Modules (deployment/README.md has the table): ``readback`` reads back what Terraform created
 (boto3 on the emulator); ``api_checks``, ``function_checks`` and ``site_checks`` judge it
 (pure), with ``resource_policy`` and ``csp`` as their evaluators; ``local_run`` maps it onto
-the local stack; ``code`` checks and inspects the function's package; ``e2e`` runs the
-WebSocket and browser chat checks; ``options`` says what to rehearse; ``readback_steps`` runs
+the local stack; ``code`` checks and inspects the function's package; ``e2e_websocket`` and
+``e2e_browser`` run the chat checks, with ``e2e_users`` signing their users in and ``e2e``
+holding what they share; ``options`` says what to rehearse; ``readback_steps`` runs
 the read-back steps; ``local_gateway`` starts the local gateway from what they found;
 ``runner`` puts the steps in order with destroy in a ``finally``; ``report`` prints and keeps
 the findings.

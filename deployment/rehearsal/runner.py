@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from deployment import product
-from deployment.rehearsal import e2e, smoke_run
+from deployment.rehearsal import e2e_browser, e2e_users, e2e_websocket, smoke_run
 from deployment.rehearsal.local_gateway import STEP_START, start_local
 from deployment.rehearsal.options import RehearsalOptions, find_chromium
 from deployment.rehearsal.readback_steps import Found, read_back
@@ -176,8 +176,8 @@ def rehearse_applied(
                 for title in later[1:]:
                     report.skip(title, "the local gateway did not start")
                 return
-            with report.step(STEP_WEBSOCKETS, area=e2e.WEBSOCKET_AREA) as step:
-                notes, problems = e2e.websocket_checks(
+            with report.step(STEP_WEBSOCKETS, area=e2e_websocket.WEBSOCKET_AREA) as step:
+                notes, problems = e2e_websocket.websocket_checks(
                     running.ws_url,
                     dynamodb=deployment.client("dynamodb"),
                     table_name=running.table_name,
@@ -195,8 +195,8 @@ def rehearse_applied(
             if chromium is None:
                 report.skip(STEP_BROWSER, "not asked for (--no-browser)")
             else:
-                with report.step(STEP_BROWSER, area=e2e.BROWSER_AREA) as step:
-                    notes, problems = e2e.browser_check(
+                with report.step(STEP_BROWSER, area=e2e_browser.BROWSER_AREA) as step:
+                    notes, problems = e2e_browser.browser_check(
                         running.page_url, chromium, sign_in=_sign_in(deployment, found)
                     )
                     for note in notes:
@@ -204,13 +204,13 @@ def rehearse_applied(
                     step.extend(problems)
 
 
-def _sign_in(deployment: AppliedDeployment, found: Found) -> e2e.SignIn | None:
+def _sign_in(deployment: AppliedDeployment, found: Found) -> e2e_users.SignIn | None:
     """Where the chat checks sign users in; None for the open chat."""
     if not found.cognito:
         return None
     assert found.pool is not None and found.client is not None  # noqa: S101 - found.cognito
     assert found.authorizer is not None  # noqa: S101 - read before the pool
-    return e2e.SignIn(
+    return e2e_users.SignIn(
         cognito=deployment.client("cognito-idp"),
         pool=found.pool,
         client_id=found.client.client_id,

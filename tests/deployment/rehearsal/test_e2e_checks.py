@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from chat.config import EnvVar
 
-from deployment.rehearsal.e2e import BROWSER_AREA, WEBSOCKET_AREA, browser_check, websocket_checks
+from deployment.rehearsal.e2e_browser import BROWSER_AREA, browser_check
+from deployment.rehearsal.e2e_websocket import WEBSOCKET_AREA, websocket_checks
 from local_stack.emulator.lambda_runtime import FunctionSettings
 from local_stack.emulator.settings import EmulatorSettings
 from local_stack.stack import CHAT_ROUTES, Stack, StackOptions, running_stack

@@ -14,7 +14,7 @@ from authorizer.names import tag
 from moto import mock_aws
 
 from deployment.product import AuthorizerSettings
-from deployment.rehearsal.e2e import (
+from deployment.rehearsal.e2e_users import (
     SignIn,
     delete_users,
     forged,
