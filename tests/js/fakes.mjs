@@ -1,6 +1,8 @@
 // Stand-ins for what the chat session (frontend/js/session.js) gets from the
 // page: a clock whose time moves only when a test says so, WebSockets a test
-// opens, feeds and drops, and a view that records what would be shown.
+// opens, feeds and drops, and a view that records what would be shown; and a
+// session started on them (fakeSession, joinedSession).
+import { startSession } from "../../frontend/js/session.js";
 
 /** A clock.js Clock on a fake time line: `advance` runs the timers that fall due, in order. */
 export class FakeClock {
@@ -200,4 +202,45 @@ export function fakeView() {
     },
   };
   return { view, seen };
+}
+
+/** Session timings whose pings never fall due in a test; reconnects wait 1 s, at most 8 s. */
+export const QUIET_TIMINGS = {
+  baseMs: 1000,
+  capMs: 8000,
+  pingIntervalMs: 1_000_000,
+  pongTimeoutMs: 1_000_000,
+  stableAfterMs: 5000,
+  catchUpAgainMs: 3000,
+  renewAfterMs: 7_000_000,
+};
+
+/** A chat session on a FakeClock, fakeSockets and a fakeView, not joined yet; `random` 1 makes
+ * each backoff delay its ceiling. `socket()` is the newest socket. */
+export function fakeSession({ timings = QUIET_TIMINGS, auth = null } = {}) {
+  const clock = new FakeClock();
+  const { WebSocketImpl, sockets } = fakeSockets();
+  const { view, seen } = fakeView();
+  const chat = startSession({
+    websocketUrl: "wss://chat.example/ws",
+    secret: "s".repeat(43),
+    maxChars: 2000,
+    timings,
+    view,
+    auth,
+    WebSocketImpl,
+    clock,
+    random: () => 1,
+  });
+  return { chat, clock, sockets, seen, view, socket: () => sockets.at(-1) };
+}
+
+/** A `fakeSession` joined to `room` as alice, its socket open and `members` (the server's
+ * first answer) received; the room's first page is the test's to send. */
+export async function joinedSession(room, members) {
+  const session = fakeSession();
+  await session.chat.join("alice", room);
+  session.socket().open();
+  session.socket().receive(members);
+  return session;
 }

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { REFUSED_HINT, REFUSED_SIGNED_IN_HINT, startSession } from "../../frontend/js/session.js";
-import { FakeClock, fakeSockets, fakeView } from "./fakes.mjs";
+import { REFUSED_HINT, REFUSED_SIGNED_IN_HINT } from "../../frontend/js/session.js";
+import { fakeSession } from "./fakes.mjs";
 
 // ULIDs in order: A < B < C < D.
 const [A, B, C, D] = [0, 1, 2, 3].map((n) => `01JDQ7ZK3V8Y6W4T2R1P0${String(n).padStart(5, "0")}`);
@@ -22,24 +22,11 @@ const TIMINGS = {
   renewAfterMs: 7_000_000,
 };
 
-/** A session joined to ROOM as alice; `random` 1 makes each backoff delay its ceiling. */
+/** A session joined to ROOM as alice (the name given with spaces around it). */
 async function joined({ timings = {}, auth = null, name = "alice" } = {}) {
-  const clock = new FakeClock();
-  const { WebSocketImpl, sockets } = fakeSockets();
-  const { view, seen } = fakeView();
-  const chat = startSession({
-    websocketUrl: "wss://chat.example/ws",
-    secret: "s".repeat(43),
-    maxChars: 2000,
-    timings: { ...TIMINGS, ...timings },
-    view,
-    auth,
-    WebSocketImpl,
-    clock,
-    random: () => 1,
-  });
-  await chat.join(` ${name} `, ROOM);
-  return { chat, clock, sockets, seen, socket: () => sockets.at(-1) };
+  const session = fakeSession({ timings: { ...TIMINGS, ...timings }, auth });
+  await session.chat.join(` ${name} `, ROOM);
+  return session;
 }
 
 const message = (id, extra = {}) => ({ type: "message", room: ROOM, id, from: "bob", text: `text ${id}`, sentAt: SENT_AT, ...extra });

@@ -3,24 +3,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { CHANGE_TOO_FAST, startSession } from "../../frontend/js/session.js";
-import { FakeClock, fakeSockets, fakeView } from "./fakes.mjs";
+import { CHANGE_TOO_FAST } from "../../frontend/js/session.js";
+import { QUIET_TIMINGS, joinedSession } from "./fakes.mjs";
 
 // ULIDs in order: A < B < C < D.
 const [A, B, C, D] = [0, 1, 2, 3].map((n) => `01JDQ7ZK3V8Y6W4T2R1P0${String(n).padStart(5, "0")}`);
 const ROOM = "lobby";
 const SENT_AT = "2026-12-06T12:00:00.000Z";
 const READ_AT = Date.parse(SENT_AT);
-const TIMINGS = {
-  baseMs: 1000,
-  capMs: 8000,
-  pingIntervalMs: 1_000_000,
-  pongTimeoutMs: 1_000_000,
-  stableAfterMs: 5000,
-  catchUpAgainMs: 3000,
-  renewAfterMs: 7_000_000,
-};
-
 const entry = (id, rev = 1, extra = {}) => ({ id, from: "bob", text: `text ${id}`, sentAt: SENT_AT, rev, ...extra });
 const live = (id, rev = 1, extra = {}) => ({ type: "message", room: ROOM, ...entry(id, rev, extra) });
 const changes = (messages, { more = false, cursor, readAt = READ_AT } = {}) => ({
@@ -35,38 +25,23 @@ const members = { type: "members", room: ROOM, count: 1, complete: true, members
 
 /** A session joined as alice, its first page answered with `ids` (more older ones: `more`). */
 async function joined(ids = [], { more = false } = {}) {
-  const clock = new FakeClock();
-  const { WebSocketImpl, sockets } = fakeSockets();
-  const { view, seen } = fakeView();
+  const session = await joinedSession(ROOM, members);
+  const { socket, view } = session;
   const updates = [];
   const update = view.messages.update;
   view.messages.update = (message) => {
     updates.push(message);
     update(message);
   };
-  const chat = startSession({
-    websocketUrl: "wss://chat.example/ws",
-    secret: "s".repeat(43),
-    maxChars: 2000,
-    timings: TIMINGS,
-    view,
-    WebSocketImpl,
-    clock,
-    random: () => 1,
-  });
-  await chat.join("alice", ROOM);
-  const socket = () => sockets.at(-1);
-  socket().open();
-  socket().receive(members);
   socket().receive({ type: "history", room: ROOM, messages: ids.map((id) => entry(id)), more, readAt: READ_AT });
-  return { chat, clock, socket, seen, updates };
+  return { ...session, updates };
 }
 
 /** Drop the socket and let the reconnect open (the backoff's longest wait); return the new socket. */
 function reconnect({ clock, socket }) {
   const dropped = socket();
   dropped.drop();
-  clock.advance(TIMINGS.capMs);
+  clock.advance(QUIET_TIMINGS.capMs);
   assert.notEqual(socket(), dropped);
   socket().open();
   socket().receive(members);
@@ -144,7 +119,7 @@ test("a reconnect applies the changes it missed once each, and the divider goes 
   assert.equal(seen.byId.get(B).deleted, true);
   assert.equal(seen.divider, C);
   // The late catch-up asks since the last page's readAt, and finds nothing new.
-  session.clock.advance(TIMINGS.catchUpAgainMs);
+  session.clock.advance(QUIET_TIMINGS.catchUpAgainMs);
   assert.deepEqual(again.sent.at(-1), { action: "changes", since: READ_AT + 9000 });
   again.receive(changes([entry(D)], { readAt: READ_AT + 12_000 }));
   assert.equal(seen.divider, C);

@@ -6,43 +6,18 @@ import { test } from "node:test";
 
 import { describeError } from "../../frontend/js/errortext.js";
 import { localTime } from "../../frontend/js/moderation.js";
-import { NOW_MODERATOR, SECRET_REFUSED, startSession } from "../../frontend/js/session.js";
-import { FakeClock, fakeSockets, fakeView } from "./fakes.mjs";
+import { NOW_MODERATOR, SECRET_REFUSED } from "../../frontend/js/session.js";
+import { QUIET_TIMINGS, joinedSession } from "./fakes.mjs";
 
 const ROOM = "lobby";
-const TIMINGS = {
-  baseMs: 1000,
-  capMs: 8000,
-  pingIntervalMs: 1_000_000,
-  pongTimeoutMs: 1_000_000,
-  stableAfterMs: 5000,
-  catchUpAgainMs: 3000,
-  renewAfterMs: 7_000_000,
-};
 const members = { type: "members", room: ROOM, count: 1, complete: true, members: [] };
 const history = { type: "history", room: ROOM, messages: [], more: false, readAt: 0 };
 
 /** A session joined as alice with an empty room. */
 async function joined() {
-  const clock = new FakeClock();
-  const { WebSocketImpl, sockets } = fakeSockets();
-  const { view, seen } = fakeView();
-  const chat = startSession({
-    websocketUrl: "wss://chat.example/ws",
-    secret: "s".repeat(43),
-    maxChars: 2000,
-    timings: TIMINGS,
-    view,
-    WebSocketImpl,
-    clock,
-    random: () => 1,
-  });
-  await chat.join("alice", ROOM);
-  const socket = () => sockets.at(-1);
-  socket().open();
-  socket().receive(members);
-  socket().receive(history);
-  return { chat, clock, sockets, socket, seen };
+  const session = await joinedSession(ROOM, members);
+  session.socket().receive(history);
+  return session;
 }
 
 const sentActions = (socket) => socket.sent.map((frame) => frame.action);
@@ -91,7 +66,7 @@ test("the moderator secret goes after the join on this open and every later one,
   socket().receive({ type: "role", moderator: true });
   assert.equal(seen.moderator, true);
   socket().drop();
-  clock.advance(TIMINGS.capMs);
+  clock.advance(QUIET_TIMINGS.capMs);
   socket().open();
   assert.deepEqual(sentActions(socket()), ["join", "moderate"]);
   assert.ok(!socket().url.toString().includes("hunter2"));
@@ -105,7 +80,7 @@ test("a wrong secret is said so and forgotten: the next open does not present it
   assert.equal(texts(seen).at(-1), SECRET_REFUSED);
   assert.equal(seen.moderator, false);
   socket().drop();
-  clock.advance(TIMINGS.capMs);
+  clock.advance(QUIET_TIMINGS.capMs);
   socket().open();
   assert.deepEqual(sentActions(socket()), ["join"]);
 });
@@ -194,6 +169,6 @@ test("someone else's ban does not stop the reader's reconnects", async () => {
   socket().receive({ type: "moderation", room: ROOM, event: "banned", name: "bob" });
   const count = sockets.length;
   socket().drop();
-  clock.advance(TIMINGS.capMs);
+  clock.advance(QUIET_TIMINGS.capMs);
   assert.equal(sockets.length, count + 1);
 });
