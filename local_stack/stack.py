@@ -34,8 +34,6 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
-from authorizer.config import COGNITO_NAME_CLAIM, DEFAULT_NAME_CLAIM
-from authorizer.config import EnvVar as AuthorizerEnv
 from chat.config import (
     DEFAULT_MAX_MESSAGE_CHARS,
     MAX_LIVE_CONNECTIONS,
@@ -46,14 +44,7 @@ from chat.config import (
 from chat.messages import TABLE_SCHEMA as MESSAGES_SCHEMA
 from chat.protocol import ACTIONS
 
-from local_stack.cognito import (
-    COGNITO_PATH,
-    PROTOCOL_IDENTITY_SOURCE,
-    CognitoAuth,
-    UserPool,
-    cognito_endpoint,
-    create_user_pool,
-)
+from local_stack.cognito import COGNITO_PATH, CognitoAuth, UserPool, cognito_endpoint
 from local_stack.delivery_poller import (
     DeliveryPoller,
     DeliveryQueues,
@@ -65,9 +56,15 @@ from local_stack.emulator.core.errors import EmulatorConfigError
 from local_stack.emulator.core.routes import RESERVED_ROUTES
 from local_stack.emulator.lambda_runtime import FunctionSettings, LambdaRuntime
 from local_stack.emulator.server import Emulator
-from local_stack.emulator.settings import AuthorizerSettings, EmulatorSettings
-from local_stack.oidc_issuer import OidcAuth, OidcClient, OidcIssuer
+from local_stack.emulator.settings import EmulatorSettings
+from local_stack.oidc_issuer import OidcAuth, OidcIssuer
 from local_stack.site import FRONTEND_DIR, Site, site_variables
+from local_stack.stack_sign_in import (
+    auth_mode,
+    cognito_page_variables,
+    oidc_page_variables,
+    sign_in,
+)
 
 T = TypeVar("T")
 
@@ -320,22 +317,6 @@ def _own_origins(host: str, port: int) -> str:
     return ",".join(f"http://{name}:{port}" for name in (host, "localhost"))
 
 
-def _with_authorizer(
-    settings: EmulatorSettings,
-    authorizer: FunctionSettings,
-    region: str,
-    environment: Mapping[str, str],
-) -> EmulatorSettings:
-    """The emulator's settings with ``authorizer`` guarding ``$connect``, its ``environment``
-    (the issuer's: ``AUTH_ISSUER``, ...) under the function's own."""
-    function = dataclasses.replace(
-        authorizer, region=region, environment={**environment, **authorizer.environment}
-    )
-    return dataclasses.replace(
-        settings, authorizer=AuthorizerSettings(function, (PROTOCOL_IDENTITY_SOURCE,))
-    )
-
-
 def _database(
     options: StackOptions, cleanup: contextlib.ExitStack
 ) -> tuple[str, int | None, str, str]:
@@ -370,8 +351,8 @@ def _site(
     variables = site_variables(
         f"ws://{options.host}:{port}/{options.emulator.stage}",
         environment.get(EnvVar.MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS),
-        **_auth_variables(options, port, pool),
-        **_oidc_variables(options, issuer),
+        **cognito_page_variables(options.auth, options.host, port, pool),
+        **oidc_page_variables(options.auth, issuer),
         # The open chat's moderator sign-in is offered only with a secret configured.
         moderation_secret=bool(environment.get(EnvVar.MODERATOR_SECRET_SHA256, "").strip()),
     )
@@ -439,87 +420,6 @@ async def _stop(issuer: OidcIssuer | None) -> None:
         await issuer.stop()
 
 
-def _oidc_variables(options: StackOptions, issuer: OidcIssuer | None) -> dict[str, Any]:
-    """The page's sign-in variables with the local issuer: its URL, and its endpoints unless
-    the page is to find them by discovery."""
-    if not isinstance(options.auth, OidcAuth) or issuer is None:
-        return {}
-    endpoints = {} if options.auth.discovery else issuer.discovery
-    return {
-        "auth_mode": "oidc",
-        "auth_client_id": issuer.client.client_id,
-        "auth_issuer": issuer.url,
-        "auth_authorization_endpoint": endpoints.get("authorization_endpoint", ""),
-        "auth_token_endpoint": endpoints.get("token_endpoint", ""),
-        "auth_offline_access": options.auth.offline_access,
-        # The authorizer's defaults: OIDC names are tagged (authorizer.names).
-        "auth_name_claim": DEFAULT_NAME_CLAIM,
-        "auth_name_unique": False,
-    }
-
-
-def _oidc_issuer(auth: OidcAuth, host: str, port: int) -> OidcIssuer:
-    """The local issuer, listening (its URL known) but not serving yet; the page's own URL,
-    under either loopback name, is its client's redirect URI."""
-    pages = tuple(f"http://{name}:{port}/" for name in (host, "localhost"))
-    issuer = OidcIssuer(OidcClient(auth.client_id, pages), token_lifetime_s=auth.token_lifetime_s)
-    issuer.listen(host, 0)
-    return issuer
-
-
-def _auth_mode(auth: CognitoAuth | OidcAuth | None) -> dict[str, str]:
-    """The chat's ``AUTH_MODE`` for the stack's sign-in (nothing for the open chat)."""
-    if auth is None:
-        return {}
-    return {EnvVar.AUTH_MODE.value: "cognito" if isinstance(auth, CognitoAuth) else "oidc"}
-
-
-def _auth_variables(options: StackOptions, port: int, pool: UserPool | None) -> dict[str, Any]:
-    """The page's sign-in variables: Cognito's public operations on the stack's own origin."""
-    if not isinstance(options.auth, CognitoAuth) or pool is None:
-        return {}
-    return {
-        "auth_mode": "cognito",
-        "auth_endpoint": f"http://{options.host}:{port}{COGNITO_PATH}",
-        "auth_client_id": pool.client_id,
-        "auth_sign_up": options.auth.sign_up,
-        "auth_issuer": pool.issuer,  # as Terraform renders it (the page does not use it)
-        "auth_name_claim": COGNITO_NAME_CLAIM,
-        "auth_name_unique": True,
-    }
-
-
-def _sign_in(
-    options: StackOptions,
-    settings: EmulatorSettings,
-    endpoint: str,
-    port: int,
-    cleanup: contextlib.ExitStack,
-) -> tuple[EmulatorSettings, UserPool | None, OidcIssuer | None]:
-    """With ``options.auth``: the user pool in moto at ``endpoint`` or the local issuer
-    (listening, not yet serving), and the emulator's settings with the authorizer for it."""
-    region = options.function.region
-    if isinstance(options.auth, CognitoAuth):
-        pool = create_user_pool(endpoint, region, options.auth)
-        environment = pool.authorizer_environment
-        return _with_authorizer(settings, options.auth.authorizer, region, environment), pool, None
-    if isinstance(options.auth, OidcAuth):
-        issuer = _oidc_issuer(options.auth, options.host, port)
-        cleanup.callback(issuer.close_socket)  # if the stack never got to serve it
-        # No AUTH_JWKS_URL: the authorizer finds the keys by discovery, as a deployment
-        # without oidc_jwks_url does.
-        environment = {
-            AuthorizerEnv.AUTH_ISSUER.value: issuer.url,
-            AuthorizerEnv.AUTH_AUDIENCE.value: issuer.client.client_id,
-        }
-        return (
-            _with_authorizer(settings, options.auth.authorizer, region, environment),
-            None,
-            issuer,
-        )
-    return settings, None, None
-
-
 @contextlib.contextmanager
 def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:  # noqa: PLR0915 (one sequence: start in order, clean up in reverse)
     """Start the whole stack, yield it, and stop everything on exit (see the module docstring)."""
@@ -543,13 +443,19 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:  # no
             "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
             "AWS_REGION": region,
             EnvVar.ALLOWED_ORIGINS.value: _own_origins(options.host, port),
-            **_auth_mode(options.auth),
+            **auth_mode(options.auth),
             **delivery_environment,
             **options.function.environment,
         }
         function = dataclasses.replace(options.function, environment=environment)
-        emulator_settings, user_pool, issuer = _sign_in(
-            options, emulator_settings, endpoint, port, cleanup
+        emulator_settings, user_pool, issuer = sign_in(
+            options.auth,
+            emulator_settings,
+            endpoint=endpoint,
+            host=options.host,
+            port=port,
+            region=region,
+            cleanup=cleanup,
         )
         site = _site(options, port, environment, user_pool, issuer)
 
