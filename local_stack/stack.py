@@ -27,11 +27,10 @@ import contextlib
 import dataclasses
 import socket
 import ssl
-import threading
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from aiohttp import web
 from chat.config import (
@@ -57,6 +56,7 @@ from local_stack.emulator.core.routes import RESERVED_ROUTES
 from local_stack.emulator.lambda_runtime import FunctionSettings, LambdaRuntime
 from local_stack.emulator.server import Emulator
 from local_stack.emulator.settings import EmulatorSettings
+from local_stack.loop_thread import LoopThread
 from local_stack.oidc_issuer import OidcAuth, OidcIssuer
 from local_stack.site import FRONTEND_DIR, Site, site_variables
 from local_stack.stack_sign_in import (
@@ -65,8 +65,6 @@ from local_stack.stack_sign_in import (
     oidc_page_variables,
     sign_in,
 )
-
-T = TypeVar("T")
 
 DEFAULT_TABLE_NAME: Final = "awsome-chat-local-connections"
 DEFAULT_MESSAGES_TABLE_NAME: Final = "awsome-chat-local-messages"
@@ -171,27 +169,6 @@ class StackOptions:
             object.__setattr__(self, "site_dir", Path(self.site_dir))
 
 
-class _LoopThread:
-    """An event loop running forever in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._main, name="local-stack", daemon=True)
-        self._thread.start()
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    def run(self, work: Coroutine[Any, Any, T], timeout_s: float | None = None) -> T:
-        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout_s)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join()
-        self.loop.close()
-
-
 class Stack:
     """A running local stack (see the module docstring); made by ``running_stack``."""
 
@@ -207,7 +184,7 @@ class Stack:
         environment: Mapping[str, str],
         emulator: Emulator,
         runtime: LambdaRuntime,
-        loop: _LoopThread,
+        loop: LoopThread,
         authorizer: LambdaRuntime | None = None,
         user_pool: UserPool | None = None,
         oidc_issuer: OidcIssuer | None = None,
@@ -459,7 +436,7 @@ def running_stack(options: StackOptions | None = None) -> Iterator[Stack]:  # no
         )
         site = _site(options, port, environment, user_pool, issuer)
 
-        loop = _LoopThread()
+        loop = LoopThread()
         cleanup.callback(loop.stop)
         runtime = LambdaRuntime(function)
         poller = _poller(queues, runtime, environment, endpoint, region)
