@@ -7,9 +7,9 @@
 // says while the connection waits to reconnect (connection.js decides when).
 // every message's state applied once by `rev`, the `changes`
 // catch-up after a reconnect and its divider (changes.js), edits, deletions,
-// reactions, and who is typing (typing.js). the reader's role
-// (moderator or not), a moderator's actions, the room's moderation notices, a
-// muted reader, and a reader put out of the room (moderation.js).
+// reactions, and who is typing (typing.js). Its moderation part (the reader's
+// role, the moderator secret, a moderator's actions, notices, a muted or
+// removed reader) is sessionmoderation.js.
 // What it shows goes through the `view` it is given; its sockets come from
 // `WebSocketImpl` and its time from `clock`, so it runs under Node in the
 // tests (tests/js) as it does on the page (app.js wires it there).
@@ -19,10 +19,10 @@ import { systemClock } from "./clock.js";
 import { Connection } from "./connection.js";
 import { describeError } from "./errortext.js";
 import { RoomSync } from "./history.js";
-import { MuteState, Removal, mutedLine, noticeWords, removedWords } from "./moderation.js";
 import { nameKey } from "./namekey.js";
 import { Outbox, canRetry } from "./outbox.js";
 import { PresenceLines, Roster } from "./presence.js";
+import { sessionModeration } from "./sessionmoderation.js";
 import {
   SUBPROTOCOL,
   banFrame,
@@ -34,7 +34,6 @@ import {
   joinFrame,
   kickFrame,
   membersFrame,
-  moderateFrame,
   muteFrame,
   parseServerFrame,
   reactFrame,
@@ -57,10 +56,6 @@ export const REFUSED_HINT =
 export const REFUSED_SIGNED_IN_HINT =
   "Could not join. The room may be full, a moderator may have banned you here, this browser may " +
   "be connecting too often, or the sign-in may have expired. The page keeps trying.";
-
-// what the page says of the moderator secret (moderateFrame).
-export const SECRET_REFUSED = "That moderator secret was not accepted.";
-export const NOW_MODERATOR = "You are a moderator in this room: message menus and the member list offer moderation.";
 
 // An edit, delete or reaction refused as rate_limited is not retried (unlike a message): say so.
 export const CHANGE_TOO_FAST = "Changing messages too fast: that change was not made. Try again in a moment.";
@@ -137,17 +132,6 @@ export function startSession({
   let membersPending = false;
   let readRetryTimer = null;
   let releaseTimer = null;
-  // The moderator secret (open chat) lives here only, in memory, for every open.
-  let moderatorSecret = null;
-  let secretPending = false;
-  let moderator = false;
-  // Moderator actions sent and not yet answered (an absent kick target is not_found).
-  let actionsPending = 0;
-  const mute = new MuteState();
-  let muteTimer = null;
-  const removal = new Removal();
-  // Each removal's "Join again" works only until the next removal (never into a later ban).
-  let removals = 0;
 
   function request(requests) {
     for (const wanted of requests) connection.send(historyFrame(wanted));
@@ -342,96 +326,8 @@ export function startSession({
 
   /** The composer now holds `text`: tell the room the reader is writing (at most every few seconds). */
   function composing(text) {
-    if (!connection.isOpen || keyPending || mute.until(clock.now()) !== null) return;
+    if (!connection.isOpen || keyPending || moderation.mutedUntil() !== null) return;
     if (typingSignal.changed(text, clock.now())) connection.send(typingFrame());
-  }
-
-  // ------------------------------------------------------- moderation
-
-  function setRole(isModerator) {
-    const became = isModerator && !moderator;
-    moderator = isModerator;
-    page.showRole(moderator);
-    if (became) view.addNotice(NOW_MODERATOR, "info");
-  }
-
-  /** Show whether the reader is muted (the line under the composer), and end it on time. */
-  function showMute() {
-    clock.clearTimeout(muteTimer);
-    const now = clock.now();
-    const until = mute.until(now);
-    page.showMuted(until === null ? null : mutedLine(until, new Date(now)));
-    if (until !== null) muteTimer = clock.setTimeout(showMute, Math.max(0, until.getTime() - now));
-  }
-
-  function onModeration(frame) {
-    view.addNotice(noticeWords(frame, current.name, new Date(clock.now())), "moderation");
-    if (frame.name !== current.name) {
-      if (actionsPending > 0) actionsPending -= 1;
-      return;
-    }
-    if (frame.event === "muted" && frame.until !== undefined) mute.muted(frame.until);
-    else if (frame.event === "unmuted") mute.lifted();
-    removal.notice(frame, current.name);
-    showMute();
-  }
-
-  /** An error about the moderator secret or a moderator action (no message named): true if it was one. */
-  function onModerationError(frame) {
-    if (frame.code === "muted") {
-      if (frame.until !== undefined) mute.muted(frame.until);
-      showMute();
-      // A refused message shows it on itself, a refused edit or reaction in a line (below).
-      return frame.clientId === undefined && frame.id === undefined;
-    }
-    if (frame.clientId !== undefined || frame.id !== undefined) return false;
-    if (frame.code === "not_allowed" && secretPending) {
-      secretPending = false;
-      moderatorSecret = null;
-      setRole(false);
-      view.addNotice(SECRET_REFUSED, "error");
-      return true;
-    }
-    if (frame.code === "not_allowed" || (frame.code === "not_found" && actionsPending > 0)) {
-      if (actionsPending > 0) actionsPending -= 1;
-      view.addNotice(
-        frame.code === "not_found" ? "That person is not in this room." : describeError(frame.code, maxChars),
-        "error",
-      );
-      return true;
-    }
-    return false;
-  }
-
-  /** Send a moderator action; the room's notice (or an error) answers it. */
-  function moderate(frame) {
-    if (keyPending || !connection.send(frame)) {
-      view.addNotice("Not connected: that was not done. Try again once reconnected.", "warning");
-      return;
-    }
-    actionsPending += 1;
-  }
-
-  /** Present the moderator secret on the open socket (and on every later open). */
-  function presentSecret(send) {
-    if (moderatorSecret === null) return;
-    if (send(moderateFrame(moderatorSecret))) secretPending = true;
-  }
-
-  /** The reader was kicked or banned and their socket closed: stop, and say so. */
-  function stopRemoved() {
-    const removed = removal.removed;
-    removal.clear();
-    connection.close();
-    page.showStatus("closed", removed.event === "banned" ? "Banned" : "Removed");
-    const which = ++removals;
-    // Resolves once connecting (the name key is derived first), like `reconnect`.
-    const rejoin = async () => {
-      if (which === removals && !connection.isOpen) await connectCurrent();
-    };
-    const action = removed.event === "kicked" ? { words: "Join again", onClick: rejoin } : undefined;
-    view.addNotice(removedWords(removed, new Date(clock.now())), "error", action);
-    page.connectionChanged();
   }
 
   function onMessage(frame) {
@@ -453,7 +349,7 @@ export function startSession({
 
   function onFrame(data, from) {
     const frame = parseServerFrame(data);
-    if (frame.type === "error" && onModerationError(frame)) return;
+    if (frame.type === "error" && moderation.onModerationError(frame)) return;
     if (from === "successor") {
       // Its own join failed: the connection gives the successor up in time.
       if (frame.type === "error") return;
@@ -485,16 +381,14 @@ export function startSession({
     } else if (frame.type === "members") {
       if (frame.room !== current.room) return;
       if (from === "current") joinPending = membersPending = false;
-      if (frame.moderator !== undefined) setRole(frame.moderator);
+      if (frame.moderator !== undefined) moderation.setRole(frame.moderator);
       onMembers(frame, from === "successor");
     } else if (frame.type === "presence") {
       if (frame.room === current.room) onPresence(frame);
     } else if (frame.type === "role") {
-      // A join's own role frame (not a moderator yet) does not answer the secret; a refusal will.
-      if (frame.moderator) secretPending = false;
-      setRole(frame.moderator);
+      moderation.onRole(frame);
     } else if (frame.type === "moderation") {
-      if (frame.room === current.room) onModeration(frame);
+      if (frame.room === current.room) moderation.onModeration(frame);
     } else if (frame.type === "error" && frame.id !== undefined) {
       // An edit, delete or reaction was refused: nothing changed, and nothing goes again on its own.
       if (frame.code === "rate_limited") view.addNotice(CHANGE_TOO_FAST, "warning");
@@ -543,7 +437,7 @@ export function startSession({
     for (const frame of joinFrames()) connection.send(frame);
     joinPending = true;
     membersPending = false;
-    presentSecret((frame) => connection.send(frame));
+    moderation.presentSecret((frame) => connection.send(frame));
     flushOutbox();
   }
 
@@ -555,7 +449,7 @@ export function startSession({
    */
   function onSuccessorOpen() {
     for (const frame of joinFrames()) connection.sendToSuccessor(frame);
-    presentSecret((frame) => connection.sendToSuccessor(frame));
+    moderation.presentSecret((frame) => connection.sendToSuccessor(frame));
     updateEarlier();
   }
 
@@ -577,8 +471,7 @@ export function startSession({
     clock.clearTimeout(catchUpTimer);
     clock.clearTimeout(readRetryTimer);
     joinPending = membersPending = false;
-    secretPending = false;
-    actionsPending = 0;
+    moderation.closed();
     sync.closed();
     catchUp.closed();
     for (const entry of outbox.socketClosed()) view.updatePending(entry, pendingStatus(entry));
@@ -587,8 +480,8 @@ export function startSession({
   function onStatus(status) {
     if (status.state !== "open") onClosed();
     // Kicked or banned: no reconnecting into the ban.
-    if (status.state === "waiting" && removal.removed !== null) {
-      stopRemoved();
+    if (status.state === "waiting" && moderation.wasRemoved) {
+      moderation.stopRemoved();
       return;
     }
     switch (status.state) {
@@ -644,6 +537,15 @@ export function startSession({
     clock,
     random,
   });
+  const moderation = sessionModeration({
+    view: page,
+    clock,
+    connection,
+    maxChars,
+    ownName: () => current.name,
+    keyPending: () => keyPending,
+    connectCurrent,
+  });
 
   function join(name, room) {
     current = { name: name.trim(), room: room.trim() };
@@ -657,11 +559,7 @@ export function startSession({
     outbox.clear();
     roster.clear();
     presenceLines.clear();
-    // A moderator here may be none there: the next room's answer says.
-    setRole(false);
-    removal.clear();
-    mute.lifted();
-    showMute();
+    moderation.clear();
     clock.clearTimeout(presenceTimer);
     showMembers();
     failures = 0;
@@ -726,21 +624,18 @@ export function startSession({
      * open chat: present the deployment's moderator secret now and
      * on every later open; it is kept in memory only. A `role` frame answers.
      */
-    presentModeratorSecret(secret) {
-      moderatorSecret = secret;
-      presentSecret((frame) => connection.send(frame));
-    },
+    presentModeratorSecret: (secret) => moderation.presentModeratorSecret(secret),
     /** A moderator's actions on a member of the room (seconds 0 lifts a mute or ban). */
-    mute: (name, seconds) => moderate(muteFrame(name, seconds)),
-    kick: (name) => moderate(kickFrame(name)),
-    ban: (name, seconds) => moderate(banFrame(name, seconds)),
+    mute: (name, seconds) => moderation.moderate(muteFrame(name, seconds)),
+    kick: (name) => moderation.moderate(kickFrame(name)),
+    ban: (name, seconds) => moderation.moderate(banFrame(name, seconds)),
     /** Whether the server said the reader is a moderator. */
     get isModerator() {
-      return moderator;
+      return moderation.isModerator;
     },
     /** The end of the reader's mute, or null. */
     get mutedUntil() {
-      return mute.until(clock.now());
+      return moderation.mutedUntil();
     },
     /** The reader changed the composer's text (typing.js decides whether to say so). */
     composing,

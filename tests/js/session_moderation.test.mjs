@@ -1,12 +1,12 @@
-// frontend/js/session.js, its moderation part: the reader's role, the moderator secret, a
-// moderator's actions, a muted reader, room notices, and a kicked or banned reader whose page
-// stops reconnecting; with the fakes of fakes.mjs.
+// frontend/js/sessionmoderation.js, the chat session's moderation part, driven through the
+// session: the reader's role, the moderator secret, a moderator's actions, a muted reader, room
+// notices, and a kicked or banned reader whose page stops reconnecting; with the fakes of fakes.mjs.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { describeError } from "../../frontend/js/errortext.js";
 import { localTime } from "../../frontend/js/moderation.js";
-import { NOW_MODERATOR, SECRET_REFUSED } from "../../frontend/js/session.js";
+import { NOW_MODERATOR, SECRET_REFUSED } from "../../frontend/js/sessionmoderation.js";
 import { QUIET_TIMINGS, joinedSession } from "./fakes.mjs";
 
 const ROOM = "lobby";
