@@ -2,7 +2,7 @@
 //
 // It reads the server's frames and decides what follows: the join and the
 // catch-up pages on every open (history.js), the messages waiting to be sent
-// and their retries (outbox.js), the roster and its presence lines
+// and their retries (sessionoutbox.js), the roster and its presence lines
 // (presence.js), reads asked again after a rate_limited, and what the page
 // says while the connection waits to reconnect (connection.js decides when).
 // every message's state applied once by `rev`, the `changes`
@@ -20,9 +20,9 @@ import { Connection } from "./connection.js";
 import { describeError } from "./errortext.js";
 import { RoomSync } from "./history.js";
 import { nameKey } from "./namekey.js";
-import { Outbox, canRetry } from "./outbox.js";
 import { PresenceLines, Roster } from "./presence.js";
 import { sessionModeration } from "./sessionmoderation.js";
+import { sessionOutbox } from "./sessionoutbox.js";
 import {
   SUBPROTOCOL,
   banFrame,
@@ -37,7 +37,6 @@ import {
   muteFrame,
   parseServerFrame,
   reactFrame,
-  sendMessageFrame,
   typingFrame,
 } from "./wire.js";
 import { TypingNames, TypingSignal, typingLine } from "./typing.js";
@@ -59,13 +58,6 @@ export const REFUSED_SIGNED_IN_HINT =
 
 // An edit, delete or reaction refused as rate_limited is not retried (unlike a message): say so.
 export const CHANGE_TOO_FAST = "Changing messages too fast: that change was not made. Try again in a moment.";
-
-/** A message's clientId: 32 hex digits. Not crypto.randomUUID(), which a page on
- * plain http (not a secure context) does not have; getRandomValues it has. */
-function newClientId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * What the session shows, and where. `messages` is the message list
@@ -116,7 +108,6 @@ export function startSession({
   const typingNames = new TypingNames();
   const typingSignal = new TypingSignal();
   let typingTimer = null;
-  const outbox = new Outbox();
   const roster = new Roster();
   const presenceLines = new PresenceLines();
   let failures = 0;
@@ -131,7 +122,6 @@ export function startSession({
   let joinPending = false;
   let membersPending = false;
   let readRetryTimer = null;
-  let releaseTimer = null;
 
   function request(requests) {
     for (const wanted of requests) connection.send(historyFrame(wanted));
@@ -186,33 +176,6 @@ export function startSession({
     showMembers();
   }
 
-  /** What a message being sent shows instead of its time. */
-  function pendingStatus(entry) {
-    if (entry.state === "sending") return { words: "Sending…" };
-    if (entry.state === "queued") return { words: "Waiting for connection…" };
-    if (entry.state === "held") {
-      const waitMs = entry.retryAt - clock.now();
-      // Past its time, it waits for the held messages typed before it.
-      if (waitMs <= 0) return { words: "Sending too fast — will retry shortly" };
-      return { words: `Sending too fast — will retry in ${Math.max(1, Math.ceil(waitMs / 1000))} s` };
-    }
-    return {
-      words: "Not sent",
-      detail: describeError(entry.code, maxChars),
-      action: canRetry(entry.code) ? { name: "retry", words: "Retry" } : { name: "edit", words: "Edit" },
-    };
-  }
-
-  /** Send every queued message, if there is a socket to send them on. */
-  function flushOutbox() {
-    // While a new key is derived the open socket (if any) is the old room's: wait for the new one.
-    if (!connection.isOpen || keyPending) return;
-    for (const entry of outbox.takeQueued()) {
-      connection.send(sendMessageFrame(entry.text, entry.clientId));
-      view.updatePending(entry, pendingStatus(entry));
-    }
-  }
-
   function updateEarlier() {
     const state = sync.earlierState;
     view.showEarlier(state === "ready" && !connection.isOpen ? "offline" : state);
@@ -222,41 +185,6 @@ export function startSession({
     if (!connection.isOpen) return;
     request(sync.earlier(view.oldestId));
     updateEarlier();
-  }
-
-  function retry(clientId) {
-    const entry = outbox.retry(clientId);
-    if (entry === undefined) return;
-    view.updatePending(entry, pendingStatus(entry));
-    flushOutbox();
-  }
-
-  /** Take a refused message out of the log to change it: its text, or undefined. */
-  function takeBack(clientId) {
-    const entry = outbox.get(clientId);
-    if (entry === undefined) return undefined;
-    outbox.remove(clientId);
-    view.removePending(clientId);
-    releaseHeld();
-    return entry.text;
-  }
-
-  /** Send the next held message if its time has come, or wait for that time. */
-  function releaseHeld() {
-    clock.clearTimeout(releaseTimer);
-    releaseTimer = null;
-    for (const entry of outbox.release(clock.now())) view.updatePending(entry, pendingStatus(entry));
-    flushOutbox();
-    const next = outbox.nextRelease;
-    if (next !== null) releaseTimer = clock.setTimeout(releaseHeld, Math.max(0, next - clock.now()));
-  }
-
-  /** A sendmessage was refused as rate_limited: it waits on its own and goes again. */
-  function holdMessage(clientId, retryAfterMs) {
-    const entry = outbox.hold(clientId, clock.now() + retryAfterMs);
-    if (entry === undefined) return;
-    view.updatePending(entry, pendingStatus(entry));
-    releaseHeld();
   }
 
   /**
@@ -333,12 +261,12 @@ export function startSession({
   function onMessage(frame) {
     // A new message from someone typing ends their line.
     if (frame.rev === 1 && typingNames.stopped(frame.from)) showTyping();
-    const own = frame.clientId === undefined ? undefined : outbox.acknowledge(frame.clientId);
+    const own = frame.clientId === undefined ? undefined : sending.acknowledge(frame.clientId);
     if (own !== undefined) {
       const { message: state } = states.apply(frame, current.name);
       view.confirm(frame.clientId, { ...(state ?? frame), editable: true });
       // Held messages go one by one, each after the one before: the next may go now.
-      releaseHeld();
+      sending.releaseHeld();
     } else {
       // Only the sender's own copy carries a clientId: one from an earlier page load is still ours.
       applyStates([{ ...frame, own: frame.clientId !== undefined }]);
@@ -395,17 +323,13 @@ export function startSession({
       else view.addNotice(describeError(frame.code, maxChars), "error");
     } else if (frame.code === "rate_limited" && frame.type === "error") {
       // Not a failure: nothing was stored or sent, and the same request goes again later.
-      if (frame.clientId !== undefined) holdMessage(frame.clientId, frame.retryAfterMs);
+      if (frame.clientId !== undefined) sending.hold(frame.clientId, frame.retryAfterMs);
       else retryReadsLater(frame.retryAfterMs);
     } else if (frame.type === "error") {
-      const entry = frame.clientId === undefined ? undefined : outbox.fail(frame.clientId, frame.code);
-      if (entry !== undefined) {
-        // The failure shows on the message itself, with a way to send it again.
-        view.updatePending(entry, pendingStatus(entry));
-        releaseHeld();
-      } else {
-        // The page sends a clientId with every message: an error without one is
-        // about a history request (or a frame the page did not send).
+      // A refused message shows the failure on itself, with a way to send it again. The
+      // page sends a clientId with every message: an error without one is about a
+      // history request (or a frame the page did not send).
+      if (frame.clientId === undefined || !sending.failed(frame.clientId, frame.code)) {
         sync.abandoned();
         catchUp.abandoned();
         updateEarlier();
@@ -438,7 +362,7 @@ export function startSession({
     joinPending = true;
     membersPending = false;
     moderation.presentSecret((frame) => connection.send(frame));
-    flushOutbox();
+    sending.flush();
   }
 
   /**
@@ -456,8 +380,8 @@ export function startSession({
   /** The successor is the socket now: what was in flight on the old one goes again on it. */
   function promoted() {
     if (!connection.promote()) return;
-    for (const entry of outbox.socketClosed()) view.updatePending(entry, pendingStatus(entry));
-    flushOutbox();
+    sending.socketClosed();
+    sending.flush();
   }
 
   /** The successor was given up: its join will not be answered. */
@@ -474,7 +398,7 @@ export function startSession({
     moderation.closed();
     sync.closed();
     catchUp.closed();
-    for (const entry of outbox.socketClosed()) view.updatePending(entry, pendingStatus(entry));
+    sending.socketClosed();
   }
 
   function onStatus(status) {
@@ -537,6 +461,7 @@ export function startSession({
     clock,
     random,
   });
+  const sending = sessionOutbox({ view: page, clock, connection, maxChars, keyPending: () => keyPending });
   const moderation = sessionModeration({
     view: page,
     clock,
@@ -556,7 +481,7 @@ export function startSession({
     states.clear();
     typingNames.clear();
     showTyping();
-    outbox.clear();
+    sending.clear();
     roster.clear();
     presenceLines.clear();
     moderation.clear();
@@ -564,7 +489,6 @@ export function startSession({
     showMembers();
     failures = 0;
     everOpened = false;
-    clock.clearTimeout(releaseTimer);
     clock.clearTimeout(readRetryTimer);
     view.clear();
     return connectCurrent();
@@ -583,16 +507,14 @@ export function startSession({
 
   /** Queue a message typed by the reader, and send it if there is a socket. */
   function send(text) {
-    const entry = outbox.add(text, newClientId());
-    view.addPending(entry, current.name, pendingStatus(entry));
-    flushOutbox();
+    sending.add(text, current.name);
     typingSignal.sent();
   }
 
   /** Leave (signed out): close on purpose, drop what waits to be sent and the log. */
   function leave() {
     connection.close();
-    outbox.clear();
+    sending.clear();
     view.clear();
     states.clear();
     current = { name: "", room: "" };
@@ -605,8 +527,9 @@ export function startSession({
     reconnect: connectCurrent,
     leave,
     send,
-    retry,
-    takeBack,
+    retry: (clientId) => sending.retry(clientId),
+    /** Take a refused message out of the log to change it: its text, or undefined. */
+    takeBack: (clientId) => sending.takeBack(clientId),
     loadEarlier,
     askMembers,
     /** The message list dropped its oldest messages (`ids`): "load earlier" fetches them again. */

@@ -229,7 +229,7 @@ def test_a_message_the_server_could_not_store_shows_its_failure_and_a_retry_deli
     assert failing.locator(".message__status").text_content() == "Sending…"
     held = alice.page.evaluate("window.__held")
     assert [frame["text"] for frame in held] == [text]
-    assert re.fullmatch("[0-9a-f]{32}", held[0]["clientId"])  # 128 random bits (session.js)
+    assert re.fullmatch("[0-9a-f]{32}", held[0]["clientId"])  # 128 random bits (sessionoutbox.js)
     client_id = held[0]["clientId"]
 
     alice.page.evaluate(
