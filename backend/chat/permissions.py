@@ -13,7 +13,7 @@ from typing import Final
 
 from .gateway import DELETE_CONNECTION, POST_TO_CONNECTION
 
-# On the connections table itself (``connections.DynamoConnectionStore``): the sender is read
+# On the connections table itself (``connection_table.DynamoConnectionStore``): the sender is read
 # by the conditional update that spends its rate limit, so there is no GetItem. The admission
 # transaction's ``ConditionCheck``s of bans and mutes are ConditionCheckItem.
 TABLE_ACTIONS: Final = frozenset(

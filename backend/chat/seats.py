@@ -20,13 +20,13 @@ that have no ``room`` (so the room index never holds them):
 
 - Seat shards: one seats item per room would take every join of a big room (one item takes
   about 500 transactional writes a second). A room's seats are split over
-  ``seat_shards(cap)`` items (up to ``connections.ROOM_SHARDS``, at least
+  ``seat_shards(cap)`` items (up to ``room_shards.ROOM_SHARDS``, at least
   ``MIN_SEATS_PER_SHARD`` seats each), whose caps (``shard_cap``) sum to the room's cap, so the
   cap stays exact. A connection tries the shard its id hashes to, and the next ones only when
   that shard is full: ``$connect`` makes the same one transaction in an empty room and in a
   nearly full one; only a refusal in a full room costs one transaction per shard.
 
-Every DynamoDB call is a direct call on the injected low-level client, as in ``connections``.
+Every DynamoDB call is a direct call on the injected low-level client, as in ``connection_table``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError as BotoClientError
 
+from .connection_items import connection_item
 from .connections import (
     CLAIM_ATTRIBUTE,
     CONNECTION_ID_ATTRIBUTE,
@@ -46,17 +47,15 @@ from .connections import (
     LIVE_ATTRIBUTE,
     MUTED_UNTIL_ATTRIBUTE,
     OWNER_ATTRIBUTE,
-    ROOM_SHARDS,
     TTL_ATTRIBUTE,
     Caps,
     Connection,
     Refusal,
     Sanctions,
-    connection_item,
-    shard_number,
 )
 from .errors import StoreError
 from .items import number_attribute, optional_string_attribute
+from .room_shards import ROOM_SHARDS, shard_number
 from .sanctions import admission_checks
 
 log = logging.getLogger("chat.connections")

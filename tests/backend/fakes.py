@@ -18,7 +18,6 @@ from chat.connections import (
     Refusal,
     RoomMember,
     Sanctions,
-    room_shard,
 )
 from chat.errors import (
     ConnectionGone,
@@ -28,6 +27,7 @@ from chat.errors import (
     RetryableDeliveryError,
 )
 from chat.ratelimit import Budget, decide
+from chat.room_shards import room_shard
 
 
 class RecordingSender:

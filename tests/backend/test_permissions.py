@@ -16,7 +16,8 @@ import pytest
 from botocore import xform_name
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
-from chat.connections import Caps, Connection, ConnectionId, DynamoConnectionStore, Sanctions
+from chat.connection_table import DynamoConnectionStore
+from chat.connections import Caps, Connection, ConnectionId, Sanctions
 from chat.messages import CHANGES_INDEX, DynamoMessageStore, ReactionCaps
 from chat.permissions import (
     MANAGE_CONNECTIONS_METHODS,
