@@ -21,6 +21,8 @@ Key design (docs/internals.md, "The connections table"):
   whole item: the rate limit costs no extra round trip, since the sender's item is read anyway
   (it replaces a ``GetItem``). A second update runs only during a burst, conditioned on the
   value read, so concurrent containers cannot both spend the same allowance.
+- A bounded read of a room (``list_members``) spends one budget of index entries over the
+  shards' Queries; a big room's count and a name's holders are ``chat.seats``' batch reads.
 - ``$disconnect`` deletes with ``ReturnValues=ALL_OLD``: one call forgets the connection and
   says who left (for the ``left`` notice).
 - The sender's own item is read with a strongly consistent ``get_item``: a client may speak
@@ -41,7 +43,7 @@ DynamoDB call is a direct method call on the injected low-level client (``self._
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -61,6 +63,7 @@ from .connections import (
     Caps,
     Connection,
     ConnectionId,
+    MemberList,
     Refusal,
     RoomMember,
     Sanctions,
@@ -240,6 +243,63 @@ class DynamoConnectionStore:
         finally:
             for future in pending:
                 future.cancel()
+
+    def list_members(self, room: str, now_s: int, limit: int) -> MemberList:
+        """The shards' Queries in parallel, as ``members``, under one budget of ``limit`` index
+        entries read: each shard's first page asks for its even share (``Limit``); a shard with
+        more is asked again only for what the budget has left once the entries asked for and
+        not yet read are counted (a short page gives its rest back). So a room of 100,000 costs
+        what a room of ``limit`` does: at most ``limit + ROOM_SHARDS - 1`` entries read
+        (expired ones count: DynamoDB applies ``Limit`` before the filter), while a room of at
+        most ``limit`` entries is read to its end (``complete``)."""
+        shards = room_shards(room)
+        cap = self._page_size
+        share = max(1, -(-limit // len(shards)))
+        pool = query_pool()
+        pending: dict[Future[dict[str, Any]], tuple[str, int]] = {}
+        budget = limit  # entries neither read nor asked for
+
+        def ask(shard: str, start: dict[str, Any] | None, size: int) -> None:
+            nonlocal budget
+            request = {**self._member_query(shard, now_s), "Limit": size}
+            if start is not None:
+                request["ExclusiveStartKey"] = start
+            pending[pool.submit(self._query, request)] = (shard, size)
+            budget -= size
+
+        for shard in shards:
+            ask(shard, None, share if cap is None else min(share, cap))
+        found: list[RoomMember] = []
+        waiting: list[tuple[str, dict[str, Any]]] = []  # shards with entries not asked for
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    shard, asked = pending.pop(future)
+                    page = future.result()
+                    found.extend(page_members(page, now_s))
+                    budget += asked - int(page.get("ScannedCount", len(page.get("Items", []))))
+                    if page.get("LastEvaluatedKey"):
+                        waiting.append((shard, page["LastEvaluatedKey"]))
+                while waiting and budget > 0:
+                    shard, start = waiting.pop(0)
+                    ask(shard, start, budget if cap is None else min(budget, cap))
+        finally:
+            for future in pending:
+                future.cancel()
+        return MemberList(tuple(found[:limit]), complete=not waiting and len(found) <= limit)
+
+    def live_connections(self, room: str, now_s: int) -> int:
+        """``chat.seats.live_connections``: one ``BatchGetItem`` of the room's seat shards."""
+        from .seats import live_connections  # noqa: PLC0415 (on first use)
+
+        return live_connections(self._client, self._table, room, now_s)
+
+    def name_holders(self, room: str, name_key: str, now_s: int) -> list[ConnectionId]:
+        """``chat.seats.name_holders``: one ``BatchGetItem`` of the name's claim."""
+        from .seats import name_holders  # noqa: PLC0415 (on first use)
+
+        return name_holders(self._client, self._table, room, name_key, now_s)
 
     def _query(self, request: dict[str, Any]) -> dict[str, Any]:
         page: dict[str, Any] = self._client.query(**request)

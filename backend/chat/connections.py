@@ -44,6 +44,9 @@ LIVE_ATTRIBUTE: Final = "live"
 """Live connections (N) on a counter item (``seats#...``, ``live#...``; see ``enter``)."""
 HOLDERS_ATTRIBUTE: Final = "holders"
 """Live connections holding a name (N), on its claim item ``name#{room}#{name key}``."""
+HOLDER_IDS_ATTRIBUTE: Final = "holderIds"
+"""The ids of the connections holding a name (SS, on its claim item, beside ``holders``): a
+moderator's action finds its target's connections by one read, whatever the room's size."""
 COUNTERS_ATTRIBUTE: Final = "counters"
 """The keys of the counter items a connection added one to (SS, on its item)."""
 CLAIM_ATTRIBUTE: Final = "claim"
@@ -145,6 +148,15 @@ class RoomMember:
     owner: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class MemberList:
+    """The first connections of a room that a bounded read found (``list_members``), and
+    whether they are all of them (``complete``)."""
+
+    members: tuple[RoomMember, ...]
+    complete: bool
+
+
 class ConnectionStore(Protocol):
     """What the use cases need from the connections table."""
 
@@ -186,6 +198,16 @@ class ConnectionStore(Protocol):
 
     def shard_members(self, shards: list[str], now_s: int) -> Iterator[RoomMember]:
         """Every unexpired connection listed in the given room shards (``room_shards``)."""
+
+    def list_members(self, room: str, now_s: int, limit: int) -> MemberList:
+        """At most ``limit`` unexpired connections of ``room``, reading about ``limit`` index
+        entries whatever the room's size; ``complete`` when they are all of the room's."""
+
+    def live_connections(self, room: str, now_s: int) -> int:
+        """The room's live connections as its seat counters hold them (``chat.seats``)."""
+
+    def name_holders(self, room: str, name_key: str, now_s: int) -> list[ConnectionId]:
+        """The connections holding the name ``name_key`` in ``room`` (its claim's record)."""
 
     def count_connect(self, source: str, window_s: int, expires_at_s: int) -> int:
         """Count one connection attempt from ``source`` in the window starting at ``window_s``;
