@@ -118,7 +118,8 @@ def act(call: RouteCall) -> BroadcastStats:
     if frame.action == MUTE and lifting:
         stamp = 0
     stamped = _stamp(me, frame, holders, stamp, store=call.store)
-    present = [c for c in stamped if c.expires_at_s > now_s]  # gone without a $disconnect: not
+    # An expired item (its $disconnect was lost) is not in the room any more.
+    present = [c for c in stamped if c.expires_at_s > now_s]
     if frame.action == KICK and not present:
         _not_found(me, frame)
     if frame.action != KICK:
