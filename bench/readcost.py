@@ -4,7 +4,7 @@ Two tables in moto's DynamoDB (the schema of ``chat.connections.TABLE_SCHEMA``),
 ``small_table`` and ``large_table`` connections, each holding a room of ``room_size`` (the other
 connections are in rooms of the same size). Per broadcast:
 
-- the backend's read: ``chat.connections.DynamoConnectionStore.members``, a paginated
+- the backend's read: ``chat.connection_table.DynamoConnectionStore.members``, a paginated
   Query on ``room-index``, through a client that counts what each call read;
 - the baseline: a Scan of the table filtered on the room, as the AWS samples read their
   connections (they Scan the whole table on every message).
@@ -35,14 +35,14 @@ from local_stack.dynamodb import MotoServer, create_table
 
 use_backend()
 
+from chat.connection_table import DynamoConnectionStore  # noqa: E402
 from chat.connections import (  # noqa: E402
     CONNECTION_ID_ATTRIBUTE,
     ROOM_ATTRIBUTE,
     ROOM_INDEX_ATTRIBUTES,
     ROOM_SHARD_ATTRIBUTE,
-    DynamoConnectionStore,
-    room_shard,
 )
+from chat.room_shards import room_shard  # noqa: E402
 
 NAME: Final = "readcost"
 _BATCH: Final = 25  # BatchWriteItem's limit

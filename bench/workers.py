@@ -36,9 +36,10 @@ from typing import Any, Final
 
 from chat.broadcast import Broadcaster
 from chat.config import Settings
-from chat.connections import ConnectionId, RoomMember, room_shards, shard_number
+from chat.connections import ConnectionId, RoomMember
 from chat.handler import handle
 from chat.jobs import DeliverySettings, Job, RoomJobs
+from chat.room_shards import room_shards, shard_number
 from chat.runtime import Runtime
 from chat.usecases.rooms import tell_room
 

@@ -26,15 +26,10 @@ from authorizer.config import AuthSettings as AuthorizerSettings
 from authorizer.config import EnvVar as AuthorizerEnvVar
 from authorizer.names import display_name
 from chat.config import DEFAULT_MAX_MESSAGE_CHARS, AuthMode
-from chat.connections import (
-    ROOM_INDEX,
-    ROOM_SHARD_ATTRIBUTE,
-    TABLE_SCHEMA,
-    TTL_ATTRIBUTE,
-    room_shards,
-)
+from chat.connections import ROOM_INDEX, ROOM_SHARD_ATTRIBUTE, TABLE_SCHEMA, TTL_ATTRIBUTE
 from chat.events import SUBPROTOCOL
 from chat.messages import TABLE_SCHEMA as MESSAGES_TABLE_SCHEMA
+from chat.room_shards import room_shards
 from chat.runtime import RUNTIME_ENV
 
 __all__ = [

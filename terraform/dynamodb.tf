@@ -14,7 +14,7 @@ resource "aws_dynamodb_table" "connections" {
     type = "S"
   }
 
-  # A room's shard ({room}#{k}, chat.connections.ROOM_SHARDS shards): a room of
+  # A room's shard ({room}#{k}, chat.room_shards.ROOM_SHARDS shards): a room of
   # 100,000 members spreads over partitions instead of one hot key.
   attribute {
     name = "roomShard"

@@ -45,7 +45,8 @@ locals {
   # round trip holds the applied policy to that declaration, and a backend test
   # proves the declaration complete).
   # ConditionCheckItem: $connect's admission transaction checks bans and mutes.
-  dynamodb_table_actions = ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+  # BatchGetItem: a big room's seat counters and a moderator's target's name claim.
+  dynamodb_table_actions = ["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
   dynamodb_index_actions = ["dynamodb:Query"]
   # The delivery queue: chat.permissions' DELIVERY_SEND_ACTIONS and
   # DELIVERY_RECEIVE_ACTIONS (terraform/iam.tf's delivery policy).

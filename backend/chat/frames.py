@@ -211,9 +211,18 @@ def _member_item(member: Member) -> bytes:
     )
 
 
-def members_frame(room: str, members: list[Member], budget: int = MEMBERS_FRAME_BUDGET) -> bytes:
-    """The ``members`` frame: every name while the frame stays within ``budget`` bytes."""
-    prefix = _encode({"type": "members", "room": room, "count": len(members)})[:-1]
+def members_frame(
+    room: str,
+    members: list[Member],
+    budget: int = MEMBERS_FRAME_BUDGET,
+    *,
+    room_count: int | None = None,
+) -> bytes:
+    """The ``members`` frame: every name while the frame stays within ``budget`` bytes.
+    ``room_count``: the names are only some of a room too big to list, which holds that many
+    connections (docs/protocol.md, ``members``): ``count`` says so and ``complete`` is false."""
+    count = len(members) if room_count is None else room_count
+    prefix = _encode({"type": "members", "room": room, "count": count})[:-1]
     opening = b',"members":['
     closing_length = len(b'],"complete":false}')
     size = len(prefix) + len(opening) + closing_length
@@ -225,7 +234,7 @@ def members_frame(room: str, members: list[Member], budget: int = MEMBERS_FRAME_
             break
         items.append(item)
         size = grown
-    complete = b"true" if len(items) == len(members) else b"false"
+    complete = b"true" if room_count is None and len(items) == len(members) else b"false"
     return prefix + opening + b",".join(items) + b'],"complete":' + complete + b"}"
 
 

@@ -3,7 +3,7 @@ worker invocations (docs/internals.md, "Delivery jobs").
 
 - ``sendmessage`` (and every ``tell_room``) in a room of more than ``DELIVERY_THRESHOLD``
   members stores the message, posts the sender's own copy, and sends one ``Job`` per shard of
-  the room index (``connections.room_shards``) to the SQS queue ``DELIVERY_QUEUE_URL`` with
+  the room index (``room_shards.room_shards``) to the SQS queue ``DELIVERY_QUEUE_URL`` with
   ``SendMessageBatch``. It answers without posting to the room.
 - The same function receives the queue's records through an event source mapping
   (``handle_jobs``): each record's worker reads its one shard and posts the frame, paced by
@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from .config import EnvVar
-from .connections import ROOM_SHARDS, ConnectionId, RoomMember, room_shards
+from .connections import ConnectionId, RoomMember
 from .env_values import secure_or_loopback as _secure_or_loopback
 from .errors import ConfigurationError, StoreError
+from .room_shards import ROOM_SHARDS, room_shards
 
 if TYPE_CHECKING:  # a $connect's cold start loads this module, never the fan-out's
     from .delivery import BroadcastStats

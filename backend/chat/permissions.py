@@ -13,11 +13,13 @@ from typing import Final
 
 from .gateway import DELETE_CONNECTION, POST_TO_CONNECTION
 
-# On the connections table itself (``connections.DynamoConnectionStore``): the sender is read
+# On the connections table itself (``connection_table.DynamoConnectionStore``): the sender is read
 # by the conditional update that spends its rate limit, so there is no GetItem. The admission
-# transaction's ``ConditionCheck``s of bans and mutes are ConditionCheckItem.
+# transaction's ``ConditionCheck``s of bans and mutes are ConditionCheckItem. A big room's count
+# (its seat counters) and a moderator's target (its name's claim) are read by BatchGetItem.
 TABLE_ACTIONS: Final = frozenset(
     {
+        "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
         "dynamodb:DeleteItem",
         "dynamodb:UpdateItem",

@@ -4,7 +4,7 @@ A budget allows ``per_minute`` actions sustained and ``burst`` back to back. GCR
 number per connection and budget, the theoretical arrival time (TAT): an action at ``now`` is
 allowed when ``now >= TAT - tolerance``, and then moves TAT to ``max(TAT, now) + interval``.
 One number means one attribute on the connection's item, updated with one conditional write
-(``connections.DynamoConnectionStore.admit``), so the limit holds across Lambda containers.
+(``connection_table.DynamoConnectionStore.admit``), so the limit holds across Lambda containers.
 """
 
 from __future__ import annotations

@@ -24,10 +24,12 @@ import botocore.session
 from botocore.config import Config
 
 from .config import FALLBACK_REGION, EnvVar, Settings
-from .connections import ROOM_SHARDS, ConnectionStore, DynamoConnectionStore
+from .connection_table import DynamoConnectionStore
+from .connections import ConnectionStore
 from .delivery import DEFAULT_POLICY, RetryPolicy
 from .ids import UlidGenerator, guest_name, now_ms
 from .jobs import DIRECT_ONLY, DeliverySettings, JobQueue, SqsJobQueue
+from .room_shards import ROOM_SHARDS
 
 if TYPE_CHECKING:  # the sender is loaded by the first post (see _senders_on_first_post)
     from .gateway import Sender

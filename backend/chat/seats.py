@@ -7,10 +7,10 @@ that have no ``room`` (so the room index never holds them):
   live connections it counts against (one of the room's seat shards ``seats#{room}#{j}``, see
   "Seat shards" below; its source address's
   and signed-in user's ``live#{a|u}#{digest}`` in total and ``...#{room}`` in the room), each
-  under ``live < cap``, and to its name's claim ``name#{room}#{name key}`` (``holders``),
-  written only where nobody holds the name or ``owner`` is the connection's own (AWS's "unique
-  constraints" pattern). Nothing reads the room, so the caps and the claim are exact under
-  concurrency and ``$connect`` costs the same in any room.
+  under ``live < cap``, and to its name's claim ``name#{room}#{name key}`` (``holders``; its
+  id joins ``holderIds``), written only where nobody holds the name or ``owner`` is the
+  connection's own (AWS's "unique constraints" pattern). Nothing reads the room, so the caps
+  and the claim are exact under concurrency and ``$connect`` costs the same in any room.
 - The connection item records what it holds (``counters``, ``claim``); whatever deletes it
   (``DynamoConnectionStore.remove``, ``prune``) and got the old item back releases them once
   (``release_or_warn``).
@@ -20,13 +20,16 @@ that have no ``room`` (so the room index never holds them):
 
 - Seat shards: one seats item per room would take every join of a big room (one item takes
   about 500 transactional writes a second). A room's seats are split over
-  ``seat_shards(cap)`` items (up to ``connections.ROOM_SHARDS``, at least
+  ``seat_shards(cap)`` items (up to ``room_shards.ROOM_SHARDS``, at least
   ``MIN_SEATS_PER_SHARD`` seats each), whose caps (``shard_cap``) sum to the room's cap, so the
   cap stays exact. A connection tries the shard its id hashes to, and the next ones only when
   that shard is full: ``$connect`` makes the same one transaction in an empty room and in a
   nearly full one; only a refusal in a full room costs one transaction per shard.
+- Readers (docs/internals.md, "Big rooms"): ``live_connections`` sums a room's seat shards and
+  ``name_holders`` lists a name's connections, each by one ``BatchGetItem``, so a big room is
+  counted, and a moderator's target found, without reading the room.
 
-Every DynamoDB call is a direct call on the injected low-level client, as in ``connections``.
+Every DynamoDB call is a direct call on the injected low-level client, as in ``connection_table``.
 """
 
 from __future__ import annotations
@@ -38,25 +41,26 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError as BotoClientError
 
+from .connection_items import connection_item
 from .connections import (
     CLAIM_ATTRIBUTE,
     CONNECTION_ID_ATTRIBUTE,
     COUNTERS_ATTRIBUTE,
+    HOLDER_IDS_ATTRIBUTE,
     HOLDERS_ATTRIBUTE,
     LIVE_ATTRIBUTE,
     MUTED_UNTIL_ATTRIBUTE,
     OWNER_ATTRIBUTE,
-    ROOM_SHARDS,
     TTL_ATTRIBUTE,
     Caps,
     Connection,
+    ConnectionId,
     Refusal,
     Sanctions,
-    connection_item,
-    shard_number,
 )
 from .errors import StoreError
 from .items import number_attribute, optional_string_attribute
+from .room_shards import ROOM_SHARDS, shard_number
 from .sanctions import admission_checks
 
 log = logging.getLogger("chat.connections")
@@ -64,6 +68,16 @@ log = logging.getLogger("chat.connections")
 MIN_SEATS_PER_SHARD: Final = 64
 """A room gets another seat shard only for this many seats: a small room keeps one seats item
 (a shard with few seats fills early and sends joiners probing)."""
+
+
+def seat_key(room: str, shard: int) -> str:
+    """The key of seat shard ``shard`` of ``room`` (a counter item, ``live``)."""
+    return f"seats#{room}#{shard}"
+
+
+def claim_key(room: str, name_key: str) -> str:
+    """The key of the claim on the name ``name_key`` in ``room`` (``holders``, ``holderIds``)."""
+    return f"name#{room}#{name_key}"
 
 
 def seat_shards(room_cap: int) -> int:
@@ -97,7 +111,7 @@ def enter(
     refusal: Refusal | None = Refusal.ROOM_FULL
     for probe in range(shards):
         shard = (first + probe) % shards
-        seats = (f"seats#{connection.room}#{shard}", shard_cap(caps.room, shards, shard))
+        seats = (seat_key(connection.room, shard), shard_cap(caps.room, shards, shard))
         refusal = _enter_with_seat(
             client,
             table,
@@ -142,7 +156,7 @@ def _enter_with_seat(
                 Refusal.TOO_MANY_CONNECTIONS,
             )
             counters[f"live#{kind}#{digest}"] = (caps.total, Refusal.TOO_MANY_CONNECTIONS)
-    claim = f"name#{room}#{name_key}"
+    claim = claim_key(room, name_key)
     item = connection_item(connection)
     item[COUNTERS_ATTRIBUTE] = {"SS": sorted(counters)}
     item[CLAIM_ATTRIBUTE] = {"S": claim}
@@ -158,7 +172,14 @@ def _enter_with_seat(
             for key, (cap, _) in counters.items()
         ]
         writes.append(
-            _claim_write(table, claim, connection.owner, now_s, expires, reset=claim in expired)
+            _claim_write(
+                table,
+                claim,
+                (connection.owner, connection.connection_id),
+                now_s,
+                expires,
+                reset=claim in expired,
+            )
         )
         writes += admission_checks(table, [*bans, *mutes], now_s)
         try:
@@ -211,26 +232,34 @@ def _count_write(
 
 
 def _claim_write(
-    table: str, key: str, owner: str, now_s: int, expires_s: int, *, reset: bool
+    table: str, key: str, holder: tuple[str, str], now_s: int, expires_s: int, *, reset: bool
 ) -> dict[str, Any]:
-    """Hold a name: free (no holders), or held by ``owner`` already (an empty owner, no
-    key presented, shares with nobody); or, ``reset``, take an expired claim over."""
+    """Hold a name for ``holder`` (owner, connection id), recording the connection among its
+    holders: free (no holders), or held by that owner already (an empty owner, no key
+    presented, shares with nobody); or, ``reset``, take an expired claim over."""
+    owner, connection_id = holder
     values = {
         ":one": {"N": "1"},
         ":me": {"S": owner},
+        ":id": {"SS": [connection_id]},
         ":now": {"N": str(now_s)},
         ":expires": {"N": str(expires_s)},
     }
     if reset:
-        update = "SET #owner = :me, #holders = :one, #expires = :expires"
+        update = "SET #owner = :me, #holders = :one, #ids = :id, #expires = :expires"
         condition = "#expires <= :now"
     else:
-        update = "SET #owner = :me, #expires = :expires ADD #holders :one"
+        update = "SET #owner = :me, #expires = :expires ADD #holders :one, #ids :id"
         condition = "attribute_not_exists(#holders) OR #holders <= :zero"
         values[":zero"] = {"N": "0"}
         if owner:
             condition += " OR (#owner = :me AND #expires > :now)"
-    names = {"#owner": OWNER_ATTRIBUTE, "#holders": HOLDERS_ATTRIBUTE, "#expires": TTL_ATTRIBUTE}
+    names = {
+        "#owner": OWNER_ATTRIBUTE,
+        "#holders": HOLDERS_ATTRIBUTE,
+        "#ids": HOLDER_IDS_ATTRIBUTE,
+        "#expires": TTL_ATTRIBUTE,
+    }
     return _update(table, key, update, condition, names=names, values=values, old_on_failure=True)
 
 
@@ -268,7 +297,8 @@ def _release(client: Any, table: str, item: dict[str, Any]) -> None:
     ]
     claim = optional_string_attribute(item, CLAIM_ATTRIBUTE)
     if claim:
-        writes.append(_release_write(table, claim, HOLDERS_ATTRIBUTE, owner))
+        holder = (owner, optional_string_attribute(item, CONNECTION_ID_ATTRIBUTE))
+        writes.append(_release_write(table, claim, HOLDERS_ATTRIBUTE, holder))
     for attempt in range(_ENTER_ATTEMPTS):
         if not writes:
             return
@@ -285,6 +315,58 @@ def _release(client: Any, table: str, item: dict[str, Any]) -> None:
         if _CONFLICT in codes:
             time.sleep(random.uniform(0, _CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
     raise StoreError("connections: releasing kept conflicting with other writes")
+
+
+def live_connections(client: Any, table: str, room: str, now_s: int) -> int:
+    """The room's live connections: the sum of its seat shards' unexpired ``live`` counts, read
+    by one ``BatchGetItem`` of ``ROOM_SHARDS`` items (every shard a room of any cap may have;
+    a missing one counts 0). A counter still holds a connection whose ``$disconnect`` was
+    lost, until the counter expires: the count may exceed the room's listed members."""
+    keys = [seat_key(room, shard) for shard in range(ROOM_SHARDS)]
+    return sum(
+        max(0, number_attribute(item, LIVE_ATTRIBUTE, "connections"))
+        for item in _get_items(client, table, keys, consistent=False)
+        if LIVE_ATTRIBUTE in item and _unexpired(item, now_s)
+    )
+
+
+def name_holders(
+    client: Any, table: str, room: str, name_key: str, now_s: int
+) -> list[ConnectionId]:
+    """The connections holding the name ``name_key`` in ``room``, as its claim records them
+    (one strongly consistent ``BatchGetItem`` of one item); none when it is free or expired.
+    An id whose ``$disconnect`` was lost stays listed until the claim expires: a caller
+    finds such a connection not stored any more."""
+    items = _get_items(client, table, [claim_key(room, name_key)], consistent=True)
+    if not items or not _unexpired(items[0], now_s):
+        return []
+    return sorted(ConnectionId(i) for i in items[0].get(HOLDER_IDS_ATTRIBUTE, {}).get("SS", []))
+
+
+def _unexpired(item: dict[str, Any], now_s: int) -> bool:
+    return number_attribute(item, TTL_ATTRIBUTE, "connections") > now_s
+
+
+def _get_items(
+    client: Any, table: str, keys: list[str], *, consistent: bool
+) -> list[dict[str, Any]]:
+    """The items ``keys`` that exist: one ``BatchGetItem`` (at most 100 keys), again only for
+    keys DynamoDB left unprocessed (under throttling), a bounded number of times."""
+    request: dict[str, Any] = {
+        table: {
+            "Keys": [{CONNECTION_ID_ATTRIBUTE: {"S": key}} for key in keys],
+            "ConsistentRead": consistent,
+        }
+    }
+    found: list[dict[str, Any]] = []
+    for attempt in range(_ENTER_ATTEMPTS):
+        response = client.batch_get_item(RequestItems=request)
+        found += response.get("Responses", {}).get(table, [])
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+        time.sleep(random.uniform(0, _CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
+    raise StoreError("connections: a batch read kept being left unprocessed")
 
 
 # Entering tries again only after an expired counter or claim, or a conflicting transaction.
@@ -332,18 +414,25 @@ def _full(
     return full
 
 
-def _release_write(table: str, key: str, count: str, owner: str | None) -> dict[str, Any]:
-    """Take one off ``count`` on item ``key`` while it is positive (and ``owner`` holds it)."""
+def _release_write(
+    table: str, key: str, count: str, holder: tuple[str, str] | None
+) -> dict[str, Any]:
+    """Take one off ``count`` on item ``key`` while it is positive; on a claim (``holder``:
+    owner, connection id), only while that owner holds it, and forget the connection."""
     names = {"#count": count}
     values: dict[str, Any] = {":minus": {"N": "-1"}, ":zero": {"N": "0"}}
     condition = "#count > :zero"
-    if owner is not None:
+    update = "ADD #count :minus"
+    if holder is not None:
+        owner, connection_id = holder
         condition += " AND #owner = :me"
         names["#owner"] = OWNER_ATTRIBUTE
         values[":me"] = {"S": owner}
-    return _update(
-        table, key, "ADD #count :minus", condition, names=names, values=values, old_on_failure=False
-    )
+        if connection_id:
+            update += " DELETE #ids :id"
+            names["#ids"] = HOLDER_IDS_ATTRIBUTE
+            values[":id"] = {"SS": [connection_id]}
+    return _update(table, key, update, condition, names=names, values=values, old_on_failure=False)
 
 
 def _update(

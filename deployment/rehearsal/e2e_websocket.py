@@ -222,7 +222,7 @@ def websocket_checks(
     notes: Notes = []
 
     def stored(room: str) -> int:
-        # The room index is sharded (chat.connections.ROOM_SHARDS): count every shard.
+        # The room index is sharded (chat.room_shards.ROOM_SHARDS): count every shard.
         return sum(
             int(
                 dynamodb.query(

@@ -174,7 +174,7 @@ def _connection_id(dynamodb: Any, table: str, room: str) -> str:
     """The one connection of ``room``, from the table's room index (eventually consistent)."""
     deadline = time.monotonic() + INDEX_WAIT_S
     while True:
-        items = [  # every shard of the room (chat.connections.ROOM_SHARDS)
+        items = [  # every shard of the room (chat.room_shards.ROOM_SHARDS)
             item
             for shard in room_shards(room)
             for item in dynamodb.query(

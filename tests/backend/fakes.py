@@ -15,10 +15,10 @@ from chat.connections import (
     Caps,
     Connection,
     ConnectionId,
+    MemberList,
     Refusal,
     RoomMember,
     Sanctions,
-    room_shard,
 )
 from chat.errors import (
     ConnectionGone,
@@ -28,6 +28,7 @@ from chat.errors import (
     RetryableDeliveryError,
 )
 from chat.ratelimit import Budget, decide
+from chat.room_shards import room_shard
 
 
 class RecordingSender:
@@ -171,6 +172,21 @@ class MemoryStore:
                 yield RoomMember(
                     connection.connection_id, connection.name, connection.connected_at_ms
                 )
+
+    def list_members(self, room: str, now_s: int, limit: int) -> MemberList:
+        """The first ``limit`` unexpired members of ``room``, and whether that is all."""
+        members = list(self.members(room, now_s))
+        return MemberList(tuple(members[:limit]), complete=len(members) <= limit)
+
+    def live_connections(self, room: str, now_s: int) -> int:
+        """Unexpired connections of ``room`` (the table counts them in seat counters)."""
+        return sum(1 for _ in self.members(room, now_s))
+
+    def name_holders(self, room: str, name_key: str, now_s: int) -> list[ConnectionId]:
+        """Unexpired connections of ``room`` whose name has the key ``name_key``."""
+        from chat.names import name_key as key_of  # noqa: PLC0415 (a ping's cold start never loads it)
+
+        return [m.connection_id for m in self.members(room, now_s) if key_of(m.name) == name_key]
 
     def add(self, connection_id: str, room: str = "lobby", name: str | None = None) -> None:
         """Test helper: store a live connection."""

@@ -18,18 +18,17 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError as BotoClientError
 from chat.config import AuthMode, Settings
+from chat.connection_table import DynamoConnectionStore
 from chat.connections import (
     CONNECTION_ID_ATTRIBUTE,
     HOLDERS_ATTRIBUTE,
     LIVE_ATTRIBUTE,
-    ROOM_SHARDS,
     TTL_ATTRIBUTE,
     ConnectionId,
-    DynamoConnectionStore,
-    shard_number,
 )
 from chat.delivery import BroadcastStats
 from chat.errors import HandshakeRefused, StoreError
+from chat.room_shards import ROOM_SHARDS, shard_number
 from chat.seats import seat_shards, shard_cap
 from chat.usecases.connect import SignedIn, connect
 from chat.usecases.rooms import disconnect

@@ -11,7 +11,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from chat.connections import CONNECTION_ID_ATTRIBUTE, TTL_ATTRIBUTE, DynamoConnectionStore
+from chat.connection_table import DynamoConnectionStore
+from chat.connections import CONNECTION_ID_ATTRIBUTE, TTL_ATTRIBUTE
 from chat.errors import ConnectionGone, DeliveryForbidden
 from chat.http_answers import parse_answer
 from chat.ratelimit import Budget

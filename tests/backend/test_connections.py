@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from chat.connection_table import DynamoConnectionStore
 from chat.connections import (
     CONNECTED_AT_ATTRIBUTE,
     CONNECTION_ID_ATTRIBUTE,
@@ -15,19 +16,15 @@ from chat.connections import (
     ROOM_ATTRIBUTE,
     ROOM_INDEX,
     ROOM_SHARD_ATTRIBUTE,
-    ROOM_SHARDS,
     TTL_ATTRIBUTE,
     Admission,
     Connection,
     ConnectionId,
-    DynamoConnectionStore,
     RoomMember,
-    room_shard,
-    room_shards,
-    shard_number,
 )
 from chat.errors import StoreError
 from chat.ratelimit import Budget
+from chat.room_shards import ROOM_SHARDS, room_shard, room_shards, shard_number
 
 from tests.backend.conftest import TABLE
 

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayWebSocketMessageEventModel,
 )
 from chat.config import Settings
+from chat.connection_table import DynamoConnectionStore
 from chat.connections import (
     CLAIM_ATTRIBUTE,
     CONNECTED_AT_ATTRIBUTE,
@@ -31,14 +32,13 @@ from chat.connections import (
     ROOM_SHARD_ATTRIBUTE,
     SOURCE_ATTRIBUTE,
     TTL_ATTRIBUTE,
-    DynamoConnectionStore,
-    room_shard,
 )
 from chat.delivery import RetryPolicy
 from chat.errors import ConnectionGone, PayloadTooLarge
 from chat.handler import handle, handler
 from chat.ids import UlidGenerator
 from chat.messages import DynamoMessageStore
+from chat.room_shards import room_shard
 from chat.runtime import Runtime
 from pydantic import BaseModel
 

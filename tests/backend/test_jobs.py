@@ -11,19 +11,13 @@ import boto3
 import pytest
 from chat.broadcast import Broadcaster
 from chat.config import Settings
-from chat.connections import (
-    FIRST_PAGE_ITEMS,
-    ROOM_SHARDS,
-    Connection,
-    ConnectionId,
-    DynamoConnectionStore,
-    room_shard,
-    room_shards,
-)
+from chat.connection_table import FIRST_PAGE_ITEMS, DynamoConnectionStore
+from chat.connections import Connection, ConnectionId
 from chat.delivery import RetryPolicy
 from chat.errors import ConfigurationError, ConnectionGone, RetryableDeliveryError
 from chat.handler import handle
 from chat.jobs import DeliverySettings, Job, PacedSender, RoomJobs, SqsJobQueue
+from chat.room_shards import ROOM_SHARDS, room_shard, room_shards
 from chat.runtime import Runtime
 from chat.usecases.rooms import tell_room
 from moto import mock_aws

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError as BotoClientError
 from chat.config import AuthMode
-from chat.connections import ConnectionId, DynamoConnectionStore
+from chat.connection_table import DynamoConnectionStore
+from chat.connections import ConnectionId
 
 from tests.backend.conftest import Logs
 from tests.backend.test_changes import last, sent, stored_item

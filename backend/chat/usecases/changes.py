@@ -186,8 +186,11 @@ def typing(call: RouteCall) -> BroadcastStats:
         # A muted member's typing is dropped, not refused: its page learnt of the mute from
         # its refused message, and refusals here would close it.
         return BroadcastStats()
-    present = list(call.store.members(sender.room, call.now_ms // 1000))
-    if not present or len(present) > call.settings.typing_notice_max_members:
+    # Read one more connection than a notice allows, never the whole room.
+    limit = call.settings.typing_notice_max_members
+    listing = call.store.list_members(sender.room, call.now_ms // 1000, limit + 1)
+    present = listing.members
+    if not present or not listing.complete or len(present) > limit:
         return BroadcastStats()
     others = [m.connection_id for m in present if m.name != sender.name]
     if not others:

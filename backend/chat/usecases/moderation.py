@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, NoReturn, TypeVar
 
 from botocore.exceptions import BotoCoreError
 from botocore.exceptions import ClientError as BotoClientError
@@ -107,17 +107,21 @@ def act(call: RouteCall) -> BroadcastStats:
         audit(me, frame.action, outcome="self", target=frame.name)
         raise not_allowed("A moderator cannot do that to themselves.")
     now_s = call.now_ms // 1000
-    present = [m for m in call.store.members(me.room, now_s) if name_key(m.name) == key]
-    if frame.action == KICK and not present:
-        audit(me, frame.action, outcome="not_found", target=frame.name)
-        raise ClientError(ErrorCode.NOT_FOUND, f"{frame.name} is not in this room.")
+    # The name's claim records who holds it: one read, whatever the room's size.
+    holders = call.store.name_holders(me.room, key, now_s)
+    if frame.action == KICK and not holders:
+        _not_found(me, frame)
     lifting = frame.seconds == 0
     until_s = None if frame.seconds is None or lifting else now_s + frame.seconds
     # A ban silences its target until its connections are closed; a lifted mute unstamps.
     stamp = until_s if frame.action in (MUTE, BAN) and until_s else None
     if frame.action == MUTE and lifting:
         stamp = 0
-    stamped = _stamp(me, frame, [m.connection_id for m in present], stamp, store=call.store)
+    stamped = _stamp(me, frame, holders, stamp, store=call.store)
+    # An expired item (its $disconnect was lost) is not in the room any more.
+    present = [c for c in stamped if c.expires_at_s > now_s]
+    if frame.action == KICK and not present:
+        _not_found(me, frame)
     if frame.action != KICK:
         _store(me, frame, stamped, until_s, store=call.store, settings=call.settings)
     event = _EVENTS[frame.action][1 if lifting else 0]
@@ -133,6 +137,12 @@ def act(call: RouteCall) -> BroadcastStats:
     if frame.action == KICK or (frame.action == BAN and not lifting):
         _close(call.broadcaster, [c.connection_id for c in stamped])
     return stats
+
+
+def _not_found(me: Connection, frame: Sanction) -> NoReturn:
+    """Refuse a kick of a name nobody in the room holds."""
+    audit(me, frame.action, outcome="not_found", target=frame.name)
+    raise ClientError(ErrorCode.NOT_FOUND, f"{frame.name} is not in this room.")
 
 
 def _stamp(

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from ..connections import Connection, ConnectionId, ConnectionStore, RoomMember
 from ..delivery import BroadcastStats
@@ -32,6 +33,46 @@ if TYPE_CHECKING:
     from ..config import Settings
     from .call import RouteCall
 
+MEMBERS_LISTED_MAX: Final = 1_000
+"""The most connections a room may hold and still be read whole by ``join``, ``members`` and
+``$disconnect`` (the default room cap; more when ``presence_notice_max_members`` is higher): a
+bigger room is too big to list, and gets no presence notices (docs/internals.md, "Big rooms")."""
+MEMBERS_SAMPLE: Final = 512
+"""How many connections of a room too big to list its ``members`` frame reads: about as many
+names as the frame's 32 KiB hold (a name's entry takes at least 63 bytes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Room:
+    """What a bounded read of a room found: everyone (``count`` None), or, in a room too big
+    to list, some of its connections (or none) and how many its seat counters hold."""
+
+    present: list[RoomMember]
+    count: int | None = None
+
+
+def _read_room(
+    store: ConnectionStore, room: str, settings: Settings, now_s: int, *, sample: bool
+) -> _Room:
+    """Read ``room`` within a bound that does not grow with it: a room that may hold more than
+    the listing limit (its cap says so) is counted first by its seat counters (one
+    ``BatchGetItem``); a room within the limit is listed whole, as it always was; a bigger one
+    is counted, and listed only in part (``sample``: ``MEMBERS_SAMPLE`` connections)."""
+    limit = max(MEMBERS_LISTED_MAX, settings.presence_notice_max_members)
+    live: int | None = None
+    if settings.room_max_members > limit:
+        live = store.live_connections(room, now_s)
+        if live > limit and not sample:
+            return _Room([], live)
+        if live > limit:
+            limit = MEMBERS_SAMPLE
+    listing = store.list_members(room, now_s, limit)
+    if listing.complete:  # (a sample is complete when the counters held gone connections)
+        return _Room(list(listing.members))
+    if live is None:
+        live = store.live_connections(room, now_s)
+    return _Room(list(listing.members), max(live, len(listing.members)))
+
 
 def disconnect(
     connection_id: ConnectionId,
@@ -44,15 +85,17 @@ def disconnect(
     """Forget a connection and release its seat, its counts and its name's claim (all in
     ``store.remove``); idempotent, since ``$disconnect`` may come late, twice or never.
 
-    When it was its name's last connection in the room, the others are told it ``left``.
-    Nothing is ever posted to the connection itself: it is gone.
+    When it was its name's last connection in the room, the others are told it ``left``
+    (not in a room too big to list: ``_read_room``). Nothing is ever posted to the connection
+    itself: it is gone.
     """
     gone = store.remove(connection_id)
     if gone is None:
         return BroadcastStats()
-    present = [
-        m for m in store.members(gone.room, now_ms // 1000) if m.connection_id != gone.connection_id
-    ]
+    room = _read_room(store, gone.room, settings, now_ms // 1000, sample=False)
+    if room.count is not None:
+        return BroadcastStats()
+    present = [m for m in room.present if m.connection_id != gone.connection_id]
     if present_elsewhere(gone.name, present, connection_id):
         return BroadcastStats()
     return _announce(
@@ -229,8 +272,11 @@ def join(call: RouteCall) -> BroadcastStats:
     frame = call.parse()
     if not isinstance(frame, Join):
         raise unknown_action()
-    me, present = _in_room(call.store, call.connection_id, call.settings, call.now_ms)
-    stats = call.broadcaster.send(members_frame(me.room, roster(present)), [call.connection_id])
+    me, room = _in_room(call.store, call.connection_id, call.settings, call.now_ms)
+    present = room.present
+    stats = call.broadcaster.send(
+        members_frame(me.room, roster(present), room_count=room.count), [call.connection_id]
+    )
     if me.moderator:  # its page shows the moderators' actions
         stats += call.broadcaster.send(role_frame(moderator=True), [call.connection_id])
     if frame.since is None:
@@ -250,7 +296,7 @@ def join(call: RouteCall) -> BroadcastStats:
             now_ms=call.now_ms,
         )
     stats += call.broadcaster.send(page, [call.connection_id])
-    if not present_elsewhere(me.name, present, call.connection_id):
+    if room.count is None and not present_elsewhere(me.name, present, call.connection_id):
         stats += _announce(
             call.broadcaster,
             call.settings,
@@ -268,8 +314,9 @@ def members(call: RouteCall) -> BroadcastStats:
     frame = call.parse()
     if not isinstance(frame, Members):
         raise unknown_action()
-    me, present = _in_room(call.store, call.connection_id, call.settings, call.now_ms)
-    return call.broadcaster.send(members_frame(me.room, roster(present)), [call.connection_id])
+    me, room = _in_room(call.store, call.connection_id, call.settings, call.now_ms)
+    frame_bytes = members_frame(me.room, roster(room.present), room_count=room.count)
+    return call.broadcaster.send(frame_bytes, [call.connection_id])
 
 
 def _history_page(
@@ -297,10 +344,12 @@ def _history_page(
 
 def _in_room(
     store: ConnectionStore, connection_id: ConnectionId, settings: Settings, now_ms: int
-) -> tuple[Connection, list[RoomMember]]:
-    """The sender, admitted under the read budget, and everyone present in its room."""
+) -> tuple[Connection, _Room]:
+    """The sender, admitted under the read budget, and who is present in its room (everyone,
+    or some in a room too big to list), the sender among them."""
     me = admit(store, connection_id, read_budget(settings), now_ms)
-    return me, _with(me, list(store.members(me.room, now_ms // 1000)))
+    room = _read_room(store, me.room, settings, now_ms // 1000, sample=True)
+    return me, _Room(_with(me, room.present), room.count)
 
 
 def _with(me: Connection, present: list[RoomMember]) -> list[RoomMember]:
