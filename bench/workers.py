@@ -1,4 +1,4 @@
-"""Benchmark: big rooms through the delivery workers (issue 30), against a simulated endpoint.
+"""Benchmark: big rooms through the delivery workers against a simulated endpoint.
 
     PYTHONPATH=backend:. python -m bench.workers [--sizes 1000 10000 100000] [--delay-ms 20]
 
@@ -6,9 +6,10 @@ What runs is the product's code: the sending invocation is ``chat.usecases.rooms
 with a ``chat.jobs.RoomJobs`` (it reads the room up to the threshold, posts the sender's copy and
 splits the delivery into one job per shard); each job is then given to a worker process, which
 calls ``chat.handler.handle`` with the SQS event the event source mapping would send, and the
-handler's worker path (``chat.usecases.deliver``) posts through ``chat.jobs.PacedSender`` and
-``chat.broadcast.broadcast`` at the default pacing (``DELIVERY_POST_RATE`` /
-``DELIVERY_MAX_CONCURRENCY``).
+handler's worker path (``chat.usecases.deliver``) posts through ``chat.broadcast.broadcast``
+paced by ``chat.jobs.DeliverySettings.worker_pace`` at the default pacing
+(``DELIVERY_POST_RATE`` / ``DELIVERY_MAX_CONCURRENCY`` after a burst of ``DELIVERY_BURST_S`` of
+it).
 
 What is simulated: ``@connections`` (``SimulatedEndpoint``: each post takes ``--delay-ms``, as
 API Gateway's round trip would, and is counted with its time), the room index (the members of
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import heapq
+import itertools
 import multiprocessing
 import threading
 import time
@@ -37,6 +40,7 @@ from typing import Any, Final
 from chat.broadcast import Broadcaster
 from chat.config import Settings
 from chat.connections import ConnectionId, RoomMember, room_shards, shard_number
+from chat.errors import DeliveryFailed
 from chat.handler import handle
 from chat.jobs import DeliverySettings, Job, RoomJobs
 from chat.runtime import Runtime
@@ -52,7 +56,9 @@ SETTINGS: Final = Settings(table_name="connections", messages_table_name="messag
 
 
 class SimulatedEndpoint:
-    """``@connections`` as a ``Sender``: each post takes ``delay_s``; counts and times them."""
+    """``@connections`` as a ``MultiplexingSender`` (the Lambda's ``SignedHttpSender`` is one,
+    so the worker runs the same one-thread dispatcher): each post takes ``delay_s``; counts
+    and times them."""
 
     def __init__(self, delay_s: float) -> None:
         self.delay_s = delay_s
@@ -60,14 +66,57 @@ class SimulatedEndpoint:
         self.last_at = 0.0
         self._lock = threading.Lock()
 
-    def post(self, connection_id: ConnectionId, data: bytes) -> None:
-        time.sleep(self.delay_s)
+    def landed(self) -> None:
+        """Count one delivery, now."""
         with self._lock:
             self.delivered += 1
             self.last_at = time.time()
 
+    def post(self, connection_id: ConnectionId, data: bytes) -> None:
+        time.sleep(self.delay_s)
+        self.landed()
+
     def delete_connection(self, connection_id: ConnectionId) -> None:
         """Never called by the workers."""
+
+    @contextlib.contextmanager
+    def flight(self) -> Iterator[SimulatedFlight]:
+        yield SimulatedFlight(self)
+
+
+class SimulatedFlight:
+    """A ``chat.gateway.Flight`` whose every post lands ``delay_s`` after it started."""
+
+    def __init__(self, endpoint: SimulatedEndpoint) -> None:
+        self._endpoint = endpoint
+        self._due: list[tuple[float, int]] = []  # (lands at, ticket): a heap
+        self._tickets = itertools.count()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._due)
+
+    def start(self, connection_id: ConnectionId, data: bytes, method: str = "POST") -> int:
+        ticket = next(self._tickets)
+        heapq.heappush(self._due, (time.monotonic() + self._endpoint.delay_s, ticket))
+        return ticket
+
+    def wait(self, timeout: float | None) -> list[tuple[int, DeliveryFailed | None]]:
+        if not self._due:
+            if timeout:
+                time.sleep(timeout)
+            return []
+        pause = self._due[0][0] - time.monotonic()
+        if timeout is not None:
+            pause = min(pause, timeout)
+        if pause > 0:
+            time.sleep(pause)
+        now = time.monotonic()
+        landed: list[tuple[int, DeliveryFailed | None]] = []
+        while self._due and self._due[0][0] <= now:
+            landed.append((heapq.heappop(self._due)[1], None))
+            self._endpoint.landed()
+        return landed
 
 
 class RoomOf:
@@ -117,6 +166,7 @@ def _worker(
     """One worker invocation, in its own process under its CPU quota; ``plan`` is (memory
     MB, all workers' post rate, most workers)."""
     memory_mb, rate, workers = plan
+    entered = time.time()
     store = RoomOf(ids)
     sender = SimulatedEndpoint(delay_s)
     delivery = DeliverySettings(post_rate=rate, max_concurrency=workers)
@@ -128,6 +178,8 @@ def _worker(
     return {
         "delivered": sender.delivered,
         "last_at": sender.last_at,
+        "entered_at": entered,
+        "members": len(ids),
         "wall_s": wall,
         "cpu_s": cpu,
         "failed": len(answer.get("batchItemFailures", [])),
@@ -135,8 +187,9 @@ def _worker(
     }
 
 
-def _warm() -> bool:
-    return True
+def _warm(memory_mb: int) -> float:
+    """Import this module (the chat's code with it) in a pool process, as a warm container has."""
+    return lambda_share(memory_mb)
 
 
 def measure(
@@ -182,6 +235,13 @@ def measure(
     delivered = sender.delivered + sum(r["delivered"] for r in results)
     last = max([sender.last_at, *(r["last_at"] for r in results)])
     cpu = sum(r["cpu_s"] for r in results)
+    delivery = DeliverySettings(post_rate=rate, max_concurrency=workers)
+    # Where the time goes: the biggest shard's pacing (its posts after the burst, at the
+    # worker's rate, plus the last post's own delay) against what the slowest worker took.
+    paced = [
+        max(0.0, r["members"] - delivery.worker_burst) / delivery.worker_rate + delay_s
+        for r in results
+    ]
     worker_gb_s = sum(gb_seconds(memory_mb, r["wall_s"]) for r in results)
     return {
         "size": size,
@@ -195,6 +255,11 @@ def measure(
         "cpu_s_per_1000": cpu / size * 1000,
         "gb_s_per_1000": worker_gb_s / size * 1000,
         "quota": quota and all(r["quota"] for r in results),
+        "biggest_shard": max(r["members"] for r in results),
+        "even_shard": size / workers,
+        "pacing_s": max(paced),
+        "start_lag_s": max(r["entered_at"] for r in results) - started,
+        "overrun_s": max(r["wall_s"] - p for r, p in zip(results, paced, strict=True)),
     }
 
 
@@ -208,7 +273,7 @@ def main() -> None:
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=len(room_shards(ROOM)), mp_context=context) as pool:
-        list(pool.map(lambda_share, [args.memory_mb] * len(room_shards(ROOM))))  # warm: imports
+        list(pool.map(_warm, [args.memory_mb] * len(room_shards(ROOM))))
         for size in args.sizes:
             r = measure(
                 size, pool, delay_s=args.delay_ms / 1000, memory_mb=args.memory_mb, rate=args.rate
@@ -221,6 +286,13 @@ def main() -> None:
                 f"(lost {r['lost']}, failed jobs {r['failed_jobs']}, jobs {r['jobs']}); "
                 f"workers {r['cpu_s_per_1000']:.3f} CPU-s and {r['gb_s_per_1000']:.3f} GB-s "
                 f"per 1,000; CPU quota {'applied' if r['quota'] else 'NOT applied'}",
+                flush=True,
+            )
+            print(
+                f"  where the time goes: biggest shard {r['biggest_shard']} members (even "
+                f"{r['even_shard']:.0f}); its pacing after the burst {r['pacing_s']:.2f} s; "
+                f"last worker started {r['start_lag_s'] * 1000:.0f} ms after the send; "
+                f"a worker's most time beyond its pacing {r['overrun_s'] * 1000:.0f} ms",
                 flush=True,
             )
 
