@@ -50,7 +50,8 @@ second) plus the big room's own members' frames (100,000 pings every 5 min are 3
 90 % (9,000) would deliver 100,000 in 11.1 s but leave 1,000 a second, less than one direct
 broadcast takes: a big room would then starve the small ones. The 13 s goal is met instead by
 the burst (``DELIVERY_BURST_S``): 100,000 members in (12,500 - 500) / 1,000 = 12.0 s of pacing
-per worker, measured 12.5 s to the last delivery (docs/performance.md, "Delivery workers")."""
+per worker, measured 12.2 s to the last delivery (docs/performance.md, "Big rooms through
+the delivery workers")."""
 DELIVERY_BURST_S: Final = 0.5
 """Each worker may start with this many seconds of its rate at once (a token bucket's depth;
 500 posts at the defaults), then paces at its rate. API Gateway's account throttle is a token
