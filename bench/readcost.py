@@ -21,7 +21,6 @@ are given for information.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from bench.aws import REGION, local_session
+from bench.capacity import item_size, read_units
 from bench.measure import Target
 from bench.paths import use_backend
 from local_stack.dynamodb import MotoServer, create_table
@@ -47,8 +47,6 @@ from chat.connections import (  # noqa: E402
 NAME: Final = "readcost"
 _BATCH: Final = 25  # BatchWriteItem's limit
 _WRITERS: Final = 4
-_READ_UNIT_BYTES: Final = 4096
-_EVENTUAL: Final = 0.5
 # An index entry: the table key, the index key (the room's shard) and the projected attributes.
 _INDEX_ATTRIBUTES: Final = (CONNECTION_ID_ATTRIBUTE, ROOM_SHARD_ATTRIBUTE, *ROOM_INDEX_ATTRIBUTES)
 
@@ -60,34 +58,6 @@ class ReadCostConfig:
     small_table: int = 1_000
     large_table: int = 100_000
     room_size: int = 100
-
-
-def attribute_size(name: str, value: dict[str, str]) -> int:
-    """An attribute's size as DynamoDB counts it ("Item sizes and formats").
-
-    Strings: UTF-8 bytes. Numbers: one byte per two significant digits, plus one.
-    """
-    (kind, raw), *_ = value.items()
-    if kind == "S":
-        return len(name.encode()) + len(raw.encode())
-    if kind == "N":
-        digits = raw.lstrip("-").replace(".", "").strip("0") or "0"
-        return len(name.encode()) + math.ceil(len(digits) / 2) + 1
-    raise ValueError(f"attribute {name!r} of type {kind} is not used by the connections table")
-
-
-def item_size(item: dict[str, dict[str, str]], names: tuple[str, ...] | None = None) -> int:
-    """The size of ``item`` (or of the attributes ``names`` of it, e.g. an index entry)."""
-    return sum(
-        attribute_size(name, value)
-        for name, value in item.items()
-        if names is None or name in names
-    )
-
-
-def read_units(item_bytes: int) -> float:
-    """Eventually consistent read units for one request that read ``item_bytes``."""
-    return math.ceil(item_bytes / _READ_UNIT_BYTES) * _EVENTUAL
 
 
 def room_name(index: int) -> str:

@@ -14,6 +14,7 @@ import pytest
 
 from bench import cpushare
 from bench.__main__ import _previous, main
+from bench.capacity import item_size, read_units
 from bench.coldstart import parse_importtime
 from bench.cpushare import (
     ARM64_USD_PER_GB_S,
@@ -26,7 +27,7 @@ from bench.cpushare import (
 from bench.fanout.benchmark import ensure_open_files
 from bench.fanout.pricing import cheapest_setting
 from bench.measure import percentile
-from bench.readcost import item_size, make_item, read_units
+from bench.readcost import make_item
 from bench.report import table
 
 ROOT = Path(__file__).resolve().parents[2]
