@@ -25,10 +25,11 @@ from typing import Any, Final
 
 from bench import coldstart, fanout, historycost, readcost, throughput
 from bench.aws import isolate_environment
+from bench.machine import load_average, machine
 from bench.measure import Target, calibrate
 from bench.paths import RESULTS
 from bench.plot import fanout_plot
-from bench.report import load_average, machine, render
+from bench.report import render
 
 BENCHMARKS: Final = ("fanout", "coldstart", "readcost", "historycost", "throughput")
 

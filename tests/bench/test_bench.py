@@ -28,7 +28,7 @@ from bench.fanout.benchmark import ensure_open_files
 from bench.fanout.pricing import cheapest_setting
 from bench.measure import percentile
 from bench.readcost import make_item
-from bench.report import table
+from bench.tables import table
 
 ROOT = Path(__file__).resolve().parents[2]
 
