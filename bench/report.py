@@ -164,8 +164,8 @@ def _readcost(data: dict[str, Any], markdown: bool) -> list[str]:
     ]
     return [
         f"Read cost per broadcast (eventually consistent read units by DynamoDB's rule; item "
-        f"{data['item_bytes']} B, index entry {data['index_entry_bytes']} B; plus 1 RCU for the "
-        f"sender's strongly consistent GetItem)",
+        f"{data['item_bytes']} B, index entry {data['index_entry_bytes']} B; the sender's item "
+        f"is read by the UpdateItem that spends its rate limit: a write unit, no read)",
         tab(
             [
                 "table items",

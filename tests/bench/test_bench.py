@@ -261,3 +261,30 @@ def test_a_cpu_share_that_cannot_be_applied_says_why(monkeypatch: pytest.MonkeyP
         cpu_share(0.5),
     ):
         pass
+
+
+def test_the_read_cost_counts_no_get_item_of_the_sender() -> None:
+    """The sender's item is read by the UpdateItem that spends its rate limit (the chat makes
+    no GetItem on the connections table): the read-cost section does not add one."""
+    from bench.report import render  # noqa: PLC0415
+
+    row = {
+        "table_items": 10,
+        "room_size": 2,
+        "populate_s": 0.1,
+        "units_ratio": 1.0,
+        "query": {"items_read": 2, "read_units": 0.5},
+        "scan": {"items_read": 10, "read_units": 0.5},
+    }
+    results = {
+        "mode": "smoke",
+        "machine": {
+            "date_utc": "-", "commit": "-", "cores": 2, "cpu": "-", "python": "-",
+            "packages": {}, "load_average_start": None,
+        },
+        "benchmarks": {"readcost": {"item_bytes": 90, "index_entry_bytes": 90, "rows": [row]}},
+        "targets": [],
+    }  # fmt: skip
+    text = render(results)
+    assert "Read cost per broadcast" in text
+    assert "GetItem" not in text
