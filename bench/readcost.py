@@ -109,7 +109,7 @@ class CountingClient:
         return page
 
 
-def _populate(client: Any, table: str, count: int, room_size: int) -> float:
+def populate(client: Any, table: str, count: int, room_size: int) -> float:
     """Write ``count`` items with BatchWriteItem from a few threads; return the seconds."""
 
     def batches() -> Iterator[list[dict[str, Any]]]:
@@ -193,7 +193,7 @@ def run(config: ReadCostConfig, say: Callable[[str], None]) -> dict[str, Any]:
             table = f"bench-readcost-{size}"
             create_table(database.endpoint, table, REGION)
             say(f"read cost: writing {size} connections")
-            populate_s = _populate(client, table, size, config.room_size)
+            populate_s = populate(client, table, size, config.room_size)
             query = _query_cost(client, table, room, index_entry_bytes)
             scan = _scan_cost(client, table, room, item_bytes)
             if query["items_returned"] != config.room_size:
@@ -218,7 +218,6 @@ def run(config: ReadCostConfig, say: Callable[[str], None]) -> dict[str, Any]:
     return {
         "item_bytes": item_bytes,
         "index_entry_bytes": index_entry_bytes,
-        "sender_get_item_units": 1.0,
         "rows": rows,
     }
 

@@ -30,6 +30,8 @@ def render(results: dict[str, Any], *, markdown: bool = False) -> str:
         "coldstart": _coldstart,
         "readcost": _readcost,
         "historycost": _historycost,
+        "connectcost": _connectcost,
+        "workers": _workers,
         "throughput": _throughput,
     }
     for name, section in sections.items():
@@ -225,3 +227,72 @@ def _throughput(data: dict[str, Any], markdown: bool) -> list[str]:
 def _paced_rate(data: dict[str, Any]) -> str:
     rates = {row["offered_messages_per_s"] for row in data["rows"] if row.get("mode") == "paced"}
     return ", ".join(f"{rate:g}" for rate in sorted(rates)) or "-"
+
+
+def _connectcost(data: dict[str, Any], markdown: bool) -> list[str]:
+    rows = [
+        [
+            label,
+            ", ".join(cost["requests"]),
+            thousands(cost["write_units"]),
+            f"{cost['read_units']:g}",
+        ]
+        for label, cost in (
+            ("empty room", data["empty"]),
+            (f"room of {thousands(data['members'])}", data["full"]),
+        )
+    ]
+    return [
+        f"$connect's DynamoDB units (DynamoDB's rules on the items each request touched, read "
+        f"before and after it; a transaction's writes count twice; room cap "
+        f"{thousands(data['room_cap'])}; the big room written in {fixed(data['fill_s'], 1)} s): "
+        f"write units x{data['write_ratio']:.2f} in the big room",
+        table(["$connect into", "requests (items)", "WCU", "RCU"], rows, "llrr", markdown=markdown),
+        "",
+    ]
+
+
+def _workers(data: dict[str, Any], markdown: bool) -> list[str]:
+    rows = [
+        [
+            thousands(r["size"]),
+            fixed(r["to_last_delivery_s"], 2),
+            fixed(r["floor_s"], 2),
+            f"{r['to_last_delivery_s'] / r['floor_s']:.2f}x",
+            fixed(r["sending_s"] * 1000, 0),
+            thousands(r["delivered"]),
+            thousands(r["lost"]),
+            fixed(r["cpu_s_per_1000"]),
+            fixed(r["gb_s_per_1000"]),
+            f"{thousands(r['biggest_shard'])} / {fixed(r['pacing_s'], 2)}",
+            fixed(r["start_lag_s"] * 1000, 0),
+            fixed(r["overrun_s"] * 1000, 0),
+        ]
+        for r in data["rows"]
+    ]
+    quota = all(r["quota"] for r in data["rows"])
+    return [
+        f"Big rooms through the delivery workers (simulated @connections, "
+        f"{data['delay_ms']:g} ms a post; 8 workers at {data['worker_rate']:g} posts a second "
+        f"after a burst of {data['worker_burst']:g}, {data['post_rate']:,} in all; CPU quota for "
+        f"{data['memory_mb']} MB {'applied' if quota else 'NOT applied'})",
+        table(
+            [
+                "recipients",
+                "last delivery s",
+                "floor s",
+                "ratio",
+                "sending ms",
+                "delivered",
+                "lost",
+                "CPU-s/1,000",
+                "GB-s/1,000",
+                "biggest shard / its pacing s",
+                "last start ms",
+                "beyond pacing ms",
+            ],
+            rows,
+            markdown=markdown,
+        ),
+        "",
+    ]

@@ -10,12 +10,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from chat.connections import TABLE_SCHEMA
+from moto import mock_aws
 
 from bench import cpushare
 from bench.__main__ import _previous, main
-from bench.capacity import item_size, read_units
+from bench.capacity import TRANSACTIONAL, item_size, read_units, write_units
 from bench.coldstart import parse_importtime
+from bench.connectcost import UnitCounter
 from bench.cpushare import (
     ARM64_USD_PER_GB_S,
     CpuShareUnavailable,
@@ -60,6 +64,8 @@ def test_smoke_run_writes_json_table_and_plot(smoke: tuple[Path, dict[str, Any]]
         "coldstart",
         "readcost",
         "historycost",
+        "connectcost",
+        "workers",
         "throughput",
     }
     assert {"cores", "python", "packages", "commit"} <= set(results["machine"])
@@ -69,13 +75,17 @@ def test_smoke_run_writes_json_table_and_plot(smoke: tuple[Path, dict[str, Any]]
         "Cold start",
         "Read cost",
         "History cost",
+        "$connect's DynamoDB units",
+        "Big rooms through the delivery workers",
         "Local throughput",
         "Targets",
     ):
         assert heading in text
     assert (out / "fanout.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     benchmarks = {target["benchmark"] for target in results["targets"]}
-    assert benchmarks == {"fanout", "coldstart", "readcost", "historycost", "throughput"}
+    assert benchmarks == {
+        "fanout", "coldstart", "readcost", "historycost", "connectcost", "workers", "throughput"
+    }  # fmt: skip
     assert all(isinstance(target["met"], bool) for target in results["targets"])
 
 
@@ -119,6 +129,11 @@ def test_smoke_other_benchmarks_report_their_fields(smoke: tuple[Path, dict[str,
             "after": 6,
         }
     assert [row["whole_room"]["items_read"] for row in history] == [30, 90]
+    connect = benchmarks["connectcost"]
+    assert connect["empty"]["write_units"] == connect["full"]["write_units"] > 0
+    assert "query(1)" not in connect["full"]["requests"]
+    for row in benchmarks["workers"]["rows"]:
+        assert row["delivered"] == row["size"] and row["lost"] == 0
     modes = {row["mode"] for row in benchmarks["throughput"]["rows"]}
     assert modes == {"closed loop", "paced"}
     for row in benchmarks["throughput"]["rows"]:
@@ -288,3 +303,31 @@ def test_the_read_cost_counts_no_get_item_of_the_sender() -> None:
     text = render(results)
     assert "Read cost per broadcast" in text
     assert "GetItem" not in text
+
+
+def test_write_units_follow_dynamodbs_rules() -> None:
+    """1 KB steps, at least one unit, twice inside a transaction."""
+    assert write_units(0) == 1
+    assert write_units(1024) == 1
+    assert write_units(1025) == 2
+    assert write_units(100, factor=TRANSACTIONAL) == 2
+
+
+def test_a_connect_is_priced_from_the_items_it_touched() -> None:
+    """Through ``UnitCounter``, a PutItem of a connection costs its unit and its index entry's;
+    a transaction of two small items costs 2 units each; a consistent GetItem 1 read unit."""
+    with mock_aws():
+        raw = boto3.client("dynamodb", region_name="eu-west-1")
+        raw.create_table(TableName="units", **TABLE_SCHEMA)
+        counter = UnitCounter(raw, "units")
+        item = make_item(1, 10)
+        counter.put_item(TableName="units", Item=item)
+        counter.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "units", "Item": {"connectionId": {"S": f"k{i}"}}}}
+                for i in range(2)
+            ]
+        )
+        key = {"connectionId": item["connectionId"]}
+        counter.get_item(TableName="units", Key=key, ConsistentRead=True)
+    assert [r.get("write_units", r.get("read_units")) for r in counter.requests] == [2, 4, 1.0]
