@@ -23,7 +23,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from bench import coldstart, connectcost, fanout, historycost, readcost, throughput, workers
+from bench import (
+    coldbroadcast,
+    coldstart,
+    connectcost,
+    fanout,
+    historycost,
+    readcost,
+    throughput,
+    workers,
+)
 from bench.aws import isolate_environment
 from bench.machine import load_average, machine
 from bench.measure import Target, calibrate
@@ -38,6 +47,7 @@ BENCHMARKS: Final = (
     "historycost",
     "connectcost",
     "workers",
+    "coldbroadcast",
     "throughput",
 )
 
@@ -52,6 +62,7 @@ class Plan:
     historycost: historycost.HistoryCostConfig
     connectcost: connectcost.ConnectCostConfig
     workers: workers.WorkersConfig
+    coldbroadcast: coldbroadcast.ColdBroadcastConfig
     throughput: throughput.ThroughputConfig
 
 
@@ -62,6 +73,7 @@ FULL: Final = Plan(
     historycost.HistoryCostConfig(),
     connectcost.ConnectCostConfig(),
     workers.WorkersConfig(),
+    coldbroadcast.ColdBroadcastConfig(),
     throughput.ThroughputConfig(),
 )
 SMOKE: Final = Plan(
@@ -84,6 +96,7 @@ SMOKE: Final = Plan(
     historycost.HistoryCostConfig(small_room=30, large_room=90, page=5),
     connectcost.ConnectCostConfig(members=200),
     workers.WorkersConfig(sizes=(100, 1000)),
+    coldbroadcast.ColdBroadcastConfig(direct=40, worker=60, concurrency=8),
     throughput.ThroughputConfig(
         clients=(1, 3), seconds=1.0, warmup_s=2.0, paced_clients=(3,), paced_room_rate=10.0
     ),
@@ -256,6 +269,7 @@ def _one(
         "historycost": historycost,
         "connectcost": connectcost,
         "workers": workers,
+        "coldbroadcast": coldbroadcast,
     }[name]
     data = module.run(getattr(plan, name), say)
     return data, module.targets(data)

@@ -32,6 +32,7 @@ def render(results: dict[str, Any], *, markdown: bool = False) -> str:
         "historycost": _historycost,
         "connectcost": _connectcost,
         "workers": _workers,
+        "coldbroadcast": _coldbroadcast,
         "throughput": _throughput,
     }
     for name, section in sections.items():
@@ -290,6 +291,42 @@ def _workers(data: dict[str, Any], markdown: bool) -> list[str]:
                 "biggest shard / its pacing s",
                 "last start ms",
                 "beyond pacing ms",
+            ],
+            rows,
+            markdown=markdown,
+        ),
+        "",
+    ]
+
+
+def _coldbroadcast(data: dict[str, Any], markdown: bool) -> list[str]:
+    rows = [
+        [
+            f"{case}, {thousands(r['size'])}",
+            fixed(r["cold"]["wall_s"], 2),
+            fixed(r["warm"]["wall_s"], 2),
+            fixed(r["cold"]["cpu_s"] * 1000, 0),
+            fixed(r["warm"]["cpu_s"] * 1000, 0),
+            thousands(r["cold"]["opened"]),
+            fixed(r["handshake_cpu_ms"], 1),
+            fixed(r["bound_s"], 2),
+        ]
+        for case, r in data["cases"].items()
+    ]
+    return [
+        f"A cold container's first broadcast against its second (a fresh process under the CPU "
+        f"share for {data['memory_mb']} MB; HTTPS endpoint on loopback, {data['delay_ms']:g} ms "
+        f"a post; at most {data['concurrency']} connections: FANOUT_CONCURRENCY)",
+        table(
+            [
+                "case",
+                "first s",
+                "second s",
+                "first CPU ms",
+                "second CPU ms",
+                "opened",
+                "CPU ms per connection",
+                "function's handshakes, at most s",
             ],
             rows,
             markdown=markdown,

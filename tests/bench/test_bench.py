@@ -66,6 +66,7 @@ def test_smoke_run_writes_json_table_and_plot(smoke: tuple[Path, dict[str, Any]]
         "historycost",
         "connectcost",
         "workers",
+        "coldbroadcast",
         "throughput",
     }
     assert {"cores", "python", "packages", "commit"} <= set(results["machine"])
@@ -77,6 +78,7 @@ def test_smoke_run_writes_json_table_and_plot(smoke: tuple[Path, dict[str, Any]]
         "History cost",
         "$connect's DynamoDB units",
         "Big rooms through the delivery workers",
+        "A cold container's first broadcast",
         "Local throughput",
         "Targets",
     ):
@@ -84,7 +86,8 @@ def test_smoke_run_writes_json_table_and_plot(smoke: tuple[Path, dict[str, Any]]
     assert (out / "fanout.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     benchmarks = {target["benchmark"] for target in results["targets"]}
     assert benchmarks == {
-        "fanout", "coldstart", "readcost", "historycost", "connectcost", "workers", "throughput"
+        "fanout", "coldstart", "readcost", "historycost", "connectcost", "workers",
+        "coldbroadcast", "throughput",
     }  # fmt: skip
     assert all(isinstance(target["met"], bool) for target in results["targets"])
 
@@ -134,6 +137,9 @@ def test_smoke_other_benchmarks_report_their_fields(smoke: tuple[Path, dict[str,
     assert "query(1)" not in connect["full"]["requests"]
     for row in benchmarks["workers"]["rows"]:
         assert row["delivered"] == row["size"] and row["lost"] == 0
+    for case in benchmarks["coldbroadcast"]["cases"].values():
+        assert case["cold"]["delivered"] == case["warm"]["delivered"] == case["size"]
+        assert 1 <= case["cold"]["opened"] <= benchmarks["coldbroadcast"]["concurrency"]
     modes = {row["mode"] for row in benchmarks["throughput"]["rows"]}
     assert modes == {"closed loop", "paced"}
     for row in benchmarks["throughput"]["rows"]:
