@@ -95,14 +95,15 @@ build: $(STAMP) $(BYTECODE)
 	$(PY) -m scripts.build_lambda
 	$(PY) -m scripts.build_authorizer
 
-## bench: the benchmarks (never part of `make test`)
+## bench: the benchmarks (never part of `make test`), the delivery workers' among them; the
+## tables go to bench/results/
 bench: $(STAMP) build
 	$(PY) -m bench
 
-## bench-workers: big rooms through the delivery workers (issue 30): 1,000, 10,000 and 100,000
-## recipients against a simulated @connections endpoint, each worker under Lambda's CPU share
+## bench-workers: the delivery workers' benchmark alone (big rooms: 1,000, 10,000 and 100,000
+## recipients against a simulated @connections endpoint, each worker under Lambda's CPU share)
 bench-workers: $(STAMP)
-	PYTHONPATH=backend:. $(PY) -m bench.workers
+	$(PY) -m bench.workers
 
 ## bench-smoke: the benchmarks at tiny sizes, to check they still run (seconds)
 bench-smoke: $(STAMP) build

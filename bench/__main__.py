@@ -1,6 +1,6 @@
 """``python -m bench``: run the benchmarks, print the table, write ``bench/results/``.
 
-    python -m bench                      # everything, default sizes (a few minutes on 2 cores)
+    python -m bench                      # everything, default sizes (several minutes on 2 cores)
     python -m bench --smoke              # tiny sizes: proves the benchmarks work (seconds)
     python -m bench --only fanout --only readcost --large-table 20000
     python -m bench --only coldstart --merge   # measure one again, keep the others
@@ -23,14 +23,33 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from bench import coldstart, fanout, historycost, readcost, throughput
+from bench import (
+    coldbroadcast,
+    coldstart,
+    connectcost,
+    fanout,
+    historycost,
+    readcost,
+    throughput,
+    workers,
+)
 from bench.aws import isolate_environment
+from bench.machine import load_average, machine
 from bench.measure import Target, calibrate
 from bench.paths import RESULTS
 from bench.plot import fanout_plot
-from bench.report import load_average, machine, render
+from bench.report import render
 
-BENCHMARKS: Final = ("fanout", "coldstart", "readcost", "historycost", "throughput")
+BENCHMARKS: Final = (
+    "fanout",
+    "coldstart",
+    "readcost",
+    "historycost",
+    "connectcost",
+    "workers",
+    "coldbroadcast",
+    "throughput",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,9 @@ class Plan:
     coldstart: coldstart.ColdStartConfig
     readcost: readcost.ReadCostConfig
     historycost: historycost.HistoryCostConfig
+    connectcost: connectcost.ConnectCostConfig
+    workers: workers.WorkersConfig
+    coldbroadcast: coldbroadcast.ColdBroadcastConfig
     throughput: throughput.ThroughputConfig
 
 
@@ -49,6 +71,9 @@ FULL: Final = Plan(
     coldstart.ColdStartConfig(),
     readcost.ReadCostConfig(),
     historycost.HistoryCostConfig(),
+    connectcost.ConnectCostConfig(),
+    workers.WorkersConfig(),
+    coldbroadcast.ColdBroadcastConfig(),
     throughput.ThroughputConfig(),
 )
 SMOKE: Final = Plan(
@@ -69,6 +94,9 @@ SMOKE: Final = Plan(
     coldstart.ColdStartConfig(repeats=1, importtime_repeats=1),
     readcost.ReadCostConfig(small_table=40, large_table=120, room_size=10),
     historycost.HistoryCostConfig(small_room=30, large_room=90, page=5),
+    connectcost.ConnectCostConfig(members=200),
+    workers.WorkersConfig(sizes=(100, 1000)),
+    coldbroadcast.ColdBroadcastConfig(direct=40, worker=60, concurrency=8),
     throughput.ThroughputConfig(
         clients=(1, 3), seconds=1.0, warmup_s=2.0, paced_clients=(3,), paced_room_rate=10.0
     ),
@@ -231,17 +259,20 @@ def _one(
     if name == "fanout":
         data = fanout.run(plan.fanout, logs, say)
         return data, fanout.targets(data, plan.fanout)
-    if name == "coldstart":
-        data = coldstart.run(plan.coldstart, say)
-        return data, coldstart.targets(data)
-    if name == "readcost":
-        data = readcost.run(plan.readcost, say)
-        return data, readcost.targets(data)
-    if name == "historycost":
-        data = historycost.run(plan.historycost, say)
-        return data, historycost.targets(data)
-    data = throughput.run(plan.throughput, logs, say)
-    return data, throughput.targets(data)
+    if name == "throughput":
+        data = throughput.run(plan.throughput, logs, say)
+        return data, throughput.targets(data)
+    # The others take their configuration and ``say``: run(config, say), targets(data).
+    module = {
+        "coldstart": coldstart,
+        "readcost": readcost,
+        "historycost": historycost,
+        "connectcost": connectcost,
+        "workers": workers,
+        "coldbroadcast": coldbroadcast,
+    }[name]
+    data = module.run(getattr(plan, name), say)
+    return data, module.targets(data)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,6 @@ strongly consistent read costs one unit per 4 KB), from the generated items' exa
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from bench.aws import REGION, local_session
+from bench.capacity import item_size, strong_read_units
 from bench.measure import Target
 from bench.paths import use_backend
-from bench.readcost import CountingClient, item_size
+from bench.readcost import CountingClient
 from local_stack.dynamodb import MotoServer, create_table
 
 use_backend()
@@ -38,7 +38,6 @@ from chat.stored import Direction  # noqa: E402
 NAME: Final = "historycost"
 _BATCH: Final = 25
 _WRITERS: Final = 4
-_READ_UNIT_BYTES: Final = 4096
 _SENT_MS: Final = 1_795_610_096_001
 _RETENTION_S: Final = 7 * 24 * 3600
 _TEXT: Final = "a typical chat message of some forty-odd chars"
@@ -64,11 +63,6 @@ def make_message(room: str, index: int) -> dict[str, dict[str, str]]:
         "sentAt": {"N": str(sent_ms)},
         "expiresAt": {"N": str(sent_ms // 1000 + _RETENTION_S)},
     }
-
-
-def strong_read_units(item_bytes: int) -> float:
-    """Strongly consistent read units for one request that read ``item_bytes``."""
-    return float(math.ceil(item_bytes / _READ_UNIT_BYTES))
 
 
 def _populate(client: Any, table: str, room: str, count: int) -> float:

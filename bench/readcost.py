@@ -21,7 +21,6 @@ are given for information.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from bench.aws import REGION, local_session
+from bench.capacity import item_size, read_units
 from bench.measure import Target
 from bench.paths import use_backend
 from local_stack.dynamodb import MotoServer, create_table
@@ -47,8 +47,6 @@ from chat.room_shards import room_shard  # noqa: E402
 NAME: Final = "readcost"
 _BATCH: Final = 25  # BatchWriteItem's limit
 _WRITERS: Final = 4
-_READ_UNIT_BYTES: Final = 4096
-_EVENTUAL: Final = 0.5
 # An index entry: the table key, the index key (the room's shard) and the projected attributes.
 _INDEX_ATTRIBUTES: Final = (CONNECTION_ID_ATTRIBUTE, ROOM_SHARD_ATTRIBUTE, *ROOM_INDEX_ATTRIBUTES)
 
@@ -60,34 +58,6 @@ class ReadCostConfig:
     small_table: int = 1_000
     large_table: int = 100_000
     room_size: int = 100
-
-
-def attribute_size(name: str, value: dict[str, str]) -> int:
-    """An attribute's size as DynamoDB counts it ("Item sizes and formats").
-
-    Strings: UTF-8 bytes. Numbers: one byte per two significant digits, plus one.
-    """
-    (kind, raw), *_ = value.items()
-    if kind == "S":
-        return len(name.encode()) + len(raw.encode())
-    if kind == "N":
-        digits = raw.lstrip("-").replace(".", "").strip("0") or "0"
-        return len(name.encode()) + math.ceil(len(digits) / 2) + 1
-    raise ValueError(f"attribute {name!r} of type {kind} is not used by the connections table")
-
-
-def item_size(item: dict[str, dict[str, str]], names: tuple[str, ...] | None = None) -> int:
-    """The size of ``item`` (or of the attributes ``names`` of it, e.g. an index entry)."""
-    return sum(
-        attribute_size(name, value)
-        for name, value in item.items()
-        if names is None or name in names
-    )
-
-
-def read_units(item_bytes: int) -> float:
-    """Eventually consistent read units for one request that read ``item_bytes``."""
-    return math.ceil(item_bytes / _READ_UNIT_BYTES) * _EVENTUAL
 
 
 def room_name(index: int) -> str:
@@ -139,7 +109,7 @@ class CountingClient:
         return page
 
 
-def _populate(client: Any, table: str, count: int, room_size: int) -> float:
+def populate(client: Any, table: str, count: int, room_size: int) -> float:
     """Write ``count`` items with BatchWriteItem from a few threads; return the seconds."""
 
     def batches() -> Iterator[list[dict[str, Any]]]:
@@ -223,7 +193,7 @@ def run(config: ReadCostConfig, say: Callable[[str], None]) -> dict[str, Any]:
             table = f"bench-readcost-{size}"
             create_table(database.endpoint, table, REGION)
             say(f"read cost: writing {size} connections")
-            populate_s = _populate(client, table, size, config.room_size)
+            populate_s = populate(client, table, size, config.room_size)
             query = _query_cost(client, table, room, index_entry_bytes)
             scan = _scan_cost(client, table, room, item_bytes)
             if query["items_returned"] != config.room_size:
@@ -248,7 +218,6 @@ def run(config: ReadCostConfig, say: Callable[[str], None]) -> dict[str, Any]:
     return {
         "item_bytes": item_bytes,
         "index_entry_bytes": index_entry_bytes,
-        "sender_get_item_units": 1.0,
         "rows": rows,
     }
 

@@ -1,113 +1,13 @@
-"""The results as a text table (``results.txt``) and the machine they were measured on."""
+"""The results as a text table (``results.txt``): the machine, one section per benchmark, the
+targets."""
 
 from __future__ import annotations
 
-import math
-import os
-import platform
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from functools import partial
-from importlib import metadata
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from bench.paths import ROOT
-
-_PACKAGES: Final = ("boto3", "botocore", "urllib3", "aiohttp", "moto", "matplotlib")
-
-
-def machine() -> dict[str, Any]:
-    """Cores, CPU, Python, package versions, commit, time and load: what the numbers ran on."""
-    versions: dict[str, str] = {}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return {
-        "cores": os.cpu_count(),
-        "cpu": _cpu_model(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "packages": versions,
-        "commit": _commit(),
-        "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "load_average_start": load_average(),
-    }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _commit() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except OSError:
-        return "unknown"
-    return done.stdout.strip() or "unknown"
-
-
-def load_average() -> list[float] | None:
-    """The 1, 5 and 15-minute load averages: how busy the machine was (others' work too)."""
-    try:
-        return [round(value, 2) for value in os.getloadavg()]
-    except OSError:
-        return None
-
-
-def table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    align: str = "",
-    *,
-    markdown: bool = False,
-) -> str:
-    """A table, plain text or Markdown; ``align`` has one ``l`` or ``r`` per column
-    (default: ``lrr...``)."""
-    align = align or "l" + "r" * (len(headers) - 1)
-    if markdown:
-        rule = "|".join("---:" if side == "r" else "---" for side in align)
-        lines = [headers, *rows]
-        body = ["| " + " | ".join(str(cell) for cell in cells) + " |" for cells in lines]
-        return "\n".join([body[0], f"|{rule}|", *body[1:]])
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            str(cell).ljust(width) if side == "l" else str(cell).rjust(width)
-            for cell, width, side in zip(cells, widths, align, strict=True)
-        ]
-        return "  ".join(parts).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
-
-
-def _s(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def _n(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
+from bench.fanout.report import fanout_section
+from bench.tables import fixed, table, thousands
 
 
 def render(results: dict[str, Any], *, markdown: bool = False) -> str:
@@ -126,10 +26,13 @@ def render(results: dict[str, Any], *, markdown: bool = False) -> str:
         "",
     ]
     sections = {
-        "fanout": _fanout,
+        "fanout": fanout_section,
         "coldstart": _coldstart,
         "readcost": _readcost,
         "historycost": _historycost,
+        "connectcost": _connectcost,
+        "workers": _workers,
+        "coldbroadcast": _coldbroadcast,
         "throughput": _throughput,
     }
     for name, section in sections.items():
@@ -143,8 +46,8 @@ def render(results: dict[str, Any], *, markdown: bool = False) -> str:
             -1,
             f"({data.get('seconds', 0):.0f} s from {data.get('started_utc', '?')}, commit "
             f"{data.get('commit', '?')}; load average before {load.get('before')}, after "
-            f"{load.get('after')}; CPU calibration loop {_s(calibration.get('before'), 0)} ms "
-            f"before, {_s(calibration.get('after'), 0)} ms after)",
+            f"{load.get('after')}; CPU calibration loop {fixed(calibration.get('before'), 0)} ms "
+            f"before, {fixed(calibration.get('after'), 0)} ms after)",
         )
         out += lines
     out += [
@@ -165,195 +68,6 @@ def render(results: dict[str, Any], *, markdown: bool = False) -> str:
     return "\n".join(out)
 
 
-def _fanout(data: dict[str, Any], markdown: bool) -> list[str]:
-    tab = partial(table, markdown=markdown)
-    rows = [
-        [
-            _n(row["recipients"]),
-            _s(row["wall_s"]),
-            _s(row["cpu_ms_per_recipient"]),
-            _n(row["tcp_opened_first_run"]),
-            _n(row["tcp_opened_later_runs"]),
-            _n(row["tcp_accepted_kernel_first_run"]),
-            _s(data["floor_s"][str(row["recipients"])]),
-            _s(row["sequential"]["wall_s"], 2),
-            row["sequential"]["how"],
-            _s(row["sequential"].get("cpu_ms_per_recipient")),
-            f"{row['speedup']:.1f}x",
-        ]
-        for row in data["rows"]
-    ]
-    lines = [
-        f"Fan-out: chat.broadcast.broadcast + the backend's sender (SenderPool.from_session) "
-        f"against the local stack's @connections, {data['delay_ms']:g} ms per call, "
-        f"FANOUT_CONCURRENCY={data['concurrency']}, median of {data['repeats']} broadcasts",
-        tab(
-            [
-                "recipients",
-                "wall s",
-                "CPU ms/recip",
-                "TCP opened (1st)",
-                "(later)",
-                "accepted (kernel)",
-                "floor s",
-                "sequential s",
-                "sequential is",
-                "seq CPU ms/recip",
-                "speed-up",
-            ],
-            rows,
-            align="rrrrrrrrlrr",
-        ),
-        "",
-    ]
-    if data["boto3_reference"]:
-        lines += [
-            "Reference, taking turns with the rows above: the same broadcast() with the boto3 "
-            "sender (bench.boto3_sender.boto3_pool, one post_to_connection per recipient)",
-            tab(
-                ["recipients", "wall s", "CPU ms/recip", "TCP opened (1st)", "speed-up"],
-                [
-                    [
-                        _n(row["recipients"]),
-                        _s(row["wall_s"]),
-                        _s(row["cpu_ms_per_recipient"]),
-                        _n(row["tcp_opened_first_run"]),
-                        f"{row['speedup']:.1f}x",
-                    ]
-                    for row in data["boto3_reference"]
-                ],
-            ),
-            "",
-        ]
-    lines += _fanout_transport(data, tab) + _fanout_share(data, tab)
-    if data["sweep"]:
-        lines += [
-            f"Concurrency at {data['sweep_size']:,} recipients (median of the runs)",
-            tab(
-                ["sender", "concurrency", "wall s", "CPU ms/recip", "TCP opened (1st)"],
-                [
-                    [
-                        row["sender"],
-                        str(row["concurrency"]),
-                        _s(row["wall_s"]),
-                        _s(row["cpu_ms_per_recipient"]),
-                        _n(row["tcp_opened_first_run"]),
-                    ]
-                    for row in data["sweep"]
-                ],
-                align="lrrrr",
-            ),
-            "",
-        ]
-    return lines
-
-
-def _fanout_transport(data: dict[str, Any], tab: Callable[..., str]) -> list[str]:
-    by_key = {(r["recipients"], r["protocol"], r["sender"]): r for r in data.get("transport", [])}
-    keys = sorted({(size, protocol) for size, protocol, _ in by_key})
-    rows = []
-    for size, protocol in keys:
-        ours, before = (
-            by_key.get((size, protocol, "backend")),
-            by_key.get((size, protocol, "previous")),
-        )
-        if ours is None or before is None:
-            continue
-        rows.append(
-            [
-                _n(size),
-                protocol.upper(),
-                _s(ours["wall_s"]),
-                _s(ours["cpu_ms_per_recipient"]),
-                _n(ours["tcp_opened_first_run"]),
-                _s(before["wall_s"]),
-                _s(before["cpu_ms_per_recipient"]),
-                f"{ours['cpu_ms_per_recipient'] / before['cpu_ms_per_recipient']:.2f}x",
-            ]
-        )
-    if not rows:
-        return []
-    return [
-        "The backend's sender (one thread, posts multiplexed on a selector) and the previous one "
-        "(bench.threaded_sender: http.client, a thread per post in flight), taking turns, over "
-        "HTTP and HTTPS (the stack's TLS port, a certificate made at start), "
-        f"FANOUT_CONCURRENCY={data['concurrency']}",
-        tab(
-            [
-                "recipients",
-                "protocol",
-                "wall s",
-                "CPU ms/recip",
-                "TCP opened (1st)",
-                "previous wall s",
-                "previous CPU ms/recip",
-                "CPU ratio",
-            ],
-            rows,
-            align="rlrrrrrr",
-        ),
-        "",
-    ]
-
-
-def _fanout_share(data: dict[str, Any], tab: Callable[..., str]) -> list[str]:
-    share = data.get("share") or {}
-    if "skipped" in share:
-        return [f"Lambda CPU share: SKIPPED ({share['skipped']})", ""]
-    rows = share.get("rows") or []
-    if not rows:
-        return []
-    cheapest = share.get("cheapest")
-    goal = f"{share['target_size']:,} recipients within {share['target_s']:g} s"
-    verdict = (
-        f"no setting delivered {goal}"
-        if cheapest is None
-        else f"cheapest setting delivering {goal}: "
-        f"{cheapest['memory_mb']} MB, FANOUT_CONCURRENCY={cheapest['concurrency']} "
-        f"({cheapest['wall_s']:.3f} s, {cheapest['gb_s']:.4f} GB-s, "
-        f"${cheapest['usd'] * 1e6:.2f} per million broadcasts)"
-    )
-    return [
-        f"Under Lambda's CPU share (this process in a cgroup with cpu.cfs_quota_us / "
-        f"cpu.cfs_period_us = memory / 1,769 MB), the backend's broadcast over "
-        f"{share['protocol'].upper()}; wall time of the warm broadcasts (median; 'first' opens "
-        f"the connections), cost at ${share['usd_per_gb_s']} per GB-s (arm64)",
-        tab(
-            [
-                "memory MB",
-                "share",
-                "measured",
-                "concurrency",
-                "recipients",
-                "wall s",
-                "first s",
-                "CPU ms/recip",
-                "GB-s",
-                "$ per 1M broadcasts",
-                "lost",
-            ],
-            [
-                [
-                    str(row["memory_mb"]),
-                    f"{row['share']:.3f}",
-                    "/".join(f"{value:.2f}" for value in row.get("measured_share", [])),
-                    str(row["concurrency"]),
-                    _n(row["recipients"]),
-                    _s(row["wall_s"]),
-                    _s(row["wall_s_first_run"]),
-                    _s(row["cpu_ms_per_recipient"]),
-                    f"{row['gb_s']:.4f}",
-                    f"{row['usd'] * 1e6:.2f}",
-                    str(row["recipients"] - min(row["delivered"], row["frames_received_min"])),
-                ]
-                for row in rows
-            ],
-        ),
-        verdict,
-        "",
-    ]
-
-
 def _coldstart(data: dict[str, Any], markdown: bool) -> list[str]:
     tab = partial(table, markdown=markdown)
     names = {
@@ -369,10 +83,10 @@ def _coldstart(data: dict[str, Any], markdown: bool) -> list[str]:
         rows.append(
             [
                 label,
-                _s(variant["in_process_s"] * 1000, 1),
-                _s(variant["in_process_s_min"] * 1000, 1),
+                fixed(variant["in_process_s"] * 1000, 1),
+                fixed(variant["in_process_s_min"] * 1000, 1),
                 f"{variant.get('ratio_in_process', 1.0):.2f}x",
-                _s(variant["process_s"] * 1000, 1),
+                fixed(variant["process_s"] * 1000, 1),
                 f"{variant.get('ratio_process', 1.0):.2f}x",
                 f"{variant.get('ratio_cpu', 1.0):.2f}x",
             ]
@@ -406,14 +120,14 @@ def _historycost(data: dict[str, Any], markdown: bool) -> list[str]:
     tab = partial(table, markdown=markdown)
     rows = [
         [
-            _n(row["room_messages"]),
-            _n(row["page"]),
+            thousands(row["room_messages"]),
+            thousands(row["page"]),
             *(
-                f"{_n(row['pages'][name]['items_read'])} ({row['pages'][name]['read_units']:g})"
-                for name in ("latest", "before", "after")
+                f"{thousands(page['items_read'])} ({page['read_units']:g})"
+                for page in (row["pages"][name] for name in ("latest", "before", "after"))
             ),
-            f"{_n(row['whole_room']['items_read'])} ({row['whole_room']['read_units']:g})",
-            _s(row["populate_s"], 1),
+            f"{thousands(row['whole_room']['items_read'])} ({row['whole_room']['read_units']:g})",
+            fixed(row["populate_s"], 1),
         ]
         for row in data["rows"]
     ]
@@ -440,21 +154,21 @@ def _readcost(data: dict[str, Any], markdown: bool) -> list[str]:
     tab = partial(table, markdown=markdown)
     rows = [
         [
-            _n(row["table_items"]),
-            _n(row["room_size"]),
-            _n(row["query"]["items_read"]),
+            thousands(row["table_items"]),
+            thousands(row["room_size"]),
+            thousands(row["query"]["items_read"]),
             f"{row['query']['read_units']:g}",
-            _n(row["scan"]["items_read"]),
+            thousands(row["scan"]["items_read"]),
             f"{row['scan']['read_units']:g}",
             f"{row['units_ratio']:.0f}x",
-            _s(row["populate_s"], 1),
+            fixed(row["populate_s"], 1),
         ]
         for row in data["rows"]
     ]
     return [
         f"Read cost per broadcast (eventually consistent read units by DynamoDB's rule; item "
-        f"{data['item_bytes']} B, index entry {data['index_entry_bytes']} B; plus 1 RCU for the "
-        f"sender's strongly consistent GetItem)",
+        f"{data['item_bytes']} B, index entry {data['index_entry_bytes']} B; the sender's item "
+        f"is read by the UpdateItem that spends its rate limit: a write unit, no read)",
         tab(
             [
                 "table items",
@@ -478,13 +192,13 @@ def _throughput(data: dict[str, Any], markdown: bool) -> list[str]:
         [
             str(row["clients"]),
             row.get("mode", "closed loop"),
-            _s(row["messages_per_s"], 1),
-            _s(row["deliveries_per_s"], 0),
+            fixed(row["messages_per_s"], 1),
+            fixed(row["deliveries_per_s"], 0),
             "-"
             if row.get("deliveries_vs_one_client") is None
             else f"{row['deliveries_vs_one_client']:.1f}x",
-            _s(row["latency_ms_p50"], 1),
-            _s(row["latency_ms_p99"], 1),
+            fixed(row["latency_ms_p50"], 1),
+            fixed(row["latency_ms_p99"], 1),
             str(row["error_frames"]),
         ]
         for row in data["rows"]
@@ -514,3 +228,108 @@ def _throughput(data: dict[str, Any], markdown: bool) -> list[str]:
 def _paced_rate(data: dict[str, Any]) -> str:
     rates = {row["offered_messages_per_s"] for row in data["rows"] if row.get("mode") == "paced"}
     return ", ".join(f"{rate:g}" for rate in sorted(rates)) or "-"
+
+
+def _connectcost(data: dict[str, Any], markdown: bool) -> list[str]:
+    rows = [
+        [
+            label,
+            ", ".join(cost["requests"]),
+            thousands(cost["write_units"]),
+            f"{cost['read_units']:g}",
+        ]
+        for label, cost in (
+            ("empty room", data["empty"]),
+            (f"room of {thousands(data['members'])}", data["full"]),
+        )
+    ]
+    return [
+        f"$connect's DynamoDB units (DynamoDB's rules on the items each request touched, read "
+        f"before and after it; a transaction's writes count twice; room cap "
+        f"{thousands(data['room_cap'])}; the big room written in {fixed(data['fill_s'], 1)} s): "
+        f"write units x{data['write_ratio']:.2f} in the big room",
+        table(["$connect into", "requests (items)", "WCU", "RCU"], rows, "llrr", markdown=markdown),
+        "",
+    ]
+
+
+def _workers(data: dict[str, Any], markdown: bool) -> list[str]:
+    rows = [
+        [
+            thousands(r["size"]),
+            fixed(r["to_last_delivery_s"], 2),
+            fixed(r["floor_s"], 2),
+            f"{r['to_last_delivery_s'] / r['floor_s']:.2f}x",
+            fixed(r["sending_s"] * 1000, 0),
+            thousands(r["delivered"]),
+            thousands(r["lost"]),
+            fixed(r["cpu_s_per_1000"]),
+            fixed(r["gb_s_per_1000"]),
+            f"{thousands(r['biggest_shard'])} / {fixed(r['pacing_s'], 2)}",
+            fixed(r["start_lag_s"] * 1000, 0),
+            fixed(r["overrun_s"] * 1000, 0),
+        ]
+        for r in data["rows"]
+    ]
+    quota = all(r["quota"] for r in data["rows"])
+    return [
+        f"Big rooms through the delivery workers (simulated @connections, "
+        f"{data['delay_ms']:g} ms a post; 8 workers at {data['worker_rate']:g} posts a second "
+        f"after a burst of {data['worker_burst']:g}, {data['post_rate']:,} in all; CPU quota for "
+        f"{data['memory_mb']} MB {'applied' if quota else 'NOT applied'})",
+        table(
+            [
+                "recipients",
+                "last delivery s",
+                "floor s",
+                "ratio",
+                "sending ms",
+                "delivered",
+                "lost",
+                "CPU-s/1,000",
+                "GB-s/1,000",
+                "biggest shard / its pacing s",
+                "last start ms",
+                "beyond pacing ms",
+            ],
+            rows,
+            markdown=markdown,
+        ),
+        "",
+    ]
+
+
+def _coldbroadcast(data: dict[str, Any], markdown: bool) -> list[str]:
+    rows = [
+        [
+            f"{case}, {thousands(r['size'])}",
+            fixed(r["cold"]["wall_s"], 2),
+            fixed(r["warm"]["wall_s"], 2),
+            fixed(r["cold"]["cpu_s"] * 1000, 0),
+            fixed(r["warm"]["cpu_s"] * 1000, 0),
+            thousands(r["cold"]["opened"]),
+            fixed(r["handshake_cpu_ms"], 1),
+            fixed(r["bound_s"], 2),
+        ]
+        for case, r in data["cases"].items()
+    ]
+    return [
+        f"A cold container's first broadcast against its second (a fresh process under the CPU "
+        f"share for {data['memory_mb']} MB; HTTPS endpoint on loopback, {data['delay_ms']:g} ms "
+        f"a post; at most {data['concurrency']} connections: FANOUT_CONCURRENCY)",
+        table(
+            [
+                "case",
+                "first s",
+                "second s",
+                "first CPU ms",
+                "second CPU ms",
+                "opened",
+                "CPU ms per connection",
+                "function's handshakes, at most s",
+            ],
+            rows,
+            markdown=markdown,
+        ),
+        "",
+    ]

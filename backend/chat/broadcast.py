@@ -12,6 +12,9 @@ For each recipient, ``broadcast`` posts through a ``Sender`` and reacts to the d
 - ``PayloadTooLarge`` (413): counted, so the caller can tell the sender.
 - anything else: counted as failed and logged; the other recipients are not affected.
 
+A ``pace`` (``chat.pacing.TokenBucket``: the delivery workers') holds every attempt, a retry's
+included, under its rate.
+
 The Lambda's remaining time bounds everything: no attempt or backoff starts when less than
 ``reserve_ms`` is left, and the broadcast stops waiting for stragglers shortly before the end.
 
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from .jobs import RoomJobs
+    from .pacing import TokenBucket
 
 log = logging.getLogger("chat.broadcast")
 
@@ -131,6 +135,7 @@ def broadcast(
     policy: RetryPolicy = DEFAULT_POLICY,
     remaining_ms: Callable[[], int] | None = None,
     personal: Mapping[ConnectionId, bytes] | None = None,
+    pace: TokenBucket | None = None,
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
 ) -> BroadcastStats:
@@ -141,7 +146,8 @@ def broadcast(
 
     ``recipients`` may be a lazy iterator (the store's paginated Query): posting starts while
     later pages are still being read. ``remaining_ms`` is the Lambda context's
-    ``get_remaining_time_in_millis``; ``sleep`` and ``jitter`` are injectable for tests.
+    ``get_remaining_time_in_millis``; ``pace`` paces every attempt (module docstring); ``sleep``
+    and ``jitter`` are injectable for tests.
     One recipient's failure never raises; only an error reading ``recipients`` does.
     """
     started = time.perf_counter()
@@ -153,6 +159,7 @@ def broadcast(
         policy,
         deadline,
         personal=personal or {},
+        pace=pace,
         sleep=sleep,
         jitter=jitter,
     )
@@ -166,7 +173,9 @@ def broadcast(
     second = next(iterator, None)
     if isinstance(sender, MultiplexingSender):
         # One thread, every post in flight on a selector: no thread switch, no executor.
-        dispatcher = _Dispatcher(courier, policy, deadline, concurrency=max(1, concurrency))
+        dispatcher = _Dispatcher(
+            courier, policy, deadline, concurrency=max(1, concurrency), pace=pace
+        )
         ahead = (first,) if second is None else (first, second)
         unfinished = dispatcher.run(chain(ahead, iterator), sender)
         return _summarise(dispatcher.results, unfinished=unfinished, started=started)
@@ -237,13 +246,20 @@ class _Job:
 
 class _Dispatcher:
     """``_Courier.deliver``'s rules for every recipient at once on one flight: at most
-    ``concurrency`` posts in flight, backoffs as timers (never a sleeping thread), recipients
-    read lazily."""
+    ``concurrency`` posts in flight, backoffs and the pace's waits as timers (never a sleeping
+    thread), recipients read lazily."""
 
     def __init__(
-        self, courier: _Courier, policy: RetryPolicy, deadline: _Deadline, *, concurrency: int
+        self,
+        courier: _Courier,
+        policy: RetryPolicy,
+        deadline: _Deadline,
+        *,
+        concurrency: int,
+        pace: TokenBucket | None = None,
     ) -> None:
         self._courier = courier
+        self._pace = pace
         self._policy = policy
         self._deadline = deadline
         self._concurrency = concurrency
@@ -259,11 +275,14 @@ class _Dispatcher:
             while True:
                 now = time.monotonic()
                 backing_off = self._backing_off
+                paced = 0.0  # seconds until the pace allows the next attempt
                 while backing_off and backing_off[0][0] <= now:
-                    if flight.in_flight >= self._concurrency:
+                    if flight.in_flight >= self._concurrency or (paced := self._paced()):
                         break
                     self._launch(flight, heappop(backing_off)[2])
-                while more and flight.in_flight < self._concurrency:
+                while more and flight.in_flight < self._concurrency and not paced:
+                    if paced := self._paced():
+                        break
                     connection_id = next(recipients, None)
                     more = connection_id is not None
                     if connection_id is not None:
@@ -279,11 +298,18 @@ class _Dispatcher:
                 if backing_off:
                     due = max(0.0, backing_off[0][0] - now)
                     timeout = due if timeout is None else min(timeout, due)
+                if paced:
+                    timeout = paced if timeout is None else min(timeout, paced)
                 for ticket, error in flight.wait(timeout):
                     self._settle(self._posting.pop(ticket), error)
 
+    def _paced(self) -> float:
+        return 0.0 if self._pace is None else self._pace.ready_in()
+
     def _launch(self, flight: Flight, job: _Job) -> None:
         if self._deadline.allows():
+            if self._pace is not None:
+                self._pace.take()
             payload = self._courier.payload_for(job.connection_id)
             self._posting[flight.start(job.connection_id, payload)] = job
         else:
@@ -320,10 +346,12 @@ class _Courier:
         deadline: _Deadline,
         *,
         personal: Mapping[ConnectionId, bytes],
+        pace: TokenBucket | None = None,
         sleep: Callable[[float], None],
         jitter: Callable[[], float],
     ) -> None:
         self._payload = payload
+        self._pace = pace
         self._personal = personal
         self._sender = sender
         self._store = store
@@ -378,6 +406,8 @@ class _Courier:
         return _Outcome.FAILED, error  # isolation: one broken recipient never sinks the rest
 
     def _attempt(self, connection_id: ConnectionId) -> tuple[_Outcome, BaseException | None]:
+        if self._pace is not None and (wait := self._pace.reserve()) > 0:
+            self._sleep(wait)
         try:
             self._sender.post(connection_id, self.payload_for(connection_id))
         except Exception as error:

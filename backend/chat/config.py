@@ -109,7 +109,11 @@ DEFAULT_METRICS_NAMESPACE = "awsome-chat"
 # New connections per source address per minute: generous for offices behind one NAT, far
 # below a script's pace.
 DEFAULT_CONNECT_RATE_LIMIT_PER_MINUTE = 60
-DEFAULT_ROOM_MAX_MEMBERS = 1000
+# Connections one room may hold. Rooms above the delivery threshold (1,000) go through the
+# delivery workers, which delivered 10,000 members in 0.9 s at the default pacing (under the
+# 2 s a live room needs; docs/performance.md, "Big rooms through the delivery workers");
+# 100,000 (MAX_ROOM_MAX_MEMBERS) take 12.2 s on a default account: a deployer's choice.
+DEFAULT_ROOM_MAX_MEMBERS = 10_000
 # Per room: messages from all its connections together (three sockets may not triple a room's
 # pace). Per source address: every frame of all its connections (API Gateway's stage throttle
 # is shared by everyone). Generous for a lively room and for an office behind one NAT.

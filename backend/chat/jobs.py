@@ -6,11 +6,12 @@ worker invocations (docs/internals.md, "Delivery jobs").
   the room index (``room_shards.room_shards``) to the SQS queue ``DELIVERY_QUEUE_URL`` with
   ``SendMessageBatch``. It answers without posting to the room.
 - The same function receives the queue's records through an event source mapping
-  (``handle_jobs``): each record's worker reads its one shard and posts the frame, paced by
-  ``PacedSender`` at ``DELIVERY_POST_RATE / DELIVERY_MAX_CONCURRENCY`` posts a second, so all
-  workers together stay under ``DELIVERY_POST_RATE`` (the mapping's ``maximum_concurrency``
-  caps the workers at ``DELIVERY_MAX_CONCURRENCY``). 429s and 5xx are retried with backoff by
-  ``broadcast``; 410s prune as in the direct path.
+  (``handle_jobs``): each record's worker reads its one shard and posts the frame, paced by a
+  ``chat.pacing.TokenBucket`` at ``DELIVERY_POST_RATE / DELIVERY_MAX_CONCURRENCY`` posts a
+  second after a burst of ``DELIVERY_BURST_S`` of that rate, so all workers together stay
+  under ``DELIVERY_POST_RATE`` (the mapping's ``maximum_concurrency`` caps the workers at
+  ``DELIVERY_MAX_CONCURRENCY``). 429s and 5xx are retried with backoff by ``broadcast``, each
+  retry paced too; 410s prune as in the direct path.
 - A record whose delivery failed (posts still failing after their retries, a malformed job) is
   reported in ``batchItemFailures``: SQS delivers it again (at least once: clients drop message
   ids they have) and, after the queue's ``maxReceiveCount``, moves it to the dead-letter queue.
@@ -22,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -31,6 +31,7 @@ from .config import EnvVar
 from .connections import ConnectionId, RoomMember
 from .env_values import secure_or_loopback as _secure_or_loopback
 from .errors import ConfigurationError, StoreError
+from .pacing import TokenBucket
 from .room_shards import ROOM_SHARDS, room_shards
 
 if TYPE_CHECKING:  # a $connect's cold start loads this module, never the fan-out's
@@ -45,8 +46,20 @@ recipients in about 0.8 s from one invocation (docs/performance.md): the sending
 answers within 1 s up to here, and beyond it the queue does."""
 DEFAULT_DELIVERY_POST_RATE: Final = 8000
 """Posts a second all delivery workers together may make: 80 % of API Gateway's default
-account rate (10,000 a second, shared with every client frame and the small rooms' posts), so
-100,000 members take 12.5 s (the floor is 10 s) and other rooms keep 2,000 a second."""
+account rate (10,000 a second, shared with every client frame and the small rooms' posts).
+Other rooms keep 2,000 a second: a 1,000-member room's direct broadcast (about 1,250 posts a
+second) plus the big room's own members' frames (100,000 pings every 5 min are 333 a second).
+90 % (9,000) would deliver 100,000 in 11.1 s but leave 1,000 a second, less than one direct
+broadcast takes: a big room would then starve the small ones. The 13 s goal is met instead by
+the burst (``DELIVERY_BURST_S``): 100,000 members in (12,500 - 500) / 1,000 = 12.0 s of pacing
+per worker, measured 12.2 s to the last delivery (docs/performance.md, "Big rooms through
+the delivery workers")."""
+DELIVERY_BURST_S: Final = 0.5
+"""Each worker may start with this many seconds of its rate at once (a token bucket's depth;
+500 posts at the defaults), then paces at its rate. API Gateway's account throttle is a token
+bucket of half a second of its rate (5,000 at 10,000 a second): the workers together take the
+same share of its depth as of its rate (4,000 of 5,000 at 80 %), so the others keep 1,000 for
+their own bursts and 2,000 a second."""
 DEFAULT_DELIVERY_MAX_CONCURRENCY: Final = ROOM_SHARDS
 """Workers at once (the mapping's ``maximum_concurrency``): one per shard of a room."""
 MAX_DELIVERY_POST_RATE: Final = 100_000
@@ -68,6 +81,15 @@ class DeliverySettings:
     def worker_rate(self) -> float:
         """Posts a second one worker may make: the share divided among the most workers."""
         return self.post_rate / self.max_concurrency
+
+    @property
+    def worker_burst(self) -> float:
+        """Posts one worker may start at once (``DELIVERY_BURST_S`` of its rate, at least 1)."""
+        return max(1.0, self.worker_rate * DELIVERY_BURST_S)
+
+    def worker_pace(self) -> TokenBucket:
+        """A fresh bucket for one job's posts, full."""
+        return TokenBucket(self.worker_rate, self.worker_burst)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeliverySettings:
@@ -206,43 +228,6 @@ class RoomJobs:
         return len(jobs)
 
 
-class PacedSender:
-    """A ``Sender`` that starts at most ``rate`` posts a second (evenly spaced slots, shared by
-    every thread of the broadcast), so a worker never takes more than its share."""
-
-    def __init__(
-        self,
-        sender: Sender,
-        rate: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._sender = sender
-        self._interval = 1.0 / rate
-        self._clock = clock
-        self._sleep = sleep
-        self._next = clock()
-        self._lock = threading.Lock()
-
-    def _wait_for_slot(self) -> None:
-        with self._lock:
-            now = self._clock()
-            slot = max(self._next, now)
-            self._next = slot + self._interval
-        if slot > now:
-            self._sleep(slot - now)
-
-    def post(self, connection_id: ConnectionId, data: bytes) -> None:
-        """Wait for a slot, then post (a retry takes a slot too)."""
-        self._wait_for_slot()
-        self._sender.post(connection_id, data)
-
-    def delete_connection(self, connection_id: ConnectionId) -> None:
-        """Close a connection (not paced: workers never close any)."""
-        self._sender.delete_connection(connection_id)
-
-
 def is_queue_event(event: Any) -> bool:
     """Whether ``event`` is an SQS event source mapping's batch."""
     records = event.get("Records") if isinstance(event, dict) else None
@@ -257,13 +242,13 @@ def deliver_job(
     job: Job,
     *,
     members: Iterable[RoomMember],
-    broadcast_to: Callable[[Sender, bytes, Any], BroadcastStats],
+    broadcast_to: Callable[[Sender, bytes, Any, TokenBucket], BroadcastStats],
     sender: Sender,
-    rate: float,
+    pace: TokenBucket,
 ) -> BroadcastStats:
-    """Post ``job``'s frame to its shard's members but the skipped one, paced at ``rate``."""
+    """Post ``job``'s frame to its shard's members but the skipped one, paced by ``pace``."""
     recipients = (m.connection_id for m in members if m.connection_id != job.skip)
-    return broadcast_to(PacedSender(sender, rate), job.frame, recipients)
+    return broadcast_to(sender, job.frame, recipients, pace)
 
 
 def failed_delivery(stats: BroadcastStats) -> bool:
@@ -281,7 +266,6 @@ __all__ = [
     "DeliverySettings",
     "Job",
     "JobQueue",
-    "PacedSender",
     "RoomJobs",
     "SqsJobQueue",
     "batch_response",

@@ -28,6 +28,7 @@ from chat.connections import (
 )
 from chat.delivery import BroadcastStats
 from chat.errors import HandshakeRefused, StoreError
+from chat.jobs import DEFAULT_DELIVERY_THRESHOLD
 from chat.room_shards import ROOM_SHARDS, shard_number
 from chat.seats import seat_shards, shard_cap
 from chat.usecases.connect import SignedIn, connect
@@ -441,6 +442,22 @@ def test_connect_costs_the_same_in_an_empty_and_a_nearly_full_room(shared_table:
     ]
     assert "query" not in {name for name, _ in full}
     assert seated(shared_table, "big") == 100_000 - 10 * shards + 1
+
+
+def test_the_default_room_cap_admits_a_room_past_the_delivery_threshold(
+    shared_table: Any,
+) -> None:
+    """With the default settings, a room of DEFAULT_DELIVERY_THRESHOLD members (the largest
+    the sending invocation delivers itself) still admits the next: rooms grow into the
+    delivery workers' range, whose figures the default cap follows."""
+    cap = SETTINGS.room_max_members
+    shards = seat_shards(cap)
+    taken = [DEFAULT_DELIVERY_THRESHOLD // shards + (k < DEFAULT_DELIVERY_THRESHOLD % shards)
+             for k in range(shards)]  # fmt: skip
+    for k, live in enumerate(taken):
+        fill_seats(shared_table, "crowd", k, min(live, shard_cap(cap, shards, k)))
+    assert seated(shared_table, "crowd") == DEFAULT_DELIVERY_THRESHOLD
+    assert attempt(shared_table, "next", {"name": "next", "room": "crowd"}) == 200
 
 
 def test_a_full_seat_shard_sends_a_joiner_to_the_next_and_the_cap_stays_exact(

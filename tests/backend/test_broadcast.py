@@ -26,6 +26,7 @@ from chat.errors import (
     PayloadTooLarge,
     RetryableDeliveryError,
 )
+from chat.pacing import TokenBucket
 from chat.signed_sender import SignedHttpSender
 
 from tests.backend.conftest import REGION, Logs
@@ -229,6 +230,28 @@ def test_concurrency_one_is_sequential(management_api: ManagementApiServer) -> N
     assert management_api.max_concurrent == 1
 
 
+def test_a_paced_flight_keeps_its_rate_after_its_burst(
+    management_api: ManagementApiServer,
+) -> None:
+    """On the one-thread flight, 30 posts at 100 a second after a burst of 10 take at least
+    the 0.2 s the other 20 need, however fast the endpoint answers."""
+    started = time.perf_counter()
+    stats = run(management_api, ids(*(f"c{i}" for i in range(30))), pace=TokenBucket(100, 10))
+    elapsed = time.perf_counter() - started
+    assert stats.delivered == 30
+    assert 0.19 <= elapsed < 2.0
+
+
+def test_a_retry_takes_a_token_too(management_api: ManagementApiServer) -> None:
+    """A 429's retry waits for the pace as a first post does: 3 posts and 2 retries at 20 a
+    second after a burst of 1 take at least 4 intervals (0.2 s)."""
+    management_api.script["a"] = [429, 429]
+    started = time.perf_counter()
+    stats = run(management_api, ids("a", "b", "c"), pace=TokenBucket(20, 1))
+    assert stats.delivered == 3 and stats.retried == 2
+    assert time.perf_counter() - started >= 0.19
+
+
 def test_nothing_starts_when_the_invocation_is_out_of_time(
     management_api: ManagementApiServer, logs: Logs
 ) -> None:
@@ -314,6 +337,24 @@ def test_a_blocking_senders_posts_are_bounded_by_concurrency() -> None:
     )
     assert stats.delivered == 24
     assert 2 <= sender.max_in_flight <= 4
+
+
+def test_a_blocking_senders_posts_keep_the_pace() -> None:
+    """Through the thread pool, each attempt waits for its token: 12 posts at 50 a second after
+    a burst of 2 sleep 10 intervals' worth in all (0.02 + 0.04 + ... + 0.2 s)."""
+    sleeps: list[float] = []
+    now = [0.0]
+    stats = broadcast(
+        PAYLOAD,
+        ids(*(f"c{i}" for i in range(12))),
+        RecordingSender(),
+        MemoryStore(),
+        concurrency=1,
+        pace=TokenBucket(50, 2, clock=lambda: now[0]),
+        sleep=sleeps.append,
+    )
+    assert stats.delivered == 12
+    assert sleeps == pytest.approx([0.02 * k for k in range(1, 11)])
 
 
 def test_a_stuck_blocking_post_does_not_hold_the_invocation() -> None:

@@ -4,7 +4,9 @@ records to deliver again."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -15,8 +17,9 @@ from chat.connection_table import FIRST_PAGE_ITEMS, DynamoConnectionStore
 from chat.connections import Connection, ConnectionId
 from chat.delivery import RetryPolicy
 from chat.errors import ConfigurationError, ConnectionGone, RetryableDeliveryError
+from chat.gateway import Sender
 from chat.handler import handle
-from chat.jobs import DeliverySettings, Job, PacedSender, RoomJobs, SqsJobQueue
+from chat.jobs import DELIVERY_BURST_S, DeliverySettings, Job, RoomJobs, SqsJobQueue
 from chat.room_shards import ROOM_SHARDS, room_shard, room_shards
 from chat.runtime import Runtime
 from chat.usecases.rooms import tell_room
@@ -91,7 +94,7 @@ def sqs_event(*bodies: str) -> dict[str, Any]:
     }
 
 
-def worker_runtime(store: MemoryStore, sender: RecordingSender) -> Runtime:
+def worker_runtime(store: MemoryStore, sender: Sender) -> Runtime:
     return Runtime(
         settings=SETTINGS,
         store=store,
@@ -137,21 +140,54 @@ def test_a_job_with_a_foreign_endpoint_is_refused() -> None:
         Job.parse(body)
 
 
-def test_paced_sender_spaces_posts_at_its_rate() -> None:
-    """At 5 posts a second, 10 posts wait 9 intervals of 0.2 s in all (on a fake clock)."""
-    now = [0.0]
-    waits: list[float] = []
+class FlightRecorder:
+    """A ``MultiplexingSender`` (as the Lambda's ``SignedHttpSender`` is) whose flight lands
+    every post at once and records it, and records blocking posts apart."""
 
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        now[0] += seconds
+    def __init__(self) -> None:
+        self.flown: list[str] = []
+        self.blocking: list[str] = []
+        self.landed: list[tuple[int, None]] = []
 
-    inner = RecordingSender()
-    paced = PacedSender(inner, 5, clock=lambda: now[0], sleep=sleep)
-    for i in range(10):
-        paced.post(ConnectionId(f"c{i}"), FRAME)
-    assert len(inner.delivered) == 10
-    assert sum(waits) == pytest.approx(1.8)
+    def post(self, connection_id: ConnectionId, data: bytes) -> None:
+        self.blocking.append(connection_id)
+
+    def delete_connection(self, connection_id: ConnectionId) -> None:
+        """Never called by a worker."""
+
+    @contextlib.contextmanager
+    def flight(self) -> Iterator[FlightRecorder]:
+        yield self
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.landed)
+
+    def start(self, connection_id: ConnectionId, data: bytes, method: str = "POST") -> int:
+        self.flown.append(connection_id)
+        self.landed.append((len(self.flown), None))
+        return len(self.flown)
+
+    def wait(self, timeout: float | None) -> list[tuple[int, None]]:
+        landed, self.landed = self.landed, []
+        return landed
+
+
+def test_a_worker_posts_on_the_one_thread_flight() -> None:
+    """The worker's pacing keeps the Lambda's one-thread flight (no thread per post): every
+    member of the shard is posted through ``flight()``, none through blocking ``post``."""
+    store = room_of(40)
+    shard = room_shard("big", "c1=")
+    members = {m.connection_id for m in store.shard_members([shard], 0)}
+    sender = FlightRecorder()
+    answer = handle(
+        sqs_event(Job(shard, ENDPOINT, FRAME).body()),
+        None,
+        runtime_factory=lambda: worker_runtime(store, sender),
+    )
+    assert answer == {"batchItemFailures": []}
+    assert sorted(sender.flown) == sorted(members)
+    assert sender.blocking == []
 
 
 def test_worker_rate_shares_the_post_rate_among_the_most_workers() -> None:
@@ -159,6 +195,7 @@ def test_worker_rate_shares_the_post_rate_among_the_most_workers() -> None:
     settings = DeliverySettings.from_env({})
     assert settings.queue_url is None
     assert settings.worker_rate == 8000 / ROOM_SHARDS
+    assert settings.worker_burst == settings.worker_rate * DELIVERY_BURST_S
     with pytest.raises(ConfigurationError, match="DELIVERY_MAX_CONCURRENCY"):
         DeliverySettings.from_env({"DELIVERY_MAX_CONCURRENCY": "1"})
     with pytest.raises(ConfigurationError, match="DELIVERY_QUEUE_URL"):

@@ -10,11 +10,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from chat.connections import TABLE_SCHEMA
+from moto import mock_aws
 
 from bench import cpushare
 from bench.__main__ import _previous, main
+from bench.capacity import TRANSACTIONAL, item_size, read_units, write_units
 from bench.coldstart import parse_importtime
+from bench.connectcost import UnitCounter
 from bench.cpushare import (
     ARM64_USD_PER_GB_S,
     CpuShareUnavailable,
@@ -26,8 +31,8 @@ from bench.cpushare import (
 from bench.fanout.benchmark import ensure_open_files
 from bench.fanout.pricing import cheapest_setting
 from bench.measure import percentile
-from bench.readcost import item_size, make_item, read_units
-from bench.report import table
+from bench.readcost import make_item
+from bench.tables import table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,6 +64,9 @@ def test_smoke_run_writes_json_table_and_plot(smoke: tuple[Path, dict[str, Any]]
         "coldstart",
         "readcost",
         "historycost",
+        "connectcost",
+        "workers",
+        "coldbroadcast",
         "throughput",
     }
     assert {"cores", "python", "packages", "commit"} <= set(results["machine"])
@@ -68,13 +76,19 @@ def test_smoke_run_writes_json_table_and_plot(smoke: tuple[Path, dict[str, Any]]
         "Cold start",
         "Read cost",
         "History cost",
+        "$connect's DynamoDB units",
+        "Big rooms through the delivery workers",
+        "A cold container's first broadcast",
         "Local throughput",
         "Targets",
     ):
         assert heading in text
     assert (out / "fanout.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     benchmarks = {target["benchmark"] for target in results["targets"]}
-    assert benchmarks == {"fanout", "coldstart", "readcost", "historycost", "throughput"}
+    assert benchmarks == {
+        "fanout", "coldstart", "readcost", "historycost", "connectcost", "workers",
+        "coldbroadcast", "throughput",
+    }  # fmt: skip
     assert all(isinstance(target["met"], bool) for target in results["targets"])
 
 
@@ -118,6 +132,14 @@ def test_smoke_other_benchmarks_report_their_fields(smoke: tuple[Path, dict[str,
             "after": 6,
         }
     assert [row["whole_room"]["items_read"] for row in history] == [30, 90]
+    connect = benchmarks["connectcost"]
+    assert connect["empty"]["write_units"] == connect["full"]["write_units"] > 0
+    assert "query(1)" not in connect["full"]["requests"]
+    for row in benchmarks["workers"]["rows"]:
+        assert row["delivered"] == row["size"] and row["lost"] == 0
+    for case in benchmarks["coldbroadcast"]["cases"].values():
+        assert case["cold"]["delivered"] == case["warm"]["delivered"] == case["size"]
+        assert 1 <= case["cold"]["opened"] <= benchmarks["coldbroadcast"]["concurrency"]
     modes = {row["mode"] for row in benchmarks["throughput"]["rows"]}
     assert modes == {"closed loop", "paced"}
     for row in benchmarks["throughput"]["rows"]:
@@ -260,3 +282,58 @@ def test_a_cpu_share_that_cannot_be_applied_says_why(monkeypatch: pytest.MonkeyP
         cpu_share(0.5),
     ):
         pass
+
+
+def test_the_read_cost_counts_no_get_item_of_the_sender() -> None:
+    """The sender's item is read by the UpdateItem that spends its rate limit (the chat makes
+    no GetItem on the connections table): the read-cost section does not add one."""
+    from bench.report import render  # noqa: PLC0415
+
+    row = {
+        "table_items": 10,
+        "room_size": 2,
+        "populate_s": 0.1,
+        "units_ratio": 1.0,
+        "query": {"items_read": 2, "read_units": 0.5},
+        "scan": {"items_read": 10, "read_units": 0.5},
+    }
+    results = {
+        "mode": "smoke",
+        "machine": {
+            "date_utc": "-", "commit": "-", "cores": 2, "cpu": "-", "python": "-",
+            "packages": {}, "load_average_start": None,
+        },
+        "benchmarks": {"readcost": {"item_bytes": 90, "index_entry_bytes": 90, "rows": [row]}},
+        "targets": [],
+    }  # fmt: skip
+    text = render(results)
+    assert "Read cost per broadcast" in text
+    assert "GetItem" not in text
+
+
+def test_write_units_follow_dynamodbs_rules() -> None:
+    """1 KB steps, at least one unit, twice inside a transaction."""
+    assert write_units(0) == 1
+    assert write_units(1024) == 1
+    assert write_units(1025) == 2
+    assert write_units(100, factor=TRANSACTIONAL) == 2
+
+
+def test_a_connect_is_priced_from_the_items_it_touched() -> None:
+    """Through ``UnitCounter``, a PutItem of a connection costs its unit and its index entry's;
+    a transaction of two small items costs 2 units each; a consistent GetItem 1 read unit."""
+    with mock_aws():
+        raw = boto3.client("dynamodb", region_name="eu-west-1")
+        raw.create_table(TableName="units", **TABLE_SCHEMA)
+        counter = UnitCounter(raw, "units")
+        item = make_item(1, 10)
+        counter.put_item(TableName="units", Item=item)
+        counter.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "units", "Item": {"connectionId": {"S": f"k{i}"}}}}
+                for i in range(2)
+            ]
+        )
+        key = {"connectionId": item["connectionId"]}
+        counter.get_item(TableName="units", Key=key, ConsistentRead=True)
+    assert [r.get("write_units", r.get("read_units")) for r in counter.requests] == [2, 4, 1.0]

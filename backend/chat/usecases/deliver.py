@@ -16,6 +16,7 @@ from ..connections import ConnectionId
 from ..delivery import BroadcastStats
 from ..gateway import Sender
 from ..jobs import Job, batch_response, deliver_job, failed_delivery
+from ..pacing import TokenBucket
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -43,7 +44,9 @@ def handle_jobs(
             continue
         now_s = runtime.now_ms() // 1000
 
-        def to(sender: Sender, frame: bytes, ids: Iterable[ConnectionId]) -> BroadcastStats:
+        def to(
+            sender: Sender, frame: bytes, ids: Iterable[ConnectionId], pace: TokenBucket
+        ) -> BroadcastStats:
             return broadcast(
                 frame,
                 ids,
@@ -52,6 +55,7 @@ def handle_jobs(
                 concurrency=settings.fanout_concurrency,
                 policy=runtime.policy,
                 remaining_ms=remaining_ms,
+                pace=pace,
             )
 
         try:
@@ -60,7 +64,7 @@ def handle_jobs(
                 members=runtime.store.shard_members([job.shard], now_s),
                 broadcast_to=to,
                 sender=runtime.sender_for(job.endpoint),
-                rate=runtime.delivery.worker_rate,
+                pace=runtime.delivery.worker_pace(),
             )
         except Exception:  # a store error: the job is delivered again
             failures.append(record_id)
