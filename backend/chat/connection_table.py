@@ -250,14 +250,19 @@ class DynamoConnectionStore:
         more is asked again only for what the budget has left once the entries asked for and
         not yet read are counted (a short page gives its rest back). So a room of 100,000 costs
         what a room of ``limit`` does: at most ``limit + ROOM_SHARDS - 1`` entries read
-        (expired ones count: DynamoDB applies ``Limit`` before the filter), while a room of at
-        most ``limit`` entries is read to its end (``complete``)."""
+        (expired ones count: DynamoDB applies ``Limit`` before the filter; the budget is one
+        more than ``limit``), while a room of at most ``limit`` entries is read to its end
+        (``complete``)."""
         shards = room_shards(room)
         cap = self._page_size
         share = max(1, -(-limit // len(shards)))
         pool = query_pool()
         pending: dict[Future[dict[str, Any]], tuple[str, int]] = {}
-        budget = limit  # entries neither read nor asked for
+        # Entries neither read nor asked for: one more than the limit, since DynamoDB may answer
+        # a page that stopped at its Limit on a shard's last entry with a LastEvaluatedKey ("it
+        # does not necessarily mean that there is more data", Query's API reference): the one
+        # more tells a room of exactly ``limit`` (complete) from a bigger one.
+        budget = limit + 1
 
         def ask(shard: str, start: dict[str, Any] | None, size: int) -> None:
             nonlocal budget

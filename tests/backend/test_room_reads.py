@@ -18,6 +18,7 @@ from chat.connections import (
     CONNECTION_ID_ATTRIBUTE,
     LIVE_ATTRIBUTE,
     MUTED_UNTIL_ATTRIBUTE,
+    ROOM_SHARD_ATTRIBUTE,
     TTL_ATTRIBUTE,
     Connection,
     ConnectionId,
@@ -315,6 +316,48 @@ def test_a_room_within_the_limit_is_listed_whole(dynamodb: Any) -> None:
     listing = store.list_members(ROOM, NOW_MS // 1000, 999)
     assert (len(listing.members), listing.complete) == (999, False)
     assert client.entries_read() <= 999 + ROOM_SHARDS - 1
+
+
+class EndAtLimit:
+    """A DynamoDB client whose Query answers as DynamoDB does when a page stops at its
+    ``Limit`` on a partition's last entry: with a ``LastEvaluatedKey`` all the same ("If
+    LastEvaluatedKey is not empty, it does not necessarily mean that there is more data in the
+    result set"); moto leaves it out."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **kwargs: Any) -> Any:
+        answer: dict[str, Any] = self._client.query(**kwargs)
+        items = answer.get("Items", [])
+        if items and "LastEvaluatedKey" not in answer and answer["ScannedCount"] == kwargs["Limit"]:
+            answer["LastEvaluatedKey"] = {
+                CONNECTION_ID_ATTRIBUTE: items[-1][CONNECTION_ID_ATTRIBUTE],
+                ROOM_SHARD_ATTRIBUTE: kwargs["ExpressionAttributeValues"][":shard"],
+            }
+        return answer
+
+
+def test_a_room_of_exactly_the_limit_is_complete_when_the_last_page_ends_at_its_limit(
+    dynamodb: Any,
+) -> None:
+    """A room of exactly ``limit`` entries is listed whole and complete even though DynamoDB
+    answers a page that stopped at its ``Limit`` on the shard's last entry with a
+    ``LastEvaluatedKey``: one more entry is asked for to tell an end from more (a message to
+    a room of exactly the delivery threshold stays on the direct path)."""
+    fill_room(dynamodb, 1_000, 0)
+    client = Counting(EndAtLimit(dynamodb))
+    listing = DynamoConnectionStore(client, TABLE).list_members(ROOM, NOW_MS // 1000, 1_000)
+    assert (len(listing.members), listing.complete) == (1_000, True)
+    assert client.entries_read() == 1_000
+    client.calls.clear()
+    fill_room(dynamodb, 1_001, 0)
+    listing = DynamoConnectionStore(client, TABLE).list_members(ROOM, NOW_MS // 1000, 1_000)
+    assert (len(listing.members), listing.complete) == (1_000, False)
+    assert client.entries_read() <= 1_000 + ROOM_SHARDS - 1
 
 
 def test_a_name_claim_records_its_connections(dynamodb: Any) -> None:
