@@ -194,7 +194,9 @@ def tell_room(
 ) -> BroadcastStats:
     """Send ``frame`` to every connection of ``room``, the sender first (``own_copy`` instead,
     when given); a frame API Gateway refuses as too large is reported to the sender, and names
-    whose connections were found gone are announced ``left``."""
+    whose connections were found gone are announced ``left``. With delivery jobs, one bounded
+    read decides (``list_members`` of the threshold): a room it does not read whole goes to the
+    workers (docs/internals.md, "Delivery jobs")."""
     members: list[RoomMember] = []
     listed: Iterable[RoomMember]
     if broadcaster.jobs is None:  # every room is direct: read it whole, page by page
