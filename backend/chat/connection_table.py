@@ -42,7 +42,7 @@ DynamoDB call is a direct method call on the injected low-level client (``self._
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -216,8 +216,9 @@ class DynamoConnectionStore:
     def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         """Query every shard of ``room`` on ``ROOM_INDEX`` in parallel, page by page
         (``LastEvaluatedKey``), yielding pages as they arrive; a shard's next page is asked for
-        once its page has been consumed, so a reader that stops early (``tell_room`` checking
-        the delivery threshold) reads no page it does not use. Expired items are skipped."""
+        once its page has been consumed. A reader that stops early still pays for the pages
+        already asked for (and waits for them when it closes the iterator): a read that must
+        stop at a bound is ``list_members``. Expired items are skipped."""
         return self.shard_members(room_shards(room), now_s)
 
     def shard_members(self, shards: list[str], now_s: int) -> Iterator[RoomMember]:
@@ -241,8 +242,7 @@ class DynamoConnectionStore:
                         requests[shard] = request
                         pending[pool.submit(self._query, request)] = shard
         finally:
-            for future in pending:
-                future.cancel()
+            _settle(pending)
 
     def list_members(self, room: str, now_s: int, limit: int) -> MemberList:
         """The shards' Queries in parallel, as ``members``, under one budget of ``limit`` index
@@ -250,14 +250,19 @@ class DynamoConnectionStore:
         more is asked again only for what the budget has left once the entries asked for and
         not yet read are counted (a short page gives its rest back). So a room of 100,000 costs
         what a room of ``limit`` does: at most ``limit + ROOM_SHARDS - 1`` entries read
-        (expired ones count: DynamoDB applies ``Limit`` before the filter), while a room of at
-        most ``limit`` entries is read to its end (``complete``)."""
+        (expired ones count: DynamoDB applies ``Limit`` before the filter; the budget is one
+        more than ``limit``), while a room of at most ``limit`` entries is read to its end
+        (``complete``)."""
         shards = room_shards(room)
         cap = self._page_size
         share = max(1, -(-limit // len(shards)))
         pool = query_pool()
         pending: dict[Future[dict[str, Any]], tuple[str, int]] = {}
-        budget = limit  # entries neither read nor asked for
+        # Entries neither read nor asked for: one more than the limit, since DynamoDB may answer
+        # a page that stopped at its Limit on a shard's last entry with a LastEvaluatedKey ("it
+        # does not necessarily mean that there is more data", Query's API reference): the one
+        # more tells a room of exactly ``limit`` (complete) from a bigger one.
+        budget = limit + 1
 
         def ask(shard: str, start: dict[str, Any] | None, size: int) -> None:
             nonlocal budget
@@ -285,8 +290,7 @@ class DynamoConnectionStore:
                     shard, start = waiting.pop(0)
                     ask(shard, start, budget if cap is None else min(budget, cap))
         finally:
-            for future in pending:
-                future.cancel()
+            _settle(pending)
         return MemberList(tuple(found[:limit]), complete=not waiting and len(found) <= limit)
 
     def live_connections(self, room: str, now_s: int) -> int:
@@ -368,13 +372,21 @@ def _release(client: Any, table: str, item: dict[str, Any]) -> None:
     release_or_warn(client, table, item)
 
 
+def _settle(pending: Iterable[Future[dict[str, Any]]]) -> None:
+    """Cancel the Queries not started yet and wait for the running ones: a read that stopped
+    (an error, a reader that closed early) leaves no request running after it returns."""
+    running = [future for future in pending if not future.cancel()]
+    wait(running)
+
+
 _CONTENDED_ATTEMPTS: Final = 3
 
 
 FIRST_PAGE_ITEMS: Final = 256
-"""The ``Limit`` of a shard's first page: 256 index items (about 25 KB, 4 read units) hold a
-room of up to 2,048 members in the first pages of its 8 shards, so ``tell_room`` learns that a
-room is above the delivery threshold (1,000) for about 30 read units, not 8 MB of pages."""
+"""The ``Limit`` of a shard's first page in ``members``: 256 index items (about 25 KB, 4 read
+units) hold a room of up to 2,048 members in the first pages of its 8 shards, so a small room
+is read in one round and a big one's first answer comes without 8 MB of pages. (``tell_room``
+decides on the delivery threshold with ``list_members``, whose pages are sized by its budget.)"""
 
 
 @dataclass(frozen=True, slots=True)

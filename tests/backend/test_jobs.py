@@ -13,7 +13,7 @@ import boto3
 import pytest
 from chat.broadcast import Broadcaster
 from chat.config import Settings
-from chat.connection_table import FIRST_PAGE_ITEMS, DynamoConnectionStore
+from chat.connection_table import DynamoConnectionStore
 from chat.connections import Connection, ConnectionId
 from chat.delivery import RetryPolicy
 from chat.errors import ConfigurationError, ConnectionGone, RetryableDeliveryError
@@ -227,8 +227,8 @@ def test_sqs_queue_sends_every_job_in_batches() -> None:
 
 
 def test_checking_the_threshold_reads_only_the_pages_it_uses(dynamodb: Any) -> None:
-    """Over a threshold of 3, the sending invocation reads the shards' first pages, each
-    limited to FIRST_PAGE_ITEMS (not DynamoDB's 1 MB), and no later page."""
+    """Over a threshold of 3, the sending invocation reads one bounded page per shard, each
+    asking for its share of the threshold (not DynamoDB's 1 MB), and no later page."""
     client = RecordingClient(dynamodb)
     store = DynamoConnectionStore(client, TABLE)
     for i in range(40):
@@ -248,4 +248,5 @@ def test_checking_the_threshold_reads_only_the_pages_it_uses(dynamodb: Any) -> N
     assert len(queue.jobs) == ROOM_SHARDS
     queries = [kwargs for name, kwargs in client.calls if name == "query"]
     assert 1 <= len(queries) <= ROOM_SHARDS
-    assert all(q["Limit"] == FIRST_PAGE_ITEMS and "ExclusiveStartKey" not in q for q in queries)
+    share = -(-3 // ROOM_SHARDS)
+    assert all(q["Limit"] == share and "ExclusiveStartKey" not in q for q in queries)

@@ -6,16 +6,19 @@ rooms"); a small room's answers are the ones every other test checks."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import pytest
 from chat.connection_items import connection_item
-from chat.connection_table import FIRST_PAGE_ITEMS, DynamoConnectionStore
+from chat.connection_table import DynamoConnectionStore
 from chat.connections import (
     CONNECTION_ID_ATTRIBUTE,
     LIVE_ATTRIBUTE,
     MUTED_UNTIL_ATTRIBUTE,
+    ROOM_SHARD_ATTRIBUTE,
     TTL_ATTRIBUTE,
     Connection,
     ConnectionId,
@@ -49,18 +52,38 @@ class Counting:
     def __init__(self, client: Any) -> None:
         self._client = client
         self.calls: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        self.started = 0
+        """Calls on the table begun."""
+        self.ended = 0
+        """Calls on the table that answered or raised: fewer than ``started`` while some run."""
+        self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._client, name)
 
         def call(**kwargs: Any) -> Any:
-            answer = method(**kwargs)
             tables = {kwargs.get("TableName"), *kwargs.get("RequestItems", {})}
-            if TABLE in tables or name == "transact_write_items":
+            counted = TABLE in tables or name == "transact_write_items"
+            if not counted:
+                return method(**kwargs)
+            with self._lock:
+                self.started += 1
+            try:
+                answer = method(**kwargs)
                 self.calls.append((name, kwargs, answer))
+            finally:
+                with self._lock:
+                    self.ended += 1
             return answer
 
         return call
+
+    def settle(self) -> None:
+        """Wait until every call begun has ended, so that a request still running after its
+        reader returned is counted too."""
+        deadline = time.monotonic() + 10
+        while self.ended < self.started and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def entries_read(self) -> int:
         """Room index entries the Queries read (``ScannedCount``: expired ones too)."""
@@ -222,10 +245,11 @@ def test_a_moderator_finds_the_target_by_its_name_claim(
 ) -> None:
     """mute, kick and ban find bob's two connections by one read of his name's claim, not by
     reading the room: the only index entries read are the notice's check of the delivery
-    threshold (the shards' first pages), and the notice goes to the delivery jobs."""
+    threshold (a bounded read: the threshold and the shards' rounding), and the notice goes to
+    the delivery jobs."""
     world, client = big
     world.invoke(do("m", action, name="BOB", **fields))
-    assert client.entries_read() <= ROOM_SHARDS * FIRST_PAGE_ITEMS
+    assert client.entries_read() <= THRESHOLD + ROOM_SHARDS - 1
     claims = [kw for n, kw, _ in client.calls if n == "batch_get_item"]
     assert [
         k[CONNECTION_ID_ATTRIBUTE]["S"][:9]
@@ -242,6 +266,42 @@ def test_a_moderator_finds_the_target_by_its_name_claim(
         assert sorted(world.sender.deleted) == ["b1", "b2"]
 
 
+def test_a_message_to_a_big_room_decides_on_a_bounded_read(big: tuple[BigWorld, Counting]) -> None:
+    """A message to a room of 100,000 (2,500 in its index) with delivery jobs past
+    ``THRESHOLD`` reads at most the threshold and the shards' rounding of the index to decide,
+    leaves no request running once the invocation has answered, and goes to the jobs: one per
+    shard, the sender's own copy posted by the invocation, nobody else's."""
+    world, client = big
+    before = len(world.sender.frames("b1"))
+    world.invoke(do("c", "sendmessage", text="hello", clientId="c-1"))
+    assert client.ended == client.started  # nothing left running after the answer
+    client.settle()
+    assert client.entries_read() <= THRESHOLD + ROOM_SHARDS - 1
+    assert client.names().count("query") <= 2 * ROOM_SHARDS
+    assert sorted(job.shard for job in world.queue.jobs) == sorted(
+        f"{ROOM}#{k}" for k in range(ROOM_SHARDS)
+    )
+    (own,) = frames_of(world, "c", "message")
+    assert (own["text"], own["clientId"]) == ("hello", "c-1")
+    assert len(world.sender.frames("b1")) == before
+
+
+def test_a_message_to_a_room_within_the_threshold_is_delivered_directly(
+    dynamodb: Any,
+) -> None:
+    """With delivery jobs past ``THRESHOLD``, a room of exactly that many connections is read
+    whole by the same bounded read and told directly: every member gets the message, the
+    sender its own copy, and nothing is queued."""
+    fill_room(dynamodb, THRESHOLD - 1, 0)
+    world = BigWorld(dynamodb)
+    assert connect(world, "c", "carol") == 200
+    world.invoke(do("c", "sendmessage", text="hello", clientId="c-1"))
+    assert world.queue.jobs == []
+    assert set(world.sender.delivered) == {"c", *(f"x{i}=" for i in range(THRESHOLD - 1))}
+    (own,) = frames_of(world, "c", "message")
+    assert own["clientId"] == "c-1"
+
+
 def test_a_room_within_the_limit_is_listed_whole(dynamodb: Any) -> None:
     """``list_members`` of a room of exactly ``limit`` entries, unevenly spread over the
     shards, reads them all (a short shard's unused share goes to the longer ones) and says it
@@ -256,6 +316,48 @@ def test_a_room_within_the_limit_is_listed_whole(dynamodb: Any) -> None:
     listing = store.list_members(ROOM, NOW_MS // 1000, 999)
     assert (len(listing.members), listing.complete) == (999, False)
     assert client.entries_read() <= 999 + ROOM_SHARDS - 1
+
+
+class EndAtLimit:
+    """A DynamoDB client whose Query answers as DynamoDB does when a page stops at its
+    ``Limit`` on a partition's last entry: with a ``LastEvaluatedKey`` all the same ("If
+    LastEvaluatedKey is not empty, it does not necessarily mean that there is more data in the
+    result set"); moto leaves it out."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **kwargs: Any) -> Any:
+        answer: dict[str, Any] = self._client.query(**kwargs)
+        items = answer.get("Items", [])
+        if items and "LastEvaluatedKey" not in answer and answer["ScannedCount"] == kwargs["Limit"]:
+            answer["LastEvaluatedKey"] = {
+                CONNECTION_ID_ATTRIBUTE: items[-1][CONNECTION_ID_ATTRIBUTE],
+                ROOM_SHARD_ATTRIBUTE: kwargs["ExpressionAttributeValues"][":shard"],
+            }
+        return answer
+
+
+def test_a_room_of_exactly_the_limit_is_complete_when_the_last_page_ends_at_its_limit(
+    dynamodb: Any,
+) -> None:
+    """A room of exactly ``limit`` entries is listed whole and complete even though DynamoDB
+    answers a page that stopped at its ``Limit`` on the shard's last entry with a
+    ``LastEvaluatedKey``: one more entry is asked for to tell an end from more (a message to
+    a room of exactly the delivery threshold stays on the direct path)."""
+    fill_room(dynamodb, 1_000, 0)
+    client = Counting(EndAtLimit(dynamodb))
+    listing = DynamoConnectionStore(client, TABLE).list_members(ROOM, NOW_MS // 1000, 1_000)
+    assert (len(listing.members), listing.complete) == (1_000, True)
+    assert client.entries_read() == 1_000
+    client.calls.clear()
+    fill_room(dynamodb, 1_001, 0)
+    listing = DynamoConnectionStore(client, TABLE).list_members(ROOM, NOW_MS // 1000, 1_000)
+    assert (len(listing.members), listing.complete) == (1_000, False)
+    assert client.entries_read() <= 1_000 + ROOM_SHARDS - 1
 
 
 def test_a_name_claim_records_its_connections(dynamodb: Any) -> None:

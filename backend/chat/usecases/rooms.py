@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from typing import TYPE_CHECKING, Final
 
 from ..connections import Connection, ConnectionId, ConnectionStore, RoomMember
@@ -195,14 +194,18 @@ def tell_room(
 ) -> BroadcastStats:
     """Send ``frame`` to every connection of ``room``, the sender first (``own_copy`` instead,
     when given); a frame API Gateway refuses as too large is reported to the sender, and names
-    whose connections were found gone are announced ``left``."""
+    whose connections were found gone are announced ``left``. With delivery jobs, one bounded
+    read decides (``list_members`` of the threshold): a room it does not read whole goes to the
+    workers (docs/internals.md, "Delivery jobs")."""
     members: list[RoomMember] = []
-    listed: Iterable[RoomMember] = store.members(room, now_ms // 1000)
-    if broadcaster.jobs is not None:  # a room above the threshold goes to the workers
-        head = list(islice(listed, broadcaster.jobs.threshold + 1))
-        if len(head) > broadcaster.jobs.threshold:
+    listed: Iterable[RoomMember]
+    if broadcaster.jobs is None:  # every room is direct: read it whole, page by page
+        listed = store.members(room, now_ms // 1000)
+    else:  # one bounded read decides: a room above the threshold goes to the workers
+        listing = store.list_members(room, now_ms // 1000, broadcaster.jobs.threshold)
+        if not listing.complete:
             return _through_jobs(connection_id, room, frame, broadcaster, own_copy)
-        listed = head
+        listed = listing.members
     stats = broadcaster.send(
         frame,
         _sender_first(connection_id, _recording(listed, members)),
