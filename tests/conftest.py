@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
+import botocore.loaders
 import pytest
 from hypothesis import settings
 
@@ -42,6 +44,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (minutes each), and `make test`'s workers (``--dist loadfile``) then start them early
     instead of finishing the run on one of them while the other worker idles."""
     items.sort(key=lambda item: item.get_closest_marker("terraform") is None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_botocore_loader() -> Iterator[None]:
+    """Every botocore session in a test process reads the SDK's JSON files through one loader
+    per data path. Each ``mock_aws`` starts boto3 on a new default session, and a new session
+    re-parses the endpoints and service models (about 0.1 s for its first client): most of what
+    a moto test's setup cost. The files do not change during a run, and the loader caches them
+    as it does within one session; credentials, configuration and clients stay per session."""
+    loaders: dict[str | None, botocore.loaders.Loader] = {}
+
+    def shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("botocore.session.create_loader", shared_loader)
+        yield
 
 
 @pytest.fixture(scope="session")
