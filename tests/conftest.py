@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
-import botocore.loaders
 import pytest
 from hypothesis import settings
 
 from deployment.terraform.tools import TerraformTool, find_provider_mirror
 from scripts.build_lambda import build
+from tests.fast_aws import one_backup_per_table, one_botocore_loader
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -47,21 +47,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def one_botocore_loader() -> Iterator[None]:
-    """Every botocore session in a test process reads the SDK's JSON files through one loader
-    per data path. Each ``mock_aws`` starts boto3 on a new default session, and a new session
-    re-parses the endpoints and service models (about 0.1 s for its first client): most of what
-    a moto test's setup cost. The files do not change during a run, and the loader caches them
-    as it does within one session; credentials, configuration and clients stay per session."""
-    loaders: dict[str | None, botocore.loaders.Loader] = {}
-
-    def shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
-        if search_path_string not in loaders:
-            loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("botocore.session.create_loader", shared_loader)
+def fast_aws() -> Iterator[None]:
+    """The SDK's files parsed once per process, moto's transactions copying each table once
+    (tests/fast_aws.py: what each costs, and why the answers are the same)."""
+    with one_botocore_loader(), one_backup_per_table():
         yield
 
 
