@@ -19,7 +19,7 @@ from hypothesis import settings
 
 from deployment.terraform.tools import TerraformTool, find_provider_mirror
 from scripts.build_lambda import build
-from tests.fast_aws import one_backup_per_table, one_botocore_loader
+from tests.fast_aws import one_botocore_loader, rollback_copies
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -48,9 +48,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def fast_aws() -> Iterator[None]:
-    """The SDK's files parsed once per process, moto's transactions copying each table once
-    (tests/fast_aws.py: what each costs, and why the answers are the same)."""
-    with one_botocore_loader(), one_backup_per_table():
+    """The SDK's files parsed once per process, moto's transactions copying only what they can
+    change (tests/fast_aws.py: what each costs, and why the answers are the same)."""
+    with one_botocore_loader(), rollback_copies():
         yield
 
 
