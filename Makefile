@@ -37,7 +37,7 @@ dev: $(STAMP)
 ## pure unit, handler and emulator-core tests, the docs' citations and the facts shared across
 ## languages (tests/test_docs_names.py, tests/test_shared_facts.py); no browser, Terraform,
 ## rehearsal, benchmark or end-to-end stack
-CHECK_TESTS := tests/test_docs_names.py tests/test_shared_facts.py tests/backend tests/scripts tests/local_stack/emulator/test_core.py tests/local_stack/emulator/test_boundary.py tests/bench/test_boto3_sender.py
+CHECK_TESTS := tests/test_docs_names.py tests/test_shared_facts.py tests/test_fast_aws.py tests/backend tests/scripts tests/local_stack/emulator/test_core.py tests/local_stack/emulator/test_boundary.py tests/local_stack/test_moto_rollback.py tests/bench/test_boto3_sender.py
 check: $(STAMP) lint test-js
 	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow and not browser and not terraform" $(CHECK_TESTS)
 

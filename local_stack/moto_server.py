@@ -58,21 +58,14 @@ BROWSER_HEADERS: Final = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fet
 # copy: memory grew by the messages table's size at each send (the soak's steady scenario: 117 MB
 # to 1.2 GB in 3 minutes). DynamoDB's models here are not tracked (not even after a reset, which
 # gives every model class a new list); the tables hold what is stored.
-# That deep copy also cost time in proportion to the table (0.12 ms an item: half a second per
-# send once the messages table held 4,000 items). For its rollback, a transaction here copies
-# each table's index of items, and deep-copies only the items the transaction names (the only
-# ones it can change: Put and Delete replace index entries, Update changes its item in place)
-# and the table's stream records. moto's module takes a deep copy of a Table nowhere else.
+# That deep copy also cost time in proportion to the table: a transaction here copies only what
+# it can change (local_stack/moto_rollback.py).
 _CHILD: Final = """
 import copy, logging, sys, threading
 sys.path.append(sys.argv[2])  # the repository's root, whatever the working directory
 from local_stack.moto_server import pages_refused
-from collections import defaultdict
-import moto.dynamodb.models
 from moto.core.config import default_user_config
 from moto.core.common_models import BaseModel
-from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.table import Table
 from moto.server import ThreadedMotoServer
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 default_user_config["lambda"]["use_docker"] = False
@@ -83,50 +76,8 @@ def new(cls, *args, **kwargs):
         return object.__new__(cls)
     return tracked_new(cls, *args, **kwargs)
 BaseModel.__new__ = staticmethod(new)
-transaction = []
-def named_items(table):
-    for entry in transaction:
-        for op in entry.values():
-            key = op.get("Key") or op.get("Item") or {}
-            if op.get("TableName") != table.name or table.hash_key_attr not in key:
-                continue
-            range_key = None
-            if table.has_range_key:
-                if table.range_key_attr not in key:
-                    continue
-                range_key = DynamoType(key[table.range_key_attr])
-            yield DynamoType(key[table.hash_key_attr]), range_key
-def rollback_copy(table):
-    snapshot = copy.copy(table)
-    snapshot.items = defaultdict(dict)
-    for hash_key, entry in table.items.items():
-        snapshot.items[hash_key] = dict(entry) if table.has_range_key else entry
-    for hash_key, range_key in named_items(table):
-        item = table.get_item(hash_key, range_key)
-        if item is None:
-            continue
-        if range_key is None:
-            snapshot.items[hash_key] = copy.deepcopy(item)
-        else:
-            snapshot.items[hash_key][range_key] = copy.deepcopy(item)
-    snapshot.stream_shard = copy.deepcopy(table.stream_shard, {id(table): snapshot})
-    return snapshot
-class TransactionCopy:
-    copy = staticmethod(copy.copy)
-    @staticmethod
-    def deepcopy(value, memo=None):
-        if isinstance(value, Table) and transaction:
-            return rollback_copy(value)
-        return copy.deepcopy(value, memo)
-moto.dynamodb.models.copy = TransactionCopy()
-whole_table_transaction = moto.dynamodb.models.DynamoDBBackend.transact_write_items
-def transact_write_items(self, transact_items):
-    transaction[:] = transact_items
-    try:
-        return whole_table_transaction(self, transact_items)
-    finally:
-        transaction.clear()
-moto.dynamodb.models.DynamoDBBackend.transact_write_items = transact_write_items
+import local_stack.moto_rollback
+local_stack.moto_rollback.install()
 # Cognito's RevokeToken (the page's sign-out), which moto lacks: the refresh token, issued to
 # ClientId, stops working, and so do the access tokens made from it (API_RevokeToken.html). An
 # unknown or already revoked token is not an error (RFC 7009, 2.2, as Cognito's /oauth2/revoke).

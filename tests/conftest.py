@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,6 +19,7 @@ from hypothesis import settings
 
 from deployment.terraform.tools import TerraformTool, find_provider_mirror
 from scripts.build_lambda import build
+from tests.fast_aws import one_botocore_loader, rollback_copies
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -42,6 +44,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (minutes each), and `make test`'s workers (``--dist loadfile``) then start them early
     instead of finishing the run on one of them while the other worker idles."""
     items.sort(key=lambda item: item.get_closest_marker("terraform") is None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_aws() -> Iterator[None]:
+    """The SDK's files parsed once per process, moto's transactions copying only what they can
+    change (tests/fast_aws.py: what each costs, and why the answers are the same)."""
+    with one_botocore_loader(), rollback_copies():
+        yield
 
 
 @pytest.fixture(scope="session")
