@@ -59,15 +59,20 @@ BROWSER_HEADERS: Final = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fet
 # to 1.2 GB in 3 minutes). DynamoDB's models here are not tracked (not even after a reset, which
 # gives every model class a new list); the tables hold what is stored.
 # That deep copy also cost time in proportion to the table (0.12 ms an item: half a second per
-# send once the messages table held 4,000 items). For its rollback, a transaction here copies
-# each table's index of items, and deep-copies only the items the transaction names (the only
-# ones it can change: Put and Delete replace index entries, Update changes its item in place)
-# and the table's stream records. moto's module takes a deep copy of a Table nowhere else.
+# send once the messages table held 4,000 items). A copy of the table's index of items cost
+# in proportion too (a hash of each partition key: 0.6 s a $connect into a room of 3,000, each
+# connection its own partition, so the fan-out benchmark's clients could not join a room of
+# 5,000 in time). So moto's copy of a Table in a transaction is the table itself, and what a
+# rollback needs is kept apart: deep copies of the items the transaction names (the only ones
+# it can change: Put and Delete replace index entries, Update changes its item in place) and
+# the number of the table's stream records; when moto rolls back (it raises then, and only
+# then), those items are put back and the records added since are dropped. A transaction
+# costs the same on a table of any size, as in DynamoDB. moto's module takes a deep copy of a
+# Table nowhere else.
 _CHILD: Final = """
 import copy, logging, sys, threading
 sys.path.append(sys.argv[2])  # the repository's root, whatever the working directory
 from local_stack.moto_server import pages_refused
-from collections import defaultdict
 import moto.dynamodb.models
 from moto.core.config import default_user_config
 from moto.core.common_models import BaseModel
@@ -96,27 +101,37 @@ def named_items(table):
                     continue
                 range_key = DynamoType(key[table.range_key_attr])
             yield DynamoType(key[table.hash_key_attr]), range_key
-def rollback_copy(table):
-    snapshot = copy.copy(table)
-    snapshot.items = defaultdict(dict)
-    for hash_key, entry in table.items.items():
-        snapshot.items[hash_key] = dict(entry) if table.has_range_key else entry
+undo = {}
+def remember(table):
+    if table.name in undo:
+        return
+    before = []
     for hash_key, range_key in named_items(table):
         item = table.get_item(hash_key, range_key)
-        if item is None:
-            continue
-        if range_key is None:
-            snapshot.items[hash_key] = copy.deepcopy(item)
-        else:
-            snapshot.items[hash_key][range_key] = copy.deepcopy(item)
-    snapshot.stream_shard = copy.deepcopy(table.stream_shard, {id(table): snapshot})
-    return snapshot
+        before.append((hash_key, range_key, None if item is None else copy.deepcopy(item)))
+    shard = table.stream_shard
+    records = None if shard is None else shard.items
+    undo[table.name] = (table, before, shard, records, 0 if records is None else len(records))
+def roll_back():
+    for table, before, shard, records, count in undo.values():
+        for hash_key, range_key, item in before:
+            index, key = (table.items, hash_key)
+            if range_key is not None:
+                index, key = table.items[hash_key], range_key
+            if item is None:
+                index.pop(key, None)
+            else:
+                index[key] = item
+        if shard is not None:
+            del records[count:]
+            shard.items = records
 class TransactionCopy:
     copy = staticmethod(copy.copy)
     @staticmethod
     def deepcopy(value, memo=None):
         if isinstance(value, Table) and transaction:
-            return rollback_copy(value)
+            remember(value)
+            return value
         return copy.deepcopy(value, memo)
 moto.dynamodb.models.copy = TransactionCopy()
 whole_table_transaction = moto.dynamodb.models.DynamoDBBackend.transact_write_items
@@ -124,8 +139,12 @@ def transact_write_items(self, transact_items):
     transaction[:] = transact_items
     try:
         return whole_table_transaction(self, transact_items)
+    except BaseException:
+        roll_back()
+        raise
     finally:
         transaction.clear()
+        undo.clear()
 moto.dynamodb.models.DynamoDBBackend.transact_write_items = transact_write_items
 # Cognito's RevokeToken (the page's sign-out), which moto lacks: the refresh token, issued to
 # ClientId, stops working, and so do the access tokens made from it (API_RevokeToken.html). An
