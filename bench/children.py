@@ -62,8 +62,16 @@ class Child:
         if stdout is None:  # pragma: no cover - Popen with PIPE always has it
             raise ChildError("no stdout")
         threading.Thread(target=_pump, args=(stdout, self._lines), daemon=True).start()
-        self.hello = self._read(start_timeout_s)
-        """The child's first line: what it started (addresses, counts)."""
+        try:
+            self.hello = self._read(start_timeout_s)
+            """The child's first line: what it started (addresses, counts)."""
+        except ChildError:
+            # No ``with`` block will stop a child whose start failed: kill it here, before the
+            # caller stops what the child uses (the clients went on opening connections to a
+            # stopping stack, whose 502s then ended their log, quoted as if they were the cause).
+            self._process.kill()
+            self.stop()
+            raise
 
     @property
     def pid(self) -> int:

@@ -23,6 +23,7 @@ import aiohttp
 from bench.children import serve
 
 _HANDSHAKES_IN_FLIGHT = 32
+_PROGRESS_EVERY = 500
 
 
 class Clients:
@@ -47,6 +48,7 @@ class Clients:
         return time.perf_counter() - started
 
     async def _open(self) -> None:
+        started = time.perf_counter()
         session = self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         gate = asyncio.Semaphore(_HANDSHAKES_IN_FLIGHT)
 
@@ -56,6 +58,9 @@ class Clients:
                     self.ws_url, params={"room": self.room, "name": f"bench-{index}"}
                 )
             self.opened += 1
+            if self.opened % _PROGRESS_EVERY == 0:  # in the log a start timeout quotes
+                seconds = time.perf_counter() - started
+                print(f"opened {self.opened} of {self.count} in {seconds:.0f} s", file=sys.stderr)
             self._tasks.append(asyncio.get_running_loop().create_task(self._read(ws)))
 
         await asyncio.gather(*(one(index) for index in range(self.count)))

@@ -40,6 +40,7 @@ REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 BACKEND_DIR: Final = REPO_ROOT / "backend"
 _WORKER: Final = Path(__file__).with_name("lambda_worker.py")
 _CHANNEL_LIMIT: Final = 16 * 1024 * 1024  # Lambda's payloads are at most 6 MB
+_EXIT_GRACE_S: Final = 2.0  # a worker whose channel ended exits by itself within this
 
 DUMMY_CREDENTIALS: Final = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -140,6 +141,17 @@ class _Worker:
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
         await self.process.wait()
+
+    async def exited(self, grace_s: float) -> None:
+        """Wait for a worker whose channel ended to exit by itself; kill it after ``grace_s``.
+
+        Killed at once, a worker already exiting (``sys.exit(4)``, or killed by ``close``) was
+        reported with SIGKILL's status, or, when the kill's poll reaped it before asyncio's
+        child watcher, with 255 and asyncio's "Unknown child process" warning.
+        """
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.wait(), grace_s)
+        await self.kill()
 
 
 class LambdaRuntime:
@@ -276,7 +288,7 @@ class LambdaRuntime:
             reply = None
             log.warning("invocation %s lost its worker: %s", request_id, exc)
         if reply is None:
-            await worker.kill()
+            await worker.exited(_EXIT_GRACE_S)
             return InvocationFailed(
                 "Runtime.ExitError",
                 f"RequestId: {request_id} Error: Runtime exited with error: "

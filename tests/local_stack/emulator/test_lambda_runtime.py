@@ -58,6 +58,10 @@ def exits(event, context):
 
 def pid(event, context):
     return os.getpid()
+
+def announced_sleep(event, context):
+    open(os.path.join(event["dir"], str(os.getpid())), "w").close()
+    time.sleep(event["seconds"])
 """
 
 
@@ -175,6 +179,7 @@ def test_exceptions_exits_and_bad_results_are_failed_invocations(code_dir: Path)
     assert raised[0].message == "bad input: {'n': 1}"
     exited = run(work, config(code_dir, "exits"))
     assert [r.error_type for r in exited] == ["Runtime.ExitError"] * 2
+    assert all(r.message.endswith("exit status 4") for r in exited), exited
     bad = run(work, config(code_dir, "unserialisable"))
     assert [r.error_type for r in bad] == ["Runtime.MarshalError"] * 2
 
@@ -300,6 +305,35 @@ def test_close_kills_every_worker(code_dir: Path) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_close_during_invocations_reports_each_workers_own_exit(
+    code_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """close() with every worker busy fails each invocation with its worker's exit by SIGKILL.
+
+    The invocations used to kill their worker a second time; the kill's poll could reap it
+    before asyncio's child watcher, which then reported 255 and warned of an "Unknown child
+    process" (the fan-out benchmark's stack log, when it stopped during $connects)."""
+    cfg = config(code_dir, "announced_sleep", concurrency=8)
+
+    async def closed_while_busy(round_: int) -> list[Any]:
+        started = tmp_path / f"round-{round_}"
+        started.mkdir()
+        runtime = LambdaRuntime(cfg)
+        event = {"dir": str(started), "seconds": 10}
+        busy = [asyncio.ensure_future(runtime.invoke(event)) for _ in range(8)]
+        while len(list(started.iterdir())) < len(busy):
+            await asyncio.sleep(0.05)
+        await runtime.close()
+        return list(await asyncio.gather(*busy))
+
+    async def rounds() -> list[Any]:
+        return [result for n in range(2) for result in await closed_while_busy(n)]
+
+    results = asyncio.run(rounds())
+    assert [r.message.rpartition(" ")[2] for r in results] == ["-9"] * 16
+    assert "Unknown child process" not in caplog.text
 
 
 def test_bad_configuration_is_refused(tmp_path: Path) -> None:
