@@ -54,7 +54,7 @@ test:
 	$(MAKE) --no-print-directory -j2 $(STAMP) checkov-venv
 	$(MAKE) --no-print-directory -j2 lint build test-js
 	@terraform=0; rest=0; \
-	$(PY) -m pytest -n $(TERRAFORM_WORKERS) --dist loadfile --no-loadscope-reorder -m terraform || terraform=$$?; \
+	$(PY) -m pytest -n $(TERRAFORM_WORKERS) --dist loadfile -m terraform || terraform=$$?; \
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not terraform" || rest=$$?; \
 	[ $$terraform -eq 0 ] && [ $$rest -eq 0 ]
 

@@ -12,7 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import NoReturn
 
 import pytest
 from hypothesis import settings
@@ -39,38 +39,11 @@ def require_tool(name: str, why: str) -> str:
     return path
 
 
-# Seconds each file of Terraform tests takes on one pytest-xdist worker (the sum of its tests'
-# durations, `make test`'s Terraform phase on 4 workers under a load of 3 to 7; CI is quicker,
-# the proportions hold). Only their order matters: longest first, so that no long file starts
-# last while the other workers idle. A file not listed counts as 0: it runs after these.
-TERRAFORM_FILE_SECONDS: Final = {
-    "tests/terraform/test_roundtrip.py": 261,
-    "tests/terraform/test_roundtrip_auth.py": 237,
-    "tests/deployment/rehearsal/test_rehearse.py": 175,
-    "tests/terraform/test_static_plans.py": 148,
-    "tests/deployment/rehearsal/test_rehearse_signed_in.py": 138,
-    "tests/terraform/test_auth_plans.py": 132,
-    "tests/terraform/test_auth_refusals.py": 109,
-    "tests/deployment/rehearsal/test_rehearse_broken.py": 101,
-    "tests/terraform/test_static.py": 58,
-    "tests/deployment/terraform/test_applied_deployment.py": 57,
-    "tests/terraform/test_checkov.py": 30,
-    "tests/terraform/test_auth_page.py": 29,
-}
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The files that run Terraform first, longest first (``TERRAFORM_FILE_SECONDS``), then the
-    rest in their order: they are the longest (minutes each), and `make test`'s workers
-    (``--dist loadfile --no-loadscope-reorder``, which keeps this order) then start them early
-    instead of finishing the run on one of them while the others idle."""
-
-    def rank(item: pytest.Item) -> tuple[bool, int]:
-        if item.get_closest_marker("terraform") is None:
-            return (True, 0)
-        return (False, -TERRAFORM_FILE_SECONDS.get(item.nodeid.split("::")[0], 0))
-
-    items.sort(key=rank)
+    """The files that run Terraform first, in their order, then the rest: they are the longest
+    (minutes each), and `make test`'s workers (``--dist loadfile``) then start them early
+    instead of finishing the run on one of them while the other worker idles."""
+    items.sort(key=lambda item: item.get_closest_marker("terraform") is None)
 
 
 @pytest.fixture(autouse=True, scope="session")
