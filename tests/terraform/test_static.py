@@ -1,31 +1,19 @@
-"""terraform/ without an emulator: format, provider-schema validation, variable checks, checkov."""
+"""terraform/ without an emulator: format, provider-schema validation, variable checks, the
+configuration's text (checkov: test_checkov.py; plans on moto: test_static_plans.py)."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from deployment.terraform.cli import Terraform
 from deployment.terraform.tools import TerraformTool
-from deployment.terraform.workspace import (
-    SITE_DIR,
-    TERRAFORM_DIR,
-    DeploymentSources,
-    Workspace,
-)
-from local_stack.moto_server import MotoServer
-from tests.terraform.plans import plan, planned_resource
+from deployment.terraform.workspace import SITE_DIR, TERRAFORM_DIR, DeploymentSources, Workspace
 
 pytestmark = pytest.mark.terraform
-
-SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+):(.*)")
 
 
 @pytest.fixture(scope="module")
@@ -203,152 +191,6 @@ def test_the_csp_header_is_the_pages_meta_tag_plus_frame_ancestors() -> None:
     assert as_template == [*page, "frame-ancestors 'none'"]
     for template in SITE_DIR.glob("**/*.html.tpl"):
         assert meta_csp(template.read_text(encoding="utf-8")) == page, template
-
-
-def test_sendmessage_limits_above_the_stages_are_refused(
-    terraform_tool: TerraformTool, lambda_zip: Path
-) -> None:
-    """sendmessage's per-route limits must be below the default route limits of the stage."""
-    sources = DeploymentSources(lambda_zip=lambda_zip)
-    variables = {"throttling_burst_limit": 100, "sendmessage_throttling_burst_limit": 100}
-    with (
-        MotoServer(quiet=True) as moto,
-        Workspace(
-            sources, tool=terraform_tool, endpoint=moto.endpoint, variables=variables
-        ) as copy,
-    ):
-        result = copy.terraform.run("plan", "-no-color", "-input=false", ok_codes=(1,))
-    assert "must be below throttling_burst_limit and throttling_rate_limit" in " ".join(
-        result.stderr.split()
-    )
-
-
-def test_a_missing_zip_or_page_is_reported_with_the_fix(
-    terraform_tool: TerraformTool, tmp_path: Path
-) -> None:
-    """Planning without the zip or without index.html fails saying what to do."""
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site" / "style.css").write_text("p {}")
-    sources = DeploymentSources(site_dir=tmp_path / "site", lambda_zip=None)
-    with (
-        MotoServer(quiet=True) as moto,
-        Workspace(sources, tool=terraform_tool, endpoint=moto.endpoint) as copy,
-    ):
-        tf = copy.terraform
-        no_page = tf.run("plan", "-no-color", "-input=false", ok_codes=(1,))
-        (tf.workdir.parent / "frontend" / "index.html").write_text("<title>chat</title>")
-        no_zip = tf.run("plan", "-no-color", "-input=false", ok_codes=(1,))
-    assert "has no index.html or index.html.tpl; point site_dir at the frontend/ folder" in (
-        " ".join(no_page.stderr.split())
-    )
-    assert "does not exist: run `make build` first" in " ".join(no_zip.stderr.split())
-
-
-# --- plans on moto (preconditions and planned values need a configured provider) -------------
-
-
-SIGN_IN = {
-    "cognito": {"auth": "cognito"},
-    "oidc": {
-        "auth": "oidc",
-        "oidc_issuer": "https://login.example.com/",
-        "oidc_audience": "page-client-id",
-    },
-}
-
-
-@pytest.mark.parametrize("mode", sorted(SIGN_IN))
-def test_sign_in_on_a_plain_http_site_is_refused(plan_workspace: Terraform, mode: str) -> None:
-    """auth other than "none" with hosting_mode = "s3-website" is refused at plan time: a
-    password form and a 30-day refresh token do not belong on a plain-http page. (The same
-    sign-in on cloudfront plans; s3-website without sign-in is applied by test_roundtrip.py.)"""
-    errors = plan(plan_workspace, {**SIGN_IN[mode], "hosting_mode": "s3-website"}, ok_codes=(1,))
-    assert f'auth = "{mode}" needs hosting_mode = "cloudfront"' in errors
-    assert "a password form and a 30-day refresh token do not belong" in errors
-    plan(plan_workspace, {**SIGN_IN[mode], "hosting_mode": "cloudfront"}, ok_codes=(0,))
-
-
-def test_the_budget_counts_spend_before_credits(plan_workspace: Terraform) -> None:
-    """The budget excludes promotional credits (include_credit = false), which would hide real
-    spend. (moto's Budgets never answers the provider, so the budget is planned, not applied.)"""
-    plan(plan_workspace, {"budget_alert_email": "billing@example.com"}, ok_codes=(0,))
-    (cost_types,) = planned_resource(plan_workspace, "aws_budgets_budget.stack[0]")["cost_types"]
-    assert cost_types["include_credit"] is False
-
-
-# --- checkov ----------------------------------------------------------------------------------
-
-
-def run_checkov(checkov: Path, directory: Path) -> dict[str, Any]:
-    """checkov's JSON report for the Terraform in ``directory`` (offline)."""
-    command = [str(checkov), "-d", str(directory), "--skip-download"]
-    command += ["--framework", "terraform", "-o", "json"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode in (0, 1), result.stderr
-    report = json.loads(result.stdout)
-    # One framework gives one report (a list only when several ran).
-    first: dict[str, Any] = report[0] if isinstance(report, list) else report
-    return first
-
-
-def findings(report: dict[str, Any], kind: str) -> set[tuple[str, str]]:
-    """``(check id, resource)`` pairs of ``kind`` (failed_checks, skipped_checks)."""
-    results = report.get("results", {}).get(kind, [])
-    # for_each instances (aws_apigatewayv2_route.chat["ping"]) share one block and its skips.
-    return {(r["check_id"], re.sub(r"\[.*\]$", "", r["resource"])) for r in results}
-
-
-@pytest.fixture(scope="module")
-def checkov_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """terraform/ copied without Terraform's working files."""
-    target = tmp_path_factory.mktemp("checkov") / "terraform"
-    shutil.copytree(
-        TERRAFORM_DIR, target, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*")
-    )
-    return target
-
-
-@pytest.fixture(scope="module")
-def checkov_report(checkov: Path, checkov_copy: Path) -> dict[str, Any]:
-    """checkov on terraform/ as shipped."""
-    return run_checkov(checkov, checkov_copy)
-
-
-def test_checkov_finds_no_failed_check(checkov_report: dict[str, Any]) -> None:
-    """checkov reports zero failed checks."""
-    failed = sorted(findings(checkov_report, "failed_checks"))
-    assert checkov_report["summary"]["passed"] > 0
-    assert failed == [], f"checkov failures: {failed}"
-
-
-def test_every_checkov_skip_is_justified_inline(
-    checkov_report: dict[str, Any], checkov_copy: Path
-) -> None:
-    """Each skip sits in its resource's block with a reason of a sentence or more."""
-    comments = [
-        match
-        for tf in sorted(checkov_copy.glob("*.tf"))
-        for match in SKIP_COMMENT.finditer(tf.read_text(encoding="utf-8"))
-    ]
-    short = [m.group(0) for m in comments if len(m.group(2).split()) < 8]
-    assert short == [], f"skips without a real reason: {short}"
-    # checkov honours a skip only inside a resource block: every comment must have taken effect.
-    applied = findings(checkov_report, "skipped_checks")
-    assert len(applied) == len(comments), (
-        f"{len(comments)} skip comments but {len(applied)} took effect: {sorted(applied)}"
-    )
-
-
-def test_every_checkov_skip_is_needed(
-    checkov: Path, checkov_report: dict[str, Any], checkov_copy: Path, tmp_path: Path
-) -> None:
-    """Without the skip comments, exactly the skipped checks fail: no skip is stale."""
-    bare = tmp_path / "terraform"
-    shutil.copytree(checkov_copy, bare)
-    for tf in bare.glob("*.tf"):
-        tf.write_text(SKIP_COMMENT.sub("", tf.read_text(encoding="utf-8")), encoding="utf-8")
-    failing_without_skips = findings(run_checkov(checkov, bare), "failed_checks")
-    assert failing_without_skips == findings(checkov_report, "skipped_checks")
 
 
 def test_every_variable_and_output_is_documented_for_users() -> None:
