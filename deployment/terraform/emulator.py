@@ -32,7 +32,8 @@ EMULATED_SERVICES: Final = (
 )
 
 # The one resource of terraform/ the emulator cannot create; the override leaves it out, so
-# only the offline tests (validate, checkov, tests/terraform/test_static.py) check it.
+# only the offline tests check it (validate; checkov, tests/terraform/test_checkov.py;
+# tests/terraform/test_static.py).
 UNEMULATED_RESOURCE: Final = "aws_cloudfront_response_headers_policy"
 
 
