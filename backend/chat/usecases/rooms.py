@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 MEMBERS_LISTED_MAX: Final = 1_000
 """The most connections a room may hold and still be read whole by ``join``, ``members`` and
-``$disconnect`` (the default room cap; more when ``presence_notice_max_members`` is higher): a
+``$disconnect`` (as many as the direct path posts to by default,
+``jobs.DEFAULT_DELIVERY_THRESHOLD``; more when ``presence_notice_max_members`` is higher): a
 bigger room is too big to list, and gets no presence notices (docs/internals.md, "Big rooms")."""
 MEMBERS_SAMPLE: Final = 512
 """How many connections of a room too big to list its ``members`` frame reads: about as many
