@@ -48,7 +48,7 @@ use_backend()
 
 from chat.broadcast import Broadcaster  # noqa: E402
 from chat.config import Settings  # noqa: E402
-from chat.connections import ConnectionId, RoomMember  # noqa: E402
+from chat.connections import ConnectionId, MemberList, RoomMember  # noqa: E402
 from chat.errors import DeliveryFailed  # noqa: E402
 from chat.handler import handle  # noqa: E402
 from chat.jobs import DeliverySettings, Job, RoomJobs  # noqa: E402
@@ -148,6 +148,12 @@ class RoomOf:
     def members(self, room: str, now_s: int) -> Iterator[RoomMember]:
         for cid in self.ids:
             yield RoomMember(ConnectionId(cid), cid, 0)
+
+    def list_members(self, room: str, now_s: int, limit: int) -> MemberList:
+        """At most ``limit`` + 1 entries read, as the table's bounded read (``tell_room``'s
+        decision between the direct path and the workers)."""
+        read = [RoomMember(ConnectionId(cid), cid, 0) for cid in self.ids[: limit + 1]]
+        return MemberList(tuple(read[:limit]), complete=len(read) <= limit)
 
     def shard_members(self, shards: list[str], now_s: int) -> Iterator[RoomMember]:
         wanted = {int(s.rsplit("#", 1)[1]) for s in shards}
