@@ -18,11 +18,13 @@ def secure_or_loopback(url: str) -> bool:
     return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "::1", "localhost"}
 
 
-def bounded(env: Mapping[str, str], name: str, default: int, high: int, problems: list[str]) -> int:
-    """The whole number ``name`` holds (``default`` where it is unset), from 1 to ``high``."""
+def bounded(
+    env: Mapping[str, str], name: str, default: int, high: int, problems: list[str], *, low: int = 1
+) -> int:
+    """The whole number ``name`` holds (``default`` where it is unset), from ``low`` to ``high``."""
     value = whole_number(env, name, default, problems)
-    if not 1 <= value <= high:
-        problems.append(f"{name} must be between 1 and {high}, got {value}")
+    if not low <= value <= high:
+        problems.append(f"{name} must be between {low} and {high}, got {value}")
     return value
 
 

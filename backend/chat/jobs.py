@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from .config import EnvVar
 from .connections import ConnectionId, RoomMember
-from .env_values import secure_or_loopback as _secure_or_loopback
+from .env_values import bounded, secure_or_loopback
 from .errors import ConfigurationError, StoreError
 from .pacing import TokenBucket
 from .room_shards import ROOM_SHARDS, room_shards
@@ -96,35 +96,33 @@ class DeliverySettings:
         """Read the ``DELIVERY_*`` variables; ``ConfigurationError`` names every bad one."""
         problems: list[str] = []
         url = env.get(EnvVar.DELIVERY_QUEUE_URL, "").strip() or None
-        if url is not None and not _secure_or_loopback(url):
+        if url is not None and not secure_or_loopback(url):
             problems.append(f"{EnvVar.DELIVERY_QUEUE_URL} must be an https URL, got {url!r}")
-        values = {}
-        for name, default, low, high in (
-            (EnvVar.DELIVERY_THRESHOLD, DEFAULT_DELIVERY_THRESHOLD, 0, 10_000_000),
-            (EnvVar.DELIVERY_POST_RATE, DEFAULT_DELIVERY_POST_RATE, 1, MAX_DELIVERY_POST_RATE),
-            (
-                EnvVar.DELIVERY_MAX_CONCURRENCY,
-                DEFAULT_DELIVERY_MAX_CONCURRENCY,
-                2,  # the event source mapping's lowest maximum_concurrency
-                MAX_DELIVERY_MAX_CONCURRENCY,
-            ),
-        ):
-            raw = env.get(name, "").strip()
-            try:
-                value = int(raw) if raw else default
-            except ValueError:
-                problems.append(f"{name} must be a whole number, got {raw!r}")
-                continue
-            if not low <= value <= high:
-                problems.append(f"{name} must be between {low} and {high}, got {value}")
-            values[name] = value
+        threshold = bounded(
+            env, EnvVar.DELIVERY_THRESHOLD, DEFAULT_DELIVERY_THRESHOLD, 10_000_000, problems, low=0
+        )
+        post_rate = bounded(
+            env,
+            EnvVar.DELIVERY_POST_RATE,
+            DEFAULT_DELIVERY_POST_RATE,
+            MAX_DELIVERY_POST_RATE,
+            problems,
+        )
+        max_concurrency = bounded(
+            env,
+            EnvVar.DELIVERY_MAX_CONCURRENCY,
+            DEFAULT_DELIVERY_MAX_CONCURRENCY,
+            MAX_DELIVERY_MAX_CONCURRENCY,
+            problems,
+            low=2,  # the event source mapping's lowest maximum_concurrency
+        )
         if problems:
             raise ConfigurationError("; ".join(problems))
         return cls(
             queue_url=url,
-            threshold=values[EnvVar.DELIVERY_THRESHOLD],
-            post_rate=values[EnvVar.DELIVERY_POST_RATE],
-            max_concurrency=values[EnvVar.DELIVERY_MAX_CONCURRENCY],
+            threshold=threshold,
+            post_rate=post_rate,
+            max_concurrency=max_concurrency,
         )
 
 
@@ -166,7 +164,7 @@ class Job:
             raise ValueError("a delivery job needs shard, endpoint, frame and skip strings")
         assert isinstance(shard, str) and isinstance(endpoint, str)  # noqa: S101 (narrowing)
         assert isinstance(frame, str) and isinstance(skip, str)  # noqa: S101
-        if not _secure_or_loopback(endpoint):
+        if not secure_or_loopback(endpoint):
             raise ValueError("a delivery job's endpoint must be https (or the loopback)")
         return cls(shard, endpoint, frame.encode(), skip)
 
