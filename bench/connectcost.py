@@ -43,7 +43,7 @@ from chat.connections import (  # noqa: E402
     TTL_ATTRIBUTE,
     ConnectionId,
 )
-from chat.seats import seat_shards, shard_cap  # noqa: E402
+from chat.seats import seat_key, seat_shards, shard_cap  # noqa: E402
 from chat.usecases.connect import connect  # noqa: E402
 
 NAME: Final = "connectcost"
@@ -158,7 +158,7 @@ def _fill_seats(client: Any, table: str, room: str, members: int, cap: int) -> N
         client.put_item(
             TableName=table,
             Item={
-                CONNECTION_ID_ATTRIBUTE: {"S": f"seats#{room}#{k}"},
+                CONNECTION_ID_ATTRIBUTE: {"S": seat_key(room, k)},
                 LIVE_ATTRIBUTE: {"N": str(live)},
                 TTL_ATTRIBUTE: {"N": str(int(time.time()) + 3600)},
             },

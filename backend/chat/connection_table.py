@@ -326,7 +326,7 @@ class DynamoConnectionStore:
             },
             "ExpressionAttributeValues": {":shard": {"S": shard}, ":now": {"N": str(now_s)}},
         }
-        # A small first page: a room's size is known from it without reading 1 MB per shard.
+        # A small first page (FIRST_PAGE_ITEMS says why); list_members sizes its own pages.
         request["Limit"] = FIRST_PAGE_ITEMS if self._page_size is None else self._page_size
         return request
 
