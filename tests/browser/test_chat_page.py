@@ -85,6 +85,12 @@ def test_a_replayed_message_id_is_shown_once(open_chat: OpenChat, room: str) -> 
     alice = open_chat("alice", room)
     alice.send("only once")
     alice.wait_for_message("only once")
+    # The page may show the message from the join's history page before its own copy (the
+    # message frame) arrives: replay the frame only once it is there.
+    alice.page.wait_for_function(
+        """() => window.__frames.some(
+             (data) => JSON.parse(data).type === "message" && data.includes("only once"))"""
+    )
 
     replayed = alice.page.evaluate(
         """() => {
