@@ -122,7 +122,12 @@ def test_a_socket_flooding_frames_no_route_takes_is_refused_then_closed(
     )
     own_errors = len(codes) - codes.count("rate_limited")
     assert 0 < own_errors <= strays, codes
-    assert codes.count("rate_limited") >= DEFAULT_RATE_LIMIT_REFUSAL_BURST - strays, codes
+    # Frames are served concurrently, as on AWS: the invocation that spends the last refusal
+    # closes the socket while up to the function's concurrency - 1 earlier answers may still be
+    # on their way, and the close cuts them off (seen once on a loaded machine: 13 of 14).
+    in_flight = FunctionSettings().concurrency - 1
+    answered = DEFAULT_RATE_LIMIT_REFUSAL_BURST - strays - in_flight
+    assert codes.count("rate_limited") >= answered, codes
     # Bounded by the refusal burst (and what refills while the flood lasts), not 60.
     assert len(answers) <= refusals, codes
     assert {answer["type"] for answer in answers} == {"error"}

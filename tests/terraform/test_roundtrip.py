@@ -2,7 +2,11 @@
 
 Both deployments are applied at once, with different name prefixes, into one emulated account: that
 also proves two deployments coexist. boto3 then reads back what was created and checks the wiring;
-the last test destroys both and lists what is left.
+the rehearsal's steps run on the CloudFront one (`make rehearse`'s default mode: the chat on what
+Terraform created, in a browser, `make smoke` included); the last test destroys both and lists
+what is left. (Each apply and destroy costs about two minutes of the provider's waits for SQS,
+KMS and CloudFront on moto: the rehearsal shares this module's deployment rather than apply its
+own.)
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from chat.permissions import (
     TABLE_ACTIONS,
 )
 
+from deployment.rehearsal import RehearsalOptions
+from deployment.rehearsal.runner import STEP_SMOKE
+from deployment.rehearsal.smoke_run import CSP_HEADER_NOT_REHEARSED
 from deployment.terraform.applied import AppliedDeployment, apply_deployment
 from deployment.terraform.emulator import emulator_inventory
 from deployment.terraform.errors import HarnessError
@@ -42,9 +49,12 @@ from deployment.terraform.workspace import REPO_ROOT, SITE_DIR, DeploymentSource
 from local_stack.moto_server import MotoServer
 from local_stack.site import content_type, render_template, site_variables
 from scripts.build_lambda import code_sha256
+from tests.deployment.rehearsal.rehearsing import CODE_ROUTES, run_applied, step_lines
 from tests.terraform.emulator_gaps import unexplained_diffs
 
-pytestmark = [pytest.mark.terraform, pytest.mark.slow]
+# An apply and a destroy take minutes on a busy machine, more than pytest's default 300 s allows
+# the first test (the apply) and the last (the destroy).
+pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.timeout(600)]
 
 MODES = ("cloudfront", "s3-website")
 PREFIXES = {"cloudfront": "tf-cf", "s3-website": "tf-s3"}
@@ -748,6 +758,45 @@ def test_s3_website_mode_is_public_by_policy_only(
     assert deployment.outputs["website_url"] == (
         f"http://{bucket}.s3-website-{deployment.region}.amazonaws.com/"
     )
+
+
+# --- the rehearsal on the CloudFront deployment ----------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_cloudfront_deployment_chats_end_to_end(
+    deployments: dict[str, AppliedDeployment], lambda_zip: Path, chromium: Path
+) -> None:
+    """As `make rehearse` after its apply: every step passes on what Terraform created, `make
+    smoke` included (the bucket private, the CSP header skipped saying why), the page
+    configured from the deployment, not from local defaults."""
+    deployment = deployments["cloudfront"]
+    report, printed = run_applied(deployment, RehearsalOptions(lambda_zip=lambda_zip), chromium)
+    assert report.problems == []
+    assert [s.status for s in report.steps] == ["ok"] * 9
+    lines = "\n".join(printed)
+    api_id = deployment.outputs["api_id"]
+    assert (
+        f"mapped config.js wss://{api_id}.execute-api.{deployment.region}.amazonaws.com/{STAGE} "
+        "-> ws://127.0.0.1:"
+    ) in lines
+    assert f"routes {CODE_ROUTES}" in lines
+    prefix = PREFIXES["cloudfront"]
+    assert (
+        f"tables {prefix}-connections and {prefix}-messages in the emulator Terraform applied to"
+    ) in lines
+    assert "mapped ALLOWED_ORIGINS: https://" in lines
+    assert "alice's page shows bob's message" in lines
+    smoke = step_lines(report, STEP_SMOKE)
+    assert re.search(
+        rf"^ok    site bucket: bucket {prefix}-site-\w+ is not public: Block Public Access is "
+        "fully on and S3 judges its policy not public$",
+        smoke,
+        re.M,
+    )
+    assert f"skip  CSP header: {CSP_HEADER_NOT_REHEARSED} (skipped with --skip)" in smoke
+    assert "ok    join/history: join answered members (alice, bob) and history holding " in smoke
+    assert smoke.splitlines()[-1] == "10 of 11 checks passed, 1 skipped"
 
 
 # --- destroy ----------------------------------------------------------------------------------

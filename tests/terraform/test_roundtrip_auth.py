@@ -1,15 +1,20 @@
-"""terraform/ with auth = "cognito" applied to moto, read back with boto3, then destroyed.
+"""terraform/ with auth = "cognito" applied to moto, read back with boto3, rehearsed end to
+end, then destroyed.
 
 Proves the sign-in wiring: the user pool and the page's public client, the authorizer function
 with its own least-privilege role, the REQUEST authorizer on `$connect` and on no other route,
-the chat told its auth mode, and the site templates given the sign-in variables. The
-authorizer's package is built by scripts/build_authorizer.py from a stand-in source: moto
-stores the code and never runs it here (the rehearsal runs the real one).
+the chat told its auth mode, and the site templates given the sign-in variables. Then the
+rehearsal's steps run on the same deployment (CloudFront mode, the only one that takes
+sign-in): the real authorizer (`make build`'s package) guards `$connect` on the local gateway,
+users of the pool sign in and chat under their names in a browser, and `make smoke` signs its
+throwaway user in. One deployment serves both: each apply and destroy of it costs about two
+minutes of provider waits (SQS, KMS, CloudFront) on moto.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,16 +23,23 @@ from typing import Any
 import pytest
 from authorizer.config import COGNITO_NAME_CLAIM
 
+from deployment.rehearsal import RehearsalOptions
+from deployment.rehearsal.readback_steps import STEP_AUTHORIZER
+from deployment.rehearsal.runner import STEP_SMOKE
+from deployment.rehearsal.smoke_run import CSP_HEADER_NOT_REHEARSED
 from deployment.terraform.applied import AppliedDeployment, apply_deployment
 from deployment.terraform.emulator import emulator_inventory
 from deployment.terraform.tools import TerraformTool
-from deployment.terraform.workspace import SITE_DIR, DeploymentSources
+from deployment.terraform.workspace import AUTHORIZER_ZIP, SITE_DIR, DeploymentSources
 from local_stack.moto_server import MotoServer
-from scripts.build_authorizer import build as build_authorizer
 from scripts.build_lambda import code_sha256
+from tests.conftest import skip_or_fail
+from tests.deployment.rehearsal.rehearsing import run_applied, step_lines
 from tests.terraform.emulator_gaps import unexplained_diffs
 
-pytestmark = [pytest.mark.terraform, pytest.mark.slow]
+# An apply and a destroy take minutes on a busy machine, more than pytest's default 300 s allows
+# the first test (the apply) and the last (the destroy).
+pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.timeout(600)]
 
 PREFIX = "tf-auth"
 IDENTITY_SOURCE = "route.request.header.Sec-WebSocket-Protocol"
@@ -47,16 +59,12 @@ PROBE_VARIABLES = (
 
 
 @pytest.fixture(scope="module")
-def authorizer_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """build/authorizer.zip built from a stand-in authorizer package with the real wheels."""
-    tmp = tmp_path_factory.mktemp("authorizer")
-    package = tmp / "src" / "authorizer"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "handler.py").write_text(
-        "def handler(event, context):\n    raise NotImplementedError\n"
-    )
-    return build_authorizer(tmp / "authorizer.zip", tmp / "src")
+def authorizer_zip() -> Path:
+    """The authorizer's package as `make build` leaves it (built for Lambda's arm64): the
+    rehearsal runs it."""
+    if not AUTHORIZER_ZIP.is_file():
+        skip_or_fail(f"{AUTHORIZER_ZIP} does not exist: run `make build`")
+    return AUTHORIZER_ZIP
 
 
 @pytest.fixture(scope="module")
@@ -329,6 +337,65 @@ def test_the_site_templates_get_the_sign_in_variables(deployment: AppliedDeploym
         "auth_name_claim": COGNITO_NAME_CLAIM,
         "auth_name_unique": "true",
     }
+
+
+# --- the rehearsal on this deployment ---------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_signed_in_deployment_chats_end_to_end(
+    deployment: AppliedDeployment,
+    site_dir: Path,
+    lambda_zip: Path,
+    authorizer_zip: Path,
+    chromium: Path,
+) -> None:
+    """The rehearsal's steps: the authorizer Terraform created guards $connect on the local
+    gateway, users of the pool it created sign in and chat under their names, `make smoke`
+    signs its throwaway user in, is refused without a token and deletes the user."""
+    options = RehearsalOptions(
+        site_dir=site_dir, lambda_zip=lambda_zip, authorizer_zip=authorizer_zip
+    )
+    report, printed = run_applied(deployment, options, chromium)
+    assert report.problems == []
+    assert [s.status for s in report.steps] == ["ok"] * 10
+    authorizer_step = report.find(STEP_AUTHORIZER)
+    assert authorizer_step is not None
+    assert authorizer_step.status == "ok"
+    lines = "\n".join(printed)
+    assert "$connect is guarded by REQUEST authorizer " in lines
+    assert f"identity source {IDENTITY_SOURCE}" in lines
+    assert "AUTH_MODE is cognito" in lines
+    assert "is the code the authorizer runs (CodeSha256 " in lines
+    assert re.search(
+        r"mapped the authorizer's AUTH_JWKS_URL: \S+ -> http://127\.0\.0\.1:\d+/"
+        rf"{deployment.region}_\w+/\.well-known/jwks\.json",
+        lines,
+    )
+    assert (
+        f"mapped config.js sign-in endpoint https://cognito-idp.{deployment.region}.amazonaws.com/ "
+        "-> http://127.0.0.1:"
+    ) in lines
+    assert "signed in, everyone chats under their token's name" in lines
+    assert "refused with 401: a connect with no Sec-WebSocket-Protocol header" in lines
+    assert "alice's page shows bob's message" in lines
+    smoke = step_lines(report, STEP_SMOKE)
+    created = re.search(r"^ok    sign-in: created user (smoke\w+) in pool ", smoke, re.M)
+    assert created is not None
+    user = created.group(1)
+    for line in (
+        "ok    tokenless connect: a connect without a token (no Sec-WebSocket-Protocol) is "
+        "refused with 401",
+        f"ok    signed-in name: the message came from {user!r}, the token's name",
+        f"ok    delete user: {user} deleted from pool ",
+        f"skip  CSP header: {CSP_HEADER_NOT_REHEARSED} (skipped with --skip)",
+        f"ok    site bucket: bucket {PREFIX}-site-",
+    ):
+        assert line in smoke
+    assert smoke.splitlines()[-1] == "14 of 15 checks passed, 1 skipped"
+
+
+# --- destroy ----------------------------------------------------------------------------------
 
 
 def test_destroy_leaves_nothing(deployment: AppliedDeployment, moto: MotoServer) -> None:

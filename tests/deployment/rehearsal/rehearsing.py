@@ -1,6 +1,9 @@
-"""What the rehearsal's end-to-end test files share: running it, and what a run must show."""
+"""What the rehearsal's end-to-end tests share: running it, on its own deployment or on a
+test's, and what a run must show."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from chat.handler import ROUTES
 
@@ -11,8 +14,9 @@ from deployment.rehearsal.runner import (
     STEP_DESTROY,
     STEP_SMOKE,
     STEP_WEBSOCKETS,
+    rehearse_applied,
 )
-from deployment.terraform.applied import DEFAULT_REGION
+from deployment.terraform.applied import DEFAULT_REGION, AppliedDeployment
 from deployment.terraform.emulator import emulator_inventory
 from local_stack.moto_server import MotoServer
 
@@ -26,6 +30,19 @@ def run(options: RehearsalOptions) -> tuple[Report, list[str]]:
     """Rehearse, keeping the printed lines."""
     printed: list[str] = []
     report = rehearse(options, out=printed.append)
+    print("\n".join(printed))  # shown by pytest when the test fails
+    return report, printed
+
+
+def run_applied(
+    deployment: AppliedDeployment, options: RehearsalOptions, chromium: Path | None
+) -> tuple[Report, list[str]]:
+    """The rehearsal's steps between apply and destroy on the test's own ``deployment`` (left
+    applied: one deployment serves the module's read-back tests and the rehearsal), keeping the
+    printed lines."""
+    printed: list[str] = []
+    report = Report(printed.append)
+    rehearse_applied(report, options, deployment, chromium)
     print("\n".join(printed))  # shown by pytest when the test fails
     return report, printed
 

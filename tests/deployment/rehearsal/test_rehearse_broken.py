@@ -16,9 +16,6 @@ from chat.config import EnvVar
 from chat.handler import ROUTES
 
 from deployment.rehearsal import Problem, RehearsalOptions, Report
-from deployment.rehearsal.runner import (
-    rehearse_applied,
-)
 from deployment.terraform.applied import AppliedDeployment, apply_deployment
 from deployment.terraform.tools import TerraformTool
 from deployment.terraform.workspace import DeploymentSources
@@ -26,6 +23,7 @@ from local_stack.moto_server import MotoServer
 from tests.deployment.rehearsal.rehearsing import (
     CODE_ROUTES,
     assert_chat_skipped,
+    run_applied,
 )
 
 # An apply and a destroy take minutes on a busy machine (CloudFront's destroy alone took 67 s
@@ -53,13 +51,9 @@ def website(terraform_tool: TerraformTool, lambda_zip: Path) -> Iterator[Applied
 
 
 def rehearse_applied_website(deployment: AppliedDeployment, lambda_zip: Path) -> Report:
-    """The rehearsal's steps between apply and destroy on ``deployment`` (no browser),
-    printing what they printed (shown by pytest when the test fails)."""
-    printed: list[str] = []
-    report = Report(printed.append)
+    """The rehearsal's steps between apply and destroy on ``deployment`` (no browser)."""
     options = RehearsalOptions(hosting_mode="s3-website", lambda_zip=lambda_zip, browser=False)
-    rehearse_applied(report, options, deployment, chromium=None)
-    print("\n".join(printed))
+    report, _ = run_applied(deployment, options, chromium=None)
     return report
 
 
