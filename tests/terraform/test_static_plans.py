@@ -16,22 +16,11 @@ from tests.terraform.plans import plan, planned_resource
 pytestmark = pytest.mark.terraform
 
 
-def test_sendmessage_limits_above_the_stages_are_refused(
-    terraform_tool: TerraformTool, lambda_zip: Path
-) -> None:
+def test_sendmessage_limits_above_the_stages_are_refused(plan_workspace: Terraform) -> None:
     """sendmessage's per-route limits must be below the default route limits of the stage."""
-    sources = DeploymentSources(lambda_zip=lambda_zip)
     variables = {"throttling_burst_limit": 100, "sendmessage_throttling_burst_limit": 100}
-    with (
-        MotoServer(quiet=True) as moto,
-        Workspace(
-            sources, tool=terraform_tool, endpoint=moto.endpoint, variables=variables
-        ) as copy,
-    ):
-        result = copy.terraform.run("plan", "-no-color", "-input=false", ok_codes=(1,))
-    assert "must be below throttling_burst_limit and throttling_rate_limit" in " ".join(
-        result.stderr.split()
-    )
+    errors = plan(plan_workspace, variables, ok_codes=(1,))
+    assert "must be below throttling_burst_limit and throttling_rate_limit" in errors
 
 
 def test_a_missing_zip_or_page_is_reported_with_the_fix(
@@ -69,11 +58,11 @@ SIGN_IN = {
 def test_sign_in_on_a_plain_http_site_is_refused(plan_workspace: Terraform, mode: str) -> None:
     """auth other than "none" with hosting_mode = "s3-website" is refused at plan time: a
     password form and a 30-day refresh token do not belong on a plain-http page. (The same
-    sign-in on cloudfront plans; s3-website without sign-in is applied by test_roundtrip.py.)"""
+    sign-in on cloudfront, the default, plans: test_auth_plans.py; s3-website without sign-in
+    is applied by test_roundtrip.py.)"""
     errors = plan(plan_workspace, {**SIGN_IN[mode], "hosting_mode": "s3-website"}, ok_codes=(1,))
     assert f'auth = "{mode}" needs hosting_mode = "cloudfront"' in errors
     assert "a password form and a 30-day refresh token do not belong" in errors
-    plan(plan_workspace, {**SIGN_IN[mode], "hosting_mode": "cloudfront"}, ok_codes=(0,))
 
 
 def test_the_budget_counts_spend_before_credits(plan_workspace: Terraform) -> None:
