@@ -1,12 +1,12 @@
 """terraform/ applied to a local AWS emulator (moto), in both hosting modes, then destroyed.
 
-Both deployments are applied at once, with different name prefixes, into one emulated account: that
-also proves two deployments coexist. boto3 then reads back what was created and checks the wiring;
-the rehearsal's steps run on the CloudFront one (`make rehearse`'s default mode: the chat on what
-Terraform created, in a browser, `make smoke` included); the last test destroys both and lists
-what is left. (Each apply and destroy costs about two minutes of the provider's waits for SQS,
-KMS and CloudFront on moto: the rehearsal shares this module's deployment rather than apply its
-own.)
+Both deployments are applied at once, with different name prefixes, into one emulated account:
+that also proves two deployments coexist. boto3 then reads back what was created and checks the
+wiring; the rehearsal's steps run on the CloudFront one (`make rehearse`'s default mode: the
+chat on what Terraform created, in a browser, `make smoke` included), and on the s3-website one
+broken a resource at a time; the last test destroys both and lists what is left. (Each apply
+and destroy costs about two minutes of the provider's waits for SQS, KMS and CloudFront on
+moto: the rehearsal shares this module's deployments rather than apply its own.)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-from chat.config import DEFAULT_FANOUT_CONCURRENCY
+from chat.config import DEFAULT_FANOUT_CONCURRENCY, EnvVar
 from chat.connections import ROOM_INDEX, TABLE_SCHEMA
 from chat.handler import ROUTES
 from chat.messages import CHANGES_INDEX
@@ -38,7 +38,7 @@ from chat.permissions import (
     TABLE_ACTIONS,
 )
 
-from deployment.rehearsal import RehearsalOptions
+from deployment.rehearsal import Problem, RehearsalOptions, Report
 from deployment.rehearsal.runner import STEP_SMOKE
 from deployment.rehearsal.smoke_run import CSP_HEADER_NOT_REHEARSED
 from deployment.terraform.applied import AppliedDeployment, apply_deployment
@@ -49,7 +49,14 @@ from deployment.terraform.workspace import REPO_ROOT, SITE_DIR, DeploymentSource
 from local_stack.moto_server import MotoServer
 from local_stack.site import content_type, render_template, site_variables
 from scripts.build_lambda import code_sha256
-from tests.deployment.rehearsal.rehearsing import CODE_ROUTES, run_applied, step_lines
+from tests.deployment.rehearsal.rehearsing import (
+    CODE_ROUTES,
+    assert_chat_skipped,
+    route_renamed,
+    run_applied,
+    step_lines,
+    variable_renamed,
+)
 from tests.terraform.emulator_gaps import unexplained_diffs
 
 # An apply and a destroy take minutes on a busy machine, more than pytest's default 300 s allows
@@ -797,6 +804,79 @@ def test_the_cloudfront_deployment_chats_end_to_end(
     assert f"skip  CSP header: {CSP_HEADER_NOT_REHEARSED} (skipped with --skip)" in smoke
     assert "ok    join/history: join answered members (alice, bob) and history holding " in smoke
     assert smoke.splitlines()[-1] == "10 of 11 checks passed, 1 skipped"
+
+
+# --- the rehearsal on a broken s3-website deployment ------------------------------------------
+# Broken configurations are reported with the exact problem, and the chat is not started on
+# them: each test breaks one resource of the s3-website deployment in the emulator as the
+# broken Terraform would have created it, and mends it after.
+
+# The API's routes once Terraform's `sendmessage` is renamed `send_message` (the code's routes).
+RENAMED_ROUTES = ", ".join(sorted(ROUTE_KEYS - {"sendmessage"} | {"send_message"}))
+
+
+def rehearse_broken_website(deployment: AppliedDeployment, lambda_zip: Path) -> Report:
+    """The rehearsal's steps between apply and destroy on ``deployment`` (no browser)."""
+    options = RehearsalOptions(hosting_mode="s3-website", lambda_zip=lambda_zip, browser=False)
+    report, _ = run_applied(deployment, options, chromium=None)
+    return report
+
+
+def test_a_route_renamed_in_terraform_is_reported(
+    deployments: dict[str, AppliedDeployment], lambda_zip: Path
+) -> None:
+    """`sendmessage` created as `send_message` (a route renamed in Terraform only): both sides
+    of the mismatch are named, and the chat is not started."""
+    website = deployments["s3-website"]
+    with route_renamed(website, "sendmessage", "send_message"):
+        report = rehearse_broken_website(website, lambda_zip)
+    assert report.problems == [
+        Problem(
+            "routes",
+            "route 'send_message' exists in the API but the code has no route for it "
+            f"(chat.handler.ROUTES has {CODE_ROUTES}): the code would handle its events as "
+            "$default",
+        ),
+        Problem(
+            "routes",
+            "the code handles route 'sendmessage' but the API has no such route (the API has "
+            f"{RENAMED_ROUTES}): frames whose "
+            "$request.body.action is 'sendmessage' would reach $default instead",
+        ),
+    ]
+    assert_chat_skipped(report)
+
+
+def test_a_renamed_table_variable_is_reported(
+    deployments: dict[str, AppliedDeployment], lambda_zip: Path
+) -> None:
+    """TABLE_NAME set as CHAT_TABLE (spelled so in Terraform): reported as missing, as unread
+    and as refused by the code, and the chat is not started."""
+    website = deployments["s3-website"]
+    with variable_renamed(website, "TABLE_NAME", "CHAT_TABLE"):
+        report = rehearse_broken_website(website, lambda_zip)
+    assert [p.area for p in report.problems] == ["function environment"] * 3
+    missing, unread, refused = (p.message for p in report.problems)
+    # Terraform sets every variable the code reads (tests/terraform/test_defaults.py), and
+    # CHAT_TABLE in place of TABLE_NAME here.
+    has = sorted({name.value for name in EnvVar} - {"TABLE_NAME"} | {"CHAT_TABLE"})
+    assert missing == (
+        "the function's environment has no TABLE_NAME, the variable the code reads the "
+        f"connections table's name from (docs/internals.md); it has {', '.join(has)}"
+    )
+    assert unread.startswith(
+        "the function's environment sets CHAT_TABLE, which the code never reads "
+        "(chat.runtime.RUNTIME_ENV: "
+    )
+    assert unread.endswith(
+        f"it holds '{website.outputs['table_name']}', the name of a table, so it is probably "
+        "meant to be TABLE_NAME"
+    )
+    assert refused == (
+        "the code refuses the function's environment: TABLE_NAME is required: set it to the "
+        "connections table's name"
+    )
+    assert_chat_skipped(report)
 
 
 # --- destroy ----------------------------------------------------------------------------------

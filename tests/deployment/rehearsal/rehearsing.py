@@ -3,6 +3,8 @@ test's, and what a run must show."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chat.handler import ROUTES
@@ -72,3 +74,41 @@ def assert_chat_skipped(report: Report) -> None:
         step = report.find(title)
         assert step is not None
         assert step.status == "skipped"
+
+
+# Broken configurations: one resource of an applied deployment broken in the emulator as the
+# broken Terraform would have created it, and mended after.
+
+
+@contextmanager
+def route_renamed(deployment: AppliedDeployment, key: str, new_key: str) -> Iterator[None]:
+    """The API's route ``key`` renamed ``new_key`` in the emulator, as a Terraform that spells
+    it so creates it; renamed back after."""
+    api = deployment.client("apigatewayv2")
+    api_id = str(deployment.outputs["api_id"])
+    routes = api.get_routes(ApiId=api_id)["Items"]
+    route_id = next(route["RouteId"] for route in routes if route["RouteKey"] == key)
+    api.update_route(ApiId=api_id, RouteId=route_id, RouteKey=new_key)
+    try:
+        yield
+    finally:
+        api.update_route(ApiId=api_id, RouteId=route_id, RouteKey=key)
+
+
+@contextmanager
+def variable_renamed(deployment: AppliedDeployment, name: str, new_name: str) -> Iterator[None]:
+    """The chat function's environment variable ``name`` renamed ``new_name`` in the emulator,
+    as a Terraform that spells it so sets it; renamed back after."""
+    lambdas = deployment.client("lambda")
+    function = str(deployment.outputs["function_name"])
+    variables = lambdas.get_function_configuration(FunctionName=function)["Environment"][
+        "Variables"
+    ]
+    broken = {new_name if key == name else key: value for key, value in variables.items()}
+    lambdas.update_function_configuration(FunctionName=function, Environment={"Variables": broken})
+    try:
+        yield
+    finally:
+        lambdas.update_function_configuration(
+            FunctionName=function, Environment={"Variables": variables}
+        )

@@ -5,7 +5,7 @@ The real configuration runs once, end to end with the browser, as `make rehearse
 the provider), `make smoke` included. Its steps between apply and destroy on the CloudFront
 mode run on test_roundtrip.py's deployment, and with sign-in on test_roundtrip_auth.py's. That
 a rehearsal which finds problems still destroys what it applied is proven on a configuration of
-one bucket (no API), quick to apply. Broken configurations: test_rehearse_broken.py.
+one bucket (no API), quick to apply; broken configurations on test_roundtrip.py's.
 """
 
 from __future__ import annotations
