@@ -61,7 +61,7 @@ BROWSER_HEADERS: Final = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fet
 # That deep copy also cost time in proportion to the table: a transaction here copies only what
 # it can change (local_stack/moto_rollback.py).
 _CHILD: Final = """
-import copy, logging, sys, threading
+import logging, sys, threading
 sys.path.append(sys.argv[2])  # the repository's root, whatever the working directory
 from local_stack.moto_server import pages_refused
 from moto.core.config import default_user_config

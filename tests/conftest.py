@@ -39,13 +39,6 @@ def require_tool(name: str, why: str) -> str:
     return path
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The files that run Terraform first, in their order, then the rest: they are the longest
-    (minutes each), and `make test`'s workers (``--dist loadfile``) then start them early
-    instead of finishing the run on one of them while the other worker idles."""
-    items.sort(key=lambda item: item.get_closest_marker("terraform") is None)
-
-
 @pytest.fixture(autouse=True, scope="session")
 def fast_aws() -> Iterator[None]:
     """The SDK's files parsed once per process, moto's transactions copying only what they can
