@@ -2,7 +2,7 @@
 
 A messages table in moto's DynamoDB (``chat.messages.TABLE_SCHEMA``) holds a room of
 ``small_room`` messages and a room of ``large_room`` messages. For a page of ``page`` messages,
-each read through ``chat.messages.DynamoMessageStore.read`` with a client that counts what each
+each read through ``chat.message_table.DynamoMessageStore.read`` with a client that counts what each
 call read (``ScannedCount``):
 
 - the newest page (a client joining), a page ``before`` the middle of the room (scrolling
@@ -32,7 +32,8 @@ from local_stack.dynamodb import MotoServer, create_table
 use_backend()
 
 from chat.ids import encode_ulid  # noqa: E402
-from chat.messages import TABLE_SCHEMA, DynamoMessageStore  # noqa: E402
+from chat.message_table import DynamoMessageStore  # noqa: E402
+from chat.messages import TABLE_SCHEMA  # noqa: E402
 from chat.stored import Direction  # noqa: E402
 
 NAME: Final = "historycost"

@@ -28,8 +28,9 @@ TABLE_ACTIONS: Final = frozenset(
 )
 # On its room index (``connections.ROOM_INDEX``): the fan-out's and member list's Query.
 ROOM_INDEX_ACTIONS: Final = frozenset({"dynamodb:Query"})
-# On the messages table (``messages.DynamoMessageStore``). A ``TransactWriteItems`` is authorised
-# by the actions inside it ("Using IAM with DynamoDB transactions"): its ``Put``s are PutItem.
+# On the messages table (``message_table.DynamoMessageStore``). A ``TransactWriteItems`` is
+# authorised by the actions inside it ("Using IAM with DynamoDB transactions"): its ``Put``s are
+# PutItem.
 # Edits, deletions and reactions are conditional UpdateItems.
 MESSAGES_TABLE_ACTIONS: Final = frozenset(
     {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}

@@ -130,7 +130,7 @@ class _MessagesOnFirstUse:
 
     def _made(self) -> MessageStore:
         if self._store is None:
-            from .messages import DynamoMessageStore  # noqa: PLC0415
+            from .message_table import DynamoMessageStore  # noqa: PLC0415
 
             self._store = DynamoMessageStore(self._client, self._table_name)
         return self._store

@@ -37,7 +37,7 @@ from chat.delivery import RetryPolicy
 from chat.errors import ConnectionGone, PayloadTooLarge
 from chat.handler import handle, handler
 from chat.ids import UlidGenerator
-from chat.messages import DynamoMessageStore
+from chat.message_table import DynamoMessageStore
 from chat.room_shards import room_shard
 from chat.runtime import Runtime
 from pydantic import BaseModel

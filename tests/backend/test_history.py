@@ -11,7 +11,7 @@ from chat.errors import MessageNotStored
 from chat.frames import HISTORY_FRAME_BUDGET, MESSAGE_FRAME_MAX
 from chat.handler import handle
 from chat.ids import encode_ulid
-from chat.messages import DynamoMessageStore
+from chat.message_table import DynamoMessageStore
 from chat.runtime import Runtime
 from chat.stored import StoredMessage
 

@@ -8,7 +8,8 @@ import pytest
 from botocore.exceptions import ClientError as BotoClientError
 from chat.errors import ChangeRefused, ErrorCode, MessageNotStored
 from chat.ids import encode_ulid
-from chat.messages import CHANGES_INDEX, CHANGES_OVERLAP_MS, DynamoMessageStore
+from chat.message_table import DynamoMessageStore
+from chat.messages import CHANGES_INDEX, CHANGES_OVERLAP_MS
 from chat.reactions import ReactionCaps, Toggle, plan_toggle
 from chat.runtime import dynamodb_config
 from chat.stored import ChangesCursor, Direction, StoredMessage

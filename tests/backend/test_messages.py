@@ -10,7 +10,8 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from chat.errors import MessageNotStored
 from chat.ids import encode_ulid
-from chat.messages import Added, DynamoMessageStore, HistoryRead
+from chat.message_table import DynamoMessageStore
+from chat.messages import Added, HistoryRead
 from chat.stored import Direction, StoredMessage
 
 from tests.backend.conftest import MESSAGES_TABLE

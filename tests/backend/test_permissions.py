@@ -18,7 +18,8 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 from chat.connection_table import DynamoConnectionStore
 from chat.connections import Caps, Connection, ConnectionId, Sanctions
-from chat.messages import CHANGES_INDEX, DynamoMessageStore
+from chat.message_table import DynamoMessageStore
+from chat.messages import CHANGES_INDEX
 from chat.permissions import (
     MANAGE_CONNECTIONS_METHODS,
     MESSAGES_INDEX_ACTIONS,
