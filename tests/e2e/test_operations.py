@@ -75,7 +75,11 @@ def test_a_flood_is_refused_across_workers_while_others_chat(stack: Stack) -> No
     assert BURST <= len(own) <= BURST + 1 + int(elapsed[0] * PER_MINUTE / 60)
     assert len(refused) == 20 - len(own)
     assert {r["code"] for r in refused} == {"rate_limited"}
-    assert all(0 < r["retryAfterMs"] <= 60_000 // PER_MINUTE for r in refused)
+    # A refusal's wait is counted from its invocation's clock, read when it started: a write
+    # accepted meanwhile by another worker, at a later clock, can stand up to the flood's time
+    # further ahead of it (seen once on a loaded machine, above one interval).
+    most = 60_000 // PER_MINUTE + int(elapsed[0] * 1000)
+    assert all(0 < r["retryAfterMs"] <= most for r in refused), refused
     assert [f["type"] for f in calm_frames] == ["message"] * 3
     assert again["type"] == "message"
     assert stack.counters()["cold_starts"] > 1  # the flood was served by several workers
